@@ -105,3 +105,45 @@ func BenchmarkDecodeCLF(b *testing.B) {
 	line := []byte(`127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)"`)
 	benchDecode(b, CLF, line, []string{"1", "5", "7"})
 }
+
+// runtimeLog and runtimeFields are what the worker decodes on its hot path: the demo source's
+// event (sources/demo AppendJSON) and the plan of the standard pipeline, which wants every
+// member but latency_ms, so the scan stops after "bytes".
+const runtimeLog = `{"ts":"2026-11-21T08:00:00.123Z","tenant":"t-0042","user":"u-1234","path":"/api/v1/items/{id}","method":"GET","status":200,"bytes":1234,"latency_ms":12.3}`
+
+var runtimeFields = []string{"$.ts", "$.tenant", "$.user", "$.path", "$.method", "$.status", "$.bytes"}
+
+func BenchmarkDecodeJSONRuntime(b *testing.B) {
+	benchDecode(b, JSON, []byte(runtimeLog), runtimeFields)
+}
+
+// BenchmarkDecodeJSONRuntimeTime is the runner's per-record work in the decoder package: decode
+// the fields, then parse the event time.
+func BenchmarkDecodeJSONRuntimeTime(b *testing.B) {
+	_, d, out := plan(b, JSON, runtimeFields...)
+	payload := []byte(runtimeLog)
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Decode(payload, out); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := out[0].Time(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValueTimeRFC3339(b *testing.B) {
+	for _, s := range []string{"2026-11-21T08:00:00.123Z", "2026-11-21T08:00:00.123456789+01:00"} {
+		v := Value{Kind: String, Bytes: []byte(s)}
+		b.Run(s[19:], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Time(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
