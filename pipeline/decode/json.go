@@ -36,7 +36,17 @@ func (d *Decoder) jerr(off int, msg string) error {
 	return &syntaxError{format: JSON, off: off, msg: msg}
 }
 
+// skipWS returns the offset of the first non-whitespace byte at or after i. Machine-written
+// documents rarely have whitespace between tokens, so the first test (inlined into the callers)
+// usually settles it.
 func skipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipWSSlow(b, i)
+}
+
+func skipWSSlow(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
