@@ -106,13 +106,16 @@ func (d *Decoder) jvalue(b []byte, i int, n *node, depth int) (int, error) {
 		}
 		return end, nil
 	case c == '-' || c >= '0' && c <= '9':
-		end, err := d.jnumber(b, i)
+		end, f, exact, err := d.jnumber(b, i)
 		if err != nil || field < 0 {
 			return end, err
 		}
-		f, perr := strconv.ParseFloat(bytesToString(b[i:end]), 64)
-		if perr != nil && !isRangeErr(perr) {
-			return end, d.jerr(i, "invalid number")
+		if !exact {
+			var perr error
+			f, perr = strconv.ParseFloat(bytesToString(b[i:end]), 64)
+			if perr != nil && !isRangeErr(perr) {
+				return end, d.jerr(i, "invalid number")
+			}
 		}
 		if d.set(field, Value{Kind: Number, Bytes: b[i:end], Num: f}) {
 			return end, errDone
@@ -349,44 +352,4 @@ func appendUnescaped(dst, s []byte) []byte {
 		i += 2
 	}
 	return dst
-}
-
-// jnumber checks the number starting at b[i] against JSON's grammar and returns its end.
-func (d *Decoder) jnumber(b []byte, i int) (int, error) {
-	start := i
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return i, d.jerr(start, "invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, d.jerr(start, "invalid number: no digits after '.'")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, d.jerr(start, "invalid number: no digits in the exponent")
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	return i, nil
 }
