@@ -40,3 +40,25 @@ func BenchmarkSpaceSavingZipf(b *testing.B) {
 		s.Add(keys[i&(len(keys)-1)], 1)
 	}
 }
+
+// BenchmarkSpaceSavingKeys adds keys cycling through exactly N distinct (tenant, user) keys
+// into 1000 counters, as the end-to-end keys scenario: up to 1000 keys every add hits a
+// tracked key; beyond, nearly every add evicts the minimum.
+func BenchmarkSpaceSavingKeys(b *testing.B) {
+	for _, n := range []int{10, 1000, 100_000, 1_000_000} {
+		b.Run("keys="+strconv.Itoa(n), func(b *testing.B) {
+			keys := make([][]byte, 1<<16)
+			for i := range keys {
+				u := int((uint64(i)*2654435761)%uint64(n)) + 1
+				keys[i] = []byte("\x06t-" + strconv.Itoa(1000+u%200) + "\x07u-" + strconv.Itoa(10000+u))
+			}
+			s := NewSpaceSaving(1000)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s.Add(keys[i&(len(keys)-1)], 1)
+				i++
+			}
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package contrib
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/sources/demo"
+)
+
+// BenchmarkObserveExampleRules is the per-record cost of the three example rules
+// (examples/rules: a filtered count per tenant, a filtered sum per (tenant, user), a count per
+// (method, path)) on the demo's events, as the worker runs them: every rule's state observes
+// every record. "zipf" draws the demo's skewed populations (most records hit tracked keys);
+// "keys=N" cycles through exactly N (tenant, user) contributors as the end-to-end keys
+// scenario does (past the 1000 counters every record of the per-user rule evicts).
+func BenchmarkObserveExampleRules(b *testing.B) {
+	for _, distinct := range []int{0, 1000, 100_000, 1_000_000} {
+		name := "zipf"
+		if distinct > 0 {
+			name = fmt.Sprintf("keys=%d", distinct)
+		}
+		b.Run(name, func(b *testing.B) {
+			plan := decode.NewPlan(decode.JSON)
+			states := exampleRuleStates(b, plan)
+			events := demoEvents(b, plan, 1<<14, distinct)
+			rec := &pipeline.Record{}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				e := events[i&(len(events)-1)]
+				for _, st := range states {
+					st.Observe(rec, e)
+				}
+				i++
+			}
+		})
+	}
+}
+
+func exampleRuleStates(tb testing.TB, plan *decode.Plan) []*State {
+	files, err := filepath.Glob("../../examples/rules/*.json")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("example rules: %v (%d files)", err, len(files))
+	}
+	var states []*State
+	for _, f := range files {
+		def, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r, err := ParseRule(filepath.Base(f), def)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		op, err := New(r, plan, Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		states = append(states, op.newState())
+	}
+	return states
+}
+
+// demoEvents decodes n demo events; distinct > 0 cycles users as the bench's keys scenario.
+func demoEvents(tb testing.TB, plan *decode.Plan, n, distinct int) [][]decode.Value {
+	r := rand.New(rand.NewPCG(3, 4))
+	tenants, users := demo.NewZipf(200, 1.1), demo.NewZipf(20000, 1.05)
+	dec := plan.NewDecoder()
+	ts := time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)
+	out := make([][]decode.Value, n)
+	var doc []byte
+	for i := range out {
+		e := demo.Event{TS: ts}
+		if distinct > 0 {
+			e.User = int((uint64(i)*2654435761)%uint64(distinct)) + 1
+			e.Tenant = e.User%200 + 1
+		} else {
+			e.Tenant, e.User = tenants.Draw(r)+1, users.Draw(r)+1
+		}
+		e.Fill(r, 0.01)
+		doc = e.AppendJSON(doc[:0])
+		vals := make([]decode.Value, plan.Len())
+		if err := dec.Decode(doc, vals); err != nil {
+			tb.Fatal(err)
+		}
+		for j := range vals {
+			vals[j].Bytes = append([]byte(nil), vals[j].Bytes...)
+		}
+		out[i] = vals
+	}
+	return out
+}
