@@ -6,6 +6,8 @@ package sketch
 import (
 	"math"
 	"sort"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // SpaceSaving tracks the heaviest keys of a weighted stream in at most K counters (Metwally,
@@ -21,20 +23,36 @@ import (
 // top n whenever the n-th and (n+1)-th true totals differ by more than Bound().
 //
 // Counters live in stable slots (a key keeps its slot until evicted) ordered by an indexed
-// min-heap of slot numbers on Count; a map from key to slot finds a key without allocating (it
-// is indexed with string(b), which Go does not copy for a lookup). Heap moves swap slot
-// numbers and positions only, so the map is written when a key arrives or is evicted, never
-// while counts are re-ordered: that kept map writes (and string hashing) off the per-record
-// path. Only a key that is not yet tracked costs an allocation (its string).
+// min-heap on Count. The heap entries carry the counts themselves, so sifting compares
+// neighbouring entries of one array instead of chasing slot numbers; a slot records its heap
+// position for the way back. A hash index (hashIndex) finds a key's slot by the key's 64-bit
+// hash, which the caller may supply (AddHashed) when it hashes the key anyway; the index is
+// written only when a key arrives or is evicted, never while counts are re-ordered. An evicted
+// slot reuses its key buffer for the newcomer, so a steady stream of new keys (10^5–10^6
+// contributors a window against 1000 counters) allocates only when a key outgrows its slot's.
 type SpaceSaving struct {
 	k     int
-	slots []Counter
-	heap  []int32          // slot numbers, a min-heap on slots[·].Count
-	pos   []int32          // pos[slot] is the slot's index in heap
-	index map[string]int32 // key → slot
+	slots []slot
+	heap  []heapEntry // a min-heap on count
+	index hashIndex   // key hash → slot
 	// floor bounds the total of every untracked key from what merges and evictions have
 	// forgotten; Bound() is the larger of it and the smallest counter when the sketch is full.
 	floor float64
+	// hash, when set, replaces HashKey (tests force collisions with it).
+	hash func([]byte) uint64
+}
+
+// slot is one tracked key; its count lives in the heap entry at pos.
+type slot struct {
+	key  []byte
+	hash uint64
+	err  float64
+	pos  int32
+}
+
+type heapEntry struct {
+	count float64
+	slot  int32
 }
 
 // Counter is one tracked key. Count is an upper bound of its true total and Count − Err a
@@ -50,7 +68,18 @@ func NewSpaceSaving(k int) *SpaceSaving {
 	if k < 1 {
 		k = 1
 	}
-	return &SpaceSaving{k: k, index: make(map[string]int32, min(k, 1024))}
+	return &SpaceSaving{k: k}
+}
+
+// HashKey is the hash AddHashed wants: xxhash64 of the key (the contributor operator feeds
+// the same hash to its distinct counter).
+func HashKey(key []byte) uint64 { return xxhash.Sum64(key) }
+
+func (s *SpaceSaving) hashOf(key []byte) uint64 {
+	if s.hash != nil {
+		return s.hash(key)
+	}
+	return xxhash.Sum64(key)
 }
 
 // CountersFor sizes a sketch: enough counters for the top n to be reported and for the error
@@ -74,48 +103,80 @@ func (s *SpaceSaving) Len() int { return len(s.slots) }
 
 // Bound is the largest possible true total of an untracked key, and the largest Err.
 func (s *SpaceSaving) Bound() float64 {
-	if len(s.slots) >= s.k && s.slots[s.heap[0]].Count > s.floor {
-		return s.slots[s.heap[0]].Count
+	if len(s.slots) >= s.k && s.heap[0].count > s.floor {
+		return s.heap[0].count
 	}
 	return s.floor
 }
 
 // Add adds weight w to key. key is copied only when the key is not yet tracked.
-func (s *SpaceSaving) Add(key []byte, w float64) {
-	if slot, ok := s.index[string(key)]; ok {
-		s.slots[slot].Count += w
-		if i := int(s.pos[slot]); w >= 0 {
-			s.down(i) // a grown count can only move away from the root
-		} else {
+func (s *SpaceSaving) Add(key []byte, w float64) { s.AddHashed(key, s.hashOf(key), w) }
+
+// AddHashed is Add for a caller that has already computed h = HashKey(key).
+func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
+	if sl := s.index.find(h, key, s.slots); sl >= 0 {
+		h := s.heap
+		i := int(s.slots[sl].pos)
+		if i >= len(h) {
+			return // unreachable: pos indexes heap; the check spares the ones below
+		}
+		c := h[i].count + w
+		h[i].count = c
+		if w < 0 {
 			s.up(i)
+			return
+		}
+		// A grown count can only move away from the root, and usually stays put: decide that
+		// here with down's own test (against the smaller child, the left one on ties).
+		if l := 2*i + 1; l < len(h) && l > 0 {
+			m := h[l].count
+			if r := l + 1; r < len(h) && h[r].count < m {
+				m = h[r].count
+			}
+			if m < c {
+				s.down(i)
+			}
 		}
 		return
 	}
 	if len(s.slots) < s.k {
-		slot := int32(len(s.slots))
-		s.slots = append(s.slots, Counter{Key: string(key), Count: s.floor + w, Err: s.floor})
-		s.index[s.slots[slot].Key] = slot
-		s.heap = append(s.heap, slot)
-		s.pos = append(s.pos, int32(len(s.heap)-1))
-		s.up(len(s.heap) - 1)
+		sl := int32(len(s.slots))
+		i := len(s.heap)
+		s.slots = append(s.slots, slot{key: append([]byte(nil), key...), hash: h, err: s.floor, pos: int32(i)})
+		s.heap = append(s.heap, heapEntry{count: s.floor + w, slot: sl})
+		s.index.insert(h, sl)
+		s.up(i)
 		return
 	}
 	// Evict the smallest counter: the newcomer may have had up to its count already.
-	slot := s.heap[0]
-	old := &s.slots[slot]
-	delete(s.index, old.Key)
-	if old.Count > s.floor {
-		s.floor = old.Count
+	root := &s.heap[0]
+	old := &s.slots[root.slot]
+	s.index.remove(old.hash, root.slot)
+	if root.count > s.floor {
+		s.floor = root.count
 	}
-	*old = Counter{Key: string(key), Count: s.floor + w, Err: s.floor}
-	s.index[old.Key] = slot
+	old.key = append(old.key[:0], key...)
+	old.hash = h
+	old.err = s.floor
+	root.count = s.floor + w
+	s.index.insert(h, root.slot)
 	s.down(0)
+}
+
+// counters lists the tracked keys in slot order (keys copied).
+func (s *SpaceSaving) counters() []Counter {
+	out := make([]Counter, len(s.slots))
+	for i := range s.slots {
+		sl := &s.slots[i]
+		out[i] = Counter{Key: string(sl.key), Count: s.heap[sl.pos].count, Err: sl.err}
+	}
+	return out
 }
 
 // Counters returns the tracked keys, largest Count first (ties by key, so output is
 // deterministic). The slice is a copy.
 func (s *SpaceSaving) Counters() []Counter {
-	out := append([]Counter(nil), s.slots...)
+	out := s.counters()
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count
@@ -139,7 +200,7 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	for _, side := range []struct {
 		c []Counter
 		b float64
-	}{{s.slots, bs}, {o.slots, bo}} {
+	}{{s.counters(), bs}, {o.counters(), bo}} {
 		for _, c := range side.c {
 			a := sum[c.Key]
 			if mg := c.Count - side.b; mg > 0 {
@@ -172,17 +233,17 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 			all[i].mg -= cut
 		}
 	}
-	s.slots = s.slots[:0]
+	kept := make([]Counter, 0, len(all))
 	for _, e := range all {
 		if e.mg <= 0 && e.lo <= 0 {
 			continue // nothing known beyond the bound: untracked
 		}
 		c := e.mg + delta
 		lo := max(e.lo, e.mg)
-		s.slots = append(s.slots, Counter{Key: e.key, Count: c, Err: c - lo})
+		kept = append(kept, Counter{Key: e.key, Count: c, Err: c - lo})
 	}
 	s.floor = delta
-	s.rebuild()
+	s.rebuild(kept)
 }
 
 // Restore replaces the sketch's content (used when decoding a serialised partial). It checks
@@ -191,73 +252,87 @@ func (s *SpaceSaving) Restore(counters []Counter, floor float64) bool {
 	if len(counters) > s.k || math.IsNaN(floor) || math.IsInf(floor, 0) || floor < 0 {
 		return false
 	}
-	s.slots = s.slots[:0]
-	clear(s.index)
 	for _, c := range counters {
-		if _, dup := s.index[c.Key]; dup || math.IsNaN(c.Count) || math.IsInf(c.Count, 0) ||
-			math.IsNaN(c.Err) || math.IsInf(c.Err, 0) || c.Err < 0 {
+		if math.IsNaN(c.Count) || math.IsInf(c.Count, 0) || math.IsNaN(c.Err) || math.IsInf(c.Err, 0) || c.Err < 0 {
 			return false
 		}
-		s.slots = append(s.slots, c)
-		s.index[c.Key] = int32(len(s.slots) - 1)
 	}
 	s.floor = floor
-	s.rebuild()
-	return true
+	return s.rebuild(counters)
 }
 
 // Floor is the merge/eviction part of Bound (serialised with the counters).
 func (s *SpaceSaving) Floor() float64 { return s.floor }
 
-// rebuild indexes slots afresh and heapifies them.
-func (s *SpaceSaving) rebuild() {
-	clear(s.index)
-	s.heap, s.pos = s.heap[:0], s.pos[:0]
-	for i := range s.slots {
-		s.index[s.slots[i].Key] = int32(i)
-		s.heap = append(s.heap, int32(i))
-		s.pos = append(s.pos, int32(i))
+// rebuild replaces the counters with cs, in that slot order, and heapifies them. It reports
+// false, leaving the sketch empty, when cs repeats a key.
+func (s *SpaceSaving) rebuild(cs []Counter) bool {
+	s.slots, s.heap = s.slots[:0], s.heap[:0]
+	s.index.reset(len(cs))
+	for i, c := range cs {
+		key := []byte(c.Key)
+		h := s.hashOf(key)
+		if s.index.find(h, key, s.slots) >= 0 {
+			s.slots, s.heap = s.slots[:0], s.heap[:0]
+			s.index.reset(0)
+			return false
+		}
+		s.slots = append(s.slots, slot{key: key, hash: h, err: c.Err, pos: int32(i)})
+		s.heap = append(s.heap, heapEntry{count: c.Count, slot: int32(i)})
+		s.index.insert(h, int32(i))
 	}
 	for i := len(s.heap)/2 - 1; i >= 0; i-- {
 		s.down(i)
 	}
+	return true
 }
 
-func (s *SpaceSaving) less(i, j int) bool { return s.slots[s.heap[i]].Count < s.slots[s.heap[j]].Count }
-
-func (s *SpaceSaving) swap(i, j int) {
-	h := s.heap
-	h[i], h[j] = h[j], h[i]
-	s.pos[h[i]] = int32(i)
-	s.pos[h[j]] = int32(j)
-}
-
+// up and down sift the entry at i with a hole: entries it passes move one step, and it is
+// written once where it stops. The comparisons are those of a swap-based sift (a strict less
+// decides each move, the left child wins ties), so equal counts end up in the same places and
+// the same counter is evicted as before.
 func (s *SpaceSaving) up(i int) {
+	h := s.heap
+	if i <= 0 || i >= len(h) {
+		return
+	}
+	x := h[i]
 	for i > 0 {
 		p := (i - 1) / 2
-		if !s.less(i, p) {
-			return
+		if !(x.count < h[p].count) {
+			break
 		}
-		s.swap(i, p)
+		h[i] = h[p]
+		s.slots[h[i].slot].pos = int32(i)
 		i = p
 	}
+	h[i] = x
+	s.slots[x.slot].pos = int32(i)
 }
 
 func (s *SpaceSaving) down(i int) {
-	n := len(s.heap)
+	h := s.heap
+	n := len(h)
+	if i < 0 || i >= n {
+		return
+	}
+	x := h[i]
 	for {
 		l := 2*i + 1
-		if l >= n {
-			return
+		if l >= n || l < 0 {
+			break
 		}
 		c := l
-		if r := l + 1; r < n && s.less(r, l) {
+		if r := l + 1; r < n && h[r].count < h[l].count {
 			c = r
 		}
-		if !s.less(c, i) {
-			return
+		if !(h[c].count < x.count) {
+			break
 		}
-		s.swap(i, c)
+		h[i] = h[c]
+		s.slots[h[i].slot].pos = int32(i)
 		i = c
 	}
+	h[i] = x
+	s.slots[x.slot].pos = int32(i)
 }
