@@ -27,8 +27,9 @@ type Config struct {
 	// short wait is a few more empty fetches a second when idle.
 	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
 	// FetchMaxBytes caps one fetch response. 0 derives it from the in-flight budget
-	// (budget/8, between 1 MiB and 50 MiB), because the client buffers up to one fetch per
-	// broker beyond what the budget has charged.
+	// (budget/32, between 1 MiB and 50 MiB), because the client buffers up to one fetch per
+	// broker beyond what the budget has charged, and a compressed fetch takes several times its
+	// size once decompressed and decoded into records.
 	FetchMaxBytes int32 `yaml:"fetch_max_bytes"`
 	// MaxPollRecords caps the records taken from the client per poll. Default 10000.
 	MaxPollRecords int `yaml:"max_poll_records"`

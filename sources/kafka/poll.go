@@ -151,13 +151,11 @@ func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
 	s.mu.Unlock()
 	if !ok || o.revoking {
 		s.m.discarded.WithLabelValues("not_owned").Add(float64(len(fp.Records)))
+		recycle(fp.Records)
 		return
 	}
-	sp, _ := s.slices.Get().(*[]pipeline.Record)
-	if sp == nil {
-		sp = new([]pipeline.Record)
-	}
-	recs := (*sp)[:0]
+	krs := fp.Records
+	recs := s.slices.get(len(krs))
 	var bytes int64
 	for _, kr := range fp.Records {
 		r := pipeline.Record{
@@ -176,7 +174,6 @@ func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
 		bytes += r.Size() + RecordOverhead
 		recs = append(recs, r)
 	}
-	*sp = recs
 	s.budget.Charge(bytes)
 	o.inflight.Add(bytes)
 	last := fp.Records[len(fp.Records)-1].Offset
@@ -186,9 +183,9 @@ func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
 	b.Done = func() {
 		o.inflight.Add(-bytes)
 		s.budget.Release(bytes)
-		clear(*sp) // drop references to the fetched buffers before pooling
-		*sp = (*sp)[:0]
-		s.slices.Put(sp)
+		clear(recs) // drop references to the fetched buffers before pooling
+		s.slices.put(recs)
+		recycle(krs)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,6 +194,14 @@ func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
 	}
 	o.pending = append(o.pending, b)
 	s.pauseLocked(tp{fp.Topic, fp.Partition}, o, pausedQueueFull)
+}
+
+// recycle hands fetched records back to franz-go's pools (fetchPools): their keys, values and
+// headers may be overwritten from then on.
+func recycle(krs []*kgo.Record) {
+	for _, kr := range krs {
+		kr.Recycle()
+	}
 }
 
 // offerPending offers every paused partition's waiting batches to its runner again, resumes the

@@ -43,8 +43,8 @@ type Source struct {
 	rtReady chan struct{}
 
 	// slices recycles the []pipeline.Record of finished batches, so steady-state dispatch does
-	// not allocate per record (a batch's slice is returned to the pool in its Done).
-	slices sync.Pool
+	// not allocate per record (a batch's slice is returned in its Done; see pools.go).
+	slices *slicePool[pipeline.Record]
 
 	mu    sync.Mutex
 	owned map[tp]*owned
@@ -94,6 +94,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		clock:   pm.StageClock("source"),
 		rtReady: make(chan struct{}),
 		owned:   make(map[tp]*owned),
+		slices:  newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
 	}
 	start := kgo.NewOffset().AtStart()
 	if cfg.Start == "latest" {
@@ -101,7 +102,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 	}
 	fetchMax := cfg.FetchMaxBytes
 	if fetchMax == 0 {
-		fetchMax = int32(min(max(budget.Limit()/8, 1<<20), 50<<20))
+		fetchMax = int32(min(max(budget.Limit()/32, 1<<20), 50<<20))
 	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
@@ -127,6 +128,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
 		kgo.WithHooks(&clientHooks{s: s}),
+		kgo.WithPools(newFetchPools(poolSlices, budget.Limit()/poolShare)),
 	}
 	auth, err := cfg.authOpts(ctx)
 	if err != nil {

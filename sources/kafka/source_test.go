@@ -149,7 +149,7 @@ func TestStalledSinkPausesSourceWithinBudget(t *testing.T) {
 		peak = max(peak, w.budget.InUse())
 		time.Sleep(2 * time.Millisecond)
 	}
-	// One fetch per broker may be charged after the fact: 1 MiB of payload (budget/8 clamped
+	// One fetch per broker may be charged after the fact: 1 MiB of payload (budget/32 clamped
 	// to the 1 MiB minimum) plus each record's struct overhead (~63-byte test records).
 	const fetchMax, brokers, recordBytes = 1 << 20, 3, 63
 	allowance := int64(brokers * fetchMax * (recordBytes + kafka.RecordOverhead) / recordBytes)

@@ -1,0 +1,145 @@
+package kafka
+
+import (
+	"math/bits"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Fetched records are the bulk of what a worker allocates: franz-go's []kgo.Record and its
+// decompression buffers, and weir's []pipeline.Record for each batch. Allocating them afresh for
+// every fetch made the garbage collector the third-largest CPU user in the bench and doubled the
+// heap's peak over what is live. They are recycled instead: a batch's slices go back into a
+// free list when the runtime has finished with the batch (Batch.Done), and the next fetch takes
+// them from there.
+//
+// The free lists are bounded channels rather than sync.Pools: a sync.Pool is emptied by every
+// second GC, which at this allocation rate is several times a second, so most gets missed. A
+// list never holds more than was in flight at once, which the budget bounds, and a slice the
+// list cannot take is left to the GC, so forgetting to return one costs an allocation, never
+// correctness.
+
+// poolSlices is how many slices each size class of a free list keeps at most; the list's byte
+// bound (poolShare) usually binds first.
+const poolSlices = 256
+
+// poolShare is the fraction of the in-flight budget each free list may keep idle. Per-class
+// bounds alone are not enough: batch sizes wander across classes, and the sum of every class's
+// peak was twice what was ever in flight at once.
+const poolShare = 4 // a quarter
+
+// Size classes are spaced four to a power of two (16, 20, 24, 28, 32, 40, …), so a slice serves
+// any request up to its capacity with at most a fifth of it unused. With powers of two, half
+// went unused on average, and the pooled memory was twice what the budget charged for.
+const (
+	minClassSize = 16
+	maxClass     = 4*23 - 4 // classFor(8<<23): 64 Mi elements, a whole fetch decompressed, in bytes
+)
+
+// classFor is the smallest size class holding n elements and that class's size.
+func classFor(n int) (class, size int) {
+	if n <= minClassSize {
+		return 0, minClassSize
+	}
+	e := bits.Len(uint(n-1)) - 3 // n-1 has its top bit at e+2: (n-1)>>e is 4…7
+	m := (n-1)>>e + 1            // 5…8
+	return 4*e + m - 5 - 7, m << e
+}
+
+// classWithin is the largest size class whose size is at most c, or -1.
+func classWithin(c int) int {
+	if c < minClassSize {
+		return -1
+	}
+	k, size := classFor(c)
+	if size > c {
+		k--
+	}
+	return k
+}
+
+// slicePool is a bounded free list of slices per size class, holding at most limit elements in
+// all.
+type slicePool[T any] struct {
+	classes [maxClass + 1]chan []T
+	limit   int64
+	pooled  atomic.Int64 // elements (capacity) in the lists
+}
+
+// newSlicePool keeps up to n slices per class and limitBytes of them in all.
+func newSlicePool[T any](n int, limitBytes int64) *slicePool[T] {
+	var zero T
+	p := &slicePool[T]{limit: limitBytes / max(int64(unsafe.Sizeof(zero)), 1)}
+	for c := range p.classes {
+		p.classes[c] = make(chan []T, n)
+	}
+	return p
+}
+
+// get returns an empty slice with capacity at least n.
+func (p *slicePool[T]) get(n int) []T {
+	c, size := classFor(n)
+	if c > maxClass {
+		return make([]T, 0, n)
+	}
+	select {
+	case s := <-p.classes[c]:
+		p.pooled.Add(-int64(cap(s)))
+		return s[:0]
+	default:
+		return make([]T, 0, size)
+	}
+}
+
+// put returns s to the list of the largest class its capacity covers, or leaves it to the GC
+// when that list is full. The caller must have cleared anything s's elements point to that
+// should not be kept alive.
+func (p *slicePool[T]) put(s []T) {
+	c := classWithin(cap(s))
+	if c < 0 {
+		return
+	}
+	n := int64(cap(s))
+	if p.pooled.Add(n) > p.limit {
+		p.pooled.Add(-n)
+		return
+	}
+	select {
+	case p.classes[min(c, maxClass)] <- s[:0]:
+	default:
+		p.pooled.Add(-n)
+	}
+}
+
+// fetchPools lends franz-go the slices it decodes fetches into (kgo.WithPools). franz-go puts a
+// batch's slices back once every record in it has been recycled (kgo.Record.Recycle), which the
+// source does in Batch.Done: after that, nothing may read the records' keys, values or headers,
+// so the runtime copies whatever it keeps (dead letters, contributor keys) while processing.
+type fetchPools struct {
+	records    *slicePool[kgo.Record]
+	decompress *slicePool[byte]
+}
+
+// decompressGuess is how many times its compressed size a batch is assumed to grow. A guess
+// that is short costs franz-go one grow (and the grown buffer is what comes back to the list).
+const decompressGuess = 4
+
+func newFetchPools(n int, limitBytes int64) *fetchPools {
+	return &fetchPools{records: newSlicePool[kgo.Record](n, limitBytes), decompress: newSlicePool[byte](n, limitBytes)}
+}
+
+// GetRecords implements kgo.PoolRecords.
+func (p *fetchPools) GetRecords(n int) []kgo.Record { return p.records.get(n) }
+
+// PutRecords implements kgo.PoolRecords; franz-go has zeroed the records.
+func (p *fetchPools) PutRecords(s []kgo.Record) { p.records.put(s) }
+
+// GetDecompressBytes implements kgo.PoolDecompressBytes.
+func (p *fetchPools) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
+	return p.decompress.get(len(compressed) * decompressGuess)
+}
+
+// PutDecompressBytes implements kgo.PoolDecompressBytes.
+func (p *fetchPools) PutDecompressBytes(b []byte) { p.decompress.put(b) }

@@ -1,0 +1,71 @@
+package kafka
+
+import "testing"
+
+func TestClassFor(t *testing.T) {
+	prevClass, prevSize := -1, 0
+	for n := 1; n <= 1<<20; n++ {
+		c, size := classFor(n)
+		if size < n {
+			t.Fatalf("classFor(%d) = size %d, too small", n, size)
+		}
+		if n > minClassSize && size > n+n/4 {
+			t.Fatalf("classFor(%d) = size %d: more than a quarter over", n, size)
+		}
+		if c < prevClass || c > prevClass+1 || (c == prevClass) != (size == prevSize) {
+			t.Fatalf("classFor(%d) = (%d, %d) after (%d, %d): classes must be consecutive and one size each", n, c, size, prevClass, prevSize)
+		}
+		if c != prevClass && classWithin(size) != c {
+			t.Fatalf("classWithin(%d) = %d, want %d", size, classWithin(size), c)
+		}
+		if c > 0 && classWithin(size-1) != c-1 {
+			t.Fatalf("classWithin(%d) = %d, want %d", size-1, classWithin(size-1), c-1)
+		}
+		prevClass, prevSize = c, size
+	}
+	if c, size := classFor(8 << 23); c != maxClass || size != 8<<23 {
+		t.Fatalf("classFor(64 Mi) = (%d, %d), want (%d, %d)", c, size, maxClass, 8<<23)
+	}
+}
+
+func TestSlicePool(t *testing.T) {
+	p := newSlicePool[int](2, 1<<20)
+	a := p.get(100)
+	if cap(a) < 100 || len(a) != 0 {
+		t.Fatalf("get(100): len %d cap %d", len(a), cap(a))
+	}
+	a = append(a, 1, 2, 3)
+	p.put(a)
+	b := p.get(cap(a))
+	if &b[:1][0] != &a[0] || len(b) != 0 {
+		t.Fatal("a slice put back was not reused by a get of its class")
+	}
+	// A grown slice goes to the largest class it covers, so it serves smaller requests only.
+	big := make([]int, 0, 130)
+	p.put(big)
+	if c := p.get(129); cap(c) < 129 {
+		t.Fatalf("get(129) capacity %d", cap(c))
+	}
+	// A full class drops what no longer fits instead of blocking.
+	for range 5 {
+		p.put(make([]int, 0, 64))
+	}
+	if n := len(p.classes[classWithin(64)]); n != 2 {
+		t.Fatalf("class of 64 holds %d slices, want its bound 2", n)
+	}
+	p.put(make([]int, 0, minClassSize-1)) // below the smallest class: dropped, no panic
+}
+
+func TestSlicePoolByteLimit(t *testing.T) {
+	p := newSlicePool[int64](100, 8*100) // room for 100 elements
+	p.put(make([]int64, 0, 64))
+	p.put(make([]int64, 0, 64)) // would make 128: dropped
+	p.put(make([]int64, 0, 32))
+	if got := p.pooled.Load(); got != 96 {
+		t.Fatalf("pooled %d elements, want 96", got)
+	}
+	p.get(64)
+	if got := p.pooled.Load(); got != 32 {
+		t.Fatalf("after a get, pooled %d elements, want 32", got)
+	}
+}
