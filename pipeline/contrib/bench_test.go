@@ -54,6 +54,7 @@ func BenchmarkObserve(b *testing.B) {
 	rec := &pipeline.Record{}
 	b.ReportAllocs()
 	i := 0
+	clock := startCPU()
 	for b.Loop() {
 		st.Observe(rec, events[i])
 		i++
@@ -61,6 +62,7 @@ func BenchmarkObserve(b *testing.B) {
 			i = 0
 		}
 	}
+	clock.report(b)
 }
 
 // BenchmarkDecodeAndObserve adds decoding the ~200-byte JSON record.
@@ -80,6 +82,7 @@ func BenchmarkDecodeAndObserve(b *testing.B) {
 	rec := &pipeline.Record{}
 	b.ReportAllocs()
 	i := 0
+	clock := startCPU()
 	for b.Loop() {
 		if err := dec.Decode(docs[i], vals); err != nil {
 			b.Fatal(err)
@@ -90,6 +93,7 @@ func BenchmarkDecodeAndObserve(b *testing.B) {
 			i = 0
 		}
 	}
+	clock.report(b)
 }
 
 func TestObserveNoAllocForTrackedKeys(t *testing.T) {

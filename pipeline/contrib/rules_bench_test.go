@@ -32,6 +32,7 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 			rec := &pipeline.Record{}
 			b.ReportAllocs()
 			i := 0
+			clock := startCPU()
 			for b.Loop() {
 				e := events[i&(len(events)-1)]
 				for _, st := range states {
@@ -39,6 +40,7 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 				}
 				i++
 			}
+			clock.report(b)
 		})
 	}
 }

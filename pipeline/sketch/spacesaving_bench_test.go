@@ -36,9 +36,11 @@ func BenchmarkSpaceSavingZipf(b *testing.B) {
 	s := NewSpaceSaving(k)
 	b.ReportAllocs()
 	b.ResetTimer()
+	clock := startCPU()
 	for i := range b.N {
 		s.Add(keys[i&(len(keys)-1)], 1)
 	}
+	clock.report(b)
 }
 
 // BenchmarkSpaceSavingKeys adds keys cycling through exactly N distinct (tenant, user) keys
@@ -55,10 +57,12 @@ func BenchmarkSpaceSavingKeys(b *testing.B) {
 			s := NewSpaceSaving(1000)
 			b.ReportAllocs()
 			i := 0
+			clock := startCPU()
 			for b.Loop() {
 				s.Add(keys[i&(len(keys)-1)], 1)
 				i++
 			}
+			clock.report(b)
 		})
 	}
 }
