@@ -7,8 +7,6 @@ import (
 	"math"
 	"unicode/utf8"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
 	"github.com/weirstream/weir/pipeline/sketch"
@@ -62,8 +60,10 @@ func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 		buf = append(buf, t...)
 	}
 	s.buf = buf
-	s.ss.Add(buf, w)
-	s.hll.Add(xxhash.Sum64(buf))
+	// One hash serves both sketches: Space-Saving's index and the distinct counter.
+	h := sketch.HashKey(buf)
+	s.ss.AddHashed(buf, h, w)
+	s.hll.Add(h)
 	if s.n == 0 || w < s.min {
 		s.min = w
 	}
