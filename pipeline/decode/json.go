@@ -91,9 +91,18 @@ func (d *Decoder) jvalue(b []byte, i int, n *node, depth int) (int, error) {
 		}
 		return end, nil
 	case c == '"':
-		end, esc, err := d.jstring(b, i)
-		if err != nil || field < 0 {
-			return end, err
+		// plainRun settles most strings inline (see jstring).
+		end, esc := plainRun(b, i+1), false
+		if end >= 0 && b[end] == '"' {
+			end++
+		} else {
+			var err error
+			if end, esc, err = d.jstring(b, i); err != nil {
+				return end, err
+			}
+		}
+		if field < 0 {
+			return end, nil
 		}
 		s := b[i+1 : end-1]
 		if esc {
@@ -159,9 +168,14 @@ func (d *Decoder) jobject(b []byte, i int, n *node, depth int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, d.jerr(i, "expected a member name")
 		}
-		end, esc, err := d.jstring(b, i)
-		if err != nil {
-			return end, err
+		end, esc := plainRun(b, i+1), false
+		if end >= 0 && b[end] == '"' {
+			end++
+		} else {
+			var err error
+			if end, esc, err = d.jstring(b, i); err != nil {
+				return end, err
+			}
 		}
 		var child *node
 		if n != nil && len(n.members) > 0 {
@@ -177,6 +191,7 @@ func (d *Decoder) jobject(b []byte, i int, n *node, depth int) (int, error) {
 			return i, d.jerr(i, "expected ':' after a member name")
 		}
 		i = skipWS(b, i+1)
+		var err error
 		if i, err = d.jvalue(b, i, child, depth); err != nil {
 			return i, err
 		}
@@ -226,57 +241,6 @@ func (d *Decoder) jarray(b []byte, i int, n *node, depth int) (int, error) {
 		}
 	}
 }
-
-// jstring checks the string starting at b[i] == '"' and returns the offset past its closing
-// quote and whether it contains escapes.
-func (d *Decoder) jstring(b []byte, i int) (end int, esc bool, err error) {
-	j := i + 1
-	for j < len(b) {
-		// Plain bytes are the common case: step over them with one table lookup each.
-		for j < len(b) && !strSpecial[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			break
-		}
-		c := b[j]
-		switch {
-		case c == '"':
-			return j + 1, esc, nil
-		case c == '\\':
-			esc = true
-			if j+1 >= len(b) {
-				return j, esc, d.jerr(j, "unterminated escape")
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if j+6 > len(b) || !isHex4(b[j+2:j+6]) {
-					return j, esc, d.jerr(j, "invalid \\u escape")
-				}
-				j += 6
-			default:
-				return j, esc, d.jerr(j, "invalid escape")
-			}
-		case c < 0x20:
-			return j, esc, d.jerr(j, "control character in a string")
-		default:
-			j++
-		}
-	}
-	return j, esc, d.jerr(i, "unterminated string")
-}
-
-// strSpecial marks the bytes that end a run of plain string content: the quote, the backslash
-// and the control characters JSON forbids in strings.
-var strSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
 
 func isHex4(b []byte) bool {
 	for _, c := range b[:4] {
