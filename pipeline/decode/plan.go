@@ -34,6 +34,7 @@ type Plan struct {
 type node struct {
 	field   int // index into the values slice, or -1
 	members []member
+	keys    memberTable // indexes members
 	elems   []elem
 }
 
@@ -115,6 +116,7 @@ func (n *node) child(s Step) *node {
 		}
 		c := &node{field: -1}
 		n.members = append(n.members, member{s.Key, c})
+		n.keys.rebuild(n.members)
 		return c
 	}
 	for _, e := range n.elems {
@@ -125,16 +127,6 @@ func (n *node) child(s Step) *node {
 	c := &node{field: -1}
 	n.elems = append(n.elems, elem{s.Index, c})
 	return c
-}
-
-// member returns the child for object member key, or nil when no planned path goes there.
-func (n *node) member(key []byte) *node {
-	for i := range n.members {
-		if n.members[i].key == string(key) { // no allocation: the conversion is only compared
-			return n.members[i].n
-		}
-	}
-	return nil
 }
 
 // elem returns the child for array element i, or nil.
