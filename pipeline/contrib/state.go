@@ -38,7 +38,7 @@ type State struct {
 func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 	o := s.op
 	for i := range o.filters {
-		if !o.filters[i].match(fields[o.fidx[i]]) {
+		if !o.filters[i].match(&fields[o.fidx[i]]) {
 			return
 		}
 	}
