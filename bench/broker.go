@@ -36,8 +36,8 @@ type brokerProc struct {
 }
 
 // startBroker starts this binary in broker role and waits for its address.
-func startBroker(self string) (*brokerProc, error) {
-	cmd := exec.Command(self, "-role", "broker")
+func startBroker(self, profileDir string) (*brokerProc, error) {
+	cmd := exec.Command(self, "-role", "broker", "-profile", profileDir)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -102,8 +102,12 @@ func (t *timedSink) Write(ctx context.Context, out *pipeline.Output) error {
 
 // latencyResult is what the latency scenario reports; durations are milliseconds.
 type latencyResult struct {
-	TargetRate   float64   `json:"target_rate"`
-	AchievedRate float64   `json:"achieved_rate"`
+	TargetRate   float64 `json:"target_rate"`
+	AchievedRate float64 `json:"achieved_rate"`
+	// LiveCapacity is what producer, broker and worker sustained together (the live-capacity
+	// run), DrainRate the standard scenario's backlog drain; TargetRate is -load × LiveCapacity.
+	LiveCapacity float64   `json:"live_capacity"`
+	DrainRate    float64   `json:"drain_rate"`
 	SampleEvery  int64     `json:"sample_every"`
 	ToState      quantiles `json:"append_to_state_ms"`
 	// FromSent is the same delay from the actual send time: without the coordinated-omission

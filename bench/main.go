@@ -43,6 +43,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch *role {
 	case "broker":
+		stopProfile, err := profileProcess(opts.Profile, "broker")
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 		return runBroker(stdin, stdout)
 	case "child":
 		var sp spec
@@ -61,7 +66,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	stopProfile, err := profileProcess(opts.Profile, "orchestrator")
+	if err != nil {
+		return err
+	}
 	rep, err := orchestrate(ctx, self, opts, stderr)
+	stopProfile()
 	if err != nil {
 		return err
 	}

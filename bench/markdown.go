@@ -59,8 +59,11 @@ func (r *report) markdown() string {
 	}
 	if runs := r.runsOf("latency"); len(runs) > 0 && runs[0].Latency != nil {
 		l := runs[0].Latency
-		fmt.Fprintf(&b, "\n**latency**: open loop at %s/s offered (%s/s achieved; producer at most %.0f ms behind schedule), one record in %d timed.\n\n",
-			si(l.TargetRate), si(l.AchievedRate), r.ProducerMaxBehindMS, l.SampleEvery)
+		fmt.Fprintf(&b, "\n**latency**: open loop at %s/s offered (%s/s achieved; producer at most %.0f ms behind schedule), one record in %d timed. "+
+			"The offered load is %.0f%% of the live capacity, %s/s: what producer, broker and worker sustained together on this machine with the producer offering the drain rate; "+
+			"it is %.0f%% of the standard drain rate (%s/s, no producer running).\n\n",
+			si(l.TargetRate), si(l.AchievedRate), r.ProducerMaxBehindMS, l.SampleEvery,
+			100*l.TargetRate/max(l.LiveCapacity, 1), si(l.LiveCapacity), 100*l.TargetRate/max(l.DrainRate, 1), si(l.DrainRate))
 		b.WriteString("| ms | samples | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, q := range []struct {
 			name string

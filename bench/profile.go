@@ -51,3 +51,24 @@ func (p *profile) stop() error {
 	}
 	return f.Close()
 }
+
+// profileProcess records a CPU profile of this whole process into dir/name.cpu.pprof when dir
+// is set (-profile): the orchestrator's (the producers') and the broker's, so a live run can
+// show whether the load generator or the broker is what limits it. The returned func stops it.
+func profileProcess(dir, name string) (func(), error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

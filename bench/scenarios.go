@@ -15,7 +15,8 @@ import (
 //     Zipf tenants and users, 20 minutes of event time) with 60 s event-time windows on $.ts.
 //   - msgpack: the same records as msgpack.
 //   - stall: standard, with the file sink blocked for -stall once a third of the records is in.
-//   - latency: a live topic fed by an open-loop producer at -load × the standard rate.
+//   - latency: a live topic fed by an open-loop producer at -load × the live capacity (what
+//     producer, broker and worker sustain together on this machine; see latency_scenario.go).
 //   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors.
 //
 // baseline, standard and msgpack run -reps times, interleaved (poll, decode, standard,
@@ -34,7 +35,7 @@ const eventSpan = 20 * time.Minute
 
 func orchestrate(ctx context.Context, self string, o options, progress io.Writer) (*report, error) {
 	rep := newReport(o)
-	b, err := startBroker(self)
+	b, err := startBroker(self, o.Profile)
 	if err != nil {
 		return nil, err
 	}
@@ -107,35 +108,9 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	}
 
 	if o.has("latency") {
-		capacity := rep.median("standard", func(r result) float64 { return r.RecordsPerSec })
-		rate := o.LoadFraction * capacity
-		n := int(rate * o.LatencyFor.Seconds())
-		if err := createTopic(ctx, b.addrs, topicLive); err != nil {
+		if err := latencyScenario(ctx, o, rep, base, b.addrs, runOne, progress); err != nil {
 			return nil, err
 		}
-		sp := base
-		sp.Name, sp.Kind, sp.Topic, sp.Records = "latency", kindPipeline, topicLive, int64(n)
-		// Broker time: the producer stamps each record with its intended send time. 5 s windows
-		// so that a short run closes several.
-		sp.TimeField, sp.Window, sp.Live, sp.SampleEvery = "", 5*time.Second, true, 64
-		var st openLoopStats
-		r, err := runOne(sp, func() error {
-			fmt.Fprintf(progress, "bench: latency: offering %.0f records/s (%.0f%% of %.0f) for %v\n",
-				rate, 100*o.LoadFraction, capacity, o.LatencyFor)
-			var err error
-			st, err = produceOpenLoop(ctx, b.addrs, topicLive, dataset{Records: n, Format: "json", Seed: 3}, rate, progress)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if r.Latency != nil {
-			r.Latency.TargetRate = rate
-			r.Latency.AchievedRate = float64(st.Records) / st.Seconds
-			rep.Runs[len(rep.Runs)-1] = *r
-		}
-		rep.ProducerMaxBehindMS = float64(st.MaxBehind) / float64(time.Millisecond)
-		_ = deleteTopic(ctx, b.addrs, topicLive)
 	}
 
 	if o.has("keys") {
