@@ -88,6 +88,15 @@ func digits(b []byte, i, n int) (v int, ok bool) {
 }
 
 func parseRFC3339(b []byte) (time.Time, error) {
+	if t, ok := parseRFC3339Fast(b); ok {
+		return t, nil
+	}
+	return parseRFC3339General(b)
+}
+
+// parseRFC3339General parses every RFC 3339 form Time accepts; parseRFC3339Fast takes the
+// common ones first.
+func parseRFC3339General(b []byte) (time.Time, error) {
 	year, ok1 := digits(b, 0, 4)
 	month, ok2 := digits(b, 5, 2)
 	day, ok3 := digits(b, 8, 2)
