@@ -141,10 +141,10 @@ func (s *State) Merge(other pipeline.State) error {
 	return nil
 }
 
-// MemoryBytes estimates the state's memory: counters (key, two floats, heap slot and map
-// entry), key bytes and the distinct counter.
+// MemoryBytes estimates the state's memory: counters (slot, heap entry and hash-index
+// cells), key bytes and the distinct counter.
 func (s *State) MemoryBytes() int {
-	const perCounter = 32 /* Counter */ + 16 /* string header in map */ + 4 /* slot */ + 16 /* map overhead */
+	const perCounter = 48 /* slot: key header, hash, err, heap position */ + 16 /* heap entry */ + 16 /* two index cells */
 	total := 128 + s.hll.Bytes()
 	for _, c := range s.ss.Counters() {
 		total += perCounter + len(c.Key)

@@ -54,8 +54,8 @@ func (m *indexModel) check(absent ...string) {
 	if m.x.n != len(m.live) {
 		m.t.Fatalf("index holds %d, want %d", m.x.n, len(m.live))
 	}
-	if 2*m.x.n > len(m.x.ents) {
-		m.t.Fatalf("%d entries in a table of %d: over half full", m.x.n, len(m.x.ents))
+	if 2*m.x.n > len(m.x.cells) {
+		m.t.Fatalf("%d entries in a table of %d: over half full", m.x.n, len(m.x.cells))
 	}
 	for k, sl := range m.live {
 		if got := m.x.find(m.hash([]byte(k)), []byte(k), m.slots); got != sl {
@@ -88,6 +88,8 @@ func TestHashIndexCollisions(t *testing.T) {
 		"4 hashes": func(b []byte) uint64 { return HashKey(b) & 3 },
 		// Distinct hashes with the same low bits: same home cell, hash compare rejects.
 		"same home": func(b []byte) uint64 { return HashKey(b) &^ 0xffff },
+		// Distinct hashes whose low halves (the cells' tags) are all equal.
+		"same tag": func(b []byte) uint64 { return HashKey(b) &^ 0xffffffff },
 		// Homes at the table's last cells, so clusters wrap to cell 0.
 		"wrapping": func(b []byte) uint64 { return ^uint64(0) - HashKey(b)&1 },
 		"xxhash":   HashKey,
@@ -133,14 +135,14 @@ func TestHashIndexGrowth(t *testing.T) {
 			sizes := map[int]bool{}
 			for i := range tc.n {
 				m.insert("key-" + strconv.Itoa(i))
-				sizes[len(m.x.ents)] = true
+				sizes[len(m.x.cells)] = true
 				if i%97 == 0 {
 					m.check("absent")
 				}
 			}
 			m.check()
-			if len(sizes) < 5 || len(m.x.ents) != tc.final {
-				t.Fatalf("table sizes %v, final %d", sizes, len(m.x.ents))
+			if len(sizes) < 5 || len(m.x.cells) != tc.final {
+				t.Fatalf("table sizes %v, final %d", sizes, len(m.x.cells))
 			}
 			r := rand.New(rand.NewPCG(1, 1))
 			for i := range 5 * tc.n {
@@ -161,14 +163,14 @@ func TestHashIndexReset(t *testing.T) {
 		m.insert(strconv.Itoa(i))
 	}
 	m.x.reset(3)
-	if m.x.n != 0 || len(m.x.ents) != minIndexLen {
-		t.Fatalf("after reset: %d entries, table %d", m.x.n, len(m.x.ents))
+	if m.x.n != 0 || len(m.x.cells) != minIndexLen {
+		t.Fatalf("after reset: %d entries, table %d", m.x.n, len(m.x.cells))
 	}
 	if m.x.find(HashKey([]byte("5")), []byte("5"), m.slots) != -1 {
 		t.Fatal("found after reset")
 	}
 	m.x.reset(100)
-	if len(m.x.ents) != 256 {
-		t.Fatalf("reset(100): table %d", len(m.x.ents))
+	if len(m.x.cells) != 256 {
+		t.Fatalf("reset(100): table %d", len(m.x.cells))
 	}
 }
