@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 
@@ -151,6 +153,10 @@ func FuzzDecodeJSON(f *testing.F) {
 			case json.Number:
 				if got.Kind != Number || string(got.Bytes) != string(rv) {
 					t.Fatalf("%s: got %v %q, want number %s", path, got.Kind, got.Bytes, rv)
+				}
+				// The value, bit for bit, whether jnumber's exact path or ParseFloat made it.
+				if want, _ := strconv.ParseFloat(string(rv), 64); math.Float64bits(got.Num) != math.Float64bits(want) {
+					t.Fatalf("%s: %s = %v, want %v", path, rv, got.Num, want)
 				}
 			case bool:
 				if got.Kind != Bool || (got.Num == 1) != rv {
