@@ -10,12 +10,17 @@ import "encoding/binary"
 // instead of a call to compare memory. It is built by Plan.Add and only read once the plan is
 // frozen.
 type memberTable struct {
-	// slots hold an index into node.members plus one; 0 is an empty slot. len(slots) is a
-	// power of two.
-	slots []int32
-	// words[k] is keyWord of members[k].key.
-	words []uint64
+	// slots is the hash table; len(slots) is a power of two. Each slot carries what a lookup
+	// compares and returns, so that a hit touches one slot and nothing else.
+	slots []memberSlot
 	shift uint // 64 - log2(len(slots)): memberHash keeps the top bits of the product
+}
+
+// memberSlot is a planned member in the table; n is nil in an empty slot.
+type memberSlot struct {
+	word uint64 // keyWord(key)
+	key  string
+	n    *node
 }
 
 // keyWord packs the first (up to) eight bytes of key into a little-endian word, zero-padded.
@@ -49,17 +54,15 @@ func (t *memberTable) rebuild(members []member) {
 		size *= 2
 		shift--
 	}
-	t.slots, t.shift = make([]int32, size), shift
-	t.words = make([]uint64, len(members))
+	t.slots, t.shift = make([]memberSlot, size), shift
 	mask := uint64(size - 1)
-	for k := range members {
-		key := []byte(members[k].key)
-		t.words[k] = keyWord(key)
-		h := memberHash(t.words[k], len(key), shift)
-		for t.slots[h] != 0 {
+	for _, m := range members {
+		w := keyWord([]byte(m.key))
+		h := memberHash(w, len(m.key), shift)
+		for t.slots[h].n != nil {
 			h = (h + 1) & mask
 		}
-		t.slots[h] = int32(k + 1)
+		t.slots[h] = memberSlot{word: w, key: m.key, n: m.n}
 	}
 }
 
@@ -72,13 +75,13 @@ func (n *node) member(key []byte) *node {
 	mask := uint64(len(slots) - 1)
 	w := keyWord(key)
 	for h := memberHash(w, len(key), n.keys.shift); ; h = (h + 1) & mask {
-		k := int(slots[h]) - 1
-		if k < 0 {
+		s := &slots[h]
+		if s.n == nil {
 			return nil
 		}
-		if m := &n.members[k]; n.keys.words[k] == w && len(m.key) == len(key) &&
-			(len(key) <= 8 || m.key[8:] == string(key[8:])) { // no allocation: only compared
-			return m.n
+		if s.word == w && len(s.key) == len(key) &&
+			(len(key) <= 8 || s.key[8:] == string(key[8:])) { // no allocation: only compared
+			return s.n
 		}
 	}
 }
