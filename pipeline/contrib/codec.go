@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -59,11 +58,11 @@ func (s *State) EncodeMsgpack(enc *msgpack.Encoder) error {
 			if regs := s.hll.Registers(); regs != nil {
 				return enc.EncodeBytes(regs)
 			}
-			sp := s.hll.Sparse()
+			sp := s.hll.Sparse() // sorted, so equal states encode to equal bytes
 			if err := enc.EncodeArrayLen(len(sp)); err != nil {
 				return err
 			}
-			for _, x := range sortedHashes(sp) {
+			for _, x := range sp {
 				if err := enc.EncodeUint(x); err != nil {
 					return err
 				}
@@ -175,13 +174,3 @@ func (s *State) DecodeMsgpack(dec *msgpack.Decoder) error {
 }
 
 func isBin(code byte) bool { return code == 0xc4 || code == 0xc5 || code == 0xc6 }
-
-// sortedHashes lists an exact hash set in order, so equal states encode to equal bytes.
-func sortedHashes(set map[uint64]struct{}) []uint64 {
-	out := make([]uint64, 0, len(set))
-	for x := range set {
-		out = append(out, x)
-	}
-	slices.Sort(out)
-	return out
-}

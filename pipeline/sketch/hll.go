@@ -3,6 +3,7 @@ package sketch
 import (
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // HLL counts distinct keys by their 64-bit hashes. While it has seen few distinct hashes it
@@ -15,7 +16,7 @@ import (
 // so that sketches from different workers merge.
 type HLL struct {
 	p      uint8
-	sparse map[uint64]struct{}
+	sparse hashSet // empty once dense
 	regs   []uint8 // nil while sparse
 }
 
@@ -31,25 +32,25 @@ const (
 // NewHLL returns an empty sketch with 2^p registers (p clamped to [MinPrecision, MaxPrecision]).
 func NewHLL(p int) *HLL {
 	p = min(max(p, MinPrecision), MaxPrecision)
-	return &HLL{p: uint8(p), sparse: map[uint64]struct{}{}}
+	return &HLL{p: uint8(p)}
 }
 
 // Precision is P.
 func (h *HLL) Precision() int { return int(h.p) }
 
 // SparseLimit is the number of distinct hashes kept exactly: a sixteenth of the register
-// count, so the exact set (about 16 bytes a hash in a map) takes about as much memory as the
-// dense registers would.
+// count, so the exact set (8 bytes a hash in a table at most 3/4 full, doubling as it grows)
+// takes at most as much memory as the dense registers would.
 func (h *HLL) SparseLimit() int { return 1 << h.p / 16 }
 
 // Add records one hash.
 func (h *HLL) Add(x uint64) {
 	if h.regs == nil {
-		if _, ok := h.sparse[x]; ok {
+		if h.sparse.has(x) {
 			return
 		}
-		if len(h.sparse) < h.SparseLimit() {
-			h.sparse[x] = struct{}{}
+		if h.sparse.Len() < h.SparseLimit() {
+			h.sparse.add(x)
 			return
 		}
 		h.densify()
@@ -70,10 +71,10 @@ func (h *HLL) addDense(x uint64) {
 
 func (h *HLL) densify() {
 	h.regs = make([]uint8, 1<<h.p)
-	for x := range h.sparse {
+	for _, x := range h.sparse.appendTo(nil) {
 		h.addDense(x)
 	}
-	h.sparse = nil
+	h.sparse = hashSet{}
 }
 
 // Exact reports whether Estimate is an exact count.
@@ -82,7 +83,7 @@ func (h *HLL) Exact() bool { return h.regs == nil }
 // Estimate returns the number of distinct hashes added.
 func (h *HLL) Estimate() float64 {
 	if h.regs == nil {
-		return float64(len(h.sparse))
+		return float64(h.sparse.Len())
 	}
 	q := int(64 - h.p)
 	m := float64(len(h.regs))
@@ -136,7 +137,7 @@ func (h *HLL) Merge(o *HLL) bool {
 		return false
 	}
 	if o.regs == nil {
-		for x := range o.sparse {
+		for _, x := range o.sparse.appendTo(nil) {
 			h.Add(x)
 		}
 		return true
@@ -152,11 +153,18 @@ func (h *HLL) Merge(o *HLL) bool {
 	return true
 }
 
-// Sparse returns the exact hash set (nil once dense); Registers the dense registers (nil while
-// sparse). Both are the sketch's own memory: read only.
-func (h *HLL) Sparse() map[uint64]struct{} { return h.sparse }
+// Sparse returns the exact hash set in increasing order (a copy; nil once dense).
+func (h *HLL) Sparse() []uint64 {
+	if h.regs != nil {
+		return nil
+	}
+	out := h.sparse.appendTo(make([]uint64, 0, h.sparse.Len()))
+	slices.Sort(out)
+	return out
+}
 
-// Registers: see Sparse.
+// Registers returns the dense registers (nil while sparse): the sketch's own memory, read
+// only.
 func (h *HLL) Registers() []uint8 { return h.regs }
 
 // RestoreDense replaces the content with registers (a serialised dense sketch); it rejects a
@@ -171,7 +179,7 @@ func (h *HLL) RestoreDense(regs []uint8) bool {
 		}
 	}
 	h.regs = append([]uint8(nil), regs...)
-	h.sparse = nil
+	h.sparse = hashSet{}
 	return true
 }
 
@@ -182,9 +190,11 @@ func (h *HLL) RestoreSparse(hashes []uint64) bool {
 		return false
 	}
 	h.regs = nil
-	h.sparse = make(map[uint64]struct{}, len(hashes))
+	h.sparse = hashSet{}
 	for _, x := range hashes {
-		h.sparse[x] = struct{}{}
+		if !h.sparse.has(x) {
+			h.sparse.add(x)
+		}
 	}
 	return true
 }
@@ -194,5 +204,5 @@ func (h *HLL) Bytes() int {
 	if h.regs != nil {
 		return len(h.regs)
 	}
-	return 48 + len(h.sparse)*16
+	return 48 + h.sparse.Len()*16
 }

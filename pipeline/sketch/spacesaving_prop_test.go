@@ -67,7 +67,7 @@ var propHashes = map[string]func([]byte) uint64{
 	"xxhash":    nil,
 	"4 hashes":  func(b []byte) uint64 { return HashKey(b) & 3 },
 	"same home": func(b []byte) uint64 { return HashKey(b) &^ 0xfff },
-	"same tag":  func(b []byte) uint64 { return HashKey(b) &^ 0xffffffff },
+	"same tag":  func(b []byte) uint64 { return HashKey(b) &^ 0xffffff00 },
 }
 
 // TestSpaceSavingMatchesReference runs the same streams through the sketch and the
