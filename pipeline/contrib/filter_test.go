@@ -57,7 +57,9 @@ func TestFilterMatchesReference(t *testing.T) {
 		`{"Match":"$.a","EqualTo":200}`, `{"Match":"$.a","NotEqualTo":0}`,
 		`{"Match":"$.a","IsPresent":true}`, `{"Match":"$.a","IsPresent":false}`,
 	}
-	num := func(s string, x float64) decode.Value { return decode.Value{Kind: decode.Number, Bytes: []byte(s), Num: x} }
+	num := func(s string, x float64) decode.Value {
+		return decode.Value{Kind: decode.Number, Bytes: []byte(s), Num: x}
+	}
 	str := func(s string) decode.Value { return decode.Value{Kind: decode.String, Bytes: []byte(s)} }
 	values := []decode.Value{
 		{}, {Kind: decode.Null}, {Kind: decode.Object, Bytes: []byte(`{"x":1}`)}, {Kind: decode.Array, Bytes: []byte(`[200]`)},
