@@ -117,6 +117,33 @@ func BenchmarkDecodeJSONRuntime(b *testing.B) {
 	benchDecode(b, JSON, []byte(runtimeLog), runtimeFields)
 }
 
+// runtimeMsgpack is runtimeLog as the demo source's Event.Msgpack encodes it: the same
+// members in the same order, ints as the smallest msgpack int that holds them, the latency as a
+// float64.
+func runtimeMsgpack(t testing.TB) []byte {
+	rec := struct {
+		TS        string  `msgpack:"ts"`
+		Tenant    string  `msgpack:"tenant"`
+		User      string  `msgpack:"user"`
+		Path      string  `msgpack:"path"`
+		Method    string  `msgpack:"method"`
+		Status    int     `msgpack:"status"`
+		Bytes     int     `msgpack:"bytes"`
+		LatencyMS float64 `msgpack:"latency_ms"`
+	}{"2026-11-21T08:00:00.123Z", "t-0042", "u-1234", "/api/v1/items/{id}", "GET", 200, 1234, 12.3}
+	data, err := msgpack.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecodeMsgpackRuntime is BenchmarkDecodeJSONRuntime's record and plan in msgpack, for
+// a like-for-like comparison of the two scanners.
+func BenchmarkDecodeMsgpackRuntime(b *testing.B) {
+	benchDecode(b, Msgpack, runtimeMsgpack(b), runtimeFields)
+}
+
 // BenchmarkDecodeJSONRuntimeTime is the runner's per-record work in the decoder package: decode
 // the fields, then parse the event time.
 func BenchmarkDecodeJSONRuntimeTime(b *testing.B) {
