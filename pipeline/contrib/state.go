@@ -44,7 +44,11 @@ func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 	}
 	w := 1.0
 	if o.value >= 0 {
-		x, ok := fields[o.value].Float()
+		v := &fields[o.value]
+		x, ok := v.Num, v.Kind == decode.Number
+		if !ok {
+			x, ok = v.Float() // a string holding a number
+		}
 		if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
 			return
 		}
@@ -52,7 +56,7 @@ func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 	}
 	buf := s.buf[:0]
 	for _, k := range o.keys {
-		t, ok := keyText(fields[k])
+		t, ok := keyText(&fields[k])
 		if !ok {
 			return
 		}
@@ -75,7 +79,7 @@ func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 }
 
 // keyText is the text of a key value, truncated to MaxKeyValueBytes at a rune boundary.
-func keyText(v decode.Value) ([]byte, bool) {
+func keyText(v *decode.Value) ([]byte, bool) {
 	switch v.Kind {
 	case decode.String, decode.Number, decode.Bool:
 	default:
