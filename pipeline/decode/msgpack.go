@@ -1,10 +1,6 @@
 package decode
 
-import (
-	"encoding/binary"
-	"math"
-	"strconv"
-)
+import "encoding/binary"
 
 // The msgpack scanner walks the same planned-path trie over msgpack maps and arrays, by hand
 // (no reflection, no allocation). Map keys that are strings match path members; maps with
@@ -20,9 +16,6 @@ var (
 	litFalse = []byte("false")
 	litNull  = []byte("null")
 )
-
-// maxNumberText bounds the text of one formatted number ("-1.2345678901234567e-308").
-const maxNumberText = 32
 
 func (d *Decoder) decodeMsgpack(b []byte) error {
 	if d.plan.n == 0 {
@@ -233,28 +226,6 @@ func (d *Decoder) mvalue(b []byte, i int, n *node, depth int) (int, error) {
 	return end, nil
 }
 
-// mnumber formats a numeric header into scratch and sets o to it.
-func (d *Decoder) mnumber(h mhdr, o *Value) {
-	start := len(d.scratch)
-	var f float64
-	switch h.t {
-	case mInt:
-		f = float64(int64(h.u))
-		d.scratch = strconv.AppendInt(d.scratch, int64(h.u), 10)
-	case mUint:
-		f = float64(h.u)
-		d.scratch = strconv.AppendUint(d.scratch, h.u, 10)
-	case mFloat32:
-		f32 := math.Float32frombits(uint32(h.u))
-		f = float64(f32)
-		d.scratch = appendFloat(d.scratch, f, 32)
-	case mFloat64:
-		f = math.Float64frombits(h.u)
-		d.scratch = appendFloat(d.scratch, f, 64)
-	}
-	o.Kind, o.Bytes, o.Num = Number, d.scratch[start:len(d.scratch):len(d.scratch)], f
-}
-
 // mskipScalar returns the end of the scalar at b[i] for the common fixed-size and short-string
 // types; ok is false for anything else (containers, long strings, ext, malformed input), which
 // the general path handles.
@@ -285,33 +256,6 @@ func mskipScalar(b []byte, i int) (end int, ok bool) {
 		return 0, false
 	}
 	return end, end <= len(b)
-}
-
-// pow10 holds the exact powers of ten used by appendFloat's fast path.
-var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
-
-// appendFloat formats like JavaScript's Number#toString (and encoding/json): plain decimal
-// for magnitudes in [1e-6, 1e21), exponent form outside.
-func appendFloat(dst []byte, f float64, bits int) []byte {
-	abs := math.Abs(f)
-	// Fast path for values with at most 6 decimals and under 2^53 once scaled (latencies,
-	// prices): n/10^k is exact in IEEE division, so when it gives f back, "n with k decimals"
-	// is what strconv's shortest formatting prints too.
-	if bits == 64 && abs >= 1e-6 && abs < 1<<53 {
-		for k, p := range pow10 {
-			scaled := f * p
-			if math.Abs(scaled) >= 1<<53 {
-				break
-			}
-			if n := math.Round(scaled); n/p == f {
-				return appendDecimal(dst, int64(n), k)
-			}
-		}
-	}
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		return strconv.AppendFloat(dst, f, 'e', -1, bits)
-	}
-	return strconv.AppendFloat(dst, f, 'f', -1, bits)
 }
 
 func (d *Decoder) mcontainer(b []byte, h mhdr, n *node, depth int) (int, error) {
@@ -376,27 +320,4 @@ func (d *Decoder) mcontainer(b []byte, h mhdr, n *node, depth int) (int, error) 
 		}
 	}
 	return i, nil
-}
-
-// appendDecimal appends n / 10^k in plain decimal notation.
-func appendDecimal(dst []byte, n int64, k int) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
-	}
-	var buf [24]byte
-	digits := strconv.AppendInt(buf[:0], n, 10)
-	if k == 0 {
-		return append(dst, digits...)
-	}
-	if len(digits) <= k {
-		dst = append(dst, '0', '.')
-		for range k - len(digits) {
-			dst = append(dst, '0')
-		}
-		return append(dst, digits...)
-	}
-	dst = append(dst, digits[:len(digits)-k]...)
-	dst = append(dst, '.')
-	return append(dst, digits[len(digits)-k:]...)
 }
