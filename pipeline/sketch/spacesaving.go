@@ -112,26 +112,27 @@ func (s *SpaceSaving) Bound() float64 {
 // Add adds weight w to key. key is copied only when the key is not yet tracked.
 func (s *SpaceSaving) Add(key []byte, w float64) { s.AddHashed(key, s.hashOf(key), w) }
 
-// AddHashed is Add for a caller that has already computed h = HashKey(key).
+// AddHashed is Add for a caller that has already computed h = HashKey(key); any other h
+// would file the key where Add, Merge and Restore cannot find it.
 func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	if sl := s.index.find(h, key, s.slots); sl >= 0 {
-		h := s.heap
+		hp := s.heap
 		i := int(s.slots[sl].pos)
-		if i >= len(h) {
+		if i >= len(hp) {
 			return // unreachable: pos indexes heap; the check spares the ones below
 		}
-		c := h[i].count + w
-		h[i].count = c
+		c := hp[i].count + w
+		hp[i].count = c
 		if w < 0 {
 			s.up(i)
 			return
 		}
 		// A grown count can only move away from the root, and usually stays put: decide that
 		// here with down's own test (against the smaller child, the left one on ties).
-		if l := 2*i + 1; l < len(h) && l > 0 {
-			m := h[l].count
-			if r := l + 1; r < len(h) && h[r].count < m {
-				m = h[r].count
+		if l := 2*i + 1; l < len(hp) && l > 0 {
+			m := hp[l].count
+			if r := l + 1; r < len(hp) && hp[r].count < m {
+				m = hp[r].count
 			}
 			if m < c {
 				s.down(i)
