@@ -311,7 +311,24 @@ func (d *Decoder) mcontainer(b []byte, h mhdr, n *node, depth int) (int, error) 
 			if n != nil && len(n.members) > 0 {
 				child = n.member(b[i+1 : i+1+kl])
 			}
-			if i, err = d.mvalue(b, i+1+kl, child, depth); err != nil {
+			i += 1 + kl
+			// mvalue's fixstr case, repeated here to save a call per member.
+			if i < len(b) && b[i]&0xe0 == 0xa0 {
+				end := i + 1 + int(b[i]&0x1f)
+				if end > len(b) {
+					return i, d.merr(i, "truncated string")
+				}
+				if child != nil && child.field >= 0 && d.out[child.field].Kind == Missing {
+					o := &d.out[child.field]
+					o.Kind, o.Bytes = String, b[i+1:end]
+					if d.found++; d.found == len(d.out) {
+						return end, errDone
+					}
+				}
+				i = end
+				continue
+			}
+			if i, err = d.mvalue(b, i, child, depth); err != nil {
 				return i, err
 			}
 			continue
