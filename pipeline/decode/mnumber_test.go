@@ -152,6 +152,15 @@ func TestShortDecimal(t *testing.T) {
 		vals = append(vals, float64(n)/math.Pow10(k), float64(n)/math.Pow10(k)+0.5/math.Pow10(k),
 			math.Float64frombits(r.Uint64()), math.Nextafter(float64(n)/math.Pow10(k), math.Inf(1)))
 	}
+	// Around the one-test bound, |f*10^6| = 2^50, and the loop's, 2^53.
+	for _, edge := range []int64{1 << 50, 1 << 53} {
+		for d := int64(-3000); d <= 3000; d++ {
+			for _, p := range pow10 {
+				f := float64(edge+d) / p
+				vals = append(vals, f, -f, math.Nextafter(f, 0), math.Nextafter(f, math.Inf(1)))
+			}
+		}
+	}
 	for _, f := range vals {
 		n, k, ok := shortDecimal(f)
 		rn, rk, rok := refShortDecimal(f)
@@ -178,5 +187,19 @@ func TestPutDecimal(t *testing.T) {
 		if got := string(slot[putDecimal(&slot, c.n, c.k):]); got != c.want {
 			t.Errorf("putDecimal(%d, %d) = %s, want %s", c.n, c.k, got, c.want)
 		}
+	}
+}
+
+// BenchmarkAppendFloat formats floats as msgpack records carry them: few decimals (what the
+// fast path is for) and full precision (computed latencies, as the demo source's msgpack
+// events have), which takes strconv.
+func BenchmarkAppendFloat(b *testing.B) {
+	buf := make([]byte, 0, maxNumberText)
+	for _, f := range []float64{12.5, 27.183, 14.345678901234567} {
+		b.Run(strconv.FormatFloat(f, 'g', -1, 64), func(b *testing.B) {
+			for b.Loop() {
+				buf = appendFloat(buf[:0], f, 64)
+			}
+		})
 	}
 }
