@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weirstream/weir/pipeline"
 )
 
 // options are the orchestrator's flags. The full run (the defaults) is what the issue asks for
@@ -39,7 +41,7 @@ func allScenarios() []string {
 
 func defaultOptions() options {
 	return options{Records: 2_000_000, Reps: 3, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
-		LoadFraction: 0.5, KeysRecords: 1_000_000, BudgetBytes: 64 << 20}
+		LoadFraction: 0.5, KeysRecords: 1_000_000, BudgetBytes: pipeline.DefaultBudgetBytes}
 }
 
 func (o *options) register(fl *flag.FlagSet) {

@@ -22,7 +22,8 @@ type spec struct {
 	Records int64 `json:"records"`
 	// Rules are the contributor rule files (pipeline only).
 	Rules []string `json:"rules,omitempty"`
-	// BudgetBytes is the in-flight budget: the worker's default without a memory limit, 64 MiB.
+	// BudgetBytes is the in-flight budget: the worker's default without a memory limit
+	// (pipeline.DefaultBudgetBytes).
 	BudgetBytes int64 `json:"budget_bytes,omitempty"`
 	// Window is the tumbling window period; TimeField the event-time field ("" = broker time).
 	Window    time.Duration `json:"window,omitempty"`

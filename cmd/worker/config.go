@@ -33,7 +33,7 @@ type Config struct {
 	Window pipeline.WindowConfig `yaml:"window"`
 	// BudgetBytes is the in-flight byte budget. 0 derives it: a quarter of the memory limit
 	// (GOMEMLIMIT, else the container's cgroup limit), leaving the rest to window state, sink
-	// buffers and the Go runtime; 64 MiB when no limit is known.
+	// buffers and the Go runtime; pipeline.DefaultBudgetBytes (48 MiB) when no limit is known.
 	BudgetBytes  int64              `yaml:"budget_bytes"`
 	Contributors ContributorsConfig `yaml:"contributors"`
 	Sinks        SinksConfig        `yaml:"sinks"`

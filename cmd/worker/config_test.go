@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/pipeline"
 )
 
 func TestGoodConfigsLoad(t *testing.T) {
@@ -85,7 +87,7 @@ func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
 
 func TestBudgetFromMemoryLimit(t *testing.T) {
 	for _, c := range []struct{ configured, limit, want int64 }{
-		{0, 0, 64 << 20},
+		{0, 0, pipeline.DefaultBudgetBytes},
 		{0, 1 << 30, 256 << 20},
 		{0, 8 << 20, 4 << 20},
 		{32 << 20, 1 << 30, 32 << 20},

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/weirstream/weir/pipeline"
 )
 
 // memoryLimit returns the memory the process may use: GOMEMLIMIT if set, else the cgroup (v2,
@@ -33,7 +35,8 @@ func memoryLimit() int64 {
 }
 
 // budgetBytes is the in-flight byte budget: the configured value, else a quarter of the memory
-// limit (window state, sink buffers and the Go heap's headroom need the rest), else 64 MiB.
+// limit (window state, sink buffers and the Go heap's headroom need the rest), else
+// pipeline.DefaultBudgetBytes.
 func budgetBytes(configured, memLimit int64) int64 {
 	switch {
 	case configured > 0:
@@ -41,6 +44,6 @@ func budgetBytes(configured, memLimit int64) int64 {
 	case memLimit > 0:
 		return max(memLimit/4, 4<<20)
 	default:
-		return 64 << 20
+		return pipeline.DefaultBudgetBytes
 	}
 }
