@@ -241,7 +241,10 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		}
 		c := e.mg + delta
 		lo := max(e.lo, e.mg)
-		kept = append(kept, Counter{Key: e.key, Count: c, Err: c - lo})
+		// The lower bounds are summed apart from the counts, so with fractional weights lo can
+		// come out a rounding error above c: Err would be -1e-14, and Restore (rightly) refuses
+		// negative errors, so the merged state could not be read back.
+		kept = append(kept, Counter{Key: e.key, Count: c, Err: max(c-lo, 0)})
 	}
 	s.floor = delta
 	s.rebuild(kept)

@@ -140,7 +140,7 @@ func (s *refSpaceSaving) Merge(o *refSpaceSaving) {
 		}
 		c := e.mg + delta
 		lo := max(e.lo, e.mg)
-		s.slots = append(s.slots, Counter{Key: e.key, Count: c, Err: c - lo})
+		s.slots = append(s.slots, Counter{Key: e.key, Count: c, Err: max(c-lo, 0)}) // the one deliberate change: see SpaceSaving.Merge
 	}
 	s.floor = delta
 	s.rebuild()
