@@ -1,10 +1,12 @@
 package kafka
 
 import (
+	"bytes"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -143,10 +145,24 @@ func (p *fetchPools) GetRecords(n int) []kgo.Record { return p.records.get(n) }
 // PutRecords implements kgo.PoolRecords; franz-go has zeroed the records.
 func (p *fetchPools) PutRecords(s []kgo.Record) { p.records.put(s) }
 
-// GetDecompressBytes implements kgo.PoolDecompressBytes.
-func (p *fetchPools) GetDecompressBytes(compressed []byte, _ kgo.CompressionCodecType) []byte {
+// GetDecompressBytes implements kgo.PoolDecompressBytes. A raw snappy block (what franz-go
+// and most clients produce for snappy) states its decoded length in its header, so the buffer
+// fits exactly; a short guess made s2 allocate a buffer of its own for a third of the batches.
+func (p *fetchPools) GetDecompressBytes(compressed []byte, codec kgo.CompressionCodecType) []byte {
+	if codec == kgo.CodecSnappy && !bytes.HasPrefix(compressed, xerialMagic) {
+		if n, err := s2.DecodedLen(compressed); err == nil && n <= maxDecompressGuess {
+			return p.decompress.get(n)
+		}
+	}
 	return p.decompress.get(len(compressed) * decompressGuess)
 }
+
+// xerialMagic starts the Java client's framed snappy, which has no overall length.
+var xerialMagic = []byte{130, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+// maxDecompressGuess bounds what a header may make us allocate up front: franz-go checks the
+// claim against its own limit only after this call.
+const maxDecompressGuess = 64 << 20
 
 // PutDecompressBytes implements kgo.PoolDecompressBytes.
 func (p *fetchPools) PutDecompressBytes(b []byte) { p.decompress.put(b) }

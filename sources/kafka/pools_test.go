@@ -1,6 +1,12 @@
 package kafka
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
 
 func TestClassFor(t *testing.T) {
 	prevClass, prevSize := -1, 0
@@ -67,5 +73,23 @@ func TestSlicePoolByteLimit(t *testing.T) {
 	p.get(64)
 	if got := p.pooled.Load(); got != 32 {
 		t.Fatalf("after a get, pooled %d elements, want 32", got)
+	}
+}
+
+// A raw snappy block gets a buffer of its decoded length (s2 would allocate its own for a
+// short one); framed snappy and other codecs get the guess.
+func TestDecompressBytesSizing(t *testing.T) {
+	p := newFetchPools(4, 64<<20)
+	plain := bytes.Repeat([]byte(`{"tenant":"t-0001","status":200}`), 1000)
+	raw := s2.EncodeSnappy(nil, plain)
+	if got := cap(p.GetDecompressBytes(raw, kgo.CodecSnappy)); got < len(plain) || got > len(plain)+len(plain)/4 {
+		t.Errorf("raw snappy of %d bytes: buffer of %d, want its decoded length (within a size class)", len(plain), got)
+	}
+	framed := append(append([]byte(nil), xerialMagic...), raw...)
+	if got := cap(p.GetDecompressBytes(framed, kgo.CodecSnappy)); got < len(framed)*decompressGuess {
+		t.Errorf("framed snappy: buffer of %d, want the %d× guess", got, decompressGuess)
+	}
+	if got := cap(p.GetDecompressBytes(raw, kgo.CodecLz4)); got < len(raw)*decompressGuess {
+		t.Errorf("lz4: buffer of %d, want the %d× guess", got, decompressGuess)
 	}
 }
