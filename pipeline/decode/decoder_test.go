@@ -128,6 +128,49 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+// TestDecodeJSONMemberValues covers the string and number cases the object member loop settles
+// itself: the documents are long enough for plainRun to take the strings.
+func TestDecodeJSONMemberValues(t *testing.T) {
+	const pad = `"pad":"................................"`
+	_, d, out := plan(t, JSON, "$.s", "$.n", "$.big", "$.o.s")
+	cases := []struct {
+		name, doc string
+		want      []want
+		nums      []float64 // Num of each field
+	}{
+		{"first wins", `{"s":"first value","n":12.5,"s":"second value","n":13,` + pad + `}`,
+			[]want{s("first value"), n("12.5"), m(), m()}, []float64{0, 12.5, 0, 0}},
+		{"not exact, converted", `{"big":123456789012345678901,"n":-1e400,` + pad + `}`,
+			[]want{m(), n("-1e400"), n("123456789012345678901"), m()},
+			[]float64{0, math.Inf(-1), 123456789012345678901, 0}},
+		{"nested, early stop", `{"o":{"s":"inner value","x":1},"s":"outer","big":0,"n":7,"z":` + pad + `}`,
+			[]want{s("outer"), n("7"), n("0"), s("inner value")}, []float64{0, 7, 0, 0}},
+		{"Num cleared between records", `{"n":"text value",` + pad + `}`,
+			[]want{m(), s("text value"), m(), m()}, []float64{0, 0, 0, 0}},
+	}
+	for _, tc := range cases {
+		if err := d.Decode([]byte(tc.doc), out); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		check(t, tc.name, out, tc.want)
+		for i, f := range tc.nums {
+			if out[i].Num != f {
+				t.Errorf("%s: field %d Num = %v, want %v", tc.name, i, out[i].Num, f)
+			}
+		}
+	}
+	// The scan stops at the last field: what follows is not validated.
+	if err := d.Decode([]byte(`{"s":"string value","n":1,"big":2,"o":{"s":"last value"},]`), out); err != nil {
+		t.Errorf("early stop: %v", err)
+	}
+	for _, doc := range []string{`{"s":"string value","n":-,` + pad + `}`, `{"s":"string value","n":1.,` + pad + `}`} {
+		if err := d.Decode([]byte(doc), out); err == nil {
+			t.Errorf("%s: accepted", doc)
+		}
+	}
+}
+
 func TestDecodeJSONMalformed(t *testing.T) {
 	_, d, out := plan(t, JSON, "$.a", "$.missing")
 	bad := map[string]string{
