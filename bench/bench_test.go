@@ -26,7 +26,7 @@ func TestSmoke(t *testing.T) {
 	defer cancel()
 	const n = 3000
 	ds := dataset{Records: n, Format: "json", Start: time.Now().Add(-time.Hour).Truncate(time.Minute), Span: eventSpan, Seed: 1}
-	if err := createTopic(ctx, c.ListenAddrs(), topicJSON, nil); err != nil {
+	if err := createTopic(ctx, c.ListenAddrs(), topicJSON); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := produceBacklog(ctx, c.ListenAddrs(), topicJSON, ds, io.Discard); err != nil {

@@ -7,17 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // The broker runs in its own process so that what the scenarios report as RSS and CPU is the
 // worker's alone: kfake holds every record in memory, a few hundred MB for the data set.
-
-// retentionEvery is how often the broker applies topics' retention (only the live topics have
-// any: liveTopicConfigs).
-const retentionEvery = time.Second
 
 // runBroker is the broker process: a one-broker kfake cluster on a random loopback port. It
 // prints its address on stdout and serves until stdin closes (the orchestrator exited or
@@ -28,20 +23,6 @@ func runBroker(stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(retentionEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				c.ApplyRetention()
-			case <-stop:
-				return
-			}
-		}
-	}()
 	fmt.Fprintln(stdout, strings.Join(c.ListenAddrs(), ","))
 	_, _ = io.Copy(io.Discard, stdin)
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func liveRun(ctx context.Context, o options, base spec, addrs []string,
 	name string, rate float64, d time.Duration, sampleEvery int64) (*result, openLoopStats, error) {
 	n := int(rate * d.Seconds())
 	topic := topicLive + "-" + name
-	if err := createTopic(ctx, addrs, topic, liveTopicConfigs()); err != nil {
+	if err := createTopic(ctx, addrs, topic); err != nil {
 		return nil, openLoopStats{}, err
 	}
 	defer func() { _ = deleteTopic(ctx, addrs, topic) }()
@@ -73,21 +72,4 @@ func liveRun(ctx context.Context, o options, base spec, addrs []string,
 		return err
 	})
 	return r, st, err
-}
-
-// liveRetentionBytes bounds what the broker keeps of a live topic, per partition. kfake keeps
-// every record in memory, and a 60 s run at half a million records a second put ~6 GB into the
-// broker's heap: while it grew, the broker process stalled for 100-400 ms at a time (a
-// heartbeat goroutine in it slept 5 ms and woke up to 386 ms later), and every stall showed up
-// as latency of all partitions at once (p99 213-327 ms; 53 ms with retention). A real broker
-// keeps its log on disk; retention keeps kfake's heap to what a consumer near the head needs:
-// 64 MiB a partition is 4-5 s of the live-capacity run's stream, more than the worker ever lags
-// in these runs (a worker further behind would find records gone, never reach its record count
-// and fail at childTimeout, not report a wrong number). The broker applies it every
-// retentionEvery.
-const liveRetentionBytes = 64 << 20
-
-func liveTopicConfigs() map[string]*string {
-	v := strconv.Itoa(liveRetentionBytes)
-	return map[string]*string{"retention.bytes": &v}
 }

@@ -15,14 +15,14 @@ import (
 // Partitions of every benchmark topic.
 const partitions = 8
 
-// createTopic creates a fresh topic on the broker, with topic configs (nil for the broker's).
-func createTopic(ctx context.Context, addrs []string, topic string, configs map[string]*string) error {
+// createTopic creates a fresh topic on the broker.
+func createTopic(ctx context.Context, addrs []string, topic string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, configs, topic)
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
 	if err != nil {
 		return fmt.Errorf("creating topic %s: %w", topic, err)
 	}

@@ -139,7 +139,7 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 
 // load creates topic and produces ds into it.
 func load(ctx context.Context, addrs []string, topic string, ds dataset, progress io.Writer) error {
-	if err := createTopic(ctx, addrs, topic, nil); err != nil {
+	if err := createTopic(ctx, addrs, topic); err != nil {
 		return err
 	}
 	if _, err := produceBacklog(ctx, addrs, topic, ds, progress); err != nil {
