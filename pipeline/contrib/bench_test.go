@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/weirstream/weir/internal/benchclock"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
 )
@@ -54,7 +55,7 @@ func BenchmarkObserve(b *testing.B) {
 	rec := &pipeline.Record{}
 	b.ReportAllocs()
 	i := 0
-	clock := startCPU()
+	clock := benchclock.Start()
 	for b.Loop() {
 		st.Observe(rec, events[i])
 		i++
@@ -62,7 +63,7 @@ func BenchmarkObserve(b *testing.B) {
 			i = 0
 		}
 	}
-	clock.report(b)
+	clock.Report(b)
 }
 
 // BenchmarkDecodeAndObserve adds decoding the ~200-byte JSON record.
@@ -82,7 +83,7 @@ func BenchmarkDecodeAndObserve(b *testing.B) {
 	rec := &pipeline.Record{}
 	b.ReportAllocs()
 	i := 0
-	clock := startCPU()
+	clock := benchclock.Start()
 	for b.Loop() {
 		if err := dec.Decode(docs[i], vals); err != nil {
 			b.Fatal(err)
@@ -93,7 +94,7 @@ func BenchmarkDecodeAndObserve(b *testing.B) {
 			i = 0
 		}
 	}
-	clock.report(b)
+	clock.Report(b)
 }
 
 func TestObserveNoAllocForTrackedKeys(t *testing.T) {

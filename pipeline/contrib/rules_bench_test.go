@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/internal/benchclock"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
 	"github.com/weirstream/weir/sources/demo"
@@ -32,7 +33,7 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 			rec := &pipeline.Record{}
 			b.ReportAllocs()
 			i := 0
-			clock := startCPU()
+			clock := benchclock.Start()
 			for b.Loop() {
 				e := events[i&(len(events)-1)]
 				for _, st := range states {
@@ -40,7 +41,7 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 				}
 				i++
 			}
-			clock.report(b)
+			clock.Report(b)
 		})
 	}
 }

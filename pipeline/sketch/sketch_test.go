@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/weirstream/weir/internal/benchclock"
 )
 
 // checkBounds verifies the Space-Saving guarantees against exact totals.
@@ -167,14 +169,14 @@ func BenchmarkSpaceSavingAddTracked(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
-	clock := startCPU()
+	clock := benchclock.Start()
 	for b.Loop() {
 		s.Add(keys[i], 1)
 		if i++; i == len(keys) {
 			i = 0
 		}
 	}
-	clock.report(b)
+	clock.Report(b)
 }
 
 // mix is splitmix64's finaliser: a well-mixed 64-bit hash of i.

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/weirstream/weir/internal/benchclock"
 )
 
 // BenchmarkSpaceSavingZipf adds keys drawn from Zipf(1.05) over 20,000 users into 1,000
@@ -36,11 +38,11 @@ func BenchmarkSpaceSavingZipf(b *testing.B) {
 	s := NewSpaceSaving(k)
 	b.ReportAllocs()
 	b.ResetTimer()
-	clock := startCPU()
+	clock := benchclock.Start()
 	for i := range b.N {
 		s.Add(keys[i&(len(keys)-1)], 1)
 	}
-	clock.report(b)
+	clock.Report(b)
 }
 
 // BenchmarkSpaceSavingKeys adds keys cycling through exactly N distinct (tenant, user) keys
@@ -57,12 +59,12 @@ func BenchmarkSpaceSavingKeys(b *testing.B) {
 			s := NewSpaceSaving(1000)
 			b.ReportAllocs()
 			i := 0
-			clock := startCPU()
+			clock := benchclock.Start()
 			for b.Loop() {
 				s.Add(keys[i&(len(keys)-1)], 1)
 				i++
 			}
-			clock.report(b)
+			clock.Report(b)
 		})
 	}
 }
