@@ -14,7 +14,13 @@ const accessLog = `{"ts":"2026-11-21T13:00:00.123Z","tenant":"t-0042","user":"u-
 var accessLogFields = []string{"$.tenant", "$.path", "$.latency_ms"}
 
 func accessLogMsgpack(t testing.TB) []byte {
-	// Field order as in the JSON document (a struct keeps it).
+	return eventMsgpack(t, "2026-11-21T13:00:00.123Z", "/api/v1/items", 5123, 12.5)
+}
+
+// eventMsgpack encodes an access-log event like the demo source's Event.Msgpack: members in the
+// JSON documents' order (a struct keeps it), ints as the smallest msgpack int that holds them,
+// the latency as a float64.
+func eventMsgpack(t testing.TB, ts, path string, bytes int, latencyMS float64) []byte {
 	rec := struct {
 		TS        string  `msgpack:"ts"`
 		Tenant    string  `msgpack:"tenant"`
@@ -24,7 +30,7 @@ func accessLogMsgpack(t testing.TB) []byte {
 		Status    int     `msgpack:"status"`
 		Bytes     int     `msgpack:"bytes"`
 		LatencyMS float64 `msgpack:"latency_ms"`
-	}{"2026-11-21T13:00:00.123Z", "t-0042", "u-1234", "/api/v1/items", "GET", 200, 5123, 12.5}
+	}{ts, "t-0042", "u-1234", path, "GET", 200, bytes, latencyMS}
 	data, err := msgpack.Marshal(&rec)
 	if err != nil {
 		t.Fatal(err)
@@ -117,25 +123,9 @@ func BenchmarkDecodeJSONRuntime(b *testing.B) {
 	benchDecode(b, JSON, []byte(runtimeLog), runtimeFields)
 }
 
-// runtimeMsgpack is runtimeLog as the demo source's Event.Msgpack encodes it: the same
-// members in the same order, ints as the smallest msgpack int that holds them, the latency as a
-// float64.
+// runtimeMsgpack is runtimeLog in msgpack.
 func runtimeMsgpack(t testing.TB) []byte {
-	rec := struct {
-		TS        string  `msgpack:"ts"`
-		Tenant    string  `msgpack:"tenant"`
-		User      string  `msgpack:"user"`
-		Path      string  `msgpack:"path"`
-		Method    string  `msgpack:"method"`
-		Status    int     `msgpack:"status"`
-		Bytes     int     `msgpack:"bytes"`
-		LatencyMS float64 `msgpack:"latency_ms"`
-	}{"2026-11-21T08:00:00.123Z", "t-0042", "u-1234", "/api/v1/items/{id}", "GET", 200, 1234, 12.3}
-	data, err := msgpack.Marshal(&rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return eventMsgpack(t, "2026-11-21T08:00:00.123Z", "/api/v1/items/{id}", 1234, 12.3)
 }
 
 // BenchmarkDecodeMsgpackRuntime is BenchmarkDecodeJSONRuntime's record and plan in msgpack, for
