@@ -28,6 +28,7 @@ type options struct {
 	BudgetBytes  int64         `json:"budget_bytes"`
 	Rules        []string      `json:"rules"`
 	Profile      string        `json:"-"`
+	Trace        bool          `json:"-"`
 	Out          string        `json:"-"`
 	JSON         bool          `json:"-"`
 
@@ -58,6 +59,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
 	fl.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the pipeline runs")
+	fl.BoolVar(&o.Trace, "trace", false, "with -profile: also an execution trace of each pipeline run (go tool trace)")
 	fl.BoolVar(&o.JSON, "json", false, "print only the JSON result on stdout")
 }
 
@@ -130,6 +132,9 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	}
 	if o.LoadFraction <= 0 || o.LoadFraction > 1 {
 		errs = append(errs, fmt.Errorf("-load: %v is not in (0, 1]", o.LoadFraction))
+	}
+	if o.Trace && o.Profile == "" {
+		errs = append(errs, errors.New("-trace needs -profile: the directory the traces go to"))
 	}
 	if o.Profile != "" {
 		abs, err := filepath.Abs(o.Profile)

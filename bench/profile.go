@@ -5,14 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 // profile records a CPU profile of a pipeline run's drain and a heap profile at its end, when
 // spec.Profile names a directory (-profile): where the time and the memory go, from the same
 // run whose numbers the report shows.
 type profile struct {
-	cpu  *os.File
-	heap string
+	cpu   *os.File
+	trace *os.File
+	heap  string
 }
 
 func startProfile(sp spec) (*profile, error) {
@@ -30,12 +32,31 @@ func startProfile(sp spec) (*profile, error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	return &profile{cpu: f, heap: filepath.Join(sp.Profile, sp.Name+".heap.pprof")}, nil
+	p := &profile{cpu: f, heap: filepath.Join(sp.Profile, sp.Name+".heap.pprof")}
+	if sp.Trace {
+		if p.trace, err = os.Create(filepath.Join(sp.Profile, sp.Name+".trace")); err != nil {
+			p.stop()
+			return nil, err
+		}
+		if err := trace.Start(p.trace); err != nil {
+			p.trace.Close()
+			p.trace = nil
+			p.stop()
+			return nil, fmt.Errorf("execution trace: %w", err)
+		}
+	}
+	return p, nil
 }
 
 func (p *profile) stop() error {
 	if p.cpu == nil {
 		return nil
+	}
+	if p.trace != nil {
+		trace.Stop()
+		if err := p.trace.Close(); err != nil {
+			return err
+		}
 	}
 	pprof.StopCPUProfile()
 	if err := p.cpu.Close(); err != nil {
