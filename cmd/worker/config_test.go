@@ -31,6 +31,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 		"many.yaml": {
 			`source.format: unknown format "xml"`,
 			`source.kafka.start: "middle" is not one of earliest, latest`,
+			"source.kafka.fetch_max_partition_bytes: -1 is negative",
 			"source.kafka.sasl: mechanism plain needs username and password",
 			"window.period: 500ms is below the 1s minimum",
 			`window.late: "drop" is not one of deadletter, oldest-open`,

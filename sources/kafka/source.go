@@ -100,10 +100,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 	if cfg.Start == "latest" {
 		start = kgo.NewOffset().AtEnd()
 	}
-	fetchMax := cfg.FetchMaxBytes
-	if fetchMax == 0 {
-		fetchMax = int32(min(max(budget.Limit()/32, 1<<20), 50<<20))
-	}
+	fetchMax, partMax := fetchSizes(cfg, budget.Limit())
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
@@ -113,7 +110,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		kgo.ConsumeResetOffset(start),
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
 		kgo.FetchMaxBytes(fetchMax),
-		kgo.FetchMaxPartitionBytes(min(fetchMax, 1<<20)),
+		kgo.FetchMaxPartitionBytes(partMax),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		// Only what the runtime says is durable is committed (AutoCommitMarks + marks from
@@ -142,6 +139,20 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 	}
 	s.cl = cl
 	return s, nil
+}
+
+// fetchSizes returns the fetch and per-partition response caps: the configured ones, or those
+// derived from the in-flight budget (see Config.FetchMaxBytes and FetchMaxPartitionBytes).
+func fetchSizes(cfg Config, budget int64) (fetchMax, partMax int32) {
+	fetchMax = cfg.FetchMaxBytes
+	if fetchMax == 0 {
+		fetchMax = int32(min(max(budget/32, 1<<20), 50<<20))
+	}
+	partMax = cfg.FetchMaxPartitionBytes
+	if partMax == 0 {
+		partMax = min(max(fetchMax/16, 64<<10), 1<<20)
+	}
+	return fetchMax, partMax
 }
 
 // Commit implements pipeline.Committer: it marks the offset after pos for the next commit. A
