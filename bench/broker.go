@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -14,11 +15,21 @@ import (
 // The broker runs in its own process so that what the scenarios report as RSS and CPU is the
 // worker's alone: kfake holds every record in memory, a few hundred MB for the data set.
 
+// segmentBytes is the broker's log segment size (see runBroker).
+const segmentBytes = 8 << 20
+
 // runBroker is the broker process: a one-broker kfake cluster on a random loopback port. It
 // prints its address on stdout and serves until stdin closes (the orchestrator exited or
 // closed the pipe), so it never outlives the run.
 func runBroker(stdin io.Reader, stdout io.Writer) error {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	// Small log segments: kfake keeps each segment in an in-memory file that doubles its
+	// buffer as it grows, copying it under the cluster's single request loop. With kfake's
+	// 100 MiB default a live topic's growing segment stalled every fetch and produce for tens
+	// to hundreds of ms at a time (memmove was a third of the broker's CPU in the latency
+	// scenario); a real broker appends to its page cache instead. 8 MiB bounds each copy to a
+	// few ms.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(segmentBytes)}))
 	if err != nil {
 		return err
 	}
