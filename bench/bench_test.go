@@ -108,3 +108,28 @@ func TestStallAnalyze(t *testing.T) {
 		t.Errorf("%d records during the stall, want at most one step", r.RecordsDuringStall)
 	}
 }
+
+// The latency probe keeps the worst delay of each second, and the latency plot draws it.
+func TestLatencyWorstPerSecond(t *testing.T) {
+	p := newLatencyProbe(1)
+	t0 := time.Unix(1000, 0)
+	p.recordState(t0, 5*time.Millisecond)
+	p.recordState(t0.Add(300*time.Millisecond), 40*time.Millisecond)
+	p.recordState(t0.Add(2500*time.Millisecond), 7*time.Millisecond)
+	r := p.result()
+	want := []float64{40, 0, 7}
+	if len(r.WorstPerSecond) != len(want) {
+		t.Fatalf("worst per second %v, want %v", r.WorstPerSecond, want)
+	}
+	for i := range want {
+		if r.WorstPerSecond[i] != want[i] {
+			t.Fatalf("worst per second %v, want %v", r.WorstPerSecond, want)
+		}
+	}
+	if r.ToState.Count != 3 || r.ToState.Max < 39.9 {
+		t.Errorf("histogram %+v", r.ToState)
+	}
+	if svg := string(latencySVG(r)); !strings.Contains(svg, "Worst sampled") {
+		t.Errorf("latency plot lacks the per-second chart")
+	}
+}

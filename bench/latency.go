@@ -35,6 +35,10 @@ type latencyProbe struct {
 	toState  *hdrhistogram.Histogram // microseconds, from the intended send time
 	fromSent *hdrhistogram.Histogram // microseconds, from the actual send time (uncorrected)
 	toSink   *hdrhistogram.Histogram // microseconds
+	// worst holds, per second since the first sample, the longest append → state delay seen
+	// (µs): whether the tail is spread out or a few stalls, and when they happened.
+	worst []int64
+	start time.Time
 }
 
 func newLatencyProbe(every int64) *latencyProbe {
@@ -51,6 +55,24 @@ func (p *latencyProbe) record(h *hdrhistogram.Histogram, d time.Duration) {
 	p.mu.Unlock()
 }
 
+// recordState records an append → state delay observed at now.
+func (p *latencyProbe) recordState(now time.Time, d time.Duration) {
+	us := max(d.Microseconds(), 1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.toState.RecordValue(min(us, p.toState.HighestTrackableValue()))
+	if p.start.IsZero() {
+		p.start = now
+	}
+	// (bounded: the scenario runs for -latency-duration; an hour of seconds at most.)
+	if sec := int(now.Sub(p.start) / time.Second); sec < 3600 {
+		for len(p.worst) <= sec {
+			p.worst = append(p.worst, 0)
+		}
+		p.worst[sec] = max(p.worst[sec], us)
+	}
+}
+
 // Name implements pipeline.Operator.
 func (p *latencyProbe) Name() string { return "bench-latency-probe" }
 
@@ -64,7 +86,7 @@ func (s *probeState) Observe(r *pipeline.Record, _ []decode.Value) {
 		return
 	}
 	now := time.Now()
-	s.p.record(s.p.toState, now.Sub(r.Time))
+	s.p.recordState(now, now.Sub(r.Time))
 	for _, h := range r.Headers {
 		if h.Key == sentHeader && len(h.Value) == 8 {
 			s.p.record(s.p.fromSent, now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(h.Value)))))
@@ -119,6 +141,9 @@ type latencyResult struct {
 	AllowedLatenessMS float64 `json:"allowed_lateness_ms"`
 	// Distribution is append → state at percentiles for the plot: [percentile, ms] pairs.
 	Distribution [][2]float64 `json:"distribution"`
+	// WorstPerSecond is the longest append → state delay sampled in each second of the run
+	// (ms), from the first sample: a tail made of a few stalls shows as a few spikes.
+	WorstPerSecond []float64 `json:"worst_per_second_ms"`
 }
 
 type quantiles struct {
@@ -142,6 +167,9 @@ func (p *latencyProbe) result() *latencyResult {
 	r := &latencyResult{SampleEvery: p.every, ToState: quantilesOf(p.toState), FromSent: quantilesOf(p.fromSent), ToSink: quantilesOf(p.toSink)}
 	for _, q := range []float64{0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100} {
 		r.Distribution = append(r.Distribution, [2]float64{q, float64(p.toState.ValueAtQuantile(q)) / 1000})
+	}
+	for _, us := range p.worst {
+		r.WorstPerSecond = append(r.WorstPerSecond, float64(us)/1000)
 	}
 	return r
 }

@@ -183,5 +183,17 @@ func latencySVG(l *latencyResult) []byte {
 	c.y1 = niceCeil(math.Max(c.y1*1.05, 1))
 	c.yticks, c.yfmt = ticks(c.y1), func(v float64) string { return fmt.Sprintf("%g", v) }
 	c.lines = []line{{name: "append → state", color: color(0), pts: pts}}
-	return svgDoc([]*chart{c})
+	charts := []*chart{c}
+	if len(l.WorstPerSecond) > 0 {
+		var worst [][2]float64
+		for i, ms := range l.WorstPerSecond {
+			worst = append(worst, [2]float64{float64(i) + 0.5, ms})
+		}
+		w := &chart{title: "Worst sampled append → state latency in each second", xlabel: "seconds", ylabel: "ms",
+			lines: []line{{name: "worst in second", color: color(3), pts: worst}}}
+		w.fit()
+		w.yfmt = func(v float64) string { return fmt.Sprintf("%g", v) }
+		charts = append(charts, w)
+	}
+	return svgDoc(charts)
 }
