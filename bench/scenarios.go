@@ -14,7 +14,7 @@ import (
 //   - standard: weir's full pipeline draining the standard data set (JSON, 8 partitions,
 //     Zipf tenants and users, 20 minutes of event time) with 60 s event-time windows on $.ts.
 //   - msgpack: the same records as msgpack.
-//   - stall: standard, with the file sink blocked for -stall once a third of the records is in.
+//   - stall: standard on a backlog 3x as long, the file sink blocked for -stall a third of the way in.
 //   - latency: a live topic fed by an open-loop producer at -load × the live capacity (what
 //     producer, broker and worker sustain together on this machine; see latency_scenario.go).
 //   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors.
@@ -28,6 +28,7 @@ const (
 	topicJSON    = "events-json"
 	topicMsgpack = "events-msgpack"
 	topicLive    = "events-live"
+	topicStall   = "events-stall"
 )
 
 // eventSpan is the event time a backlog covers: 20 windows of 60 s.
@@ -99,10 +100,22 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	}
 
 	if o.has("stall") {
+		// The stall gets a backlog three times the standard one, of the same density (records
+		// per window), and the sink blocks a third of the way in: at ~1.5 M records/s the
+		// standard backlog drains in about a second, too short for a steady rate before the
+		// stall and a recovery after it.
+		ds := dataset{Records: 3 * o.Records, Format: "json", Start: start.Add(-2 * eventSpan),
+			Span: 3 * eventSpan, Seed: 3}
+		if err := load(ctx, b.addrs, topicStall, ds, progress); err != nil {
+			return nil, err
+		}
 		sp := base
-		sp.Name, sp.Kind = "stall", kindPipeline
-		sp.StallAt, sp.StallFor = int64(o.Records)/3, o.Stall
+		sp.Name, sp.Kind, sp.Topic, sp.Records = "stall", kindPipeline, topicStall, int64(ds.Records)
+		sp.StallAt, sp.StallFor = int64(o.Records), o.Stall
 		if _, err := runOne(sp, nil); err != nil {
+			return nil, err
+		}
+		if err := deleteTopic(ctx, b.addrs, topicStall); err != nil {
 			return nil, err
 		}
 	}
