@@ -51,11 +51,15 @@ func (r *report) markdown() string {
 		if st.RecoverySeconds < 0 {
 			recovery = "not reached before the backlog ran out"
 		}
+		vsStandard := ""
+		if g, ok := r.stallGrowth(); ok {
+			vsStandard = fmt.Sprintf(" (%+.1f%% against the standard runs' peak, whose shorter drains end before their heap is full grown)", 100*g)
+		}
 		fmt.Fprintf(&b, "\n**stall**: the file sink blocked %.0f s from t=%.1f s. Steady rate before: %s/s; %s records still folded "+
-			"during the stall; RSS %s before → %s peak during and after (%+.1f%% within the run); in-flight peak %s of a %s budget; "+
+			"during the stall; RSS %s before → %s peak during and after (%+.1f%% within the run%s); in-flight peak %s of a %s budget; "+
 			"recovery to ≥ 90%% of the steady rate: %s after the sink returned (mean rate afterwards %s/s).\n",
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
-			100*st.RSSGrowthInRun, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
+			100*st.RSSGrowthInRun, vsStandard, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
 	}
 	if runs := r.runsOf("latency"); len(runs) > 0 && runs[0].Latency != nil {
 		l := runs[0].Latency

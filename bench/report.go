@@ -169,8 +169,8 @@ func (r *report) targets() {
 	}
 	if runs := r.runsOf("stall"); len(runs) > 0 && runs[0].Stall != nil {
 		st := runs[0].Stall
-		if g, ok := r.stallGrowth(); ok {
-			add("stall peak RSS ÷ standard peak RSS − 1", g, "≤ 0.10", g <= 0.10)
+		if st.RSSBeforeBytes > 0 {
+			add("stall: peak RSS from the stall on ÷ peak before it − 1", st.RSSGrowthInRun, "≤ 0.10", st.RSSGrowthInRun <= 0.10)
 		}
 		add("stall recovery to ≥ 90% of steady rate (s)", st.RecoverySeconds, "≤ 10", st.RecoverySeconds >= 0 && st.RecoverySeconds <= 10)
 	}
@@ -183,7 +183,10 @@ func (r *report) targets() {
 	}
 }
 
-// stallGrowth compares the stall run's peak RSS with the highest of the standard runs.
+// stallGrowth compares the stall run's peak RSS with the highest of the standard runs: shown
+// beside the target, not as it, because a 2 M-record standard run ends before its heap has
+// grown to its steady size (its RSS still rises at the end) while the stall run drains three
+// times as much, so the difference mixes run length into the stall's cost.
 func (r *report) stallGrowth() (float64, bool) {
 	stall, std := r.runsOf("stall"), r.runsOf("standard")
 	var peak int64

@@ -14,7 +14,7 @@ import (
 //   - standard: weir's full pipeline draining the standard data set (JSON, 8 partitions,
 //     Zipf tenants and users, 20 minutes of event time) with 60 s event-time windows on $.ts.
 //   - msgpack: the same records as msgpack.
-//   - stall: standard on a backlog 3x as long, the file sink blocked for -stall a third of the way in.
+//   - stall: standard on a backlog 3x as long, the file sink blocked for -stall half way through.
 //   - latency: a live topic fed by an open-loop producer at -load × the live capacity (what
 //     producer, broker and worker sustain together on this machine; see latency_scenario.go).
 //   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors.
@@ -101,9 +101,9 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 
 	if o.has("stall") {
 		// The stall gets a backlog three times the standard one, of the same density (records
-		// per window), and the sink blocks a third of the way in: at ~1.5 M records/s the
-		// standard backlog drains in about a second, too short for a steady rate before the
-		// stall and a recovery after it.
+		// per window), and the sink blocks half way through: at ~1.5 M records/s the standard
+		// backlog drains in about a second, too short for a steady rate and a full-grown heap
+		// before the stall and a recovery after it.
 		ds := dataset{Records: 3 * o.Records, Format: "json", Start: start.Add(-2 * eventSpan),
 			Span: 3 * eventSpan, Seed: 3}
 		if err := load(ctx, b.addrs, topicStall, ds, progress); err != nil {
@@ -111,7 +111,7 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		}
 		sp := base
 		sp.Name, sp.Kind, sp.Topic, sp.Records = "stall", kindPipeline, topicStall, int64(ds.Records)
-		sp.StallAt, sp.StallFor = int64(o.Records), o.Stall
+		sp.StallAt, sp.StallFor = int64(ds.Records)/2, o.Stall
 		if _, err := runOne(sp, nil); err != nil {
 			return nil, err
 		}
