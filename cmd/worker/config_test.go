@@ -28,6 +28,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 		"kafka-missing.yaml":   {"source.kafka.brokers: at least one broker is required", "source.kafka.topics: at least one topic is required"},
 		"kind.yaml":            {`source.kind: "pulsar" is not one of demo, kafka, kinesis`},
 		"kinesis-missing.yaml": {"source.kinesis.stream: required"},
+		"s3-archive.yaml":      {"sinks.s3.archive.enabled: the raw-record archive is not available in the worker yet"},
 		"many.yaml": {
 			`source.format: unknown format "xml"`,
 			`source.kafka.start: "middle" is not one of earliest, latest`,
