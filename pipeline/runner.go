@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/pipeline/decode"
@@ -26,6 +27,10 @@ type runner struct {
 	// taken per handed-over window and returned by the emitter when the window is durable.
 	credits chan struct{}
 	clock   *StageClock
+	// blocked is set while the runner waits to hand a window over (no credit left: the sinks
+	// are behind; or the merger's queue is full). Feed uses it to stop queueing batches the
+	// runner cannot start on: see Feed.TrySend.
+	blocked atomic.Bool
 
 	dec     *decode.Decoder
 	vals    []decode.Value
@@ -341,14 +346,17 @@ func (r *runner) handOver(w *openWindow, final bool) bool {
 			credit = true
 		default:
 			r.clock.Enter(Backpressured)
+			r.blocked.Store(true)
 			select {
 			case <-r.credits:
 				credit = true
 			case <-r.interrupt:
-				r.clock.Enter(Busy)
+			}
+			r.blocked.Store(false)
+			r.clock.Enter(Busy)
+			if !credit {
 				return false
 			}
-			r.clock.Enter(Busy)
 		}
 	}
 	m := mergeMsg{kind: msgPartial, p: r.p, win: w.win, states: w.states, hold: w.hold,
@@ -375,7 +383,11 @@ func (r *runner) send(m mergeMsg, final bool) bool {
 	default:
 	}
 	r.clock.Enter(Backpressured)
-	defer r.clock.Enter(Busy)
+	r.blocked.Store(true)
+	defer func() {
+		r.blocked.Store(false)
+		r.clock.Enter(Busy)
+	}()
 	interrupt := r.interrupt
 	if final {
 		interrupt = r.abandon

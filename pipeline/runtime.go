@@ -173,7 +173,18 @@ func (f *Feed) Partition() Partition { return f.r.p }
 
 // TrySend queues b without blocking and reports whether there was room. A source that gets
 // false keeps the batch, pauses the partition and tries again later.
+//
+// While the runner is blocked handing a window over (its sinks or the merger are behind), no
+// batch with records is queued, however much room the queue has: the runner cannot start on
+// more until the blockage clears, and what it already holds restarts it then. Without this a
+// sink stall filled every queue and the budget with batches that only waited: memory grew by
+// the budget during every stall, and in a backlog drain the partitions that ran ahead of the
+// others, waiting for window credits, held budget the lagging ones needed. Empty batches
+// (progress signals) always pass.
 func (f *Feed) TrySend(b Batch) bool {
+	if f.held(b) {
+		return false
+	}
 	select {
 	case f.r.in <- b:
 		return true
@@ -182,14 +193,32 @@ func (f *Feed) TrySend(b Batch) bool {
 	}
 }
 
-// Send queues b, blocking while the partition's queue is full.
+// heldRecheck is how often Send looks again whether a blocked runner has resumed.
+const heldRecheck = 20 * time.Millisecond
+
+// Send queues b, blocking while the partition's queue is full or the runner is blocked (see
+// TrySend).
 func (f *Feed) Send(ctx context.Context, b Batch) error {
+	for f.held(b) {
+		t := time.NewTimer(heldRecheck)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 	select {
 	case f.r.in <- b:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// held reports whether b must wait because the runner is blocked.
+func (f *Feed) held(b Batch) bool {
+	return len(b.Records) > 0 && f.r.blocked.Load()
 }
 
 // Assign starts a runner for p and returns its Feed (the existing one if p already runs).

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,5 +148,81 @@ func TestRuntimeRevokeFlushesAndCommits(t *testing.T) {
 	}
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// While the runner is blocked on its sinks, the feed queues nothing more, however much room its
+// queue has: batches that only wait would fill the budget during every sink stall. Progress
+// signals (empty batches) still pass, a blocking Send waits, and everything flows again when
+// the sink returns.
+func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.MaxPendingWindows = 1
+	sink := &memSink{gate: make(chan struct{})}
+	h := newHarness(t, cfg, nil, sink) // QueueLen: the default, 4
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p)
+
+	var accepted, done atomic.Int64
+	next := 0
+	mk := func() pipeline.Batch {
+		b := batch(p, int64(next*10), 10, t0.Add(time.Duration(next)*time.Second), 100*time.Millisecond, "x")
+		b.Done = func() { done.Add(1) }
+		next++
+		return b
+	}
+	// One window per batch, each sent once the previous one is processed, until one is not
+	// processed within 200 ms: the runner is blocked in it, waiting for a credit.
+	for blocked := false; !blocked; {
+		if !f.TrySend(mk()) {
+			t.Fatal("the feed refused a batch while the runner was idle")
+		}
+		accepted.Add(1)
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for done.Load() < accepted.Load() && !blocked {
+			blocked = time.Now().After(deadline)
+			time.Sleep(time.Millisecond)
+		}
+		if accepted.Load() > 50 {
+			t.Fatal("50 windows went through with a blocked sink")
+		}
+	}
+	b := mk()
+	for range 20 {
+		if f.TrySend(b) {
+			accepted.Add(1)
+			b = mk()
+		}
+	}
+	if waiting := accepted.Load() - done.Load(); waiting != 1 {
+		t.Errorf("%d batches accepted and not processed behind a blocked sink, want 1 (the one it is blocked in; the queue holds 4)", waiting)
+	}
+	if !f.TrySend(pipeline.Batch{Partition: p, More: true}) {
+		t.Error("a progress signal (empty batch) was refused while the runner is blocked")
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- f.Send(context.Background(), b) }()
+	select {
+	case err := <-sent:
+		t.Fatalf("Send returned (%v) while the runner is blocked", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(sink.gate)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	accepted.Add(1)
+	waitFor(t, func() bool { return done.Load() == accepted.Load() })
+	if err := h.rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, w := range summaries(sink.outputs()) {
+		total += w["0"]
+	}
+	if want := accepted.Load() * 10; total != want {
+		t.Errorf("counted %d records, want %d", total, want)
 	}
 }

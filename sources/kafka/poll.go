@@ -24,8 +24,9 @@ const pendingRecheck = 20 * time.Millisecond
 // Run polls until ctx ends, handing each partition's records to its runner. It returns once it
 // has stopped fetching; the caller then closes the runtime and calls Close.
 //
-// Backpressure has two levels. A partition whose runner queue is full is paused (its batches
-// wait in the source, at most what one fetch returned) and resumed when the runner takes them.
+// Backpressure has two levels. A partition whose runner queue is full, or whose runner is
+// blocked on its sinks (Feed.TrySend), is paused (its batches wait in the source, at most what
+// one fetch returned) and resumed when the runner takes them.
 // When the global in-flight budget is full, every partition holding part of it is paused until
 // usage drops below 90% of the budget; partitions holding nothing keep fetching (see Run), and
 // once none is left the loop stops polling. In-flight bytes therefore exceed the budget by at
