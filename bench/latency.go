@@ -142,8 +142,12 @@ type latencyResult struct {
 	// Distribution is append → state at percentiles for the plot: [percentile, ms] pairs.
 	Distribution [][2]float64 `json:"distribution"`
 	// WorstPerSecond is the longest append → state delay sampled in each second of the run
-	// (ms), from the first sample: a tail made of a few stalls shows as a few spikes.
+	// (ms), from the first sample (at WorstFromUnix): a tail made of a few stalls shows as a
+	// few spikes.
 	WorstPerSecond []float64 `json:"worst_per_second_ms"`
+	WorstFromUnix  float64   `json:"worst_from_unix"`
+	// Bare is the same run's baseline: a bare consumer's append → poll on one partition.
+	Bare *bareLatencyResult `json:"bare_consumer,omitempty"`
 }
 
 type quantiles struct {
@@ -164,7 +168,8 @@ func quantilesOf(h *hdrhistogram.Histogram) quantiles {
 func (p *latencyProbe) result() *latencyResult {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r := &latencyResult{SampleEvery: p.every, ToState: quantilesOf(p.toState), FromSent: quantilesOf(p.fromSent), ToSink: quantilesOf(p.toSink)}
+	r := &latencyResult{SampleEvery: p.every, ToState: quantilesOf(p.toState), FromSent: quantilesOf(p.fromSent),
+		ToSink: quantilesOf(p.toSink), WorstFromUnix: unixSeconds(p.start)}
 	for _, q := range []float64{0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100} {
 		r.Distribution = append(r.Distribution, [2]float64{q, float64(p.toState.ValueAtQuantile(q)) / 1000})
 	}

@@ -22,7 +22,7 @@ func latencyScenario(ctx context.Context, o options, rep *report, base spec, add
 		return fmt.Errorf("latency: no standard rate to start from")
 	}
 	capFor := max(o.LatencyFor/4, 5*time.Second)
-	live, _, err := liveRun(ctx, o, base, addrs, runOne, progress, "live-capacity", drain, capFor, latencySampleEvery)
+	live, _, _, err := liveRun(ctx, o, base, addrs, runOne, progress, "live-capacity", drain, capFor, latencySampleEvery, false)
 	if err != nil {
 		return err
 	}
@@ -30,11 +30,12 @@ func latencyScenario(ctx context.Context, o options, rep *report, base spec, add
 	rate := o.LoadFraction * capacity
 	fmt.Fprintf(progress, "bench: latency: live capacity %.0f records/s (%.0f%% of the drain rate %.0f); offering %.0f%% of it\n",
 		capacity, 100*capacity/drain, drain, 100*o.LoadFraction)
-	r, st, err := liveRun(ctx, o, base, addrs, runOne, progress, "latency", rate, o.LatencyFor, latencySampleEvery)
+	r, st, bare, err := liveRun(ctx, o, base, addrs, runOne, progress, "latency", rate, o.LatencyFor, latencySampleEvery, true)
 	if err != nil {
 		return err
 	}
 	if r.Latency != nil {
+		r.Latency.Bare = bare
 		r.Latency.TargetRate = rate
 		r.Latency.AchievedRate = float64(st.Records) / st.Seconds
 		r.Latency.LiveCapacity = capacity
@@ -49,14 +50,15 @@ func latencyScenario(ctx context.Context, o options, rep *report, base spec, add
 const latencySampleEvery = 64
 
 // liveRun runs the pipeline on a fresh live topic fed by the open-loop producer at rate for
-// d, with the latency probe timing one record in sampleEvery.
+// d, with the latency probe timing one record in sampleEvery, and, if withBare, the bare
+// consumer's latency beside it (see bareLatency).
 func liveRun(ctx context.Context, o options, base spec, addrs []string,
 	runOne func(spec, func() error) (*result, error), progress io.Writer,
-	name string, rate float64, d time.Duration, sampleEvery int64) (*result, openLoopStats, error) {
+	name string, rate float64, d time.Duration, sampleEvery int64, withBare bool) (*result, openLoopStats, *bareLatencyResult, error) {
 	n := int(rate * d.Seconds())
 	topic := topicLive + "-" + name
 	if err := createTopic(ctx, addrs, topic); err != nil {
-		return nil, openLoopStats{}, err
+		return nil, openLoopStats{}, nil, err
 	}
 	defer func() { _ = deleteTopic(ctx, addrs, topic) }()
 	sp := base
@@ -64,12 +66,34 @@ func liveRun(ctx context.Context, o options, base spec, addrs []string,
 	// Broker time: the producer stamps each record with its intended send time. 5 s windows
 	// so that a short run closes several.
 	sp.TimeField, sp.Window, sp.Live, sp.SampleEvery = "", 5*time.Second, true, sampleEvery
-	var st openLoopStats
+	var (
+		st   openLoopStats
+		bare *bareLatencyResult
+	)
 	r, err := runOne(sp, func() error {
 		fmt.Fprintf(progress, "bench: %s: offering %.0f records/s for %v\n", name, rate, d)
+		producerDone := make(chan struct{})
+		bareDone := make(chan error, 1)
+		if withBare {
+			// Same density per partition as the worker's probe has over all of them.
+			every := max(sampleEvery/partitions, 1)
+			go func() {
+				b, err := measureBareLatency(ctx, addrs, topic, every, producerDone)
+				if b != nil {
+					bare = b.result()
+				}
+				bareDone <- err
+			}()
+		} else {
+			bareDone <- nil
+		}
 		var err error
 		st, err = produceOpenLoop(ctx, addrs, topic, dataset{Records: n, Format: "json", Seed: 3}, rate, progress)
+		close(producerDone)
+		if berr := <-bareDone; berr != nil {
+			fmt.Fprintf(progress, "bench: %s: the bare consumer's latency baseline failed: %v\n", name, berr)
+		}
 		return err
 	})
-	return r, st, err
+	return r, st, bare, err
 }

@@ -76,6 +76,14 @@ func (r *report) markdown() string {
 			{"window end → sink write issued", l.ToSink}} {
 			fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |\n", q.name, q.q.Count, q.q.P50, q.q.P90, q.q.P99, q.q.P999, q.q.Max)
 		}
+		if l.Bare != nil {
+			q := l.Bare.ToPoll
+			fmt.Fprintf(&b, "| baseline: bare consumer of partition %d, append → poll | %d | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
+				l.Bare.Partition, q.Count, q.P50, q.P90, q.P99, q.P999, q.Max)
+			weir, both := slowSeconds(l, slowSecondMS)
+			fmt.Fprintf(&b, "\nSeconds with a sample slower than %.0f ms: %d for weir; in %d of them the bare consumer, in the same run, was that slow too "+
+				"(then the delay was upstream of weir: producer, broker or the host).\n", slowSecondMS, weir, both)
+		}
 		fmt.Fprintf(&b, "\nWindow end → sink is mostly waiting by design: a window closes when the watermark (newest event time − the %.0f ms allowed lateness) passes its end; windows flushed at shutdown are not counted.\n", l.AllowedLatenessMS)
 	}
 	return b.String()

@@ -190,7 +190,18 @@ func latencySVG(l *latencyResult) []byte {
 			worst = append(worst, [2]float64{float64(i) + 0.5, ms})
 		}
 		w := &chart{title: "Worst sampled append → state latency in each second", xlabel: "seconds", ylabel: "ms",
-			lines: []line{{name: "worst in second", color: color(3), pts: worst}}}
+			lines: []line{{name: "weir", color: color(3), pts: worst}}}
+		if bare := l.Bare; bare != nil && bare.WorstFromUnix != 0 && l.WorstFromUnix != 0 {
+			// On weir's time axis: the bare consumer's first sample came off seconds later.
+			off := bare.WorstFromUnix - l.WorstFromUnix
+			var pts [][2]float64
+			for i, ms := range bare.WorstPerSecond {
+				if x := off + float64(i) + 0.5; x >= 0 {
+					pts = append(pts, [2]float64{x, ms})
+				}
+			}
+			w.lines = append(w.lines, line{name: "bare consumer", color: color(1), pts: pts})
+		}
 		w.fit()
 		w.yfmt = func(v float64) string { return fmt.Sprintf("%g", v) }
 		charts = append(charts, w)
