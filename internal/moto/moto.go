@@ -9,6 +9,10 @@
 //   - moto stores Embedded Metric Format log lines but never turns them into metrics: EMF
 //     tests parse the lines back themselves.
 //   - moto never throttles: throttling is injected in front of it (see sinks/cloudwatch tests).
+//   - moto_server handles requests on concurrent threads without locking its backends, so
+//     conditional writes (DynamoDB ConditionExpression, and presumably S3 If-None-Match) are
+//     not atomic: moto's application is served through a launcher that handles DynamoDB
+//     requests one at a time (atomic.go).
 package moto
 
 import (
@@ -16,7 +20,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -57,19 +60,10 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-// command finds moto_server on PATH, or the moto Python package.
+// command returns the launcher (see atomic.go) run by a Python that has moto.
 func command() ([]string, error) {
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
-	}
-	for _, py := range []string{"python3", "python"} {
-		p, err := exec.LookPath(py)
-		if err != nil {
-			continue
-		}
-		if exec.Command(p, "-c", "import moto.server").Run() == nil {
-			return []string{p, "-m", "moto.server"}, nil
-		}
+	if py, ok := python(); ok {
+		return []string{py, "-c", launcher}, nil
 	}
 	return nil, errors.New(Install)
 }

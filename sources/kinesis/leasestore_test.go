@@ -3,7 +3,11 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -188,6 +192,51 @@ func TestActiveLeasesWaitForParents(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("active %v, want %v", got, want)
+		}
+	}
+}
+
+// Workers starting together race for the same free lease: the conditional write must let
+// exactly one of them take it, or two workers read the shard from the same checkpoint and
+// every record up to the loser's first renewal is processed twice.
+// TestReshardWhileProducingKeepsPerKeyOrder failed that way under CPU load while moto applied
+// conditional writes non-atomically (internal/moto/atomic.go): both workers' takes with
+// leaseCounter = 0 succeeded, 1 to 20 ms apart. The long parent list only makes moto slower
+// between its check and its write (it sizes the whole item on every attribute it sets), so a
+// non-atomic server fails this test on an idle machine too (10 runs out of 10 before the fix).
+func TestRacingWorkersTakeALeaseOnce(t *testing.T) {
+	s := testStore(t)
+	const racers, rounds = 32, 16
+	var parents []string
+	for i := range 1500 {
+		parents = append(parents, fmt.Sprintf("shardId-%012d", i))
+	}
+	ctx := context.Background()
+	for r := range rounds {
+		free := lease{Shard: "shardId-race-" + strconv.Itoa(r), Checkpoint: cpTrimHorizon, Parents: parents}
+		if ok, err := s.create(ctx, free); err != nil || !ok {
+			t.Fatalf("create %s: %v %v", free.Shard, ok, err)
+		}
+		var wg sync.WaitGroup
+		var won atomic.Int32
+		start := make(chan struct{})
+		for i := range racers {
+			wg.Go(func() {
+				<-start
+				_, err := s.take(ctx, free, "worker-"+strconv.Itoa(i))
+				switch {
+				case err == nil:
+					won.Add(1)
+				case !errors.Is(err, errLeaseLost):
+					t.Errorf("take: %v", err)
+				}
+			})
+		}
+		close(start) // all at once, as workers starting back to back scan the same free lease
+		wg.Wait()
+		if n := won.Load(); n != 1 {
+			l := getLease(t, s, free.Shard)
+			t.Fatalf("round %d: %d workers took the lease, want 1 (owner now %s, counter %d)", r, n, l.Owner, l.Counter)
 		}
 	}
 }

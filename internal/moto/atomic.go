@@ -1,0 +1,102 @@
+package moto
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// launcher serves moto's own WSGI application (what moto_server runs), handling DynamoDB
+// requests one at a time.
+//
+// Why: moto_server is threaded and moto's backends take no lock, so a conditional write is a
+// check followed by a separate write (moto 5.2.1 dynamodb update_item: get_item, evaluate
+// the condition, then apply the update). Two concurrent UpdateItem calls with
+// "leaseCounter = :cur" can both pass the check, and two workers then both hold the same
+// Kinesis lease; under CPU load that happened in about one run in five of
+// TestReshardWhileProducingKeepsPerKeyOrder. DynamoDB applies each write to an item
+// atomically, and so must the server the tests trust. The request body is read before taking
+// the lock and the response sent after releasing it, so a slow client holds up nobody. Other
+// services are served exactly as moto_server serves them, concurrently: only the lease table
+// is known to need this (moto's S3 If-None-Match is presumably racy the same way; serialising
+// every request cost the S3 and CloudWatch sink tests nothing measurable, should they need it).
+const launcher = `
+import argparse, io, os, threading
+from werkzeug.serving import run_simple
+from werkzeug.wsgi import get_input_stream
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+p = argparse.ArgumentParser()
+p.add_argument("-H", "--host", default="127.0.0.1")
+p.add_argument("-p", "--port", type=int, required=True)
+args = p.parse_args()
+os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto_server does: moto builds URLs with it
+
+app = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+
+def atomic(environ, start_response):
+    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        return app(environ, start_response)
+    body = get_input_stream(environ).read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.input_terminated"] = True
+    with lock:
+        out = app(environ, start_response)
+        try:
+            data = b"".join(out)
+        finally:
+            if hasattr(out, "close"):
+                out.close()
+    return [data]
+
+run_simple(args.host, args.port, atomic, threaded=True)
+`
+
+const findMoto = `import importlib.util as u, sys; sys.exit(u.find_spec("moto") is None)`
+
+// python finds an interpreter that can import moto: python3 or python on PATH, or the one
+// moto_server was installed with (its #! line; pipx and virtualenv installs).
+func python() (string, bool) {
+	candidates := []string{"python3", "python"}
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		if py := shebang(p); py != "" {
+			candidates = append(candidates, py)
+		}
+	}
+	for _, c := range candidates {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			continue
+		}
+		// find_spec looks moto up without importing it: importing it takes half a second, and
+		// every Start would pay it once more (the launcher imports it anyway).
+		if exec.Command(p, "-c", findMoto).Run() == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// shebang returns the Python interpreter a script's #! line names, or "".
+func shebang(script string) string {
+	f, err := os.Open(script)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	fields := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if !strings.HasPrefix(line, "#!") || len(fields) == 0 {
+		return ""
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		fields = fields[1:]
+	}
+	if !strings.HasPrefix(filepath.Base(fields[0]), "python") {
+		return "" // e.g. a pyenv shim (a shell script): python3 on PATH is the same install
+	}
+	return fields[0]
+}
