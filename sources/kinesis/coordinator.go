@@ -72,11 +72,12 @@ func (s *Source) renew(ctx context.Context, h *held) error {
 	if h.lost.Load() {
 		return errLeaseLost
 	}
-	next, handoff, err := s.store.renew(ctx, h.shard, s.cfg.WorkerID, h.counter)
+	handoff, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+		return s.store.renew(ctx, h.shard, s.cfg.WorkerID, counter)
+	})
 	if err != nil {
 		return err
 	}
-	h.counter, h.lastRenew = next, time.Now()
 	if handoff != "" && handoff != s.cfg.WorkerID && h.handoffTo.CompareAndSwap(nil, &handoff) {
 		// Another worker asked for this lease to balance the fleet: stop reading; the reader's
 		// exit drains the shard and hands the lease over (see handOver).

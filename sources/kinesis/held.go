@@ -23,6 +23,10 @@ type held struct {
 	counter   int64
 	lastRenew time.Time
 	written   pipeline.Position // last checkpoint written (Seq "" until the first)
+	// unanswered is the highest counter this worker's writes whose answer was lost may have
+	// left in the table (0 when every write since the last success was answered); see
+	// fencedWrite.
+	unanswered int64
 
 	// cmu guards the commit candidate: Commit is called from sink goroutines and must not
 	// wait behind a DynamoDB write.
@@ -77,20 +81,18 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 		return nil
 	}
 	moved := ok && (h.written.Seq != cand.Seq || h.written.Sub != cand.Sub)
-	var next int64
-	var err error
-	switch {
-	case moved:
-		next, err = s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, h.counter, cand.Seq, int64(cand.Sub), release)
-	case release:
-		next, err = s.store.release(ctx, h.shard, s.cfg.WorkerID, h.counter)
-	default:
+	if !moved && !release {
 		return nil
 	}
+	_, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+		if moved {
+			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cand.Seq, int64(cand.Sub), release))
+		}
+		return noHandoff(s.store.release(ctx, h.shard, s.cfg.WorkerID, counter))
+	})
 	if err != nil {
 		return err
 	}
-	h.counter, h.lastRenew = next, time.Now()
 	if moved {
 		h.written = cand
 		s.m.checkpoints.Inc()
@@ -157,7 +159,9 @@ func (s *Source) handOver(h *held, to string) {
 		if ok && (cand.Seq != h.written.Seq || cand.Sub != h.written.Sub) {
 			cp, sub = cand.Seq, int64(cand.Sub)
 		}
-		h.counter, err = s.store.handOver(wctx, h.shard, s.cfg.WorkerID, h.counter, cp, sub, to)
+		_, err = s.fencedWrite(wctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+			return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, to))
+		})
 	}
 	h.wmu.Unlock()
 	s.forget(h)

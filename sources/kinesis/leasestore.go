@@ -39,6 +39,11 @@ const (
 // failed: another worker took the lease, and this worker must stop writing for the shard.
 var errLeaseLost = errors.New("lease lost to another worker")
 
+// errLeaseLostUnanswered is errLeaseLost after an earlier attempt of the same call got no
+// answer (a timeout, a reset connection) and was retried: that attempt may have landed and
+// moved the counter itself, so the refusal may be this worker's own doing (see fencedWrite).
+var errLeaseLostUnanswered = fmt.Errorf("%w (or to an earlier attempt of this write, whose answer was lost)", errLeaseLost)
+
 // lease is one item of the lease table as last read.
 type lease struct {
 	Shard      string
@@ -247,6 +252,8 @@ func fenceValues(owner string, counter int64, extra map[string]types.AttributeVa
 // update runs a fenced write and returns the new counter and the pending handoff request.
 func (s *leaseStore) update(ctx context.Context, op, shard, expr, cond string, vals map[string]types.AttributeValue) (int64, string, error) {
 	var out *dynamodb.UpdateItemOutput
+	var cf *types.ConditionalCheckFailedException
+	unanswered := false
 	err := s.do(ctx, "UpdateItem", func(ctx context.Context) (err error) {
 		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 &s.table,
@@ -256,10 +263,15 @@ func (s *leaseStore) update(ctx context.Context, op, shard, expr, cond string, v
 			ExpressionAttributeValues: vals,
 			ReturnValues:              types.ReturnValueAllNew,
 		})
+		if err != nil && !errors.As(err, &cf) {
+			unanswered = true // the server may have applied it all the same
+		}
 		return err
 	})
-	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
+		if unanswered {
+			return 0, "", errLeaseLostUnanswered
+		}
 		return 0, "", errLeaseLost
 	}
 	if err != nil {

@@ -216,9 +216,9 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 	if h.lost.Load() {
 		err = errLeaseLost
 	} else {
-		var next int64
-		next, err = s.store.checkpoint(wctx, h.shard, s.cfg.WorkerID, h.counter, cpShardEnd, 0, true)
-		h.counter = next
+		_, err = s.fencedWrite(wctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
+		})
 	}
 	h.wmu.Unlock()
 	s.forget(h)
