@@ -23,8 +23,7 @@ import (
 type bareLatency struct {
 	every int64
 	hist  *hdrhistogram.Histogram // microseconds
-	worst []int64                 // per second since start: the longest delay (µs)
-	start time.Time
+	worst worstSeries
 }
 
 // bareLatencyPartition is the partition the baseline reads.
@@ -86,15 +85,7 @@ const bareLatencyGrace = 10 * time.Second
 func (b *bareLatency) record(now time.Time, d time.Duration) {
 	us := max(d.Microseconds(), 1)
 	_ = b.hist.RecordValue(min(us, b.hist.HighestTrackableValue()))
-	if b.start.IsZero() {
-		b.start = now
-	}
-	if sec := int(now.Sub(b.start) / time.Second); sec < 3600 {
-		for len(b.worst) <= sec {
-			b.worst = append(b.worst, 0)
-		}
-		b.worst[sec] = max(b.worst[sec], us)
-	}
+	b.worst.add(now, us)
 }
 
 // bareLatencyResult is the baseline as the report gives it (milliseconds).
@@ -109,20 +100,9 @@ type bareLatencyResult struct {
 }
 
 func (b *bareLatency) result() *bareLatencyResult {
-	r := &bareLatencyResult{Partition: bareLatencyPartition, SampleEvery: b.every, ToPoll: quantilesOf(b.hist),
-		WorstFromUnix: unixSeconds(b.start)}
-	for _, us := range b.worst {
-		r.WorstPerSecond = append(r.WorstPerSecond, float64(us)/1000)
-	}
+	r := &bareLatencyResult{Partition: bareLatencyPartition, SampleEvery: b.every, ToPoll: quantilesOf(b.hist)}
+	r.WorstPerSecond, r.WorstFromUnix = b.worst.ms()
 	return r
-}
-
-// unixSeconds is t as fractional Unix seconds, 0 for the zero time.
-func unixSeconds(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
-	}
-	return float64(t.UnixNano()) / 1e9
 }
 
 // slowSecondMS is the per-second worst delay the report counts as a slow second: the p99 target.

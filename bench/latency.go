@@ -35,10 +35,7 @@ type latencyProbe struct {
 	toState  *hdrhistogram.Histogram // microseconds, from the intended send time
 	fromSent *hdrhistogram.Histogram // microseconds, from the actual send time (uncorrected)
 	toSink   *hdrhistogram.Histogram // microseconds
-	// worst holds, per second since the first sample, the longest append → state delay seen
-	// (µs): whether the tail is spread out or a few stalls, and when they happened.
-	worst []int64
-	start time.Time
+	worst    worstSeries             // append → state, per second
 }
 
 func newLatencyProbe(every int64) *latencyProbe {
@@ -61,16 +58,7 @@ func (p *latencyProbe) recordState(now time.Time, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_ = p.toState.RecordValue(min(us, p.toState.HighestTrackableValue()))
-	if p.start.IsZero() {
-		p.start = now
-	}
-	// (bounded: the scenario runs for -latency-duration; an hour of seconds at most.)
-	if sec := int(now.Sub(p.start) / time.Second); sec < 3600 {
-		for len(p.worst) <= sec {
-			p.worst = append(p.worst, 0)
-		}
-		p.worst[sec] = max(p.worst[sec], us)
-	}
+	p.worst.add(now, us)
 }
 
 // Name implements pipeline.Operator.
@@ -169,12 +157,10 @@ func (p *latencyProbe) result() *latencyResult {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := &latencyResult{SampleEvery: p.every, ToState: quantilesOf(p.toState), FromSent: quantilesOf(p.fromSent),
-		ToSink: quantilesOf(p.toSink), WorstFromUnix: unixSeconds(p.start)}
+		ToSink: quantilesOf(p.toSink)}
+	r.WorstPerSecond, r.WorstFromUnix = p.worst.ms()
 	for _, q := range []float64{0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100} {
 		r.Distribution = append(r.Distribution, [2]float64{q, float64(p.toState.ValueAtQuantile(q)) / 1000})
-	}
-	for _, us := range p.worst {
-		r.WorstPerSecond = append(r.WorstPerSecond, float64(us)/1000)
 	}
 	return r
 }
