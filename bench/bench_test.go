@@ -109,6 +109,27 @@ func TestStallAnalyze(t *testing.T) {
 	}
 }
 
+// The stall arms after StallAfter of draining, or at StallAt records if that comes first, and
+// on records alone when StallAfter is unset.
+func TestStallDue(t *testing.T) {
+	sp := spec{StallAfter: 5 * time.Second, StallAt: 8000}
+	for _, c := range []struct {
+		s    sample
+		want bool
+	}{
+		{sample{T: 4.9, Records: 7000}, false},
+		{sample{T: 5, Records: 7000}, true},
+		{sample{T: 3, Records: 8000}, true},
+	} {
+		if got := sp.stallDue(c.s); got != c.want {
+			t.Errorf("stallDue(%+v) = %v, want %v", c.s, got, c.want)
+		}
+	}
+	if (spec{StallAt: 8000}).stallDue(sample{T: 60, Records: 7999}) {
+		t.Error("with no StallAfter, the stall armed before StallAt records")
+	}
+}
+
 // The latency probe keeps the worst delay of each second, and the latency plot draws it.
 func TestLatencyWorstPerSecond(t *testing.T) {
 	p := newLatencyProbe(1)

@@ -71,7 +71,7 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 		inFlight: w.budget.InUse, progress: progress}
 	if st != nil {
 		m.onSample = func(s sample) {
-			if s.Records >= sp.StallAt {
+			if sp.stallDue(s) {
 				st.arm()
 			}
 		}
@@ -99,7 +99,7 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	m.fill(r)
 	if st != nil {
 		if r.Stall = st.analyze(m.first, m.series, w.budget.Limit()); r.Stall == nil {
-			return nil, fmt.Errorf("%s: the stall never happened (no window reached the file sink after %d records)", sp.Name, sp.StallAt)
+			return nil, fmt.Errorf("%s: the stall never happened (no window reached the file sink after %v or %d records)", sp.Name, sp.StallAfter, sp.StallAt)
 		}
 	}
 	if probe != nil {

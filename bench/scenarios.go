@@ -31,6 +31,10 @@ const (
 	topicStall   = "events-stall"
 )
 
+// stallAfter is how long the stall scenario drains before the sink blocks: past the few seconds
+// in which the worker's heap grows to its working size.
+const stallAfter = 5 * time.Second
+
 // eventSpan is the event time a backlog covers: 20 windows of 60 s.
 const eventSpan = 20 * time.Minute
 
@@ -100,18 +104,21 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	}
 
 	if o.has("stall") {
-		// The stall gets a backlog three times the standard one, of the same density (records
-		// per window), and the sink blocks half way through: at ~1.5 M records/s the standard
-		// backlog drains in about a second, too short for a steady rate and a full-grown heap
-		// before the stall and a recovery after it.
-		ds := dataset{Records: 3 * o.Records, Format: "json", Start: start.Add(-2 * eventSpan),
-			Span: 3 * eventSpan, Seed: 3}
+		// The stall gets a backlog six times the standard one, of the same density (records
+		// per window), and the sink blocks once the drain has run for stallAfter: the worker's
+		// RSS grows for the first few seconds of a drain (a plain 8 M-record drain: ~80 MiB at
+		// 2 s, 97–102 MiB from 3.5–5 s on), so a stall that began 2 s in (as it did, half way
+		// through a backlog three times the standard one) counted that growth as the stall's.
+		// At ~1.5 M records/s, six times the standard backlog leaves ~3 s to recover on; on a
+		// slower machine the stall begins at two thirds of the backlog at the latest.
+		ds := dataset{Records: 6 * o.Records, Format: "json", Start: start.Add(-5 * eventSpan),
+			Span: 6 * eventSpan, Seed: 3}
 		if err := load(ctx, b.addrs, topicStall, ds, progress); err != nil {
 			return nil, err
 		}
 		sp := base
 		sp.Name, sp.Kind, sp.Topic, sp.Records = "stall", kindPipeline, topicStall, int64(ds.Records)
-		sp.StallAt, sp.StallFor = int64(ds.Records)/2, o.Stall
+		sp.StallAfter, sp.StallAt, sp.StallFor = stallAfter, int64(ds.Records)*2/3, o.Stall
 		if _, err := runOne(sp, nil); err != nil {
 			return nil, err
 		}

@@ -28,10 +28,12 @@ type spec struct {
 	// Window is the tumbling window period; TimeField the event-time field ("" = broker time).
 	Window    time.Duration `json:"window,omitempty"`
 	TimeField string        `json:"time_field,omitempty"`
-	// StallAt and StallFor make the file sink block for StallFor once StallAt records were
-	// processed (the stall scenario).
-	StallAt  int64         `json:"stall_at,omitempty"`
-	StallFor time.Duration `json:"stall_for,omitempty"`
+	// StallAfter, StallAt and StallFor make the file sink block for StallFor (the stall
+	// scenario): from its first write once the drain has run for StallAfter, or has processed
+	// StallAt records if that comes first (a slow machine still leaves a backlog to recover on).
+	StallAfter time.Duration `json:"stall_after,omitempty"`
+	StallAt    int64         `json:"stall_at,omitempty"`
+	StallFor   time.Duration `json:"stall_for,omitempty"`
 	// Live says the records arrive while the child runs (the latency scenario): the child
 	// reports "ready" on stdout once it owns every partition, and samples latencies.
 	Live bool `json:"live,omitempty"`

@@ -67,6 +67,12 @@ func (k *stallingSink) Write(ctx context.Context, out *pipeline.Output) error {
 	return k.Sink.Write(ctx, out)
 }
 
+// stallDue says whether the stall should arm at sample s: once the drain has run for
+// StallAfter (when set), or has processed StallAt records, whichever comes first.
+func (sp spec) stallDue(s sample) bool {
+	return (sp.StallAfter > 0 && s.T >= sp.StallAfter.Seconds()) || s.Records >= sp.StallAt
+}
+
 // stallResult is what the stall scenario reports.
 type stallResult struct {
 	StallSeconds float64 `json:"stall_seconds"`
@@ -80,9 +86,9 @@ type stallResult struct {
 	RecordsDuringStall int64   `json:"records_during_stall"`
 	// RSSBeforeBytes is the highest RSS sampled before the stall, RSSDuringBytes the highest
 	// from the stall's start to the end of the run (the recovery included); RSSGrowthInRun,
-	// their ratio minus one, is the report's target. The sink blocks half way through a
-	// backlog three times the standard one, ~1.5 s of draining in, when the heap has reached
-	// its working size, so the growth is the stall's (and the catch-up's) alone.
+	// their ratio minus one, is the report's target. The sink blocks after 5 s of draining
+	// (stallAfter), when the heap has reached its working size, so the growth is the stall's
+	// (and the catch-up's) alone.
 	RSSBeforeBytes int64   `json:"rss_before_bytes"`
 	RSSDuringBytes int64   `json:"rss_during_bytes"`
 	RSSGrowthInRun float64 `json:"rss_growth_in_run"`
