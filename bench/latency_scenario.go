@@ -66,6 +66,7 @@ func liveRun(ctx context.Context, o options, base spec, addrs []string,
 	// Broker time: the producer stamps each record with its intended send time. 5 s windows
 	// so that a short run closes several.
 	sp.TimeField, sp.Window, sp.Live, sp.SampleEvery = "", 5*time.Second, true, sampleEvery
+	sp.Group = freshGroup(name)
 	var (
 		st   openLoopStats
 		bare *bareLatencyResult
@@ -74,6 +75,16 @@ func liveRun(ctx context.Context, o options, base spec, addrs []string,
 		fmt.Fprintf(progress, "bench: %s: offering %.0f records/s for %v\n", name, rate, d)
 		producerDone := make(chan struct{})
 		bareDone := make(chan error, 1)
+		trimCtx, stopTrim := context.WithCancel(ctx)
+		trimDone := make(chan struct{})
+		go func() {
+			defer close(trimDone)
+			failed, err := trimBehind(trimCtx, addrs, topic, sp.Group, time.Second)
+			if err != nil || failed > 0 {
+				fmt.Fprintf(progress, "bench: %s: trimming the topic behind the worker: %d failed trims, %v\n", name, failed, err)
+			}
+		}()
+		defer func() { stopTrim(); <-trimDone }()
 		if withBare {
 			// Same density per partition as the worker's probe has over all of them.
 			every := max(sampleEvery/partitions, 1)

@@ -34,6 +34,9 @@ type spec struct {
 	StallAfter time.Duration `json:"stall_after,omitempty"`
 	StallAt    int64         `json:"stall_at,omitempty"`
 	StallFor   time.Duration `json:"stall_for,omitempty"`
+	// Group is the worker's consumer group; empty means a fresh one named after the run. The
+	// latency scenario names it, to trim the live topic behind the worker's commits.
+	Group string `json:"group,omitempty"`
 	// Live says the records arrive while the child runs (the latency scenario): the child
 	// reports "ready" on stdout once it owns every partition, and samples latencies.
 	Live bool `json:"live,omitempty"`

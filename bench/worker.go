@@ -85,7 +85,10 @@ func buildWorker(ctx context.Context, sp spec, h workerHooks) (*worker, error) {
 
 	kcfg := kafka.DefaultConfig()
 	kcfg.Brokers, kcfg.Topics = sp.Brokers, []string{sp.Topic}
-	kcfg.Group = fmt.Sprintf("bench-%s-%d", sp.Name, time.Now().UnixNano()) // fresh: read from the start
+	kcfg.Group = sp.Group
+	if kcfg.Group == "" {
+		kcfg.Group = freshGroup(sp.Name) // read from the start
+	}
 	pm := pipeline.NewMetrics(reg)
 	if w.src, err = kafka.New(ctx, kcfg, w.budget, reg, pm, log); err != nil {
 		return nil, err
