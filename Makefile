@@ -32,7 +32,7 @@ test-short:
 bench:
 	$(GO) run ./bench -short -out out/bench
 
-# The full run (~6 min) that bench/README.md reports; writes bench/results.
+# The full run (~4 min) that bench/README.md reports; writes bench/results.
 bench-full:
 	$(GO) run ./bench
 
