@@ -36,8 +36,9 @@ type WindowConfig struct {
 	Period time.Duration `yaml:"period"`
 	// Time selects the clock: "event" (default) or "processing".
 	Time TimeMode `yaml:"time"`
-	// TimeField is the JSON path of the event-time field (RFC 3339 string, or epoch seconds or
-	// milliseconds as a number). Empty: the record's broker/arrival time.
+	// TimeField is the JSON path of the event-time field (RFC 3339 string, epoch seconds or
+	// milliseconds as a number, or a msgpack timestamp). Empty: the record's broker/arrival
+	// time. See decode.Value.Time.
 	TimeField string `yaml:"time_field"`
 	// AllowedLateness is how far behind the newest event time a record may be and still land in
 	// its window: the watermark is max event time − AllowedLateness. Default 5s.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -192,6 +193,7 @@ func FuzzDecodeMsgpack(f *testing.F) {
 		kv{"a": []byte{1, 2}, "arr": []any{int64(-1 << 40), uint64(1 << 63)}},
 		[]any{kv{"a": 1}},
 		kv{"b": kv{"c": float32(2.5)}},
+		kv{"a": time.Unix(1795271574, 123_000_000), "arr": []any{time.Unix(1<<34+5, 7), time.Unix(-5, 1)}},
 	} {
 		data, err := msgpack.Marshal(seed)
 		if err != nil {
@@ -284,6 +286,44 @@ func FuzzDecodeCLF(f *testing.F) {
 			if v.Kind == String && !bytes.Contains(line, v.Bytes) {
 				t.Fatalf("field %d %q is not part of the line", i, v.Bytes)
 			}
+		}
+	})
+}
+
+// FuzzExactEpoch: a decimal epoch read exactly from its text is the instant its float64 gives,
+// within the float's precision, and Value.Time never panics on a number's text.
+func FuzzExactEpoch(f *testing.F) {
+	for _, seed := range []string{"1795271574.123", "1795271574123.5", "-1.5", "0", "5.", "99999999999.999999999", "1e9", "-"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		_, _ = Value{Kind: Number, Bytes: []byte(text)}.Time()
+		sec, ns, ok := exactEpoch([]byte(text))
+		if !ok {
+			return
+		}
+		fl, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			t.Fatalf("%q read exactly but not as a float: %v", text, err)
+		}
+		if math.Abs(math.Abs(fl)-1e11) < 1 {
+			return // the seconds/milliseconds boundary: the float may round across it, the text does not
+		}
+		viaFloat, ferr := epochTime(fl)
+		exact, eerr := epochParts(sec, ns)
+		if (ferr == nil) != (eerr == nil) {
+			// Only at the range's edge may the two disagree (the float rounds across it).
+			if math.Abs(math.Abs(fl)-maxEpochSeconds) > 1 && math.Abs(math.Abs(fl)/1000-maxEpochSeconds) > 1 {
+				t.Fatalf("%q: exact %v, float %v", text, eerr, ferr)
+			}
+			return
+		}
+		if eerr != nil {
+			return
+		}
+		tol := 1000 + math.Abs(float64(exact.Unix()))*1e-6 // ns: a microsecond, or float64's 1e-15
+		if d := float64(exact.Sub(viaFloat)); math.Abs(d) > tol {
+			t.Fatalf("%q: exact %v, float %v", text, exact, viaFloat)
 		}
 	})
 }

@@ -8,8 +8,9 @@ import "encoding/binary"
 // follows: nil → Null; bool → Bool ("true"/"false"); int, uint and float → Number (Bytes is the
 // number formatted by the decoder: integers exactly, floats in the shortest form that reads
 // back, plain decimal for exponents in [-6, 21) as JSON writers do); str and bin → String (the
-// bytes as they are); map → Object and array → Array (the raw msgpack bytes); ext → String
-// holding the ext's data bytes.
+// bytes as they are); map → Object and array → Array (the raw msgpack bytes); the timestamp
+// extension (type −1) → Number, Unix epoch seconds exact to the nanosecond (see mtime.go); any
+// other ext → String holding the ext's data bytes.
 
 var (
 	litTrue  = []byte("true")
@@ -206,6 +207,11 @@ func (d *Decoder) mvalue(b []byte, i int, n *node, depth int) (int, error) {
 			return end, nil
 		}
 		o.Kind, o.Bytes = String, b[h.start:end]
+		if h.t == mExt && b[h.start-1] == extTimestamp { // the type byte precedes the data
+			if sec, nsec, ok := mtimestamp(b[h.start:end]); ok {
+				d.mtime(sec, nsec, o)
+			}
+		}
 	case mMap, mArray:
 		if end, err = d.mcontainer(b, h, n, depth+1); err != nil {
 			return end, err

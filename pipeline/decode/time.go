@@ -13,17 +13,25 @@ import (
 //   - a CLF time, as the bracketed field holds it: "10/Oct/2000:13:55:36 -0700";
 //   - a number, or a string holding only a decimal number: Unix epoch seconds when its
 //     magnitude is below 1e11, epoch milliseconds otherwise (1e11 s is in the year 5138, 1e11 ms
-//     in 1973, so no realistic timestamp is ambiguous). Fractions are kept to the nanosecond
-//     (as far as float64 carries them).
+//     in 1973, so no realistic timestamp is ambiguous). Fractions are kept to the nanosecond:
+//     a plain decimal's text is read exactly (1795271574.123 is .123000000 s, where the
+//     float64 nearest it is .122999906), other forms (exponents) through the float. msgpack
+//     timestamps arrive as such numbers (see mtime.go).
 //
 // The result is in UTC.
 func (v Value) Time() (time.Time, error) {
 	switch v.Kind {
 	case Number:
+		if sec, ns, ok := exactEpoch(v.Bytes); ok {
+			return epochParts(sec, ns)
+		}
 		return epochTime(v.Num)
 	case String:
 		b := v.Bytes
 		if len(b) > 0 && (b[0] >= '0' && b[0] <= '9' || b[0] == '-') && isDecimal(b) {
+			if sec, ns, ok := exactEpoch(b); ok {
+				return epochParts(sec, ns)
+			}
 			f, err := strconv.ParseFloat(bytesToString(b), 64)
 			if err != nil {
 				return time.Time{}, errBadTime
@@ -59,6 +67,60 @@ func isDecimal(b []byte) bool {
 	return true
 }
 
+// maxEpochSeconds bounds an epoch timestamp (beyond year 300000 it is not one).
+const maxEpochSeconds = 1e13
+
+// exactEpoch reads a plain decimal epoch ("-?digits[.digits]", at most 18 integer digits) to
+// the nanosecond, digits past it truncated: seconds below 1e11 in magnitude, milliseconds
+// otherwise, as epochTime decides. ok is false for any other text.
+func exactEpoch(b []byte) (sec, ns int64, ok bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var whole int64
+	i := 0
+	for ; i < len(b) && b[i] != '.'; i++ {
+		c := b[i]
+		if c < '0' || c > '9' || i == 18 {
+			return 0, 0, false
+		}
+		whole = whole*10 + int64(c-'0')
+	}
+	if i == 0 {
+		return 0, 0, false
+	}
+	sec, scale := whole, 9 // scale: how many fraction digits are nanoseconds
+	if whole >= 1e11 {
+		sec, ns, scale = whole/1000, whole%1000*1e6, 6
+	}
+	var frac int64
+	digits := 0
+	for _, c := range b[min(i+1, len(b)):] {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		if digits < scale {
+			frac, digits = frac*10+int64(c-'0'), digits+1
+		}
+	}
+	for ; digits < scale; digits++ {
+		frac *= 10
+	}
+	ns += frac
+	if neg {
+		sec, ns = -sec, -ns
+	}
+	return sec, ns, true
+}
+
+func epochParts(sec, ns int64) (time.Time, error) {
+	if sec > maxEpochSeconds || sec < -maxEpochSeconds {
+		return time.Time{}, errBadTime
+	}
+	return time.Unix(sec, ns).UTC(), nil
+}
+
 func epochTime(f float64) (time.Time, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return time.Time{}, errBadTime
@@ -66,7 +128,7 @@ func epochTime(f float64) (time.Time, error) {
 	if math.Abs(f) >= 1e11 {
 		f /= 1000
 	}
-	if math.Abs(f) > 1e13 { // beyond year 300000: not a timestamp
+	if math.Abs(f) > maxEpochSeconds {
 		return time.Time{}, errBadTime
 	}
 	sec, frac := math.Modf(f)
