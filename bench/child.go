@@ -92,6 +92,11 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	if err != nil {
 		return nil, err
 	}
+	if n, reasons, err := deadLetters(w.reg); err != nil {
+		return nil, err
+	} else if n > 0 {
+		return nil, fmt.Errorf("%s: %d records dead-lettered (%s): the data are valid, so the run measured a broken pipeline", sp.Name, n, reasons)
+	}
 	stats := w.rt.Stats()
 	r := &result{Name: sp.Name, Kind: sp.Kind, Format: sp.Format, Records: stats.Records, Bytes: stats.Bytes,
 		WindowsFlushed: stats.WindowsFlushed, BudgetBytes: w.budget.Limit(),

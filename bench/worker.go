@@ -29,6 +29,7 @@ import (
 // made durable, and one in-flight budget. What cmd/worker adds around it (HTTP server, ECS
 // integrations, the scaling publisher) does not touch records.
 type worker struct {
+	reg     *prometheus.Registry
 	budget  *pipeline.Budget
 	rt      *pipeline.Runtime
 	src     *kafka.Source
@@ -45,7 +46,7 @@ type workerHooks struct {
 func buildWorker(ctx context.Context, sp spec, h workerHooks) (*worker, error) {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := &worker{budget: pipeline.NewBudget(sp.BudgetBytes)}
+	w := &worker{reg: reg, budget: pipeline.NewBudget(sp.BudgetBytes)}
 
 	format, err := decode.ParseFormat(sp.Format)
 	if err != nil {
