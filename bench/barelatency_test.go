@@ -1,31 +1,17 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // The bare consumer reads its partition to the end once the producer is done, timing every
 // every-th record from the record's timestamp (the intended send time) to its poll.
 func TestBareLatencyReadsItsPartitionToTheEnd(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "live"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("live"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	addrs, cl, ctx := liveTopic(t)
 	producerDone := make(chan struct{})
 	type res struct {
 		b   *bareLatency
@@ -33,7 +19,7 @@ func TestBareLatencyReadsItsPartitionToTheEnd(t *testing.T) {
 	}
 	got := make(chan res, 1)
 	go func() {
-		b, err := measureBareLatency(ctx, c.ListenAddrs(), "live", 4, producerDone)
+		b, err := measureBareLatency(ctx, addrs, "live", 4, producerDone)
 		got <- res{b, err}
 	}()
 	// 400 records on partition 0 stamped 250 ms in the past, and 400 on partition 1 stamped

@@ -6,25 +6,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // The trimmer deletes records below the group's commits and leaves uncommitted partitions whole.
 func TestTrimBehindDeletesBelowTheCommits(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "live"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("live"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	addrs, cl, ctx := liveTopic(t)
 	for i := range 50 {
 		for p := range int32(2) {
 			if err := cl.ProduceSync(ctx, &kgo.Record{Partition: p, Value: []byte("x")}).FirstErr(); err != nil {
@@ -46,11 +33,12 @@ func TestTrimBehindDeletesBelowTheCommits(t *testing.T) {
 	}
 	done := make(chan res, 1)
 	go func() {
-		failed, err := trimBehind(trimCtx, c.ListenAddrs(), "live", "g", 10*time.Millisecond)
+		failed, err := trimBehind(trimCtx, addrs, "live", "g", 10*time.Millisecond)
 		done <- res{failed, err}
 	}()
 	var start kadm.ListedOffsets
 	for {
+		var err error
 		if start, err = adm.ListStartOffsets(ctx, "live"); err != nil {
 			t.Fatal(err)
 		}
