@@ -36,6 +36,9 @@ type worker struct {
 	lagPoll *kafka.LagPoller
 }
 
+// freshGroup names a consumer group no earlier run used, so the worker reads from the start.
+func freshGroup(run string) string { return fmt.Sprintf("bench-%s-%d", run, time.Now().UnixNano()) }
+
 // workerHooks let a scenario look inside without changing what is built: extra operators (the
 // latency probe) and a wrapper around every sink (the stall, the sink timer).
 type workerHooks struct {
