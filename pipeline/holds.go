@@ -1,6 +1,10 @@
 package pipeline
 
-import "sync"
+import (
+	"cmp"
+	"slices"
+	"sync"
+)
 
 // holds tracks, for one partition, which processed records are not yet durable, and turns
 // releases into commit points. A hold is taken for every window the partition opens and for
@@ -11,17 +15,22 @@ import "sync"
 // This is the "windows hold acks, not records" contract: the cost is a few words per open
 // window, independent of how many records the window saw.
 //
-// holds is shared between the partition's runner (take, processed) and the emitter goroutines
-// that release holds when sinks finish; those calls are per window or per batch, never per
-// record, so a mutex is cheap here.
+// holds is shared between the partition's runner (take, processed) and the goroutines that
+// release holds when sinks finish. Those calls are per window, or per dead letter: a flood of
+// bad records holds thousands at once, so take, release and the commit point are O(log n) or
+// amortized O(1), not scans. The runner takes holds in processing order, so open is sorted by
+// id and by first position alike: the earliest hold is the first one not yet released.
 type holds struct {
 	partition Partition
 	committer Committer
 	lateAck   func() // counts a release that arrived after the partition was revoked
 
-	mu        sync.Mutex
-	nextID    uint64
+	mu     sync.Mutex
+	nextID uint64
+	// open holds the holds in take order from the earliest one still held: released ones
+	// further on stay (done) until everything before them is released too.
 	open      []hold
+	live      int      // holds in open not yet released
 	last      Position // last processed record
 	hasLast   bool
 	committed Position
@@ -40,6 +49,7 @@ type hold struct {
 	first   Position
 	prev    Position
 	hasPrev bool
+	done    bool // released or abandoned
 }
 
 func newHolds(p Partition, c Committer, lateAck func()) *holds {
@@ -56,7 +66,31 @@ func (h *holds) take(first, prev Position, hasPrev bool) uint64 {
 	defer h.mu.Unlock()
 	h.nextID++
 	h.open = append(h.open, hold{id: h.nextID, first: first, prev: prev, hasPrev: hasPrev})
+	h.live++
 	return h.nextID
+}
+
+// dropLocked marks hold id done and trims the released prefix of open. It returns the hold,
+// and false if id is not open (released already).
+func (h *holds) dropLocked(id uint64) (hold, bool) {
+	i, found := slices.BinarySearchFunc(h.open, id, func(x hold, id uint64) int { return cmp.Compare(x.id, id) })
+	if !found || h.open[i].done {
+		return hold{}, false
+	}
+	hd := h.open[i]
+	h.open[i].done = true
+	h.live--
+	for len(h.open) > 0 && h.open[0].done {
+		h.open = h.open[1:]
+	}
+	if h.live == 0 {
+		h.open = h.open[:0] // reuse the array from its start
+		if h.empty != nil {
+			close(h.empty)
+			h.empty = nil
+		}
+	}
+	return hd, true
 }
 
 // processed records that every record up to and including pos has been folded into a window
@@ -72,16 +106,7 @@ func (h *holds) processed(pos Position) {
 // point. After revoke, releases commit nothing and are counted.
 func (h *holds) release(id uint64) {
 	h.mu.Lock()
-	for i := range h.open {
-		if h.open[i].id == id {
-			h.open = append(h.open[:i], h.open[i+1:]...)
-			break
-		}
-	}
-	if len(h.open) == 0 && h.empty != nil {
-		close(h.empty)
-		h.empty = nil
-	}
+	h.dropLocked(id)
 	if h.revoked {
 		h.mu.Unlock()
 		h.lateAck()
@@ -98,16 +123,10 @@ func (h *holds) release(id uint64) {
 func (h *holds) commitLocked() {
 	var c Position
 	var ok bool
-	if len(h.open) == 0 {
+	if h.live == 0 {
 		c, ok = h.last, h.hasLast
 	} else {
-		earliest := 0
-		for i := 1; i < len(h.open); i++ {
-			if h.open[i].first.Before(h.open[earliest].first) {
-				earliest = i
-			}
-		}
-		c, ok = h.open[earliest].prev, h.open[earliest].hasPrev
+		c, ok = h.open[0].prev, h.open[0].hasPrev // open[0] is held: dropLocked trims done ones
 	}
 	if h.capped {
 		if !h.capHas {
@@ -129,25 +148,17 @@ func (h *holds) commitLocked() {
 func (h *holds) abandon(id uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i := range h.open {
-		if h.open[i].id != id {
-			continue
-		}
-		hd := h.open[i]
-		switch {
-		case !hd.hasPrev:
-			h.capped, h.capHas = true, false // nothing may ever be committed
-		case !h.capped:
-			h.capped, h.capAt, h.capHas = true, hd.prev, true
-		case h.capHas && hd.prev.Before(h.capAt):
-			h.capAt = hd.prev
-		}
-		h.open = append(h.open[:i], h.open[i+1:]...)
-		break
+	hd, ok := h.dropLocked(id)
+	if !ok {
+		return
 	}
-	if len(h.open) == 0 && h.empty != nil {
-		close(h.empty)
-		h.empty = nil
+	switch {
+	case !hd.hasPrev:
+		h.capped, h.capHas = true, false // nothing may ever be committed
+	case !h.capped:
+		h.capped, h.capAt, h.capHas = true, hd.prev, true
+	case h.capHas && hd.prev.Before(h.capAt):
+		h.capAt = hd.prev
 	}
 }
 
@@ -156,7 +167,7 @@ func (h *holds) drained() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ch := make(chan struct{})
-	if len(h.open) == 0 {
+	if h.live == 0 {
 		close(ch)
 		return ch
 	}
@@ -177,5 +188,5 @@ func (h *holds) revoke() {
 func (h *holds) pending() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.open)
+	return h.live
 }
