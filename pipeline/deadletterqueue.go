@@ -3,9 +3,10 @@ package pipeline
 import "time"
 
 // deadLetterQueue carries dead letters from the runners to the DeadLetterSink. Letters are
-// written in groups (up to deadLetterBatch, or whatever arrived within deadLetterLinger) so a
-// burst of bad records costs few object writes; each letter's hold is released only after the
-// write is durable, so the commit point never passes an unwritten dead letter.
+// written in groups (up to deadLetterBatch letters or deadLetterBatchBytes, or whatever arrived
+// within deadLetterLinger) so a burst of bad records costs few object writes; each letter's hold
+// is released only after the write is durable, so the commit point never passes an unwritten
+// dead letter.
 type deadLetterQueue struct {
 	rt    *Runtime
 	sink  DeadLetterSink
@@ -20,10 +21,15 @@ type queuedLetter struct {
 	bytes int64
 }
 
+// The writer is one goroutine and each write waits for the sink (a file, an S3 object), so
+// when every record is bad the batch size sets the pace: with 500 letters a write, a flood
+// drained at ~80-95 k records/s in the bench (file sink); with 10,000, ~180 k. The byte cap
+// bounds a batch of large records (its letters stay charged to the budget until written).
 const (
-	deadLetterQueueLen = 256
-	deadLetterBatch    = 500
-	deadLetterLinger   = time.Second
+	deadLetterQueueLen   = 256
+	deadLetterBatch      = 10000
+	deadLetterBatchBytes = 8 << 20
+	deadLetterLinger     = time.Second
 )
 
 func newDeadLetterQueue(rt *Runtime, sink DeadLetterSink) *deadLetterQueue {
@@ -53,22 +59,24 @@ func (q *deadLetterQueue) enqueue(dl DeadLetter, h *holds, id uint64, stop <-cha
 func (q *deadLetterQueue) run() {
 	defer close(q.done)
 	var batch []queuedLetter
-	letters := make([]DeadLetter, 0, deadLetterBatch)
+	letters := make([]DeadLetter, 0, 64)
 	for {
 		first, ok := <-q.queue
 		if !ok {
 			return
 		}
 		batch = append(batch[:0], first)
+		size := first.bytes
 		linger := time.NewTimer(deadLetterLinger)
 	collect:
-		for len(batch) < deadLetterBatch {
+		for len(batch) < deadLetterBatch && size < deadLetterBatchBytes {
 			select {
 			case ql, ok := <-q.queue:
 				if !ok {
 					break collect
 				}
 				batch = append(batch, ql)
+				size += ql.bytes
 			case <-linger.C:
 				break collect
 			}
