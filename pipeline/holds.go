@@ -83,12 +83,9 @@ func (h *holds) dropLocked(id uint64) (hold, bool) {
 	for len(h.open) > 0 && h.open[0].done {
 		h.open = h.open[1:]
 	}
-	if h.live == 0 {
-		h.open = h.open[:0] // reuse the array from its start
-		if h.empty != nil {
-			close(h.empty)
-			h.empty = nil
-		}
+	if h.live == 0 && h.empty != nil {
+		close(h.empty)
+		h.empty = nil
 	}
 	return hd, true
 }
