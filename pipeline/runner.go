@@ -31,6 +31,9 @@ type runner struct {
 	// are behind; or the merger's queue is full). Feed uses it to stop queueing batches the
 	// runner cannot start on: see Feed.TrySend.
 	blocked atomic.Bool
+	// blockedSig receives (without blocking the runner) each time blocked is set, so a source
+	// waiting for queue room (Feed.SendWhileBusy) stops waiting at once.
+	blockedSig chan struct{}
 
 	dec     *decode.Decoder
 	vals    []decode.Value
@@ -346,7 +349,7 @@ func (r *runner) handOver(w *openWindow, final bool) bool {
 			credit = true
 		default:
 			r.clock.Enter(Backpressured)
-			r.blocked.Store(true)
+			r.setBlocked()
 			select {
 			case <-r.credits:
 				credit = true
@@ -373,6 +376,15 @@ func (r *runner) handOver(w *openWindow, final bool) bool {
 	return false
 }
 
+// setBlocked marks the runner blocked handing a window over and wakes a source waiting for room.
+func (r *runner) setBlocked() {
+	r.blocked.Store(true)
+	select {
+	case r.blockedSig <- struct{}{}:
+	default:
+	}
+}
+
 // send hands a message to the merger, blocking while its queue is full (backpressure).
 // Final hand-overs ignore stop (they are the stop) and give up only when the stop deadline
 // passes.
@@ -383,7 +395,7 @@ func (r *runner) send(m mergeMsg, final bool) bool {
 	default:
 	}
 	r.clock.Enter(Backpressured)
-	r.blocked.Store(true)
+	r.setBlocked()
 	defer func() {
 		r.blocked.Store(false)
 		r.clock.Enter(Busy)

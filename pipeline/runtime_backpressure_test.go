@@ -2,11 +2,17 @@ package pipeline_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/decode"
 )
 
 // A sink that does not return stops the partition after MaxPendingWindows windows: the runner
@@ -224,5 +230,109 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 	}
 	if want := accepted.Load() * 10; total != want {
 		t.Errorf("counted %d records, want %d", total, want)
+	}
+}
+
+// gateOp holds its runner in the first record it observes until release is closed: a runner
+// that is busy, not blocked on its sinks.
+type gateOp struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newGateOp() *gateOp {
+	return &gateOp{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gateOp) Name() string                               { return "gate" }
+func (g *gateOp) NewState(pipeline.Partition) pipeline.State { return &gateState{g: g} }
+
+type gateState struct {
+	noopState
+	g *gateOp
+}
+
+func (s *gateState) Observe(*pipeline.Record, []decode.Value) {
+	s.g.once.Do(func() { close(s.g.entered) })
+	<-s.g.release
+}
+
+func (s *gateState) Merge(pipeline.State) error { return nil }
+
+// SendWhileBusy waits for room while the runner works through a full queue, gives up after its
+// wait while the runner stays busy, and gives up at once when the runner blocks on its sinks
+// (then waiting would only hold the poll loop while the sinks are stuck).
+func TestFeedSendWhileBusy(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.MaxPendingWindows = 1
+	gate := newGateOp()
+	sink := &memSink{gate: make(chan struct{})}
+	rt, err := pipeline.New(pipeline.Options{
+		Window: cfg, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{gate},
+		Sinks: []pipeline.Sink{sink}, DeadLetters: sink, Committer: nopCommitter{},
+		Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QueueLen: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := rt.Assign(p)
+	ctx := context.Background()
+
+	// The first batch spans three one-second windows: once released, the runner closes the
+	// first (taking the only credit) and blocks handing the second over, in the same batch.
+	if !f.TrySend(batch(p, 0, 30, t0, 100*time.Millisecond, "x")) {
+		t.Fatal("an idle runner refused a batch")
+	}
+	<-gate.entered
+	for i := range 2 { // fill the queue (QueueLen 2) behind the busy runner
+		if !f.TrySend(batch(p, int64(30+i), 1, t0.Add(3*time.Second), 0, "x")) {
+			t.Fatalf("queue refused batch %d of 2 with room", i+1)
+		}
+	}
+	next := batch(p, 32, 1, t0.Add(3*time.Second), 0, "x")
+	if f.TrySend(next) {
+		t.Fatal("TrySend queued a batch beyond QueueLen")
+	}
+
+	// Busy and full: the wait runs out.
+	start := time.Now()
+	if f.SendWhileBusy(ctx, next, 50*time.Millisecond) {
+		t.Fatal("SendWhileBusy queued a batch while the runner held the queue full")
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("SendWhileBusy gave up after %v with the runner busy, want the whole 50ms", d)
+	}
+
+	// Still busy, then blocked: release the runner and a long wait ends when it blocks on the
+	// stalled sink, not after the minute. Room cannot open first: the runner is still in the
+	// first batch when it blocks.
+	got := make(chan bool, 1)
+	start = time.Now()
+	go func() { got <- f.SendWhileBusy(ctx, next, time.Minute) }()
+	time.Sleep(20 * time.Millisecond)
+	close(gate.release)
+	select {
+	case ok := <-got:
+		if ok {
+			t.Fatal("SendWhileBusy queued a batch into a full queue behind a blocked runner")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("SendWhileBusy kept waiting after the runner blocked on its sink")
+	}
+	t.Logf("gave up %v after the runner was released", time.Since(start)-20*time.Millisecond)
+	if f.SendWhileBusy(ctx, next, time.Minute) {
+		t.Fatal("SendWhileBusy queued a batch behind a blocked runner")
+	}
+
+	// The sink returns: once the runner is no longer blocked, a send waits for room and gets it.
+	close(sink.gate)
+	waitFor(t, func() bool { return f.SendWhileBusy(ctx, next, time.Minute) })
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

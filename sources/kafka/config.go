@@ -21,7 +21,9 @@ type Config struct {
 	Start string `yaml:"start"`
 	// FetchMaxWait bounds how long a broker holds a fetch open waiting for data. Default 100ms.
 	// franz-go does not fetch a resumed partition while a fetch to its broker is in flight, so
-	// this is also the worst-case delay before a partition resumes after backpressure.
+	// this is also the worst-case delay before a partition resumes after backpressure, and
+	// therefore how long the poll loop waits for a busy runner to take a batch before it
+	// pauses the partition instead.
 	// BenchmarkBackpressure (runners the bottleneck, partitions pausing and resuming) measured
 	// 2.0–2.3 µs/record at 100ms, 3.3–3.6 at 250ms and 35 at Kafka's 5s default; the cost of a
 	// short wait is a few more empty fetches a second when idle.

@@ -122,6 +122,28 @@ func (s *offsetsState) Emit(_ pipeline.Window, out *pipeline.Output) {
 func (s *offsetsState) EncodeMsgpack(e *msgpack.Encoder) error { return e.Encode(s.Seen) }
 func (s *offsetsState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Decode(&s.Seen) }
 
+// slowOffsetsOp is offsetsOp spending cost of CPU on every record.
+type slowOffsetsOp struct{ cost time.Duration }
+
+func (slowOffsetsOp) Name() string { return "offsets" }
+func (o slowOffsetsOp) NewState(p pipeline.Partition) pipeline.State {
+	return &slowOffsetsState{offsetsState: offsetsOp{}.NewState(p).(*offsetsState), cost: o.cost}
+}
+
+type slowOffsetsState struct {
+	*offsetsState
+	cost time.Duration
+}
+
+func (s *slowOffsetsState) Observe(r *pipeline.Record, v []decode.Value) {
+	for end := time.Now().Add(s.cost); time.Now().Before(end); {
+	}
+	s.offsetsState.Observe(r, v)
+}
+func (s *slowOffsetsState) Merge(o pipeline.State) error {
+	return s.offsetsState.Merge(o.(*slowOffsetsState).offsetsState)
+}
+
 // store is the durable output of every worker in a test: which offsets of which partition were
 // counted, and how many times.
 type store struct {
@@ -243,6 +265,10 @@ type workerOpts struct {
 	budget int64
 	period time.Duration
 	idle   time.Duration
+	// fetchMaxWait overrides the source's (100ms); recordCost makes the operator spin that long
+	// per record, so the runners are slower than the fetches.
+	fetchMaxWait time.Duration
+	recordCost   time.Duration
 }
 
 func startWorker(t *testing.T, addrs []string, group string, st *store, o workerOpts) *worker {
@@ -269,6 +295,9 @@ func startWorker(t *testing.T, addrs []string, group string, st *store, o worker
 	cfg.RebalanceTimeout = 5 * time.Second
 	cfg.RevokeTimeout = 3 * time.Second
 	cfg.FetchMaxWait = 100 * time.Millisecond
+	if o.fetchMaxWait > 0 {
+		cfg.FetchMaxWait = o.fetchMaxWait
+	}
 	cfg.CommitInterval = 100 * time.Millisecond
 	src, err := kafka.New(context.Background(), cfg, w.budget, w.reg, pm, log, kgo.HeartbeatInterval(100*time.Millisecond))
 	if err != nil {
@@ -279,8 +308,12 @@ func startWorker(t *testing.T, addrs []string, group string, st *store, o worker
 	wc.AllowedLateness = 0
 	wc.IdleTimeout = o.idle
 	sk := sink{st: st, crashed: w.crashed}
+	var op pipeline.Operator = offsetsOp{}
+	if o.recordCost > 0 {
+		op = slowOffsetsOp{cost: o.recordCost}
+	}
 	rt, err := pipeline.New(pipeline.Options{
-		Window: wc, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{offsetsOp{}},
+		Window: wc, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{op},
 		Sinks: []pipeline.Sink{sk}, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed},
 		Budget: w.budget, Metrics: pm, Logger: log,
 	})

@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	fetchErrors     prometheus.Counter
 	paused          prometheus.Gauge
+	pauses          *prometheus.CounterVec
 	budgetWaits     prometheus.Counter
 	discarded       *prometheus.CounterVec
 	commitsMarked   prometheus.Counter
@@ -24,8 +25,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "weir_kafka_paused_partitions",
-			Help: "Partitions whose fetching is paused because their runner's queue is full.",
+			Help: "Partitions whose fetching is paused (backpressure).",
 		}),
+		pauses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_kafka_pauses_total",
+			Help: "Partitions paused, by the first reason (runner: its runner was blocked on the sinks or took nothing for fetch_max_wait; budget: the in-flight budget was full).",
+		}, []string{"reason"}),
 		budgetWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kafka_budget_waits_total",
 			Help: "Times polling stopped because the in-flight byte budget was full.",
@@ -59,7 +64,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "weir_kafka_group_errors_total",
 		Help: "Errors that broke the consumer group session (the client rejoins).",
 	})
-	reg.MustRegister(m.connectErrors, m.groupErrors, m.fetchErrors, m.paused, m.budgetWaits, m.discarded, m.commitsMarked,
+	for _, r := range []pauseReason{pausedQueueFull, pausedBudget} {
+		m.pauses.WithLabelValues(r.String()) // exported at 0 before the first pause
+	}
+	reg.MustRegister(m.connectErrors, m.groupErrors, m.fetchErrors, m.paused, m.pauses, m.budgetWaits, m.discarded, m.commitsMarked,
 		m.commitsRejected, m.commitErrors, m.rebalances)
 	return m
 }

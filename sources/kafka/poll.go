@@ -18,15 +18,17 @@ import (
 const RecordOverhead = int64(unsafe.Sizeof(kgo.Record{}) + unsafe.Sizeof(pipeline.Record{}))
 
 // pendingRecheck is how often a poll loop with paused partitions wakes up to offer their
-// waiting batches again. Short, because a runner frees room in well under a millisecond.
+// waiting batches again. Short, because a runner resumes as soon as its sink returns.
 const pendingRecheck = 20 * time.Millisecond
 
 // Run polls until ctx ends, handing each partition's records to its runner. It returns once it
 // has stopped fetching; the caller then closes the runtime and calls Close.
 //
-// Backpressure has two levels. A partition whose runner queue is full, or whose runner is
-// blocked on its sinks (Feed.TrySend), is paused (its batches wait in the source, at most what
-// one fetch returned) and resumed when the runner takes them.
+// Backpressure has two levels. A partition whose runner is blocked on its sinks (Feed.TrySend),
+// or whose queue stays full for longer than FetchMaxWait, is paused (its batches wait in the
+// source, at most what one fetch returned) and resumed when the runner takes them. A runner that
+// is merely busy is waited for instead, with polling stopped (Feed.SendWhileBusy): the client
+// then holds at most one fetch, and the partition stays in the fetches that follow.
 // When the global in-flight budget is full, every partition holding part of it is paused until
 // usage drops below 90% of the budget; partitions holding nothing keep fetching (see Run), and
 // once none is left the loop stops polling. In-flight bytes therefore exceed the budget by at
@@ -87,7 +89,7 @@ func (s *Source) Run(ctx context.Context, rt Runtime) error {
 			s.m.fetchErrors.Inc()
 			s.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 		})
-		fetches.EachPartition(s.dispatch)
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) { s.dispatch(ctx, fp) })
 		s.cl.AllowRebalance()
 	}
 }
@@ -126,6 +128,7 @@ func (s *Source) pauseLocked(key tp, o *owned, why pauseReason) {
 	}
 	if o.paused == 0 {
 		s.m.paused.Inc()
+		s.m.pauses.WithLabelValues(why.String()).Inc()
 		s.cl.PauseFetchPartitions(map[string][]int32{key.topic: {key.partition}})
 	}
 	o.paused |= why
@@ -143,7 +146,7 @@ func (s *Source) resumeLocked(key tp, o *owned, why pauseReason) {
 }
 
 // dispatch converts one partition's fetched records into a Batch and offers it to the runner.
-func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
+func (s *Source) dispatch(ctx context.Context, fp kgo.FetchTopicPartition) {
 	if len(fp.Records) == 0 {
 		return
 	}
@@ -189,10 +192,15 @@ func (s *Source) dispatch(fp kgo.FetchTopicPartition) {
 		recycle(krs)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(o.pending) == 0 && o.feed.TrySend(b) {
+	waiting := len(o.pending) > 0
+	s.mu.Unlock()
+	// Waiting for room is bounded by the fetch max wait: pausing costs at most that much (see
+	// Feed.SendWhileBusy). Not under s.mu, which commits take.
+	if !waiting && o.feed.SendWhileBusy(ctx, b, s.cfg.FetchMaxWait) {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	o.pending = append(o.pending, b)
 	s.pauseLocked(tp{fp.Topic, fp.Partition}, o, pausedQueueFull)
 }

@@ -75,9 +75,17 @@ type owned struct {
 type pauseReason uint8
 
 const (
-	pausedQueueFull pauseReason = 1 << iota // the runner's queue is full: batches wait in pending
+	pausedQueueFull pauseReason = 1 << iota // the runner cannot take the batch: it waits in pending
 	pausedBudget                            // the budget is full and this partition holds some of it
 )
+
+// String names the reason in weir_kafka_pauses_total.
+func (r pauseReason) String() string {
+	if r == pausedBudget {
+		return "budget"
+	}
+	return "runner"
+}
 
 // New builds the client (it connects lazily, when Run starts polling).
 func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheus.Registerer,

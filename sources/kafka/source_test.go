@@ -1,11 +1,14 @@
 package kafka_test
 
 import (
+	"context"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kafka"
@@ -174,4 +177,46 @@ func TestStalledSinkPausesSourceWithinBudget(t *testing.T) {
 	waitUntil(t, 30*time.Second, "every record durable after the sink resumed", func() bool { return st.total() == parts*n }, w)
 	w.stop(t)
 	t.Logf("peak in-flight %d bytes with a %d-byte budget", peak, budget)
+}
+
+// One hot partition among idle ones, drained by a runner slower than its fetches: the source
+// waits for the busy runner instead of pausing the partition. A paused partition is left out of
+// the next fetch, and with every other partition of its broker caught up that fetch waits out
+// the whole fetch max wait before the partition can be fetched again: the hot partition was
+// read in bursts a fetch max wait apart (~100 ms gaps at the default).
+func TestBusyRunnerDoesNotPauseHotPartition(t *testing.T) {
+	const parts, n = 8, 20000
+	c := newCluster(t, parts)
+	// Small uncompressed producer batches, so that fetches are the source's size in records (a
+	// batch comes whole, and the size caps count compressed bytes).
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(16<<10), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n { // all in partition 0, all in one window
+		r := &kgo.Record{Topic: topic, Partition: 0, Timestamp: t0.Add(time.Duration(i) * time.Microsecond),
+			Value: fmt.Appendf(nil, `{"i":%d,"pad":"0123456789012345678901234567890123456789"}`, i)}
+		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+
+	st := newStore()
+	// 50µs a record: the runner takes ~1600-record batches far slower than the client fetches
+	// them, so its queue of 4 is full almost all the time. A one-second fetch max wait would
+	// make every pause cost a second.
+	w := startWorker(t, c.ListenAddrs(), "hot", st, workerOpts{fetchMaxWait: time.Second, recordCost: 50 * time.Microsecond})
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.total() == n }, w)
+	pauses := testutil.ToFloat64(labelled(t, w, "weir_kafka_pauses_total", map[string]string{"reason": "runner"}))
+	w.stop(t)
+	if pauses != 0 {
+		t.Errorf("the hot partition was paused %v times for a runner that was only busy", pauses)
+	}
 }
