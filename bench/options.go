@@ -41,7 +41,7 @@ func allScenarios() []string {
 }
 
 func defaultOptions() options {
-	return options{Records: 2_000_000, Reps: 3, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
+	return options{Records: 2_000_000, Reps: 4, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
 		LoadFraction: 0.5, KeysRecords: 1_000_000, BudgetBytes: pipeline.DefaultBudgetBytes}
 }
 
@@ -70,7 +70,7 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	if o.Short {
 		short := map[string]func(){
 			"records":          func() { o.Records = 1_000_000 },
-			"reps":             func() { o.Reps = 3 },
+			"reps":             func() { o.Reps = 4 },
 			"stall":            func() { o.Stall = 10 * time.Second },
 			"latency-duration": func() { o.LatencyFor = 20 * time.Second },
 			"keys":             func() { o.keys = "1000,100000,1000000" },
