@@ -195,8 +195,8 @@ func (f *Feed) TrySend(b Batch) bool {
 
 // SendWhileBusy queues b, waiting while the partition's queue is full but its runner is working
 // through it. It gives up, reporting false, when the runner is or becomes blocked handing a
-// window over (see TrySend), after wait, or when ctx ends; the source then keeps the batch and
-// pauses the partition.
+// window over (see TrySend), after wait (at once if wait <= 0), or when ctx ends; the source
+// then keeps the batch and pauses the partition.
 //
 // Waiting briefly beats pausing when the runner is merely busy: a paused partition is left out
 // of the fetch that follows, and if the other partitions of its broker are caught up that fetch
@@ -214,6 +214,9 @@ func (f *Feed) SendWhileBusy(ctx context.Context, b Batch, wait time.Duration) b
 	case f.r.in <- b:
 		return true
 	default:
+	}
+	if wait <= 0 {
+		return false
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()

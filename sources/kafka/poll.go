@@ -27,8 +27,9 @@ const pendingRecheck = 20 * time.Millisecond
 // Backpressure has two levels. A partition whose runner is blocked on its sinks (Feed.TrySend),
 // or whose queue stays full for longer than FetchMaxWait, is paused (its batches wait in the
 // source, at most what one fetch returned) and resumed when the runner takes them. A runner that
-// is merely busy is waited for instead, with polling stopped (Feed.SendWhileBusy): the client
-// then holds at most one fetch, and the partition stays in the fetches that follow.
+// is merely busy is waited for instead, with polling stopped (Feed.SendWhileBusy), unless other
+// partitions' batches are waiting to be offered: the client then holds at most one fetch, and
+// the partition stays in the fetches that follow.
 // When the global in-flight budget is full, every partition holding part of it is paused until
 // usage drops below 90% of the budget; partitions holding nothing keep fetching (see Run), and
 // once none is left the loop stops polling. In-flight bytes therefore exceed the budget by at
@@ -70,7 +71,8 @@ func (s *Source) Run(ctx context.Context, rt Runtime) error {
 		}
 		s.clock.Enter(pipeline.Busy)
 		pollCtx, cancel := ctx, context.CancelFunc(nil)
-		if s.offerPending() || budgetPaused {
+		s.batchesWaiting = s.offerPending()
+		if s.batchesWaiting || budgetPaused {
 			pollCtx, cancel = context.WithTimeout(ctx, pendingRecheck)
 		}
 		s.clock.Enter(pipeline.Idle)
@@ -194,14 +196,24 @@ func (s *Source) dispatch(ctx context.Context, fp kgo.FetchTopicPartition) {
 	s.mu.Lock()
 	waiting := len(o.pending) > 0
 	s.mu.Unlock()
-	// Waiting for room is bounded by the fetch max wait: pausing costs at most that much (see
-	// Feed.SendWhileBusy). Not under s.mu, which commits take.
-	if !waiting && o.feed.SendWhileBusy(ctx, b, s.cfg.FetchMaxWait) {
-		return
+	if !waiting {
+		// Wait for a busy runner (Feed.SendWhileBusy), for at most the fetch max wait: pausing
+		// costs at most that much. But not while other partitions' batches wait in the source:
+		// only this loop offers them to their runners, which would go idle meanwhile (after a
+		// sink stall, with every partition holding some, the catch-up ran at a third of the
+		// rate). Not under s.mu, which commits take.
+		wait := s.cfg.FetchMaxWait
+		if s.batchesWaiting {
+			wait = 0
+		}
+		if o.feed.SendWhileBusy(ctx, b, wait) {
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o.pending = append(o.pending, b)
+	s.batchesWaiting = true
 	s.pauseLocked(tp{fp.Topic, fp.Partition}, o, pausedQueueFull)
 }
 

@@ -46,6 +46,10 @@ type Source struct {
 	// not allocate per record (a batch's slice is returned in its Done; see pools.go).
 	slices *slicePool[pipeline.Record]
 
+	// batchesWaiting: some partition has fetched batches its runner has not taken (in
+	// owned.pending). Read and written only by Run's goroutine.
+	batchesWaiting bool
+
 	mu    sync.Mutex
 	owned map[tp]*owned
 	// lagTracker, when a lag poller is attached, forgets a partition the moment it is revoked or
