@@ -207,15 +207,10 @@ func (f *Feed) SendWhileBusy(ctx context.Context, b Batch, wait time.Duration) b
 	case <-f.r.blockedSig: // a stale signal from an earlier block
 	default:
 	}
-	if f.held(b) {
-		return false
-	}
-	select {
-	case f.r.in <- b:
+	if f.TrySend(b) {
 		return true
-	default:
 	}
-	if wait <= 0 {
+	if wait <= 0 || f.held(b) {
 		return false
 	}
 	t := time.NewTimer(wait)
