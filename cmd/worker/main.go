@@ -6,7 +6,8 @@
 //	worker replay -rules … -in … evaluate contributor rules against a log file
 //	worker healthcheck [URL]     exit 0 if the worker's /healthz answers 200
 //
-// main only wires things together; see build.go for the parts and run.go for the shutdown order.
+// main only parses flags, loads the configuration, handles signals and calls the worker library
+// (package worker), which assembles the parts and runs them in its written shutdown order.
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/weirstream/weir/worker"
 )
 
 func main() {
@@ -40,7 +43,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := loadConfig(*path, os.Environ())
+	cfg, err := worker.LoadConfig(*path, os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "weir: invalid configuration:\n%v\n", err)
 		return 2
@@ -63,19 +66,19 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		os.Exit(1)
 	}()
 
-	w, err := build(ctx, cfg, log)
+	w, err := worker.Build(ctx, cfg, log)
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		return 1
 	}
-	if err := w.run(ctx); err != nil {
+	if err := w.Run(ctx); err != nil {
 		log.Error("worker stopped with an error", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+func newLogger(cfg worker.LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}

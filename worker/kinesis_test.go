@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/internal/moto"
+	"github.com/weirstream/weir/sinks/file/filetest"
 )
 
 // The worker with source.kind kinesis (against moto: the stream API and the DynamoDB lease
@@ -46,7 +47,7 @@ func TestWorkerOnKinesis(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	cfg.AWS = conf
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
@@ -61,12 +62,12 @@ func TestWorkerOnKinesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	w, err := build(runCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := Build(runCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.run(runCtx) }()
+	go func() { done <- w.Run(runCtx) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for w.rt.Stats().Records < n {
 		if time.Now().After(deadline) {
@@ -78,7 +79,7 @@ func TestWorkerOnKinesis(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := countRecords(t, dir); got != n {
+	if got := filetest.Records(t, dir); got != n {
 		t.Errorf("reports hold %d records, want %d", got, n)
 	}
 }

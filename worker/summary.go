@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -13,7 +13,7 @@ const summaryEvery = 2 * time.Second
 // summarize prints one status line every few seconds to stderr (when enabled): the records/s
 // over the last interval, the consumer lag seen by the last fetches, the in-flight bytes against
 // the budget, and the windows made durable.
-func (w *worker) summarize(ctx context.Context) {
+func (w *Assembly) summarize(ctx context.Context) {
 	on := w.cfg.Summary == "on"
 	if w.cfg.Summary == "auto" {
 		fi, err := os.Stderr.Stat()

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"path/filepath"
@@ -15,7 +15,7 @@ func TestGoodConfigsLoad(t *testing.T) {
 		t.Fatal("no good configs")
 	}
 	for _, f := range files {
-		if _, err := loadConfig(f, nil); err != nil {
+		if _, err := LoadConfig(f, nil); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -45,7 +45,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 		t.Errorf("%d bad configs in testdata, %d in the table", len(files), len(cases))
 	}
 	for name, wants := range cases {
-		_, err := loadConfig(filepath.Join("testdata/bad", name), nil)
+		_, err := LoadConfig(filepath.Join("testdata/bad", name), nil)
 		if err == nil {
 			t.Errorf("%s: loaded without error", name)
 			continue
@@ -59,7 +59,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 }
 
 func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
-	cfg, err := loadConfig("testdata/good/kafka-msk-iam.yaml", []string{
+	cfg, err := LoadConfig("testdata/good/kafka-msk-iam.yaml", []string{
 		"WEIR_SOURCE_KAFKA_BROKERS=a:1, b:2",
 		"WEIR_WINDOW_PERIOD=30s",
 		"WEIR_SINKS_CLOUDWATCH_NAMESPACE=Other",
@@ -77,11 +77,11 @@ func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
 	if cfg.Window.Period != 30*time.Second || cfg.Sinks.CloudWatch.Namespace != "Other" || cfg.cloudWatchOn() || cfg.Source.Demo.Rate != 12.5 {
 		t.Errorf("overrides not applied: %+v", cfg)
 	}
-	_, err = loadConfig("", []string{"WEIR_SOURCE_KAFKA_BROKER=a:1"})
+	_, err = LoadConfig("", []string{"WEIR_SOURCE_KAFKA_BROKER=a:1"})
 	if err == nil || !strings.Contains(err.Error(), "WEIR_SOURCE_KAFKA_BROKER names no configuration field") {
 		t.Errorf("unknown variable: %v", err)
 	}
-	_, err = loadConfig("", []string{"WEIR_WINDOW_PERIOD=soon"})
+	_, err = LoadConfig("", []string{"WEIR_WINDOW_PERIOD=soon"})
 	if err == nil || !strings.Contains(err.Error(), "WEIR_WINDOW_PERIOD") {
 		t.Errorf("bad value: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// run starts everything and blocks until ctx ends (a signal), then shuts down in this order,
+// Run starts everything and blocks until ctx ends (a signal), then shuts down in this order,
 // all within cfg.ShutdownTimeout:
 //
 //  1. the demo generator stops (no new traffic);
@@ -19,7 +19,7 @@ import (
 //
 // Each step only starts when the previous one finished, so nothing is committed that a sink has
 // not made durable, and nothing is flushed that the source could still add to.
-func (w *worker) run(ctx context.Context) error {
+func (w *Assembly) Run(ctx context.Context) error {
 	w.rt.Start()
 	runCtx, stopSource := context.WithCancel(context.Background())
 	srcDone := make(chan error, 1)

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	cfg.AWS = awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true} // the README's two lines
 	cfg.Source.Kind = "kafka"
 	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "aws"
@@ -67,12 +67,12 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := build(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := Build(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.run(ctx) }()
+	go func() { done <- w.Run(ctx) }()
 	for w.rt.Stats().Records < parts*n {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"os"
@@ -11,10 +11,10 @@ import (
 // Every WEIR_ variable the CloudFormation templates set must name a configuration field: the
 // worker refuses unknown variables at start, so a mismatch would only show on a deploy.
 func TestDeployTemplatesSetOnlyKnownVariables(t *testing.T) {
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	fields := map[string]reflect.Value{}
 	collectEnvFields(reflect.ValueOf(&cfg).Elem(), "WEIR", fields)
-	files, err := filepath.Glob("../../deploy/cloudformation/*.yaml")
+	files, err := filepath.Glob("../deploy/cloudformation/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no templates found: %v", err)
 	}

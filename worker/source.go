@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type source struct {
 }
 
 // newKafkaSource builds the Kafka source (also used by the demo, against its embedded broker).
-func newKafkaSource(ctx context.Context, cfg kafka.Config, budget *pipeline.Budget, w *worker,
+func newKafkaSource(ctx context.Context, cfg kafka.Config, budget *pipeline.Budget, w *Assembly,
 	pm *pipeline.Metrics, tracker *lag.Tracker) (*source, error) {
 	k, err := kafka.New(ctx, cfg, budget, w.reg, pm, w.log)
 	if err != nil {
@@ -44,7 +44,7 @@ func newKafkaSource(ctx context.Context, cfg kafka.Config, budget *pipeline.Budg
 
 // newKinesisSource builds the Kinesis source. Its lag shows as time behind (MillisBehindLatest).
 func newKinesisSource(ctx context.Context, cfg kinesis.Config, awsCfg aws.Config, budget *pipeline.Budget,
-	w *worker, pm *pipeline.Metrics, tracker *lag.Tracker) (*source, error) {
+	w *Assembly, pm *pipeline.Metrics, tracker *lag.Tracker) (*source, error) {
 	k, err := kinesis.New(ctx, cfg, awsCfg, budget, w.reg, pm, w.log)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)

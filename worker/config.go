@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"bytes"
@@ -137,9 +137,9 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 }
 
-// defaultConfig returns the configuration of `make run`: the embedded demo, a file sink under
+// DefaultConfig returns the configuration of `make run`: the embedded demo, a file sink under
 // ./out and EMF lines in ./out/metrics.emf.
-func defaultConfig() Config {
+func DefaultConfig() Config {
 	on := true
 	cw := cloudwatch.Config{Mode: cloudwatch.ModeEMF, EMF: cloudwatch.EMFConfig{Path: "out/metrics.emf"}}
 	return Config{
@@ -161,10 +161,10 @@ func defaultConfig() Config {
 	}
 }
 
-// loadConfig reads path (if not empty) over the defaults, applies the environment, and
+// LoadConfig reads path (if not empty) over the defaults, applies the environment, and
 // validates. Unknown YAML fields are errors: a typo must not silently fall back to a default.
-func loadConfig(path string, environ []string) (Config, error) {
-	cfg := defaultConfig()
+func LoadConfig(path string, environ []string) (Config, error) {
+	cfg := DefaultConfig()
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {

@@ -1,9 +1,7 @@
-package main
+package worker
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/sinks/file/filetest"
 )
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -45,7 +45,7 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	cfg.Source.Kind = "kafka"
 	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "e2e"
 	cfg.Window.Period, cfg.Window.TimeField, cfg.Window.AllowedLateness = time.Second, "$.ts", 0
@@ -61,17 +61,17 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := build(ctx, cfg, log)
+	w, err := Build(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.run(ctx) }()
+	go func() { done <- w.Run(ctx) }()
 
 	deadline := time.Now().Add(30 * time.Second)
-	for w.rt.Stats().Records < parts*n+5 || countRecords(t, dir) < parts*n {
+	for w.rt.Stats().Records < parts*n+5 || filetest.Records(t, dir) < parts*n {
 		if time.Now().After(deadline) {
-			t.Fatalf("processed %d records, %d in reports, after 30s", w.rt.Stats().Records, countRecords(t, dir))
+			t.Fatalf("processed %d records, %d in reports, after 30s", w.rt.Stats().Records, filetest.Records(t, dir))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -84,7 +84,7 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 		t.Errorf("drain took %v, over the %v deadline", took, cfg.ShutdownTimeout)
 	}
 
-	perWindow := reportCounts(t, dir)
+	perWindow := filetest.ThroughputRecords(t, dir)
 	for i := range n / 100 {
 		ws := t0.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
 		for p := range parts {
@@ -93,7 +93,7 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 			}
 		}
 	}
-	reasons := deadLetterReasons(t, dir)
+	reasons := filetest.DeadLetterReasons(t, dir)
 	if reasons["decode"] != 4 || reasons["event_time"] != 1 {
 		t.Errorf("dead letters by reason %v, want 4 decode and 1 event_time", reasons)
 	}
@@ -113,74 +113,6 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 }
 
-// reportCounts reads every throughput report: window start → partition → records.
-func reportCounts(t *testing.T, dir string) map[string]map[string]int64 {
-	t.Helper()
-	out := map[string]map[string]int64{}
-	forEachLine(t, filepath.Join(dir, "kind=summary"), func(line []byte) {
-		var r struct {
-			Start      time.Time `json:"window_start"`
-			Partitions []struct {
-				Partition string `json:"partition"`
-				Records   int64  `json:"records"`
-			} `json:"partitions"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			t.Fatal(err)
-		}
-		k := r.Start.UTC().Format(time.RFC3339)
-		if out[k] == nil {
-			out[k] = map[string]int64{}
-		}
-		for _, p := range r.Partitions {
-			out[k][p.Partition] += p.Records
-		}
-	})
-	return out
-}
-
-func countRecords(t *testing.T, dir string) int64 {
-	var n int64
-	for _, w := range reportCounts(t, dir) {
-		for _, c := range w {
-			n += c
-		}
-	}
-	return n
-}
-
-func deadLetterReasons(t *testing.T, dir string) map[string]int {
-	out := map[string]int{}
-	forEachLine(t, filepath.Join(dir, "kind=deadletter"), func(line []byte) {
-		var l struct{ Reason string }
-		if err := json.Unmarshal(line, &l); err != nil {
-			t.Fatal(err)
-		}
-		out[l.Reason]++
-	})
-	return out
-}
-
-func forEachLine(t *testing.T, root string, fn func([]byte)) {
-	t.Helper()
-	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			fn(sc.Bytes())
-		}
-		return nil
-	})
-}
-
 // A worker that cannot start (its HTTP port is taken) fails with the field named, and releases
 // what it had already started (the embedded broker) instead of panicking.
 func TestBuildFailureNamesTheFieldAndCleansUp(t *testing.T) {
@@ -189,12 +121,12 @@ func TestBuildFailureNamesTheFieldAndCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	cfg.Sinks.File.Dir = t.TempDir()
 	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(cfg.Sinks.File.Dir, "metrics.emf")
 	cfg.HTTP.Addr = ln.Addr().String()
 	cfg.Sinks.CloudWatch.ApplyDefaults()
-	_, err = build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "http.addr") {
 		t.Fatalf("got %v, want an error naming http.addr", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -28,10 +28,10 @@ import (
 	"github.com/weirstream/weir/sources/demo"
 )
 
-// worker is every part of a running weir, built from a Config. Building does all the checking
+// Assembly is every part of a running weir, built from a Config. Building does all the checking
 // that needs more than the config itself (rule files, directories), so a bad setup fails
 // before anything runs.
-type worker struct {
+type Assembly struct {
 	cfg     Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
@@ -55,12 +55,12 @@ type buildOptions struct {
 	wrapSink func(pipeline.Sink) pipeline.Sink
 }
 
-func build(ctx context.Context, cfg Config, log *slog.Logger, options ...buildOption) (w *worker, err error) {
+func Build(ctx context.Context, cfg Config, log *slog.Logger, options ...buildOption) (w *Assembly, err error) {
 	var bo buildOptions
 	for _, o := range options {
 		o(&bo)
 	}
-	w = &worker{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	w = &Assembly{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	partial := w // the named result is nil on error returns; abort what was started
 	defer func() {
 		if err != nil {
@@ -246,7 +246,7 @@ func buildOperators(cfg ContributorsConfig, plan *decode.Plan) ([]pipeline.Opera
 }
 
 // buildAnomaly builds the anomaly analyzer with its state store.
-func (w *worker) buildAnomaly(cfg Config) (*anomaly.Analyzer, error) {
+func (w *Assembly) buildAnomaly(cfg Config) (*anomaly.Analyzer, error) {
 	// Where the detectors' state lives: an explicit directory; else the bucket, next to the
 	// outputs (on ECS the container's disk does not survive the task); else the file sink's
 	// directory; else nowhere.
@@ -277,7 +277,7 @@ func (w *worker) buildAnomaly(cfg Config) (*anomaly.Analyzer, error) {
 
 // readTaskMetadata reads the ECS task metadata when the agent provides it (for the task-id
 // dimension and the logs); not being on ECS is normal, a failure is logged and ignored.
-func (w *worker) readTaskMetadata(ctx context.Context) {
+func (w *Assembly) readTaskMetadata(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	md, ok, err := ecs.ReadTaskMetadata(ctx, nil, os.Getenv(ecs.EnvMetadataURI))
@@ -292,7 +292,7 @@ func (w *worker) readTaskMetadata(ctx context.Context) {
 }
 
 // abort releases what a failed build had started.
-func (w *worker) abort() {
+func (w *Assembly) abort() {
 	if w.broker != nil {
 		w.broker.Close()
 	}
