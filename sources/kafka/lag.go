@@ -40,6 +40,12 @@ func (s *Source) NewLagPoller(tr *lag.Tracker, now func() time.Time) *LagPoller 
 	return &LagPoller{s: s, tr: tr, adm: kadm.NewClient(s.cl), now: now, tracked: make(map[tp]pipeline.Partition)}
 }
 
+// TrackLag keeps tr current from the brokers until ctx ends: a LagPoller's Run with the wall
+// clock. It is what the worker runs for every source.
+func (s *Source) TrackLag(ctx context.Context, tr *lag.Tracker) {
+	s.NewLagPoller(tr, nil).Run(ctx)
+}
+
 // Run polls every tracker Interval until ctx ends. A failed round is logged and skipped: the
 // next one retries, and the tracker's Fleet goes stale (and so unused) if failures persist.
 // It must run on one goroutine only; it never blocks the source's poll loop (it holds the

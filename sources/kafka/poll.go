@@ -34,7 +34,7 @@ const pendingRecheck = 20 * time.Millisecond
 // usage drops below 90% of the budget; partitions holding nothing keep fetching (see Run), and
 // once none is left the loop stops polling. In-flight bytes therefore exceed the budget by at
 // most one fetch per broker (FetchMaxBytes each).
-func (s *Source) Run(ctx context.Context, rt Runtime) error {
+func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	s.rt = rt
 	close(s.rtReady)
 	resumeAt := s.budget.Limit() * 9 / 10

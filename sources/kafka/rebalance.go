@@ -139,7 +139,7 @@ func (s *Source) forget(parts []*owned) {
 
 // runtime waits for Run to attach the runtime (group callbacks can only fire once polling
 // started, so this does not block in practice).
-func (s *Source) runtime(ctx context.Context) Runtime {
+func (s *Source) runtime(ctx context.Context) pipeline.Assigner {
 	select {
 	case <-s.rtReady:
 		return s.rt

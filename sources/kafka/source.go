@@ -19,12 +19,6 @@ import (
 	"github.com/weirstream/weir/pipeline/lag"
 )
 
-// Runtime is what the source needs of the pipeline runtime.
-type Runtime interface {
-	Assign(p pipeline.Partition) (*pipeline.Feed, error)
-	Revoke(ctx context.Context, p pipeline.Partition)
-}
-
 // Source consumes a set of topics as one member of a consumer group.
 //
 // Concurrency: Run's poll loop, franz-go's group callbacks (assigned / revoked / lost) and the
@@ -39,7 +33,7 @@ type Source struct {
 	m       *metrics
 	pm      *pipeline.Metrics
 	clock   *pipeline.StageClock
-	rt      Runtime
+	rt      pipeline.Assigner
 	rtReady chan struct{}
 
 	// slices recycles the []pipeline.Record of finished batches, so steady-state dispatch does

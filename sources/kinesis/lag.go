@@ -27,6 +27,12 @@ func (s *Source) NewLagSampler(tr *lag.Tracker, now func() time.Time) *LagSample
 	return &LagSampler{s: s, tr: tr, now: now, tracked: map[string]pipeline.Partition{}}
 }
 
+// TrackLag keeps tr current from the held shards until ctx ends: a LagSampler's Run with the
+// wall clock. It is what the worker runs for every source.
+func (s *Source) TrackLag(ctx context.Context, tr *lag.Tracker) {
+	s.NewLagSampler(tr, nil).Run(ctx)
+}
+
 // Run samples every tracker interval until ctx ends.
 func (l *LagSampler) Run(ctx context.Context) {
 	t := time.NewTicker(l.tr.Config().Interval)

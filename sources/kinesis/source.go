@@ -23,12 +23,6 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// Runtime is what the source needs of the pipeline runtime.
-type Runtime interface {
-	Assign(p pipeline.Partition) (*pipeline.Feed, error)
-	Revoke(ctx context.Context, p pipeline.Partition)
-}
-
 // KinesisAPI is the part of the Kinesis client the source uses (a *kinesis.Client satisfies
 // it); tests wrap it to inject faults.
 type KinesisAPI interface {
@@ -61,7 +55,7 @@ type Source struct {
 	pm     *pipeline.Metrics
 	rnd    *rand.Rand
 
-	rt      Runtime
+	rt      pipeline.Assigner
 	runCtx  context.Context
 	wake    chan struct{} // a take round now (a shard ended, so its children may be ready)
 	syncNow chan struct{} // a shard sync now (a shard ended: its children need leases)
@@ -113,7 +107,7 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 // runner. It returns once it has stopped fetching; leases stay held (and are renewed) until
 // Close, so the caller closes the runtime (which commits the last durable positions) and then
 // calls Close (which checkpoints them and releases the leases).
-func (s *Source) Run(ctx context.Context, rt Runtime) error {
+func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	if err := s.store.ensureTable(ctx, s.cfg.createTable()); err != nil {
 		return err
 	}
