@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/worker"
 )
 
 // runChild measures one spec in this process and writes the result as one JSON line on out.
@@ -37,38 +38,38 @@ func runChild(ctx context.Context, sp spec, out, progress io.Writer) error {
 // orchestrator starts the producer only then (no backlog builds while the group forms).
 const readyLine = "ready"
 
-// runPipeline drains sp.Records through a worker and shuts it down the way cmd/worker does.
+// runPipeline drains sp.Records through a worker and shuts it down as a SIGTERM does.
 func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result, error) {
 	var (
-		h     workerHooks
+		h     worker.Hooks
 		st    *staller
 		probe *latencyProbe
 	)
 	if sp.StallFor > 0 {
 		st = newStaller(sp.StallFor)
-		h.wrapSink = st.wrap
+		h.WrapSink = st.wrap
 	}
 	if sp.Live {
 		probe = newLatencyProbe(sp.SampleEvery)
-		h.ops = append(h.ops, probe)
-		h.wrapSink = probe.wrapSink
+		h.Operators = append(h.Operators, probe)
+		h.WrapSink = probe.wrapSink
 	}
 	w, err := buildWorker(ctx, sp, h)
 	if err != nil {
 		return nil, err
 	}
-	run := w.start()
+	w.start()
 	if sp.Live {
-		for w.rt.Stats().Partitions < partitions {
+		for w.Stats().Partitions < partitions {
 			if err := sleep(ctx, 10*time.Millisecond); err != nil {
 				return nil, fmt.Errorf("%s: waiting for the partitions: %w", sp.Name, err)
 			}
 		}
 		fmt.Fprintln(out, readyLine)
 	}
-	begun := func() (time.Time, bool) { return time.Now(), w.rt.Stats().Partitions > 0 }
-	m := &meter{name: sp.Name, want: sp.Records, begun: begun, count: func() int64 { return w.rt.Stats().Records },
-		inFlight: w.budget.InUse, progress: progress}
+	begun := func() (time.Time, bool) { return time.Now(), w.Stats().Partitions > 0 }
+	m := &meter{name: sp.Name, want: sp.Records, begun: begun, count: func() int64 { return w.Stats().Records },
+		inFlight: w.Budget().InUse, progress: progress}
 	if st != nil {
 		m.onSample = func(s sample) {
 			if sp.stallDue(s) {
@@ -86,9 +87,7 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	if err := prof.stop(); err != nil {
 		return nil, err
 	}
-	closeCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	durable, committed, err := run.stop(closeCtx)
+	durable, committed, err := w.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -97,13 +96,13 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	} else if n > 0 {
 		return nil, fmt.Errorf("%s: %d records dead-lettered (%s): the data are valid, so the run measured a broken pipeline", sp.Name, n, reasons)
 	}
-	stats := w.rt.Stats()
+	stats := w.Stats()
 	r := &result{Name: sp.Name, Kind: sp.Kind, Format: sp.Format, Records: stats.Records, Bytes: stats.Bytes,
-		WindowsFlushed: stats.WindowsFlushed, BudgetBytes: w.budget.Limit(),
+		WindowsFlushed: stats.WindowsFlushed, BudgetBytes: w.Budget().Limit(),
 		DurableSeconds: durable.Sub(m.first).Seconds(), CommittedSeconds: committed.Sub(m.first).Seconds()}
 	m.fill(r)
 	if st != nil {
-		if r.Stall = st.analyze(m.first, m.series, w.budget.Limit()); r.Stall == nil {
+		if r.Stall = st.analyze(m.first, m.series, w.Budget().Limit()); r.Stall == nil {
 			return nil, fmt.Errorf("%s: the stall never happened (no window reached the file sink after %v or %d records)", sp.Name, sp.StallAfter, sp.StallAt)
 		}
 	}

@@ -6,7 +6,7 @@ import "time"
 const (
 	kindPoll     = "poll"     // bare franz-go poll-and-count
 	kindDecode   = "decode"   // bare poll + goccy/go-json decode + per-tenant count
-	kindPipeline = "pipeline" // weir, assembled as cmd/worker does
+	kindPipeline = "pipeline" // weir, assembled by the worker library as cmd/worker runs it
 )
 
 // spec tells a child process what to measure. The orchestrator passes it as JSON (-spec), so a

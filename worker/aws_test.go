@@ -3,8 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -67,13 +65,13 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := Build(ctx, cfg, testDeps())
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	for w.rt.Stats().Records < parts*n {
+	for w.Stats().Records < parts*n {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()

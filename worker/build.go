@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/weirstream/weir/internal/ecs"
 	"github.com/weirstream/weir/pipeline"
@@ -28,16 +27,17 @@ import (
 	"github.com/weirstream/weir/sources/demo"
 )
 
-// Assembly is every part of a running weir, built from a Config. Building does all the checking
-// that needs more than the config itself (rule files, directories), so a bad setup fails
-// before anything runs.
+// Assembly is every part of a running weir, built from a Config by Build and run by Run.
 type Assembly struct {
 	cfg     Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
+	hooks   Hooks
+	status  io.Writer
 	budget  *pipeline.Budget
 	rt      *pipeline.Runtime
-	src     *source
+	src     Source
+	tracker *lag.Tracker
 	broker  *demo.Broker    // the embedded broker, with source.kind demo
 	gen     *demo.Generator // the demo traffic, with source.kind demo
 	sinks   []pipeline.Sink
@@ -48,29 +48,27 @@ type Assembly struct {
 	s3State *s3.StateStore // state snapshots next to the outputs, when the S3 sink is on
 }
 
-// buildOption adjusts how a worker is built; tests use it to wrap the sinks.
-type buildOption func(*buildOptions)
-
-type buildOptions struct {
-	wrapSink func(pipeline.Sink) pipeline.Sink
-}
-
-func Build(ctx context.Context, cfg Config, log *slog.Logger, options ...buildOption) (w *Assembly, err error) {
-	var bo buildOptions
-	for _, o := range options {
-		o(&bo)
+// Build checks cfg and builds every part of a worker from it, without starting any. Building
+// does all the checking that needs more than the config itself (rule files, directories, the
+// S3 bucket, the HTTP port), so a bad setup fails here, naming the field, before anything runs.
+// On error, what was already started (the embedded demo broker) is released.
+func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) {
+	if deps.Logger == nil || deps.Registry == nil {
+		return nil, errors.New("worker: Deps.Logger and Deps.Registry are required")
 	}
-	w = &Assembly{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
-	partial := w // the named result is nil on error returns; abort what was started
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a = &Assembly{cfg: cfg, log: deps.Logger, reg: deps.Registry, hooks: deps.Hooks, status: deps.Status}
+	partial := a // the named result is nil on error returns; abort what was started
 	defer func() {
 		if err != nil {
 			partial.abort()
 		}
 	}()
-	w.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mem := memoryLimit()
-	w.budget = pipeline.NewBudget(budgetBytes(cfg.BudgetBytes, mem))
-	log.Info("memory", "limit_bytes", mem, "inflight_budget_bytes", w.budget.Limit())
+	a.budget = pipeline.NewBudget(budgetBytes(cfg.BudgetBytes, deps.MemoryLimit))
+	a.log.Info("memory", "limit_bytes", deps.MemoryLimit, "inflight_budget_bytes", a.budget.Limit())
 
 	format, err := decode.ParseFormat(cfg.Source.Format)
 	if err != nil {
@@ -81,9 +79,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, options ...buildOp
 	if err != nil {
 		return nil, err
 	}
+	ops = append(ops, a.hooks.Operators...)
 
-	var deadLetters pipeline.DeadLetterSink
-	var metricSink pipeline.Sink // where the scaling signal's points go
 	var awsCfg aws.Config
 	if cfg.usesAWS() {
 		conf := cfg.AWS
@@ -91,134 +88,132 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, options ...buildOp
 			return nil, fmt.Errorf("aws: %w", err)
 		}
 	}
-	if cfg.Sinks.File.Dir != "" {
-		fs, err := file.New(cfg.Sinks.File)
-		if err != nil {
-			return nil, err
-		}
-		w.sinks = append(w.sinks, fs)
-		deadLetters = fs
-	}
-	if cfg.Sinks.S3.Bucket != "" {
-		conf := cfg.AWS
-		client := s3.NewClient(awsCfg, &conf)
-		ss, err := s3.New(client, cfg.Sinks.S3, w.reg, log)
-		if err != nil {
-			return nil, fmt.Errorf("sinks.s3: %w", err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = ss.Check(cctx)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("sinks.s3: %w", err)
-		}
-		w.sinks = append(w.sinks, ss)
-		deadLetters = ss // durable beyond this container, unlike a local directory
-		w.s3State = s3.NewStateStore(client, cfg.Sinks.S3)
-	}
-	if cfg.cloudWatchOn() {
-		var cw pipeline.Sink
-		switch cfg.Sinks.CloudWatch.Mode {
-		case cloudwatch.ModeEMF:
-			cw, err = cloudwatch.OpenEMF(cfg.Sinks.CloudWatch.Config, w.reg, log)
-		default:
-			conf := cfg.AWS
-			cw, err = cloudwatch.New(cloudwatch.NewClient(awsCfg, &conf), cfg.Sinks.CloudWatch.Config, w.reg, log)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sinks.cloudwatch: %w", err)
-		}
-		w.sinks = append(w.sinks, cw)
-		metricSink = cw
-	}
-	if deadLetters == nil {
-		return nil, errors.New("sinks: dead letters need a place to go: set sinks.file.dir or sinks.s3.bucket")
+	deadLetters, metricSink, err := a.buildSinks(ctx, awsCfg)
+	if err != nil {
+		return nil, err
 	}
 
-	kcfg := cfg.Source.Kafka
-	if cfg.Source.Kind == "demo" {
-		if w.broker, err = demo.StartBroker(cfg.Source.Demo); err != nil {
-			return nil, err
-		}
-		kcfg.Brokers, kcfg.Topics, kcfg.Group = w.broker.Addrs(), []string{cfg.Source.Demo.Topic}, "weir-demo"
-		if w.gen, err = demo.NewGenerator(cfg.Source.Demo, w.broker.Addrs()); err != nil {
-			return nil, err
-		}
-		log.Info("embedded demo broker started", "addrs", w.broker.Addrs(), "topic", cfg.Source.Demo.Topic,
-			"rate", cfg.Source.Demo.Rate)
-	}
-	pm := pipeline.NewMetrics(w.reg)
-	tracker, err := lag.NewTracker(cfg.Lag, w.reg, nil)
-	if err != nil {
+	pm := pipeline.NewMetrics(a.reg)
+	if a.tracker, err = lag.NewTracker(cfg.Lag, a.reg, nil); err != nil {
 		return nil, err
 	}
-	if cfg.Source.Kind == "kinesis" {
-		w.src, err = newKinesisSource(ctx, cfg.Source.Kinesis, awsCfg, w.budget, w, pm, tracker)
-	} else {
-		w.src, err = newKafkaSource(ctx, kcfg, w.budget, w, pm, tracker)
-	}
-	if err != nil {
+	if a.src, err = a.newSource(ctx, awsCfg, pm); err != nil {
 		return nil, err
 	}
-	w.readTaskMetadata(ctx)
+	a.readTaskMetadata(ctx)
 	var fleet []pipeline.Dimension
 	if cfg.ServiceName != "" {
 		fleet = []pipeline.Dimension{{Name: "ServiceName", Value: cfg.ServiceName}}
 	}
 	// Lag first: the anomaly analyzer watches the lag points too.
-	analyzers := []pipeline.Analyzer{&lag.Analyzer{Tracker: tracker, Dimensions: fleet}}
+	analyzers := []pipeline.Analyzer{&lag.Analyzer{Tracker: a.tracker, Dimensions: fleet}}
 	if cfg.Anomaly.Enabled {
-		an, err := w.buildAnomaly(cfg)
+		store, err := a.anomalyStore()
 		if err != nil {
 			return nil, err
 		}
+		an, err := anomaly.NewAnalyzer(cfg.Anomaly.AnalyzerConfig, store, a.reg, a.log)
+		if err != nil {
+			return nil, fmt.Errorf("anomaly: %w", err)
+		}
 		analyzers = append(analyzers, an)
 	}
-	if bo.wrapSink != nil {
-		for i, s := range w.sinks {
-			w.sinks[i] = bo.wrapSink(s)
+	if a.hooks.WrapSink != nil {
+		for i, s := range a.sinks {
+			a.sinks[i] = a.hooks.WrapSink(s)
 		}
 	}
-	w.rt, err = pipeline.New(pipeline.Options{
+	a.rt, err = pipeline.New(pipeline.Options{
 		Window:      cfg.Window,
 		Plan:        plan,
 		Operators:   ops,
 		Analyzers:   analyzers,
-		Sinks:       w.sinks,
+		Sinks:       a.sinks,
 		DeadLetters: deadLetters,
-		Committer:   w.src,
-		Budget:      w.budget,
+		Committer:   a.src,
+		Budget:      a.budget,
 		Metrics:     pm,
-		Logger:      log,
+		Logger:      a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	latest := &scaling.Latest{}
-	meter := &lag.Meter{Tracker: tracker, Records: func() int64 { return w.rt.Stats().Records },
-		Busy: lag.BusyFraction(w.reg, "runner"), Span: cfg.Scaling.Period,
+	meter := &lag.Meter{Tracker: a.tracker, Records: func() int64 { return a.rt.Stats().Records },
+		Busy: lag.BusyFraction(a.reg, "runner"), Span: cfg.Scaling.Period,
 		Hold: cfg.Window.Period + cfg.Window.AllowedLateness}
-	w.scaler = &scaling.Publisher{Config: cfg.Scaling, TaskID: w.task.TaskID, Fleet: fleet,
-		Measure: meter.Measure, Latest: latest, Metrics: scaling.NewMetrics(w.reg)}
+	a.scaler = &scaling.Publisher{Config: cfg.Scaling, TaskID: a.task.TaskID, Fleet: fleet,
+		Measure: meter.Measure, Latest: latest, Metrics: scaling.NewMetrics(a.reg)}
 	if metricSink != nil {
-		w.scaler.Emit = func(ctx context.Context, pts []pipeline.Point) error {
+		a.scaler.Emit = func(ctx context.Context, pts []pipeline.Point) error {
 			return metricSink.Write(ctx, &pipeline.Output{Points: pts})
 		}
 	}
 	if cfg.ECS.Protection.Enabled {
-		m := ecs.NewMetrics(w.reg)
+		m := ecs.NewMetrics(a.reg)
 		client := ecs.NewProtectionClient(os.Getenv(ecs.EnvAgentURI), nil, cfg.ECS.Protection, m)
 		if !client.Available() {
-			log.Warn("ecs.protection.enabled, but " + ecs.EnvAgentURI + " is not set: not on ECS, protection stays off")
+			a.log.Warn("ecs.protection.enabled, but " + ecs.EnvAgentURI + " is not set: not on ECS, protection stays off")
 		}
-		w.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, w.rt.Unflushed, m)
+		a.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, a.rt.Unflushed, m)
 	}
 	if cfg.HTTP.Addr != "" {
-		if w.srv, err = newServer(cfg.HTTP.Addr, w.reg, map[string]http.Handler{"/v1/scaling": latest}); err != nil {
+		if a.srv, err = newServer(cfg.HTTP.Addr, a.reg, map[string]http.Handler{"/v1/scaling": latest}); err != nil {
 			return nil, fmt.Errorf("http.addr: %w", err)
 		}
 	}
-	return w, nil
+	return a, nil
+}
+
+// buildSinks builds the configured sinks into a.sinks and returns where dead letters go
+// (deadLetterSink) and the sink the scaling signal's points go to (CloudWatch, if on).
+func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.DeadLetterSink, pipeline.Sink, error) {
+	cfg := a.cfg
+	var fs *file.Sink
+	if cfg.Sinks.File.Dir != "" {
+		var err error
+		if fs, err = file.New(cfg.Sinks.File); err != nil {
+			return nil, nil, err
+		}
+		a.sinks = append(a.sinks, fs)
+	}
+	var ss *s3.Sink
+	if cfg.Sinks.S3.Bucket != "" {
+		conf := cfg.AWS
+		client := s3.NewClient(awsCfg, &conf)
+		var err error
+		if ss, err = s3.New(client, cfg.Sinks.S3, a.reg, a.log); err != nil {
+			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = ss.Check(cctx)
+		cancel()
+		if err != nil {
+			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
+		}
+		a.sinks = append(a.sinks, ss)
+		a.s3State = s3.NewStateStore(client, cfg.Sinks.S3)
+	}
+	var metricSink pipeline.Sink
+	if cfg.cloudWatchOn() {
+		var err error
+		switch cfg.Sinks.CloudWatch.Mode {
+		case cloudwatch.ModeEMF:
+			metricSink, err = cloudwatch.OpenEMF(cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+		default:
+			conf := cfg.AWS
+			metricSink, err = cloudwatch.New(cloudwatch.NewClient(awsCfg, &conf), cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("sinks.cloudwatch: %w", err)
+		}
+		a.sinks = append(a.sinks, metricSink)
+	}
+	deadLetters := deadLetterSink(fs, ss)
+	if deadLetters == nil {
+		return nil, nil, errors.New("sinks: dead letters need a place to go: set sinks.file.dir or sinks.s3.bucket")
+	}
+	return deadLetters, metricSink, nil
 }
 
 // buildOperators returns the throughput operator and one contributor operator per rule.
@@ -245,55 +240,31 @@ func buildOperators(cfg ContributorsConfig, plan *decode.Plan) ([]pipeline.Opera
 	return ops, nil
 }
 
-// buildAnomaly builds the anomaly analyzer with its state store.
-func (w *Assembly) buildAnomaly(cfg Config) (*anomaly.Analyzer, error) {
-	// Where the detectors' state lives: an explicit directory; else the bucket, next to the
-	// outputs (on ECS the container's disk does not survive the task); else the file sink's
-	// directory; else nowhere.
-	var store anomaly.StateStore
-	dir := cfg.Anomaly.StateDir
-	switch {
-	case dir != "":
-	case w.s3State != nil:
-		store = w.s3State
-	case cfg.Sinks.File.Dir != "":
-		dir = filepath.Join(cfg.Sinks.File.Dir, "state")
-	default:
-		w.log.Warn("anomaly detector state is not persisted (no anomaly.state_dir, S3 or file sink): it relearns after a restart")
-	}
-	if store == nil && dir != "" {
-		fs, err := anomaly.NewFileStore(dir)
-		if err != nil {
-			return nil, fmt.Errorf("anomaly.state_dir: %w", err)
-		}
-		store = fs
-	}
-	an, err := anomaly.NewAnalyzer(cfg.Anomaly.AnalyzerConfig, store, w.reg, w.log)
-	if err != nil {
-		return nil, fmt.Errorf("anomaly: %w", err)
-	}
-	return an, nil
-}
-
 // readTaskMetadata reads the ECS task metadata when the agent provides it (for the task-id
 // dimension and the logs); not being on ECS is normal, a failure is logged and ignored.
-func (w *Assembly) readTaskMetadata(ctx context.Context) {
+func (a *Assembly) readTaskMetadata(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	md, ok, err := ecs.ReadTaskMetadata(ctx, nil, os.Getenv(ecs.EnvMetadataURI))
 	switch {
 	case err != nil:
-		w.log.Warn("reading ECS task metadata failed; continuing without a task id", "err", err)
+		a.log.Warn("reading ECS task metadata failed; continuing without a task id", "err", err)
 	case ok:
-		w.task = md
-		w.log = w.log.With("task", md.TaskID)
-		w.log.Info("running on ECS", "cluster", md.Cluster, "family", md.Family, "revision", md.Revision)
+		a.task = md
+		a.log = a.log.With("task", md.TaskID)
+		a.log.Info("running on ECS", "cluster", md.Cluster, "family", md.Family, "revision", md.Revision)
 	}
 }
 
-// abort releases what a failed build had started.
-func (w *Assembly) abort() {
-	if w.broker != nil {
-		w.broker.Close()
+// abort releases what a failed Build had started.
+func (a *Assembly) abort() {
+	if a.broker != nil {
+		a.broker.Close()
 	}
 }
+
+// Stats returns the runtime's running totals (records, windows flushed, in-flight bytes).
+func (a *Assembly) Stats() pipeline.Stats { return a.rt.Stats() }
+
+// Budget returns the worker's in-flight byte budget.
+func (a *Assembly) Budget() *pipeline.Budget { return a.budget }

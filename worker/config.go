@@ -179,11 +179,17 @@ func LoadConfig(path string, environ []string) (Config, error) {
 	if err := applyEnv(&cfg, environ); err != nil {
 		return cfg, err
 	}
-	cfg.Sinks.CloudWatch.ApplyDefaults()
-	if cfg.Sinks.S3.Bucket != "" {
-		cfg.Sinks.S3.ApplyDefaults()
-	}
+	cfg.applyDefaults()
 	return cfg, cfg.Validate()
+}
+
+// applyDefaults fills the sinks' fields that default to values derived at load time. It is
+// idempotent; Build applies it too, for configurations made in code.
+func (c *Config) applyDefaults() {
+	c.Sinks.CloudWatch.ApplyDefaults()
+	if c.Sinks.S3.Bucket != "" {
+		c.Sinks.S3.ApplyDefaults()
+	}
 }
 
 // Validate checks every section; the messages name the fields as written in YAML.

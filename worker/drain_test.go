@@ -3,8 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,15 +55,15 @@ func TestDrainWithSlowSinkCommitsWithinDeadline(t *testing.T) {
 	cfg.ShutdownTimeout = 15 * time.Second
 	cfg.Sinks.CloudWatch.ApplyDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(o *buildOptions) {
-		o.wrapSink = func(s pipeline.Sink) pipeline.Sink { return slowSink{Sink: s, delay: 300 * time.Millisecond} }
-	})
+	deps := testDeps()
+	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return slowSink{Sink: s, delay: 300 * time.Millisecond} }
+	w, err := Build(ctx, cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	for w.rt.Stats().Records < parts*n {
+	for w.Stats().Records < parts*n {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Everything is processed; the slow sink has ~20 one-second windows queued behind it.

@@ -3,8 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,16 +60,16 @@ func TestWorkerOnKinesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	w, err := Build(runCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, err := Build(runCtx, cfg, testDeps())
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()
 	deadline := time.Now().Add(60 * time.Second)
-	for w.rt.Stats().Records < n {
+	for w.Stats().Records < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("processed %d of %d records in 60s", w.rt.Stats().Records, n)
+			t.Fatalf("processed %d of %d records in 60s", w.Stats().Records, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -10,11 +10,12 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// memoryLimit returns the memory the process may use: GOMEMLIMIT if set, else the cgroup (v2,
+// MemoryLimit returns the memory the process may use: GOMEMLIMIT if set, else the cgroup (v2,
 // then v1) limit of the container, else 0 (unknown). When only the cgroup limit is known it
 // also sets the Go runtime's soft limit to 90% of it, so the garbage collector works harder
 // before the kernel's OOM killer does (the container's own GOMEMLIMIT, when given, wins).
-func memoryLimit() int64 {
+// That is a process-wide setting, so main calls it, once, and passes the result in Deps.
+func MemoryLimit() int64 {
 	if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
 		return lim
 	}

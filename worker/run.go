@@ -2,108 +2,106 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
-// Run starts everything and blocks until ctx ends (a signal), then shuts down in this order,
-// all within cfg.ShutdownTimeout:
+// The parts of a worker, in the order Run starts them; the shutdown stops them in the reverse
+// order, each only once the one before it has finished. Hooks.Stopped receives these names.
+const (
+	// PartBroker is the embedded demo broker (source.kind demo): it goes last, after the
+	// source has committed to it.
+	PartBroker = "demo broker"
+	// PartHTTP serves /metrics, /healthz, /readyz and /v1/scaling to the end of the drain
+	// (/readyz answers 503 from its start).
+	PartHTTP = "http"
+	// PartProtection holds ECS task scale-in protection while windows are unflushed. It is
+	// released after the commit: until everything is durable and committed the task still
+	// holds work that a scale-in would make someone redo.
+	PartProtection = "ecs protection"
+	// PartSummary prints the live summary line.
+	PartSummary = "summary"
+	// PartCommit is the source's final commit and the release of its partitions (Kafka:
+	// leave the group; Kinesis: release the leases), after every window is durable.
+	PartCommit = "source commit"
+	// PartPipeline is the runtime: at shutdown every partition hands over its open windows,
+	// the merger flushes, and the sinks drain and close.
+	PartPipeline = "pipeline"
+	// PartLag keeps the lag tracker current.
+	PartLag = "lag"
+	// PartScaling publishes the autoscaling signal.
+	PartScaling = "scaling"
+	// PartSource is the source's fetching: it stops before the pipeline flushes, so nothing
+	// is flushed that the source could still add to.
+	PartSource = "source"
+	// PartGenerator is the demo traffic: it stops first.
+	PartGenerator = "demo traffic"
+)
+
+// parts lists the worker's parts in start order (see the Part… names). This list is the
+// shutdown order, read backwards:
 //
 //  1. the demo generator stops (no new traffic);
-//  2. the source stops fetching;
+//  2. the source stops fetching, then the scaling publisher and the lag poller stop;
 //  3. the runtime closes: every partition hands over its open windows, the merger flushes, the
 //     sinks drain and close;
-//  4. the source commits what is now durable and leaves the group, releasing its partitions;
-//  5. task scale-in protection (if enabled) is released;
+//  4. the source commits what is now durable and releases its partitions;
+//  5. the summary stops, and task scale-in protection (if enabled) is released;
 //  6. the HTTP server and the embedded broker stop.
 //
-// Each step only starts when the previous one finished, so nothing is committed that a sink has
+// Each step starts only when the previous one finished, so nothing is committed that a sink has
 // not made durable, and nothing is flushed that the source could still add to.
-func (w *Assembly) Run(ctx context.Context) error {
-	w.rt.Start()
-	runCtx, stopSource := context.WithCancel(context.Background())
-	srcDone := make(chan error, 1)
-	go func() { srcDone <- w.src.run(runCtx, w.rt) }()
-	genCtx, stopGen := context.WithCancel(context.Background())
-	genDone := make(chan error, 1)
-	if w.gen != nil {
-		go func() { genDone <- w.gen.Run(genCtx) }()
-	} else {
-		genDone <- nil
+func (a *Assembly) parts() *group {
+	g := newGroup(a.log)
+	if a.broker != nil {
+		g.add(part{name: PartBroker, stop: func(context.Context) error { a.broker.Close(); return nil }})
 	}
-	if w.srv != nil {
-		go w.srv.serve(w.log)
-		w.srv.ready.Store(true)
-		w.log.Info("serving /metrics, /healthz, /readyz", "addr", w.srv.addr())
+	if a.srv != nil {
+		g.add(part{name: PartHTTP, run: a.srv.run(a.log), stop: a.srv.shutdown})
 	}
-	// The lag poller and the scaling publisher run until the source stops.
-	auxCtx, stopAux := context.WithCancel(context.Background())
-	auxDone := make(chan struct{}, 2)
-	go func() {
-		w.src.lagFeed.Run(auxCtx)
-		auxDone <- struct{}{}
-	}()
-	go func() {
-		_ = w.scaler.Run(auxCtx, func(err error) { w.log.Warn("publishing the scaling signal", "err", err) })
-		auxDone <- struct{}{}
-	}()
-	protectCtx, stopProtect := context.WithCancel(context.Background())
-	protectDone := make(chan struct{})
-	go func() {
-		defer close(protectDone)
-		if w.protect != nil {
-			_ = w.protect.Run(protectCtx, func(err error) { w.log.Warn("task scale-in protection", "err", err) })
-		}
-	}()
-	summaryDone := make(chan struct{})
-	sumCtx, stopSummary := context.WithCancel(context.Background())
-	go func() { defer close(summaryDone); w.summarize(sumCtx) }()
+	if a.protect != nil {
+		g.add(part{name: PartProtection, run: func(ctx context.Context) error {
+			return a.protect.Run(ctx, func(err error) { a.log.Warn("task scale-in protection", "err", err) })
+		}})
+	}
+	g.add(part{name: PartSummary, run: func(ctx context.Context) error { a.summarize(ctx); return nil }})
+	g.add(part{name: PartCommit, stop: a.src.Close})
+	g.add(part{name: PartPipeline, start: a.rt.Start, stop: a.rt.Close})
+	g.add(part{name: PartLag, run: func(ctx context.Context) error { a.src.TrackLag(ctx, a.tracker); return nil }})
+	g.add(part{name: PartScaling, run: func(ctx context.Context) error {
+		_ = a.scaler.Run(ctx, func(err error) { a.log.Warn("publishing the scaling signal", "err", err) })
+		return nil
+	}})
+	g.add(part{name: PartSource, ends: true, run: func(ctx context.Context) error { return a.src.Run(ctx, a.rt) }})
+	if a.gen != nil {
+		g.add(part{name: PartGenerator, run: a.gen.Run})
+	}
+	return g
+}
 
-	var runErr error
+// Run starts every part and blocks until ctx ends (a signal) or the source fails; then it
+// shuts the parts down in order (see parts), all within Config.ShutdownTimeout, and returns the
+// source's error and those of the drain, joined. Run is called once.
+func (a *Assembly) Run(ctx context.Context) error {
+	g := a.parts()
+	g.start()
+	if a.srv != nil {
+		a.srv.ready.Store(true)
+		a.log.Info("serving /metrics, /healthz, /readyz", "addr", a.srv.addr())
+	}
 	select {
 	case <-ctx.Done():
-	case runErr = <-srcDone:
-		w.log.Error("source stopped", "err", runErr)
-		srcDone <- runErr
+	case <-g.ended:
 	}
 	start := time.Now()
-	w.log.Info("shutting down: stop fetching, flush windows, drain sinks, commit", "deadline", w.cfg.ShutdownTimeout)
-	deadline, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout)
+	a.log.Info("shutting down: stop fetching, flush windows, drain sinks, commit", "deadline", a.cfg.ShutdownTimeout)
+	deadline, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if w.srv != nil {
-		w.srv.ready.Store(false)
+	if a.srv != nil {
+		a.srv.ready.Store(false)
 	}
-	stopGen()
-	<-genDone
-	stopSource()
-	if err := <-srcDone; err != nil && runErr == nil {
-		runErr = err
-	}
-	stopAux()
-	<-auxDone
-	<-auxDone
-	errs := []error{runErr}
-	if err := w.rt.Close(deadline); err != nil {
-		errs = append(errs, err)
-	}
-	if err := w.src.close(deadline); err != nil {
-		errs = append(errs, err)
-	}
-	stopSummary()
-	<-summaryDone
-	// Protection is released last: until everything is durable and committed the task still
-	// holds work that a scale-in would make someone redo.
-	stopProtect()
-	<-protectDone
-	if w.srv != nil {
-		w.srv.shutdown(deadline)
-	}
-	if w.broker != nil {
-		w.broker.Close()
-	}
-	err := errors.Join(errs...)
-	st := w.rt.Stats()
-	w.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond), "records", st.Records,
+	err := g.stop(deadline, a.hooks.Stopped)
+	st := a.rt.Stats()
+	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond), "records", st.Records,
 		"windows_flushed", st.WindowsFlushed, "err", err)
 	return err
 }

@@ -48,10 +48,19 @@ func newServer(addr string, reg *prometheus.Registry, extra map[string]http.Hand
 
 func (s *server) addr() string { return s.ln.Addr().String() }
 
-func (s *server) serve(log *slog.Logger) {
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("http server stopped", "err", err)
+// run returns the server's part of the run group: it serves until shutdown. A server that
+// fails is logged; the worker goes on without it.
+func (s *server) run(log *slog.Logger) func(context.Context) error {
+	return func(context.Context) error {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+		return nil
 	}
 }
 
-func (s *server) shutdown(ctx context.Context) { _ = s.srv.Shutdown(ctx) }
+// shutdown stops serving within ctx, letting requests in progress finish.
+func (s *server) shutdown(ctx context.Context) error {
+	_ = s.srv.Shutdown(ctx)
+	return nil
+}

@@ -4,56 +4,76 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/lag"
+	"github.com/weirstream/weir/sources/demo"
 	"github.com/weirstream/weir/sources/kafka"
 	"github.com/weirstream/weir/sources/kinesis"
 )
 
-// source is what the worker needs of either source: run until the context ends (returning once
-// it stopped fetching), take commit points from the runtime, and commit and release at Close.
-type source struct {
+// Source is what the worker needs of a source. *kafka.Source and *kinesis.Source implement it.
+type Source interface {
+	// Committer takes the runtime's commit points (see pipeline.Committer).
 	pipeline.Committer
-	run   func(ctx context.Context, rt *pipeline.Runtime) error
-	close func(ctx context.Context) error
-	// lag renders the source's own view of its lag for the live summary.
-	lag func() string
-	// lagFeed keeps the lag tracker current (Kafka: end and committed offsets from the brokers;
-	// Kinesis: MillisBehindLatest of the held shards) until its context ends.
-	lagFeed interface{ Run(context.Context) }
+	// Run feeds the runtime's partitions until ctx ends and returns once it stopped fetching.
+	// An error before then (the client closed under it) stops the worker.
+	Run(ctx context.Context, rt pipeline.Assigner) error
+	// Close commits what the runtime made durable and releases the partitions (leaves the
+	// group, releases the leases). The worker calls it after the runtime closed.
+	Close(ctx context.Context) error
+	// TrackLag keeps the lag tracker current until ctx ends (Kafka: end and committed offsets
+	// from the brokers; Kinesis: MillisBehindLatest of the held shards).
+	TrackLag(ctx context.Context, tr *lag.Tracker)
 }
 
-// newKafkaSource builds the Kafka source (also used by the demo, against its embedded broker).
-func newKafkaSource(ctx context.Context, cfg kafka.Config, budget *pipeline.Budget, w *Assembly,
-	pm *pipeline.Metrics, tracker *lag.Tracker) (*source, error) {
-	k, err := kafka.New(ctx, cfg, budget, w.reg, pm, w.log)
+var (
+	_ Source = (*kafka.Source)(nil)
+	_ Source = (*kinesis.Source)(nil)
+)
+
+// newSource builds the configured source. With source.kind demo it first starts the embedded
+// broker and the traffic generator, and the Kafka source reads from them.
+func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipeline.Metrics) (Source, error) {
+	cfg := a.cfg.Source
+	if cfg.Kind == "kinesis" {
+		k, err := kinesis.New(ctx, cfg.Kinesis, awsCfg, a.budget, a.reg, pm, a.log)
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+		return k, nil
+	}
+	kcfg := cfg.Kafka
+	if cfg.Kind == "demo" {
+		var err error
+		if a.broker, err = demo.StartBroker(cfg.Demo); err != nil {
+			return nil, err
+		}
+		kcfg.Brokers, kcfg.Topics, kcfg.Group = a.broker.Addrs(), []string{cfg.Demo.Topic}, "weir-demo"
+		if a.gen, err = demo.NewGenerator(cfg.Demo, a.broker.Addrs()); err != nil {
+			return nil, err
+		}
+		a.log.Info("embedded demo broker started", "addrs", a.broker.Addrs(), "topic", cfg.Demo.Topic,
+			"rate", cfg.Demo.Rate)
+	}
+	k, err := kafka.New(ctx, kcfg, a.budget, a.reg, pm, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	return &source{
-		Committer: k,
-		run:       func(ctx context.Context, rt *pipeline.Runtime) error { return k.Run(ctx, rt) },
-		close:     k.Close,
-		lag:       func() string { return strconv.FormatInt(k.Lag(), 10) },
-		lagFeed:   k.NewLagPoller(tracker, nil),
-	}, nil
+	return k, nil
 }
 
-// newKinesisSource builds the Kinesis source. Its lag shows as time behind (MillisBehindLatest).
-func newKinesisSource(ctx context.Context, cfg kinesis.Config, awsCfg aws.Config, budget *pipeline.Budget,
-	w *Assembly, pm *pipeline.Metrics, tracker *lag.Tracker) (*source, error) {
-	k, err := kinesis.New(ctx, cfg, awsCfg, budget, w.reg, pm, w.log)
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+// behind renders the source's own view of how far behind it is, for the live summary: Kafka
+// the records the last fetches left unread, Kinesis the time behind the stream's tip.
+func behind(src Source) string {
+	switch s := src.(type) {
+	case interface{ Lag() int64 }:
+		return strconv.FormatInt(s.Lag(), 10)
+	case interface{ Lag() time.Duration }:
+		return s.Lag().String()
 	}
-	return &source{
-		Committer: k,
-		run:       func(ctx context.Context, rt *pipeline.Runtime) error { return k.Run(ctx, rt) },
-		close:     k.Close,
-		lag:       func() string { return k.Lag().String() },
-		lagFeed:   k.NewLagSampler(tracker, nil),
-	}, nil
+	return "?"
 }

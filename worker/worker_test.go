@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -59,9 +61,11 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, log)
+	deps := testDeps()
+	var stopped []string // Run's goroutine appends; read after Run returned
+	deps.Hooks.Stopped = func(part string) { stopped = append(stopped, part) }
+	w, err := Build(ctx, cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,9 +73,9 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	go func() { done <- w.Run(ctx) }()
 
 	deadline := time.Now().Add(30 * time.Second)
-	for w.rt.Stats().Records < parts*n+5 || filetest.Records(t, dir) < parts*n {
+	for w.Stats().Records < parts*n+5 || filetest.Records(t, dir) < parts*n {
 		if time.Now().After(deadline) {
-			t.Fatalf("processed %d records, %d in reports, after 30s", w.rt.Stats().Records, filetest.Records(t, dir))
+			t.Fatalf("processed %d records, %d in reports, after 30s", w.Stats().Records, filetest.Records(t, dir))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -82,6 +86,11 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 	if took := time.Since(stopAt); took > cfg.ShutdownTimeout {
 		t.Errorf("drain took %v, over the %v deadline", took, cfg.ShutdownTimeout)
+	}
+	// The written shutdown order: fetching stops first, the pipeline flushes before the source
+	// commits, and the HTTP server (metrics and health through the drain) goes last.
+	if want := []string{PartSource, PartScaling, PartLag, PartPipeline, PartCommit, PartSummary, PartHTTP}; !slices.Equal(stopped, want) {
+		t.Errorf("parts stopped in the order %q, want %q", stopped, want)
 	}
 
 	perWindow := filetest.ThroughputRecords(t, dir)
@@ -126,10 +135,15 @@ func TestBuildFailureNamesTheFieldAndCleansUp(t *testing.T) {
 	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(cfg.Sinks.File.Dir, "metrics.emf")
 	cfg.HTTP.Addr = ln.Addr().String()
 	cfg.Sinks.CloudWatch.ApplyDefaults()
-	_, err = Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = Build(context.Background(), cfg, testDeps())
 	if err == nil || !strings.Contains(err.Error(), "http.addr") {
 		t.Fatalf("got %v, want an error naming http.addr", err)
 	}
+}
+
+// testDeps are the dependencies of a worker under test: its log discarded, a fresh registry.
+func testDeps() Deps {
+	return Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry()}
 }
 
 // newTopic starts a one-broker kfake cluster with an "events" topic of parts partitions, and a

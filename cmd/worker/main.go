@@ -20,6 +20,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/weirstream/weir/worker"
 )
 
@@ -66,7 +69,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		os.Exit(1)
 	}()
 
-	w, err := worker.Build(ctx, cfg, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := worker.Build(ctx, cfg, worker.Deps{Logger: log, Registry: reg, MemoryLimit: worker.MemoryLimit(), Status: stderr})
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		return 1

@@ -1,0 +1,40 @@
+package worker
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/weirstream/weir/pipeline"
+)
+
+// Deps is what Build takes besides the Config: the process-wide things a library must not
+// make for itself.
+type Deps struct {
+	// Logger is the worker's log. Required.
+	Logger *slog.Logger
+	// Registry receives every metric of the worker and is what /metrics serves. Required; the
+	// caller registers the Go and process collectors if it wants them.
+	Registry *prometheus.Registry
+	// MemoryLimit is the memory the process may use, in bytes (MemoryLimit() reads it), or 0
+	// when unknown. It sizes the in-flight budget unless Config.BudgetBytes is set.
+	MemoryLimit int64
+	// Status receives the live summary line (Config.Summary: with "auto", only when Status is
+	// a terminal). nil prints none.
+	Status io.Writer
+	// Hooks are for harnesses that look inside without changing what is built.
+	Hooks Hooks
+}
+
+// Hooks let a harness (the bench, tests) add to the worker Build assembles.
+type Hooks struct {
+	// Operators run after the configured ones (the bench's latency probe).
+	Operators []pipeline.Operator
+	// WrapSink, if set, wraps every window sink (not the dead-letter writer or the scaling
+	// signal's metric sink): a stalled or slowed sink, a timer.
+	WrapSink func(pipeline.Sink) pipeline.Sink
+	// Stopped, if set, is called as each part of the worker has stopped during the shutdown,
+	// with its name (Part…), from Run's goroutine. It must not block.
+	Stopped func(part string)
+}

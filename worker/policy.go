@@ -1,0 +1,49 @@
+package worker
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/anomaly"
+	"github.com/weirstream/weir/sinks/file"
+	"github.com/weirstream/weir/sinks/s3"
+)
+
+// The policy choices the configuration leaves to the worker live here, in one place.
+
+// deadLetterSink chooses where dead letters go: the S3 sink when it is on, because the bucket
+// outlives the container (on ECS a local directory goes with the task); else the file sink.
+// Config.Validate refuses a configuration with neither.
+func deadLetterSink(fs *file.Sink, ss *s3.Sink) pipeline.DeadLetterSink {
+	if ss != nil {
+		return ss
+	}
+	if fs != nil {
+		return fs
+	}
+	return nil
+}
+
+// anomalyStore chooses where the anomaly detectors' state lives: anomaly.state_dir when set;
+// else the bucket, next to the outputs (kind=state/), because on ECS the container's disk does
+// not survive the task; else the file sink's directory (<dir>/state); else nowhere, and the
+// detectors learn again after a restart (which is logged).
+func (a *Assembly) anomalyStore() (anomaly.StateStore, error) {
+	dir := a.cfg.Anomaly.StateDir
+	switch {
+	case dir != "":
+	case a.s3State != nil:
+		return a.s3State, nil
+	case a.cfg.Sinks.File.Dir != "":
+		dir = filepath.Join(a.cfg.Sinks.File.Dir, "state")
+	default:
+		a.log.Warn("anomaly detector state is not persisted (no anomaly.state_dir, S3 or file sink): it relearns after a restart")
+		return nil, nil
+	}
+	fs, err := anomaly.NewFileStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("anomaly.state_dir: %w", err)
+	}
+	return fs, nil
+}
