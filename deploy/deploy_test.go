@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirstream/weir/pipeline/scaling"
+	"github.com/weirstream/weir/scaling"
 	"gopkg.in/yaml.v3"
 )
 

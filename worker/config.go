@@ -12,11 +12,11 @@ import (
 
 	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/internal/ecs"
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/anomaly"
 	"github.com/weirstream/weir/pipeline/decode"
-	"github.com/weirstream/weir/pipeline/lag"
-	"github.com/weirstream/weir/pipeline/scaling"
+	"github.com/weirstream/weir/scaling"
 	"github.com/weirstream/weir/sinks/cloudwatch"
 	"github.com/weirstream/weir/sinks/file"
 	"github.com/weirstream/weir/sinks/s3"

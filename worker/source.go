@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/lag"
 	"github.com/weirstream/weir/sources/demo"
 	"github.com/weirstream/weir/sources/kafka"
 	"github.com/weirstream/weir/sources/kinesis"

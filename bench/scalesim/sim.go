@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/weirstream/weir/pipeline/scaling"
+	"github.com/weirstream/weir/scaling"
 )
 
 // Mode is the metric the target-tracking policy follows.

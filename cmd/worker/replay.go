@@ -10,7 +10,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline/contrib"
 	"github.com/weirstream/weir/pipeline/decode"
-	"github.com/weirstream/weir/pipeline/replay"
+	"github.com/weirstream/weir/replay"
 )
 
 // runReplay is `weir replay`: it evaluates contributor rules against a log file and prints the

@@ -9,8 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/lag"
 )
 
 // LagPoller feeds a lag.Tracker from the brokers: every Interval it lists the end offsets of

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weirstream/weir/pipeline/lag"
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/sources/kafka"
 )
 

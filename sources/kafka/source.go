@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/lag"
 )
 
 // Source consumes a set of topics as one member of a consumer group.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/lag"
 )
 
 // LagSampler feeds a lag.Tracker from the shards this worker reads: every tracker interval, one

@@ -6,8 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/lag"
 )
 
 // Held shards are sampled with their MillisBehindLatest as time lag; a shard no longer held is

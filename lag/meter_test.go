@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/scaling"
+	"github.com/weirstream/weir/scaling"
 )
 
 func TestFleet(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weirstream/weir/pipeline/scaling"
+	"github.com/weirstream/weir/scaling"
 )
 
 // Meter measures the scaling.Inputs for scaling.Publisher: its Measure method is the
