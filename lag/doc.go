@@ -6,6 +6,6 @@
 // The sources feed a Tracker with Samples from their own goroutines; the Tracker keeps a short
 // history per partition, keeps the Prometheus gauges current (deleting a partition's series
 // when it is revoked), and answers Snapshot for the per-window CloudWatch points (Analyzer) and
-// for the autoscaling signal (Meter). The arithmetic lives in pure functions over a History,
+// for the autoscaling signal (scaling.Meter). The arithmetic lives in pure functions over a History,
 // so it is tested exactly on scripted histories.
 package lag

@@ -14,7 +14,7 @@ import (
 
 // Tracker holds the lag history of every partition this worker owns. Sources Observe it from
 // their own goroutines and Forget a partition when they lose it; the Prometheus collector,
-// the Analyzer and the Meter read Snapshots. All methods are safe for concurrent use and hold
+// the Analyzer and scaling.Meter read Snapshots. All methods are safe for concurrent use and hold
 // one mutex for a few microseconds (a History is a few dozen samples); none blocks on I/O.
 type Tracker struct {
 	cfg   Config

@@ -36,6 +36,14 @@ func (c *stageCollector) stage(name string) *stageClocks {
 	return s
 }
 
+// lookup returns the named stage without creating it.
+func (c *stageCollector) lookup(name string) (*stageClocks, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.stages[name]
+	return s, ok
+}
+
 func (c *stageCollector) all() map[string]*stageClocks {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -72,4 +80,17 @@ func (m *Metrics) StageClock(stage string) *StageClock {
 // RetireStageClock removes a clock from its stage, keeping its time in the stage's totals.
 func (m *Metrics) RetireStageClock(stage string, c *StageClock) {
 	m.stages.stage(stage).remove(c)
+}
+
+// StageTotals returns the time the goroutines of a stage have spent in each state so far: every
+// clock the stage ever had, retired ones included, up to now. It is weir_stage_seconds_total
+// without a scrape; the scaling signal's busy fraction is its change over a period. All zero
+// for a stage that has had no clock yet.
+func (m *Metrics) StageTotals(stage string) (busy, backpressured, idle time.Duration) {
+	s, ok := m.stages.lookup(stage)
+	if !ok {
+		return 0, 0, 0
+	}
+	t := s.totals(time.Now().UnixNano())
+	return time.Duration(t[Busy]), time.Duration(t[Backpressured]), time.Duration(t[Idle])
 }

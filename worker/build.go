@@ -139,8 +139,9 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		return nil, err
 	}
 	latest := &scaling.Latest{}
-	meter := &lag.Meter{Tracker: a.tracker, Records: func() int64 { return a.rt.Stats().Records },
-		Busy: lag.BusyFraction(a.reg, "runner"), Span: cfg.Scaling.Period,
+	runnerTime := func() (busy, backpressured, idle time.Duration) { return pm.StageTotals("runner") }
+	meter := &scaling.Meter{Tracker: a.tracker, Records: func() int64 { return a.rt.Stats().Records },
+		Busy: scaling.BusyFraction(runnerTime), Span: cfg.Scaling.Period,
 		Hold: cfg.Window.Period + cfg.Window.AllowedLateness}
 	a.scaler = &scaling.Publisher{Config: cfg.Scaling, TaskID: a.task.TaskID, Fleet: fleet,
 		Measure: meter.Measure, Latest: latest, Metrics: scaling.NewMetrics(a.reg)}

@@ -1,19 +1,19 @@
-package lag
+package scaling
 
 import (
 	"sync"
 	"time"
 
-	"github.com/weirstream/weir/scaling"
+	"github.com/weirstream/weir/lag"
 )
 
-// Meter measures the scaling.Inputs for scaling.Publisher: its Measure method is the
-// Publisher's Measure. The whole-topic figures (arrival rate, group lag, partitions, members)
-// come from the Tracker's Fleet, which the source's poller keeps current; when that is missing
-// or stale the Meter falls back to this worker's own partitions, which understates the fleet's
-// work but never invents it. The task's own figures come from the runtime.
+// Meter measures the Inputs for a Publisher: its Measure method is the Publisher's Measure.
+// The whole-topic figures (arrival rate, group lag, partitions, members) come from the lag
+// Tracker's Fleet, which the source's poller keeps current; when that is missing or stale the
+// Meter falls back to this worker's own partitions, which understates the fleet's work but
+// never invents it. The task's own figures come from the runtime.
 type Meter struct {
-	Tracker *Tracker
+	Tracker *lag.Tracker
 	// Records returns the runtime's processed-record total (pipeline.Runtime.Stats().Records).
 	Records func() int64
 	// Busy returns the task's busy fraction since its previous call, in [0, 1] (see
@@ -35,10 +35,10 @@ type Meter struct {
 	prevAt      time.Time
 }
 
-// Measure implements scaling.Publisher.Measure. It reads already-computed state and a few
-// atomics; it never blocks on I/O.
-func (m *Meter) Measure(now time.Time) scaling.Inputs {
-	var in scaling.Inputs
+// Measure implements Publisher.Measure. It reads already-computed state and a few atomics; it
+// never blocks on I/O.
+func (m *Meter) Measure(now time.Time) Inputs {
+	var in Inputs
 	if f, ok := m.Tracker.Fleet(now, m.Span); ok {
 		in.ArrivalRate = f.ArrivalRate
 		in.LagSum, in.LagMax = float64(f.LagSum), float64(f.LagMax)
