@@ -7,8 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-
-	"github.com/weirstream/weir/pipeline"
 )
 
 // markCaughtUp tells the runtime which newly assigned partitions have nothing to read. Kafka
@@ -78,12 +76,8 @@ func (s *Source) sendCaughtUp(parts []tp) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range parts {
-		o, ok := s.owned[p]
-		// A partition with batches waiting is not caught up, whatever the offsets said a moment
-		// ago; a full queue means the same.
-		if !ok || o.revoking || len(o.pending) > 0 {
-			continue
+		if o, ok := s.owned[p]; ok && !o.revoking {
+			o.gate.caughtUp(o.part)
 		}
-		o.feed.TrySend(pipeline.Batch{Partition: o.part})
 	}
 }

@@ -27,7 +27,7 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 				continue
 			}
 			s.mu.Lock()
-			s.owned[tp{topic, p}] = &owned{part: part, feed: feed}
+			s.owned[tp{topic, p}] = &owned{part: part, gate: newGate(tp{topic, p}, feed, s.cl, s.m)}
 			s.mu.Unlock()
 			fresh = append(fresh, tp{topic, p})
 			s.m.rebalances.WithLabelValues("assigned").Inc()
@@ -85,15 +85,7 @@ func (s *Source) beginRevoke(revoked map[string][]int32, event string) []*owned 
 				continue
 			}
 			o.revoking = true
-			release = append(release, o.pending...)
-			if len(o.pending) > 0 {
-				s.m.discarded.WithLabelValues("revoked").Add(float64(countRecords(o.pending)))
-			}
-			o.pending = nil
-			if o.paused != 0 {
-				o.paused = 0 // the client drops the partition; nothing to resume
-				s.m.paused.Dec()
-			}
+			release = append(release, o.gate.close()...)
 			parts = append(parts, o)
 			s.m.rebalances.WithLabelValues(event).Inc()
 		}

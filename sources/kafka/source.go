@@ -24,7 +24,8 @@ import (
 // Concurrency: Run's poll loop, franz-go's group callbacks (assigned / revoked / lost) and the
 // runtime's Commit calls (from sink goroutines) all touch the owned-partition table under mu.
 // mu is never held while calling into the runtime, because the runtime calls Commit while
-// holding its own per-partition lock.
+// holding its own per-partition lock (a Feed's non-blocking TrySend excepted). Each owned
+// partition's flow control is its gate (gate.go), with a lock of its own taken after mu.
 type Source struct {
 	cfg     Config
 	cl      *kgo.Client
@@ -40,9 +41,11 @@ type Source struct {
 	// not allocate per record (a batch's slice is returned in its Done; see pools.go).
 	slices *slicePool[pipeline.Record]
 
-	// batchesWaiting: some partition has fetched batches its runner has not taken (in
-	// owned.pending). Read and written only by Run's goroutine.
+	// Read and written only by Run's goroutine: batchesWaiting, some gate holds batches its
+	// runner has not taken; budgetPaused, the budget filled and usage has not yet fallen below
+	// the level that resumes the partitions (see underBudget).
 	batchesWaiting bool
+	budgetPaused   bool
 
 	mu    sync.Mutex
 	owned map[tp]*owned
@@ -60,29 +63,10 @@ type tp struct {
 // owned is the source's state for one partition it owns.
 type owned struct {
 	part     pipeline.Partition
-	feed     *pipeline.Feed
-	pending  []pipeline.Batch // fetched, not yet accepted by the runner (partition is paused)
-	paused   pauseReason      // why fetching is paused; resumed when no reason is left
-	inflight atomic.Int64     // bytes handed out and not yet released by the runner
-	hwm      atomic.Int64     // the partition's high watermark as of the last fetch
-	next     atomic.Int64     // the offset after the last record dispatched
+	gate     *gate        // its flow control: pauses, batches waiting for the runner
+	hwm      atomic.Int64 // the partition's high watermark as of the last fetch
+	next     atomic.Int64 // the offset after the last record dispatched
 	revoking bool
-}
-
-// pauseReason is a set of reasons a partition's fetching is paused.
-type pauseReason uint8
-
-const (
-	pausedQueueFull pauseReason = 1 << iota // the runner cannot take the batch: it waits in pending
-	pausedBudget                            // the budget is full and this partition holds some of it
-)
-
-// String names the reason in weir_kafka_pauses_total.
-func (r pauseReason) String() string {
-	if r == pausedBudget {
-		return "budget"
-	}
-	return "runner"
 }
 
 // New builds the client (it connects lazily, when Run starts polling).
