@@ -9,7 +9,7 @@ import "encoding/binary"
 // number formatted by the decoder: integers exactly, floats in the shortest form that reads
 // back, plain decimal for exponents in [-6, 21) as JSON writers do); str and bin → String (the
 // bytes as they are); map → Object and array → Array (the raw msgpack bytes); the timestamp
-// extension (type −1) → Number, Unix epoch seconds exact to the nanosecond (see mtime.go); any
+// extension (type −1) → Number, Unix epoch seconds exact to the nanosecond (see msgpack_time.go); any
 // other ext → String holding the ext's data bytes.
 
 var (
