@@ -24,8 +24,8 @@ type Budget struct {
 // cgroup limit). A worker's peak RSS runs to about five times its budget: records in flight
 // are kept as franz-go's and weir's record structs besides their payloads, one fetch waits in
 // the client, free lists keep recycled buffers, and the Go heap grows to twice what is live
-// between collections. In the bench, 48 MiB drained as fast as 64 MiB (within noise) at
-// 225–246 MiB peak RSS instead of 300–312; 32 MiB cost ~10% in records per CPU-second.
+// between collections. 48 MiB is the smallest budget that drained as fast as larger ones in
+// the bench (bench/README.md, "Findings behind the code").
 const DefaultBudgetBytes = 48 << 20
 
 // NewBudget returns a budget of limit bytes (limit > 0).

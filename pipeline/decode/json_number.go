@@ -3,7 +3,7 @@ package decode
 // JSON numbers are validated and, in the same pass, converted when that can be done exactly
 // with one floating-point operation: the fields of machine-written records are mostly small
 // integers and short decimals (200, 1234, 12.3), for which strconv.ParseFloat's general
-// machinery was a sixth of the decode.
+// machinery is far more work than the value needs.
 //
 // The conversion is Clinger's fast path, which strconv itself takes first: when the decimal
 // mantissa m is below 2^53 (exactly representable) and |e| ≤ 22 (10^|e| is exactly

@@ -3,8 +3,8 @@ package decode
 import "encoding/binary"
 
 // memberTable finds a trie node's child for an object member name. The scanner looks up every
-// member name of every object it descends into, and a linear scan with a string compare per
-// planned member was a sixth of the decode. The table is an open-addressed hash (linear
+// member name of every object it descends into, so a linear scan with a string compare per
+// planned member would be a large share of the decode. The table is an open-addressed hash (linear
 // probing, at most half full) keyed on the name's first eight bytes as one word plus its
 // length, so a lookup is one probe and, for the short names records use, one word compare
 // instead of a call to compare memory. It is built by Plan.Add and only read once the plan is

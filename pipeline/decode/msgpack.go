@@ -9,8 +9,8 @@ import "encoding/binary"
 // number formatted by the decoder: integers exactly, floats in the shortest form that reads
 // back, plain decimal for exponents in [-6, 21) as JSON writers do); str and bin → String (the
 // bytes as they are); map → Object and array → Array (the raw msgpack bytes); the timestamp
-// extension (type −1) → Number, Unix epoch seconds exact to the nanosecond (see msgpack_time.go); any
-// other ext → String holding the ext's data bytes.
+// extension (type −1) → Number, Unix epoch seconds exact to the nanosecond (see
+// msgpack_time.go); any other ext → String holding the ext's data bytes.
 
 var (
 	litTrue  = []byte("true")
@@ -164,8 +164,8 @@ func beUint(b []byte, w int) uint64 {
 // mvalue scans the value at b[i], capturing and descending as n asks, and returns its end.
 //
 // A captured value is written field by field into its out slot (which Decode cleared), never
-// built in a local Value and copied: the copy reloaded the fields with wider moves than had
-// stored them, a store-forwarding stall that was a fifth of the decode.
+// built in a local Value and copied: the copy would reload the fields with wider moves than
+// stored them, a store-forwarding stall on the hottest path of the decode.
 func (d *Decoder) mvalue(b []byte, i int, n *node, depth int) (int, error) {
 	// A fixstr is the most common value in records (and what most planned fields hold):
 	// settled here without decoding a header. Same result, and same error, as below.

@@ -7,9 +7,10 @@ import (
 
 // Msgpack numbers are binary, but a Value carries the number's text too (contributor keys are
 // built from it), so the decoder formats every captured number: integers exactly, floats in the
-// shortest form that reads back (see appendFloat). Through strconv that was a fifth of the
-// decode in profiles, so the common shapes are written without it: digits go right to left
-// into a fixed slot of scratch, which leaves the text where it ends and needs no copy.
+// shortest form that reads back (see appendFloat). strconv's general formatting would be a
+// large share of a msgpack decode, so the common shapes are written without it: digits go
+// right to left into a fixed slot of scratch, which leaves the text where it ends and needs no
+// copy.
 
 // maxNumberText bounds the text of one formatted number ("-1.2345678901234567e-308"): the
 // scratch space decodeMsgpack reserves per field.

@@ -6,9 +6,9 @@ import (
 )
 
 // msgpack's timestamp extension (ext type −1) is how msgpack writers encode an instant:
-// vmihailenco/msgpack writes every time.Time that way. Left as an ext, its value was the
-// extension's binary data as a String, which no event-time reading understands, so every
-// record timed by such a field went to the dead letters. The decoder gives it as a Number
+// vmihailenco/msgpack writes every time.Time that way. Left as an ext, its value would be the
+// extension's binary data as a String, which no event-time reading understands, and every
+// record timed by such a field would be dead-lettered. The decoder gives it as a Number
 // instead: Unix epoch seconds, with text exact to the nanosecond ("1795271574.123"), which
 // Value.Time reads back exactly and contributor keys and filters treat as any other number.
 

@@ -112,9 +112,8 @@ type msgpackEvent struct {
 
 // Msgpack renders the event as a msgpack map with the JSON form's field names and values. The
 // latency is rounded to 0.1 ms as the JSON form prints it: with all 52 bits of the generator's
-// random mantissa, msgpack carried information the JSON did not, and its batches compressed
-// 20% worse (snappy: 32.5 against 27.2 bytes an event; 26.4 rounded), which made the msgpack
-// benchmark a test of compression, not of decoding.
+// random mantissa, msgpack would carry information the JSON does not and its batches would
+// compress worse, making the msgpack benchmark a test of compression, not of decoding.
 func (e *Event) Msgpack() ([]byte, error) {
 	return msgpack.Marshal(msgpackEvent{
 		TS:     e.TS.UTC().Format("2006-01-02T15:04:05.000Z07:00"),

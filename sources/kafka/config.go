@@ -23,10 +23,9 @@ type Config struct {
 	// franz-go does not fetch a resumed partition while a fetch to its broker is in flight, so
 	// this is also the worst-case delay before a partition resumes after backpressure, and
 	// therefore how long the poll loop waits for a busy runner to take a batch before it
-	// pauses the partition instead.
-	// BenchmarkBackpressure (runners the bottleneck, partitions pausing and resuming) measured
-	// 2.0–2.3 µs/record at 100ms, 3.3–3.6 at 250ms and 35 at Kafka's 5s default; the cost of a
-	// short wait is a few more empty fetches a second when idle.
+	// pauses the partition instead. With runners the bottleneck and partitions pausing and
+	// resuming, a long wait delays every resume (BenchmarkBackpressure, bench/README.md); the
+	// cost of a short one is a few more empty fetches a second when idle.
 	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
 	// FetchMaxBytes caps one fetch response. 0 derives it from the in-flight budget
 	// (budget/32, between 1 MiB and 50 MiB), because the client buffers up to one fetch per
@@ -37,10 +36,9 @@ type Config struct {
 	// than this still comes whole, so no partition is starved). 0 derives it: FetchMaxBytes/16,
 	// between 64 KiB and 1 MiB. Small on purpose: event-time windows are aligned across
 	// partitions, so a window closes only when every partition has passed it. With Kafka's
-	// 1 MiB default a fetch filled from one or two partitions at a time while the others
-	// waited, and runners that ran ahead stalled on window credits. Catching up on 8
-	// partitions (bench standard, 48 MiB budget) the derived 96 KiB drained 20–45% more
-	// records per second than 1 MiB, with ~40% less peak RSS.
+	// 1 MiB default a fetch fills from one or two partitions at a time while the others wait,
+	// and runners that ran ahead stall on window credits: a backlog drains slower and in more
+	// memory (bench/README.md).
 	FetchMaxPartitionBytes int32 `yaml:"fetch_max_partition_bytes"`
 	// MaxPollRecords caps the records taken from the client per poll. Default 10000.
 	MaxPollRecords int `yaml:"max_poll_records"`

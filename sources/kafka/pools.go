@@ -11,9 +11,9 @@ import (
 )
 
 // Fetched records are the bulk of what a worker allocates: franz-go's []kgo.Record and its
-// decompression buffers, and weir's []pipeline.Record for each batch. Allocating them afresh for
-// every fetch made the garbage collector the third-largest CPU user in the bench and doubled the
-// heap's peak over what is live. They are recycled instead: a batch's slices go back into a
+// decompression buffers, and weir's []pipeline.Record for each batch. Allocated afresh for
+// every fetch, they make the garbage collector one of the largest CPU users and double the
+// heap's peak over what is live (bench/README.md, "Findings behind the code"). They are recycled instead: a batch's slices go back into a
 // free list when the runtime has finished with the batch (Batch.Done), and the next fetch takes
 // them from there.
 //
@@ -31,13 +31,13 @@ const poolSlices = 256
 // bounds alone are not enough: batch sizes wander across classes, and the sum of every class's
 // peak was twice what was ever in flight at once. The lists must cover the swing between
 // batches finishing and fetches arriving, which is wide (the budget pauses and resumes whole
-// partitions): in the bench, a quarter gave 915 k records per CPU-second, an eighth 840 k and
-// no pooling 770 k (same run, interleaved), for about the same peak RSS.
+// partitions): of the shares tried, a quarter processed the most records per CPU-second, for
+// about the same peak RSS (bench/README.md).
 const poolShare = 4
 
 // Size classes are spaced four to a power of two (16, 20, 24, 28, 32, 40, …), so a slice serves
-// any request up to its capacity with at most a fifth of it unused. With powers of two, half
-// went unused on average, and the pooled memory was twice what the budget charged for.
+// any request up to its capacity with at most a fifth of it unused. With powers of two up to
+// half goes unused, and the pooled memory can be twice what the budget charged for.
 const (
 	minClassSize = 16
 	maxClass     = 4*23 - 4 // classFor(8<<23): 64 Mi elements, a whole fetch decompressed, in bytes
@@ -147,7 +147,7 @@ func (p *fetchPools) PutRecords(s []kgo.Record) { p.records.put(s) }
 
 // GetDecompressBytes implements kgo.PoolDecompressBytes. A raw snappy block (what franz-go
 // and most clients produce for snappy) states its decoded length in its header, so the buffer
-// fits exactly; a short guess made s2 allocate a buffer of its own for a third of the batches.
+// fits exactly; with a short guess s2 allocates a buffer of its own instead.
 func (p *fetchPools) GetDecompressBytes(compressed []byte, codec kgo.CompressionCodecType) []byte {
 	if codec == kgo.CodecSnappy && !bytes.HasPrefix(compressed, xerialMagic) {
 		if n, err := s2.DecodedLen(compressed); err == nil && n <= maxDecompressGuess {
