@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 )
 
@@ -143,61 +144,20 @@ weir_lag_partitions{status="WARN"} 0
 	}
 	// Time lag grows between samples: a scrape 5s later sees 5s more.
 	now = now.Add(5 * time.Second)
-	if got := gatheredValue(t, reg, "weir_lag_seconds", "1"); got != 35 {
+	if got := metrictest.Sum(t, reg, "weir_lag_seconds", map[string]string{"partition": "1"}); got != 35 {
 		t.Fatalf("weir_lag_seconds{partition=1} = %v, want 35", got)
 	}
-	if got := gatheredValue(t, reg, "weir_lag_status", "1", "STALL"); got != 1 {
+	if got := metrictest.Sum(t, reg, "weir_lag_status", map[string]string{"partition": "1", "status": "STALL"}); got != 1 {
 		t.Fatalf("STALL status series = %v", got)
 	}
 	// Revoked: every series of p1 is gone from the next gather, the aggregates follow.
 	tr.Forget(p1)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range metrictest.Labelled(t, reg, "partition", "1") {
+		t.Errorf("%s still has a series for the forgotten partition", name)
 	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "partition" && l.GetValue() == "1" {
-					t.Errorf("%s still has a series for the forgotten partition", mf.GetName())
-				}
-			}
-		}
-	}
-	if got := gatheredValue(t, reg, "weir_lag_total_records"); got != 600 {
+	if got := metrictest.Sum(t, reg, "weir_lag_total_records", nil); got != 600 {
 		t.Fatalf("total after forget = %v, want 600", got)
 	}
-}
-
-// gatheredValue returns the value of the series of name whose partition (and status) label
-// match, or whose only series it is when no labels are given.
-func gatheredValue(t *testing.T, reg prometheus.Gatherer, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for i, want := range labels {
-				key := []string{"partition", "status"}[i]
-				found := false
-				for _, l := range m.GetLabel() {
-					found = found || (l.GetName() == key && l.GetValue() == want)
-				}
-				if !found {
-					continue series
-				}
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no series %s%v", name, labels)
-	return 0
 }
 
 // TestTrackerConcurrent runs sources, a revoking rebalance, scrapes and snapshots at once;

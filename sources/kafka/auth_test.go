@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
 	"github.com/weirstream/weir/pipeline/throughput"
@@ -99,14 +100,5 @@ func mechanism(name string) sasl.Mechanism {
 }
 
 func connectErrors(t *testing.T, reg *prometheus.Registry) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "weir_kafka_connect_errors_total" {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	return 0
+	return metrictest.Sum(t, reg, "weir_kafka_connect_errors_total", nil)
 }

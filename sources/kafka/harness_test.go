@@ -414,6 +414,8 @@ func (w *worker) dump(t *testing.T) {
 	t.Logf("stats %+v, budget in use %d", w.rt.Stats(), w.budget.InUse())
 }
 
+func itoa[T int | int32](i T) string { return strconv.Itoa(int(i)) }
+
 func sortedKeys[M ~map[string]V, V any](m M) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/sources/kafka"
 )
@@ -123,7 +124,7 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	if f, _ := tr.Fleet(clk.now(), time.Minute); f.ArrivalRate != 2.5 || f.LagSum != 135 {
 		t.Fatalf("fleet after producing: %+v", f)
 	}
-	if got := testutil.ToFloat64(gauge(t, w, "weir_lag_total_records")); got != 135 {
+	if got := metrictest.Sum(t, w.reg, "weir_lag_total_records", nil); got != 135 {
 		t.Fatalf("weir_lag_total_records = %v, want 135", got)
 	}
 
@@ -181,16 +182,10 @@ func TestLagPollerForgetsRevokedPartitions(t *testing.T) {
 		}
 	}
 	// a's registry has no series at all for b's partitions.
-	mfs, err := a.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "partition" && ob[l.GetValue()] && strings.HasPrefix(mf.GetName(), "weir_lag_") {
-					t.Errorf("a still exports %s for partition %s, now b's", mf.GetName(), l.GetValue())
-				}
+	for id := range ob {
+		for _, name := range metrictest.Labelled(t, a.reg, "partition", id) {
+			if strings.HasPrefix(name, "weir_lag_") {
+				t.Errorf("a still exports %s for partition %s, now b's", name, id)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kafka"
 )
@@ -119,7 +120,7 @@ func TestRebalanceLosesNothingAndRefusesForeignCommits(t *testing.T) {
 	// b no longer owns anything: a commit point from it (a late ack) must not be committed.
 	before := committedOffsets(t, addrs, "rebal")
 	b.src.Commit(pipeline.Partition{Stream: topic, ID: "0"}, pipeline.Position{Offset: 1_000_000})
-	if got := testutil.ToFloat64(rejected(t, b)); got < 1 {
+	if got := metrictest.Sum(t, b.reg, "weir_kafka_commits_rejected_total", map[string]string{"reason": "not_owned"}); got < 1 {
 		t.Errorf("weir_kafka_commits_rejected_total{reason=not_owned} = %v, want >= 1", got)
 	}
 
@@ -162,7 +163,7 @@ func TestStalledSinkPausesSourceWithinBudget(t *testing.T) {
 	if peak == 0 {
 		t.Error("nothing was fetched; the test proves nothing")
 	}
-	paused := testutil.ToFloat64(gauge(t, w, "weir_kafka_paused_partitions")) + testutil.ToFloat64(gauge(t, w, "weir_kafka_budget_waits_total"))
+	paused := metrictest.Sum(t, w.reg, "weir_kafka_paused_partitions", nil) + metrictest.Sum(t, w.reg, "weir_kafka_budget_waits_total", nil)
 	if paused == 0 {
 		t.Error("the source neither paused a partition nor waited for the budget while the sink stalled")
 	}
@@ -214,7 +215,7 @@ func TestBusyRunnerDoesNotPauseHotPartition(t *testing.T) {
 	// make every pause cost a second.
 	w := startWorker(t, c.ListenAddrs(), "hot", st, workerOpts{fetchMaxWait: time.Second, recordCost: 50 * time.Microsecond})
 	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.total() == n }, w)
-	pauses := testutil.ToFloat64(labelled(t, w, "weir_kafka_pauses_total", map[string]string{"reason": "runner"}))
+	pauses := metrictest.Sum(t, w.reg, "weir_kafka_pauses_total", map[string]string{"reason": "runner"})
 	w.stop(t)
 	if pauses != 0 {
 		t.Errorf("the hot partition was paused %v times for a runner that was only busy", pauses)
