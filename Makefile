@@ -13,12 +13,15 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/worker
 
 # The embedded demo: an in-process Kafka broker and realistic traffic; reports under ./out,
-# CloudWatch metrics as EMF lines in ./out/metrics.emf, Prometheus on :8080. Ctrl-C drains and
+# CloudWatch metrics as EMF lines in ./out/metrics.emf (the worker's default is stdout, which is
+# what ECS ships to CloudWatch), Prometheus on :8080. Ctrl-C drains and
 # exits 0. Windows are 10s here (the worker's default is 60s) so the first files appear quickly;
 # WEIR_WINDOW_PERIOD=60s make run for the real thing.
 WEIR_WINDOW_PERIOD ?= 10s
+WEIR_SINKS_CLOUDWATCH_EMF_PATH ?= out/metrics.emf
 run:
-	WEIR_WINDOW_PERIOD=$(WEIR_WINDOW_PERIOD) $(GO) run ./cmd/worker $(ARGS)
+	WEIR_WINDOW_PERIOD=$(WEIR_WINDOW_PERIOD) WEIR_SINKS_CLOUDWATCH_EMF_PATH=$(WEIR_SINKS_CLOUDWATCH_EMF_PATH) \
+	  $(GO) run ./cmd/worker $(ARGS)
 
 # The whole suite, with the race detector. Needs moto_server and cfn-lint on PATH (see .ci/run).
 test:

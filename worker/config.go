@@ -137,11 +137,14 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 }
 
-// DefaultConfig returns the configuration of `make run`: the embedded demo, a file sink under
-// ./out and EMF lines in ./out/metrics.emf.
+// DefaultConfig returns the built-in configuration: the embedded demo, a file sink under ./out
+// and EMF lines on stdout. EMF goes to stdout because that is what the awslogs driver ships to
+// CloudWatch, and because a container's working directory may be read-only (distroless, ECS's
+// readonlyRootFilesystem): a deployment that turns the file sink off must not need a file for
+// its metrics. `make run` writes them to ./out/metrics.emf instead (WEIR_SINKS_CLOUDWATCH_EMF_PATH).
 func DefaultConfig() Config {
 	on := true
-	cw := cloudwatch.Config{Mode: cloudwatch.ModeEMF, EMF: cloudwatch.EMFConfig{Path: "out/metrics.emf"}}
+	cw := cloudwatch.Config{Mode: cloudwatch.ModeEMF}
 	return Config{
 		Source: SourceConfig{Kind: "demo", Format: "json", Demo: demo.DefaultConfig(), Kafka: kafka.DefaultConfig(),
 			Kinesis: kinesis.DefaultConfig()},
