@@ -10,17 +10,7 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir/scaling"
-	"gopkg.in/yaml.v3"
 )
-
-func templates(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("cloudformation", "*.yaml"))
-	if err != nil || len(files) < 2 {
-		t.Fatalf("templates: %v %v", files, err)
-	}
-	return files
-}
 
 // TestCFNLint runs cfn-lint on every template. cfn-lint ships in the machine image and in CI;
 // a missing linter is a failure, never a skip, or an unlinted template would pass.
@@ -34,58 +24,6 @@ func TestCFNLint(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cfn-lint %s: %v\n%s", strings.Join(files, " "), err, out)
 	}
-}
-
-// load parses a template into plain maps and slices; short-form intrinsics such as !Ref x
-// become {"!Ref": x}.
-func load(t *testing.T, path string) map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return plain(doc.Content[0]).(map[string]any)
-}
-
-func plain(n *yaml.Node) any {
-	var v any
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = plain(n.Content[i+1])
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := []any{}
-		for _, c := range n.Content {
-			s = append(s, plain(c))
-		}
-		v = s
-	case yaml.AliasNode:
-		return plain(n.Alias)
-	default:
-		v = n.Value
-	}
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		return map[string]any{n.Tag: v}
-	}
-	return v
-}
-
-func get(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
 }
 
 func TestTemplateInvariants(t *testing.T) {

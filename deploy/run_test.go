@@ -1,0 +1,430 @@
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/moto"
+)
+
+// TestTemplateEnvironment starts the real worker binary the way ECS starts it from each
+// template: with exactly the environment the task definition sets (parsed from the template),
+// as a non-root user, in a read-only working directory, with the ECS agent's endpoints, against
+// local servers standing in for the AWS services (moto for S3, Kinesis and DynamoDB; kfake as
+// an MSK cluster with TLS and IAM authentication). What the test adds to the environment is
+// only what AWS and ECS provide a task: credentials, the services' endpoint (the SDK's own
+// AWS_ENDPOINT_URL, through a proxy that records every call), the agent's URIs, and the CA that
+// signs the brokers' certificates; plus WEIR_HTTP_ADDR, because the template's default port
+// 8080 is not free on a shared machine.
+//
+// It asserts the worker becomes ready, processes the records, writes its outputs to S3, emits
+// EMF lines on stdout and exits 0 on SIGTERM; then, from that run: every call it sent is listed
+// in PERMISSIONS.md and allowed by the template's task role (permissions), and every alarm,
+// dashboard widget and the scaling policy watch metrics the run really emitted (alarms).
+//
+// It waits for the first scaling tick (scaling.period, 60s, which the templates do not set),
+// so it takes a little over a minute; both templates run in parallel.
+func TestTemplateEnvironment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the worker binary for over a minute (-short)")
+	}
+	bin := buildWorker(t)
+	perms := loadPermissions(t)
+	for _, path := range templates(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			r := runTemplate(t, bin, path)
+			t.Run("permissions", func(t *testing.T) {
+				checkObserved(t, r.stack, perms, r.calls)
+			})
+			t.Run("alarms", func(t *testing.T) {
+				checkAlarms(t, r.stack, r.emitted)
+			})
+		})
+	}
+}
+
+// runResult is what one run of the worker left behind.
+type runResult struct {
+	stack   *stack
+	calls   []observedCall
+	emitted map[metricID]int
+}
+
+const (
+	runRecords  = 400
+	runBucket   = "weir-test-outputs"
+	runTopic    = "access-logs"
+	runTaskID   = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	runAccessID = "AKIAWEIRTESTACCESSKEY"
+)
+
+// runVariants are the parameters each template is run with beyond testParameters: the MSK run
+// also exercises task protection.
+var runVariants = map[string]map[string]string{
+	"weir-msk.yaml":     {"EnableTaskProtection": "true", "TopicName": runTopic, "BucketName": runBucket},
+	"weir-kinesis.yaml": {"EnableTaskProtection": "false", "StreamName": runTopic, "BucketName": runBucket},
+}
+
+func runTemplate(t *testing.T, bin, path string) runResult {
+	name := filepath.Base(path)
+	tpl := load(t, path)
+	values := map[string]string{}
+	for k, v := range testParameters[name] {
+		values[k] = v
+	}
+	for k, v := range runVariants[name] {
+		values[k] = v
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	mt := moto.Start(t)
+	rec := startAWSRecorder(t, mt.Endpoint())
+	awsCfg := aws.Config{Region: testRegion, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(mt.Endpoint()), true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(runBucket)}); err != nil {
+		t.Fatal(err)
+	}
+
+	var msk *fakeMSK
+	extraEnv := []string{}
+	st := newStack(t, tpl, values)
+	switch st.environment(t)["WEIR_SOURCE_KIND"] {
+	case "kafka":
+		msk = startFakeMSK(t, dir, runTopic, 4, runAccessID, st.taskRolePolicy(t))
+		values["BootstrapBrokers"] = strings.Join(msk.cluster.ListenAddrs(), ",")
+		st = newStack(t, tpl, values)
+		seedKafka(t, msk)
+		extraEnv = append(extraEnv, "SSL_CERT_FILE="+msk.caFile)
+		msk.setRecording(true)
+	case "kinesis":
+		seedKinesis(t, st, awsCfg, mt.Endpoint())
+	default:
+		t.Fatalf("%s: unknown source kind", name)
+	}
+	agent := startFakeECSAgent(t, values["ClusterName"], runTaskID)
+
+	addr := freeAddr(t)
+	env := []string{"HOME=/nonexistent", "WEIR_HTTP_ADDR=" + addr,
+		"AWS_ACCESS_KEY_ID=" + runAccessID, "AWS_SECRET_ACCESS_KEY=weir-test-secret",
+		"AWS_ENDPOINT_URL=" + rec.srv.URL, "AWS_EC2_METADATA_DISABLED=true"}
+	env = append(append(env, extraEnv...), agent.env()...)
+	for k, v := range st.environment(t) {
+		env = append(env, k+"="+v)
+	}
+
+	p := startWorker(t, bin, dir, env)
+	base := "http://" + addr
+	p.waitFor(t, "ready (/readyz 200)", 60*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
+	p.waitFor(t, fmt.Sprintf("%d records processed", runRecords), 60*time.Second, func() bool {
+		return metricSum(base+"/metrics", "weir_records_processed_total") >= runRecords
+	})
+	p.waitFor(t, "the first scaling signal on stdout", 100*time.Second, func() bool {
+		return bytes.Contains(p.stdout.bytes(), []byte(`"DesiredTasks"`))
+	})
+	if values["EnableTaskProtection"] == "true" {
+		p.waitFor(t, "a task protection call", 30*time.Second, func() bool { return len(agent.calls()) > 1 })
+	}
+	p.stop(t, 40*time.Second)
+	if msk != nil {
+		msk.setRecording(false)
+	}
+
+	// Outputs in S3 (read directly from moto, not through the recorder).
+	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(runBucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	prefix := st.params["BucketPrefix"] + "/kind=summary/"
+	found := false
+	for _, k := range keys {
+		found = found || strings.HasPrefix(k, prefix)
+	}
+	if !found {
+		t.Errorf("no window summary under s3://%s/%s; the bucket holds %v", runBucket, prefix, keys)
+	}
+
+	emitted, other, err := emittedMetrics(p.stdout.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(emitted) == 0 {
+		t.Errorf("no EMF metrics on stdout")
+	}
+	if len(other) > 0 {
+		t.Errorf("stdout holds %d lines that are not EMF (CloudWatch Logs would store them as log events): %q", len(other), other[:min(3, len(other))])
+	}
+
+	calls, unclassified := rec.calls()
+	for _, u := range unclassified {
+		t.Errorf("AWS request: %s", u)
+	}
+	calls = append(calls, agent.calls()...)
+	if msk != nil {
+		for api := range msk.recorded() {
+			calls = append(calls, observedCall{call: "kafka:" + api, context: map[string]string{}})
+		}
+		if len(msk.authErrs) > 0 {
+			t.Errorf("MSK IAM authentication failed: %v", msk.authErrs)
+		}
+	}
+	t.Logf("%s: %d S3 objects, %d EMF metrics, %d distinct calls recorded", name, len(keys), len(emitted), len(calls))
+	return runResult{stack: st, calls: calls, emitted: emitted}
+}
+
+// buildWorker builds the worker binary as the Dockerfile does, in a directory every user can
+// read.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "weir-worker-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "worker")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/worker")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func seedKafka(t *testing.T, m *fakeMSK) {
+	t.Helper()
+	cl := m.client(t, kgo.DefaultProduceTopic(runTopic))
+	var recs []*kgo.Record
+	for i := range runRecords {
+		recs = append(recs, &kgo.Record{Key: []byte(strconv.Itoa(i % 17)), Value: accessLogLine(i)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+}
+
+// seedKinesis creates the stream with records, and the lease table as the template defines it
+// (when it does).
+func seedKinesis(t *testing.T, st *stack, awsCfg aws.Config, endpoint string) {
+	t.Helper()
+	ctx := context.Background()
+	kc := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	stream := st.params["StreamName"]
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	var entries []kintypes.PutRecordsRequestEntry
+	for i := range runRecords {
+		entries = append(entries, kintypes.PutRecordsRequestEntry{PartitionKey: aws.String(strconv.Itoa(i)), Data: accessLogLine(i)})
+	}
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), 200)]
+		out, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: chunk})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v", err)
+		}
+		entries = entries[len(chunk):]
+	}
+	if _, ok := get(st.tpl, "Resources", "LeaseTable").(map[string]any); !ok {
+		return
+	}
+	props := st.resource(t, "LeaseTable")
+	in := &dynamodb.CreateTableInput{TableName: aws.String(props["TableName"].(string)),
+		BillingMode: dbtypes.BillingMode(props["BillingMode"].(string))}
+	for _, k := range props["KeySchema"].([]any) {
+		in.KeySchema = append(in.KeySchema, dbtypes.KeySchemaElement{AttributeName: aws.String(get(k, "AttributeName").(string)),
+			KeyType: dbtypes.KeyType(get(k, "KeyType").(string))})
+	}
+	for _, a := range props["AttributeDefinitions"].([]any) {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, dbtypes.AttributeDefinition{
+			AttributeName: aws.String(get(a, "AttributeName").(string)), AttributeType: dbtypes.ScalarAttributeType(get(a, "AttributeType").(string))})
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		t.Fatalf("creating the template's lease table: %v", err)
+	}
+}
+
+func accessLogLine(i int) []byte {
+	return fmt.Appendf(nil, `{"ts":%q,"tenant":"t%d","path":"/api/%d","status":%d,"bytes":%d}`,
+		time.Now().UTC().Format(time.RFC3339Nano), i%7, i%13, []int{200, 200, 200, 404, 500}[i%5], 100+i)
+}
+
+// worker is the running binary.
+type worker struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	exited         chan struct{}
+	err            error
+}
+
+// startWorker runs bin in a new read-only directory as a non-root user (nobody, when the test
+// itself runs as root), with exactly env.
+func startWorker(t *testing.T, bin, dir string, env []string) *worker {
+	t.Helper()
+	wd := filepath.Join(dir, "readonly")
+	if err := os.Mkdir(wd, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; d != os.TempDir() && d != "/" && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+		// The test's temporary directories are private to its user; the worker's user must be
+		// able to reach its working directory and the CA file.
+		_ = os.Chmod(d, 0o755)
+	}
+	w := &worker{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	w.cmd = exec.Command(bin)
+	w.cmd.Dir, w.cmd.Env, w.cmd.Stdout, w.cmd.Stderr = wd, env, w.stdout, w.stderr
+	if os.Geteuid() == 0 {
+		w.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.err = w.cmd.Wait(); close(w.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-w.exited:
+		default:
+			_ = w.cmd.Process.Kill()
+			<-w.exited
+		}
+		if t.Failed() {
+			t.Logf("worker stderr:\n%s", lastLines(w.stderr.bytes(), 60))
+		}
+	})
+	return w
+}
+
+// waitFor polls cond until it holds; the worker exiting first, or the timeout, fails the test.
+func (w *worker) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		select {
+		case <-w.exited:
+			t.Fatalf("the worker exited (%v) before %s; stderr:\n%s", w.err, what, lastLines(w.stderr.bytes(), 40))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v; stderr:\n%s", what, timeout, lastLines(w.stderr.bytes(), 40))
+		}
+	}
+}
+
+// stop sends SIGTERM, as ECS does, and requires exit 0 within timeout.
+func (w *worker) stop(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	start := time.Now()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.exited:
+	case <-time.After(timeout):
+		t.Fatalf("the worker did not exit within %v of SIGTERM; stderr:\n%s", timeout, lastLines(w.stderr.bytes(), 40))
+	}
+	if w.err != nil {
+		t.Fatalf("the worker exited with %v after SIGTERM; stderr:\n%s", w.err, lastLines(w.stderr.bytes(), 40))
+	}
+	t.Logf("exit 0 %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.b.Bytes())
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpStatus(url string) int {
+	cl := http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// metricSum adds up every series of a Prometheus counter or gauge at url.
+func metricSum(url, name string) float64 {
+	cl := http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
