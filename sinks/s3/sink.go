@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -44,16 +43,24 @@ func New(api objectAPI, cfg Config, reg prometheus.Registerer, log *slog.Logger)
 	return s, nil
 }
 
-// Check verifies at start that the bucket exists and is reachable with the credentials at hand,
-// so a wrong bucket name or a missing permission is refused before any data flows, naming the
-// field, instead of failing the first window's Write.
+// probeKey is the object Check writes, under the prefix, at every start. No Athena table reads
+// kind=probe.
+const probeKey = "kind=probe/start-check.txt"
+
+var probeBody = []byte("weir writes this object at every start to check that it may write under this prefix; it may be deleted\n")
+
+// Check verifies at start that the sink can do what it exists for, write under its prefix, by
+// putting a small object there (probeKey), so a wrong bucket name, a missing permission or an
+// unusable KMS key is refused before any data flows, naming the field, instead of failing the
+// first window's Write.
+//
+// It does not call HeadBucket: HeadBucket is authorized as s3:ListBucket on the whole bucket,
+// and its request carries no s3:prefix, so a task role that may list only under its prefix
+// (deploy/PERMISSIONS.md) is refused with 403 and the worker could not start.
 func (s *Sink) Check(ctx context.Context) error {
-	err := s.up.retry(ctx, "check", func(ctx context.Context) error {
-		_, err := s.up.api.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.cfg.Bucket})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("s3.bucket: %q is not accessible: %w", s.cfg.Bucket, err)
+	key := s.cfg.key(probeKey)
+	if err := s.up.put(ctx, "probe", key, "text/plain", "", probeBody); err != nil {
+		return fmt.Errorf("s3.bucket: cannot write under s3://%s/%s: %w", s.cfg.Bucket, s.cfg.Prefix, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -16,6 +17,7 @@ import (
 
 // stateAPI is what StateStore needs of S3.
 type stateAPI interface {
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
@@ -36,8 +38,21 @@ func NewStateStore(api stateAPI, cfg Config) *StateStore {
 }
 
 // Load returns the snapshot saved under name.
+//
+// It lists before it gets: S3 answers a GetObject of a missing key with 403 AccessDenied, not
+// 404, unless the caller may list the whole bucket, which a task role scoped to its prefix may
+// not (deploy/PERMISSIONS.md). A listing whose prefix is the key itself is within that scope
+// and tells "never saved" (the normal first start) from "denied".
 func (s *StateStore) Load(ctx context.Context, name string) ([]byte, error) {
 	key := s.cfg.key(layout.StateKey(name))
+	list, err := s.api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &key, MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return nil, fmt.Errorf("s3: loading state %s: listing: %w", key, err)
+	}
+	// The key sorts before every longer key it prefixes, so it is the first listed if it exists.
+	if len(list.Contents) == 0 || aws.ToString(list.Contents[0].Key) != key {
+		return nil, fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, key, fs.ErrNotExist)
+	}
 	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
 	if err != nil {
 		var nsk *types.NoSuchKey

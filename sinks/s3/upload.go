@@ -14,15 +14,15 @@ import (
 	"github.com/weirstream/weir/internal/awsconf"
 )
 
-// objectAPI is what the sink needs of S3: single PUTs and multipart uploads. *s3.Client
-// implements it; tests wrap it to inject faults.
+// objectAPI is what the sink needs of S3: single PUTs and multipart uploads (nothing that
+// reads or lists: deploy/PERMISSIONS.md lists what each call needs). *s3.Client implements it;
+// tests wrap it to inject faults.
 type objectAPI interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
 	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
 	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
-	HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
 }
 
 // NewClient returns an S3 client for awsCfg, path-style when conf says so (local servers).
