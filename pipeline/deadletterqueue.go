@@ -105,6 +105,7 @@ func (q *deadLetterQueue) write(letters []DeadLetter) bool {
 		return q.sink.WriteDeadLetters(q.rt.sinkCtx, letters)
 	}, func(attempt int, err error) {
 		q.rt.metrics.sinkErrors.WithLabelValues("deadletter").Inc()
+		q.rt.stats.sinkErrors.Add(1)
 		q.rt.log.Warn("dead-letter write failed; retrying", "letters", len(letters), "attempt", attempt, "err", err)
 	})
 }

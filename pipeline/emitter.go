@@ -90,6 +90,7 @@ func (w *sinkWriter) write(em *emission) bool {
 		return err
 	}, func(attempt int, err error) {
 		w.rt.metrics.sinkErrors.WithLabelValues(name).Inc()
+		w.rt.stats.sinkErrors.Add(1)
 		w.rt.log.Warn("sink write failed; window stays unacknowledged and will be retried",
 			"sink", name, "window", em.out.Window.Start, "attempt", attempt, "err", err)
 	})

@@ -442,6 +442,7 @@ func (r *runner) finish() {
 // dead-letter sink under a hold, so the commit point cannot pass it before it is durable.
 func (r *runner) deadLetter(rec *Record, reason, detail string) {
 	r.rt.metrics.deadLetters.WithLabelValues(reason).Inc()
+	r.rt.stats.deadLetters.Add(1)
 	dl := DeadLetter{
 		Partition: r.p,
 		Position:  rec.Position,

@@ -8,14 +8,18 @@ type Stats struct {
 	Records        int64 // records folded into windows or dead-lettered
 	Bytes          int64 // their key and value bytes
 	WindowsFlushed int64 // window outputs durable in every sink
+	DeadLetters    int64 // records sent to the dead-letter sink
+	SinkErrors     int64 // failed sink writes (each is retried; see weir_sink_write_errors_total)
 	InFlightBytes  int64 // bytes charged to the budget now
 	Partitions     int   // partitions running now
 }
 
 type statCounters struct {
-	records atomic.Int64
-	bytes   atomic.Int64
-	windows atomic.Int64
+	records     atomic.Int64
+	bytes       atomic.Int64
+	windows     atomic.Int64
+	deadLetters atomic.Int64
+	sinkErrors  atomic.Int64
 }
 
 // Stats returns the runtime's totals.
@@ -27,6 +31,8 @@ func (rt *Runtime) Stats() Stats {
 		Records:        rt.stats.records.Load(),
 		Bytes:          rt.stats.bytes.Load(),
 		WindowsFlushed: rt.stats.windows.Load(),
+		DeadLetters:    rt.stats.deadLetters.Load(),
+		SinkErrors:     rt.stats.sinkErrors.Load(),
 		InFlightBytes:  rt.budget.InUse(),
 		Partitions:     n,
 	}

@@ -23,6 +23,12 @@ type Publisher struct {
 	// Emit hands the points to the metric sink. Called from Run's goroutine only; it may block
 	// (a slow sink delays the next tick rather than queueing ticks up). nil skips CloudWatch.
 	Emit func(ctx context.Context, points []pipeline.Point) error
+	// Health, when set, returns points to publish with every signal: the fleet's health
+	// counters (dead letters, sink errors, stalled partitions), which must not depend on windows
+	// closing and so ride this timer. They come without time or dimensions; the publisher
+	// stamps them with the signal's time and Fleet. Called from Run's goroutine only, once per
+	// tick; it must not block.
+	Health func(now time.Time) []pipeline.Point
 	// Latest and Metrics are optional.
 	Latest  *Latest
 	Metrics *Metrics
@@ -41,7 +47,14 @@ func (p *Publisher) Tick(ctx context.Context, now time.Time) (Signal, error) {
 	if p.Emit == nil {
 		return s, nil
 	}
-	if err := p.Emit(ctx, Points(s, p.Fleet)); err != nil {
+	points := Points(s, p.Fleet)
+	if p.Health != nil {
+		for _, pt := range p.Health(now) {
+			pt.Time, pt.Dimensions = s.Time, p.Fleet
+			points = append(points, pt)
+		}
+	}
+	if err := p.Emit(ctx, points); err != nil {
 		if p.Metrics != nil {
 			p.Metrics.publishErrors.Inc()
 		}

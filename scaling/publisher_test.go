@@ -50,6 +50,38 @@ func TestPublisherTickPublishesEverywhere(t *testing.T) {
 	}
 }
 
+// Health points are published with every signal, stamped with its time and the fleet's
+// dimensions.
+func TestPublisherPublishesHealthWithTheSignal(t *testing.T) {
+	fleet := []pipeline.Dimension{{Name: "ServiceName", Value: "weir"}}
+	var emitted []pipeline.Point
+	p := &Publisher{
+		Config: DefaultConfig(), TaskID: "t1", Fleet: fleet,
+		Measure: func(time.Time) Inputs { return Inputs{} },
+		Health: func(time.Time) []pipeline.Point {
+			return []pipeline.Point{{Name: "DeadLetters", Unit: pipeline.UnitCount, Value: 3}}
+		},
+		Emit: func(_ context.Context, pts []pipeline.Point) error { emitted = append(emitted, pts...); return nil },
+	}
+	now := time.Date(2025, 3, 1, 12, 0, 42, 0, time.UTC)
+	if _, err := p.Tick(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, pt := range emitted {
+		if pt.Name != "DeadLetters" {
+			continue
+		}
+		found = true
+		if pt.Value != 3 || !pt.Time.Equal(now.Truncate(time.Minute)) || len(pt.Dimensions) != 1 || pt.Dimensions[0] != fleet[0] {
+			t.Errorf("health point %+v: want 3 at %v with %v", pt, now.Truncate(time.Minute), fleet)
+		}
+	}
+	if !found || len(emitted) != 13 {
+		t.Errorf("emitted %d points (health found: %v), want the 12 of the signal and 1 health point", len(emitted), found)
+	}
+}
+
 func TestPublisherRunTicksUntilCancelled(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Period = time.Second

@@ -150,6 +150,10 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 			return metricSink.Write(ctx, &pipeline.Output{Points: pts})
 		}
 	}
+	health := &pipeline.HealthMeter{Stats: a.rt.Stats}
+	a.scaler.Health = func(now time.Time) []pipeline.Point {
+		return append(health.Points(nil), lag.StalledPoint(a.tracker.Snapshot(now)))
+	}
 	if cfg.ECS.Protection.Enabled {
 		m := ecs.NewMetrics(a.reg)
 		client := ecs.NewProtectionClient(os.Getenv(ecs.EnvAgentURI), nil, cfg.ECS.Protection, m)

@@ -1,0 +1,59 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/decode"
+)
+
+// The health meter reports the dead letters and failed sink writes since its previous call,
+// zeros when nothing happened.
+func TestHealthMeterCountsDeadLettersAndSinkErrors(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = 10 * time.Second
+	cfg.TimeField = "$.ts"
+	sink := &memSink{fail: 2}
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
+	meter := &pipeline.HealthMeter{Stats: h.rt.Stats}
+	if got := values(meter.Points(nil)); got[pipeline.MetricDeadLetters] != 0 || got[pipeline.MetricSinkWriteErrors] != 0 {
+		t.Fatalf("before anything happened: %v", got)
+	}
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p)
+	b := pipeline.Batch{Partition: p, Records: []pipeline.Record{
+		{Partition: p, Position: pipeline.Position{Offset: 0}, Value: []byte(`{"ts":"2026-11-21T13:00:01Z"}`), Time: t0},
+		{Partition: p, Position: pipeline.Position{Offset: 1}, Value: []byte(`{"ts":`), Time: t0}, // undecodable
+	}}
+	if err := f.Send(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rt.Close(context.Background()); err != nil { // flushes: two failed writes, then one that succeeds
+		t.Fatal(err)
+	}
+	if st := h.rt.Stats(); st.DeadLetters != 1 || st.SinkErrors != 2 {
+		t.Errorf("Stats: %d dead letters, %d sink errors; want 1 and 2", st.DeadLetters, st.SinkErrors)
+	}
+	pts := meter.Points(nil)
+	if got := values(pts); got[pipeline.MetricDeadLetters] != 1 || got[pipeline.MetricSinkWriteErrors] != 2 {
+		t.Errorf("points %v, want 1 dead letter and 2 sink write errors", got)
+	}
+	for _, pt := range pts {
+		if pt.Unit != pipeline.UnitCount || !pt.Time.IsZero() || pt.Dimensions != nil {
+			t.Errorf("point %+v: want a Count without time or dimensions (the publisher stamps them)", pt)
+		}
+	}
+	if got := values(meter.Points(nil)); got[pipeline.MetricDeadLetters] != 0 || got[pipeline.MetricSinkWriteErrors] != 0 {
+		t.Errorf("second call, nothing new: %v, want zeros", got)
+	}
+}
+
+func values(pts []pipeline.Point) map[string]float64 {
+	m := map[string]float64{}
+	for _, p := range pts {
+		m[p.Name] += p.Value
+	}
+	return m
+}
