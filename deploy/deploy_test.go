@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weirstream/weir/lag"
+	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/scaling"
 )
 
@@ -26,6 +28,9 @@ func TestCFNLint(t *testing.T) {
 	}
 }
 
+// sourceResources are the resources only one source's template has.
+var sourceResources = []string{"LeaseTable"}
+
 func TestTemplateInvariants(t *testing.T) {
 	var resourceSets [][]string
 	for _, path := range templates(t) {
@@ -33,11 +38,12 @@ func TestTemplateInvariants(t *testing.T) {
 			tpl := load(t, path)
 			res := get(tpl, "Resources").(map[string]any)
 			params := get(tpl, "Parameters").(map[string]any)
-			ids := make([]string, 0, len(res))
-			for id := range res {
-				ids = append(ids, id)
+			var ids []string
+			for _, id := range resourceIDs(tpl) {
+				if !slices.Contains(sourceResources, id) {
+					ids = append(ids, id)
+				}
 			}
-			slices.Sort(ids)
 			resourceSets = append(resourceSets, ids)
 
 			// The scaling policy must read the metric the worker publishes, by the same name.
@@ -46,8 +52,23 @@ func TestTemplateInvariants(t *testing.T) {
 			if name := get(queries[0], "MetricStat", "Metric", "MetricName"); name != scaling.MetricDesiredTasks {
 				t.Errorf("scaling policy tracks %v, worker publishes %s", name, scaling.MetricDesiredTasks)
 			}
-			if name := get(res, "BehindAlarm", "Properties", "MetricName"); name != scaling.MetricBacklogSecondsPerTask {
-				t.Errorf("behind alarm reads %v, worker publishes %s", name, scaling.MetricBacklogSecondsPerTask)
+			for alarm, metric := range map[string]string{
+				"BehindAlarm":               scaling.MetricBacklogSecondsPerTask,
+				"ScalingSignalMissingAlarm": scaling.MetricDesiredTasks,
+				"StalledPartitionsAlarm":    lag.MetricPartitionsStalled,
+				"DeadLetterAlarm":           pipeline.MetricDeadLetters,
+				"SinkErrorAlarm":            pipeline.MetricSinkWriteErrors,
+			} {
+				if name := get(res, alarm, "Properties", "MetricName"); name != metric {
+					t.Errorf("%s reads %v, worker publishes %s", alarm, name, metric)
+				}
+			}
+			// Only the missing-signal alarm, whose whole point is missing data, and the Kinesis
+			// source alarm (no reader, no data) count missing data as breaching; every other
+			// alarm's metric is published with zeros, and missing data is the missing-signal
+			// alarm's to report.
+			if m := get(res, "ScalingSignalMissingAlarm", "Properties", "TreatMissingData"); m != "breaching" {
+				t.Errorf("ScalingSignalMissingAlarm treats missing data as %v, want breaching", m)
 			}
 
 			// Fargate's stop timeout is at most 120 s, and the drain must finish before SIGKILL.
@@ -61,9 +82,18 @@ func TestTemplateInvariants(t *testing.T) {
 			if get(container, "StopTimeout", "!Ref") != "StopTimeout" {
 				t.Errorf("container StopTimeout is %v", get(container, "StopTimeout"))
 			}
+			// Container-level memory is what puts a cgroup limit on the worker's process, from
+			// which it sizes its in-flight budget and GOMEMLIMIT; task-level memory alone does not.
+			if get(container, "Memory", "!Ref") != "Memory" {
+				t.Errorf("container Memory is %v, want !Ref Memory", get(container, "Memory"))
+			}
+			// stdout carries the EMF lines (metrics, alarms' data, the scaling signal):
+			// non-blocking mode drops lines when its buffer fills.
+			if mode := get(container, "LogConfiguration", "Options", "mode"); mode != nil && mode != "blocking" {
+				t.Errorf("awslogs mode %v can drop EMF lines; want blocking", mode)
+			}
 
-			// Least privilege: "*" only where the action has no resource-level permission, and
-			// PutMetricData only with the namespace condition.
+			// "*" only where the action has no resource-level permission.
 			for _, role := range []string{"TaskRole", "ExecutionRole"} {
 				for _, pol := range get(res, role, "Properties", "Policies").([]any) {
 					for _, st := range get(pol, "PolicyDocument", "Statement").([]any) {
@@ -73,13 +103,7 @@ func TestTemplateInvariants(t *testing.T) {
 						if get(st, "Resource") != "*" {
 							continue
 						}
-						switch action := get(st, "Action"); action {
-						case "ecr:GetAuthorizationToken":
-						case "cloudwatch:PutMetricData":
-							if get(st, "Condition", "StringEquals", "cloudwatch:namespace", "!Ref") != "MetricNamespace" {
-								t.Errorf("%s: PutMetricData on * without the namespace condition", role)
-							}
-						default:
+						if action := get(st, "Action"); action != "ecr:GetAuthorizationToken" {
 							t.Errorf("%s: %v granted on *", role, action)
 						}
 					}
@@ -89,6 +113,30 @@ func TestTemplateInvariants(t *testing.T) {
 	}
 	if len(resourceSets) == 2 && !slices.Equal(resourceSets[0], resourceSets[1]) {
 		t.Errorf("the templates no longer share one structure:\n%v\n%v", resourceSets[0], resourceSets[1])
+	}
+}
+
+// The Kinesis template creates the lease table the worker expects, keeps it, and tells the
+// worker not to create one.
+func TestKinesisLeaseTable(t *testing.T) {
+	tpl := load(t, filepath.Join("cloudformation", "weir-kinesis.yaml"))
+	table := get(tpl, "Resources", "LeaseTable").(map[string]any)
+	if table["DeletionPolicy"] != "Retain" || table["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("LeaseTable DeletionPolicy %v, UpdateReplacePolicy %v: want Retain (it holds every checkpoint)", table["DeletionPolicy"], table["UpdateReplacePolicy"])
+	}
+	props := table["Properties"]
+	if get(props, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != "true" {
+		t.Error("LeaseTable without point-in-time recovery")
+	}
+	keys := get(props, "KeySchema").([]any)
+	attrs := get(props, "AttributeDefinitions").([]any)
+	if len(keys) != 1 || get(keys[0], "AttributeName") != "leaseKey" || get(keys[0], "KeyType") != "HASH" ||
+		len(attrs) != 1 || get(attrs[0], "AttributeName") != "leaseKey" || get(attrs[0], "AttributeType") != "S" {
+		t.Errorf("LeaseTable key schema %v %v: the worker's leases are keyed by leaseKey, a string", keys, attrs)
+	}
+	st := newStack(t, tpl, testParameters["weir-kinesis.yaml"])
+	if v := st.environment(t)["WEIR_SOURCE_KINESIS_CREATE_TABLE"]; v != "false" {
+		t.Errorf("WEIR_SOURCE_KINESIS_CREATE_TABLE = %q: the template creates the table and grants no CreateTable", v)
 	}
 }
 

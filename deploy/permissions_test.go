@@ -183,18 +183,21 @@ func (s *stack) values() map[string]string {
 	return v
 }
 
-// variants of the parameter settings under which each template's policy is judged: every
-// combination of the parameters that switch statements on and off.
-var policyVariants = []map[string]string{
-	{"EnableTaskProtection": "false"},
-	{"EnableTaskProtection": "true"},
+// policyVariants are the parameter settings under which each template's policy is judged:
+// every combination of the parameters that switch statements or resources on and off.
+var policyVariants = map[string][]map[string]string{
+	"weir-msk.yaml": {{"EnableTaskProtection": "false"}, {"EnableTaskProtection": "true"}},
+	"weir-kinesis.yaml": {
+		{"EnableTaskProtection": "false", "CreateLeaseTable": "true"},
+		{"EnableTaskProtection": "true", "CreateLeaseTable": "false"},
+	},
 }
 
 // forEachStack runs fn on every template under every policy variant.
 func forEachStack(t *testing.T, fn func(t *testing.T, s *stack)) {
 	for _, path := range templates(t) {
 		name := filepath.Base(path)
-		for _, variant := range policyVariants {
+		for _, variant := range policyVariants[name] {
 			values := map[string]string{}
 			for k, v := range testParameters[name] {
 				values[k] = v
@@ -261,6 +264,8 @@ func TestTaskRoleGrantsNothingBroader(t *testing.T) {
 					t.Errorf("statement %q grants the wildcard action %s", st.sid, a)
 				case !needed[strings.ToLower(a)]:
 					t.Errorf("statement %q grants %s, which the worker never needs with this template's environment (PERMISSIONS.md)", st.sid, a)
+				default:
+					checkWithin(t, st, a, perms, env, values)
 				}
 			}
 		}
@@ -288,4 +293,51 @@ func TestTaskRoleGrantsNothingBroader(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkWithin fails when statement st grants action on a resource, or with a condition value,
+// wider than every applicable row of the table for that action: a pattern is within another
+// when the other matches it as a string (its wildcards standing for themselves).
+func checkWithin(t *testing.T, st statement, action string, perms []permission, env, values map[string]string) {
+	t.Helper()
+	var rows []permission
+	for _, p := range perms {
+		if strings.EqualFold(p.action, action) && p.applies(env) {
+			rows = append(rows, p)
+		}
+	}
+	fill := func(s string) string {
+		return placeholder.ReplaceAllStringFunc(s, func(m string) string { return values[m[2:len(m)-1]] })
+	}
+	for _, res := range st.resources {
+		var patterns []string
+		within := false
+		for _, p := range rows {
+			patterns = append(patterns, fill(p.resource))
+			within = within || wildcard(fill(p.resource), res, false)
+		}
+		if !within {
+			t.Errorf("statement %q grants %s on %s, wider than PERMISSIONS.md needs (%v)", st.sid, action, res, patterns)
+		}
+	}
+	for op, keys := range st.conditions {
+		if strings.Contains(op, "Not") || op == "Null" || op == "Bool" {
+			continue
+		}
+		for key, vals := range keys {
+			for _, v := range vals {
+				var patterns []string
+				within := false
+				for _, p := range rows {
+					if pv, ok := lookup(p.context, key); ok {
+						patterns = append(patterns, fill(pv))
+						within = within || wildcard(fill(pv), v, false)
+					}
+				}
+				if len(patterns) > 0 && !within {
+					t.Errorf("statement %q allows %s with %s %s, wider than PERMISSIONS.md needs (%v)", st.sid, action, key, v, patterns)
+				}
+			}
+		}
+	}
 }
