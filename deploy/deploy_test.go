@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,4 +156,94 @@ func TestDockerfile(t *testing.T) {
 	if strings.Count(df, "\nFROM ") < 2 {
 		t.Error("Dockerfile is not multi-stage")
 	}
+	// Every image the build pulls is pinned by digest: the syntax frontend and each base.
+	pinned := regexp.MustCompile(`@sha256:[0-9a-f]{64}(\s|$)`)
+	for _, line := range strings.Split(df, "\n") {
+		if strings.HasPrefix(line, "FROM ") || strings.HasPrefix(line, "# syntax=") {
+			if !pinned.MatchString(line) {
+				t.Errorf("not pinned by digest: %s", line)
+			}
+		}
+	}
+}
+
+// The build context leaves out what the image does not need, and nothing it does: every file
+// of every package the worker is built from, and go.mod and go.sum.
+func TestDockerignore(t *testing.T) {
+	raw, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []*regexp.Regexp
+	for _, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "!") {
+			t.Fatalf(".dockerignore: exceptions (%s) are not understood by this test", line)
+		}
+		patterns = append(patterns, dockerignorePattern(line))
+	}
+	ignored := func(path string) bool {
+		for _, p := range patterns {
+			for d := path; d != "." && d != "/"; d = filepath.Dir(d) {
+				if p.MatchString(d) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, must := range []string{".git", "out", "bin"} {
+		if !ignored(must) {
+			t.Errorf(".dockerignore does not leave out %s", must)
+		}
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if eq .Module.Path "`+module+`"}}{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}
+{{end}}{{range .EmbedFiles}}{{$d}}/{{.}}
+{{end}}{{end}}{{end}}`, "../cmd/worker").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("..")
+	needed := []string{"go.mod", "go.sum"}
+	for _, f := range strings.Fields(string(out)) {
+		rel, _ := filepath.Rel(root, f)
+		needed = append(needed, rel)
+	}
+	if len(needed) < 30 {
+		t.Fatalf("only %d files needed by the build: the go list query is wrong", len(needed))
+	}
+	for _, f := range needed {
+		if ignored(f) {
+			t.Errorf(".dockerignore leaves out %s, which the image's build needs", f)
+		}
+	}
+}
+
+// dockerignorePattern turns a .dockerignore line into a regexp over slash-separated paths
+// relative to the context: * and ? within a segment, ** across segments.
+func dockerignorePattern(p string) *regexp.Regexp {
+	p = strings.Trim(filepath.ToSlash(filepath.Clean(p)), "/")
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		switch {
+		case strings.HasPrefix(p[i:], "**/"):
+			b.WriteString("(.*/)?")
+			i += 2
+		case strings.HasPrefix(p[i:], "**"):
+			b.WriteString(".*")
+			i++
+		case p[i] == '*':
+			b.WriteString("[^/]*")
+		case p[i] == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
 }
