@@ -21,6 +21,24 @@ func TestGoodConfigsLoad(t *testing.T) {
 	}
 }
 
+// The README's examples load; local-aws.yaml only with the endpoint it leaves to the
+// environment, so that its dummy credentials can never go to AWS.
+func TestExamplesLoad(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("examples: %v", files)
+	}
+	for _, f := range files {
+		if _, err := LoadConfig(f, []string{"WEIR_AWS_ENDPOINT=http://127.0.0.1:45123"}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	_, err := LoadConfig("../examples/local-aws.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "aws.local_credentials: only allowed with aws.endpoint") {
+		t.Errorf("local-aws.yaml without WEIR_AWS_ENDPOINT: %v, want the local_credentials refusal", err)
+	}
+}
+
 // Every bad config fails at load with messages that name the offending fields.
 func TestBadConfigsNameTheField(t *testing.T) {
 	cases := map[string][]string{

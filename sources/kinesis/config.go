@@ -26,8 +26,9 @@ type Config struct {
 	// "weir-leases" (the deploy templates' default).
 	LeaseTable string `yaml:"lease_table"`
 	// CreateTable creates the lease table (on-demand billing) when it does not exist. Default
-	// true; the deploy templates create the table themselves and grant no dynamodb:CreateTable,
-	// which is fine as long as the table exists (the worker only creates a missing one).
+	// true, for local runs and tests. The deploy templates create the table (or use an existing
+	// one) and set it to false, granting no dynamodb:CreateTable: a missing table then fails the
+	// start with its name.
 	CreateTable *bool `yaml:"create_table"`
 	// WorkerID names this worker as a lease owner. It must be unique in the fleet. Default: the
 	// host name plus a random suffix, so a restarted task never mistakes its predecessor's
