@@ -226,7 +226,7 @@ func checkObserved(t *testing.T, s *stack, perms []permission, calls []observedC
 				rows = append(rows, p)
 			}
 		}
-		key := c.String()
+		key := fmt.Sprint(c.String(), c.status)
 		if seen[key] {
 			continue
 		}
