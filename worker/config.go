@@ -77,7 +77,9 @@ type SourceConfig struct {
 
 // ContributorsConfig configures the contributor (Top-N) rules.
 type ContributorsConfig struct {
-	// Rules are files of CloudWatch Contributor Insights rules (one rule, or a JSON list).
+	// Rules are files of CloudWatch Contributor Insights rules (a rule body, a named rule
+	// {RuleName, RuleBody, RuleState}, or a JSON list of named rules; see contrib.LoadFile).
+	// A rule whose RuleState is DISABLED is validated at start and then computes nothing.
 	Rules []string `yaml:"rules"`
 	// TopN contributors per report. Default 10, at most 1000.
 	TopN int `yaml:"top_n"`
