@@ -34,6 +34,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 			`source.kafka.start: "middle" is not one of earliest, latest`,
 			"source.kafka.fetch_max_partition_bytes: -1 is negative",
 			"source.kafka.sasl: mechanism plain needs username and password",
+			"source.kafka.revoke_commit_timeout: revoke_timeout 10s + revoke_commit_timeout 55s must be below rebalance_timeout (1m0s)",
 			"window.period: 500ms is below the 1s minimum",
 			`window.late: "drop" is not one of deadletter, oldest-open`,
 			"shutdown_timeout: 3m20s is not in [1s, 120s]",
