@@ -25,7 +25,7 @@ import (
 // faulty injects the errors moto never returns in front of a real client: throttling on
 // GetRecords and GetShardIterator, and expired iterators.
 type faulty struct {
-	kinesis.KinesisAPI
+	kinesis.StreamAPI
 	calls, throttled, expired atomic.Int64
 }
 
@@ -39,7 +39,7 @@ func (f *faulty) GetRecords(ctx context.Context, in *awskinesis.GetRecordsInput,
 		f.expired.Add(1)
 		return nil, &types.ExpiredIteratorException{Message: aws.String("Iterator expired")}
 	}
-	return f.KinesisAPI.GetRecords(ctx, in, o...)
+	return f.StreamAPI.GetRecords(ctx, in, o...)
 }
 
 func (f *faulty) GetShardIterator(ctx context.Context, in *awskinesis.GetShardIteratorInput, o ...func(*awskinesis.Options)) (*awskinesis.GetShardIteratorOutput, error) {
@@ -47,7 +47,7 @@ func (f *faulty) GetShardIterator(ctx context.Context, in *awskinesis.GetShardIt
 		f.throttled.Add(1)
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}
 	}
-	return f.KinesisAPI.GetShardIterator(ctx, in, o...)
+	return f.StreamAPI.GetShardIterator(ctx, in, o...)
 }
 
 // Throttled and expired-iterator reads back off and resume where they were: nothing lost,
@@ -61,7 +61,7 @@ func TestThrottlingAndExpiredIteratorsLoseNothing(t *testing.T) {
 	p.put(t, 40)
 	st := newStore()
 	f := &faulty{}
-	wrap := kinesis.WithKinesisAPI(func(k kinesis.KinesisAPI) kinesis.KinesisAPI { f.KinesisAPI = k; return f })
+	wrap := kinesis.WithStreamAPI(func(k kinesis.StreamAPI) kinesis.StreamAPI { f.StreamAPI = k; return f })
 	// Small GetRecords pages, so the shards take many calls and meet every fault.
 	w := e.startWorker(t, stream, st, workerOpts{id: "a", opts: []kinesis.Option{wrap}, cfg: func(c *kinesis.Config) { c.Limit = 25 }})
 	p.put(t, 40)

@@ -340,7 +340,7 @@ func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) 
 	// Kinesis and DynamoDB may be different servers (kinesalite for resharding): the source
 	// takes one aws.Config, so the Kinesis client is swapped for one on the Kinesis endpoint.
 	kinClient := awskinesis.NewFromConfig(e.kinCfg)
-	opts := append([]kinesis.Option{kinesis.WithKinesisAPI(func(kinesis.KinesisAPI) kinesis.KinesisAPI { return kinClient })}, o.opts...)
+	opts := append([]kinesis.Option{kinesis.WithStreamAPI(func(kinesis.StreamAPI) kinesis.StreamAPI { return kinClient })}, o.opts...)
 	src, err := kinesis.New(context.Background(), cfg, e.ddbCfg, w.budget, w.reg, pm, log, opts...)
 	if err != nil {
 		t.Fatal(err)
