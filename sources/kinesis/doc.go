@@ -8,6 +8,7 @@
 //
 //	source.go      Source: New, Run, Close, Lag
 //	config.go      Config (source.kinesis) and its defaults
+//	startup.go     what Run checks before it creates anything: the stream, the lease table
 //	coordinator.go the coordinator: renewals, take rounds, handoff requests, shard syncs
 //	balance.go     which leases to take or ask for: the fair share, as the KCL's taker
 //	shards.go      ListShards, and the leases a shard sync creates

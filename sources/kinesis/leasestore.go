@@ -70,16 +70,16 @@ type leaseStore struct {
 }
 
 // ensureTable waits for the table to be usable, creating it first if it is missing and create
-// is set.
-func (s *leaseStore) ensureTable(ctx context.Context, create bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+// is set, for at most startupTimeout. watch (may be nil) sees every failed attempt.
+func (s *leaseStore) ensureTable(ctx context.Context, create bool, watch func(reason string, err error)) error {
+	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	for {
 		var out *dynamodb.DescribeTableOutput
 		err := s.do(ctx, "DescribeTable", func(ctx context.Context) (err error) {
 			out, err = s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
 			return err
-		})
+		}, watch)
 		var nf *types.ResourceNotFoundException
 		switch {
 		case errors.As(err, &nf) && !create:
@@ -97,7 +97,7 @@ func (s *leaseStore) ensureTable(ctx context.Context, create bool) error {
 					return nil // another worker created it a moment ago
 				}
 				return err
-			})
+			}, watch)
 			if err != nil {
 				return fmt.Errorf("creating lease table %q: %w", s.table, err)
 			}
@@ -286,11 +286,17 @@ func (s *leaseStore) update(ctx context.Context, op, shard, expr, cond string, v
 }
 
 // do runs one DynamoDB call under the retry policy; a failed fencing condition is permanent.
-func (s *leaseStore) do(ctx context.Context, op string, call func(context.Context) error) error {
+// watch (optional) also sees every failed attempt.
+func (s *leaseStore) do(ctx context.Context, op string, call func(context.Context) error, watch ...func(reason string, err error)) error {
 	return s.retry.Do(ctx, call, func(reason string, err error) {
 		var cf *types.ConditionalCheckFailedException
 		if !errors.As(err, &cf) && s.onErr != nil {
 			s.onErr(op, reason)
+		}
+		for _, w := range watch {
+			if w != nil {
+				w(reason, err)
+			}
 		}
 	})
 }

@@ -27,10 +27,10 @@ func testStore(t *testing.T) *leaseStore {
 	r := awsconf.Retry{}
 	r.ApplyDefaults()
 	s := &leaseStore{db: dynamodb.NewFromConfig(cfg), table: "leases", stream: "s", retry: r}
-	if err := s.ensureTable(context.Background(), true); err != nil {
+	if err := s.ensureTable(context.Background(), true, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ensureTable(context.Background(), true); err != nil { // idempotent
+	if err := s.ensureTable(context.Background(), true, nil); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	return s
