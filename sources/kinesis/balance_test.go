@@ -1,6 +1,7 @@
 package kinesis_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,34 @@ func TestFleetEvensOutAndSettles(t *testing.T) {
 	t.Logf("%d records, %v handoffs asked for; missing %d, read twice %d", p.total(), asked(), missing, dups)
 	if missing != 0 || dups != 0 {
 		t.Errorf("missing %d, read twice %d (a handoff reads nothing twice)", missing, dups)
+	}
+}
+
+// The worker a lease was handed to names the worker that handed it over: the handover writes
+// the new owner into the row, so the row alone would name the taker itself.
+func TestHandoffNamesThePreviousOwner(t *testing.T) {
+	srv := moto.Start(t)
+	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
+	const stream, shards = "handoff-log", 2
+	e.createStream(t, stream, shards)
+	st := newStore()
+	a := e.startWorker(t, stream, st, workerOpts{id: "w1"})
+	waitUntil(t, 30*time.Second, "w1 holding both leases", balanced([]*worker{a}, shards, shards, shards), a)
+	logs := &logBuffer{}
+	b := e.startWorker(t, stream, st, workerOpts{id: "w2", logs: logs})
+	waitUntil(t, 60*time.Second, "one lease handed to w2", balanced([]*worker{a, b}, shards, 1, 1), a, b)
+	b.stop(t)
+	a.stop(t)
+	var taken []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `msg="lease taken"`) {
+			taken = append(taken, line)
+		}
+	}
+	if len(taken) != 1 || !strings.Contains(taken[0], "event=taken_handoff") || !strings.Contains(taken[0], "previous_owner=w1") {
+		t.Errorf("w2's lease-taken lines, want one handed over by w1:\n%s", strings.Join(taken, "\n"))
+	}
+	if got := testutil.ToFloat64(counter(t, b, "weir_kinesis_lease_events_total", "event", "taken_handoff")); got != 1 {
+		t.Errorf("taken_handoff events %v, want 1", got)
 	}
 }

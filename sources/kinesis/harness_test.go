@@ -298,6 +298,7 @@ type workerOpts struct {
 	log    *foldLog
 	cfg    func(*kinesis.Config)
 	opts   []kinesis.Option
+	logs   io.Writer // also gets the worker's log lines (text format)
 }
 
 func testLogger() *slog.Logger {
@@ -332,6 +333,9 @@ func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) 
 	}
 	w := &worker{id: o.id, reg: prometheus.NewRegistry(), crashed: new(atomic.Bool), budget: pipeline.NewBudget(o.budget)}
 	log := testLogger().With("test_worker", o.id)
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	pm := pipeline.NewMetrics(w.reg)
 	cfg := testConfig(stream, o.table, o.id)
 	if o.cfg != nil {
