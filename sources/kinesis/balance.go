@@ -79,8 +79,9 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 
 // activeLeases returns the leases that can be read now: not finished, and every parent
 // finished. A parent without a lease counts as finished: leases are created parents first, so
-// a missing parent lease means the parent left the stream's retention (or was never to be
-// read, see shardSync's bootstrap).
+// a missing parent lease means the parent was read to its end and its lease deleted once its
+// children passed it (finishedToDelete), or it left the stream's retention, or it was never to
+// be read (see syncShards' bootstrap).
 func activeLeases(all []lease) []lease {
 	finished := make(map[string]bool, len(all))
 	known := make(map[string]bool, len(all))

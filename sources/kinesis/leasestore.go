@@ -57,6 +57,16 @@ type lease struct {
 
 func (l lease) finished() bool { return l.Checkpoint == cpShardEnd }
 
+// started says the lease's shard has been read past its start: its checkpoint is a sequence
+// number (or SHARD_END), no longer the position it was created with.
+func (l lease) started() bool {
+	switch l.Checkpoint {
+	case cpTrimHorizon, cpLatest, cpAtTimestamp:
+		return false
+	}
+	return true
+}
+
 // leaseStore reads and writes the lease table. Every write of a held lease is conditional on
 // the owner and the counter the writer last wrote, and increments the counter: a worker that
 // lost its lease (stolen, or taken after it expired) can no longer write anything for the
@@ -164,6 +174,25 @@ func (s *leaseStore) create(ctx context.Context, l lease) (bool, error) {
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
 		return false, nil
+	}
+	return err == nil, err
+}
+
+// deleteFinished deletes the lease of a shard read to its end (see finishedToDelete); it
+// reports false, without error, when the lease is gone already or not finished.
+func (s *leaseStore) deleteFinished(ctx context.Context, shard string) (bool, error) {
+	err := s.do(ctx, "DeleteItem", func(ctx context.Context) error {
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &s.table,
+			Key:                       map[string]types.AttributeValue{attrKey: &types.AttributeValueMemberS{Value: shard}},
+			ConditionExpression:       aws.String(attrCheckpoint + " = :end"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":end": &types.AttributeValueMemberS{Value: cpShardEnd}},
+		})
+		return err
+	})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return false, nil // another worker deleted it a moment ago
 	}
 	return err == nil, err
 }
