@@ -209,19 +209,9 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 		wcancel()
 		return
 	}
-	wctx, wcancel := context.WithTimeout(s.leaseCtx, s.cfg.LeaseDuration)
-	defer wcancel()
-	h.wmu.Lock()
-	var err error
-	if h.lost.Load() {
-		err = errLeaseLost
-	} else {
-		_, err = s.fencedWrite(wctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
-			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
-		})
-	}
-	h.wmu.Unlock()
-	s.forget(h)
+	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
+		return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
+	})
 	if err != nil {
 		s.log.Warn("checkpointing SHARD_END failed; the next owner re-reads the shard's tail", "shard", h.shard, "err", err)
 		return
