@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 )
 
@@ -38,7 +37,7 @@ func TestFleetEvensOutAndSettles(t *testing.T) {
 	asked := func() float64 {
 		var n float64
 		for _, w := range all {
-			n += testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "handoff_requested"))
+			n += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "handoff_requested"})
 		}
 		return n
 	}
@@ -86,7 +85,7 @@ func TestHandoffNamesThePreviousOwner(t *testing.T) {
 	if len(taken) != 1 || !strings.Contains(taken[0], "event=taken_handoff") || !strings.Contains(taken[0], "previous_owner=w1") {
 		t.Errorf("w2's lease-taken lines, want one handed over by w1:\n%s", strings.Join(taken, "\n"))
 	}
-	if got := testutil.ToFloat64(counter(t, b, "weir_kinesis_lease_events_total", "event", "taken_handoff")); got != 1 {
+	if got := metrictest.Sum(t, b.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "taken_handoff"}); got != 1 {
 		t.Errorf("taken_handoff events %v, want 1", got)
 	}
 }

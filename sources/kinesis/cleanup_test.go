@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/weirstream/weir/internal/kinesalite"
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 )
 
@@ -68,7 +68,7 @@ func TestFinishedShardLeaseDeletedOnceChildrenPassedIt(t *testing.T) {
 	if _, ok := e.leases(t, table)[parent]; ok {
 		t.Errorf("the parent %s has a lease again: %+v", parent, e.leases(t, table)[parent])
 	}
-	deleted := testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "deleted"))
+	deleted := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
 	w.stop(t)
 	missing, dups := st.check(p)
 	t.Logf("%d records, leases deleted %v; missing %d, read twice %d", p.total(), deleted, missing, dups)

@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/weirstream/weir/internal/kinesalite"
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 )
 
@@ -123,8 +123,8 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 	}
 	var ended, deleted float64
 	for _, w := range []*worker{a, b} {
-		ended += testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "shard_end"))
-		deleted += testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "deleted"))
+		ended += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "shard_end"})
+		deleted += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
 	}
 	if ended < 3 || int(deleted) != gone {
 		t.Errorf("%v shard_end events for 3 closed shards; %v leases deleted, %d closed shards without a lease", ended, deleted, gone)
