@@ -75,7 +75,7 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		return nil, fmt.Errorf("source.format: %w", err)
 	}
 	plan := decode.NewPlan(format)
-	ops, err := buildOperators(cfg.Contributors, plan)
+	ops, err := buildOperators(cfg.Contributors, plan, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +221,10 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 	return deadLetters, metricSink, nil
 }
 
-// buildOperators returns the throughput operator and one contributor operator per rule.
-func buildOperators(cfg ContributorsConfig, plan *decode.Plan) ([]pipeline.Operator, error) {
+// buildOperators returns the throughput operator and one contributor operator per enabled rule.
+// A disabled rule is checked against the stream's format as an enabled one would be (on a plan
+// of its own, so that its fields are never decoded) and then left out.
+func buildOperators(cfg ContributorsConfig, plan *decode.Plan, log *slog.Logger) ([]pipeline.Operator, error) {
 	ops := []pipeline.Operator{throughput.New()}
 	if len(cfg.Rules) == 0 {
 		return ops, nil
@@ -236,9 +238,17 @@ func buildOperators(cfg ContributorsConfig, plan *decode.Plan) ([]pipeline.Opera
 		return nil, err
 	}
 	for _, r := range rules {
-		op, err := contrib.New(r, plan, opts)
+		p := plan
+		if r.Disabled {
+			p = decode.NewPlan(plan.Format())
+		}
+		op, err := contrib.New(r, p, opts)
 		if err != nil {
 			return nil, fmt.Errorf("contributors.rules: %w", err)
+		}
+		if r.Disabled {
+			log.Info("contributor rule disabled (RuleState DISABLED): loaded and valid, computes nothing", "rule", r.Name)
+			continue
 		}
 		ops = append(ops, op)
 	}

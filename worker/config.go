@@ -77,7 +77,9 @@ type SourceConfig struct {
 
 // ContributorsConfig configures the contributor (Top-N) rules.
 type ContributorsConfig struct {
-	// Rules are files of CloudWatch Contributor Insights rules (one rule, or a JSON list).
+	// Rules are files of CloudWatch Contributor Insights rules (a rule body, a named rule
+	// {RuleName, RuleBody, RuleState}, or a JSON list of named rules; see contrib.LoadFile).
+	// A rule whose RuleState is DISABLED is validated at start and then computes nothing.
 	Rules []string `yaml:"rules"`
 	// TopN contributors per report. Default 10, at most 1000.
 	TopN int `yaml:"top_n"`
@@ -168,11 +170,17 @@ func DefaultConfig() Config {
 // validates. Unknown YAML fields are errors: a typo must not silently fall back to a default.
 func LoadConfig(path string, environ []string) (Config, error) {
 	cfg := DefaultConfig()
+	var data []byte
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
+	}
+	if err := checkRemoved(data, environ); err != nil {
+		return cfg, err
+	}
+	if path != "" {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
@@ -226,15 +234,6 @@ func (c Config) Validate() error {
 	}
 	if c.Sinks.S3.Bucket != "" {
 		errs = append(errs, prefix("sinks.", c.Sinks.S3.Validate()))
-	}
-	if c.Sinks.S3.Archive.Enabled {
-		// sinks/s3's Archive works as a library, but the runtime does not feed it yet: the
-		// commit point must wait for each batch's archive object (a hold per batch), a revoke
-		// must flush the partition's open batch, and the archive cannot share the in-flight
-		// budget with the batches it is waiting to encode without a deadlock when both fill
-		// it. Until that is built, refusing the setting beats archiving nothing silently.
-		errs = append(errs, errors.New("sinks.s3.archive.enabled: the raw-record archive is not available in the worker yet "+
-			"(sinks/s3.Archive is usable as a library; see sinks/README.md)"))
 	}
 	if c.usesAWS() {
 		errs = append(errs, c.AWS.Validate())

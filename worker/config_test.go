@@ -46,12 +46,13 @@ func TestBadConfigsNameTheField(t *testing.T) {
 		"kafka-missing.yaml":   {"source.kafka.brokers: at least one broker is required", "source.kafka.topics: at least one topic is required"},
 		"kind.yaml":            {`source.kind: "pulsar" is not one of demo, kafka, kinesis`},
 		"kinesis-missing.yaml": {"source.kinesis.stream: required"},
-		"s3-archive.yaml":      {"sinks.s3.archive.enabled: the raw-record archive is not available in the worker yet"},
+		"s3-archive.yaml":      {"sinks.s3.archive: removed: weir no longer archives raw records"},
 		"many.yaml": {
 			`source.format: unknown format "xml"`,
 			`source.kafka.start: "middle" is not one of earliest, latest`,
 			"source.kafka.fetch_max_partition_bytes: -1 is negative",
 			"source.kafka.sasl: mechanism plain needs username and password",
+			"source.kafka.revoke_commit_timeout: revoke_timeout 10s + revoke_commit_timeout 55s must be below rebalance_timeout (1m0s)",
 			"window.period: 500ms is below the 1s minimum",
 			`window.late: "drop" is not one of deadletter, oldest-open`,
 			"shutdown_timeout: 3m20s is not in [1s, 120s]",
@@ -102,6 +103,11 @@ func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
 	_, err = LoadConfig("", []string{"WEIR_WINDOW_PERIOD=soon"})
 	if err == nil || !strings.Contains(err.Error(), "WEIR_WINDOW_PERIOD") {
 		t.Errorf("bad value: %v", err)
+	}
+	// A removed field is refused as removed, not as a typo.
+	_, err = LoadConfig("", []string{"WEIR_SINKS_S3_ARCHIVE_ENABLED=true"})
+	if err == nil || !strings.Contains(err.Error(), "sinks.s3.archive (environment WEIR_SINKS_S3_ARCHIVE_ENABLED): removed") {
+		t.Errorf("removed field: %v", err)
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 
 // LoadFile reads the rules of one file. A file holds either
 //   - one rule body exactly as CloudWatch takes it (named after the file, without extension), or
-//   - one named rule {"RuleName": …, "RuleBody": <body object or string>} (the PutInsightRule
-//     and CloudFormation spelling; "RuleDefinition" is accepted for RuleBody), or
+//   - one named rule {"RuleName": …, "RuleBody": <body object or string>, "RuleState": …}
+//     (the PutInsightRule and CloudFormation spelling; "RuleDefinition" is accepted for
+//     RuleBody; RuleState ENABLED, the default, or DISABLED, see Rule.Disabled), or
 //   - a JSON array of named rules.
 //
 // Rule names must be unique within a file; across files the caller checks (LoadFiles does).
@@ -92,12 +93,25 @@ func parseNamed(raw []byte, defaultName string) (*Rule, error) {
 	if body == nil {
 		return nil, fmt.Errorf("rule %q: RuleBody is required", name)
 	}
+	var disabled bool
+	switch n.RuleState {
+	case "", StateEnabled: // PutInsightRule's default is ENABLED
+	case StateDisabled:
+		disabled = true
+	default:
+		return nil, fmt.Errorf("rule %q: RuleState: %q: want %s or %s (case sensitive)", name, n.RuleState, StateEnabled, StateDisabled)
+	}
 	// A body given as a JSON string (as the API takes it) is unwrapped.
 	var s string
 	if json.Unmarshal(body, &s) == nil {
 		body = []byte(s)
 	}
-	return ParseRule(name, body)
+	r, err := ParseRule(name, body)
+	if err != nil {
+		return nil, err
+	}
+	r.Disabled = disabled
+	return r, nil
 }
 
 func checkUnique(rules []*Rule, where string) error {

@@ -100,7 +100,7 @@ func New(rule *Rule, plan *decode.Plan, opts Options) (*Operator, error) {
 		}
 		o.keys = append(o.keys, idx)
 	}
-	if rule.AggregateOn == "Sum" && rule.ValueOf != "" {
+	if rule.ValueOf != "" { // ParseRule allows it only with Sum
 		idx, err := add(rule.ValueOf, "Contribution.ValueOf")
 		if err != nil {
 			return nil, err

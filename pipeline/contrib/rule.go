@@ -41,7 +41,18 @@ type Rule struct {
 	ValueOf     string
 	Filters     []Filter
 	AggregateOn string // "Count" or "Sum"
+	// Disabled is RuleState DISABLED (only the named forms carry a RuleState, see LoadFile):
+	// the rule is parsed and validated like any other, but the worker builds no operator for
+	// it, so it computes and publishes nothing, as a disabled rule in CloudWatch collects no
+	// data. Flipping the state back needs no other change to the file.
+	Disabled bool
 }
+
+// Rule states (PutInsightRule's RuleState; case sensitive, as CloudWatch's API takes them).
+const (
+	StateEnabled  = "ENABLED"
+	StateDisabled = "DISABLED"
+)
 
 // body mirrors the rule JSON. Unknown members are rejected, so a misspelt "Filter" does not
 // silently match everything.
@@ -157,6 +168,13 @@ func ParseRule(name string, def []byte) (*Rule, error) {
 	}
 	r.Keys = c.Keys
 	if c.ValueOf != "" {
+		// The rule-syntax page: specify ValueOf only with AggregateOn Sum. With Count every
+		// event counts 1 and the field would be read for nothing; a rule that names a value
+		// but counts was almost certainly meant to sum it, and reporting counts under it would
+		// be a wrong answer nobody notices.
+		if b.AggregateOn != "Sum" {
+			return fail("Contribution.ValueOf", "%q is used only with AggregateOn Sum (with %s every event counts 1): set AggregateOn to Sum, or remove ValueOf", c.ValueOf, b.AggregateOn)
+		}
 		if err := r.checkField(c.ValueOf); err != nil {
 			return fail("Contribution.ValueOf", "%v", err)
 		}

@@ -280,7 +280,10 @@ func TestParseRuleErrors(t *testing.T) {
 		{"r", base(set("Contribution", `{"Keys":[]}`)), "Contribution.Keys: 0 keys"},
 		{"r", base(set("Contribution", `{"Keys":["$.a","$.b","$.c","$.d","$.e"]}`)), "Contribution.Keys: 5 keys"},
 		{"r", base(set("Contribution", `{"Keys":["$.a","a.b"]}`)), "Contribution.Keys[1]"},
-		{"r", base(set("Contribution", `{"Keys":["$.a"],"ValueOf":"$."}`)), "Contribution.ValueOf"},
+		{"r", base(func(m map[string]string) {
+			m["Contribution"], m["AggregateOn"] = `{"Keys":["$.a"],"ValueOf":"$."}`, `"Sum"`
+		}), "Contribution.ValueOf"},
+		{"r", base(set("Contribution", `{"Keys":["$.a"],"ValueOf":"$.bytes"}`)), `Contribution.ValueOf: "$.bytes" is used only with AggregateOn Sum`},
 		{"r", base(set("Contribution", `{"Keys":["$.a"],"Filters":[{"Match":"$.a","In":["x"]},{"Match":"$.a","In":["x"]},{"Match":"$.a","In":["x"]},{"Match":"$.a","In":["x"]},{"Match":"$.a","In":["x"]}]}`)), "Contribution.Filters: 5 filters"},
 		{"r", base(set("Contribution", `{"Keys":["$.a"],"Filters":[{"Match":"$.a","In":[`+vals(11)+`]}]}`)), "Contribution.Filters[0]: In: 11 values"},
 		{"r", base(set("Contribution", `{"Keys":["$.a"],"Filters":[{"Match":"$.a","In":[]}]}`)), "In: 0 values"},
@@ -374,5 +377,51 @@ func TestLoadFileForms(t *testing.T) {
 	}
 	if _, err := LoadFiles([]string{list, list}); err == nil {
 		t.Fatal("duplicate names across files accepted")
+	}
+}
+
+// RuleState, carried by the named forms, is ENABLED (the default) or DISABLED; anything else is
+// refused with the rule and the field named, as CloudWatch's API refuses it.
+func TestRuleState(t *testing.T) {
+	dir := t.TempDir()
+	body := `{"Schema":{"Name":"CloudWatchLogRule","Version":1},"LogGroupNames":["g"],"LogFormat":"JSON","Contribution":{"Keys":["$.a"]},"AggregateOn":"Count"}`
+	for _, tc := range []struct {
+		state    string // "-": no RuleState member
+		disabled bool
+		err      string
+	}{
+		{"-", false, ""},
+		{"ENABLED", false, ""},
+		{"DISABLED", true, ""},
+		{"BOGUS", false, `rule "r": RuleState: "BOGUS": want ENABLED or DISABLED`},
+		{"disabled", false, `rule "r": RuleState: "disabled"`},
+	} {
+		state := ""
+		if tc.state != "-" {
+			state = fmt.Sprintf(`,"RuleState":%q`, tc.state)
+		}
+		p := filepath.Join(dir, "r.json")
+		if err := os.WriteFile(p, []byte(`{"RuleName":"r","RuleBody":`+body+state+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rules, err := LoadFile(p)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("RuleState %s: error %v, want %q", tc.state, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("RuleState %s: %v", tc.state, err)
+		case rules[0].Disabled != tc.disabled:
+			t.Errorf("RuleState %s: Disabled %v, want %v", tc.state, rules[0].Disabled, tc.disabled)
+		}
+	}
+	// A disabled rule is still validated: a broken body is an error, not silently skipped.
+	p := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(p, []byte(`{"RuleName":"broken","RuleState":"DISABLED","RuleBody":{"Schema":{"Name":"CloudWatchLogRule","Version":1}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(p); err == nil || !strings.Contains(err.Error(), `rule "broken"`) {
+		t.Errorf("a broken disabled rule: %v", err)
 	}
 }

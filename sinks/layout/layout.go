@@ -7,7 +7,6 @@
 //	kind=anomaly/series=<name>/dt=…/hour=…/<start>_<end>_<owner>.json.gz
 //	kind=summary/operator=<name>/dt=…/hour=…/<start>_<end>_<owner>.json.gz
 //	kind=deadletter/stream=<stream>/dt=…/hour=…/<partition id>_<first>_<last>.json.gz
-//	kind=archive/stream=<stream>/dt=…/hour=…/<partition id>_<first>_<last>.json.gz
 //	kind=partial/dt=…/hour=…/<start>_<end>_<owner>.msgpack
 package layout
 
@@ -80,8 +79,8 @@ func PartialKey(w pipeline.Window, owner string) string {
 }
 
 // RecordsKey is the key of an object holding records of one partition from first to last
-// position (dead letters: kind "deadletter"; the raw archive: kind "archive"). t is the time of
-// the first record and chooses the dt/hour partition.
+// position (dead letters: kind "deadletter"). t is the time of the first record and chooses the
+// dt/hour partition.
 func RecordsKey(kind string, p pipeline.Partition, first, last pipeline.Position, t time.Time, gzip bool) string {
 	var b strings.Builder
 	b.WriteString("kind=")

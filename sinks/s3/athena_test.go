@@ -46,7 +46,6 @@ func jsonFields(v any, fromKey ...string) []string {
 func TestAthenaDDLMatchesLines(t *testing.T) {
 	for file, want := range map[string][]string{
 		"deadletters.sql": jsonFields(layout.DeadLetterLine{}, "stream"),
-		"archive.sql":     jsonFields(archiveLine{}, "stream"),
 	} {
 		if got := ddlColumns(t, file); !slices.Equal(got, want) {
 			t.Errorf("%s: columns %v, lines have %v", file, got, want)

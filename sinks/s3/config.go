@@ -1,6 +1,5 @@
 // Package s3 writes window outputs to Amazon S3: reports (one newline-delimited JSON object per
-// report kind, name and window), dead letters, an optional archive of raw records (batched per
-// partition) and msgpack partials, under deterministic Hive-style keys (sinks/layout) so a
+// report kind, name and window), dead letters and msgpack partials, under deterministic Hive-style keys (sinks/layout) so a
 // replay overwrites instead of duplicating and Athena can query everything (deploy/athena).
 package s3
 
@@ -8,16 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/weirstream/weir/internal/awsconf"
 )
 
-// S3's multipart limits.
-const (
-	minPartSize = 5 << 20
-	maxParts    = 10000
-)
+// minPartSize is S3's smallest multipart part (the last part excepted).
+const minPartSize = 5 << 20
 
 // Config is the `s3:` section of weir's configuration.
 type Config struct {
@@ -38,24 +33,6 @@ type Config struct {
 	Concurrency int `yaml:"concurrency"`
 	// Retry is the backoff on SlowDown, 5xx and network errors.
 	Retry awsconf.Retry `yaml:"retry"`
-	// Archive configures the optional archive of raw records.
-	Archive ArchiveConfig `yaml:"archive"`
-}
-
-// ArchiveConfig configures the raw-record archive: records are batched per partition by size
-// and age, like Firehose's dynamic partitioning, and each batch is one object.
-type ArchiveConfig struct {
-	// Enabled turns the archive on. Default false.
-	Enabled bool `yaml:"enabled"`
-	// MaxBytes flushes a partition's batch once its encoded lines reach this size. Default
-	// 16 MiB: large enough for few PUTs, small enough that 500 open batches stay within a few
-	// GiB only at the extreme (the global budget bounds the total anyway).
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxAge flushes a batch this long after its first record arrived. Default 5m.
-	MaxAge time.Duration `yaml:"max_age"`
-	// MaxOpenKeys caps partitions with an open batch; a new one flushes the oldest first.
-	// Default 500 (Firehose's active-partition limit).
-	MaxOpenKeys int `yaml:"max_open_keys"`
 }
 
 // ApplyDefaults fills zero fields with their documented defaults.
@@ -69,15 +46,6 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
-	}
-	if c.Archive.MaxBytes == 0 {
-		c.Archive.MaxBytes = 16 << 20
-	}
-	if c.Archive.MaxAge == 0 {
-		c.Archive.MaxAge = 5 * time.Minute
-	}
-	if c.Archive.MaxOpenKeys == 0 {
-		c.Archive.MaxOpenKeys = 500
 	}
 	c.Retry.ApplyDefaults()
 }
@@ -98,15 +66,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		errs = append(errs, fmt.Errorf("s3.concurrency: must be in [1, 64], got %d", c.Concurrency))
-	}
-	if c.Archive.MaxBytes < 1<<10 || c.Archive.MaxBytes > c.PartSize*maxParts {
-		errs = append(errs, fmt.Errorf("s3.archive.max_bytes: must be in [1024, part_size*10000], got %d", c.Archive.MaxBytes))
-	}
-	if c.Archive.MaxAge <= 0 {
-		errs = append(errs, fmt.Errorf("s3.archive.max_age: must be > 0, got %v", c.Archive.MaxAge))
-	}
-	if c.Archive.MaxOpenKeys < 1 {
-		errs = append(errs, fmt.Errorf("s3.archive.max_open_keys: must be >= 1, got %d", c.Archive.MaxOpenKeys))
 	}
 	if err := c.Retry.Validate("s3.retry"); err != nil {
 		errs = append(errs, err)

@@ -14,12 +14,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec // time to make one object durable, retries included
 	multipart   prometheus.Counter
 
-	deadLetters     prometheus.Counter
-	archiveRecords  prometheus.Counter
-	archiveFailed   prometheus.Counter
-	archiveFlushes  *prometheus.CounterVec // by reason: size, age, open_keys, close
-	archiveOpenKeys prometheus.Gauge
-	archiveBytes    prometheus.Gauge
+	deadLetters prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,25 +42,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_s3_dead_letters_total", Help: "Dead letters made durable in S3.",
 		}),
-		archiveRecords: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "weir_s3_archive_records_total", Help: "Raw records made durable in the S3 archive.",
-		}),
-		archiveFailed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "weir_s3_archive_failed_records_total", Help: "Raw records whose archive object could not be written (reported to the caller, not acknowledged).",
-		}),
-		archiveFlushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "weir_s3_archive_flushes_total", Help: "Archive batches flushed, by reason (size, age, open_keys, close).",
-		}, []string{"reason"}),
-		archiveOpenKeys: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "weir_s3_archive_open_keys", Help: "Partitions with an open archive batch.",
-		}),
-		archiveBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "weir_s3_archive_buffered_bytes", Help: "Bytes held in open archive batches (charged to the global budget).",
-		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.objects, m.requests, m.errors, m.objectBytes, m.duration, m.multipart,
-		m.deadLetters, m.archiveRecords, m.archiveFailed, m.archiveFlushes, m.archiveOpenKeys, m.archiveBytes} {
+		m.deadLetters} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

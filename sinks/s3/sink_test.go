@@ -242,6 +242,9 @@ func TestOutageFailsWriteThenRecovers(t *testing.T) {
 	if keys := env.keys(t); len(keys) != 0 {
 		t.Fatalf("objects written during the outage: %v", keys)
 	}
+	if inj, fwd := faults.counts(); inj == 0 || fwd != 0 {
+		t.Errorf("during the outage %d requests failed and %d reached S3; want some and none", inj, fwd)
+	}
 	faults.setFailAll(0)
 	if err := s.Write(context.Background(), out); err != nil {
 		t.Fatal(err)
@@ -279,7 +282,6 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		{func(c *Config) { c.Prefix = "x/" }, "s3.prefix:"},
 		{func(c *Config) { c.PartSize = 1 << 20 }, "s3.part_size:"},
 		{func(c *Config) { c.Concurrency = -1 }, "s3.concurrency:"},
-		{func(c *Config) { c.Archive.MaxOpenKeys = -1 }, "s3.archive.max_open_keys:"},
 		{func(c *Config) { c.Retry.GiveUpAfter = -1 }, "s3.retry.give_up_after:"},
 	} {
 		c := Config{Bucket: "ok-bucket"}
@@ -291,7 +293,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 	}
 	c := Config{Bucket: "ok-bucket"}
 	c.ApplyDefaults()
-	if err := c.Validate(); err != nil || !*c.Gzip || c.Archive.MaxOpenKeys != 500 {
+	if err := c.Validate(); err != nil || !*c.Gzip || c.PartSize != 8<<20 || c.Concurrency != 4 {
 		t.Errorf("defaults: %v %+v", err, c)
 	}
 }

@@ -50,10 +50,16 @@ type Config struct {
 	// Default 1s: commits are cheap, and a shorter interval means less replay after a crash.
 	CommitInterval time.Duration `yaml:"commit_interval"`
 	// RevokeTimeout bounds how long a revoke waits for the revoked partitions' windows to
-	// become durable before committing what is durable. Default 10s (< RebalanceTimeout).
+	// become durable before committing what is durable. Default 10s.
 	RevokeTimeout time.Duration `yaml:"revoke_timeout"`
-	TLS           TLSConfig     `yaml:"tls"`
-	SASL          SASLConfig    `yaml:"sasl"`
+	// RevokeCommitTimeout is the time reserved, after that wait, for the synchronous commit of
+	// what became durable. Default 5s. It is separate so that a sink too slow for the wait
+	// cannot also cost the commit of what was durable long before: the next owner would
+	// re-read all of it. RevokeTimeout + RevokeCommitTimeout must stay below
+	// RebalanceTimeout, or the group moves on without this member's commit.
+	RevokeCommitTimeout time.Duration `yaml:"revoke_commit_timeout"`
+	TLS                 TLSConfig     `yaml:"tls"`
+	SASL                SASLConfig    `yaml:"sasl"`
 }
 
 // DefaultConfig returns the defaults documented on Config (no brokers or topics).
@@ -68,6 +74,8 @@ func DefaultConfig() Config {
 		RebalanceTimeout: 60 * time.Second,
 		RevokeTimeout:    10 * time.Second,
 		CommitInterval:   time.Second,
+
+		RevokeCommitTimeout: 5 * time.Second,
 	}
 }
 
@@ -114,9 +122,14 @@ func (c Config) Validate() error {
 	if c.SessionTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("kafka.session_timeout: %v is below 1s", c.SessionTimeout))
 	}
-	if c.RevokeTimeout <= 0 || c.RevokeTimeout >= c.RebalanceTimeout {
-		errs = append(errs, fmt.Errorf("kafka.revoke_timeout: %v must be positive and below kafka.rebalance_timeout (%v)",
-			c.RevokeTimeout, c.RebalanceTimeout))
+	switch {
+	case c.RevokeTimeout <= 0:
+		errs = append(errs, fmt.Errorf("kafka.revoke_timeout: %v must be positive", c.RevokeTimeout))
+	case c.RevokeCommitTimeout <= 0:
+		errs = append(errs, fmt.Errorf("kafka.revoke_commit_timeout: %v must be positive", c.RevokeCommitTimeout))
+	case c.RevokeTimeout+c.RevokeCommitTimeout >= c.RebalanceTimeout:
+		errs = append(errs, fmt.Errorf("kafka.revoke_commit_timeout: revoke_timeout %v + revoke_commit_timeout %v must be below rebalance_timeout (%v)",
+			c.RevokeTimeout, c.RevokeCommitTimeout, c.RebalanceTimeout))
 	}
 	errs = append(errs, c.TLS.validate(), c.SASL.validate())
 	return errors.Join(errs...)

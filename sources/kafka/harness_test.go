@@ -151,6 +151,7 @@ type store struct {
 	counts    map[string]map[int64]int
 	perWindow map[time.Time]map[string]int
 	gate      chan struct{} // if set, a Write waits for it
+	stalled   atomic.Bool   // while set, a Write waits (until it is cleared or its context ends)
 }
 
 func newStore() *store {
@@ -168,6 +169,13 @@ func (s sink) Write(ctx context.Context, out *pipeline.Output) error {
 	if s.st.gate != nil {
 		select {
 		case <-s.st.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for s.st.stalled.Load() {
+		select {
+		case <-time.After(5 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -269,6 +277,9 @@ type workerOpts struct {
 	// per record, so the runners are slower than the fetches.
 	fetchMaxWait time.Duration
 	recordCost   time.Duration
+	// commitInterval overrides the source's (100ms); revokeTimeout its (3s).
+	commitInterval time.Duration
+	revokeTimeout  time.Duration
 }
 
 func startWorker(t *testing.T, addrs []string, group string, st *store, o workerOpts) *worker {
@@ -294,11 +305,18 @@ func startWorker(t *testing.T, addrs []string, group string, st *store, o worker
 	cfg.SessionTimeout = 2 * time.Second
 	cfg.RebalanceTimeout = 5 * time.Second
 	cfg.RevokeTimeout = 3 * time.Second
+	if o.revokeTimeout > 0 {
+		cfg.RevokeTimeout = o.revokeTimeout
+	}
+	cfg.RevokeCommitTimeout = time.Second
 	cfg.FetchMaxWait = 100 * time.Millisecond
 	if o.fetchMaxWait > 0 {
 		cfg.FetchMaxWait = o.fetchMaxWait
 	}
 	cfg.CommitInterval = 100 * time.Millisecond
+	if o.commitInterval > 0 {
+		cfg.CommitInterval = o.commitInterval
+	}
 	src, err := kafka.New(context.Background(), cfg, w.budget, w.reg, pm, log, kgo.HeartbeatInterval(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

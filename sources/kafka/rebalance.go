@@ -40,17 +40,23 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 }
 
 // onRevoked hands the revoked partitions back cleanly: stop feeding them, let the runtime flush
-// their windows and wait (up to RevokeTimeout) until those are durable, commit synchronously,
-// and only then forget them. Commit points arriving later are refused.
+// their windows and wait (up to RevokeTimeout) until those are durable, commit synchronously
+// (within RevokeCommitTimeout of its own), and only then forget them. Commit points arriving
+// later are refused.
 func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	parts := s.beginRevoke(revoked, "revoked")
 	if len(parts) == 0 {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RevokeTimeout)
-	defer cancel()
 	s.revokeAll(rctx, parts)
-	if err := cl.CommitMarkedOffsets(rctx); err != nil {
+	cancel()
+	// A drain that ran out of time must not take the commit down with it: what was marked
+	// before (and during) the drain is durable, and committing it spares the next owner
+	// re-reading it.
+	cctx, ccancel := context.WithTimeout(ctx, s.cfg.RevokeCommitTimeout)
+	defer ccancel()
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
 		s.m.commitErrors.Inc()
 		s.log.Warn("commit on revoke failed; the next owner re-reads from the last commit", "err", err)
 	}

@@ -9,17 +9,20 @@ import (
 // finished, parents finished: the ones that can be read now). It follows the KCL's taker:
 //
 //   - The workers are the owners of live leases, plus this one; the target is
-//     ceil(active/workers), so the shards spread to ≈ active/workers each.
+//     ceil(active/workers), so every worker ends with the floor or the ceiling of the fair
+//     share.
 //   - A worker below target takes free leases (no owner, an expired owner, or its own from a
 //     previous life) up to the target, in random order so workers racing for the same leases
 //     rarely collide (the conditional write decides).
-//   - Only when no free lease is left does it steal, one lease per round, from the most loaded
-//     worker (by asking for a handoff, see requestHandoff), and only if that worker holds more
-//     than one lease above the mean: a worker
-//     within one of the mean is where an uneven split leaves it, and stealing from it would
-//     just move the imbalance around. The caller damps further: it steals only when two
-//     consecutive rounds chose the same victim, so a worker that just started or just lost a
-//     lease does not trigger a storm of steals.
+//   - Only when no free lease is left does it steal, one lease at a time (none while a lease
+//     it asked for is still being handed over), from the most loaded worker (by asking for a
+//     handoff, see requestHandoff): when that worker holds more than the target, or holds
+//     exactly the target while this one is two or more below it. Either way the move brings
+//     the two closer without reversing the order of their counts, so the victim never wants
+//     the lease back: the fleet settles, and stops moving leases, at counts within one of each
+//     other (4 shards on 2 workers: 2/2, never 3/1). The caller damps further: it steals only
+//     when two consecutive rounds chose the same victim, so a worker that just started or just
+//     lost a lease does not trigger a storm of steals.
 //
 // held says which leases this worker holds in memory; a lease the table says is ours but that we
 // do not hold (we lost track of it) counts as free.
@@ -27,6 +30,7 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 	count := map[string]int{me: 0}
 	byOwner := map[string][]lease{}
 	var free []lease
+	asked := false // a lease is being handed to this worker
 	for _, l := range active {
 		switch {
 		case l.Owner == "" || expired(l) || (l.Owner == me && !held[l.Shard]):
@@ -35,6 +39,7 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 			// Being handed over: it counts for the worker that asked for it, so that worker
 			// does not ask again and the owner does not take another in its place.
 			count[l.Handoff]++
+			asked = asked || l.Handoff == me
 		default:
 			count[l.Owner]++
 			byOwner[l.Owner] = append(byOwner[l.Owner], l)
@@ -50,6 +55,9 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 		rnd.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
 		return free[:min(need, len(free))], nil
 	}
+	if asked {
+		return nil, nil // one handoff at a time: the next once this one is done
+	}
 	owners := make([]string, 0, len(count))
 	for o := range count {
 		owners = append(owners, o)
@@ -57,12 +65,11 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 	sort.Strings(owners) // deterministic tie-break
 	victim := ""
 	for _, o := range owners {
-		if o != me && (victim == "" || count[o] > count[victim]) {
+		if o != me && len(byOwner[o]) > 0 && (victim == "" || count[o] > count[victim]) {
 			victim = o
 		}
 	}
-	mean := float64(len(active)) / float64(workers)
-	if victim == "" || float64(count[victim]) <= mean+1 {
+	if victim == "" || count[victim] < target || (count[victim] == target && need < 2) {
 		return nil, nil
 	}
 	ls := byOwner[victim]
@@ -72,8 +79,9 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 
 // activeLeases returns the leases that can be read now: not finished, and every parent
 // finished. A parent without a lease counts as finished: leases are created parents first, so
-// a missing parent lease means the parent left the stream's retention (or was never to be
-// read, see shardSync's bootstrap).
+// a missing parent lease means the parent was read to its end and its lease deleted once its
+// children passed it (finishedToDelete), or it left the stream's retention, or it was never to
+// be read (see syncShards' bootstrap).
 func activeLeases(all []lease) []lease {
 	finished := make(map[string]bool, len(all))
 	known := make(map[string]bool, len(all))

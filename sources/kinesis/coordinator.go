@@ -15,7 +15,7 @@ func (s *Source) coordinate() {
 	defer tick.Stop()
 	sync := time.NewTicker(s.cfg.ShardSyncInterval)
 	defer sync.Stop()
-	t := &taker{seen: map[string]observed{}}
+	t := &taker{seen: map[string]observed{}, asked: map[string]string{}}
 	s.takeRound(t)
 	for {
 		select {
@@ -100,6 +100,10 @@ type taker struct {
 	// differences are compared, so workers' clocks need not agree.
 	seen       map[string]observed
 	lastVictim string // damping: steal only when two rounds in a row chose the same victim
+	// asked is the owner this worker asked to hand each shard over, until the handover
+	// arrives or the request is gone: the handover writes this worker as the owner, so the
+	// row no longer says whose lease it was.
+	asked map[string]string
 }
 
 type observed struct {
@@ -137,6 +141,16 @@ func (s *Source) takeRound(t *taker) {
 			delete(t.seen, id)
 		}
 	}
+	for _, l := range all {
+		if _, ok := t.asked[l.Shard]; ok && l.Handoff != s.cfg.WorkerID && l.Owner != s.cfg.WorkerID {
+			delete(t.asked, l.Shard) // the request is gone (the owner died, or gave it up)
+		}
+	}
+	for id := range t.asked {
+		if !present[id] {
+			delete(t.asked, id)
+		}
+	}
 	expired := func(l lease) bool {
 		return l.Owner != "" && now.Sub(t.seen[l.Shard].since) > s.cfg.LeaseDuration
 	}
@@ -146,11 +160,15 @@ func (s *Source) takeRound(t *taker) {
 	}
 	take, steal := balance(s.cfg.WorkerID, activeLeases(all), heldNow, expired, s.rnd)
 	for _, l := range take {
-		event := "taken"
-		if l.Owner != "" && l.Owner != s.cfg.WorkerID {
+		event, prev := "taken", l.Owner
+		switch {
+		case l.Owner == s.cfg.WorkerID && t.asked[l.Shard] != "":
+			event, prev = "taken_handoff", t.asked[l.Shard]
+		case l.Owner != "" && l.Owner != s.cfg.WorkerID:
 			event = "taken_expired"
 		}
-		s.takeLease(ctx, l, event)
+		delete(t.asked, l.Shard)
+		s.takeLease(ctx, l, event, prev)
 	}
 	if steal == nil {
 		t.lastVictim = ""
@@ -164,6 +182,7 @@ func (s *Source) takeRound(t *taker) {
 	// Ask rather than take: the owner drains and checkpoints first, so nothing is read twice.
 	// A dead owner never answers; its lease then expires and is taken as usual.
 	if err := s.store.requestHandoff(ctx, *steal, s.cfg.WorkerID); err == nil {
+		t.asked[steal.Shard] = steal.Owner
 		s.m.leaseEvents.WithLabelValues("handoff_requested").Inc()
 		s.log.Info("asked for a lease to balance the fleet", "shard", steal.Shard, "owner", steal.Owner)
 	} else if !errors.Is(err, errLeaseLost) {
@@ -172,8 +191,8 @@ func (s *Source) takeRound(t *taker) {
 }
 
 // takeLease writes this worker as the owner of l (fenced on the counter as scanned) and starts
-// its reader.
-func (s *Source) takeLease(ctx context.Context, l lease, event string) {
+// its reader. prev is the worker that held it before (for the log).
+func (s *Source) takeLease(ctx context.Context, l lease, event, prev string) {
 	counter, err := s.store.take(ctx, l, s.cfg.WorkerID)
 	if errors.Is(err, errLeaseLost) {
 		return // another worker was faster
@@ -212,6 +231,6 @@ func (s *Source) takeLease(ctx context.Context, l lease, event string) {
 	s.readers.Add(1)
 	s.mu.Unlock()
 	s.m.leaseEvents.WithLabelValues(event).Inc()
-	s.log.Info("lease taken", "shard", l.Shard, "event", event, "previous_owner", l.Owner, "checkpoint", l.Checkpoint)
+	s.log.Info("lease taken", "shard", l.Shard, "event", event, "previous_owner", prev, "checkpoint", l.Checkpoint)
 	go s.read(rctx, h)
 }

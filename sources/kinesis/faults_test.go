@@ -15,8 +15,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kinesis"
@@ -25,7 +25,7 @@ import (
 // faulty injects the errors moto never returns in front of a real client: throttling on
 // GetRecords and GetShardIterator, and expired iterators.
 type faulty struct {
-	kinesis.KinesisAPI
+	kinesis.StreamAPI
 	calls, throttled, expired atomic.Int64
 }
 
@@ -39,7 +39,7 @@ func (f *faulty) GetRecords(ctx context.Context, in *awskinesis.GetRecordsInput,
 		f.expired.Add(1)
 		return nil, &types.ExpiredIteratorException{Message: aws.String("Iterator expired")}
 	}
-	return f.KinesisAPI.GetRecords(ctx, in, o...)
+	return f.StreamAPI.GetRecords(ctx, in, o...)
 }
 
 func (f *faulty) GetShardIterator(ctx context.Context, in *awskinesis.GetShardIteratorInput, o ...func(*awskinesis.Options)) (*awskinesis.GetShardIteratorOutput, error) {
@@ -47,7 +47,7 @@ func (f *faulty) GetShardIterator(ctx context.Context, in *awskinesis.GetShardIt
 		f.throttled.Add(1)
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded")}
 	}
-	return f.KinesisAPI.GetShardIterator(ctx, in, o...)
+	return f.StreamAPI.GetShardIterator(ctx, in, o...)
 }
 
 // Throttled and expired-iterator reads back off and resume where they were: nothing lost,
@@ -61,12 +61,12 @@ func TestThrottlingAndExpiredIteratorsLoseNothing(t *testing.T) {
 	p.put(t, 40)
 	st := newStore()
 	f := &faulty{}
-	wrap := kinesis.WithKinesisAPI(func(k kinesis.KinesisAPI) kinesis.KinesisAPI { f.KinesisAPI = k; return f })
+	wrap := kinesis.WithStreamAPI(func(k kinesis.StreamAPI) kinesis.StreamAPI { f.StreamAPI = k; return f })
 	// Small GetRecords pages, so the shards take many calls and meet every fault.
 	w := e.startWorker(t, stream, st, workerOpts{id: "a", opts: []kinesis.Option{wrap}, cfg: func(c *kinesis.Config) { c.Limit = 25 }})
 	p.put(t, 40)
 	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
-	throttles := testutil.ToFloat64(counter(t, w, "weir_kinesis_api_errors_total", "reason", "throttle"))
+	throttles := metrictest.Sum(t, w.reg, "weir_kinesis_api_errors_total", map[string]string{"reason": "throttle"})
 	w.stop(t)
 	missing, dups := st.check(p)
 	t.Logf("%d records, %d calls, %d throttled, %d expired iterators; missing %d, read twice %d",
@@ -137,10 +137,10 @@ func TestLostLeaseCannotCheckpoint(t *testing.T) {
 	if after.Owner != "intruder" || after.Checkpoint != before.Checkpoint || after.Counter != taken.Counter {
 		t.Errorf("lost lease written after it was lost: before %+v, taken %+v, after %+v", before, taken, after)
 	}
-	if got := testutil.ToFloat64(counter(t, w, "weir_kinesis_commits_rejected_total", "reason", "not_owned")); got < 1 {
+	if got := metrictest.Sum(t, w.reg, "weir_kinesis_commits_rejected_total", map[string]string{"reason": "not_owned"}); got < 1 {
 		t.Errorf("weir_kinesis_commits_rejected_total{reason=not_owned} = %v, want >= 1", got)
 	}
-	if got := testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "lost")); got != 1 {
+	if got := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"}); got != 1 {
 		t.Errorf("lost events %v, want 1", got)
 	}
 }
@@ -209,8 +209,8 @@ func TestLostWriteAnswersKeepTheLease(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
-	lost := testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "lost"))
-	recovered := testutil.ToFloat64(counter(t, w, "weir_kinesis_lease_events_total", "event", "recovered"))
+	lost := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"})
+	recovered := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "recovered"})
 	w.stop(t)
 	missing, dups := st.check(p)
 	t.Logf("%d records; answers lost: %d late, %d reset; leases lost %v, writes recovered %v; missing %d, read twice %d",

@@ -298,6 +298,7 @@ type workerOpts struct {
 	log    *foldLog
 	cfg    func(*kinesis.Config)
 	opts   []kinesis.Option
+	logs   io.Writer // also gets the worker's log lines (text format)
 }
 
 func testLogger() *slog.Logger {
@@ -332,6 +333,9 @@ func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) 
 	}
 	w := &worker{id: o.id, reg: prometheus.NewRegistry(), crashed: new(atomic.Bool), budget: pipeline.NewBudget(o.budget)}
 	log := testLogger().With("test_worker", o.id)
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	pm := pipeline.NewMetrics(w.reg)
 	cfg := testConfig(stream, o.table, o.id)
 	if o.cfg != nil {
@@ -340,7 +344,7 @@ func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) 
 	// Kinesis and DynamoDB may be different servers (kinesalite for resharding): the source
 	// takes one aws.Config, so the Kinesis client is swapped for one on the Kinesis endpoint.
 	kinClient := awskinesis.NewFromConfig(e.kinCfg)
-	opts := append([]kinesis.Option{kinesis.WithKinesisAPI(func(kinesis.KinesisAPI) kinesis.KinesisAPI { return kinClient })}, o.opts...)
+	opts := append([]kinesis.Option{kinesis.WithStreamAPI(func(kinesis.StreamAPI) kinesis.StreamAPI { return kinClient })}, o.opts...)
 	src, err := kinesis.New(context.Background(), cfg, e.ddbCfg, w.budget, w.reg, pm, log, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 )
 
@@ -82,7 +82,7 @@ func TestKPLAggregatesAndSubSequenceResume(t *testing.T) {
 	if l.Checkpoint != seqs[aggregates-1] || l.Sub != per-1 || l.Owner != "" {
 		t.Errorf("final lease %+v, want checkpoint %s:%d, released", l, seqs[aggregates-1], per-1)
 	}
-	if got := testutil.ToFloat64(counter(t, w, "weir_kinesis_aggregated_records_total", "", "")); got < aggregates-4 {
+	if got := metrictest.Sum(t, w.reg, "weir_kinesis_aggregated_records_total", nil); got < aggregates-4 {
 		t.Errorf("weir_kinesis_aggregated_records_total = %v, want >= %d", got, aggregates-4)
 	}
 }

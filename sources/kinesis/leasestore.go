@@ -57,6 +57,16 @@ type lease struct {
 
 func (l lease) finished() bool { return l.Checkpoint == cpShardEnd }
 
+// started says the lease's shard has been read past its start: its checkpoint is a sequence
+// number (or SHARD_END), no longer the position it was created with.
+func (l lease) started() bool {
+	switch l.Checkpoint {
+	case cpTrimHorizon, cpLatest, cpAtTimestamp:
+		return false
+	}
+	return true
+}
+
 // leaseStore reads and writes the lease table. Every write of a held lease is conditional on
 // the owner and the counter the writer last wrote, and increments the counter: a worker that
 // lost its lease (stolen, or taken after it expired) can no longer write anything for the
@@ -70,16 +80,16 @@ type leaseStore struct {
 }
 
 // ensureTable waits for the table to be usable, creating it first if it is missing and create
-// is set.
-func (s *leaseStore) ensureTable(ctx context.Context, create bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+// is set, for at most startupTimeout. watch (may be nil) sees every failed attempt.
+func (s *leaseStore) ensureTable(ctx context.Context, create bool, watch func(reason string, err error)) error {
+	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	for {
 		var out *dynamodb.DescribeTableOutput
 		err := s.do(ctx, "DescribeTable", func(ctx context.Context) (err error) {
 			out, err = s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
 			return err
-		})
+		}, watch)
 		var nf *types.ResourceNotFoundException
 		switch {
 		case errors.As(err, &nf) && !create:
@@ -97,7 +107,7 @@ func (s *leaseStore) ensureTable(ctx context.Context, create bool) error {
 					return nil // another worker created it a moment ago
 				}
 				return err
-			})
+			}, watch)
 			if err != nil {
 				return fmt.Errorf("creating lease table %q: %w", s.table, err)
 			}
@@ -164,6 +174,25 @@ func (s *leaseStore) create(ctx context.Context, l lease) (bool, error) {
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
 		return false, nil
+	}
+	return err == nil, err
+}
+
+// deleteFinished deletes the lease of a shard read to its end (see finishedToDelete); it
+// reports false, without error, when the lease is gone already or not finished.
+func (s *leaseStore) deleteFinished(ctx context.Context, shard string) (bool, error) {
+	err := s.do(ctx, "DeleteItem", func(ctx context.Context) error {
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &s.table,
+			Key:                       map[string]types.AttributeValue{attrKey: &types.AttributeValueMemberS{Value: shard}},
+			ConditionExpression:       aws.String(attrCheckpoint + " = :end"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":end": &types.AttributeValueMemberS{Value: cpShardEnd}},
+		})
+		return err
+	})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return false, nil // another worker deleted it a moment ago
 	}
 	return err == nil, err
 }
@@ -286,11 +315,17 @@ func (s *leaseStore) update(ctx context.Context, op, shard, expr, cond string, v
 }
 
 // do runs one DynamoDB call under the retry policy; a failed fencing condition is permanent.
-func (s *leaseStore) do(ctx context.Context, op string, call func(context.Context) error) error {
+// watch (optional) also sees every failed attempt.
+func (s *leaseStore) do(ctx context.Context, op string, call func(context.Context) error, watch ...func(reason string, err error)) error {
 	return s.retry.Do(ctx, call, func(reason string, err error) {
 		var cf *types.ConditionalCheckFailedException
 		if !errors.As(err, &cf) && s.onErr != nil {
 			s.onErr(op, reason)
+		}
+		for _, w := range watch {
+			if w != nil {
+				w(reason, err)
+			}
 		}
 	})
 }

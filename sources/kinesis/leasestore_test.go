@@ -27,10 +27,10 @@ func testStore(t *testing.T) *leaseStore {
 	r := awsconf.Retry{}
 	r.ApplyDefaults()
 	s := &leaseStore{db: dynamodb.NewFromConfig(cfg), table: "leases", stream: "s", retry: r}
-	if err := s.ensureTable(context.Background(), true); err != nil {
+	if err := s.ensureTable(context.Background(), true, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ensureTable(context.Background(), true); err != nil { // idempotent
+	if err := s.ensureTable(context.Background(), true, nil); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	return s
@@ -137,13 +137,19 @@ func TestBalanceSpreadsAndDamps(t *testing.T) {
 		wantTake  int
 		wantSteal string
 	}{
-		"alone takes all":          {mk("", "", "", ""), "x", 4, ""},
-		"second worker takes half": {mk("a", "a", "", ""), "b", 2, ""},
-		"3/3/2 is balanced":        {mk("a", "a", "a", "b", "b", "b", "c", "c"), "c", 0, ""},
-		"new worker vs 3/3/2":      {mk("a", "a", "a", "b", "b", "b", "c", "c"), "d", 0, ""},
-		"4/2/2 steals from a":      {mk("a", "a", "a", "a", "b", "b", "c", "c"), "c", 0, "a"},
-		"within one of the mean":   {mk("a", "a", "a", "a", "a", "b", "b", "b", "b"), "b", 0, ""},
-		"empty worker vs 8":        {mk("a", "a", "a", "a", "a", "a", "a", "a"), "b", 0, "a"},
+		"alone takes all":              {mk("", "", "", ""), "x", 4, ""},
+		"second worker takes half":     {mk("a", "a", "", ""), "b", 2, ""},
+		"3/1 evens out":                {mk("a", "a", "a", "b"), "b", 0, "a"},
+		"2/2 is even":                  {mk("a", "a", "b", "b"), "b", 0, ""},
+		"3/3/2 is balanced":            {mk("a", "a", "a", "b", "b", "b", "c", "c"), "c", 0, ""},
+		"new worker vs 3/3/2":          {mk("a", "a", "a", "b", "b", "b", "c", "c"), "d", 0, "a"},
+		"4/2/2 steals from a":          {mk("a", "a", "a", "a", "b", "b", "c", "c"), "c", 0, "a"},
+		"within one of the mean":       {mk("a", "a", "a", "a", "a", "b", "b", "b", "b"), "b", 0, ""},
+		"empty worker vs 8":            {mk("a", "a", "a", "a", "a", "a", "a", "a"), "b", 0, "a"},
+		"3/2/2 is balanced":            {mk("a", "a", "a", "b", "b", "c", "c"), "c", 0, ""},
+		"3/3/1: at target, two short":  {mk("a", "a", "a", "b", "b", "b", "c"), "c", 0, "a"},
+		"2/1/1 is balanced":            {mk("a", "a", "b", "c"), "c", 0, ""},
+		"the victim never steals back": {mk("a", "a", "b", "b", "b"), "a", 0, ""},
 	} {
 		held := map[string]bool{}
 		for _, l := range c.leases {

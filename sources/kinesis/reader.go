@@ -29,7 +29,7 @@ func (s *Source) read(ctx context.Context, h *held) {
 		s.log.Warn("runtime refused a shard", "shard", h.shard, "err", err)
 		return
 	}
-	r := &shardReader{s: s, h: h, feed: feed, c: s.newPoller(h.shard, h.start)}
+	r := &shardReader{s: s, h: h, feed: feed, poll: s.newPoller(h.shard, h.start)}
 	if h.start.Checkpoint != cpTrimHorizon && h.start.Checkpoint != cpLatest && h.start.Checkpoint != cpAtTimestamp {
 		r.skipSeq, r.skipSub = h.start.Checkpoint, h.start.Sub
 	}
@@ -53,7 +53,7 @@ type shardReader struct {
 	s    *Source
 	h    *held
 	feed *pipeline.Feed
-	c    consumer
+	poll *poller
 	deag deaggregator
 
 	offset       int64 // the next record's Position.Offset (an ordinal per lease)
@@ -72,7 +72,7 @@ func (r *shardReader) run(ctx context.Context) bool {
 		if err := r.waitBudget(ctx); err != nil {
 			return false
 		}
-		f, err := r.c.next(ctx)
+		f, err := r.poll.next(ctx)
 		if err != nil {
 			return false
 		}
@@ -209,19 +209,9 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 		wcancel()
 		return
 	}
-	wctx, wcancel := context.WithTimeout(s.leaseCtx, s.cfg.LeaseDuration)
-	defer wcancel()
-	h.wmu.Lock()
-	var err error
-	if h.lost.Load() {
-		err = errLeaseLost
-	} else {
-		_, err = s.fencedWrite(wctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
-			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
-		})
-	}
-	h.wmu.Unlock()
-	s.forget(h)
+	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
+		return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
+	})
 	if err != nil {
 		s.log.Warn("checkpointing SHARD_END failed; the next owner re-reads the shard's tail", "shard", h.shard, "err", err)
 		return

@@ -33,7 +33,10 @@ func (s *Source) listShards(ctx context.Context, filter *types.ShardFilter) ([]t
 }
 
 // syncShards creates a lease for every shard of the stream that has none, parents before
-// children (activeLeases relies on that order).
+// children (activeLeases relies on that order), and deletes the leases of finished shards that
+// are no longer needed (finishedToDelete). A shard none of whose descendants has a lease is
+// one nobody has read yet; a shard with a leased descendant was read to its end before, and
+// its lease deleted: it never gets a new one (it would be read again from its start).
 //
 // Where a new lease starts depends on when its shard was found. When the table holds no lease
 // of the stream yet (a new deployment), the configured start applies: trim_horizon reads every
@@ -56,6 +59,7 @@ func (s *Source) syncShards(ctx context.Context) error {
 	for _, l := range existing {
 		have[l.Shard] = true
 	}
+	passed := ancestorsOf(shards, have)
 	startAt := cpTrimHorizon
 	var selected map[string]bool // nil: every shard
 	if len(existing) == 0 {
@@ -66,7 +70,7 @@ func (s *Source) syncShards(ctx context.Context) error {
 	}
 	for _, sh := range parentsFirst(shards) {
 		id := aws.ToString(sh.ShardId)
-		if have[id] {
+		if have[id] || passed[id] {
 			continue
 		}
 		l := lease{Shard: id, Checkpoint: startAt}
@@ -87,7 +91,93 @@ func (s *Source) syncShards(ctx context.Context) error {
 			s.m.leaseEvents.WithLabelValues("created").Inc()
 		}
 	}
+	for _, l := range finishedToDelete(shards, existing) {
+		deleted, err := s.store.deleteFinished(ctx, l.Shard)
+		if err != nil {
+			return fmt.Errorf("deleting the lease of finished shard %s: %w", l.Shard, err)
+		}
+		if deleted {
+			s.m.leaseEvents.WithLabelValues("deleted").Inc()
+			s.log.Info("lease of a finished shard deleted: every child has passed it", "shard", l.Shard)
+		}
+	}
 	return nil
+}
+
+// finishedToDelete returns the leases of finished shards that nothing needs any more, as the
+// KCL's lease cleanup decides: a shard read to its end whose every child has been read past its
+// own start (checkpointed a record, or finished and deleted in turn). Until then the parent's
+// SHARD_END is what lets its children be read (activeLeases), and what tells a new worker the
+// parent is done. A finished lease whose shard has left the stream (beyond its retention) is
+// deleted too: no shard sync can create it again. A finished shard whose children have no
+// leases yet keeps its lease, or the next sync would take it for a shard never read.
+func finishedToDelete(shards []types.Shard, leases []lease) []lease {
+	byShard := make(map[string]lease, len(leases))
+	have := make(map[string]bool, len(leases))
+	for _, l := range leases {
+		byShard[l.Shard], have[l.Shard] = l, true
+	}
+	passed := ancestorsOf(shards, have)
+	listed := make(map[string]bool, len(shards))
+	children := map[string][]string{}
+	for _, sh := range shards {
+		id := aws.ToString(sh.ShardId)
+		listed[id] = true
+		for _, p := range []*string{sh.ParentShardId, sh.AdjacentParentShardId} {
+			if p != nil && *p != "" {
+				children[*p] = append(children[*p], id)
+			}
+		}
+	}
+	var out []lease
+	for _, l := range leases {
+		if !l.finished() {
+			continue
+		}
+		if !listed[l.Shard] {
+			out = append(out, l)
+			continue
+		}
+		kids := children[l.Shard]
+		done := len(kids) > 0
+		for _, k := range kids {
+			kl, ok := byShard[k]
+			if ok && !kl.started() || !ok && !passed[k] {
+				done = false
+			}
+		}
+		if done {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ancestorsOf returns every shard that is a parent, grandparent… of a shard in have, following
+// the parent links of the listing.
+func ancestorsOf(shards []types.Shard, have map[string]bool) map[string]bool {
+	parents := make(map[string][]string, len(shards))
+	for _, sh := range shards {
+		for _, p := range []*string{sh.ParentShardId, sh.AdjacentParentShardId} {
+			if p != nil && *p != "" {
+				parents[aws.ToString(sh.ShardId)] = append(parents[aws.ToString(sh.ShardId)], *p)
+			}
+		}
+	}
+	out := map[string]bool{}
+	var up func(id string)
+	up = func(id string) {
+		for _, p := range parents[id] {
+			if !out[p] {
+				out[p] = true
+				up(p)
+			}
+		}
+	}
+	for id := range have {
+		up(id)
+	}
+	return out
 }
 
 // bootstrapSelection applies the configured start to a stream the table does not know yet.

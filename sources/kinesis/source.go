@@ -1,9 +1,3 @@
-// Package kinesis is weir's Amazon Kinesis Data Streams source: shard leases in a DynamoDB
-// table (taken, balanced across the fleet, renewed, fenced by a lease counter), one polling
-// reader per owned shard feeding the pipeline runtime in order, checkpoints of only what every
-// sink made durable, parents read to their end before their children after a reshard, and KPL
-// aggregated records split into their user records. README.md documents the lease table, the
-// IAM actions and how to run against a local server.
 package kinesis
 
 import (
@@ -23,9 +17,10 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// KinesisAPI is the part of the Kinesis client the source uses (a *kinesis.Client satisfies
-// it); tests wrap it to inject faults.
-type KinesisAPI interface {
+// StreamAPI is the part of the Kinesis client the source uses (a *kinesis.Client satisfies
+// it); tests wrap it to inject faults, or to read from another server than DynamoDB's.
+type StreamAPI interface {
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
 	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
 	GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
 	GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
@@ -34,8 +29,8 @@ type KinesisAPI interface {
 // Option adjusts a Source at construction.
 type Option func(*Source)
 
-// WithKinesisAPI wraps the Kinesis client, e.g. to inject throttling in tests.
-func WithKinesisAPI(wrap func(KinesisAPI) KinesisAPI) Option {
+// WithStreamAPI wraps the Kinesis client, e.g. to inject throttling in tests.
+func WithStreamAPI(wrap func(StreamAPI) StreamAPI) Option {
 	return func(s *Source) { s.kin = wrap(s.kin) }
 }
 
@@ -47,7 +42,8 @@ func WithKinesisAPI(wrap func(KinesisAPI) KinesisAPI) Option {
 // runtime calls Commit while holding its own per-partition lock.
 type Source struct {
 	cfg    Config
-	kin    KinesisAPI
+	region string // for messages about the stream
+	kin    StreamAPI
 	store  *leaseStore
 	budget *pipeline.Budget
 	log    *slog.Logger
@@ -82,6 +78,7 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 	}
 	s := &Source{
 		cfg:     cfg,
+		region:  awsCfg.Region,
 		kin:     kinesis.NewFromConfig(awsCfg),
 		budget:  budget,
 		log:     log.With("source", "kinesis", "stream", cfg.Stream, "worker", cfg.WorkerID),
@@ -107,8 +104,15 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 // runner. It returns once it has stopped fetching; leases stay held (and are renewed) until
 // Close, so the caller closes the runtime (which commits the last durable positions) and then
 // calls Close (which checkpoints them and releases the leases).
+//
+// Before anything else it checks the stream and the lease table (startup.go): a stream that
+// does not exist, or a table that cannot be reached or created, ends Run with an error
+// (within startupTimeout), and nothing is created for a stream that does not exist.
 func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
-	if err := s.store.ensureTable(ctx, s.cfg.createTable()); err != nil {
+	if err := s.checkStream(ctx); err != nil {
+		return err
+	}
+	if err := s.ensureTable(ctx); err != nil {
 		return err
 	}
 	s.rt, s.runCtx = rt, ctx

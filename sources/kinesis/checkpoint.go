@@ -148,29 +148,35 @@ func (s *Source) handOver(h *held, to string) {
 	s.rt.Revoke(ctx, h.part)
 	cancel()
 	cand, ok := h.candidate()
-	wctx, wcancel := context.WithTimeout(s.leaseCtx, s.cfg.LeaseDuration)
-	defer wcancel()
-	h.wmu.Lock()
-	var err error
-	if h.lost.Load() {
-		err = errLeaseLost
-	} else {
+	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
 		cp, sub := "", int64(0)
 		if ok && (cand.Seq != h.written.Seq || cand.Sub != h.written.Sub) {
 			cp, sub = cand.Seq, int64(cand.Sub)
 		}
-		_, err = s.fencedWrite(wctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
-			return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, to))
-		})
-	}
-	h.wmu.Unlock()
-	s.forget(h)
+		return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, to))
+	})
 	if err != nil {
 		s.log.Warn("handing a lease over failed; it expires and is taken instead", "shard", h.shard, "to", to, "err", err)
 		return
 	}
 	s.m.leaseEvents.WithLabelValues("handed_over").Inc()
 	s.log.Info("lease handed over", "shard", h.shard, "to", to)
+}
+
+// lastWrite makes the last fenced write of a lease this worker gives up (a handover, SHARD_END)
+// within LeaseDuration, with h.wmu held while write runs, and forgets the lease whatever the
+// outcome: after it the shard is another worker's, or nobody's until its lease expires.
+func (s *Source) lastWrite(h *held, write fenceWrite) error {
+	ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.LeaseDuration)
+	defer cancel()
+	h.wmu.Lock()
+	err := errLeaseLost
+	if !h.lost.Load() {
+		_, err = s.fencedWrite(ctx, h, write)
+	}
+	h.wmu.Unlock()
+	s.forget(h)
+	return err
 }
 
 // loseLease handles a lease another worker holds now: commits are refused from here on, the

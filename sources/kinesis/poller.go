@@ -13,15 +13,6 @@ import (
 	"github.com/weirstream/weir/internal/awsconf"
 )
 
-// consumer delivers one shard's records in order, starting after its checkpoint. Polling
-// (GetRecords) is the only implementation; enhanced fan-out (SubscribeToShard) would be a
-// second one, pushing the same fetches.
-type consumer interface {
-	// next blocks until the next fetch (possibly empty) or ctx ends. It retries transient
-	// errors itself, so the only error it returns is ctx's.
-	next(ctx context.Context) (fetch, error)
-}
-
 // fetch is what one read of a shard returned.
 type fetch struct {
 	records      []types.Record
@@ -38,7 +29,9 @@ const (
 
 // poller reads a shard with GetShardIterator and GetRecords, within the shard's limits: at
 // most 5 calls per second, at most 2 MB/s (after a call that returned n bytes the next waits
-// n/2MB seconds), one call per PollInterval once caught up, backoff on throttling.
+// n/2MB seconds), one call per PollInterval once caught up, backoff on throttling. It is the
+// only way weir reads a shard; enhanced fan-out (SubscribeToShard) would be a second reader
+// with the same next, and the interface to choose between them would come with it.
 type poller struct {
 	s     *Source
 	shard string
@@ -55,6 +48,8 @@ func (s *Source) newPoller(shard string, from lease) *poller {
 	return &poller{s: s, shard: shard, from: from}
 }
 
+// next blocks until the next fetch (possibly empty) or ctx ends. It retries transient errors
+// itself, so the only error it returns is ctx's.
 func (p *poller) next(ctx context.Context) (fetch, error) {
 	for {
 		if err := sleepUntil(ctx, p.nextCall); err != nil {

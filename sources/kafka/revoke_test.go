@@ -1,0 +1,60 @@
+package kafka_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/internal/metrictest"
+)
+
+// A revoke whose drain runs out of time (the sink stalls) still commits what was durable before
+// it: the commit has time of its own, instead of failing on the drain's expired deadline and
+// sending the next owner back to the last periodic commit (here: the start of the partition).
+func TestRevokeCommitsDurableMarksAfterDrainTimeout(t *testing.T) {
+	// 4 windows of 1s per partition; the last stays open (the idle timeout is long), so its
+	// first offset is where the commit point rests.
+	const parts, n, durable = 4, 2000, 1500
+	c := newCluster(t, parts)
+	addrs := c.ListenAddrs()
+	produce(t, addrs, parts, n, 2*time.Millisecond)
+	st := newStore()
+	// No periodic commit within the test: only the revoke's commit can commit anything.
+	o := workerOpts{commitInterval: time.Hour, revokeTimeout: time.Second, idle: time.Minute}
+	a := startWorker(t, addrs, "revoke-commit", st, o)
+	waitUntil(t, 20*time.Second, "three windows durable and marked", func() bool {
+		return st.total() == parts*durable && metrictest.Sum(t, a.reg, "weir_kafka_commit_marks_total", nil) >= 3*parts
+	}, a)
+	if got := committedOffsets(t, addrs, "revoke-commit"); len(got) != 0 {
+		t.Fatalf("committed before the revoke: %v; the test needs the revoke's commit alone", got)
+	}
+	// The sink stalls: the revoke's drain cannot make the open window durable in time.
+	st.stalled.Store(true)
+	b := startWorker(t, addrs, "revoke-commit", st, o)
+	waitUntil(t, 30*time.Second, "b assigned (after a's revoke and commit)", func() bool {
+		return metrictest.Sum(t, b.reg, "weir_kafka_partition_events_total", map[string]string{"event": "assigned"}) > 0
+	}, a, b)
+	revoked := int(metrictest.Sum(t, a.reg, "weir_kafka_partition_events_total", map[string]string{"event": "revoked"}))
+	committed := committedOffsets(t, addrs, "revoke-commit")
+	_, prefix := st.covered()
+	atDurable := 0
+	for p, off := range committed {
+		if off > prefix[p] {
+			t.Errorf("partition %s: committed %d, ahead of the durable prefix %d", p, off, prefix[p])
+		}
+		if off == durable {
+			atDurable++
+		}
+	}
+	// The revoke commits every mark, the kept partitions' included.
+	t.Logf("a revoked %d partitions with a stalled sink; committed %v", revoked, committed)
+	if revoked == 0 || atDurable != parts {
+		t.Errorf("%d partitions revoked; %d of %d committed at their %d durable records (committed %v)", revoked, atDurable, parts, durable, committed)
+	}
+
+	st.stalled.Store(false)
+	b.stop(t)
+	a.stop(t)
+	if st.total() != parts*n {
+		t.Errorf("%d records durable after both stopped, want %d", st.total(), parts*n)
+	}
+}
