@@ -36,7 +36,9 @@ func GroupReports(out *pipeline.Output) []ReportGroup {
 // WriteReports writes each report's Body as one JSON object per line (gzip-compressed when
 // gz), the format of report objects.
 func WriteReports(w io.Writer, reports []pipeline.Report, gz bool) error {
-	return writeLines(w, gz, func(enc *json.Encoder) error {
+	return writeLines(w, gz, func(dst io.Writer) error {
+		enc := json.NewEncoder(dst)
+		enc.SetEscapeHTML(false)
 		for _, r := range reports {
 			if err := enc.Encode(r.Body); err != nil {
 				return err
@@ -59,14 +61,16 @@ type DeadLetterLine struct {
 	Value     []byte    `json:"value"`
 }
 
-// WriteDeadLetters writes letters as JSON lines (gzip-compressed when gz).
+// WriteDeadLetters writes letters as JSON lines of DeadLetterLine (gzip-compressed when gz).
 func WriteDeadLetters(w io.Writer, letters []pipeline.DeadLetter, gz bool) error {
-	return writeLines(w, gz, func(enc *json.Encoder) error {
-		for _, l := range letters {
-			if err := enc.Encode(DeadLetterLine{
-				Stream: l.Partition.Stream, Partition: l.Partition.ID, Position: l.Position.String(),
-				Time: l.Time, Reason: l.Reason, Detail: l.Detail, Key: l.Key, Value: l.Value,
-			}); err != nil {
+	return writeLines(w, gz, func(dst io.Writer) error {
+		var line []byte
+		for i := range letters {
+			var err error
+			if line, err = appendDeadLetterLine(line[:0], &letters[i]); err != nil {
+				return err
+			}
+			if _, err := dst.Write(line); err != nil {
 				return err
 			}
 		}
@@ -96,7 +100,7 @@ func DeadLetterKey(letters []pipeline.DeadLetter, gz bool) string {
 	return RecordsKey("deadletter", first.Partition, first.Position, last.Position, first.Time, gz)
 }
 
-func writeLines(w io.Writer, gz bool, fn func(*json.Encoder) error) error {
+func writeLines(w io.Writer, gz bool, fn func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var zw *gzip.Writer
 	var dst io.Writer = bw
@@ -104,9 +108,7 @@ func writeLines(w io.Writer, gz bool, fn func(*json.Encoder) error) error {
 		zw = gzip.NewWriter(bw)
 		dst = zw
 	}
-	enc := json.NewEncoder(dst)
-	enc.SetEscapeHTML(false)
-	if err := fn(enc); err != nil {
+	if err := fn(dst); err != nil {
 		return err
 	}
 	if zw != nil {
