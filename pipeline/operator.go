@@ -69,3 +69,13 @@ type Analyzer interface {
 type DurableObserver interface {
 	Durable(out *Output)
 }
+
+// DropCounter is implemented by states that report what their window lost (the throughput
+// operator's summary report). The runner calls CountDrops, like Observe, on its own goroutine,
+// for records of the partition that were late or dead-lettered, in the window that counts them
+// (see windowCounts in drops.go): reason is DeadLetter.Reason ("decode", "event_time", "late"),
+// deadLettered says whether the records went to the dead-letter sink (a late record placed by
+// late: oldest-open was also Observed in this window instead).
+type DropCounter interface {
+	CountDrops(reason string, deadLettered bool, n int64)
+}

@@ -1,5 +1,6 @@
-// Package throughput is the simplest operator: records and bytes per partition per window. It
-// makes the flow visible end to end and is the reference for writing an operator.
+// Package throughput is the simplest operator: records and bytes per partition per window, and
+// what the window lost (late records, dead letters by reason). It makes the flow visible end to
+// end and is the reference for writing an operator.
 package throughput
 
 import (
@@ -35,8 +36,31 @@ func (*Operator) NewState(p pipeline.Partition) pipeline.State {
 type Counts struct {
 	Stream    string `msgpack:"s" json:"stream"`
 	Partition string `msgpack:"p" json:"partition"`
-	Records   int64  `msgpack:"r" json:"records"`
-	Bytes     int64  `msgpack:"b" json:"bytes"`
+	// Records counts the records folded into the window: with window.late: oldest-open, late
+	// records placed here are among them.
+	Records int64 `msgpack:"r" json:"records"`
+	Bytes   int64 `msgpack:"b" json:"bytes"`
+	// Late counts records of the partition that arrived after their own window had closed,
+	// counted in this window (the partition's oldest open one when they arrived), whatever
+	// the late policy did with them.
+	Late int64 `msgpack:"l,omitempty" json:"late"`
+	// DeadLetters counts records of the partition written to the dead-letter sink while this
+	// was its oldest open window, by reason.
+	DeadLetters DeadLetterCounts `msgpack:"d" json:"dead_letters"`
+}
+
+// DeadLetterCounts counts dead letters by reason (pipeline.DeadLetter.Reason). A struct, not a
+// map: its encoding is the same every time, so a partial replayed is the same bytes.
+type DeadLetterCounts struct {
+	Decode    int64 `msgpack:"d,omitempty" json:"decode,omitempty"`
+	EventTime int64 `msgpack:"e,omitempty" json:"event_time,omitempty"`
+	Late      int64 `msgpack:"l,omitempty" json:"late,omitempty"`
+}
+
+func (d *DeadLetterCounts) add(o DeadLetterCounts) {
+	d.Decode += o.Decode
+	d.EventTime += o.EventTime
+	d.Late += o.Late
 }
 
 // State is a window's counts: one entry per partition that contributed, which is one while the
@@ -52,6 +76,25 @@ func (s *State) Observe(r *pipeline.Record, _ []decode.Value) {
 	c.Bytes += r.Size()
 }
 
+// CountDrops implements pipeline.DropCounter.
+func (s *State) CountDrops(reason string, deadLettered bool, n int64) {
+	c := &s.Parts[0]
+	if reason == "late" {
+		c.Late += n
+	}
+	if !deadLettered {
+		return
+	}
+	switch reason {
+	case "decode":
+		c.DeadLetters.Decode += n
+	case "event_time":
+		c.DeadLetters.EventTime += n
+	case "late":
+		c.DeadLetters.Late += n
+	}
+}
+
 // Merge implements pipeline.State.
 func (s *State) Merge(other pipeline.State) error {
 	o, ok := other.(*State)
@@ -62,8 +105,7 @@ func (s *State) Merge(other pipeline.State) error {
 		found := false
 		for i := range s.Parts {
 			if s.Parts[i].Stream == oc.Stream && s.Parts[i].Partition == oc.Partition {
-				s.Parts[i].Records += oc.Records
-				s.Parts[i].Bytes += oc.Bytes
+				s.Parts[i].add(oc)
 				found = true
 				break
 			}
@@ -75,14 +117,25 @@ func (s *State) Merge(other pipeline.State) error {
 	return nil
 }
 
-// Report is the body of the per-window summary report.
+// add folds o's numbers into c.
+func (c *Counts) add(o Counts) {
+	c.Records += o.Records
+	c.Bytes += o.Bytes
+	c.Late += o.Late
+	c.DeadLetters.add(o.DeadLetters)
+}
+
+// Report is the body of the per-window summary report. Late and DeadLetters are the window's
+// totals of the partitions' (see Counts).
 type Report struct {
-	Operator   string    `json:"operator"`
-	Start      time.Time `json:"window_start"`
-	End        time.Time `json:"window_end"`
-	Records    int64     `json:"records"`
-	Bytes      int64     `json:"bytes"`
-	Partitions []Counts  `json:"partitions"`
+	Operator    string           `json:"operator"`
+	Start       time.Time        `json:"window_start"`
+	End         time.Time        `json:"window_end"`
+	Records     int64            `json:"records"`
+	Bytes       int64            `json:"bytes"`
+	Late        int64            `json:"late"`
+	DeadLetters DeadLetterCounts `json:"dead_letters"`
+	Partitions  []Counts         `json:"partitions"`
 }
 
 // Emit implements pipeline.State: per-partition and per-stream Records and Bytes points, and a
@@ -101,6 +154,8 @@ func (s *State) Emit(w pipeline.Window, out *pipeline.Output) {
 	for _, c := range s.Parts {
 		rep.Records += c.Records
 		rep.Bytes += c.Bytes
+		rep.Late += c.Late
+		rep.DeadLetters.add(c.DeadLetters)
 		dims := []pipeline.Dimension{{Name: "Stream", Value: c.Stream}, {Name: "Partition", Value: c.Partition}}
 		out.Points = append(out.Points,
 			pipeline.Point{Name: "Records", Dimensions: dims, Time: w.Start, Unit: pipeline.UnitCount, Value: float64(c.Records)},
