@@ -3,6 +3,7 @@ package layout
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,32 @@ func FuzzDeadLetterLineMatchesEncodingJSON(f *testing.F) {
 			Time:      time.Unix(0, ns).UTC(), Reason: reason, Detail: detail, Key: key, Value: value,
 		})
 	})
+}
+
+// Letters are grouped by partition in order, whether each partition's letters come together
+// (sub-slices) or interleaved (copies).
+func TestGroupDeadLetters(t *testing.T) {
+	l := func(p string, off int64) pipeline.DeadLetter {
+		return pipeline.DeadLetter{Partition: pipeline.Partition{Stream: "e", ID: p}, Position: pipeline.Position{Offset: off}}
+	}
+	for _, c := range []struct {
+		in   []pipeline.DeadLetter
+		want string
+	}{
+		{nil, ""},
+		{[]pipeline.DeadLetter{l("0", 1), l("0", 2), l("1", 5), l("2", 3)}, "0:1,2 1:5 2:3"},
+		{[]pipeline.DeadLetter{l("0", 1), l("1", 5), l("0", 2), l("1", 6)}, "0:1,2 1:5,6"},
+	} {
+		var got []string
+		for _, g := range GroupDeadLetters(c.in) {
+			var offs []string
+			for _, x := range g {
+				offs = append(offs, x.Position.String())
+			}
+			got = append(got, g[0].Partition.ID+":"+strings.Join(offs, ","))
+		}
+		if s := strings.Join(got, " "); s != c.want {
+			t.Errorf("%v: got %q, want %q", c.in, s, c.want)
+		}
+	}
 }

@@ -36,7 +36,7 @@ func GroupReports(out *pipeline.Output) []ReportGroup {
 // WriteReports writes each report's Body as one JSON object per line (gzip-compressed when
 // gz), the format of report objects.
 func WriteReports(w io.Writer, reports []pipeline.Report, gz bool) error {
-	return writeLines(w, gz, func(dst io.Writer) error {
+	return writeLines(w, gz, gzip.DefaultCompression, func(dst io.Writer) error {
 		enc := json.NewEncoder(dst)
 		enc.SetEscapeHTML(false)
 		for _, r := range reports {
@@ -62,8 +62,10 @@ type DeadLetterLine struct {
 }
 
 // WriteDeadLetters writes letters as JSON lines of DeadLetterLine (gzip-compressed when gz).
+// Dead letters are compressed at gzip's best speed: when a stream turns bad they are its whole
+// volume, and the default level costs several times the CPU for slightly smaller objects.
 func WriteDeadLetters(w io.Writer, letters []pipeline.DeadLetter, gz bool) error {
-	return writeLines(w, gz, func(dst io.Writer) error {
+	return writeLines(w, gz, gzip.BestSpeed, func(dst io.Writer) error {
 		var line []byte
 		for i := range letters {
 			var err error
@@ -78,8 +80,13 @@ func WriteDeadLetters(w io.Writer, letters []pipeline.DeadLetter, gz bool) error
 	})
 }
 
-// GroupDeadLetters splits letters by partition (one object per partition), keeping order.
+// GroupDeadLetters splits letters by partition (one object per partition), keeping order. When
+// each partition's letters are already together (the runtime hands them over so), the groups
+// are sub-slices of letters, not copies.
 func GroupDeadLetters(letters []pipeline.DeadLetter) [][]pipeline.DeadLetter {
+	if runs, ok := partitionRuns(letters); ok {
+		return runs
+	}
 	var groups [][]pipeline.DeadLetter
 	index := map[pipeline.Partition]int{}
 	for _, l := range letters {
@@ -94,18 +101,38 @@ func GroupDeadLetters(letters []pipeline.DeadLetter) [][]pipeline.DeadLetter {
 	return groups
 }
 
+// partitionRuns splits letters into runs of one partition, and reports whether no partition
+// has two runs.
+func partitionRuns(letters []pipeline.DeadLetter) ([][]pipeline.DeadLetter, bool) {
+	var runs [][]pipeline.DeadLetter
+	start := 0
+	for i := 1; i <= len(letters); i++ {
+		if i < len(letters) && letters[i].Partition == letters[start].Partition {
+			continue
+		}
+		for _, r := range runs {
+			if r[0].Partition == letters[start].Partition {
+				return nil, false
+			}
+		}
+		runs = append(runs, letters[start:i:i])
+		start = i
+	}
+	return runs, true
+}
+
 // DeadLetterKey is the key of an object holding letters, all of one partition, in order.
 func DeadLetterKey(letters []pipeline.DeadLetter, gz bool) string {
 	first, last := letters[0], letters[len(letters)-1]
 	return RecordsKey("deadletter", first.Partition, first.Position, last.Position, first.Time, gz)
 }
 
-func writeLines(w io.Writer, gz bool, fn func(io.Writer) error) error {
+func writeLines(w io.Writer, gz bool, level int, fn func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var zw *gzip.Writer
 	var dst io.Writer = bw
 	if gz {
-		zw = gzip.NewWriter(bw)
+		zw, _ = gzip.NewWriterLevel(bw, level) // (the levels given are valid)
 		dst = zw
 	}
 	if err := fn(dst); err != nil {
