@@ -11,9 +11,9 @@ type Batch struct {
 	Bytes int64
 	// More says the source knows further records of the partition are already available (Kafka:
 	// the batch ended below the high watermark; Kinesis: MillisBehindLatest > 0). A partition
-	// whose last batch had More is never treated as idle, however long backpressure starves it:
-	// idleness (which lets the watermark follow the rest of the worker or the wall clock) is
-	// only for partitions that are caught up. Sources that cannot tell leave it false.
+	// whose last batch had More is never quiet, however long backpressure starves it: the
+	// wall-clock rule of event time and idleness (pipeline/eventtime.go) are only for
+	// partitions that are caught up. Sources that cannot tell leave it false.
 	//
 	// A runner starts out assuming its partition is behind. A source that finds a newly
 	// assigned partition has nothing to read sends an empty Batch (no Records, More false) so

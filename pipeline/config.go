@@ -40,17 +40,23 @@ type WindowConfig struct {
 	// milliseconds as a number, or a msgpack timestamp). Empty: the record's broker/arrival
 	// time. See decode.Value.Time.
 	TimeField string `yaml:"time_field"`
-	// AllowedLateness is how far behind the newest event time a record may be and still land in
-	// its window: the watermark is max event time − AllowedLateness. Default 5s.
+	// AllowedLateness is how far behind its partition's newest event time a record may be and
+	// still land in its window: each partition's watermark is the newest event time of its own
+	// records − AllowedLateness, and a record whose window ends at or before it is late. Clock
+	// skew between producers, and disorder, below this are absorbed; every window's output
+	// waits this long after the window's end. Default 5s. (The rules: pipeline/eventtime.go.)
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
-	// Late is the policy for records behind the watermark: "deadletter" (default) or
-	// "oldest-open".
+	// Late is the policy for late records: "deadletter" (default: written to the dead-letter
+	// sink with reason "late") or "oldest-open" (counted in the partition's oldest open window
+	// instead, trading time accuracy for complete counts). Either way they are counted in
+	// weir_late_records_total and in the summary report.
 	Late LatePolicy `yaml:"late"`
-	// IdleTimeout: a caught-up partition that received nothing for this long stops holding
-	// windows back: its watermark follows the fastest partition's, so a quiet partition cannot
-	// stall every window. When the whole worker is caught up and quiet, event time is taken to
-	// advance with the wall clock from the newest event seen, so the last windows close too.
-	// A partition starved by backpressure is never idle. Default 10s.
+	// IdleTimeout: a partition that is caught up and has taken no on-time record for this long
+	// is quiet. A quiet partition's watermark advances with the wall clock from its newest
+	// event (never faster, never ahead of the clock), so its open windows close once their end
+	// + AllowedLateness has passed; a quiet partition with no open window holds back no window
+	// of the others. It is never given another partition's event time. A partition starved by
+	// backpressure is never quiet. Default 10s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxPendingWindows bounds how many closed windows a partition may have waiting for the
 	// sinks; a partition that reaches it stops consuming (backpressure). Default 4.

@@ -1,31 +1,75 @@
 package pipeline
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
 
-// deadLetterQueue carries dead letters from the runners to the DeadLetterSink. Letters are
-// written in groups (up to deadLetterBatch letters or deadLetterBatchBytes, or whatever arrived
-// within deadLetterLinger) so a burst of bad records costs few object writes; each letter's hold
-// is released only after the write is durable, so the commit point never passes an unwritten
-// dead letter.
-type deadLetterQueue struct {
-	rt    *Runtime
-	sink  DeadLetterSink
-	queue chan queuedLetter
-	done  chan struct{}
+// letterGroup is a run of dead letters of one partition, from one batch: the letters take one
+// hold together (at the first of them), released once all of them are durable. One hold per
+// letter made a flood of bad records behind an open window cost a hold, and memory, per record
+// until the window was durable; a group costs one, and a letter's key and value are copied into
+// the group's arena, not each into its own allocation.
+type letterGroup struct {
+	holds   *holds
+	hold    uint64
+	letters []DeadLetter
+	arena   []byte // the current chunk the letters' keys and values are copied into
+	bytes   int64  // charged to the budget until written
 }
 
-type queuedLetter struct {
-	dl    DeadLetter
-	holds *holds
-	hold  uint64
-	bytes int64
-}
-
-// The writer is one goroutine and each write waits for the sink (a file, an S3 object), so
-// when every record is bad the batch size sets the pace: with 500 letters a write, a flood
-// drained at ~80-95 k records/s in the bench (file sink); with 10,000, ~180 k. The byte cap
-// bounds a batch of large records (its letters stay charged to the budget until written).
+// A group is sealed (queued) at the end of its batch, or once it holds maxGroupLetters letters
+// or maxGroupBytes of keys and values, so a hold never waits on an unbounded run.
 const (
+	maxGroupLetters = 1024
+	maxGroupBytes   = 256 << 10
+	arenaChunk      = 64 << 10
+)
+
+func (g *letterGroup) full() bool {
+	return len(g.letters) >= maxGroupLetters || g.bytes >= maxGroupBytes
+}
+
+// copyIn returns b copied into the group's arena (nil stays nil).
+func (g *letterGroup) copyIn(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) > arenaChunk/4 {
+		return append([]byte(nil), b...)
+	}
+	if cap(g.arena)-len(g.arena) < len(b) {
+		// Chunks double from a small first one: most batches have a handful of bad records,
+		// a flood fills 64 KiB chunks.
+		g.arena = make([]byte, 0, min(max(2*cap(g.arena), 4*len(b), 1<<10), arenaChunk))
+	}
+	start := len(g.arena)
+	g.arena = append(g.arena, b...)
+	return g.arena[start:len(g.arena):len(g.arena)]
+}
+
+// deadLetterQueue carries letter groups from the runners to the DeadLetterSink. Groups are
+// written together (up to deadLetterBatch letters or deadLetterBatchBytes, or whatever arrived
+// within deadLetterLinger) so a burst of bad records costs few object writes; a group's hold is
+// released only after the write is durable, so the commit point never passes an unwritten dead
+// letter. One goroutine collects writes while up to deadLetterWriters others wait for the sink
+// to make earlier ones durable: a write's round trip (an S3 PUT, a file's fsyncs) is mostly
+// waiting, and with one goroutine doing everything the runners stopped for each one.
+type deadLetterQueue struct {
+	rt     *Runtime
+	sink   DeadLetterSink
+	queue  chan *letterGroup
+	writes chan []*letterGroup
+	done   chan struct{}
+}
+
+// The queue holds groups, each charged to the budget, so the budget (a full one pauses the
+// sources) bounds what waits here; the count bounds only the slots.
+const (
+	deadLetterWriters    = 4
 	deadLetterQueueLen   = 256
 	deadLetterBatch      = 10000
 	deadLetterBatchBytes = 8 << 20
@@ -33,73 +77,92 @@ const (
 )
 
 func newDeadLetterQueue(rt *Runtime, sink DeadLetterSink) *deadLetterQueue {
-	return &deadLetterQueue{rt: rt, sink: sink, queue: make(chan queuedLetter, deadLetterQueueLen), done: make(chan struct{})}
+	return &deadLetterQueue{rt: rt, sink: sink, queue: make(chan *letterGroup, deadLetterQueueLen),
+		writes: make(chan []*letterGroup), done: make(chan struct{})}
 }
 
-// enqueue queues a letter, blocking while the queue is full. It returns false if stop closed
-// first. The letter's bytes are charged to the budget until written.
-func (q *deadLetterQueue) enqueue(dl DeadLetter, h *holds, id uint64, stop <-chan struct{}) bool {
-	n := int64(len(dl.Key) + len(dl.Value) + len(dl.Detail))
-	q.rt.budget.Charge(n)
-	ql := queuedLetter{dl: dl, holds: h, hold: id, bytes: n}
+// enqueue queues a group, blocking while the queue is full. It returns false if stop closed
+// first. The group's bytes are charged to the budget until written.
+func (q *deadLetterQueue) enqueue(g *letterGroup, stop <-chan struct{}) bool {
+	q.rt.budget.Charge(g.bytes)
 	select {
-	case q.queue <- ql:
+	case q.queue <- g:
 		return true
 	default:
 	}
 	select {
-	case q.queue <- ql:
+	case q.queue <- g:
 		return true
 	case <-stop:
-		q.rt.budget.Release(n)
+		q.rt.budget.Release(g.bytes)
 		return false
 	}
 }
 
+// run collects groups into writes until the queue is closed, then waits for the last write.
 func (q *deadLetterQueue) run() {
-	defer close(q.done)
-	var batch []queuedLetter
-	letters := make([]DeadLetter, 0, 64)
+	var writers sync.WaitGroup
+	for range deadLetterWriters {
+		writers.Go(q.writeAll)
+	}
+	defer func() {
+		close(q.writes)
+		writers.Wait()
+		close(q.done)
+	}()
 	for {
 		first, ok := <-q.queue
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], first)
-		size := first.bytes
+		batch := []*letterGroup{first}
+		n, size := len(first.letters), first.bytes
 		linger := time.NewTimer(deadLetterLinger)
 	collect:
-		for len(batch) < deadLetterBatch && size < deadLetterBatchBytes {
+		for n < deadLetterBatch && size < deadLetterBatchBytes {
 			select {
-			case ql, ok := <-q.queue:
+			case g, ok := <-q.queue:
 				if !ok {
 					break collect
 				}
-				batch = append(batch, ql)
-				size += ql.bytes
+				batch = append(batch, g)
+				n += len(g.letters)
+				size += g.bytes
 			case <-linger.C:
 				break collect
 			}
 		}
 		linger.Stop()
-		letters = letters[:0]
-		for _, ql := range batch {
-			letters = append(letters, ql.dl)
-		}
-		if !q.write(letters) {
-			// Shutting down: the letters stay held, so their records are read again.
-			for _, ql := range batch {
-				q.rt.budget.Release(ql.bytes)
-			}
-			continue
-		}
-		for _, ql := range batch {
-			ql.holds.release(ql.hold)
-			q.rt.budget.Release(ql.bytes)
-		}
+		q.writes <- batch
 	}
 }
 
+// writeAll writes each collected batch and releases its groups' holds once it is durable.
+func (q *deadLetterQueue) writeAll() {
+	var letters []DeadLetter
+	for batch := range q.writes {
+		// Each partition's letters together and in order (groups of a partition are queued in
+		// order, and the sort is stable): a sink that writes an object per partition takes
+		// them as they are.
+		slices.SortStableFunc(batch, func(a, b *letterGroup) int {
+			return cmp.Or(strings.Compare(a.letters[0].Partition.Stream, b.letters[0].Partition.Stream),
+				strings.Compare(a.letters[0].Partition.ID, b.letters[0].Partition.ID))
+		})
+		letters = letters[:0]
+		for _, g := range batch {
+			letters = append(letters, g.letters...)
+		}
+		written := q.write(letters)
+		clear(letters) // the letters' memory goes with their groups
+		for _, g := range batch {
+			if written {
+				g.holds.release(g.hold)
+			}
+			// Shutting down unwritten: the group stays held, so its records are read again.
+			q.rt.budget.Release(g.bytes)
+		}
+	}
+}
 func (q *deadLetterQueue) write(letters []DeadLetter) bool {
 	return retryUntil(q.rt.sinkCtx, func() error {
 		return q.sink.WriteDeadLetters(q.rt.sinkCtx, letters)

@@ -115,7 +115,7 @@ func (rt *Runtime) durable(em *emission) {
 	}
 	rt.metrics.windows.Inc()
 	rt.stats.windows.Add(1)
-	rt.metrics.flushDelay.Observe(time.Since(em.out.Window.End).Seconds())
+	rt.metrics.flushDelay.Observe(rt.now().Sub(em.out.Window.End).Seconds())
 	if rt.onDurable != nil {
 		rt.onDurable(em.out)
 	}

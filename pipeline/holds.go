@@ -8,7 +8,7 @@ import (
 
 // holds tracks, for one partition, which processed records are not yet durable, and turns
 // releases into commit points. A hold is taken for every window the partition opens and for
-// every dead letter; it remembers the position of the first record it covers and of the record
+// every group of dead letters (a batch's, see letterGroup); it remembers the position of the first record it covers and of the record
 // processed just before that one. Everything at or before the earliest hold's "previous"
 // position is durable, so that is the commit point; with no holds, everything processed is.
 //
@@ -16,9 +16,9 @@ import (
 // window, independent of how many records the window saw.
 //
 // holds is shared between the partition's runner (take, processed) and the goroutines that
-// release holds when sinks finish. Those calls are per window, or per dead letter: a flood of
-// bad records holds thousands at once, so take, release and the commit point are O(log n) or
-// amortized O(1), not scans. The runner takes holds in processing order, so open is sorted by
+// release holds when sinks finish. Those calls are per window, or per group of dead letters:
+// a flood of bad records holds many at once, so take, release and the commit point are
+// O(log n) or amortized O(1), not scans, and released holds do not pile up behind a live one. The runner takes holds in processing order, so open is sorted by
 // id and by first position alike: the earliest hold is the first one not yet released.
 type holds struct {
 	partition Partition
@@ -28,7 +28,8 @@ type holds struct {
 	mu     sync.Mutex
 	nextID uint64
 	// open holds the holds in take order from the earliest one still held: released ones
-	// further on stay (done) until everything before them is released too.
+	// further on stay (done) until everything before them is released too, or until they
+	// outnumber the live ones (see dropLocked).
 	open      []hold
 	live      int      // holds in open not yet released
 	last      Position // last processed record
@@ -51,6 +52,9 @@ type hold struct {
 	hasPrev bool
 	done    bool // released or abandoned
 }
+
+// compactAfter is how many released holds may wait behind a live one before they are dropped.
+const compactAfter = 64
 
 func newHolds(p Partition, c Committer, lateAck func()) *holds {
 	return &holds{partition: p, committer: c, lateAck: lateAck}
@@ -82,6 +86,12 @@ func (h *holds) dropLocked(id uint64) (hold, bool) {
 	h.live--
 	for len(h.open) > 0 && h.open[0].done {
 		h.open = h.open[1:]
+	}
+	// Released holds behind a live one stay until it goes; once they outnumber the live ones,
+	// drop them in one pass (amortized O(1) a release), so a long-lived hold (a window waiting
+	// for its sinks) costs the holds released behind it nothing.
+	if done := len(h.open) - h.live; done > compactAfter && done > h.live {
+		h.open = slices.DeleteFunc(h.open, func(x hold) bool { return x.done })
 	}
 	if h.live == 0 && h.empty != nil {
 		close(h.empty)

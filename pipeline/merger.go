@@ -30,8 +30,12 @@ type mergeMsg struct {
 	first   Position
 	final   bool // the partition is stopping: this is its last word on the window
 
+	// msgPartial: what the window took and lost (drops.go)
+	counts windowCounts
+
 	// msgProgress
 	closed int64
+	idle   bool // quiet with no open window: leave the partition out of the minimum (rule 4)
 }
 
 // contribution is one partition's part of a window output: what to release once it is durable.
@@ -48,27 +52,34 @@ type pendingWindow struct {
 	win     Window
 	states  []State
 	contrib []contribution
+	counts  windowCounts
 }
 
 // merger is the single goroutine that combines partition partials into the worker's window
-// outputs. A window is complete when every member partition has reported progress past its
-// end; complete windows are emitted in order. A membership change (a partition leaves) flushes
+// outputs. A window is complete when every member partition that is not idle has reported
+// progress past its end (rule 6 of eventtime.go); complete windows are emitted in order. A membership change (a partition leaves) flushes
 // everything pending, because the leaving partition's data must become durable before its
 // revoke can commit; what arrives later for the same window goes out as a separate output with
 // its own Owner.
 type merger struct {
-	rt       *Runtime
-	progress map[Partition]int64 // members and the end up to which each has closed windows
-	left     map[Partition]bool
-	pending  map[windowKey]*pendingWindow
+	rt      *Runtime
+	members map[Partition]member
+	left    map[Partition]bool
+	pending map[windowKey]*pendingWindow
+}
+
+// member is what the merger knows of a partition's progress.
+type member struct {
+	closed int64 // the end up to which it has closed windows
+	idle   bool  // left out of the minimum
 }
 
 func newMerger(rt *Runtime) *merger {
 	return &merger{
-		rt:       rt,
-		progress: make(map[Partition]int64),
-		left:     make(map[Partition]bool),
-		pending:  make(map[windowKey]*pendingWindow),
+		rt:      rt,
+		members: make(map[Partition]member),
+		left:    make(map[Partition]bool),
+		pending: make(map[windowKey]*pendingWindow),
 	}
 }
 
@@ -106,24 +117,28 @@ func (m *merger) handle(msg mergeMsg) {
 	case msgLeave:
 		m.leave([]Partition{msg.p})
 	case msgProgress:
-		if _, ok := m.progress[msg.p]; ok && msg.closed > m.progress[msg.p] {
-			m.progress[msg.p] = msg.closed
-			m.emitComplete()
+		mb, ok := m.members[msg.p]
+		if !ok || (msg.closed <= mb.closed && msg.idle == mb.idle) {
+			return
 		}
+		mb.closed, mb.idle = max(mb.closed, msg.closed), msg.idle
+		m.members[msg.p] = mb
+		m.emitComplete()
 	case msgPartial:
 		c := contribution{p: msg.p, first: msg.first, hold: msg.hold, holds: msg.holds, credits: msg.credits}
-		if _, member := m.progress[msg.p]; !member {
+		if _, member := m.members[msg.p]; !member {
 			// The partition already left (its final partials raced its leave): emit alone.
-			m.emitWindow(&pendingWindow{win: msg.win, states: msg.states, contrib: []contribution{c}})
+			m.emitWindow(&pendingWindow{win: msg.win, states: msg.states, contrib: []contribution{c}, counts: msg.counts})
 			return
 		}
 		k := keyOf(msg.win)
 		pw, ok := m.pending[k]
 		if !ok {
-			m.pending[k] = &pendingWindow{win: msg.win, states: msg.states, contrib: []contribution{c}}
+			m.pending[k] = &pendingWindow{win: msg.win, states: msg.states, contrib: []contribution{c}, counts: msg.counts}
 			m.rt.metrics.pending.Set(float64(len(m.pending)))
 			return
 		}
+		pw.counts.add(&msg.counts)
 		for i, st := range msg.states {
 			switch {
 			case st == nil:
@@ -146,8 +161,8 @@ func (m *merger) handle(msg mergeMsg) {
 func (m *merger) applyControl() {
 	joins, leaves := m.rt.takeControl()
 	for _, p := range joins {
-		if _, ok := m.progress[p]; !ok {
-			m.progress[p] = minTime
+		if _, ok := m.members[p]; !ok {
+			m.members[p] = member{closed: minTime}
 		}
 		delete(m.left, p)
 	}
@@ -162,20 +177,23 @@ func (m *merger) applyControl() {
 // become durable now for their revoke to commit it.
 func (m *merger) leave(ps []Partition) {
 	for _, p := range ps {
-		delete(m.progress, p)
+		delete(m.members, p)
 		m.left[p] = true
 	}
 	m.flushAll()
 }
 
-// emitComplete emits, oldest first, every pending window that every member has closed.
+// emitComplete emits, oldest first, every pending window that every member not idle has
+// closed. (An idle member has handed over every window it had: it has none open.)
 func (m *merger) emitComplete() {
 	if len(m.pending) == 0 {
 		return
 	}
 	low := int64(1<<63 - 1)
-	for _, c := range m.progress {
-		low = min(low, c)
+	for _, mb := range m.members {
+		if !mb.idle {
+			low = min(low, mb.closed)
+		}
 	}
 	var ready []windowKey
 	for k, pw := range m.pending {
@@ -216,6 +234,7 @@ func (m *merger) emitWindow(pw *pendingWindow) {
 	for _, a := range m.rt.analyzers {
 		a.Analyze(out)
 	}
+	m.rt.alarm.window(pw.win, &pw.counts, m.rt.cfg.Late)
 	m.rt.emit <- &emission{out: out, contrib: pw.contrib}
 }
 

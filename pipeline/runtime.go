@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir/pipeline/decode"
 )
 
@@ -34,6 +36,9 @@ type Options struct {
 	// OnDurable, if set, is called after each window output became durable in every sink, from
 	// a sink goroutine. It must not block.
 	OnDurable func(*Output)
+	// Clock is the wall clock (default time.Now): what idleness, the wall-clock rule of event
+	// time and processing-time windows read. Tests set it to run long quiet spells at once.
+	Clock Clock
 }
 
 // Runtime runs the pipeline of one worker: a runner per assigned partition, the merger, the
@@ -52,7 +57,11 @@ type Runtime struct {
 	log       *slog.Logger
 	queueLen  int
 	onDurable func(*Output)
+	now       Clock
 	tickEvery time.Duration
+	alarm     *dropAlarm
+	// deadCounters are weir_dead_letters_total by reason, looked up once.
+	deadCounters [numDropReasons]prometheus.Counter
 
 	merge       chan mergeMsg
 	emit        chan *emission
@@ -62,10 +71,6 @@ type Runtime struct {
 	joins, leaves  []Partition
 	controlPending atomic.Bool
 	controlNotify  chan struct{}
-
-	maxWatermark atomic.Int64 // the highest watermark of any runner (Unix ns)
-	lastInput    atomic.Int64 // when any runner last received records (Unix ns)
-	behind       atomic.Int64 // runners whose source said more records are waiting
 
 	stats statCounters
 
@@ -115,6 +120,7 @@ func New(o Options) (*Runtime, error) {
 		log:           o.Logger,
 		queueLen:      o.QueueLen,
 		onDurable:     o.OnDurable,
+		now:           o.Clock,
 		tickEvery:     min(time.Second, o.Window.Period/4),
 		merge:         make(chan mergeMsg, 256),
 		emit:          make(chan *emission, 1),
@@ -135,8 +141,13 @@ func New(o Options) (*Runtime, error) {
 		}
 		rt.timeIdx = idx
 	}
-	rt.maxWatermark.Store(minTime)
-	rt.lastInput.Store(time.Now().UnixNano())
+	if rt.now == nil {
+		rt.now = time.Now
+	}
+	rt.alarm = newDropAlarm(rt.log, rt.now)
+	for r := range numDropReasons {
+		rt.deadCounters[r] = rt.metrics.deadLetters.WithLabelValues(r.String())
+	}
 	rt.sinkCtx, rt.cancelSinks = context.WithCancel(context.Background())
 	rt.deadLetters = newDeadLetterQueue(rt, o.DeadLetters)
 	return rt, nil
@@ -265,24 +276,23 @@ func (rt *Runtime) Assign(p Partition) (*Feed, error) {
 		return &Feed{r}, nil
 	}
 	r := &runner{
-		rt:         rt,
-		p:          p,
-		in:         make(chan Batch, rt.queueLen),
-		blockedSig: make(chan struct{}, 1),
-		stop:       make(chan struct{}),
-		abandon:    make(chan struct{}),
-		done:       make(chan struct{}),
-		holds:      newHolds(p, rt.committer, rt.metrics.lateAcks.Inc),
-		credits:    make(chan struct{}, rt.cfg.MaxPendingWindows),
-		clock:      rt.metrics.StageClock("runner"),
-		timeIdx:    rt.timeIdx,
-		watermark:  minTime,
-		maxEvent:   minTime,
-		closedAt:   minTime,
-		lastInput:  time.Now(),
-		behind:     true,
+		rt:          rt,
+		p:           p,
+		in:          make(chan Batch, rt.queueLen),
+		blockedSig:  make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		abandon:     make(chan struct{}),
+		done:        make(chan struct{}),
+		holds:       newHolds(p, rt.committer, rt.metrics.lateAcks.Inc),
+		credits:     make(chan struct{}, rt.cfg.MaxPendingWindows),
+		clock:       rt.metrics.StageClock("runner"),
+		timeIdx:     rt.timeIdx,
+		et:          newEventClock(rt.cfg.AllowedLateness),
+		closedAt:    minTime,
+		onTimeAt:    rt.now().UnixNano(),
+		behind:      true,
+		lateCounter: rt.metrics.late.WithLabelValues(p.Stream, string(rt.cfg.Late)),
 	}
-	rt.behind.Add(1)
 	r.interrupt = r.stop
 	for range rt.cfg.MaxPendingWindows {
 		r.credits <- struct{}{}
@@ -433,15 +443,4 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// raiseWatermark records a runner's watermark in the worker-wide maximum that idle partitions
-// follow.
-func (rt *Runtime) raiseWatermark(wm int64) {
-	for {
-		cur := rt.maxWatermark.Load()
-		if wm <= cur || rt.maxWatermark.CompareAndSwap(cur, wm) {
-			return
-		}
-	}
 }

@@ -90,7 +90,9 @@ type harness struct {
 	budget  *pipeline.Budget
 }
 
-func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink *memSink) *harness {
+// newHarness starts a runtime with the throughput operator, sink as every sink and the dead
+// letters' sink, and opts applied to its options last.
+func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink *memSink, opts ...func(*pipeline.Options)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	h := &harness{sink: sink, commits: &commits{t: t, at: map[pipeline.Partition]int64{}}, reg: reg,
@@ -98,7 +100,7 @@ func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink
 	if plan == nil {
 		plan = decode.NewPlan(decode.JSON)
 	}
-	rt, err := pipeline.New(pipeline.Options{
+	o := pipeline.Options{
 		Window:      cfg,
 		Plan:        plan,
 		Operators:   []pipeline.Operator{throughput.New()},
@@ -108,9 +110,16 @@ func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink
 		Budget:      h.budget,
 		Metrics:     pipeline.NewMetrics(reg),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	rt, err := pipeline.New(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Clock != nil {
+		pipeline.SetTickEvery(rt, 2*time.Millisecond) // the clock moves in jumps: look often
 	}
 	rt.Start()
 	h.rt = rt

@@ -19,7 +19,9 @@ type Sink interface {
 
 // DeadLetterSink persists dead letters. WriteDeadLetters has the same contract as Sink.Write:
 // it returns nil only once every letter is durable, and must tolerate being called again with
-// the same letters after an error.
+// the same letters after an error. Unlike Write, it is called concurrently (by a few
+// goroutines, each with different letters): dead letters have no order to keep, and a flood of
+// them should not wait for each write's round trip.
 type DeadLetterSink interface {
 	WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
 }

@@ -1,0 +1,7 @@
+package pipeline
+
+import "time"
+
+// SetTickEvery sets how often a runtime's runners look at the clock when no records come
+// (before any Assign): tests that move a settable Clock tick in milliseconds of real time.
+func SetTickEvery(rt *Runtime, d time.Duration) { rt.tickEvery = d }
