@@ -86,7 +86,52 @@ func (r *report) markdown() string {
 		}
 		fmt.Fprintf(&b, "\nWindow end → sink is mostly waiting by design: a window closes when the watermark (newest event time − the %.0f ms allowed lateness) passes its end; windows flushed at shutdown are not counted.\n", l.AllowedLatenessMS)
 	}
+	if runs := r.runsOf("live-messy"); len(runs) > 0 && runs[0].Messy != nil {
+		messyMarkdown(&b, r, runs[0])
+	}
 	return b.String()
+}
+
+// messyMarkdown renders the live-messy run: produced against counted, by reason.
+func messyMarkdown(b *strings.Builder, r *report, run result) {
+	m := run.Messy
+	pl, p, c := m.Plan, m.Produced, m.Counted
+	fmt.Fprintf(b, "\n**live-messy**: %d bursts of %s records stamped with the producer's clock, %v of quiet between them "+
+		"(the worker's idle timeout: %v), %v windows, %v allowed lateness; %.1f%% of the records out of order by up to %v, "+
+		"%.1f%% undecodable, %.1f%% late.\n\n", pl.Bursts, si(float64(pl.PerBurst)), pl.Quiet, messyIdleTimeout, pl.Window,
+		pl.Lateness, 100*pl.OutOfOrder, pl.OutOfOrderBy, 100*pl.Undecodable, 100*pl.Late)
+	b.WriteString("| records | produced | counted |\n|---|---:|---:|\n")
+	fmt.Fprintf(b, "| on time, in the window their stamp says | %d | %d |\n", p.InOrder+p.OutOfOrder, c.InOrder+c.OutOfOrder)
+	fmt.Fprintf(b, "| (of which out of order) | %d | |\n", p.OutOfOrder)
+	fmt.Fprintf(b, "| undecodable: dead letters, reason decode | %d | %d |\n", p.Undecodable, c.Undecodable)
+	fmt.Fprintf(b, "| late: dead letters, reason late | %d | %d |\n", p.Late, c.Late)
+	exact := 0
+	for w, n := range p.Windows {
+		if c.Windows[w] == n {
+			exact++
+		}
+	}
+	fmt.Fprintf(b, "| windows counted exactly | %d | %d |\n", len(p.Windows), exact)
+	if len(m.Mismatches) == 0 {
+		b.WriteString("\nEvery count agrees.")
+	} else {
+		fmt.Fprintf(b, "\n**Mismatches**: %s.", strings.Join(m.Mismatches, "; "))
+	}
+	fmt.Fprintf(b, " Rate: %s records per CPU-second", si(run.RecordsPerCPUSec))
+	if q, ok := r.Ratios["live-messy/live-clean (records per CPU-s)"]; ok {
+		fmt.Fprintf(b, " (%.2f× live-clean's, the same traffic without the mess", q.Value)
+		if q, ok := r.Ratios["live-messy/standard (records per CPU-s)"]; ok {
+			fmt.Fprintf(b, "; %.2f× standard's", q.Value)
+		}
+		b.WriteString(")")
+	}
+	if m.BusySeconds > 0 {
+		fmt.Fprintf(b, "; %s records/s over the %.1f s in which the worker had records to process", si(float64(run.Records)/m.BusySeconds), m.BusySeconds)
+		if q, ok := r.Ratios["live-messy/standard (records per busy s)"]; ok {
+			fmt.Fprintf(b, " (%.2f× standard's drain, which has the machine to itself: here the producer and the broker take their share)", q.Value)
+		}
+	}
+	b.WriteString(".\n")
 }
 
 // si formats a count with a k/M suffix.

@@ -37,7 +37,7 @@ type options struct {
 
 // allScenarios returns the scenario names in the order they run.
 func allScenarios() []string {
-	return []string{"baseline", "standard", "msgpack", "stall", "latency", "keys"}
+	return []string{"baseline", "standard", "msgpack", "stall", "latency", "live-messy", "keys"}
 }
 
 func defaultOptions() options {
@@ -96,8 +96,10 @@ func (o *options) finish(fl *flag.FlagSet) error {
 			}
 		}
 	}
-	if o.has("latency") && !o.has("standard") {
-		o.Scenarios = append(o.Scenarios, "standard") // the offered load is a fraction of its rate
+	if (o.has("latency") || o.has("live-messy")) && !o.has("standard") {
+		// The latency's offered load is a fraction of its rate; live-messy's rate is compared
+		// with it.
+		o.Scenarios = append(o.Scenarios, "standard")
 	}
 	for _, k := range strings.Split(o.keys, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(k))

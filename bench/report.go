@@ -92,6 +92,8 @@ func median(v []float64) float64 {
 
 func rate(x result) float64 { return x.RecordsPerSec }
 
+func cpuRate(x result) float64 { return x.RecordsPerCPUSec }
+
 // ratioOf compares the rates of scenario a and baseline b.
 func (r *report) ratioOf(a, b string) (ratio, bool) {
 	ra, rb := r.runsOf(a), r.runsOf(b)
@@ -146,6 +148,25 @@ func (r *report) finish() {
 			r.Ratios[p[0]+"/"+p[1]] = q
 		}
 	}
+	// The live runs' records/s would count their quiet spells: they are compared per
+	// CPU-second, and per second in which they had records to process.
+	for _, live := range []string{"live-messy", "live-clean"} {
+		m := r.runsOf(live)
+		if len(m) == 0 || m[0].Messy == nil {
+			continue
+		}
+		for _, ref := range []string{"standard", "live-clean"} {
+			if ref == live {
+				continue
+			}
+			if v := r.median(ref, cpuRate); v > 0 {
+				r.Ratios[live+"/"+ref+" (records per CPU-s)"] = ratio{Value: m[0].RecordsPerCPUSec / v}
+			}
+		}
+		if std, busy := r.median("standard", rate), m[0].Messy.BusySeconds; std > 0 && busy > 0 {
+			r.Ratios[live+"/standard (records per busy s)"] = ratio{Value: float64(m[0].Records) / busy / std}
+		}
+	}
 	r.targets()
 }
 
@@ -180,6 +201,13 @@ func (r *report) targets() {
 	}
 	if q, ok := r.Ratios["msgpack/standard"]; ok {
 		add("msgpack ÷ standard (JSON)", q.Value, "≥ 1.0", q.Value >= 1.0)
+	}
+	if m := r.runsOf("live-messy"); len(m) > 0 && m[0].Messy != nil {
+		n := len(m[0].Messy.Mismatches)
+		add("live-messy: counts differing from produced (by reason and window)", float64(n), "= 0", n == 0)
+		if q, ok := r.Ratios["live-messy/live-clean (records per CPU-s)"]; ok {
+			add("live-messy ÷ live-clean (records per CPU-second)", q.Value, "≥ 0.9", q.Value >= 0.9)
+		}
 	}
 }
 

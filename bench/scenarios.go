@@ -18,6 +18,8 @@ import (
 //   - stall: standard on a backlog 3x as long, the file sink blocked for -stall half way through.
 //   - latency: a live topic fed by an open-loop producer at -load × the live capacity (what
 //     producer, broker and worker sustain together on this machine; see latency_scenario.go).
+//   - live-messy: a live topic with quiet spells, records out of order, undecodable and late
+//     (livemessy.go): counted against produced, exactly, by reason and window.
 //   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors.
 //
 // baseline, standard and msgpack run -reps times, interleaved (poll, decode, standard,
@@ -140,6 +142,12 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 
 	if o.has("latency") {
 		if err := latencyScenario(ctx, o, rep, base, b.addrs, runOne, progress); err != nil {
+			return nil, err
+		}
+	}
+
+	if o.has("live-messy") {
+		if err := liveMessyScenario(ctx, o, rep, base, b.addrs, runOne, progress); err != nil {
 			return nil, err
 		}
 	}

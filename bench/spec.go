@@ -28,6 +28,13 @@ type spec struct {
 	// Window is the tumbling window period; TimeField the event-time field ("" = broker time).
 	Window    time.Duration `json:"window,omitempty"`
 	TimeField string        `json:"time_field,omitempty"`
+	// IdleTimeout and Lateness override the worker's window.idle_timeout and
+	// window.allowed_lateness (the defaults when zero).
+	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
+	Lateness    time.Duration `json:"lateness,omitempty"`
+	// Messy says the records are the live-messy scenario's: dead letters are expected (a run
+	// with any fails otherwise), and the child reports what the summary reports counted.
+	Messy bool `json:"messy,omitempty"`
 	// StallAfter, StallAt and StallFor make the file sink block for StallFor (the stall
 	// scenario): from its first write once the drain has run for StallAfter, or has processed
 	// StallAt records if that comes first (a slow machine still leaves a backlog to recover on).
@@ -37,10 +44,11 @@ type spec struct {
 	// Group is the worker's consumer group; empty means a fresh one named after the run. The
 	// latency scenario names it, to trim the live topic behind the worker's commits.
 	Group string `json:"group,omitempty"`
-	// Live says the records arrive while the child runs (the latency scenario): the child
-	// reports "ready" on stdout once it owns every partition, and samples latencies.
+	// Live says the records arrive while the child runs (the latency and live-messy
+	// scenarios): the child reports "ready" on stdout once it owns every partition.
 	Live bool `json:"live,omitempty"`
-	// SampleEvery times one record in this many (by offset) from broker append to window state.
+	// SampleEvery, in a live run, times one record in this many (by offset) from broker
+	// append to window state (the latency probe); 0 times none.
 	SampleEvery int64 `json:"sample_every,omitempty"`
 	// Profile, if set, is a directory for a CPU profile of the drain and a heap profile at
 	// its end (<name>.cpu.pprof, <name>.heap.pprof), for finding where the time goes.
@@ -84,6 +92,7 @@ type result struct {
 	Series   []sample       `json:"series,omitempty"`
 	Stall    *stallResult   `json:"stall,omitempty"`
 	Latency  *latencyResult `json:"latency,omitempty"`
+	Messy    *messyResult   `json:"messy,omitempty"`
 }
 
 // sample is one point of a run's time series, every sampleEvery.

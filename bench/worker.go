@@ -33,6 +33,12 @@ func workerConfig(sp spec) worker.Config {
 	}
 	cfg.BudgetBytes = sp.BudgetBytes
 	cfg.Window.Period, cfg.Window.TimeField = sp.Window, sp.TimeField
+	if sp.IdleTimeout > 0 {
+		cfg.Window.IdleTimeout = sp.IdleTimeout
+	}
+	if sp.Lateness > 0 {
+		cfg.Window.AllowedLateness = sp.Lateness
+	}
 	cfg.Contributors.Rules = sp.Rules
 	cfg.Sinks.File = file.Config{Dir: sp.Dir}
 	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(sp.Dir, "metrics.emf")
