@@ -299,6 +299,8 @@ type workerOpts struct {
 	cfg    func(*kinesis.Config)
 	opts   []kinesis.Option
 	logs   io.Writer // also gets the worker's log lines (text format)
+	// window, if set, changes the runtime's window configuration (processing time by default).
+	window func(*pipeline.WindowConfig)
 }
 
 func testLogger() *slog.Logger {
@@ -354,6 +356,9 @@ func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) 
 	wc.Time = pipeline.ProcessingTime
 	wc.AllowedLateness = 0
 	wc.IdleTimeout = 200 * time.Millisecond
+	if o.window != nil {
+		o.window(&wc)
+	}
 	sk := sink{st: st, crashed: w.crashed}
 	rt, err := pipeline.New(pipeline.Options{
 		Window: wc, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{idsOp{log: o.log}},
