@@ -1,10 +1,11 @@
 // Package replay evaluates contributor rules against a log file: the way a user tries rules
 // before deploying them, and the way weir's accuracy is checked end to end. Events are
 // newline-delimited JSON or CLF lines; each is assigned to a tumbling window by its event
-// time, folded into one contrib State per rule and window, and every closed window's reports
-// are written as the file sink writes them (sinks/layout keys under a directory, one JSON
-// object per line) and printed as a top-N table. Every rule reads the whole file: a file has
-// no stream name for LogGroupNames to select by.
+// time, in whatever order the lines come (a file has no lateness: every line counts in the
+// window its time says), folded into one contrib State per rule and window, and at the end
+// every window's reports are written in time order as the file sink writes them (sinks/layout
+// keys under a directory, one JSON object per line) and printed as a top-N table. Every rule
+// reads the whole file: a file has no stream name for LogGroupNames to select by.
 package replay
 
 import (
@@ -16,7 +17,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/weirstream/weir/pipeline"
@@ -43,7 +43,13 @@ type Config struct {
 	Gzip   bool
 	// Owner names the report objects (default "replay").
 	Owner string
+	// MaxOpenWindows bounds the windows held in memory (default 512); past it the earliest
+	// are kept in a temporary file until the end (see windowSet).
+	MaxOpenWindows int
 }
+
+// DefaultMaxOpenWindows is Config.MaxOpenWindows's default: 8.5 hours of one-minute windows.
+const DefaultMaxOpenWindows = 512
 
 // Summary counts what a replay read.
 type Summary struct {
@@ -51,9 +57,11 @@ type Summary struct {
 	Events    int // lines decoded with a usable time
 	Malformed int // lines that did not decode
 	NoTime    int // lines whose time field was missing or unreadable
-	Late      int // events for a window already written (more than one period late)
 	Windows   int // windows written
-	Reports   int // reports written (rules × windows)
+	// Spilled counts windows moved out of memory (more than MaxOpenWindows at once), Reloaded
+	// those read back because a line for them came later.
+	Spilled, Reloaded int
+	Reports           int // reports written (rules × windows)
 	// FirstError describes the first malformed line or unreadable time.
 	FirstError string
 }
@@ -78,6 +86,9 @@ func Run(cfg Config, in io.Reader, table io.Writer) (Summary, error) {
 	if cfg.Owner == "" {
 		cfg.Owner = "replay"
 	}
+	if cfg.MaxOpenWindows <= 0 {
+		cfg.MaxOpenWindows = DefaultMaxOpenWindows
+	}
 	if cfg.TimeField == "" {
 		if cfg.Format != decode.CLF {
 			return sum, errors.New("replay: a time field is required for JSON events")
@@ -99,31 +110,16 @@ func Run(cfg Config, in io.Reader, table io.Writer) (Summary, error) {
 	}
 	dec := plan.NewDecoder()
 	vals := make([]decode.Value, plan.Len())
-	open := map[int64]*window{}
-	var watermark time.Time
-	var flushedUpTo time.Time // windows ending at or before this are written
+	part := pipeline.Partition{Stream: "replay", ID: "0"}
+	windows := newWindowSet(cfg.MaxOpenWindows, func() []pipeline.State {
+		states := make([]pipeline.State, len(ops))
+		for i, op := range ops {
+			states[i] = op.NewState(part)
+		}
+		return states
+	})
+	defer windows.close()
 	rec := &pipeline.Record{}
-
-	flush := func(upTo time.Time, all bool) error {
-		var keys []int64
-		for k, w := range open {
-			if all || !w.win.End.After(upTo) {
-				keys = append(keys, k)
-			}
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-		for _, k := range keys {
-			w := open[k]
-			delete(open, k)
-			if err := writeWindow(cfg, w, table, &sum); err != nil {
-				return err
-			}
-			if w.win.End.After(flushedUpTo) {
-				flushedUpTo = w.win.End
-			}
-		}
-		return nil
-	}
 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
@@ -148,36 +144,20 @@ func Run(cfg Config, in io.Reader, table io.Writer) (Summary, error) {
 			}
 			continue
 		}
-		win := pipeline.WindowOf(t, cfg.Period)
-		if !win.End.After(flushedUpTo) && !flushedUpTo.IsZero() {
-			sum.Late++
-			continue
-		}
-		key := win.Start.UnixNano()
-		w := open[key]
-		if w == nil {
-			w = &window{win: win}
-			for _, op := range ops {
-				w.states = append(w.states, op.NewState(pipeline.Partition{Stream: "replay", ID: "0"}))
-			}
-			open[key] = w
+		w, err := windows.get(pipeline.WindowOf(t, cfg.Period))
+		if err != nil {
+			return sum, err
 		}
 		sum.Events++
 		for _, st := range w.states {
 			st.Observe(rec, vals)
 		}
-		if t.After(watermark) {
-			watermark = t
-			// A window is written once events are a full period past its end.
-			if err := flush(watermark.Add(-cfg.Period), false); err != nil {
-				return sum, err
-			}
-		}
 	}
+	sum.Spilled, sum.Reloaded = windows.spills, windows.reloads
 	if err := sc.Err(); err != nil {
 		return sum, fmt.Errorf("replay: reading events: %w", err)
 	}
-	return sum, flush(time.Time{}, true)
+	return sum, windows.each(func(w *window) error { return writeWindow(cfg, w, table, &sum) })
 }
 
 // writeWindow emits every rule's state for the window, writes the reports and the table.

@@ -156,7 +156,7 @@ func TestReplayJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Events != len(evs) || sum.Malformed != 1 || sum.NoTime != 1 || sum.Windows != 2 || sum.Reports != 2 || sum.Late != 0 {
+			if sum.Events != len(evs) || sum.Malformed != 1 || sum.NoTime != 1 || sum.Windows != 2 || sum.Reports != 2 {
 				t.Fatalf("summary %+v", sum)
 			}
 			for m, want := range wantTop {
@@ -208,20 +208,22 @@ func TestReplayCLF(t *testing.T) {
 	}
 }
 
-func TestReplayLateAndErrors(t *testing.T) {
+// Windows are written in time order whatever order the lines came in, and a line two periods
+// behind the newest still counts in its window.
+func TestReplayOrderAndErrors(t *testing.T) {
 	r := rule(t, "by-tenant", jsonRule)
 	lines := []string{
 		`{"ts":"2026-11-21T13:00:10Z","tenant":"a","method":"GET"}`,
-		`{"ts":"2026-11-21T13:02:30Z","tenant":"b","method":"GET"}`, // closes 13:00 (more than a period past)
-		`{"ts":"2026-11-21T13:00:20Z","tenant":"c","method":"GET"}`, // late
-		`{"ts":"2026-11-21T13:01:59Z","tenant":"d","method":"GET"}`, // still open
+		`{"ts":"2026-11-21T13:02:30Z","tenant":"b","method":"GET"}`,
+		`{"ts":"2026-11-21T13:00:20Z","tenant":"c","method":"GET"}`, // more than a period behind
+		`{"ts":"2026-11-21T13:01:59Z","tenant":"d","method":"GET"}`,
 	}
 	var table bytes.Buffer
 	sum, err := Run(Config{Rules: []*contrib.Rule{r}, Format: decode.JSON, TimeField: "$.ts"}, strings.NewReader(strings.Join(lines, "\n")), &table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Late != 1 || sum.Events != 3 || sum.Windows != 3 {
+	if sum.Events != 4 || sum.Windows != 3 {
 		t.Fatalf("summary %+v", sum)
 	}
 	// Windows are written in time order.
@@ -241,5 +243,67 @@ func TestReplayLateAndErrors(t *testing.T) {
 	}
 	if _, err := Run(Config{Rules: []*contrib.Rule{r}, Format: decode.CLF}, strings.NewReader(""), nil); err == nil || !strings.Contains(err.Error(), `rule "by-tenant"`) {
 		t.Errorf("JSON rule on CLF events: %v", err)
+	}
+}
+
+// A file whose lines are in no order at all counts every line in the window its time says, as
+// CloudWatch Contributor Insights would: ten minutes of events shuffled over the whole file.
+// Replay once wrote a window as soon as the events were a period past it and counted what came
+// later as late: a window of 514 events out of order by more than that reported 2. With at
+// most 3 windows in memory the others are spilled to disk and read back, with the same counts.
+func TestReplayUnsortedFileCountsEveryLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	type line struct {
+		at     time.Time
+		tenant string
+	}
+	var lines []line
+	exact := map[int]map[string]int{}
+	for range 5000 {
+		at := t0.Add(time.Duration(rng.Int64N(int64(10 * time.Minute))))
+		tenant := fmt.Sprintf("t-%d", rng.IntN(5)) // few keys: top counts are exact
+		lines = append(lines, line{at, tenant})
+		m := int(at.Sub(t0) / time.Minute)
+		if exact[m] == nil {
+			exact[m] = map[string]int{}
+		}
+		exact[m][tenant]++
+	}
+	var in strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&in, `{"ts":%q,"tenant":%q,"method":"GET"}`+"\n", l.at.Format(time.RFC3339Nano), l.tenant)
+	}
+	for _, maxOpen := range []int{0, 3} {
+		t.Run(fmt.Sprint("max-open-", maxOpen), func(t *testing.T) {
+			dir := t.TempDir()
+			sum, err := Run(Config{Rules: []*contrib.Rule{rule(t, "by-tenant", jsonRule)}, Format: decode.JSON,
+				TimeField: "$.ts", Contrib: contrib.Options{TopN: 5}, OutDir: dir, MaxOpenWindows: maxOpen},
+				strings.NewReader(in.String()), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Events != len(lines) || sum.Windows != 10 {
+				t.Fatalf("summary %+v, want %d events in 10 windows", sum, len(lines))
+			}
+			if maxOpen > 0 && sum.Spilled == 0 {
+				t.Errorf("nothing spilled with at most %d windows open", maxOpen)
+			}
+			for m := range 10 {
+				w := pipeline.Window{Start: t0.Add(time.Duration(m) * time.Minute), End: t0.Add(time.Duration(m+1) * time.Minute)}
+				r := readReport(t, dir, "by-tenant", w, false)
+				total := 0
+				for _, n := range exact[m] {
+					total += n
+				}
+				if got := r.MetricDatapoints[0].SampleCount; got != float64(total) {
+					t.Errorf("minute %d: %v events counted, want %d", m, got, total)
+				}
+				for _, c := range r.Contributors {
+					if want := exact[m][c.Keys[0]]; c.ApproximateAggregateValue != float64(want) {
+						t.Errorf("minute %d: %s counted %v, want %d", m, c.Keys[0], c.ApproximateAggregateValue, want)
+					}
+				}
+			}
+		})
 	}
 }

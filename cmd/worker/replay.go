@@ -31,8 +31,9 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	top := fs.Int("top", contrib.DefaultTopN, fmt.Sprintf("contributors per report (1 to %d)", contrib.MaxTopN))
 	out := fs.String("out", "", "directory for the reports (same layout as the file sink); empty writes none")
 	gz := fs.Bool("gzip", false, "gzip the report files")
+	maxOpen := fs.Int("max-open-windows", replay.DefaultMaxOpenWindows, "windows held in memory; lines may come in any order, and past this the earliest windows wait on disk")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: weir replay -rules FILE[,FILE…] [-in FILE] [-format json|clf] [-time-field PATH] [-period 60s] [-top 10] [-out DIR] [-gzip]")
+		fmt.Fprintln(stderr, "usage: weir replay -rules FILE[,FILE…] [-in FILE] [-format json|clf] [-time-field PATH] [-period 60s] [-top 10] [-out DIR] [-gzip] [-max-open-windows 512]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +41,10 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *rules == "" || fs.NArg() > 0 {
 		fs.Usage()
+		return 2
+	}
+	if *maxOpen < 1 {
+		fmt.Fprintf(stderr, "weir replay: -max-open-windows %d: want at least 1\n", *maxOpen)
 		return 2
 	}
 	f, err := decode.ParseFormat(*format)
@@ -63,16 +68,21 @@ func replayMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		src = file
 	}
 	sum, err := replay.Run(replay.Config{
-		Rules:     loaded,
-		Format:    f,
-		TimeField: *timeField,
-		Period:    *period,
-		Contrib:   contrib.Options{TopN: *top},
-		OutDir:    *out,
-		Gzip:      *gz,
+		Rules:          loaded,
+		Format:         f,
+		TimeField:      *timeField,
+		Period:         *period,
+		Contrib:        contrib.Options{TopN: *top},
+		OutDir:         *out,
+		Gzip:           *gz,
+		MaxOpenWindows: *maxOpen,
 	}, src, stdout)
-	fmt.Fprintf(stderr, "weir replay: %d lines, %d events in %d windows, %d reports; %d malformed, %d without a time, %d late\n",
-		sum.Lines, sum.Events, sum.Windows, sum.Reports, sum.Malformed, sum.NoTime, sum.Late)
+	fmt.Fprintf(stderr, "weir replay: %d lines, %d events in %d windows, %d reports; %d malformed, %d without a time\n",
+		sum.Lines, sum.Events, sum.Windows, sum.Reports, sum.Malformed, sum.NoTime)
+	if sum.Spilled > 0 {
+		fmt.Fprintf(stderr, "weir replay: more than %d windows at once: %d kept on disk until the end, %d read back for lines out of order\n",
+			*maxOpen, sum.Spilled, sum.Reloaded)
+	}
 	if sum.FirstError != "" {
 		fmt.Fprintf(stderr, "weir replay: first problem: %s\n", sum.FirstError)
 	}
