@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -200,20 +198,7 @@ func produceMessy(ctx context.Context, addrs []string, topic string, plan messyP
 	if err := cl.Ping(ctx); err != nil {
 		return tally, fmt.Errorf("producer: %w", err)
 	}
-	var (
-		wg      sync.WaitGroup
-		failed  atomic.Int64
-		firstMu sync.Mutex
-		first   error
-	)
-	done := func(_ *kgo.Record, err error) {
-		if err != nil && failed.Add(1) == 1 {
-			firstMu.Lock()
-			first = err
-			firstMu.Unlock()
-		}
-		wg.Done()
-	}
+	var acks produceAcks
 	g := newEventGen(dataset{Records: plan.records(), Format: "json", Seed: plan.Seed})
 	rng := rand.New(rand.NewPCG(plan.Seed, 0x5eed))
 	var newest [partitions]time.Time
@@ -267,8 +252,7 @@ func produceMessy(ctx context.Context, addrs []string, topic string, plan messyP
 					newest[p] = e.TS
 				}
 			}
-			wg.Add(1)
-			cl.Produce(ctx, &kgo.Record{Partition: int32(p), Key: e.UserKey(), Value: v}, done)
+			acks.produce(ctx, cl, &kgo.Record{Partition: int32(p), Key: e.UserKey(), Value: v})
 		}
 		if err := cl.Flush(ctx); err != nil {
 			return tally, err
@@ -276,11 +260,7 @@ func produceMessy(ctx context.Context, addrs []string, topic string, plan messyP
 		fmt.Fprintf(progress, "bench: live-messy: burst %d of %d: %d records in %v\n", burst+1, plan.Bursts,
 			plan.PerBurst, time.Since(began).Round(time.Millisecond))
 	}
-	wg.Wait()
-	if n := failed.Load(); n > 0 {
-		return tally, fmt.Errorf("producing %s: %d records failed, first: %w", topic, n, first)
-	}
-	return tally, nil
+	return tally, acks.wait(topic)
 }
 
 // countMessy reads what a worker's summary reports (the file sink's kind=summary objects in

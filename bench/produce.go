@@ -70,20 +70,9 @@ func produceBacklog(ctx context.Context, addrs []string, topic string, ds datase
 	defer cl.Close()
 	g := newEventGen(ds)
 	var (
-		wg      sync.WaitGroup
-		failed  atomic.Int64
-		firstMu sync.Mutex
-		first   error
-		bytes   int64
+		acks  produceAcks
+		bytes int64
 	)
-	done := func(_ *kgo.Record, err error) {
-		if err != nil && failed.Add(1) == 1 {
-			firstMu.Lock()
-			first = err
-			firstMu.Unlock()
-		}
-		wg.Done()
-	}
 	start := time.Now()
 	last := start
 	for i := range ds.Records {
@@ -93,18 +82,49 @@ func produceBacklog(ctx context.Context, addrs []string, topic string, ds datase
 			return 0, err
 		}
 		bytes += int64(len(v))
-		wg.Add(1)
-		cl.Produce(ctx, &kgo.Record{Key: e.UserKey(), Value: v}, done)
+		acks.produce(ctx, cl, &kgo.Record{Key: e.UserKey(), Value: v})
 		if time.Since(last) >= 2*time.Second {
 			last = time.Now()
 			fmt.Fprintf(progress, "bench: producing %s: %d/%d records\n", topic, i+1, ds.Records)
 		}
 	}
-	wg.Wait()
-	if n := failed.Load(); n > 0 {
-		return 0, fmt.Errorf("producing %s: %d records failed, first: %w", topic, n, first)
+	if err := acks.wait(topic); err != nil {
+		return 0, err
 	}
 	fmt.Fprintf(progress, "bench: produced %d %s records (%.1f MB) into %s in %v\n", ds.Records, ds.Format,
 		float64(bytes)/1e6, topic, time.Since(start).Round(time.Millisecond))
 	return bytes, nil
+}
+
+// produceAcks waits for the acknowledgements of records produced asynchronously and keeps the
+// first failure.
+type produceAcks struct {
+	wg      sync.WaitGroup
+	failed  atomic.Int64
+	firstMu sync.Mutex
+	first   error
+}
+
+// produce sends r, counting it until the broker acknowledges it.
+func (a *produceAcks) produce(ctx context.Context, cl *kgo.Client, r *kgo.Record) {
+	a.wg.Add(1)
+	cl.Produce(ctx, r, a.done)
+}
+
+func (a *produceAcks) done(_ *kgo.Record, err error) {
+	if err != nil && a.failed.Add(1) == 1 {
+		a.firstMu.Lock()
+		a.first = err
+		a.firstMu.Unlock()
+	}
+	a.wg.Done()
+}
+
+// wait returns once every record is acknowledged, with an error if any failed.
+func (a *produceAcks) wait(topic string) error {
+	a.wg.Wait()
+	if n := a.failed.Load(); n > 0 {
+		return fmt.Errorf("producing %s: %d records failed, first: %w", topic, n, a.first)
+	}
+	return nil
 }

@@ -178,6 +178,37 @@ func (s *stream) check() {
 	}
 }
 
+// finish lets a minute pass on the clock, waits until every window closed on it, closes the
+// runtime and checks that every record was counted in its window and none was late or
+// dead-lettered.
+func (s *stream) finish() {
+	s.t.Helper()
+	s.clock.advance(time.Minute)
+	waitFor(s.t, func() bool { return s.counted() == s.sent })
+	if err := s.h.rt.Close(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+	s.check()
+	if n := metricSum(s.t, s.h, "weir_late_records_total") + metricSum(s.t, s.h, "weir_dead_letters_total"); n != 0 {
+		s.t.Errorf("%v records late or dead-lettered, want none", n)
+	}
+}
+
+// liveStream starts a runtime with 10 s event-time windows on $.ts (the default lateness, 5 s,
+// and idle timeout, 10 s, unless cfg changes them) on a clock the test moves, and a stream
+// feeding parts partitions.
+func liveStream(t *testing.T, parts int, cfg func(*pipeline.WindowConfig), opts ...func(*pipeline.Options)) (*stream, pipeline.WindowConfig) {
+	wc := pipeline.DefaultWindowConfig()
+	wc.Period = 10 * time.Second
+	wc.TimeField = "$.ts"
+	if cfg != nil {
+		cfg(&wc)
+	}
+	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
+	h := newHarness(t, wc, decode.NewPlan(decode.JSON), &memSink{}, append([]func(*pipeline.Options){withClock(clock)}, opts...)...)
+	return newStream(t, h, clock, wc.Period, parts), wc
+}
+
 // burst sends, for each partition, 20 batches of 5 records 100 ms apart on the clock, each
 // stamped with the clock plus skew(partition, record), then returns.
 func (s *stream) burst(skew func(p, i int) time.Duration) {
@@ -202,41 +233,21 @@ func noSkew(int, int) time.Duration { return 0 }
 // event-time rules, a quiet partition took the worker's highest watermark plus the idle time
 // on every tick: the burst after a 70 s spell was dead-lettered whole.
 func TestEventTimeQuietSpellsNothingLate(t *testing.T) {
-	cfg := pipeline.DefaultWindowConfig() // 5 s allowed lateness, 10 s idle timeout
-	cfg.Period = 10 * time.Second
-	cfg.TimeField = "$.ts"
-	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-	sink := &memSink{}
-	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink, withClock(clock))
-	s := newStream(t, h, clock, cfg.Period, 4)
+	s, _ := liveStream(t, 4, nil)
 	for _, spell := range []time.Duration{15 * time.Second, 70 * time.Second, 10 * time.Minute, 24 * time.Hour} {
 		s.burst(noSkew)
-		clock.advance(spell)
+		s.clock.advance(spell)
 		waitFor(t, func() bool { return s.counted() == s.sent })
 	}
 	s.burst(noSkew)
-	clock.advance(time.Minute)
-	waitFor(t, func() bool { return s.counted() == s.sent })
-	if err := h.rt.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s.check()
-	if n := metricSum(t, h, "weir_late_records_total") + metricSum(t, h, "weir_dead_letters_total"); n != 0 {
-		t.Errorf("%v records late or dead-lettered, want none", n)
-	}
+	s.finish()
 }
 
 // Producers skewed by ±(lateness − 1 s), two producers differing by that much writing into one
 // partition, and records out of order by up to lateness − 1 s: none is late, with or without
 // quiet spells between.
 func TestEventTimeSkewAndDisorderWithinLatenessNothingLate(t *testing.T) {
-	cfg := pipeline.DefaultWindowConfig()
-	cfg.Period = 10 * time.Second
-	cfg.TimeField = "$.ts"
-	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-	sink := &memSink{}
-	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink, withClock(clock))
-	s := newStream(t, h, clock, cfg.Period, 4)
+	s, cfg := liveStream(t, 4, nil)
 	most := cfg.AllowedLateness - time.Second
 	rng := rand.New(rand.NewPCG(1, 2))
 	skew := func(p, i int) time.Duration {
@@ -258,21 +269,13 @@ func TestEventTimeSkewAndDisorderWithinLatenessNothingLate(t *testing.T) {
 		for range 5 {
 			s.burst(skew)
 		}
-		clock.advance(spell)
+		s.clock.advance(spell)
 		if spell > cfg.IdleTimeout+cfg.AllowedLateness+cfg.Period {
 			// Every partition quiet long enough: their windows close on the wall clock.
 			waitFor(t, func() bool { return s.counted() == s.sent })
 		}
 	}
-	clock.advance(time.Minute)
-	waitFor(t, func() bool { return s.counted() == s.sent })
-	if err := h.rt.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s.check()
-	if n := metricSum(t, h, "weir_late_records_total") + metricSum(t, h, "weir_dead_letters_total"); n != 0 {
-		t.Errorf("%v records late or dead-lettered, want none", n)
-	}
+	s.finish()
 }
 
 // A burst stamped 10 minutes in the past after a quiet spell is late: dead-lettered with
@@ -281,15 +284,9 @@ func TestEventTimeSkewAndDisorderWithinLatenessNothingLate(t *testing.T) {
 func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 	for _, policy := range []pipeline.LatePolicy{pipeline.LateDeadLetter, pipeline.LateOldestOpen} {
 		t.Run(string(policy), func(t *testing.T) {
-			cfg := pipeline.DefaultWindowConfig()
-			cfg.Period = 10 * time.Second
-			cfg.TimeField = "$.ts"
-			cfg.Late = policy
-			clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-			sink := &memSink{}
 			logs := &logLines{}
-			h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink, withClock(clock), withLog(logs))
-			s := newStream(t, h, clock, cfg.Period, 2)
+			s, _ := liveStream(t, 2, func(c *pipeline.WindowConfig) { c.Late = policy }, withLog(logs))
+			h, sink, clock := s.h, s.h.sink, s.clock
 			s.burst(noSkew)
 			clock.advance(70 * time.Second)
 			waitFor(t, func() bool { return s.counted() == s.sent })
