@@ -46,12 +46,13 @@ func (a *dropAlarm) window(w Window, c *windowCounts, policy LatePolicy) {
 	}
 }
 
-// unplaced warns about dead letters of a partition that has had no usable record yet, so no
-// window to count them in: the runner calls it from its ticks.
+// unplaced warns about dead letters of a partition that has had no window open to count them
+// in for a while (every record of it bad, or none usable yet): the runner calls it from its
+// ticks.
 func (a *dropAlarm) unplaced(p Partition, c *windowCounts) {
 	for r := range numDropReasons {
 		if n := c.dead[r]; n > 0 {
-			a.warn(r, "records went to dead letters and none so far was usable: no window counts them yet",
+			a.warn(r, "records went to dead letters and none since was usable: no window counts them yet",
 				"partition", p.String(), "reason", r.String(), "records", n, "example", c.example[r])
 		}
 	}

@@ -22,9 +22,10 @@ func (r dropReason) String() string { return dropReasonNames[r] }
 // events through DropCounter.
 //
 // A drop is counted in the partition's oldest window the watermark has not closed when the
-// record is read; with none open, in the window holding the watermark (opened for it); before
-// the partition's first usable record, in the first window it opens. A late record is counted
-// as late whatever the policy, and also as a dead letter when it became one.
+// record is read; with none open, in the next window the partition opens (a window is never
+// opened just to count dead letters: its hold would keep the commit point still through a
+// flood of them). A late record is counted as late whatever the policy, and also as a dead
+// letter when it became one.
 type windowCounts struct {
 	records int64 // folded into the window, late ones placed by oldest-open included
 	late    int64
@@ -89,7 +90,12 @@ func (c *windowCounts) empty() bool { return c.seen() == 0 && c.late == 0 }
 func (r *runner) late(rec *Record, remaining int) *openWindow {
 	r.lateCounter.Inc()
 	if r.rt.cfg.Late == LateOldestOpen {
-		w := r.dropWindow(rec)
+		w := r.oldestOpen()
+		if w == nil {
+			// None open: the window that holds the watermark (a late record has one).
+			period := int64(r.rt.cfg.Period)
+			w = r.window(r.et.watermark-mod(r.et.watermark, period), rec.Position)
+		}
 		r.count(w, reasonLate, false, dropExample{partition: r.p, position: rec.Position, detail: "placed in the oldest open window"})
 		return w
 	}
@@ -102,25 +108,19 @@ func (r *runner) late(rec *Record, remaining int) *openWindow {
 	return nil
 }
 
-// dropWindow returns the window that counts a dropped record: the oldest one the watermark has
-// not closed (windows it closed are still open until the end of the batch, but take nothing
-// more), or, with none, the window holding the watermark, opened at rec. Before the
-// partition's first usable record there is no watermark, and it returns nil.
-func (r *runner) dropWindow(rec *Record) *openWindow {
+// oldestOpen returns the oldest window the watermark has not closed (windows it closed stay
+// open until the end of the batch, but take nothing more), or nil.
+func (r *runner) oldestOpen() *openWindow {
 	for _, w := range r.open {
 		if w.end > r.et.watermark {
 			return w
 		}
 	}
-	if r.et.watermark == minTime {
-		return nil
-	}
-	period := int64(r.rt.cfg.Period)
-	return r.window(r.et.watermark-mod(r.et.watermark, period), rec.Position)
+	return nil
 }
 
-// count counts one dropped record in w, or, without a window yet, in the carry that the
-// partition's first window takes over.
+// count counts one dropped record in w, or, with no window open, in the carry that the
+// partition's next window takes over.
 func (r *runner) count(w *openWindow, reason dropReason, deadLettered bool, ex dropExample) {
 	if w == nil {
 		if r.carry.empty() {
@@ -135,7 +135,7 @@ func (r *runner) count(w *openWindow, reason dropReason, deadLettered bool, ex d
 	}
 }
 
-// place moves carried counts into w, the partition's first window.
+// place moves carried counts into w, the next window the partition opened.
 func (r *runner) place(w *openWindow, c *windowCounts) {
 	w.counts.add(c)
 	for reason := range numDropReasons {
@@ -154,7 +154,7 @@ func (r *runner) place(w *openWindow, c *windowCounts) {
 func (r *runner) deadLetter(rec *Record, reason dropReason, detail string, remaining int) {
 	r.rt.deadCounters[reason].Inc()
 	r.rt.stats.deadLetters.Add(1)
-	r.count(r.dropWindow(rec), reason, true, dropExample{partition: r.p, position: rec.Position, detail: detail})
+	r.count(r.oldestOpen(), reason, true, dropExample{partition: r.p, position: rec.Position, detail: detail})
 	g := r.letters
 	if g == nil {
 		g = &letterGroup{holds: r.holds, letters: make([]DeadLetter, 0, min(remaining, 8))}

@@ -16,10 +16,11 @@ import "time"
 //  3. Late. A record is late when its window ends at or before the watermark as it stands
 //     just before the record (its own partition's records before it, in order). A late record
 //     is dead-lettered (reason "late") or, with window.late: oldest-open, folded into the
-//     partition's oldest window the watermark has not closed; either way it is counted, in
-//     weir_late_records_total and in the summary report of the window it was counted in. So
-//     producers whose clocks differ by less than the allowed lateness, and records out of
-//     order by less than it, land in their own windows.
+//     partition's oldest window the watermark has not closed (with none open, the window
+//     holding the watermark). Either way it is counted: in weir_late_records_total, and in the
+//     summary report of the partition's oldest open window, or of the next it opens (as every
+//     dead letter is: see windowCounts). So producers whose clocks differ by less than the
+//     allowed lateness, and records out of order by less than it, land in their own windows.
 //
 //  4. Idle. A partition is quiet when its source says it is caught up (its last batch said no
 //     more records were waiting) and it has taken no on-time record for window.idle_timeout.

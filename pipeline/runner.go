@@ -58,7 +58,8 @@ type runner struct {
 
 	// letters is the current batch's dead letters (nil when there are none yet).
 	letters *letterGroup
-	// carry counts drops before the partition's first usable record: no window holds them yet.
+	// carry counts drops while no window was open to count them in; the next window opened
+	// takes them over. carrySince is when the first of them came.
 	carry      windowCounts
 	carrySince int64
 	// lateDetail is the dead-letter detail of late records, made once per watermark.
