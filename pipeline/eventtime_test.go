@@ -548,3 +548,56 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 		t.Errorf("summary: %d records, dead letters %+v; want 1 and 100 event_time", rep.Records, rep.DeadLetters)
 	}
 }
+
+// A partition whose producer runs an hour behind (far past the lateness) holds back nobody
+// once it is idle, and its records still count in their own windows.
+func TestEventTimeIdlePartitionWithSkewedClock(t *testing.T) {
+	s, cfg := liveStream(t, 2, nil)
+	behind := func(p, _ int) time.Duration {
+		if p == 1 {
+			return -time.Hour
+		}
+		return 0
+	}
+	quiet := cfg.IdleTimeout + cfg.Period + cfg.AllowedLateness + time.Second
+	for range 3 {
+		s.burst(behind)
+		s.clock.advance(quiet)
+		waitFor(t, func() bool { return s.counted() == s.sent })
+	}
+	s.finish()
+}
+
+// An idle partition is left out of the merge (rule 4), so the others' windows go out without
+// it; when it speaks again with a record on time by its own watermark for a window already
+// emitted, that record goes out as a further output of the window (rule 6): counted, not late.
+func TestEventTimeIdlePartitionRejoinsAnEmittedWindow(t *testing.T) {
+	s, _ := liveStream(t, 2, nil)
+	fast, slow := s.part(0), s.part(1)
+	now := s.clock.Now() // 13:00:03
+	s.send(fast, false, now.Add(4*time.Second))
+	s.send(slow, false, now)
+	s.settle()
+	for range 40 { // the fast partition's producer runs 4 s ahead; the slow one goes idle
+		now = s.clock.advance(time.Second)
+		s.send(fast, false, now.Add(4*time.Second))
+		s.settle()
+	}
+	// Now 13:00:43: the fast partition's watermark (13:00:42) has closed [13:00:30, 13:00:40),
+	// and with the slow one idle the merger has emitted it. The slow partition's watermark, on
+	// the wall clock from its newest event, is 13:00:38: a record at 13:00:38.5 is on time.
+	w := time.Date(2026, 11, 21, 13, 0, 30, 0, time.UTC)
+	waitFor(t, func() bool { return summaries(s.h.sink.outputs())[w]["0"] == 10 })
+	s.send(slow, false, now.Add(-4500*time.Millisecond))
+	s.settle()
+	s.finish()
+	outputs := 0
+	for _, o := range s.h.sink.outputs() {
+		if o.Window.Start.Equal(w) {
+			outputs++
+		}
+	}
+	if outputs != 2 {
+		t.Errorf("window %v went out %d times, want twice (the fast partition's, then the slow one's)", w.Format(time.TimeOnly), outputs)
+	}
+}
