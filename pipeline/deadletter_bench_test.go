@@ -89,25 +89,14 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	sent := 0
-	for round := 0; sent < b.N; round++ {
-		for p := range parts {
-			n := min(batchLen, b.N-sent)
-			if n <= 0 {
-				break
-			}
-			part := feeds[p].Partition()
-			recs := make([]pipeline.Record, n)
-			for i := range recs {
-				recs[i] = pipeline.Record{Partition: part, Position: pipeline.Position{Offset: int64(round*batchLen + i)},
-					Value: tmpl[p][i], Time: t0}
-			}
-			if err := feeds[p].Send(ctx, pipeline.Batch{Partition: part, Records: recs}); err != nil {
-				b.Fatal(err)
-			}
-			sent += n
+	feedRounds(b, feeds, batchLen, func(p, round, n int) []pipeline.Record {
+		recs := make([]pipeline.Record, n)
+		for i := range recs {
+			recs[i] = pipeline.Record{Partition: feeds[p].Partition(), Position: pipeline.Position{Offset: int64(round*batchLen + i)},
+				Value: tmpl[p][i], Time: t0}
 		}
-	}
+		return recs
+	})
 	// Every record processed and every dead letter written: Close drains the writer.
 	for rt.Stats().Records < int64(b.N) {
 		time.Sleep(50 * time.Microsecond)

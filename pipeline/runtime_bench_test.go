@@ -90,29 +90,37 @@ func benchRuntime(b *testing.B, timeField string) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(tmpl[0][0].Value)))
 	b.ResetTimer()
-	sent := 0
-	for round := 0; sent < b.N; round++ {
-		for p := range parts {
-			n := min(batchLen, b.N-sent)
-			if n <= 0 {
-				break
-			}
-			recs := make([]pipeline.Record, n)
-			copy(recs, tmpl[p][:n])
-			shift := time.Duration(round) * batchLen * 10 * time.Microsecond
-			for i := range recs {
-				recs[i].Position.Offset = int64(round*batchLen + i)
-				recs[i].Time = recs[i].Time.Add(shift)
-			}
-			if err := feeds[p].Send(ctx, pipeline.Batch{Partition: recs[0].Partition, Records: recs}); err != nil {
-				b.Fatal(err)
-			}
-			sent += n
+	feedRounds(b, feeds, batchLen, func(p, round, n int) []pipeline.Record {
+		recs := make([]pipeline.Record, n)
+		copy(recs, tmpl[p][:n])
+		shift := time.Duration(round) * batchLen * 10 * time.Microsecond
+		for i := range recs {
+			recs[i].Position.Offset = int64(round*batchLen + i)
+			recs[i].Time = recs[i].Time.Add(shift)
 		}
-	}
+		return recs
+	})
 	for rt.Stats().Records < int64(b.N) {
 		time.Sleep(50 * time.Microsecond)
 	}
 	b.StopTimer()
 	_ = rt.Close(ctx)
+}
+
+// feedRounds sends b.N records in batches of up to batchLen, a batch per partition in turn:
+// mk makes partition p's batch of round (n records).
+func feedRounds(b *testing.B, feeds []*pipeline.Feed, batchLen int, mk func(p, round, n int) []pipeline.Record) {
+	sent := 0
+	for round := 0; sent < b.N; round++ {
+		for p, f := range feeds {
+			n := min(batchLen, b.N-sent)
+			if n <= 0 {
+				break
+			}
+			if err := f.Send(context.Background(), pipeline.Batch{Partition: f.Partition(), Records: mk(p, round, n)}); err != nil {
+				b.Fatal(err)
+			}
+			sent += n
+		}
+	}
 }
