@@ -217,7 +217,7 @@ func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, strin
 	var etag string
 	missing := false
 	err := s.read(ctx, kind, "get", func(ctx context.Context) error {
-		out, err := s.reads.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+		out, err := s.reads.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key}, quietChecksums)
 		if err != nil {
 			var nsk *types.NoSuchKey
 			if errors.As(err, &nsk) {
@@ -239,6 +239,11 @@ func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, strin
 	}
 	return data, etag, nil
 }
+
+// quietChecksums stops the SDK from logging, for every GET of an object written without a
+// checksum (moto's, and S3's single PUTs without one), that it did not validate one: the
+// aggregator GETs every partial of every window.
+func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }
 
 // read runs one read request (op "get" or "list") under the retry policy and the gate.
 func (s *PartialStore) read(ctx context.Context, kind, op string, fn func(context.Context) error) error {
