@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/anomaly"
 	"github.com/weirstream/weir/sources/demo"
 )
 
@@ -68,14 +71,21 @@ func BenchmarkMerge(b *testing.B) {
 // live pattern: each window's partials arrive 5 s after its end (15 s for a quarter of the
 // partitions, quiet ones closing on idle_timeout + lateness), while the aggregator polls at its
 // default interval (period / 10). It reports requests per window by operation; the workers'
-// side is one PutObject per partition per window (its partial).
+// side is one PutObject per partition per window (its partial). The anomaly analyzer runs with
+// its default warm-up, so it writes no anomaly reports (an alarm adds one PUT per event).
 func BenchmarkS3RequestsPerWindow(b *testing.B) {
 	const n = 16
 	counts := &s3Requests{n: map[string]int{}}
 	env := s3Env(b, counts)
 	pr := newProducer(b, nil)
 	clk := &clock{now: win(0).Start}
-	a := newAgg(b, env, n, nil, clk, func(o *Options) { o.Metrics = newPublished(b) })
+	a := newAgg(b, env, n, nil, clk, func(o *Options) {
+		o.Metrics = newPublished(b)
+		o.NewAnalyzers = func(store SnapshotStore, reg prometheus.Registerer) ([]pipeline.Analyzer, error) {
+			an, err := anomaly.NewAnalyzer(anomaly.DefaultAnalyzerConfig(), store, reg, nil)
+			return []pipeline.Analyzer{an}, err
+		}
+	})
 	tm := begin(b, a, 1)
 	counts.take() // the term's start: one state load and save, not per window
 	windows := 0

@@ -17,7 +17,10 @@ import (
 // (no host, no wall-clock time), and EncodePartial's output is deterministic.
 //
 // Every partition writes a partial for every window from its start point on, empty ones
-// included: that contiguity is how the aggregator knows a partition has passed a window.
+// included, and each one durable before the next one is written: that contiguity, in window
+// order, is how the aggregator knows a partition has passed a window. A partition whose
+// partial of window W+1 became visible while its partial of W was still in flight would look
+// to the aggregator as if it had nothing for W, and W would be merged without it.
 type Partial struct {
 	// V is the format version, PartialVersion.
 	V         int    `msgpack:"v"`
