@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"slices"
 	"time"
@@ -35,17 +34,6 @@ type term struct {
 	partsAt   time.Time
 	pending   *pending
 	watchedAt time.Time
-}
-
-// pending is a window merged and analyzed, on its way to durable. Each step is done once: a
-// failed step is retried at the next poll without redoing the ones before (the analyzers, in
-// particular, must see a window only once).
-type pending struct {
-	w                          pipeline.Window
-	out                        *pipeline.Output
-	missing                    []pipeline.Partition
-	reported, claimed, settled bool
-	durable, advanced          bool
 }
 
 // begin loads the state (retrying until it can, or ctx ends), builds the analyzers from it
@@ -111,88 +99,6 @@ func nextString(ns int64) string {
 		return "the earliest partial"
 	}
 	return rfc3339(unixTime(ns))
-}
-
-// load reads the state object. None, or one that cannot be read, means starting from the
-// earliest partial: windows merged before are merged again, to the same report keys, and
-// their publish claims fail, so nothing is published twice.
-func (t *term) load(ctx context.Context) error {
-	a := t.a
-	data, version, err := a.store.LoadState(ctx, a.cfg.StateName)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		t.st, t.version = &state{}, ""
-		return nil
-	case err != nil:
-		return err
-	}
-	t.version = version
-	st, err := decodeState(data)
-	if err != nil {
-		a.log.Error("aggregator: the state object is unreadable; starting again from the earliest partial", "err", err)
-		t.st = &state{}
-		return nil
-	}
-	if st.Token > t.token {
-		return fmt.Errorf("%w (token %d, this term's %d)", errFenced, st.Token, t.token)
-	}
-	if st.Period != int64(a.period) {
-		// The window period changed: the watched windows are of the old one, and the next
-		// window moves to the new grid.
-		t.log.Warn("aggregator: the window period changed; watched windows are dropped",
-			"was", time.Duration(st.Period), "now", a.period)
-		if st.Next != 0 {
-			st.Next = unixTime(st.Next).Add(a.period - 1).Truncate(a.period).UnixNano()
-		}
-		st.Watched = nil
-	}
-	t.st = st
-	return nil
-}
-
-// save writes the state with compare-and-swap on the version this term last saw. A conflict
-// means someone else wrote: an aggregator with a higher token (this term is over), or an
-// older one still running, or this term's own write whose answer was lost (it goes on, from
-// the version it now sees).
-func (t *term) save(ctx context.Context) error {
-	a := t.a
-	t.st.V, t.st.Token, t.st.Period = stateVersion, t.token, int64(a.period)
-	t.st.Snapshots = t.snaps.list()
-	t.st.Ended = t.st.Ended[:0]
-	for p, s := range t.g.ended {
-		if t.parts == nil || slices.Contains(t.parts, p) {
-			t.st.Ended = append(t.st.Ended, endedAt{Partition: p, Start: s})
-		}
-	}
-	slices.SortFunc(t.st.Ended, func(x, y endedAt) int { return pipeline.ComparePartitions(x.Partition, y.Partition) })
-	data, err := encodeState(t.st)
-	if err != nil {
-		return err
-	}
-	for range 4 {
-		v, ok, err := a.store.SaveState(ctx, a.cfg.StateName, data, t.version)
-		if err != nil {
-			return err
-		}
-		if ok {
-			t.version = v
-			return nil
-		}
-		cur, cv, err := a.store.LoadState(ctx, a.cfg.StateName)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			t.version = ""
-			continue
-		case err != nil:
-			return err
-		}
-		if st, err := decodeState(cur); err == nil && st.Token > t.token {
-			return fmt.Errorf("%w (token %d, this term's %d)", errFenced, st.Token, t.token)
-		}
-		t.log.Warn("aggregator: the state was written by an older aggregator (or this one, unanswered); overwriting")
-		t.version = cv
-	}
-	return errors.New("aggregator: the state keeps changing under this term")
 }
 
 // end releases what the term registered.
@@ -337,89 +243,6 @@ func (t *term) scan(ctx context.Context, next int64, now time.Time) error {
 		beyond = beyond || s > next
 		return !beyond || len(unresolved) > 0
 	})
-}
-
-// mergeFirst merges window w for the first time and runs the analyzers on it.
-func (t *term) mergeFirst(ctx context.Context, w pipeline.Window, missing []pipeline.Partition) (*pending, error) {
-	a := t.a
-	began := time.Now()
-	f, err := a.fold(ctx, w, t.g.partitions(w.Start.UnixNano()))
-	if err != nil {
-		return nil, err
-	}
-	f.summary.Missing = names(missing)
-	for _, p := range f.ended {
-		t.g.ended[p] = w.Start.UnixNano()
-	}
-	out := a.output(w, f)
-	for _, an := range t.analyzers {
-		an.Analyze(out)
-	}
-	a.m.mergeSeconds.Observe(time.Since(began).Seconds())
-	if len(missing) > 0 {
-		t.log.Warn("aggregator: window merged without missing partitions at the grace deadline",
-			"window", rfc3339(w.Start), "missing", names(missing))
-	}
-	return &pending{w: w, out: out, missing: missing}, nil
-}
-
-// finish takes the pending window through its remaining steps: reports, the publish claim
-// and publish, the analyzers' durable hook, and the state save that moves past it.
-func (t *term) finish(ctx context.Context) error {
-	a, pw := t.a, t.pending
-	if !pw.reported {
-		if err := t.writeReports(ctx, pw.out); err != nil {
-			return err
-		}
-		pw.reported = true
-		a.m.reportDelay.Observe(a.now().Sub(pw.w.End).Seconds())
-	}
-	if !pw.settled {
-		if err := t.publish(ctx, pw); err != nil {
-			return err
-		}
-		pw.settled = true
-	}
-	if !pw.durable {
-		for _, an := range t.analyzers {
-			if d, ok := an.(pipeline.DurableObserver); ok {
-				d.Durable(pw.out)
-			}
-		}
-		pw.durable = true
-	}
-	if !pw.advanced {
-		t.st.Next = pw.w.End.UnixNano()
-		if len(pw.missing) > 0 {
-			t.watch(pw)
-			a.m.windows.WithLabelValues("missing").Inc()
-		} else {
-			a.m.windows.WithLabelValues("complete").Inc()
-		}
-		pw.advanced = true
-	}
-	if err := t.save(ctx); err != nil {
-		if !errors.Is(err, errFenced) {
-			a.m.errors.WithLabelValues(opState).Inc()
-		}
-		return err
-	}
-	t.pending = nil
-	t.g.forget(t.st.Next, t.isWatched)
-	a.m.next.Set(float64(t.st.Next) / 1e9)
-	return nil
-}
-
-// writeReports writes out's reports to every report sink. A failure is retried whole at the
-// next poll: the keys are deterministic, so what was written is overwritten with itself.
-func (t *term) writeReports(ctx context.Context, out *pipeline.Output) error {
-	for _, s := range t.a.reports {
-		if err := s.Write(ctx, out); err != nil {
-			t.a.m.errors.WithLabelValues(opReports).Inc()
-			return fmt.Errorf("aggregator: writing the reports of %s: %w", rfc3339(out.Window.Start), err)
-		}
-	}
-	return nil
 }
 
 // sleep waits d or until ctx ends, and reports whether ctx is still live.
