@@ -113,9 +113,25 @@ func (s *PartialStore) ClaimPublish(ctx context.Context, w pipeline.Window, body
 	return ok, err
 }
 
-// LoadState returns the state object saved under name and its ETag.
+// LoadState returns the state object saved under name and its ETag. Like the anomaly state
+// store, it lists before it gets: S3 answers a GET of a missing key with 403, not 404, to a
+// role that may list the bucket only under a prefix, and "never saved" is the first start.
 func (s *PartialStore) LoadState(ctx context.Context, name string) ([]byte, string, error) {
-	return s.get(ctx, "state", s.cfg.key(layout.StateKey(name)))
+	key := s.cfg.key(layout.StateKey(name))
+	var out *s3.ListObjectsV2Output
+	err := s.read(ctx, "state", "list", func(ctx context.Context) error {
+		var err error
+		out, err = s.reads.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &key, MaxKeys: aws.Int32(1)})
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("s3: loading state %s: listing: %w", key, err)
+	}
+	// The key sorts before every longer key it prefixes, so it is the first listed if it exists.
+	if len(out.Contents) == 0 || aws.ToString(out.Contents[0].Key) != key {
+		return nil, "", fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, key, fs.ErrNotExist)
+	}
+	return s.get(ctx, "state", key)
 }
 
 // SaveState replaces the state object under name if its ETag is still version (If-Match), or
