@@ -4,8 +4,10 @@
 package sketch
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -178,11 +180,11 @@ func (s *SpaceSaving) counters() []Counter {
 // deterministic). The slice is a copy.
 func (s *SpaceSaving) Counters() []Counter {
 	out := s.counters()
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
+	slices.SortFunc(out, func(a, b Counter) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
 		}
-		return out[i].Key < out[j].Key
+		return strings.Compare(a.Key, b.Key)
 	})
 	return out
 }
@@ -220,11 +222,11 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	for k, a := range sum {
 		all = append(all, entry{k, a})
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].mg != all[j].mg {
-			return all[i].mg > all[j].mg
+	slices.SortFunc(all, func(a, b entry) int {
+		if c := cmp.Compare(b.mg, a.mg); c != 0 {
+			return c
 		}
-		return all[i].key < all[j].key
+		return strings.Compare(a.key, b.key)
 	})
 	if len(all) > s.k {
 		cut := all[s.k].mg

@@ -68,3 +68,22 @@ func BenchmarkSpaceSavingKeys(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSpaceSavingMerge merges full 1,000-counter sketches of two partitions whose keys
+// half overlap: what the fleet aggregator does per rule and partition every window.
+func BenchmarkSpaceSavingMerge(b *testing.B) {
+	const k = 1000
+	parts := make([]*SpaceSaving, 2)
+	for p := range parts {
+		parts[p] = NewSpaceSaving(k)
+		for i := range 4 * k {
+			parts[p].Add([]byte("u-"+strconv.Itoa(p*k/2+i%(2*k))), float64(1+i%7))
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewSpaceSaving(k)
+		s.Merge(parts[0])
+		s.Merge(parts[1])
+	}
+}

@@ -5,7 +5,7 @@ package throughput
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -141,12 +141,9 @@ type Report struct {
 // Emit implements pipeline.State: per-partition and per-stream Records and Bytes points, and a
 // summary report.
 func (s *State) Emit(w pipeline.Window, out *pipeline.Output) {
-	sort.Slice(s.Parts, func(i, j int) bool {
-		a, b := s.Parts[i], s.Parts[j]
-		if a.Stream != b.Stream {
-			return a.Stream < b.Stream
-		}
-		return partitionLess(a.Partition, b.Partition)
+	slices.SortFunc(s.Parts, func(a, b Counts) int {
+		return pipeline.ComparePartitions(pipeline.Partition{Stream: a.Stream, ID: a.Partition},
+			pipeline.Partition{Stream: b.Stream, ID: b.Partition})
 	})
 	rep := Report{Operator: Name, Start: w.Start, End: w.End, Partitions: s.Parts}
 	streams := map[string]*Counts{}
@@ -177,23 +174,6 @@ func (s *State) Emit(w pipeline.Window, out *pipeline.Output) {
 			pipeline.Point{Name: "Bytes", Dimensions: dims, Time: w.Start, Unit: pipeline.UnitBytes, Value: float64(t.Bytes)})
 	}
 	out.Reports = append(out.Reports, pipeline.Report{Kind: "summary", Name: Name, Body: rep})
-}
-
-// partitionLess orders numeric partition ids numerically ("2" < "10") and others as strings.
-func partitionLess(a, b string) bool {
-	if len(a) != len(b) && isDigits(a) && isDigits(b) {
-		return len(a) < len(b)
-	}
-	return a < b
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // EncodeMsgpack implements msgpack.CustomEncoder.

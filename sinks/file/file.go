@@ -84,10 +84,14 @@ func (s *Sink) WriteDeadLetters(_ context.Context, letters []pipeline.DeadLetter
 // Close implements pipeline.Sink; every Write is already durable.
 func (s *Sink) Close(context.Context) error { return nil }
 
-// put writes data at key atomically and durably: temporary file, fsync, rename, fsync of the
-// directory (without the last step a crash could forget the rename).
+// put writes data at key atomically and durably.
 func (s *Sink) put(key string, data []byte) error {
-	path := filepath.Join(s.cfg.Dir, filepath.FromSlash(key))
+	return put(filepath.Join(s.cfg.Dir, filepath.FromSlash(key)), data)
+}
+
+// put writes data at path atomically and durably: temporary file, fsync, rename, fsync of the
+// directory (without the last step a crash could forget the rename).
+func put(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -111,6 +115,10 @@ func (s *Sink) put(key string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

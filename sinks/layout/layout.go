@@ -7,7 +7,12 @@
 //	kind=anomaly/series=<name>/dt=…/hour=…/<start>_<end>_<owner>.json.gz
 //	kind=summary/operator=<name>/dt=…/hour=…/<start>_<end>_<owner>.json.gz
 //	kind=deadletter/stream=<stream>/dt=…/hour=…/<partition id>_<first>_<last>.json.gz
-//	kind=partial/dt=…/hour=…/<start>_<end>_<owner>.msgpack
+//	kind=partial/window=20261121T130000Z/stream=<stream>/partition=<id>.msgpack
+//	kind=published/window=20261121T130000Z.json
+//	kind=state/name=<name>.msgpack
+//
+// A fleet's global reports (the aggregator's) have no owner: every aggregator that merges a
+// window writes the same key, without the _<owner> part.
 package layout
 
 import (
@@ -46,6 +51,7 @@ func Ext(gzip bool) string {
 }
 
 // ReportKey is the key of the object holding the reports of one kind and name for a window.
+// An empty owner (the fleet aggregator's global reports) leaves the _<owner> part out.
 func ReportKey(kind, name string, w pipeline.Window, owner string, gzip bool) string {
 	var b strings.Builder
 	b.WriteString("kind=")
@@ -58,23 +64,11 @@ func ReportKey(kind, name string, w pipeline.Window, owner string, gzip bool) st
 	b.WriteString(w.Start.UTC().Format(stamp))
 	b.WriteString("_")
 	b.WriteString(w.End.UTC().Format(stamp))
-	b.WriteString("_")
-	b.WriteString(Escape(owner))
+	if owner != "" {
+		b.WriteString("_")
+		b.WriteString(Escape(owner))
+	}
 	b.WriteString(Ext(gzip))
-	return b.String()
-}
-
-// PartialKey is the key of a worker's msgpack-encoded partial for a window.
-func PartialKey(w pipeline.Window, owner string) string {
-	var b strings.Builder
-	b.WriteString("kind=partial")
-	timePartitions(&b, w.Start)
-	b.WriteString(w.Start.UTC().Format(stamp))
-	b.WriteString("_")
-	b.WriteString(w.End.UTC().Format(stamp))
-	b.WriteString("_")
-	b.WriteString(Escape(owner))
-	b.WriteString(".msgpack")
 	return b.String()
 }
 

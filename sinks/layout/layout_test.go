@@ -48,3 +48,13 @@ func FuzzEscapeIsInjective(f *testing.F) {
 		}
 	})
 }
+
+// The fleet aggregator's global reports have no owner: the key is the same from any aggregator.
+func TestReportKeyWithoutOwner(t *testing.T) {
+	w := pipeline.Window{Start: time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 13, 1, 0, 0, time.UTC)}
+	got := ReportKey("summary", "fleet", w, "", false)
+	want := "kind=summary/operator=fleet/dt=2026-11-21/hour=13/20261121T130000Z_20261121T130100Z.json"
+	if got != want {
+		t.Errorf("ReportKey:\n got %s\nwant %s", got, want)
+	}
+}

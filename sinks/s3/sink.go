@@ -9,14 +9,13 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sinks/layout"
 )
 
-// Sink writes window outputs (reports), dead letters and partials to S3. It implements
-// pipeline.Sink and pipeline.DeadLetterSink.
+// Sink writes window outputs (reports) and dead letters to S3. It implements pipeline.Sink and
+// pipeline.DeadLetterSink; its PartialStore keeps the fleet's partials in the same bucket.
 //
 // Every key is deterministic (sinks/layout): Write of the same Output, or WriteDeadLetters of
 // the same letters, overwrites the same objects with the same bytes, so the runtime's retries
@@ -106,17 +105,6 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, letters []pipeline.DeadLett
 		s.m.deadLetters.Add(float64(len(g)))
 		return nil
 	})
-}
-
-// WritePartial stores a worker's partial state for a window as msgpack at layout.PartialKey,
-// for the fleet aggregator to merge. v is encoded with vmihailenco/msgpack (msgpack struct
-// tags apply).
-func (s *Sink) WritePartial(ctx context.Context, w pipeline.Window, owner string, v any) error {
-	body, err := msgpack.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("s3: encode partial: %w", err)
-	}
-	return s.up.put(ctx, "partial", s.cfg.key(layout.PartialKey(w, owner)), "application/msgpack", "", body)
 }
 
 // Close implements pipeline.Sink. The sink holds nothing between calls.

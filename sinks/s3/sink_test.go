@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sinks/layout"
@@ -155,27 +154,6 @@ func TestDeadLettersOnePerPartition(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(s.m.deadLetters); n != 6 {
 		t.Errorf("dead letters counted %v, want 6 (two writes of three)", n)
-	}
-}
-
-func TestPartialMsgpack(t *testing.T) {
-	env := newMotoEnv(t)
-	s := env.sink(t, nil, nil)
-	type partial struct {
-		Counts map[string]uint64 `msgpack:"counts"`
-		HLL    []byte            `msgpack:"hll"`
-	}
-	w := pipeline.Window{Start: time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 13, 1, 0, 0, time.UTC)}
-	in := partial{Counts: map[string]uint64{"a": 3, "b": 1 << 40}, HLL: []byte{1, 2, 3}}
-	if err := s.WritePartial(context.Background(), w, "worker-1", in); err != nil {
-		t.Fatal(err)
-	}
-	var out partial
-	if err := msgpack.Unmarshal(env.get(t, "weir/test/"+layout.PartialKey(w, "worker-1")), &out); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(out) != fmt.Sprint(in) {
-		t.Errorf("partial read back %v, want %v", out, in)
 	}
 }
 

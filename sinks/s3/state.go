@@ -53,7 +53,7 @@ func (s *StateStore) Load(ctx context.Context, name string) ([]byte, error) {
 	if len(list.Contents) == 0 || aws.ToString(list.Contents[0].Key) != key {
 		return nil, fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, key, fs.ErrNotExist)
 	}
-	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	out, err := s.api.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key}, quietChecksums)
 	if err != nil {
 		var nsk *types.NoSuchKey
 		if errors.As(err, &nsk) {

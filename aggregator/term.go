@@ -1,0 +1,258 @@
+package aggregator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/weirstream/weir/pipeline"
+)
+
+// errFenced ends a term: the state holds a newer aggregator's token.
+var errFenced = errors.New("aggregator: a newer aggregator holds the state")
+
+// term is one tenure as the aggregator. Everything in it runs on the goroutine that called
+// Run, so nothing here locks.
+type term struct {
+	a         *Aggregator
+	token     int64
+	log       *slog.Logger
+	began     time.Time
+	nonce     string // tells this term's publish claims from any other's
+	version   string // the state object's version as this term last saw it
+	st        *state
+	snaps     *snapshots
+	reg       *termRegisterer
+	analyzers []pipeline.Analyzer
+	g         *progress
+	parts     []pipeline.Partition
+	partsAt   time.Time
+	pending   *pending
+	watchedAt time.Time
+}
+
+// begin loads the state (retrying until it can, or ctx ends), builds the analyzers from it
+// and saves it back with this term's token, which fences off an older aggregator still
+// running.
+func (a *Aggregator) begin(ctx context.Context, token int64, log *slog.Logger) (*term, error) {
+	t := &term{a: a, token: token, log: log, began: a.now(), g: newProgress(), reg: &termRegisterer{reg: a.reg}}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	t.nonce = hex.EncodeToString(nonce[:])
+	for {
+		err := t.load(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errFenced) || ctx.Err() != nil {
+			return nil, err
+		}
+		a.m.errors.WithLabelValues(opState).Inc()
+		log.Warn("aggregator: loading the state failed; retrying", "err", err)
+		if !sleep(ctx, a.cfg.Poll) {
+			return nil, ctx.Err()
+		}
+	}
+	t.snaps = newSnapshots(t.st.Snapshots)
+	for _, e := range t.st.Ended {
+		t.g.ended[e.Partition] = e.Start
+	}
+	if a.analyze != nil {
+		var err error
+		if t.analyzers, err = a.analyze(t.snaps, t.reg); err != nil {
+			a.m.errors.WithLabelValues(opAnalyzers).Inc()
+			t.reg.unregisterAll()
+			return nil, fmt.Errorf("aggregator: building the analyzers: %w", err)
+		}
+	}
+	for {
+		err := t.save(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, errFenced) || ctx.Err() != nil {
+			t.end()
+			return nil, err
+		}
+		a.m.errors.WithLabelValues(opState).Inc()
+		log.Warn("aggregator: saving the state failed; retrying", "err", err)
+		if !sleep(ctx, a.cfg.Poll) {
+			t.end()
+			return nil, ctx.Err()
+		}
+	}
+	if t.st.Next != 0 {
+		a.m.next.Set(float64(t.st.Next) / 1e9)
+	}
+	a.m.watched.Set(float64(len(t.st.Watched)))
+	log.Info("aggregator: resuming", "next_window", nextString(t.st.Next), "watched", len(t.st.Watched))
+	return t, nil
+}
+
+func nextString(ns int64) string {
+	if ns == 0 {
+		return "the earliest partial"
+	}
+	return rfc3339(unixTime(ns))
+}
+
+// end releases what the term registered.
+func (t *term) end() { t.reg.unregisterAll() }
+
+// run polls until the term ends.
+func (t *term) run(ctx context.Context) error {
+	a := t.a
+	for {
+		progressed, err := t.poll(ctx)
+		if errors.Is(err, errFenced) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			t.log.Warn("aggregator: poll failed; retrying", "err", err)
+		}
+		if a.now().Sub(t.watchedAt) >= a.cfg.Poll || !progressed {
+			t.watchedAt = a.now()
+			if err := t.checkWatched(ctx); errors.Is(err, errFenced) {
+				return err
+			} else if err != nil && ctx.Err() == nil {
+				t.log.Warn("aggregator: checking watched windows failed; retrying", "err", err)
+			}
+		}
+		if progressed && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-a.notify:
+		case <-time.After(a.cfg.Poll):
+		}
+	}
+}
+
+// poll takes the next step: finish the pending window, or look for the next one and merge
+// it if it is complete (or past its grace deadline). It reports whether it got further.
+func (t *term) poll(ctx context.Context) (bool, error) {
+	a := t.a
+	now := a.now()
+	if err := t.refreshPartitions(ctx, now); err != nil {
+		if t.parts == nil {
+			return false, err
+		}
+		t.log.Warn("aggregator: refreshing the partition set failed; keeping the last one", "err", err)
+	}
+	if t.pending != nil {
+		if err := t.finish(ctx); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if t.st.Next == 0 {
+		first, ok, err := t.first(ctx)
+		if err != nil || !ok {
+			return false, err
+		}
+		t.st.Next = first
+	}
+	w := pipeline.Window{Start: unixTime(t.st.Next), End: unixTime(t.st.Next).Add(a.period)}
+	if now.Before(w.End) {
+		return false, nil // no partition can have closed it yet
+	}
+	if err := t.scan(ctx, t.st.Next, now); err != nil {
+		a.m.errors.WithLabelValues(opList).Inc()
+		return false, err
+	}
+	v, missing := t.g.judge(w, t.parts, now, t.began, a.cfg.Grace)
+	switch v {
+	case skip:
+		next, ok := t.g.nextAfter(t.st.Next)
+		if !ok {
+			return false, nil
+		}
+		a.m.windows.WithLabelValues("skipped").Inc()
+		t.st.Next = next
+		a.m.next.Set(float64(next) / 1e9)
+		return true, nil
+	case merge:
+		pw, err := t.mergeFirst(ctx, w, missing)
+		if err != nil {
+			return false, err
+		}
+		t.pending = pw
+		return true, t.finish(ctx)
+	}
+	return false, nil
+}
+
+func (t *term) refreshPartitions(ctx context.Context, now time.Time) error {
+	if t.parts != nil && now.Sub(t.partsAt) < t.a.cfg.PartitionsRefresh {
+		return nil
+	}
+	ps, err := t.a.parts.Partitions(ctx)
+	if err != nil {
+		t.a.m.errors.WithLabelValues(opPartitions).Inc()
+		if t.parts != nil {
+			t.partsAt = now // keep the last set until the next refresh is due
+		}
+		return fmt.Errorf("aggregator: the partition set: %w", err)
+	}
+	ps = slices.Clone(ps)
+	slices.SortFunc(ps, pipeline.ComparePartitions)
+	t.parts, t.partsAt = slices.Compact(ps), now
+	return nil
+}
+
+// first finds the window of the earliest partial in the store: where an aggregator without
+// a state begins.
+func (t *term) first(ctx context.Context) (int64, bool, error) {
+	var first int64
+	found := false
+	err := t.a.store.ListPartials(ctx, unixTime(0), func(start time.Time, _ pipeline.Partition) bool {
+		first, found = start.UnixNano(), true
+		return false
+	})
+	if err != nil {
+		t.a.m.errors.WithLabelValues(opList).Inc()
+	}
+	return first, found, err
+}
+
+// scan lists the partials from the window starting at next on, recording what it sees, and
+// stops as soon as every partition of the set has passed that window and a later window's
+// partial shows that its partials are all listed.
+func (t *term) scan(ctx context.Context, next int64, now time.Time) error {
+	unresolved := make(map[pipeline.Partition]bool)
+	for _, p := range t.parts {
+		if !t.g.passed(p, next) {
+			unresolved[p] = true
+		}
+	}
+	beyond := false
+	return t.a.store.ListPartials(ctx, unixTime(next), func(start time.Time, p pipeline.Partition) bool {
+		s := start.UnixNano()
+		t.g.record(s, p, now)
+		delete(unresolved, p) // it delivered next, or a later window: either way it passed next
+		beyond = beyond || s > next
+		return !beyond || len(unresolved) > 0
+	})
+}
+
+// sleep waits d or until ctx ends, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
