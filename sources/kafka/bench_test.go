@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
@@ -61,7 +62,7 @@ type slowOp struct{}
 func (slowOp) Name() string                                 { return "slow" }
 func (slowOp) NewState(p pipeline.Partition) pipeline.State { return &slowState{} }
 
-type slowState struct{ offsetsState }
+type slowState struct{}
 
 func (s *slowState) Observe(r *pipeline.Record, _ []decode.Value) {
 	deadline := time.Now().Add(2 * time.Microsecond)
@@ -70,6 +71,8 @@ func (s *slowState) Observe(r *pipeline.Record, _ []decode.Value) {
 }
 func (s *slowState) Merge(pipeline.State) error             { return nil }
 func (s *slowState) Emit(pipeline.Window, *pipeline.Output) {}
+func (s *slowState) EncodeMsgpack(*msgpack.Encoder) error   { return nil }
+func (s *slowState) DecodeMsgpack(*msgpack.Decoder) error   { return nil }
 
 func benchPipeline(b *testing.B, wait time.Duration, op pipeline.Operator, budgetBytes int64) {
 	addrs := benchCluster(b)

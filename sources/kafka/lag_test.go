@@ -51,7 +51,7 @@ func newLagPoller(t *testing.T, w *worker, c *clock) (*lag.Tracker, *kafka.LagPo
 	t.Helper()
 	cfg := lag.DefaultConfig()
 	cfg.Window, cfg.Interval = 30*time.Second, 10*time.Second
-	tr, err := lag.NewTracker(cfg, w.reg, c.now)
+	tr, err := lag.NewTracker(cfg, w.Reg, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +88,11 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	cl.Close()
 
 	st := newStore()
-	st.gate = make(chan struct{}) // nothing becomes durable, so the worker commits nothing
+	st.Stall(true) // nothing becomes durable, so the worker commits nothing
 	w := startWorker(t, addrs, group, st, workerOpts{})
 	clk := &clock{t: t0.Add(time.Hour)}
 	tr, p := newLagPoller(t, w, clk)
-	waitUntil(t, 20*time.Second, "the backlog dispatched", func() bool { return w.rt.Stats().Records == 70+40 }, w)
+	waitUntil(t, 20*time.Second, "the backlog dispatched", func() bool { return w.RT.Stats().Records == 70+40 }, w)
 
 	poll(t, p)
 	r := tr.Snapshot(clk.now())
@@ -124,12 +124,12 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	if f, _ := tr.Fleet(clk.now(), time.Minute); f.ArrivalRate != 2.5 || f.LagSum != 135 {
 		t.Fatalf("fleet after producing: %+v", f)
 	}
-	if got := metrictest.Sum(t, w.reg, "weir_lag_total_records", nil); got != 135 {
+	if got := metrictest.Sum(t, w.Reg, "weir_lag_total_records", nil); got != 135 {
 		t.Fatalf("weir_lag_total_records = %v, want 135", got)
 	}
 
 	// Let windows become durable: the worker commits everything, and the lag goes to 0.
-	close(st.gate)
+	st.Stall(false)
 	waitUntil(t, 20*time.Second, "lag 0 after the commits", func() bool {
 		clk.add(10 * time.Second)
 		poll(t, p)
@@ -138,7 +138,7 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	if f, _ := tr.Fleet(clk.now(), time.Minute); f.LagSum != 0 || f.Ends != 165 {
 		t.Fatalf("fleet after commits: %+v", f)
 	}
-	w.stop(t)
+	w.Stop(t)
 }
 
 // When a second member joins, the partitions moved to it disappear from the first member's
@@ -183,15 +183,15 @@ func TestLagPollerForgetsRevokedPartitions(t *testing.T) {
 	}
 	// a's registry has no series at all for b's partitions.
 	for id := range ob {
-		for _, name := range metrictest.Labelled(t, a.reg, "partition", id) {
+		for _, name := range metrictest.Labelled(t, a.Reg, "partition", id) {
 			if strings.HasPrefix(name, "weir_lag_") {
 				t.Errorf("a still exports %s for partition %s, now b's", name, id)
 			}
 		}
 	}
-	if problems, err := testutil.GatherAndLint(a.reg); err != nil || len(problems) > 0 {
+	if problems, err := testutil.GatherAndLint(a.Reg); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
 	}
-	b.stop(t)
-	a.stop(t)
+	b.Stop(t)
+	a.Stop(t)
 }

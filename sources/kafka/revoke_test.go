@@ -16,26 +16,26 @@ func TestRevokeCommitsDurableMarksAfterDrainTimeout(t *testing.T) {
 	const parts, n, durable = 4, 2000, 1500
 	c := newCluster(t, parts)
 	addrs := c.ListenAddrs()
-	produce(t, addrs, parts, n, 2*time.Millisecond)
+	produce(t, addrs, parts, 0, n, 2*time.Millisecond)
 	st := newStore()
 	// No periodic commit within the test: only the revoke's commit can commit anything.
 	o := workerOpts{commitInterval: time.Hour, revokeTimeout: time.Second, idle: time.Minute}
 	a := startWorker(t, addrs, "revoke-commit", st, o)
 	waitUntil(t, 20*time.Second, "three windows durable and marked", func() bool {
-		return st.total() == parts*durable && metrictest.Sum(t, a.reg, "weir_kafka_commit_marks_total", nil) >= 3*parts
+		return st.Distinct() == parts*durable && metrictest.Sum(t, a.Reg, "weir_kafka_commit_marks_total", nil) >= 3*parts
 	}, a)
 	if got := committedOffsets(t, addrs, "revoke-commit"); len(got) != 0 {
 		t.Fatalf("committed before the revoke: %v; the test needs the revoke's commit alone", got)
 	}
 	// The sink stalls: the revoke's drain cannot make the open window durable in time.
-	st.stalled.Store(true)
+	st.Stall(true)
 	b := startWorker(t, addrs, "revoke-commit", st, o)
 	waitUntil(t, 30*time.Second, "b assigned (after a's revoke and commit)", func() bool {
-		return metrictest.Sum(t, b.reg, "weir_kafka_partition_events_total", map[string]string{"event": "assigned"}) > 0
+		return metrictest.Sum(t, b.Reg, "weir_kafka_partition_events_total", map[string]string{"event": "assigned"}) > 0
 	}, a, b)
-	revoked := int(metrictest.Sum(t, a.reg, "weir_kafka_partition_events_total", map[string]string{"event": "revoked"}))
+	revoked := int(metrictest.Sum(t, a.Reg, "weir_kafka_partition_events_total", map[string]string{"event": "revoked"}))
 	committed := committedOffsets(t, addrs, "revoke-commit")
-	_, prefix := st.covered()
+	prefix := durablePrefix(st)
 	atDurable := 0
 	for p, off := range committed {
 		if off > prefix[p] {
@@ -51,10 +51,10 @@ func TestRevokeCommitsDurableMarksAfterDrainTimeout(t *testing.T) {
 		t.Errorf("%d partitions revoked; %d of %d committed at their %d durable records (committed %v)", revoked, atDurable, parts, durable, committed)
 	}
 
-	st.stalled.Store(false)
-	b.stop(t)
-	a.stop(t)
-	if st.total() != parts*n {
-		t.Errorf("%d records durable after both stopped, want %d", st.total(), parts*n)
+	st.Stall(false)
+	b.Stop(t)
+	a.Stop(t)
+	if st.Distinct() != parts*n {
+		t.Errorf("%d records durable after both stopped, want %d", st.Distinct(), parts*n)
 	}
 }

@@ -1,0 +1,198 @@
+// Package sourcetest is the conformance suite of weir's sources and the harness their tests
+// share: a source wired to a pipeline runtime as the worker wires them (Start), writing to a
+// Store that counts every record by ID in durable windows, with a graceful Stop and a Crash that
+// writes, commits and releases nothing more.
+//
+// Every source passes the same cases against its real server (Kafka on kfake, Kinesis on
+// moto), from a test in its package:
+//
+//	sourcetest.Run(t, sourcetest.Subject{NewStream: …, ID: …})
+//
+// the counts are exact and the commits reach the end; a worker killed mid-stream loses nothing
+// (its replacement counts every record at least once); a member that lost its partitions in a
+// rebalance refuses commit points for them, and nothing is lost across the rebalance; a stalled
+// sink stops the source within the in-flight budget, and everything completes once it resumes.
+package sourcetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/weirstream/weir/internal/metrictest"
+	"github.com/weirstream/weir/pipeline"
+)
+
+// Stream is one case's stream: a Kafka topic with its consumer group, a Kinesis stream with its
+// lease table.
+type Stream interface {
+	// Produce appends n records to every partition and returns their IDs (Subject.ID).
+	Produce(t *testing.T, n int) []string
+	// Open builds a new member of the stream's consumer group or lease fleet.
+	Open(d Deps) (Source, error)
+	// CommittedToEnd returns nil when every partition's committed position is its end (a
+	// restart would read nothing again), else what differs.
+	CommittedToEnd(t *testing.T) error
+	// AnyCommitted reports whether any partition has a committed position yet.
+	AnyCommitted(t *testing.T) bool
+	// Partition is one partition of the stream, and Beyond a position past its end: the
+	// commit point a member that lost the partition must refuse.
+	Partition() pipeline.Partition
+	Beyond() pipeline.Position
+}
+
+// Subject is one source implementation under the suite.
+type Subject struct {
+	// NewStream creates a fresh stream of Partitions partitions for one case.
+	NewStream  func(t *testing.T, partitions int) Stream
+	Partitions int
+	// Records is how many records each partition gets in a case, sized to the server's pace.
+	Records int
+	// ID names a record: unique in the stream, the same however often the record is read.
+	ID func(*pipeline.Record) string
+	// Window is the workers' windowing; nil takes Options' default.
+	Window *pipeline.WindowConfig
+	// Rejected is the counter of commit points refused, with reason="not_owned".
+	Rejected string
+	// Overshoot is how many bytes beyond the budget a stalled sink may leave charged: what the
+	// source had fetched, or may fetch, before it saw the budget full.
+	Overshoot func(budget int64) int64
+	// Timeout bounds each wait for records to become durable.
+	Timeout time.Duration
+
+	// Source-specific checks, each run at the end of its case.
+	AfterExact func(t *testing.T, s Stream, st *Store)
+	AfterCrash func(t *testing.T, s Stream, st *Store) // right after the crash, before the restart
+	WhileStall func(t *testing.T, w *Worker)           // while the sink is stalled
+}
+
+// Run runs the suite, each case with a stream of its own.
+func Run(t *testing.T, sub Subject) {
+	if sub.Timeout == 0 {
+		sub.Timeout = 30 * time.Second
+	}
+	opts := func(name string) Options { return Options{Name: name, Window: sub.Window} }
+	start := func(t *testing.T, s Stream, st *Store, o Options) *Worker {
+		return Start(t, st, s.Open, o)
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"exact counts and commits to the end", func(t *testing.T) {
+			s := sub.NewStream(t, sub.Partitions)
+			ids := s.Produce(t, sub.Records)
+			st := NewStore(sub.ID)
+			w := start(t, s, st, opts("only"))
+			WaitUntil(t, sub.Timeout, "every record durable", func() bool { return st.Distinct() == len(ids) }, w)
+			w.Stop(t)
+			if missing, dups := st.Check(ids); missing != 0 || dups != 0 {
+				t.Errorf("%d records missing and %d counted more than once, of %d", missing, dups, len(ids))
+			}
+			if err := s.CommittedToEnd(t); err != nil {
+				t.Error(err)
+			}
+			problems, err := testutil.GatherAndLint(w.Reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Errorf("metric %s: %s", p.Metric, p.Text)
+			}
+			if sub.AfterExact != nil {
+				sub.AfterExact(t, s, st)
+			}
+		}},
+		{"a crash loses nothing", func(t *testing.T) {
+			s := sub.NewStream(t, sub.Partitions)
+			ids := s.Produce(t, sub.Records)
+			st := NewStore(sub.ID)
+			a := start(t, s, st, opts("a"))
+			WaitUntil(t, sub.Timeout, "something committed", func() bool { return s.AnyCommitted(t) }, a)
+			a.Crash(t)
+			if sub.AfterCrash != nil {
+				sub.AfterCrash(t, s, st)
+			}
+			b := start(t, s, st, opts("b"))
+			WaitUntil(t, sub.Timeout, "every record durable after the restart", func() bool { return st.Distinct() == len(ids) }, b)
+			b.Stop(t)
+			if missing, _ := st.Check(ids); missing != 0 {
+				t.Errorf("%d of %d records lost", missing, len(ids))
+			}
+			if err := s.CommittedToEnd(t); err != nil {
+				t.Error(err)
+			}
+		}},
+		{"a rebalance loses nothing and refuses foreign commits", func(t *testing.T) {
+			s := sub.NewStream(t, sub.Partitions)
+			ids := s.Produce(t, sub.Records/2)
+			st := NewStore(sub.ID)
+			// The second half is produced after a pause, and the idle timeout must cover it, or
+			// its records (with event times continuing the first half's) would rightly be late.
+			o := opts("a")
+			wc := DefaultWindow()
+			if o.Window != nil {
+				wc = *o.Window
+			}
+			wc.IdleTimeout = 3 * time.Second
+			o.Window = &wc
+			a := start(t, s, st, o)
+			o.Name = "b"
+			b := start(t, s, st, o)
+			WaitUntil(t, sub.Timeout, "a quarter durable", func() bool { return st.Distinct() >= len(ids)/2 }, a, b)
+			b.Stop(t) // b leaves: a takes every partition
+
+			// b owns nothing now: a commit point from it (an acknowledgement arriving late)
+			// must not be committed.
+			b.Src.Commit(s.Partition(), s.Beyond())
+			if got := metrictest.Sum(t, b.Reg, sub.Rejected, map[string]string{"reason": "not_owned"}); got < 1 {
+				t.Errorf("%s{reason=not_owned} = %v after a commit for a partition not owned, want >= 1", sub.Rejected, got)
+			}
+			b = start(t, s, st, o)
+			ids = append(ids, s.Produce(t, sub.Records-sub.Records/2)...)
+			WaitUntil(t, sub.Timeout, "every record durable", func() bool { return st.Distinct() == len(ids) }, a, b)
+			b.Stop(t)
+			a.Stop(t)
+			if missing, _ := st.Check(ids); missing != 0 {
+				t.Errorf("%d of %d records lost", missing, len(ids))
+			}
+			if err := s.CommittedToEnd(t); err != nil {
+				t.Errorf("%v (the refused commit point was %v)", err, s.Beyond())
+			}
+		}},
+		{"a stalled sink stops the source within the budget", func(t *testing.T) {
+			s := sub.NewStream(t, sub.Partitions)
+			ids := s.Produce(t, sub.Records)
+			st := NewStore(sub.ID)
+			st.Stall(true)
+			o := opts("stalled")
+			o.Budget = 2 << 20
+			w := start(t, s, st, o)
+			var peak int64
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+				peak = max(peak, w.Budget.InUse())
+				time.Sleep(2 * time.Millisecond)
+			}
+			if allowed := o.Budget + sub.Overshoot(o.Budget); peak > allowed {
+				t.Errorf("in-flight bytes peaked at %d with a stalled sink; the budget %d allows %d", peak, o.Budget, allowed)
+			}
+			if peak == 0 {
+				t.Error("nothing was fetched; the case proves nothing")
+			}
+			if n := st.Distinct(); n != 0 {
+				t.Errorf("%d records durable through a stalled sink", n)
+			}
+			if sub.WhileStall != nil {
+				sub.WhileStall(t, w)
+			}
+			st.Stall(false)
+			WaitUntil(t, sub.Timeout, "every record durable after the sink resumed", func() bool { return st.Distinct() == len(ids) }, w)
+			w.Stop(t)
+			t.Logf("peak in-flight %d bytes with a %d-byte budget", peak, o.Budget)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, c.run)
+	}
+}
