@@ -24,11 +24,7 @@ import (
 // exactly what was produced.
 func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 	srv := moto.Start(t)
-	conf := awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true}
-	awsCfg, err := conf.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, awsCfg := srv.AWS(t)
 	s3c := s3.NewClient(awsCfg, &conf)
 	if _, err := s3c.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String("weir")}); err != nil {
 		t.Fatal(err)

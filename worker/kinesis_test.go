@@ -20,11 +20,7 @@ import (
 // table) counts every record of every shard into the file sink's window reports.
 func TestWorkerOnKinesis(t *testing.T) {
 	srv := moto.Start(t)
-	conf := awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true}
-	awsCfg, err := conf.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, awsCfg := srv.AWS(t)
 	kc := awskinesis.NewFromConfig(awsCfg, func(o *awskinesis.Options) { o.BaseEndpoint = aws.String(srv.Endpoint()) })
 	ctx := context.Background()
 	if _, err := kc.CreateStream(ctx, &awskinesis.CreateStreamInput{StreamName: aws.String("events"), ShardCount: aws.Int32(2)}); err != nil {
@@ -46,7 +42,7 @@ func TestWorkerOnKinesis(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := DefaultConfig()
-	cfg.AWS = conf
+	cfg.AWS = awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true} // the README's two lines
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
 	cfg.Window.Period = time.Second

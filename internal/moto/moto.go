@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/internal/testproc"
 )
 
@@ -111,4 +114,20 @@ func (s *Server) Env() []string {
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1",
 		"AWS_ENDPOINT_URL="+s.Endpoint(), "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+}
+
+// AWS returns the configuration that points weir's AWS clients at this server (the two lines
+// of the README: the endpoint and local credentials, in us-east-1) and the SDK configuration
+// loaded from it.
+func (s *Server) AWS(t testing.TB) (awsconf.Config, aws.Config) {
+	t.Helper()
+	conf := awsconf.Config{Endpoint: s.Endpoint(), Region: "us-east-1", LocalCredentials: true}
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	awsCfg, err := conf.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf, awsCfg
 }

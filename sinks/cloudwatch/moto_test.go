@@ -34,14 +34,7 @@ type motoEnv struct {
 func newMotoEnv(t *testing.T) *motoEnv {
 	t.Helper()
 	srv := moto.Start(t)
-	conf := awsconf.Config{Endpoint: srv.Endpoint(), Region: "us-east-1", LocalCredentials: true}
-	if err := conf.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	awsCfg, err := conf.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, awsCfg := srv.AWS(t)
 	return &motoEnv{srv: srv, conf: conf, awsCfg: awsCfg, reader: NewClient(awsCfg, &conf)}
 }
 

@@ -34,11 +34,7 @@ type motoEnv struct {
 func newMotoEnv(t *testing.T) *motoEnv {
 	t.Helper()
 	srv := moto.Start(t)
-	conf := awsconf.Config{Endpoint: srv.Endpoint(), Region: "us-east-1", LocalCredentials: true}
-	awsCfg, err := conf.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, awsCfg := srv.AWS(t)
 	e := &motoEnv{srv: srv, conf: conf, awsCfg: awsCfg, reader: NewClient(awsCfg, &conf)}
 	if _, err := e.reader.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
