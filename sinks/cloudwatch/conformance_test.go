@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sinks/sinktest"
 )
@@ -38,19 +37,8 @@ func TestConformance(t *testing.T) {
 	var n atomic.Int64
 	sinktest.Run(t, sinktest.Subject{Remote: true, Appends: true, Open: func(t *testing.T, faults *sinktest.Faults) sinktest.Destination {
 		ns := fmt.Sprintf("WeirConformance%d", n.Add(1)) // a destination of its own
-		cfg := Config{Namespace: ns, Retry: awsconf.Retry{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}}
-		cfg.RequestsPerSecond, cfg.Burst, cfg.MaxDatumsPerRequest = 1000, 1000, 10
-		cfg.ApplyDefaults()
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		client := NewClient(env.awsCfg, &env.conf, func(o *cloudwatch.Options) {
-			o.HTTPClient = sinktest.HTTP(awshttp.NewBuildableClient(), faults, invalidParameter)
-		})
-		s, err := New(client, cfg, prometheus.NewRegistry(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, _ := env.sink(t, func(c *Config) { c.Namespace, c.MaxDatumsPerRequest = ns, 10 },
+			sinktest.HTTP(awshttp.NewBuildableClient(), faults, invalidParameter))
 		return sinktest.Destination{Sink: s, Durable: func(t *testing.T, out *pipeline.Output) map[string]string {
 			return env.statistics(t, ns, out.Points)
 		}}

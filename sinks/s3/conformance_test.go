@@ -8,14 +8,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sinks/sinktest"
 )
@@ -33,18 +30,7 @@ func TestConformance(t *testing.T) {
 	var n atomic.Int64
 	sinktest.Run(t, sinktest.Subject{Remote: true, Open: func(t *testing.T, faults *sinktest.Faults) sinktest.Destination {
 		prefix := fmt.Sprintf("conformance/%d", n.Add(1)) // a destination of its own
-		cfg := Config{Bucket: bucket, Prefix: prefix, Retry: awsconf.Retry{InitialBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}}
-		cfg.ApplyDefaults()
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		client := NewClient(env.awsCfg, &env.conf, func(o *s3.Options) {
-			o.HTTPClient = sinktest.HTTP(awshttp.NewBuildableClient(), faults, accessDenied)
-		})
-		s, err := New(client, cfg, prometheus.NewRegistry(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := env.sink(t, func(c *Config) { c.Prefix = prefix }, sinktest.HTTP(awshttp.NewBuildableClient(), faults, accessDenied))
 		return sinktest.Destination{Sink: s, Durable: func(t *testing.T, _ *pipeline.Output) map[string]string {
 			out := map[string]string{}
 			p := s3.NewListObjectsV2Paginator(env.reader, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + "/")})
