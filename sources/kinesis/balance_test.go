@@ -37,7 +37,7 @@ func TestFleetEvensOutAndSettles(t *testing.T) {
 	asked := func() float64 {
 		var n float64
 		for _, w := range all {
-			n += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "handoff_requested"})
+			n += metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "handoff_requested"})
 		}
 		return n
 	}
@@ -50,11 +50,11 @@ func TestFleetEvensOutAndSettles(t *testing.T) {
 			after-before, len(a.src.Held()), len(b.src.Held()), len(c.src.Held()))
 	}
 	bg.halt(t)
-	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, all...)
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, all...)
 	for _, w := range all {
-		w.stop(t)
+		w.Stop(t)
 	}
-	missing, dups := st.check(p)
+	missing, dups := st.Check(p.ids())
 	t.Logf("%d records, %v handoffs asked for; missing %d, read twice %d", p.total(), asked(), missing, dups)
 	if missing != 0 || dups != 0 {
 		t.Errorf("missing %d, read twice %d (a handoff reads nothing twice)", missing, dups)
@@ -74,8 +74,8 @@ func TestHandoffNamesThePreviousOwner(t *testing.T) {
 	logs := &logBuffer{}
 	b := e.startWorker(t, stream, st, workerOpts{id: "w2", logs: logs})
 	waitUntil(t, 60*time.Second, "one lease handed to w2", balanced([]*worker{a, b}, shards, 1, 1), a, b)
-	b.stop(t)
-	a.stop(t)
+	b.Stop(t)
+	a.Stop(t)
 	var taken []string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, `msg="lease taken"`) {
@@ -85,7 +85,7 @@ func TestHandoffNamesThePreviousOwner(t *testing.T) {
 	if len(taken) != 1 || !strings.Contains(taken[0], "event=taken_handoff") || !strings.Contains(taken[0], "previous_owner=w1") {
 		t.Errorf("w2's lease-taken lines, want one handed over by w1:\n%s", strings.Join(taken, "\n"))
 	}
-	if got := metrictest.Sum(t, b.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "taken_handoff"}); got != 1 {
+	if got := metrictest.Sum(t, b.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "taken_handoff"}); got != 1 {
 		t.Errorf("taken_handoff events %v, want 1", got)
 	}
 }

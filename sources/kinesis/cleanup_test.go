@@ -27,7 +27,7 @@ func TestFinishedShardLeaseDeletedOnceChildrenPassedIt(t *testing.T) {
 	st := newStore()
 	w := e.startWorker(t, stream, st, workerOpts{id: "a"})
 	bg := p.background(20 * time.Millisecond)
-	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.distinct() > 100 }, w)
+	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.Distinct() > 100 }, w)
 
 	parent := e.shardIDs(t, stream)[0]
 	half := new(big.Int).Lsh(big.NewInt(1), 127).String()
@@ -64,13 +64,13 @@ func TestFinishedShardLeaseDeletedOnceChildrenPassedIt(t *testing.T) {
 	// Several shard syncs (every 2 s here) later, the parent still has no lease.
 	time.Sleep(5 * time.Second)
 	bg.halt(t)
-	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
 	if _, ok := e.leases(t, table)[parent]; ok {
 		t.Errorf("the parent %s has a lease again: %+v", parent, e.leases(t, table)[parent])
 	}
-	deleted := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
-	w.stop(t)
-	missing, dups := st.check(p)
+	deleted := metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
+	w.Stop(t)
+	missing, dups := st.Check(p.ids())
 	t.Logf("%d records, leases deleted %v; missing %d, read twice %d", p.total(), deleted, missing, dups)
 	if missing != 0 || dups != 0 || deleted != 1 {
 		t.Errorf("missing %d, read twice %d, leases deleted %v; want 0, 0, 1", missing, dups, deleted)

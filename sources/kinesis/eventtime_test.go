@@ -115,24 +115,14 @@ func TestEventTimeQuietGapsAcrossReshard(t *testing.T) {
 		}
 		time.Sleep(1200 * time.Millisecond)
 	}
-	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, a, b)
-	a.stop(t)
-	b.stop(t)
+	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, a, b)
+	a.Stop(t)
+	b.Stop(t)
 
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	var missing, dups int
-	for _, v := range p.sent {
-		switch n := st.counts[v]; {
-		case n == 0:
-			missing++
-		case n > 1:
-			dups += n - 1
-		}
-	}
+	missing, dups := st.Check(p.sent)
 	t.Logf("%d records over %d shards: missing %d, duplicates %d, dead letters %d", len(p.sent), len(e.shardIDs(t, stream)),
-		missing, dups, st.deadLetters)
-	if missing != 0 || dups != 0 || st.deadLetters != 0 {
-		t.Errorf("missing %d, duplicates %d, dead letters %d; want none", missing, dups, st.deadLetters)
+		missing, dups, st.DeadLetters())
+	if missing != 0 || dups != 0 || st.DeadLetters() != 0 {
+		t.Errorf("missing %d, duplicates %d, dead letters %d; want none", missing, dups, st.DeadLetters())
 	}
 }

@@ -65,10 +65,10 @@ func TestThrottlingAndExpiredIteratorsLoseNothing(t *testing.T) {
 	// Small GetRecords pages, so the shards take many calls and meet every fault.
 	w := e.startWorker(t, stream, st, workerOpts{id: "a", opts: []kinesis.Option{wrap}, cfg: func(c *kinesis.Config) { c.Limit = 25 }})
 	p.put(t, 40)
-	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
-	throttles := metrictest.Sum(t, w.reg, "weir_kinesis_api_errors_total", map[string]string{"reason": "throttle"})
-	w.stop(t)
-	missing, dups := st.check(p)
+	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
+	throttles := metrictest.Sum(t, w.Reg, "weir_kinesis_api_errors_total", map[string]string{"reason": "throttle"})
+	w.Stop(t)
+	missing, dups := st.Check(p.ids())
 	t.Logf("%d records, %d calls, %d throttled, %d expired iterators; missing %d, read twice %d",
 		p.total(), f.calls.Load(), f.throttled.Load(), f.expired.Load(), missing, dups)
 	if missing != 0 || dups != 0 {
@@ -92,7 +92,7 @@ func TestLostLeaseCannotCheckpoint(t *testing.T) {
 	st := newStore()
 	w := e.startWorker(t, stream, st, workerOpts{id: "a"})
 	waitUntil(t, 60*time.Second, "every record durable and checkpointed", func() bool {
-		if st.distinct() != p.total() {
+		if st.Distinct() != p.total() {
 			return false
 		}
 		for _, l := range e.leases(t, table) {
@@ -132,15 +132,15 @@ func TestLostLeaseCannotCheckpoint(t *testing.T) {
 		return e.leases(t, table)[other].Checkpoint != otherBefore
 	}, w)
 	time.Sleep(time.Second) // five checkpoint intervals: time for a wrong write to show
-	w.stop(t)
+	w.Stop(t)
 	after := e.leases(t, table)[victim]
 	if after.Owner != "intruder" || after.Checkpoint != before.Checkpoint || after.Counter != taken.Counter {
 		t.Errorf("lost lease written after it was lost: before %+v, taken %+v, after %+v", before, taken, after)
 	}
-	if got := metrictest.Sum(t, w.reg, "weir_kinesis_commits_rejected_total", map[string]string{"reason": "not_owned"}); got < 1 {
+	if got := metrictest.Sum(t, w.Reg, "weir_kinesis_commits_rejected_total", map[string]string{"reason": "not_owned"}); got < 1 {
 		t.Errorf("weir_kinesis_commits_rejected_total{reason=not_owned} = %v, want >= 1", got)
 	}
-	if got := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"}); got != 1 {
+	if got := metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"}); got != 1 {
 		t.Errorf("lost events %v, want 1", got)
 	}
 }
@@ -208,11 +208,11 @@ func TestLostWriteAnswersKeepTheLease(t *testing.T) {
 		p.put(t, 1)
 		time.Sleep(50 * time.Millisecond)
 	}
-	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
-	lost := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"})
-	recovered := metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "recovered"})
-	w.stop(t)
-	missing, dups := st.check(p)
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
+	lost := metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "lost"})
+	recovered := metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "recovered"})
+	w.Stop(t)
+	missing, dups := st.Check(p.ids())
 	t.Logf("%d records; answers lost: %d late, %d reset; leases lost %v, writes recovered %v; missing %d, read twice %d",
 		p.total(), l.late.Load(), l.reset.Load(), lost, recovered, missing, dups)
 	if lost != 0 || missing != 0 || dups != 0 {

@@ -79,16 +79,16 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 	t.Logf("balanced after %v: a %d, b %d, c %d", time.Since(start).Round(time.Millisecond),
 		len(a.src.Held()), len(b.src.Held()), len(c.src.Held()))
 	// Let c checkpoint some of its shards, so the kill proves resumption from checkpoints.
-	waitUntil(t, 30*time.Second, "records durable", func() bool { return st.distinct() > 2000 }, all...)
+	waitUntil(t, 30*time.Second, "records durable", func() bool { return st.Distinct() > 2000 }, all...)
 
 	held := len(c.src.Held())
-	c.crash(t)
+	c.Crash(t)
 	killed := time.Now()
 	waitUntil(t, 60*time.Second, "the killed worker's shards taken over", balanced([]*worker{a, b}, shards, 4, 4), a, b)
 	t.Logf("kill: %d shards moved %v after the kill (lease duration 3s)", held, time.Since(killed).Round(time.Millisecond))
 	bg.halt(t)
-	waitUntil(t, 60*time.Second, "every record durable after the kill", func() bool { return st.distinct() == p.total() }, a, b)
-	missing, dupsKill := st.check(p)
+	waitUntil(t, 60*time.Second, "every record durable after the kill", func() bool { return st.Distinct() == p.total() }, a, b)
+	missing, dupsKill := st.Check(p.ids())
 	t.Logf("kill: %d records written, missing %d, read twice %d (what the killed worker had not checkpointed)",
 		p.total(), missing, dupsKill)
 	if missing != 0 {
@@ -97,17 +97,17 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 
 	bg = p.background(20 * time.Millisecond)
 	time.Sleep(time.Second)
-	b.stop(t)
+	b.Stop(t)
 	waitUntil(t, 60*time.Second, "b's shards taken over", balanced([]*worker{a}, shards, shards, shards), a)
 	bg.halt(t)
-	waitUntil(t, 60*time.Second, "every record durable after the clean stop", func() bool { return st.distinct() == p.total() }, a)
-	a.stop(t)
-	missing, dups := st.check(p)
+	waitUntil(t, 60*time.Second, "every record durable after the clean stop", func() bool { return st.Distinct() == p.total() }, a)
+	a.Stop(t)
+	missing, dups := st.Check(p.ids())
 	t.Logf("clean handover: %d records written, missing %d, read twice %d", p.total(), missing, dups-dupsKill)
 	if missing != 0 || dups != dupsKill {
 		t.Errorf("after the clean stop: missing %d, read twice %d (want 0)", missing, dups-dupsKill)
 	}
-	if st.deadLetters != 0 {
-		t.Errorf("%d dead letters", st.deadLetters)
+	if st.DeadLetters() != 0 {
+		t.Errorf("%d dead letters", st.DeadLetters())
 	}
 }

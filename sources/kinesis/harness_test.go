@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,13 +16,11 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/pipeline"
-	"github.com/weirstream/weir/pipeline/decode"
 	"github.com/weirstream/weir/sources/kinesis"
+	"github.com/weirstream/weir/sources/sourcetest"
 )
 
 // env is one test's AWS endpoint (moto, or kinesalite for Kinesis with moto for DynamoDB).
@@ -150,7 +145,7 @@ func (p *producer) total() int {
 	return n
 }
 
-// log is the order in which records were folded in, across every runner of every worker.
+// foldLog is the order in which records were folded in, across every runner of every worker.
 type foldLog struct {
 	mu    sync.Mutex
 	order map[string][]int // key -> indexes in fold order
@@ -158,137 +153,36 @@ type foldLog struct {
 
 func newFoldLog() *foldLog { return &foldLog{order: map[string][]int{}} }
 
-// idsOp is a test operator whose output lists every record payload it saw, so a test can tell
-// exactly which records reached a durable output. It also logs the fold order.
-type idsOp struct{ log *foldLog }
-
-func (idsOp) Name() string { return "ids" }
-func (o idsOp) NewState(pipeline.Partition) pipeline.State {
-	return &idsState{Seen: map[string]int{}, log: o.log}
+func (l *foldLog) observe(r *pipeline.Record) {
+	k, i := parseRecord(r.Value)
+	l.mu.Lock()
+	l.order[k] = append(l.order[k], i)
+	l.mu.Unlock()
 }
 
-type idsState struct {
-	Seen map[string]int
-	log  *foldLog
-}
+// recordID names a record by its payload, which the producer makes unique: key/index.
+func recordID(r *pipeline.Record) string { return string(r.Value) }
 
-func (s *idsState) Observe(r *pipeline.Record, _ []decode.Value) {
-	s.Seen[string(r.Value)]++
-	if s.log != nil {
-		k, i := parseRecord(r.Value)
-		s.log.mu.Lock()
-		s.log.order[k] = append(s.log.order[k], i)
-		s.log.mu.Unlock()
-	}
-}
-func (s *idsState) Merge(o pipeline.State) error {
-	for k, v := range o.(*idsState).Seen {
-		s.Seen[k] += v
-	}
-	return nil
-}
-func (s *idsState) Emit(_ pipeline.Window, out *pipeline.Output) {
-	out.Reports = append(out.Reports, pipeline.Report{Kind: "test", Name: "ids", Body: s.Seen})
-}
-func (s *idsState) EncodeMsgpack(e *msgpack.Encoder) error { return e.Encode(s.Seen) }
-func (s *idsState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Decode(&s.Seen) }
+func newStore() *sourcetest.Store { return sourcetest.NewStore(recordID) }
 
-// store is the durable output of every worker in a test: how many times each record was
-// counted in a durable window.
-type store struct {
-	mu          sync.Mutex
-	counts      map[string]int
-	deadLetters int
-}
-
-func newStore() *store { return &store{counts: map[string]int{}} }
-
-type sink struct {
-	st      *store
-	crashed *atomic.Bool
-}
-
-func (s sink) Name() string { return "store" }
-func (s sink) Write(_ context.Context, out *pipeline.Output) error {
-	if s.crashed.Load() {
-		return io.ErrClosedPipe
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	for _, r := range out.Reports {
-		for id, n := range r.Body.(map[string]int) {
-			s.st.counts[id] += n
-		}
-	}
-	return nil
-}
-func (s sink) WriteDeadLetters(_ context.Context, l []pipeline.DeadLetter) error {
-	if s.crashed.Load() {
-		return io.ErrClosedPipe
-	}
-	s.st.mu.Lock()
-	s.st.deadLetters += len(l)
-	s.st.mu.Unlock()
-	return nil
-}
-func (s sink) Close(context.Context) error { return nil }
-
-func (st *store) distinct() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.counts)
-}
-
-// check returns how many produced records are missing and how many were counted more than
-// once (the extra counts).
-func (st *store) check(p *producer) (missing, dups int) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+// ids are the IDs of every record the producer wrote.
+func (p *producer) ids() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
 	for _, k := range p.keys {
 		for i := range p.next[k] {
-			switch n := st.counts[string(record(k, i))]; {
-			case n == 0:
-				missing++
-			case n > 1:
-				dups += n - 1
-			}
+			out = append(out, string(record(k, i)))
 		}
 	}
-	return missing, dups
+	return out
 }
 
-type committer struct {
-	src     *kinesis.Source
-	crashed *atomic.Bool
-}
-
-func (c *committer) Commit(p pipeline.Partition, pos pipeline.Position) {
-	if !c.crashed.Load() {
-		c.src.Commit(p, pos)
-	}
-}
-
-// crashableRuntime does nothing on revoke once crashed: a dead process flushes nothing.
-type crashableRuntime struct {
-	*pipeline.Runtime
-	crashed *atomic.Bool
-}
-
-func (r crashableRuntime) Revoke(ctx context.Context, p pipeline.Partition) {
-	if !r.crashed.Load() {
-		r.Runtime.Revoke(ctx, p)
-	}
-}
-
+// worker is the shared test worker with its Kinesis source at hand.
 type worker struct {
-	id      string
-	src     *kinesis.Source
-	rt      *pipeline.Runtime
-	reg     *prometheus.Registry
-	budget  *pipeline.Budget
-	crashed *atomic.Bool
-	cancel  context.CancelFunc
-	runErr  chan error
+	*sourcetest.Worker
+	id  string
+	src *kinesis.Source
 }
 
 type workerOpts struct {
@@ -301,14 +195,6 @@ type workerOpts struct {
 	logs   io.Writer // also gets the worker's log lines (text format)
 	// window, if set, changes the runtime's window configuration (processing time by default).
 	window func(*pipeline.WindowConfig)
-}
-
-func testLogger() *slog.Logger {
-	var out io.Writer = io.Discard
-	if os.Getenv("WEIR_TEST_LOG") != "" {
-		out = os.Stderr
-	}
-	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // testConfig is a fast configuration for tests: short leases, frequent checkpoints.
@@ -325,122 +211,62 @@ func testConfig(stream, table, id string) kinesis.Config {
 	return cfg
 }
 
-func (e *env) startWorker(t *testing.T, stream string, st *store, o workerOpts) *worker {
-	t.Helper()
-	if o.budget == 0 {
-		o.budget = 64 << 20
-	}
+// open returns a constructor of fleet members for stream. Kinesis and DynamoDB may be
+// different servers (kinesalite for resharding): the source takes one aws.Config, so the
+// Kinesis client is swapped for one on the Kinesis endpoint.
+func (e *env) open(stream string, o workerOpts) func(sourcetest.Deps) (*kinesis.Source, error) {
 	if o.table == "" {
 		o.table = "leases-" + stream
 	}
-	w := &worker{id: o.id, reg: prometheus.NewRegistry(), crashed: new(atomic.Bool), budget: pipeline.NewBudget(o.budget)}
-	log := testLogger().With("test_worker", o.id)
-	if o.logs != nil {
-		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return func(d sourcetest.Deps) (*kinesis.Source, error) {
+		cfg := testConfig(stream, o.table, o.id)
+		if o.cfg != nil {
+			o.cfg(&cfg)
+		}
+		kinClient := awskinesis.NewFromConfig(e.kinCfg)
+		opts := append([]kinesis.Option{kinesis.WithStreamAPI(func(kinesis.StreamAPI) kinesis.StreamAPI { return kinClient })}, o.opts...)
+		return kinesis.New(context.Background(), cfg, e.ddbCfg, d.Budget, d.Registry, d.Metrics, d.Logger, opts...)
 	}
-	pm := pipeline.NewMetrics(w.reg)
-	cfg := testConfig(stream, o.table, o.id)
-	if o.cfg != nil {
-		o.cfg(&cfg)
-	}
-	// Kinesis and DynamoDB may be different servers (kinesalite for resharding): the source
-	// takes one aws.Config, so the Kinesis client is swapped for one on the Kinesis endpoint.
-	kinClient := awskinesis.NewFromConfig(e.kinCfg)
-	opts := append([]kinesis.Option{kinesis.WithStreamAPI(func(kinesis.StreamAPI) kinesis.StreamAPI { return kinClient })}, o.opts...)
-	src, err := kinesis.New(context.Background(), cfg, e.ddbCfg, w.budget, w.reg, pm, log, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wc := pipeline.DefaultWindowConfig()
-	wc.Period = time.Second
+}
+
+// window is the test workers' windowing: one-second windows by processing time.
+func window(o workerOpts) pipeline.WindowConfig {
+	wc := sourcetest.DefaultWindow()
 	wc.Time = pipeline.ProcessingTime
-	wc.AllowedLateness = 0
-	wc.IdleTimeout = 200 * time.Millisecond
 	if o.window != nil {
 		o.window(&wc)
 	}
-	sk := sink{st: st, crashed: w.crashed}
-	rt, err := pipeline.New(pipeline.Options{
-		Window: wc, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{idsOp{log: o.log}},
-		Sinks: []pipeline.Sink{sk}, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed},
-		Budget: w.budget, Metrics: pm, Logger: log,
-	})
-	if err != nil {
-		t.Fatal(err)
+	return wc
+}
+
+func (e *env) startWorker(t *testing.T, stream string, st *sourcetest.Store, o workerOpts) *worker {
+	t.Helper()
+	newSource := e.open(stream, o)
+	w := &worker{id: o.id}
+	so := sourcetest.Options{Name: o.id, Budget: o.budget, Log: o.logs, Window: new(pipeline.WindowConfig)}
+	*so.Window = window(o)
+	if o.log != nil {
+		so.Observe = o.log.observe
 	}
-	rt.Start()
-	w.src, w.rt = src, rt
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	w.runErr = make(chan error, 1)
-	go func() { w.runErr <- src.Run(ctx, crashableRuntime{rt, w.crashed}) }()
-	t.Cleanup(func() {
-		if w.cancel != nil {
-			w.crash(t)
+	so.Describe = func() string { return fmt.Sprintf("held %v", w.src.Held()) }
+	w.Worker = sourcetest.Start(t, st, func(d sourcetest.Deps) (sourcetest.Source, error) {
+		src, err := newSource(d)
+		if err != nil {
+			return nil, err
 		}
-	})
+		w.src = src
+		return src, nil
+	}, so)
 	return w
-}
-
-// stop is the graceful shutdown the worker's main performs: stop fetching, drain, checkpoint,
-// release the leases.
-func (w *worker) stop(t *testing.T) {
-	t.Helper()
-	w.cancel()
-	w.cancel = nil
-	if err := <-w.runErr; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := w.rt.Close(ctx); err != nil {
-		t.Errorf("runtime close: %v", err)
-	}
-	if err := w.src.Close(ctx); err != nil {
-		t.Errorf("source close: %v", err)
-	}
-}
-
-// crash stops the worker as a killed process would: nothing more is written, checkpointed or
-// released; its leases expire.
-func (w *worker) crash(t *testing.T) {
-	t.Helper()
-	w.crashed.Store(true)
-	w.cancel()
-	w.cancel = nil
-	<-w.runErr
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = w.rt.Close(ctx)
-	_ = w.src.Close(ctx)
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool, workers ...*worker) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for _, w := range workers {
-				w.dump(t)
-			}
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ws := make([]*sourcetest.Worker, len(workers))
+	for i, w := range workers {
+		ws[i] = w.Worker
 	}
-}
-
-// dump logs the worker's non-zero metrics, to see where a stuck test is stuck.
-func (w *worker) dump(t *testing.T) {
-	mfs, _ := w.reg.Gather()
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			if v != 0 && !strings.Contains(mf.GetName(), "seconds") && strings.Contains(mf.GetName(), "kinesis") {
-				t.Logf("%s %s%v = %v", w.id, mf.GetName(), m.GetLabel(), v)
-			}
-		}
-	}
-	t.Logf("%s stats %+v, held %v", w.id, w.rt.Stats(), w.src.Held())
+	sourcetest.WaitUntil(t, d, what, cond, ws...)
 }
 
 // leaseRow is a lease as the table holds it.

@@ -67,22 +67,21 @@ func TestKPLAggregatesAndSubSequenceResume(t *testing.T) {
 	w := e.startWorker(t, stream, st, workerOpts{id: "a"})
 	first := 4*per + 21 // the record after aggregate 4's sub-record 20
 	want := aggregates*per - first
-	waitUntil(t, 60*time.Second, "the records after the checkpoint durable", func() bool { return st.distinct() >= want }, w)
+	waitUntil(t, 60*time.Second, "the records after the checkpoint durable", func() bool { return st.Distinct() >= want }, w)
 	time.Sleep(500 * time.Millisecond) // anything before the checkpoint would show up by now
-	w.stop(t)
-	st.mu.Lock()
+	w.Stop(t)
+	counts := st.Counts()
 	for i := range aggregates * per {
-		n := st.counts[string(record(key, i))]
+		n := counts[string(record(key, i))]
 		if (i >= first && n != 1) || (i < first && n != 0) {
 			t.Errorf("record %d (aggregate %d, sub-record %d) counted %d times", i, i/per, i%per, n)
 		}
 	}
-	st.mu.Unlock()
 	l := e.leases(t, table)["shardId-000000000000"]
 	if l.Checkpoint != seqs[aggregates-1] || l.Sub != per-1 || l.Owner != "" {
 		t.Errorf("final lease %+v, want checkpoint %s:%d, released", l, seqs[aggregates-1], per-1)
 	}
-	if got := metrictest.Sum(t, w.reg, "weir_kinesis_aggregated_records_total", nil); got < aggregates-4 {
+	if got := metrictest.Sum(t, w.Reg, "weir_kinesis_aggregated_records_total", nil); got < aggregates-4 {
 		t.Errorf("weir_kinesis_aggregated_records_total = %v, want >= %d", got, aggregates-4)
 	}
 }

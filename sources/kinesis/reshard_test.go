@@ -52,7 +52,7 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.distinct() > 200 }, a, b)
+	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.Distinct() > 200 }, a, b)
 
 	ids := e.shardIDs(t, stream)
 	// Split shard 0 ([0, 2^127)) at 2^126: two children.
@@ -82,11 +82,11 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 	}
 	final := e.shardIDs(t, stream)
 	t.Logf("shards %v; %d records written", final, p.total())
-	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, a, b)
-	a.stop(t)
-	b.stop(t)
+	waitUntil(t, 90*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, a, b)
+	a.Stop(t)
+	b.Stop(t)
 
-	missing, dups := st.check(p)
+	missing, dups := st.Check(p.ids())
 	violations := 0
 	log.mu.Lock()
 	for _, k := range p.keys {
@@ -123,8 +123,8 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 	}
 	var ended, deleted float64
 	for _, w := range []*worker{a, b} {
-		ended += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "shard_end"})
-		deleted += metrictest.Sum(t, w.reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
+		ended += metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "shard_end"})
+		deleted += metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": "deleted"})
 	}
 	if ended < 3 || int(deleted) != gone {
 		t.Errorf("%v shard_end events for 3 closed shards; %v leases deleted, %d closed shards without a lease", ended, deleted, gone)

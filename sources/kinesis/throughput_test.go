@@ -24,13 +24,13 @@ func TestThroughputAgainstKinesalite(t *testing.T) {
 	st := newStore()
 	start := time.Now()
 	w := e.startWorker(t, stream, st, workerOpts{id: "a"})
-	waitUntil(t, 120*time.Second, "every record durable", func() bool { return st.distinct() == p.total() }, w)
+	waitUntil(t, 120*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
 	elapsed := time.Since(start)
-	w.stop(t)
+	w.Stop(t)
 	perShard := float64(p.total()) / elapsed.Seconds() / shards
 	t.Logf("kinesalite: %d records over %d shards in %v: %.0f records/s per shard (lease take and window flushes included)",
 		p.total(), shards, elapsed.Round(time.Millisecond), perShard)
-	if missing, dups := st.check(p); missing != 0 || dups != 0 {
+	if missing, dups := st.Check(p.ids()); missing != 0 || dups != 0 {
 		t.Errorf("missing %d, read twice %d", missing, dups)
 	}
 	if perShard < 200 {

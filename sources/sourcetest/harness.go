@@ -238,6 +238,8 @@ type Options struct {
 	Observe func(*pipeline.Record)
 	// Log also receives the worker's log lines (text), besides WEIR_TEST_LOG's stderr.
 	Log io.Writer
+	// Describe, if set, adds the source's own state to the worker's dump (held leases, say).
+	Describe func() string
 }
 
 // DefaultWindow is the test workers' windowing: one-second windows by the records' broker
@@ -256,9 +258,10 @@ type Worker struct {
 	Reg    *prometheus.Registry
 	Budget *pipeline.Budget
 
-	crashed *atomic.Bool
-	cancel  context.CancelFunc
-	runErr  chan error
+	describe func() string
+	crashed  *atomic.Bool
+	cancel   context.CancelFunc
+	runErr   chan error
 }
 
 // Start builds a source with open and runs it with a runtime writing to st. The worker is
@@ -272,7 +275,8 @@ func Start(t *testing.T, st *Store, open func(Deps) (Source, error), o Options) 
 	if o.Window != nil {
 		wc = *o.Window
 	}
-	w := &Worker{Name: o.Name, Reg: prometheus.NewRegistry(), crashed: new(atomic.Bool), Budget: pipeline.NewBudget(o.Budget)}
+	w := &Worker{Name: o.Name, Reg: prometheus.NewRegistry(), crashed: new(atomic.Bool), Budget: pipeline.NewBudget(o.Budget),
+		describe: o.Describe}
 	var out io.Writer = io.Discard
 	if os.Getenv("WEIR_TEST_LOG") != "" {
 		out = os.Stderr
@@ -355,6 +359,9 @@ func (w *Worker) Dump(t *testing.T) {
 		}
 	}
 	t.Logf("%s stats %+v, budget in use %d", w.Name, w.RT.Stats(), w.Budget.InUse())
+	if w.describe != nil {
+		t.Logf("%s %s", w.Name, w.describe())
+	}
 }
 
 // WaitUntil polls cond until it holds, or fails the test after d, dumping the workers (and,
