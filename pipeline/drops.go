@@ -186,9 +186,9 @@ func (r *runner) sealLetters() bool {
 		return true
 	}
 	r.letters = nil
-	r.clock.Enter(Backpressured)
+	r.clock.Enter(StageBackpressured)
 	ok := r.rt.deadLetters.enqueue(g, r.interrupt)
-	r.clock.Enter(Busy)
+	r.clock.Enter(StageBusy)
 	if !ok {
 		r.holds.abandon(g.hold)
 	}

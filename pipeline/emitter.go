@@ -82,8 +82,8 @@ func (w *sinkWriter) run() {
 func (w *sinkWriter) write(em *emission) bool {
 	name := w.sink.Name()
 	return retryUntil(w.rt.sinkCtx, func() error {
-		w.clock.Enter(Busy)
-		defer w.clock.Enter(Idle)
+		w.clock.Enter(StageBusy)
+		defer w.clock.Enter(StageIdle)
 		start := time.Now()
 		err := w.sink.Write(w.rt.sinkCtx, em.out)
 		w.rt.metrics.sinkSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())

@@ -62,7 +62,7 @@ func (r *runner) handOver(w *openWindow, final bool) bool {
 		case <-r.credits:
 			credit = true
 		default:
-			r.clock.Enter(Backpressured)
+			r.clock.Enter(StageBackpressured)
 			r.setBlocked()
 			select {
 			case <-r.credits:
@@ -70,7 +70,7 @@ func (r *runner) handOver(w *openWindow, final bool) bool {
 			case <-r.interrupt:
 			}
 			r.blocked.Store(false)
-			r.clock.Enter(Busy)
+			r.clock.Enter(StageBusy)
 			if !credit {
 				return false
 			}
@@ -108,11 +108,11 @@ func (r *runner) send(m mergeMsg, final bool) bool {
 		return true
 	default:
 	}
-	r.clock.Enter(Backpressured)
+	r.clock.Enter(StageBackpressured)
 	r.setBlocked()
 	defer func() {
 		r.blocked.Store(false)
-		r.clock.Enter(Busy)
+		r.clock.Enter(StageBusy)
 	}()
 	interrupt := r.interrupt
 	if final {

@@ -101,16 +101,16 @@ func (r *runner) run() {
 	tick := time.NewTicker(r.rt.tickEvery)
 	defer tick.Stop()
 	for {
-		r.clock.Enter(Idle)
+		r.clock.Enter(StageIdle)
 		select {
 		case b := <-r.in:
-			r.clock.Enter(Busy)
+			r.clock.Enter(StageBusy)
 			if !r.process(b) {
 				r.finish()
 				return
 			}
 		case <-tick.C:
-			r.clock.Enter(Busy)
+			r.clock.Enter(StageBusy)
 			if !r.onTick(r.rt.now()) {
 				r.finish()
 				return

@@ -142,11 +142,11 @@ func TestRuntimeBehindPartitionIsNeverIdle(t *testing.T) {
 
 func TestStageClockAddsUpToWallTime(t *testing.T) {
 	c := pipeline.NewStageClock()
-	c.Enter(pipeline.Busy)
+	c.Enter(pipeline.StageBusy)
 	time.Sleep(30 * time.Millisecond)
-	c.Enter(pipeline.Backpressured)
+	c.Enter(pipeline.StageBackpressured)
 	time.Sleep(20 * time.Millisecond)
-	c.Enter(pipeline.Idle)
+	c.Enter(pipeline.StageIdle)
 	time.Sleep(10 * time.Millisecond)
 	// Reading through the metrics path is covered by the lint test; here the invariant.
 	busy, back, idle := c.Totals()

@@ -13,9 +13,9 @@ type StageState int32
 
 // The stage states.
 const (
-	Idle StageState = iota
-	Busy
-	Backpressured
+	StageIdle StageState = iota
+	StageBusy
+	StageBackpressured
 	numStageStates
 )
 
@@ -136,5 +136,5 @@ func (s *stageClocks) perSecond(now int64) [numStageStates]float64 {
 // included.
 func (c *StageClock) Totals() (busy, backpressured, idle time.Duration) {
 	s := c.snapshot(time.Now().UnixNano())
-	return time.Duration(s[Busy]), time.Duration(s[Backpressured]), time.Duration(s[Idle])
+	return time.Duration(s[StageBusy]), time.Duration(s[StageBackpressured]), time.Duration(s[StageIdle])
 }

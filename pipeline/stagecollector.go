@@ -92,5 +92,5 @@ func (m *Metrics) StageTotals(stage string) (busy, backpressured, idle time.Dura
 		return 0, 0, 0
 	}
 	t := s.totals(time.Now().UnixNano())
-	return time.Duration(t[Busy]), time.Duration(t[Backpressured]), time.Duration(t[Idle])
+	return time.Duration(t[StageBusy]), time.Duration(t[StageBackpressured]), time.Duration(t[StageIdle])
 }

@@ -20,9 +20,9 @@ func TestStageTotalsMatchTheCounter(t *testing.T) {
 		t.Fatalf("a stage without clocks has totals %v %v %v", b, p, i)
 	}
 	c := m.StageClock("runner")
-	c.Enter(pipeline.Busy)
+	c.Enter(pipeline.StageBusy)
 	time.Sleep(20 * time.Millisecond)
-	c.Enter(pipeline.Backpressured)
+	c.Enter(pipeline.StageBackpressured)
 	time.Sleep(10 * time.Millisecond)
 	m.RetireStageClock("runner", c) // its totals stop moving
 	busy, bp, idle := m.StageTotals("runner")

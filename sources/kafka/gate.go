@@ -213,7 +213,7 @@ func (s *Source) underBudget(ctx context.Context) bool {
 		if s.eachGate((*gate).budgetFull) {
 			return true
 		}
-		s.clock.Enter(pipeline.Backpressured)
+		s.clock.Enter(pipeline.StageBackpressured)
 		select {
 		case <-released:
 		case <-ctx.Done():

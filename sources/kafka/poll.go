@@ -31,18 +31,18 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 		if ctx.Err() != nil || !s.underBudget(ctx) {
 			return nil
 		}
-		s.clock.Enter(pipeline.Busy)
+		s.clock.Enter(pipeline.StageBusy)
 		pollCtx, cancel := ctx, context.CancelFunc(nil)
 		s.batchesWaiting = s.retryWaiting()
 		if s.batchesWaiting || s.budgetPaused {
 			pollCtx, cancel = context.WithTimeout(ctx, pendingRecheck)
 		}
-		s.clock.Enter(pipeline.Idle)
+		s.clock.Enter(pipeline.StageIdle)
 		fetches := s.cl.PollRecords(pollCtx, s.cfg.MaxPollRecords)
 		if cancel != nil {
 			cancel()
 		}
-		s.clock.Enter(pipeline.Busy)
+		s.clock.Enter(pipeline.StageBusy)
 		if fetches.IsClientClosed() {
 			return errors.New("kafka: client closed while polling")
 		}
