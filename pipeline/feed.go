@@ -16,11 +16,11 @@ func (f *Feed) Partition() Partition { return f.r.p }
 //
 // While the runner is blocked handing a window over (its sinks or the merger are behind), no
 // batch with records is queued, however much room the queue has: the runner cannot start on
-// more until the blockage clears, and what it already holds restarts it then. Without this a
-// sink stall filled every queue and the budget with batches that only waited: memory grew by
-// the budget during every stall, and in a backlog drain the partitions that ran ahead of the
-// others, waiting for window credits, held budget the lagging ones needed. Empty batches
-// (progress signals) always pass.
+// more until the blockage clears, and what it already holds restarts it then. Queued batches
+// would only wait, each holding its bytes of the budget: during a sink stall memory would grow
+// by the whole budget, and in a backlog drain the partitions that ran ahead of the others,
+// waiting for window credits, would hold budget the lagging ones need. Empty batches (progress
+// signals) always pass.
 func (f *Feed) TrySend(b Batch) bool {
 	if f.held(b) {
 		return false
@@ -40,8 +40,8 @@ func (f *Feed) TrySend(b Batch) bool {
 //
 // Waiting briefly beats pausing when the runner is merely busy: a paused partition is left out
 // of the fetch that follows, and if the other partitions of its broker are caught up that fetch
-// waits out the broker's full max wait before the partition can be fetched again. A lone hot
-// partition paused that way was fetched in bursts with ~100 ms gaps.
+// waits out the broker's full max wait before the partition can be fetched again, so a lone hot
+// partition would be read in bursts a fetch max wait apart.
 func (f *Feed) SendWhileBusy(ctx context.Context, b Batch, wait time.Duration) bool {
 	select {
 	case <-f.r.blockedSig: // a stale signal from an earlier block
