@@ -14,6 +14,7 @@ import (
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/contrib"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 	"github.com/weirstream/weir/sinks/file"
 )
@@ -57,7 +58,7 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	}
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: plan, Operators: ops,
-		Sinks: []pipeline.Sink{fs}, DeadLetters: fs, Committer: nopCommitter{},
+		Sinks: []pipeline.Sink{fs}, DeadLetters: fs, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 30), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 )
 
@@ -20,7 +21,7 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 	cfg.Period = 10 * time.Second
 	cfg.TimeField = "$.ts"
 	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	logs := &logLines{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink, withClock(clock), withLog(logs))
 	p := pipeline.Partition{Stream: "events", ID: "0"}
@@ -39,7 +40,7 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 		t.Fatalf("warned before the idle timeout:\n%s", logs)
 	}
 	clock.advance(cfg.IdleTimeout)
-	waitFor(t, func() bool { return warned() == 1 })
+	pipelinetest.WaitFor(t, func() bool { return warned() == 1 })
 	if out := logs.String(); !strings.Contains(out, "reason=event_time") || !strings.Contains(out, "records=100") ||
 		!strings.Contains(out, `example.detail="time field is missing"`) {
 		t.Errorf("the warning does not name the reason, the count and an example:\n%s", out)
@@ -50,7 +51,7 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 		t.Errorf("%d warnings within a minute, want 1", warned())
 	}
 	clock.advance(31 * time.Second)
-	waitFor(t, func() bool { return warned() == 2 })
+	pipelinetest.WaitFor(t, func() bool { return warned() == 2 })
 	if !strings.Contains(logs.String(), "similar_warnings_suppressed=") {
 		t.Errorf("the second warning does not say how many it stands for:\n%s", logs)
 	}
@@ -61,7 +62,7 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	outs := sink.outputs()
+	outs := sink.Outputs()
 	if len(outs) != 1 {
 		t.Fatalf("%d outputs, want 1", len(outs))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 )
 
@@ -71,7 +72,7 @@ func replayRun(t *testing.T, recs []pipeline.Record, batchLen int, step time.Dur
 	cfg.Period = 10 * time.Second
 	cfg.TimeField = "$.ts"
 	clock := &fakeClock{now: recs[0].Time}
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink, withClock(clock), func(o *pipeline.Options) {
 		o.Operators = append(o.Operators, positionsOp{})
 	})
@@ -99,7 +100,7 @@ func replayRun(t *testing.T, recs []pipeline.Record, batchLen int, step time.Dur
 		t.Fatal(err)
 	}
 	outs := map[time.Time]string{}
-	for _, o := range sink.outputs() {
+	for _, o := range sink.Outputs() {
 		parts := o.Reports[0].Body.(throughput.Report).Partitions
 		if len(parts) != 1 || parts[0].Partition != p.ID {
 			continue // the neighbour's
@@ -114,7 +115,7 @@ func replayRun(t *testing.T, recs []pipeline.Record, batchLen int, step time.Dur
 		outs[o.Window.Start] = string(data)
 	}
 	var letters []string
-	for _, l := range sink.letters {
+	for _, l := range sink.DeadLetters() {
 		if l.Partition == p {
 			letters = append(letters, fmt.Sprintf("%s %s", l.Position, l.Reason))
 		}

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // The tests of the event-time rules (eventtime.go) run the runtime on a clock the test moves:
@@ -143,7 +145,7 @@ func (s *stream) settle() {
 // counted is how many records durable outputs hold.
 func (s *stream) counted() int64 {
 	var n int64
-	for _, w := range summaries(s.h.sink.outputs()) {
+	for _, w := range summaries(s.h.sink.Outputs()) {
 		for _, c := range w {
 			n += c
 		}
@@ -155,7 +157,7 @@ func (s *stream) counted() int64 {
 // what the stamps say.
 func (s *stream) check() {
 	s.t.Helper()
-	got := summaries(s.h.sink.outputs())
+	got := summaries(s.h.sink.Outputs())
 	for w, parts := range s.want {
 		for p, n := range parts {
 			if got[w][p] != n {
@@ -178,12 +180,12 @@ func (s *stream) check() {
 func (s *stream) finish() {
 	s.t.Helper()
 	s.clock.advance(time.Minute)
-	waitFor(s.t, func() bool { return s.counted() == s.sent })
+	pipelinetest.WaitFor(s.t, func() bool { return s.counted() == s.sent })
 	if err := s.h.rt.Close(context.Background()); err != nil {
 		s.t.Fatal(err)
 	}
 	s.check()
-	if n := metricSum(s.t, s.h, "weir_late_records_total") + metricSum(s.t, s.h, "weir_dead_letters_total"); n != 0 {
+	if n := metrictest.Sum(s.t, s.h.reg, "weir_late_records_total", nil) + metrictest.Sum(s.t, s.h.reg, "weir_dead_letters_total", nil); n != 0 {
 		s.t.Errorf("%v records late or dead-lettered, want none", n)
 	}
 }
@@ -199,7 +201,7 @@ func liveStream(t *testing.T, parts int, cfg func(*pipeline.WindowConfig), opts 
 		cfg(&wc)
 	}
 	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-	h := newHarness(t, wc, decode.NewPlan(decode.JSON), &memSink{}, append([]func(*pipeline.Options){withClock(clock)}, opts...)...)
+	h := newHarness(t, wc, decode.NewPlan(decode.JSON), &pipelinetest.MemSink{}, append([]func(*pipeline.Options){withClock(clock)}, opts...)...)
 	return newStream(t, h, clock, wc.Period, parts), wc
 }
 

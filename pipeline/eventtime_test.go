@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 )
 
@@ -21,7 +23,7 @@ func TestEventTimeQuietSpellsNothingLate(t *testing.T) {
 	for _, spell := range []time.Duration{15 * time.Second, 70 * time.Second, 10 * time.Minute, 24 * time.Hour} {
 		s.burst(noSkew)
 		s.clock.advance(spell)
-		waitFor(t, func() bool { return s.counted() == s.sent })
+		pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 	}
 	s.burst(noSkew)
 	s.finish()
@@ -56,7 +58,7 @@ func TestEventTimeSkewAndDisorderWithinLatenessNothingLate(t *testing.T) {
 		s.clock.advance(spell)
 		if spell > cfg.IdleTimeout+cfg.AllowedLateness+cfg.Period {
 			// Every partition quiet long enough: their windows close on the wall clock.
-			waitFor(t, func() bool { return s.counted() == s.sent })
+			pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 		}
 	}
 	s.finish()
@@ -73,7 +75,7 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 			h, sink, clock := s.h, s.h.sink, s.clock
 			s.burst(noSkew)
 			clock.advance(70 * time.Second)
-			waitFor(t, func() bool { return s.counted() == s.sent })
+			pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 			now := clock.advance(time.Second)
 			var past []time.Time
 			for i := range 50 {
@@ -90,11 +92,11 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 			if err := h.rt.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if n := metricSum(t, h, "weir_late_records_total"); n != 50 {
+			if n := metrictest.Sum(t, h.reg, "weir_late_records_total", nil); n != 50 {
 				t.Errorf("weir_late_records_total = %v, want 50", n)
 			}
 			var late, placed, deadLate int64
-			for _, o := range sink.outputs() {
+			for _, o := range sink.Outputs() {
 				rep := o.Reports[0].Body.(throughput.Report)
 				late += rep.Late
 				deadLate += rep.DeadLetters.Late
@@ -110,18 +112,18 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 			switch policy {
 			case pipeline.LateDeadLetter:
 				s.check()
-				if len(sink.letters) != 50 || sink.letters[0].Reason != "late" {
-					t.Errorf("%d dead letters (first %+v), want 50 with reason late", len(sink.letters), sink.letters[0])
+				if len(sink.DeadLetters()) != 50 || sink.DeadLetters()[0].Reason != "late" {
+					t.Errorf("%d dead letters (first %+v), want 50 with reason late", len(sink.DeadLetters()), sink.DeadLetters()[0])
 				}
-				if deadLate != 50 || metricSum(t, h, "weir_dead_letters_total") != 50 {
+				if deadLate != 50 || metrictest.Sum(t, h.reg, "weir_dead_letters_total", nil) != 50 {
 					t.Errorf("dead letters counted as late: report %d, metric %v; want 50", deadLate,
-						metricSum(t, h, "weir_dead_letters_total"))
+						metrictest.Sum(t, h.reg, "weir_dead_letters_total", nil))
 				}
 			case pipeline.LateOldestOpen:
 				// Placed in the window holding the partition's watermark: the 10-minute-old
 				// records are counted, not dead-lettered.
-				if placed != 50+1 || len(sink.letters) != 0 || deadLate != 0 {
-					t.Errorf("%d records placed, %d dead letters; want 50 placed and none dead-lettered", placed, len(sink.letters))
+				if placed != 50+1 || len(sink.DeadLetters()) != 0 || deadLate != 0 {
+					t.Errorf("%d records placed, %d dead letters; want 50 placed and none dead-lettered", placed, len(sink.DeadLetters()))
 				}
 			}
 			if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "reason=late") ||
@@ -146,7 +148,7 @@ func TestEventTimeIdlePartitionWithSkewedClock(t *testing.T) {
 	for range 3 {
 		s.burst(behind)
 		s.clock.advance(quiet)
-		waitFor(t, func() bool { return s.counted() == s.sent })
+		pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 	}
 	s.finish()
 }
@@ -170,12 +172,12 @@ func TestEventTimeIdlePartitionRejoinsAnEmittedWindow(t *testing.T) {
 	// and with the slow one idle the merger has emitted it. The slow partition's watermark, on
 	// the wall clock from its newest event, is 13:00:38: a record at 13:00:38.5 is on time.
 	w := time.Date(2026, 11, 21, 13, 0, 30, 0, time.UTC)
-	waitFor(t, func() bool { return summaries(s.h.sink.outputs())[w]["0"] == 10 })
+	pipelinetest.WaitFor(t, func() bool { return summaries(s.h.sink.Outputs())[w]["0"] == 10 })
 	s.send(slow, false, now.Add(-4500*time.Millisecond))
 	s.settle()
 	s.finish()
 	outputs := 0
-	for _, o := range s.h.sink.outputs() {
+	for _, o := range s.h.sink.Outputs() {
 		if o.Window.Start.Equal(w) {
 			outputs++
 		}

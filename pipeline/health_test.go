@@ -7,6 +7,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // The health meter reports the dead letters and failed sink writes since its previous call,
@@ -15,7 +16,7 @@ func TestHealthMeterCountsDeadLettersAndSinkErrors(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = 10 * time.Second
 	cfg.TimeField = "$.ts"
-	sink := &memSink{fail: 2}
+	sink := &pipelinetest.MemSink{Fail: 2}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
 	meter := &pipeline.HealthMeter{Stats: h.rt.Stats}
 	if got := values(meter.Points(nil)); got[pipeline.MetricDeadLetters] != 0 || got[pipeline.MetricSinkWriteErrors] != 0 {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // A sink that does not return stops the partition after MaxPendingWindows windows: the runner
@@ -23,7 +25,7 @@ func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 2
-	sink := &memSink{gate: make(chan struct{})}
+	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -53,20 +55,20 @@ func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
 	if sent > 20 {
 		t.Errorf("accepted %d one-second batches before refusing; backpressure is too loose", sent)
 	}
-	if _, ok := h.commits.get(p); ok {
+	if _, ok := h.commits.Get(p); ok {
 		t.Error("committed while the sink had made nothing durable")
 	}
-	close(sink.gate) // the sink recovers
+	close(sink.Gate) // the sink recovers
 	b := batch(p, int64(sent*10), 10, t0.Add(time.Duration(sent)*time.Second), 100*time.Millisecond, "x")
 	if err := f.Send(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { c, ok := h.commits.get(p); return ok && c >= int64(sent*10-1) })
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(p); return ok && c >= int64(sent*10-1) })
 	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	total := int64(0)
-	for _, w := range summaries(sink.outputs()) {
+	for _, w := range summaries(sink.Outputs()) {
 		total += w["0"]
 	}
 	if want := int64((sent + 1) * 10); total != want {
@@ -79,21 +81,21 @@ func TestRuntimeRetriesFailedSinkWrites(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
-	sink := &memSink{fail: 2}
+	sink := &pipelinetest.MemSink{Fail: 2}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
 	ctx := context.Background()
 	_ = f.Send(ctx, batch(p, 0, 10, t0, 100*time.Millisecond, "x"))
 	_ = f.Send(ctx, batch(p, 10, 1, t0.Add(time.Second), 0, "x")) // closes [0,1s)
-	waitFor(t, func() bool { c, ok := h.commits.get(p); return ok && c == 9 })
-	if n := metricSum(t, h, "weir_sink_write_errors_total"); n != 2 {
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(p); return ok && c == 9 })
+	if n := metrictest.Sum(t, h.reg, "weir_sink_write_errors_total", nil); n != 2 {
 		t.Errorf("weir_sink_write_errors_total = %v, want 2", n)
 	}
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := summaries(sink.outputs())[t0]["0"]; got != 10 {
+	if got := summaries(sink.Outputs())[t0]["0"]; got != 10 {
 		t.Errorf("window [0,1s) counted %d, want 10", got)
 	}
 }
@@ -104,25 +106,25 @@ func TestRuntimeAckAfterRevokeCommitsNothing(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
-	sink := &memSink{gate: make(chan struct{})}
+	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
 	ctx := context.Background()
 	_ = f.Send(ctx, batch(p, 0, 10, t0, 100*time.Millisecond, "x"))
 	_ = f.Send(ctx, batch(p, 10, 10, t0.Add(time.Second), 100*time.Millisecond, "x"))
-	waitFor(t, func() bool { return metricSum(t, h, "weir_records_processed_total") == 20 })
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 20 })
 
 	// The sink is stuck: revoke with a short deadline gives up waiting.
 	rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	h.rt.Revoke(rctx, p)
 	cancel()
-	if c, ok := h.commits.get(p); ok {
+	if c, ok := h.commits.Get(p); ok {
 		t.Fatalf("committed %d for a partition whose windows are not durable", c)
 	}
-	close(sink.gate) // the sink finishes the windows after the revoke
-	waitFor(t, func() bool { return metricSum(t, h, "weir_late_acks_total") >= 1 })
-	if c, ok := h.commits.get(p); ok {
+	close(sink.Gate) // the sink finishes the windows after the revoke
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_late_acks_total", nil) >= 1 })
+	if c, ok := h.commits.Get(p); ok {
 		t.Errorf("committed %d after revoke", c)
 	}
 	if err := h.rt.Close(ctx); err != nil {
@@ -134,7 +136,7 @@ func TestRuntimeAckAfterRevokeCommitsNothing(t *testing.T) {
 func TestRuntimeRevokeFlushesAndCommits(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Minute
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -142,14 +144,14 @@ func TestRuntimeRevokeFlushesAndCommits(t *testing.T) {
 	_ = f.Send(ctx, batch(p, 0, 10, t0, time.Millisecond, "x"))
 	// Revoke releases batches still queued unprocessed (the next owner reads them); wait until
 	// this one is in a window.
-	waitFor(t, func() bool { return metricSum(t, h, "weir_records_processed_total") == 10 })
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 10 })
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	h.rt.Revoke(rctx, p)
-	if c, ok := h.commits.get(p); !ok || c != 9 {
+	if c, ok := h.commits.Get(p); !ok || c != 9 {
 		t.Errorf("after revoke committed %d (%v), want 9", c, ok)
 	}
-	if got := summaries(sink.outputs())[t0]["0"]; got != 10 {
+	if got := summaries(sink.Outputs())[t0]["0"]; got != 10 {
 		t.Errorf("flushed window counted %d, want 10", got)
 	}
 	if err := h.rt.Close(ctx); err != nil {
@@ -166,7 +168,7 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 1
-	sink := &memSink{gate: make(chan struct{})}
+	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
 	h := newHarness(t, cfg, nil, sink) // QueueLen: the default, 4
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -215,17 +217,17 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 		t.Fatalf("Send returned (%v) while the runner is blocked", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(sink.gate)
+	close(sink.Gate)
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
 	accepted.Add(1)
-	waitFor(t, func() bool { return done.Load() == accepted.Load() })
+	pipelinetest.WaitFor(t, func() bool { return done.Load() == accepted.Load() })
 	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var total int64
-	for _, w := range summaries(sink.outputs()) {
+	for _, w := range summaries(sink.Outputs()) {
 		total += w["0"]
 	}
 	if want := accepted.Load() * 10; total != want {
@@ -268,10 +270,10 @@ func TestFeedSendWhileBusy(t *testing.T) {
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 1
 	gate := newGateOp()
-	sink := &memSink{gate: make(chan struct{})}
+	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{gate},
-		Sinks: []pipeline.Sink{sink}, DeadLetters: sink, Committer: nopCommitter{},
+		Sinks: []pipeline.Sink{sink}, DeadLetters: sink, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QueueLen: 2,
 	})
@@ -330,8 +332,8 @@ func TestFeedSendWhileBusy(t *testing.T) {
 	}
 
 	// The sink returns: once the runner is no longer blocked, a send waits for room and gets it.
-	close(sink.gate)
-	waitFor(t, func() bool { return f.SendWhileBusy(ctx, next, time.Minute) })
+	close(sink.Gate)
+	pipelinetest.WaitFor(t, func() bool { return f.SendWhileBusy(ctx, next, time.Minute) })
 	if err := rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // noop is an operator that does nothing per record: what is left is the runtime's own cost.
@@ -32,17 +33,6 @@ func (s *noopState) DecodeMsgpack(d *msgpack.Decoder) error {
 	s.n, err = d.DecodeInt64()
 	return err
 }
-
-type discard struct{}
-
-func (discard) Name() string                                                  { return "discard" }
-func (discard) Write(context.Context, *pipeline.Output) error                 { return nil }
-func (discard) WriteDeadLetters(context.Context, []pipeline.DeadLetter) error { return nil }
-func (discard) Close(context.Context) error                                   { return nil }
-
-type nopCommitter struct{}
-
-func (nopCommitter) Commit(pipeline.Partition, pipeline.Position) {}
 
 // BenchmarkRuntime measures one record through decode (when a time field is set) and a runner:
 // ns/op and allocs/op are per record. 8 partitions, batches of 500, ~200-byte JSON records,
@@ -65,7 +55,7 @@ func benchRuntime(b *testing.B, timeField string) {
 	cfg.TimeField = timeField
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{noop{}},
-		Sinks: []pipeline.Sink{discard{}}, DeadLetters: discard{}, Committer: nopCommitter{},
+		Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{}, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 30), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -7,8 +7,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
@@ -16,7 +18,7 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 	cfg.Period = 10 * time.Second
 	cfg.AllowedLateness = 0
 	cfg.TimeField = "$.ts"
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -41,7 +43,7 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	reasons := map[int64]string{}
-	for _, l := range sink.letters {
+	for _, l := range sink.DeadLetters() {
 		reasons[l.Position.Offset] = l.Reason
 	}
 	want := map[int64]string{1: "decode", 2: "event_time", 4: "late"}
@@ -50,51 +52,32 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 			t.Errorf("offset %d: dead-letter reason %q, want %q (all: %v)", off, reasons[off], r, reasons)
 		}
 	}
-	if len(sink.letters) != 3 {
-		t.Errorf("%d dead letters, want 3", len(sink.letters))
+	if len(sink.DeadLetters()) != 3 {
+		t.Errorf("%d dead letters, want 3", len(sink.DeadLetters()))
 	}
-	got := summaries(sink.outputs())
+	got := summaries(sink.Outputs())
 	if got[t0]["0"] != 1 || got[t0.Add(20*time.Second)]["0"] != 2 {
 		t.Errorf("counts %v: want 1 in [0,10s) and 2 in [20s,30s)", got)
 	}
-	if c, _ := h.commits.get(p); c != 5 {
+	if c, _ := h.commits.Get(p); c != 5 {
 		t.Errorf("committed %d after close, want 5: dead letters are acknowledged", c)
 	}
-	if n := metricSum(t, h, "weir_late_records_total"); n != 1 {
+	if n := metrictest.Sum(t, h.reg, "weir_late_records_total", nil); n != 1 {
 		t.Errorf("weir_late_records_total = %v, want 1", n)
 	}
-	if n := metricSum(t, h, "weir_dead_letters_total"); n != 3 {
+	if n := metrictest.Sum(t, h.reg, "weir_dead_letters_total", nil); n != 3 {
 		t.Errorf("weir_dead_letters_total = %v, want 3", n)
 	}
 }
 
-// metricSum adds up every series of a counter or gauge in the harness's registry.
-func metricSum(t *testing.T, h *harness, name string) float64 {
-	t.Helper()
-	mfs, err := h.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
 func TestRuntimeMetricsLint(t *testing.T) {
-	h := newHarness(t, pipeline.DefaultWindowConfig(), nil, &memSink{})
+	h := newHarness(t, pipeline.DefaultWindowConfig(), nil, &pipelinetest.MemSink{})
 	defer h.rt.Close(context.Background())
 	if _, err := h.rt.Assign(pipeline.Partition{Stream: "events", ID: "0"}); err != nil {
 		t.Fatal(err)
 	}
 	// The stage gauges appear at the first once-a-second tick: lint what a scrape then sees.
-	waitFor(t, func() bool { return metricSum(t, h, "weir_stage_time_ratio") > 0 })
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_stage_time_ratio", nil) > 0 })
 	problems, err := testutil.GatherAndLint(h.reg)
 	if err != nil {
 		t.Fatal(err)

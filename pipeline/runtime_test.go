@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,90 +11,24 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 )
 
-// memSink keeps every output it is given; gate, when set, must yield before a Write returns.
-type memSink struct {
-	mu      sync.Mutex
-	outs    []*pipeline.Output
-	letters []pipeline.DeadLetter
-	gate    chan struct{}
-	fail    int // fail the next fail writes
-}
-
-func (s *memSink) Name() string { return "mem" }
-
-func (s *memSink) Write(ctx context.Context, out *pipeline.Output) error {
-	if s.gate != nil {
-		select {
-		case <-s.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail > 0 {
-		s.fail--
-		return io.ErrUnexpectedEOF
-	}
-	s.outs = append(s.outs, out)
-	return nil
-}
-
-func (s *memSink) WriteDeadLetters(_ context.Context, ls []pipeline.DeadLetter) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.letters = append(s.letters, ls...)
-	return nil
-}
-
-func (s *memSink) Close(context.Context) error { return nil }
-
-func (s *memSink) outputs() []*pipeline.Output {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*pipeline.Output(nil), s.outs...)
-}
-
-// commits records every commit point per partition and checks they only move forward.
-type commits struct {
-	t  testing.TB
-	mu sync.Mutex
-	at map[pipeline.Partition]int64
-}
-
-func (c *commits) Commit(p pipeline.Partition, pos pipeline.Position) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if prev, ok := c.at[p]; ok && pos.Offset <= prev {
-		c.t.Errorf("commit for %v went from %d to %d", p, prev, pos.Offset)
-	}
-	c.at[p] = pos.Offset
-}
-
-func (c *commits) get(p pipeline.Partition) (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.at[p]
-	return v, ok
-}
-
 type harness struct {
 	rt      *pipeline.Runtime
-	sink    *memSink
-	commits *commits
+	sink    *pipelinetest.MemSink
+	commits *pipelinetest.Commits
 	reg     *prometheus.Registry
 	budget  *pipeline.Budget
 }
 
 // newHarness starts a runtime with the throughput operator, sink as every sink and the dead
 // letters' sink, and opts applied to its options last.
-func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink *memSink, opts ...func(*pipeline.Options)) *harness {
+func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink *pipelinetest.MemSink, opts ...func(*pipeline.Options)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	h := &harness{sink: sink, commits: &commits{t: t, at: map[pipeline.Partition]int64{}}, reg: reg,
+	h := &harness{sink: sink, commits: pipelinetest.NewCommits(t), reg: reg,
 		budget: pipeline.NewBudget(1 << 20)}
 	if plan == nil {
 		plan = decode.NewPlan(decode.JSON)
@@ -162,7 +95,7 @@ func TestRuntimeCountsPerWindowAndCommitsAfterDurable(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = 10 * time.Second
 	cfg.AllowedLateness = 0
-	h := newHarness(t, cfg, nil, &memSink{})
+	h := newHarness(t, cfg, nil, &pipelinetest.MemSink{})
 	p0 := pipeline.Partition{Stream: "events", ID: "0"}
 	p1 := pipeline.Partition{Stream: "events", ID: "1"}
 	f0, _ := h.rt.Assign(p0)
@@ -178,32 +111,21 @@ func TestRuntimeCountsPerWindowAndCommitsAfterDurable(t *testing.T) {
 		}
 	}
 	// The first two windows close on the watermark; wait until they are durable and committed.
-	waitFor(t, func() bool { c, ok := h.commits.get(p1); return ok && c >= 119 })
-	if c, _ := h.commits.get(p0); c != 19 {
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(p1); return ok && c >= 119 })
+	if c, _ := h.commits.Get(p0); c != 19 {
 		t.Errorf("p0 committed %d with window [20s,30s) open; want 19 (last record of the durable windows)", c)
 	}
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := summaries(h.sink.outputs())
+	got := summaries(h.sink.Outputs())
 	for w := 0; w < 3; w++ {
 		ws := t0.Add(time.Duration(w*10) * time.Second)
 		if got[ws]["0"] != 10 || got[ws]["1"] != 10 {
 			t.Errorf("window %v: counts %v, want 10 per partition", ws, got[ws])
 		}
 	}
-	if c, _ := h.commits.get(p0); c != 29 {
+	if c, _ := h.commits.Get(p0); c != 29 {
 		t.Errorf("after Close p0 committed %d, want 29", c)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // A partition that closes several windows in one batch, with a single credit, while another
@@ -17,7 +19,7 @@ func TestRuntimeManyWindowsOneCreditNoDeadlock(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 1
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, nil, sink)
 	fast := pipeline.Partition{Stream: "events", ID: "0"}
 	slow := pipeline.Partition{Stream: "events", ID: "1"}
@@ -33,15 +35,15 @@ func TestRuntimeManyWindowsOneCreditNoDeadlock(t *testing.T) {
 	if err := fs.Send(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { c, ok := h.commits.get(slow); return ok && c >= 39 })
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(slow); return ok && c >= 39 })
 	if err := fs.Send(ctx, batch(slow, 50, 50, t0.Add(5*time.Second), 100*time.Millisecond, "x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { c, ok := h.commits.get(fast); return ok && c >= 89 })
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(fast); return ok && c >= 89 })
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for w, counts := range summaries(sink.outputs()) {
+	for w, counts := range summaries(sink.Outputs()) {
 		if counts["0"] != 10 || counts["1"] != 10 {
 			t.Errorf("window %v: %v, want 10 per partition", w.Format(time.TimeOnly), counts)
 		}
@@ -54,7 +56,7 @@ func TestRuntimeProcessingTimeWindows(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.Time = pipeline.ProcessingTime
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -63,12 +65,12 @@ func TestRuntimeProcessingTimeWindows(t *testing.T) {
 	if err := f.Send(context.Background(), batch(p, 0, 10, t0.AddDate(-1, 0, 0), time.Hour, "x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return len(sink.outputs()) == 1 }) // closes by itself within ~1s
-	out := sink.outputs()[0]
+	pipelinetest.WaitFor(t, func() bool { return len(sink.Outputs()) == 1 }) // closes by itself within ~1s
+	out := sink.Outputs()[0]
 	if out.Window.Start.Before(before) || out.Window.Start.After(time.Now()) {
 		t.Errorf("window %v is not the wall-clock window of the batch (~%v)", out.Window.Start, before)
 	}
-	if got := summaries(sink.outputs())[out.Window.Start]["0"]; got != 10 {
+	if got := summaries(sink.Outputs())[out.Window.Start]["0"]; got != 10 {
 		t.Errorf("counted %d, want 10", got)
 	}
 	if err := h.rt.Close(context.Background()); err != nil {
@@ -83,7 +85,7 @@ func TestRuntimeIdleWorkerClosesLastWindow(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.IdleTimeout = 100 * time.Millisecond
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, nil, sink)
 	a := pipeline.Partition{Stream: "events", ID: "0"}
 	quiet := pipeline.Partition{Stream: "events", ID: "1"}
@@ -96,8 +98,8 @@ func TestRuntimeIdleWorkerClosesLastWindow(t *testing.T) {
 	if err := fa.Send(context.Background(), batch(a, 0, 5, t0, 100*time.Millisecond, "x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return len(sink.outputs()) == 1 })
-	if got := summaries(sink.outputs())[t0]["0"]; got != 5 {
+	pipelinetest.WaitFor(t, func() bool { return len(sink.Outputs()) == 1 })
+	if got := summaries(sink.Outputs())[t0]["0"]; got != 5 {
 		t.Errorf("counted %d, want 5", got)
 	}
 	if err := h.rt.Close(context.Background()); err != nil {
@@ -112,7 +114,7 @@ func TestRuntimeBehindPartitionIsNeverIdle(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.IdleTimeout = 50 * time.Millisecond
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, nil, sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -122,7 +124,7 @@ func TestRuntimeBehindPartitionIsNeverIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // ten idle timeouts
-	if n := len(sink.outputs()); n != 0 {
+	if n := len(sink.Outputs()); n != 0 {
 		t.Fatalf("%d windows emitted while the partition was behind", n)
 	}
 	more := batch(p, 5, 5, t0.Add(500*time.Millisecond), 100*time.Millisecond, "x")
@@ -132,10 +134,10 @@ func TestRuntimeBehindPartitionIsNeverIdle(t *testing.T) {
 	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := summaries(sink.outputs())[t0]["0"]; got != 10 {
+	if got := summaries(sink.Outputs())[t0]["0"]; got != 10 {
 		t.Errorf("counted %d, want 10 (no record late)", got)
 	}
-	if n := metricSum(t, h, "weir_late_records_total"); n != 0 {
+	if n := metrictest.Sum(t, h.reg, "weir_late_records_total", nil); n != 0 {
 		t.Errorf("%v late records", n)
 	}
 }
@@ -170,7 +172,7 @@ func TestRuntimeTicksBeforeFirstRecordCloseNothing(t *testing.T) {
 	cfg.IdleTimeout = 20 * time.Millisecond
 	cfg.MaxPendingWindows = 1
 	cfg.TimeField = "$.ts"
-	sink := &memSink{}
+	sink := &pipelinetest.MemSink{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
 	f, _ := h.rt.Assign(p)
@@ -190,16 +192,16 @@ func TestRuntimeTicksBeforeFirstRecordCloseNothing(t *testing.T) {
 	if err := f.Send(context.Background(), good); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { c, ok := h.commits.get(p); return ok && c >= 4 })
+	pipelinetest.WaitFor(t, func() bool { c, ok := h.commits.Get(p); return ok && c >= 4 })
 	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if got := summaries(sink.outputs())[t0.Add(time.Duration(i)*time.Second)]["0"]; got != 1 {
+		if got := summaries(sink.Outputs())[t0.Add(time.Duration(i)*time.Second)]["0"]; got != 1 {
 			t.Errorf("window %d counted %d, want 1", i, got)
 		}
 	}
-	if n := metricSum(t, h, "weir_late_records_total"); n != 0 {
+	if n := metrictest.Sum(t, h.reg, "weir_late_records_total", nil); n != 0 {
 		t.Errorf("%v records late", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 	"github.com/weirstream/weir/sources/kafka"
 )
@@ -56,7 +57,7 @@ func TestSASLMechanismsAgainstARealBroker(t *testing.T) {
 					t.Fatal(err)
 				}
 				rt, err := pipeline.New(pipeline.Options{Window: pipeline.DefaultWindowConfig(), Plan: decode.NewPlan(decode.JSON),
-					Operators: []pipeline.Operator{throughput.New()}, Sinks: []pipeline.Sink{discardSink{}}, DeadLetters: discardSink{},
+					Operators: []pipeline.Operator{throughput.New()}, Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{},
 					Committer: src, Budget: budget, Metrics: pm, Logger: log})
 				if err != nil {
 					t.Fatal(err)

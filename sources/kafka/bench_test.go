@@ -17,6 +17,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 	"github.com/weirstream/weir/pipeline/throughput"
 	"github.com/weirstream/weir/sources/kafka"
 )
@@ -90,8 +91,8 @@ func benchPipeline(b *testing.B, wait time.Duration, op pipeline.Operator, budge
 	wc := pipeline.DefaultWindowConfig()
 	wc.AllowedLateness = 0
 	rt, err := pipeline.New(pipeline.Options{Window: wc, Plan: decode.NewPlan(decode.JSON),
-		Operators: []pipeline.Operator{op}, Sinks: []pipeline.Sink{discardSink{}},
-		DeadLetters: discardSink{}, Committer: src, Budget: budget, Metrics: pm, Logger: log})
+		Operators: []pipeline.Operator{op}, Sinks: []pipeline.Sink{pipelinetest.Discard{}},
+		DeadLetters: pipelinetest.Discard{}, Committer: src, Budget: budget, Metrics: pm, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,13 +110,6 @@ func benchPipeline(b *testing.B, wait time.Duration, op pipeline.Operator, budge
 	_ = rt.Close(context.Background())
 	_ = src.Close(context.Background())
 }
-
-type discardSink struct{}
-
-func (discardSink) Name() string                                                  { return "discard" }
-func (discardSink) Write(context.Context, *pipeline.Output) error                 { return nil }
-func (discardSink) WriteDeadLetters(context.Context, []pipeline.DeadLetter) error { return nil }
-func (discardSink) Close(context.Context) error                                   { return nil }
 
 // benchCluster starts a cluster holding b.N records spread over 8 partitions.
 func benchCluster(b *testing.B) []string {

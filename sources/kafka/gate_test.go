@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // stuckOp's states block in Observe until release is closed, telling observing the first time:
@@ -38,15 +39,6 @@ func (s *stuckState) Emit(pipeline.Window, *pipeline.Output) {}
 func (s *stuckState) EncodeMsgpack(*msgpack.Encoder) error   { return nil }
 func (s *stuckState) DecodeMsgpack(*msgpack.Decoder) error   { return nil }
 
-// nopSink takes everything: outputs, dead letters and commit points.
-type nopSink struct{}
-
-func (nopSink) Name() string                                                  { return "nop" }
-func (nopSink) Write(context.Context, *pipeline.Output) error                 { return nil }
-func (nopSink) WriteDeadLetters(context.Context, []pipeline.DeadLetter) error { return nil }
-func (nopSink) Close(context.Context) error                                   { return nil }
-func (nopSink) Commit(pipeline.Partition, pipeline.Position)                  {}
-
 // gateFixture is a gate in front of a runner with a queue of one that its operator keeps busy
 // until release is closed.
 type gateFixture struct {
@@ -65,8 +57,8 @@ func newGateFixture(t *testing.T) *gateFixture {
 	f := &gateFixture{m: newMetrics(reg), op: stuckOp{observing: make(chan struct{}, 1), release: make(chan struct{})},
 		p: pipeline.Partition{Stream: "events", ID: "0"}}
 	rt, err := pipeline.New(pipeline.Options{Window: pipeline.DefaultWindowConfig(), Plan: decode.NewPlan(decode.JSON),
-		Operators: []pipeline.Operator{f.op}, Sinks: []pipeline.Sink{nopSink{}}, DeadLetters: nopSink{},
-		Committer: nopSink{}, Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(reg),
+		Operators: []pipeline.Operator{f.op}, Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{},
+		Committer: pipelinetest.Discard{}, Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(reg),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QueueLen: 1})
 	if err != nil {
 		t.Fatal(err)
