@@ -120,7 +120,6 @@ func open(addrs []string, group string, o workerOpts) func(sourcetest.Deps) (*ka
 
 func startWorker(t *testing.T, addrs []string, group string, st *sourcetest.Store, o workerOpts) *worker {
 	t.Helper()
-	newSource := open(addrs, group, o)
 	w := &worker{}
 	so := sourcetest.Options{Name: group, Budget: o.budget, RecordCost: o.recordCost}
 	if o.idle > 0 {
@@ -128,14 +127,7 @@ func startWorker(t *testing.T, addrs []string, group string, st *sourcetest.Stor
 		wc.IdleTimeout = o.idle
 		so.Window = &wc
 	}
-	w.Worker = sourcetest.Start(t, st, func(d sourcetest.Deps) (sourcetest.Source, error) {
-		src, err := newSource(d)
-		if err != nil {
-			return nil, err
-		}
-		w.src = src
-		return src, nil
-	}, so)
+	w.Worker, w.src = sourcetest.Start(t, st, open(addrs, group, o), so)
 	return w
 }
 

@@ -241,7 +241,6 @@ func window(o workerOpts) pipeline.WindowConfig {
 
 func (e *env) startWorker(t *testing.T, stream string, st *sourcetest.Store, o workerOpts) *worker {
 	t.Helper()
-	newSource := e.open(stream, o)
 	w := &worker{id: o.id}
 	so := sourcetest.Options{Name: o.id, Budget: o.budget, Log: o.logs, Window: new(pipeline.WindowConfig)}
 	*so.Window = window(o)
@@ -249,14 +248,7 @@ func (e *env) startWorker(t *testing.T, stream string, st *sourcetest.Store, o w
 		so.Observe = o.log.observe
 	}
 	so.Describe = func() string { return fmt.Sprintf("held %v", w.src.Held()) }
-	w.Worker = sourcetest.Start(t, st, func(d sourcetest.Deps) (sourcetest.Source, error) {
-		src, err := newSource(d)
-		if err != nil {
-			return nil, err
-		}
-		w.src = src
-		return src, nil
-	}, so)
+	w.Worker, w.src = sourcetest.Start(t, st, e.open(stream, o), so)
 	return w
 }
 

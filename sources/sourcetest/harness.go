@@ -264,9 +264,10 @@ type Worker struct {
 	runErr   chan error
 }
 
-// Start builds a source with open and runs it with a runtime writing to st. The worker is
-// crashed at the end of the test if it was not stopped.
-func Start(t *testing.T, st *Store, open func(Deps) (Source, error), o Options) *Worker {
+// Start builds a source with open and runs it with a runtime writing to st; it returns the
+// worker and the source, as open typed it. The worker is crashed at the end of the test if it
+// was not stopped.
+func Start[S Source](t *testing.T, st *Store, open func(Deps) (S, error), o Options) (*Worker, S) {
 	t.Helper()
 	if o.Budget == 0 {
 		o.Budget = 64 << 20
@@ -311,7 +312,7 @@ func Start(t *testing.T, st *Store, open func(Deps) (Source, error), o Options) 
 			w.Crash(t)
 		}
 	})
-	return w
+	return w, src
 }
 
 // Stop is the graceful shutdown the worker performs: stop fetching, drain, commit, release.

@@ -74,7 +74,8 @@ func Run(t *testing.T, sub Subject) {
 	}
 	opts := func(name string) Options { return Options{Name: name, Window: sub.Window} }
 	start := func(t *testing.T, s Stream, st *Store, o Options) *Worker {
-		return Start(t, st, s.Open, o)
+		w, _ := Start(t, st, s.Open, o)
+		return w
 	}
 	cases := []struct {
 		name string
