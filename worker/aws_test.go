@@ -44,34 +44,17 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg := DefaultConfig()
+	cfg := kafkaConfig(c, "aws", "")
 	cfg.AWS = awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true} // the README's two lines
-	cfg.Source.Kind = "kafka"
-	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "aws"
 	cfg.Window.Period = 10 * time.Second
-	cfg.Sinks.File.Dir = ""
 	cfg.Sinks.S3.Bucket, cfg.Sinks.S3.Prefix = "weir", "test"
 	cfg.Sinks.CloudWatch.Mode = cloudwatch.ModeAPI
 	cfg.Sinks.CloudWatch.Namespace = "WeirTest"
-	cfg.HTTP.Addr = ""
-	cfg.Summary = "off"
-	cfg.Sinks.CloudWatch.ApplyDefaults()
-	cfg.Sinks.S3.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, testDeps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	w, stop := runWorker(t, cfg, testDeps())
 	for w.Stats().Records < parts*n {
 		time.Sleep(20 * time.Millisecond)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,35 +43,20 @@ func TestDrainWithSlowSinkCommitsWithinDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Source.Kind = "kafka"
-	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "slow"
-	cfg.Window.Period = time.Second
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
-	cfg.HTTP.Addr = ""
-	cfg.Summary = "off"
+	cfg := kafkaConfig(c, "slow", dir)
 	cfg.ShutdownTimeout = 15 * time.Second
-	cfg.Sinks.CloudWatch.ApplyDefaults()
-	ctx, stop := context.WithCancel(context.Background())
 	deps := testDeps()
 	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return slowSink{Sink: s, delay: 300 * time.Millisecond} }
-	w, err := Build(ctx, cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	w, stop := runWorker(t, cfg, deps)
 	for w.Stats().Records < parts*n {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Everything is processed; the slow sink has ~20 one-second windows queued behind it.
-	start := time.Now()
-	stop()
-	if err := <-done; err != nil {
+	begun := time.Now()
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	took := time.Since(start)
+	took := time.Since(begun)
 	if took > cfg.ShutdownTimeout {
 		t.Errorf("drain took %v, over the %v deadline", took, cfg.ShutdownTimeout)
 	}

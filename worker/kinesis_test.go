@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -41,27 +40,12 @@ func TestWorkerOnKinesis(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := testConfig(dir)
 	cfg.AWS = awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true} // the README's two lines
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
-	cfg.Window.Period = time.Second
 	cfg.Window.IdleTimeout = 300 * time.Millisecond
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
-	cfg.HTTP.Addr = ""
-	cfg.Summary = "off"
-	cfg.Sinks.CloudWatch.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	w, err := Build(runCtx, cfg, testDeps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
+	w, stop := runWorker(t, cfg, testDeps())
 	deadline := time.Now().Add(60 * time.Second)
 	for w.Stats().Records < n {
 		if time.Now().After(deadline) {
@@ -69,8 +53,7 @@ func TestWorkerOnKinesis(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if got := filetest.Records(t, dir); got != n {

@@ -47,30 +47,15 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Source.Kind = "kafka"
-	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "e2e"
-	cfg.Window.Period, cfg.Window.TimeField, cfg.Window.AllowedLateness = time.Second, "$.ts", 0
+	cfg := kafkaConfig(c, "e2e", dir)
+	cfg.Window.TimeField, cfg.Window.AllowedLateness = "$.ts", 0
 	cfg.Window.IdleTimeout = 300 * time.Millisecond
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Summary = "off"
 	cfg.ShutdownTimeout = 10 * time.Second
-	cfg.Sinks.CloudWatch.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
 	deps := testDeps()
 	var stopped []string // Run's goroutine appends; read after Run returned
 	deps.Hooks.Stopped = func(part string) { stopped = append(stopped, part) }
-	w, err := Build(ctx, cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	w, stop := runWorker(t, cfg, deps)
 
 	deadline := time.Now().Add(30 * time.Second)
 	for w.Stats().Records < parts*n+5 || filetest.Records(t, dir) < parts*n {
@@ -80,8 +65,7 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stopAt := time.Now()
-	stop() // what SIGTERM does
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if took := time.Since(stopAt); took > cfg.ShutdownTimeout {
@@ -138,6 +122,44 @@ func TestBuildFailureNamesTheFieldAndCleansUp(t *testing.T) {
 	_, err = Build(context.Background(), cfg, testDeps())
 	if err == nil || !strings.Contains(err.Error(), "http.addr") {
 		t.Fatalf("got %v, want an error naming http.addr", err)
+	}
+}
+
+// testConfig is a worker writing files and EMF lines under dir, with one-second windows, no
+// HTTP server and no summary line; the caller sets the source.
+func testConfig(dir string) Config {
+	cfg := DefaultConfig()
+	cfg.Window.Period = time.Second
+	cfg.Sinks.File.Dir = dir
+	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
+	cfg.HTTP.Addr = ""
+	cfg.Summary = "off"
+	return cfg
+}
+
+// kafkaConfig is testConfig reading the topic "events" of c as group.
+func kafkaConfig(c *kfake.Cluster, group, dir string) Config {
+	cfg := testConfig(dir)
+	cfg.Source.Kind = "kafka"
+	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, group
+	return cfg
+}
+
+// runWorker builds a worker and runs it; stop cancels its context, as SIGTERM does, and returns
+// Run's error once it has returned.
+func runWorker(t *testing.T, cfg Config, deps Deps) (w *Assembly, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := Build(ctx, cfg, deps)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return w, func() error {
+		cancel()
+		return <-done
 	}
 }
 
