@@ -1,11 +1,12 @@
-// Command nab runs weir's anomaly detector over the Numenta Anomaly Benchmark and writes
-// results in NAB's layout, to be scored by NAB's scorer (or shared/tools/nab/nabscore.py).
+// Command nab runs weir's anomaly detector over the Numenta Anomaly Benchmark and scores it
+// with shared/tools/nab/nabscore.py by leave-one-category-out (README.md, "The protocol").
 //
-//	go run ./bench/nab -data NAB -out OUT -detector weir
+//	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all]
+//	go run ./bench/nab -data NAB -out OUT
 //
-// reads every NAB/data/<category>/<name>.csv (timestamp,value) and writes
-// OUT/<category>/weir_<name>.csv (timestamp,value,anomaly_score), one row per input row, in
-// order. See README.md for scoring and the latest numbers.
+// The first runs the detector over the dev set and prints the LOCO table (or a look at the
+// internal test subset); the second only writes OUT/<category>/weir_<name>.csv
+// (timestamp,value,anomaly_score), one row per input row, in order, for NAB's own scorer.
 package main
 
 import (
@@ -22,25 +23,27 @@ import (
 	"github.com/weirstream/weir/pipeline/anomaly"
 )
 
+// detectorName is the detector's name in NAB's results layout.
+const detectorName = "weir"
+
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "loco" {
+		err = runLOCO(os.Args[2:], os.Stdout)
+	} else {
+		err = run(os.Args[1:])
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "nab:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	def := anomaly.DefaultConfig()
 	fset := flag.NewFlagSet("nab", flag.ContinueOnError)
 	dataDir := fset.String("data", "", "NAB root holding data/<category>/<name>.csv (required)")
-	outDir := fset.String("out", "", "directory for <category>/<detector>_<name>.csv results (required)")
-	detector := fset.String("detector", "weir", "detector name; only \"weir\" is built in")
-	mode := fset.String("score", "events", "what to write as anomaly_score: \"events\" (score, 0 inside an already-alarmed episode) or \"raw\" (Result.Score)")
-	cfg := def
-	fset.IntVar(&cfg.WarmUp, "warmup", def.WarmUp, "Config.WarmUp")
-	fset.IntVar(&cfg.Memory, "memory", def.Memory, "Config.Memory")
-	fset.Float64Var(&cfg.AlarmScore, "alarm", def.AlarmScore, "Config.AlarmScore")
-	fset.IntVar(&cfg.Quiet, "quiet", def.Quiet, "Config.Quiet")
+	outDir := fset.String("out", "", "directory for <category>/weir_<name>.csv results (required)")
+	det := detectorFlags(fset)
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -49,15 +52,11 @@ func run(args []string) error {
 		return errors.New("-data is required")
 	case *outDir == "":
 		return errors.New("-out is required")
-	case *detector != "weir":
-		return fmt.Errorf("-detector: unknown detector %q (only \"weir\")", *detector)
-	case *mode != "events" && *mode != "raw":
-		return fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *mode)
 	}
-	if err := cfg.Validate(); err != nil {
+	cfg, events, err := det.config()
+	if err != nil {
 		return err
 	}
-
 	files, err := dataFiles(filepath.Join(*dataDir, "data"))
 	if err != nil {
 		return err
@@ -66,24 +65,59 @@ func run(args []string) error {
 		return fmt.Errorf("no CSV files under %s", filepath.Join(*dataDir, "data"))
 	}
 	start := time.Now()
-	points := 0
-	for _, rel := range files {
-		series, err := readSeries(filepath.Join(*dataDir, "data", rel))
-		if err != nil {
-			return err
-		}
-		scores := detect(cfg, series, *mode == "events")
-		dir, name := filepath.Split(rel)
-		out := filepath.Join(*outDir, dir, *detector+"_"+name)
-		if err := writeResults(out, series, scores); err != nil {
-			return err
-		}
-		points += len(series)
+	points, err := writeAll(cfg, events, filepath.Join(*dataDir, "data"), *outDir, files)
+	if err != nil {
+		return err
 	}
 	el := time.Since(start)
 	fmt.Fprintf(os.Stderr, "nab: %d files, %d points in %v (%.2f M points/s incl. CSV I/O)\n",
 		len(files), points, el.Round(time.Millisecond), float64(points)/el.Seconds()/1e6)
 	return nil
+}
+
+// detFlags are the detector settings both commands take.
+type detFlags struct {
+	cfg  anomaly.Config
+	mode *string
+}
+
+func detectorFlags(fset *flag.FlagSet) *detFlags {
+	def := anomaly.DefaultConfig()
+	d := &detFlags{cfg: def}
+	d.mode = fset.String("score", "events", "what to write as anomaly_score: \"events\" (score, 0 inside an already-alarmed episode) or \"raw\" (Result.Score)")
+	fset.IntVar(&d.cfg.WarmUp, "warmup", def.WarmUp, "Config.WarmUp")
+	fset.IntVar(&d.cfg.Memory, "memory", def.Memory, "Config.Memory")
+	fset.Float64Var(&d.cfg.AlarmScore, "alarm", def.AlarmScore, "Config.AlarmScore")
+	fset.IntVar(&d.cfg.Quiet, "quiet", def.Quiet, "Config.Quiet")
+	return d
+}
+
+// config returns the detector configuration and whether to write event scores.
+func (d *detFlags) config() (anomaly.Config, bool, error) {
+	if *d.mode != "events" && *d.mode != "raw" {
+		return d.cfg, false, fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *d.mode)
+	}
+	return d.cfg, *d.mode == "events", d.cfg.Validate()
+}
+
+// writeAll runs a fresh detector over each data file (keys relative to dataDir) and writes its
+// results file under outDir; it returns the points processed.
+func writeAll(cfg anomaly.Config, events bool, dataDir, outDir string, keys []string) (int, error) {
+	points := 0
+	for _, rel := range keys {
+		series, err := readSeries(filepath.Join(dataDir, rel))
+		if err != nil {
+			return points, err
+		}
+		scores := detect(cfg, series, events)
+		dir, name := filepath.Split(rel)
+		out := filepath.Join(outDir, dir, detectorName+"_"+name)
+		if err := writeResults(out, series, scores); err != nil {
+			return points, err
+		}
+		points += len(series)
+	}
+	return points, nil
 }
 
 // detect runs a fresh detector over one series and returns the anomaly_score column.
@@ -105,8 +139,8 @@ func detect(cfg anomaly.Config, series []point, events bool) []float64 {
 	return scores
 }
 
-// dataFiles lists the CSV files under root as slash-free relative paths
-// (<category>/<name>.csv), sorted for a reproducible run.
+// dataFiles lists the CSV files under root as relative paths (<category>/<name>.csv), sorted
+// for a reproducible run.
 func dataFiles(root string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {

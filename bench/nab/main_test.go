@@ -32,7 +32,7 @@ func TestRunWritesNABLayout(t *testing.T) {
 	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run([]string{"-data", root, "-out", out, "-detector", "weir"}); err != nil {
+	if err := run([]string{"-data", root, "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -71,7 +71,6 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	for _, args := range [][]string{
 		{"-out", dir},
 		{"-data", dir},
-		{"-data", dir, "-out", dir, "-detector", "numenta"},
 		{"-data", dir, "-out", dir, "-score", "max"},
 		{"-data", dir, "-out", dir, "-alarm", "2"},
 		{"-data", dir, "-out", dir}, // no CSV files under DIR/data

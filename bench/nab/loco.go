@@ -1,0 +1,282 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// locoRun is a saved LOCO evaluation: the held-out scoring of every fold.
+type locoRun struct {
+	Set   string              `json:"set"` // "D" (development set) or "all"
+	Folds map[string]scoreRun `json:"folds"`
+}
+
+// pooled returns the pooled normalised score of a profile over every fold:
+// 100 (Σ raw − Σ null) / (Σ perfect − Σ null).
+func (r locoRun) pooled(profile string) float64 {
+	var raw, null, perfect float64
+	for _, f := range r.Folds {
+		p := f.Profiles[profile]
+		raw += p.Raw
+		null += p.Null
+		perfect += p.Perfect
+	}
+	return 100 * (raw - null) / (perfect - null)
+}
+
+// runLOCO is the `loco` subcommand: run the detector over the dev set, score it by
+// leave-one-category-out (or score the internal test subset), print the table, and optionally
+// save it or compare it with a saved run.
+func runLOCO(args []string, stdout io.Writer) error {
+	fset := flag.NewFlagSet("nab loco", flag.ContinueOnError)
+	dataDir := fset.String("data", "", "NAB root holding data/ and labels/windows_dev.json (required)")
+	script := fset.String("scorer", "", "nabscore.py (default: DATA/../../tools/nab/nabscore.py)")
+	outDir := fset.String("out", "", "keep the results files here (default: a temporary directory)")
+	save := fset.String("save", "", "save the run as JSON to this file")
+	against := fset.String("against", "", "compare with a run saved by -save and print the decision rule's verdict")
+	all := fset.Bool("all", false, "LOCO over all 46 series (D and T): the final report only")
+	lookT := fset.Bool("test", false, "score the internal test subset T with thresholds from D (a logged look)")
+	perFile := fset.Bool("per-file", false, "print each held-out series' standard-profile result (never T's)")
+	jobs := fset.Int("jobs", 2, "nabscore processes at once")
+	det := detectorFlags(fset)
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *dataDir == "":
+		return errors.New("-data is required")
+	case *all && *lookT:
+		return errors.New("-all and -test exclude each other")
+	case *jobs < 1:
+		return errors.New("-jobs must be at least 1")
+	}
+	cfg, events, err := det.config()
+	if err != nil {
+		return err
+	}
+	if *script == "" {
+		*script = filepath.Join(*dataDir, "..", "..", "tools", "nab", "nabscore.py")
+	}
+	labels, err := readLabels(filepath.Join(*dataDir, "labels", "windows_dev.json"))
+	if err != nil {
+		return err
+	}
+	test := split(labels)
+	dev := labels.filter(func(k string) bool { return !test[k] })
+	tset := labels.filter(func(k string) bool { return test[k] })
+
+	tmp, err := os.MkdirTemp("", "nab-loco-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	results := *outDir
+	if results == "" {
+		results = filepath.Join(tmp, "results")
+	}
+	run := dev
+	if *all || *lookT {
+		run = labels
+	}
+	keys := make([]string, 0, len(run))
+	for k := range run {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	began := time.Now()
+	points, err := writeAll(cfg, events, filepath.Join(*dataDir, "data"), results, keys)
+	if err != nil {
+		return err
+	}
+	detectSecs := time.Since(began).Seconds()
+	sc := &scorer{script: *script, data: filepath.Join(*dataDir, "data"), results: results, tmp: tmp}
+
+	if *lookT {
+		r, err := sc.score("test", tset, dev, false)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "internal test subset T (%v), thresholds from D (%v); log this look in DECISIONS.md\n\n", tset, dev)
+		printRow(stdout, "T", len(tset), tset.windows(), r)
+		return nil
+	}
+
+	set, scored := "D", dev
+	if *all {
+		set, scored = "all", labels
+	}
+	cats := scored.categories()
+	loco := locoRun{Set: set, Folds: make(map[string]scoreRun, len(cats))}
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, *jobs)
+	var wg sync.WaitGroup
+	for _, c := range cats {
+		held := scored.filter(func(k string) bool { return category(k) == c })
+		from := scored.filter(func(k string) bool { return category(k) != c })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, err := sc.score(c, held, from, *perFile)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			loco.Folds[c] = r
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "LOCO on %s (%v): %d points, detector %.2fs, total %.1fs\n\n",
+		set, scored, points, detectSecs, time.Since(began).Seconds())
+	fmt.Fprintf(stdout, "%-22s %5s %4s  %-23s %-23s %-23s\n", "held-out category", "files", "win",
+		"standard (FP rows)", "low FP (FP rows)", "low FN (FP rows)")
+	for _, c := range cats {
+		held := scored.filter(func(k string) bool { return category(k) == c })
+		printRow(stdout, c, len(held), held.windows(), loco.Folds[c])
+	}
+	fmt.Fprintf(stdout, "%-22s %5d %4d  %-23s %-23s %-23s\n", "pooled", len(scored), scored.windows(),
+		fmt.Sprintf("%.2f", loco.pooled(profiles[0])), fmt.Sprintf("%.2f", loco.pooled(profiles[1])),
+		fmt.Sprintf("%.2f", loco.pooled(profiles[2])))
+	if *perFile {
+		printFiles(stdout, loco, cats)
+	}
+	if *save != "" {
+		for c, f := range loco.Folds {
+			for p, r := range f.Profiles {
+				r.Files = nil
+				f.Profiles[p] = r
+			}
+			loco.Folds[c] = f
+		}
+		if err := writeJSON(*save, loco); err != nil {
+			return err
+		}
+	}
+	if *against != "" {
+		b, err := os.ReadFile(*against)
+		if err != nil {
+			return err
+		}
+		var base locoRun
+		if err := json.Unmarshal(b, &base); err != nil {
+			return fmt.Errorf("%s: %w", *against, err)
+		}
+		if base.Set != loco.Set {
+			return fmt.Errorf("%s is a run on set %s, this one on %s", *against, base.Set, loco.Set)
+		}
+		fmt.Fprintln(stdout)
+		verdict(stdout, base, loco, cats)
+	}
+	return nil
+}
+
+// printRow prints one scored set: per profile its score (or its raw score when it has no
+// windows) and its false-positive rows.
+func printRow(w io.Writer, name string, files, windows int, r scoreRun) {
+	cells := make([]any, 0, 3)
+	for _, p := range profiles {
+		pr := r.Profiles[p]
+		if pr.Score == nil {
+			cells = append(cells, fmt.Sprintf("raw %.3f (%d)", pr.Raw, pr.FPRows))
+		} else {
+			cells = append(cells, fmt.Sprintf("%.2f (%d)", *pr.Score, pr.FPRows))
+		}
+	}
+	fmt.Fprintf(w, "%-22s %5d %4d  %-23s %-23s %-23s\n", append([]any{name, files, windows}, cells...)...)
+}
+
+// printFiles prints each held-out series' standard-profile raw score, windows hit and missed,
+// and false-positive rows.
+func printFiles(w io.Writer, r locoRun, cats []string) {
+	fmt.Fprintf(w, "\n%-58s %8s %3s %3s %4s\n", "series (standard, held out)", "raw", "TP", "FN", "FP")
+	for _, c := range cats {
+		files := r.Folds[c].Profiles[profiles[0]].Files
+		keys := make([]string, 0, len(files))
+		for k := range files {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			f := files[k]
+			fmt.Fprintf(w, "%-58s %8.3f %3d %3d %4d\n", k, f.Raw, f.TPWindows, f.FNWindows, f.FPRows)
+		}
+	}
+}
+
+// Fold thresholds of the decision rule (README.md): a fold changes when its standard score
+// moves by minFoldMove, or, without windows, its raw score by minRawMove (a tenth of one false
+// positive at full standard cost).
+const (
+	minPooledGain = 0.1
+	minFoldMove   = 0.1
+	minRawMove    = 0.011
+)
+
+// verdict prints the change of every fold and of the pooled score from base to cur, and the
+// decision rule's verdict.
+func verdict(w io.Writer, base, cur locoRun, cats []string) {
+	p := profiles[0]
+	better, worse := 0, 0
+	var moves []string
+	for _, c := range cats {
+		b, n := base.Folds[c].Profiles[p], cur.Folds[c].Profiles[p]
+		var d, lim float64
+		var unit string
+		if b.Score == nil || n.Score == nil {
+			d, lim, unit = n.Raw-b.Raw, minRawMove, " raw"
+		} else {
+			d, lim = *n.Score-*b.Score, minFoldMove
+		}
+		switch {
+		case d >= lim:
+			better++
+		case d <= -lim:
+			worse++
+		}
+		moves = append(moves, fmt.Sprintf("%s %+.2f%s", strings.TrimPrefix(strings.TrimPrefix(c, "real"), "artificial"), d, unit))
+	}
+	dp := cur.pooled(p) - base.pooled(p)
+	fmt.Fprintf(w, "against base: pooled standard %+.2f (low FP %+.2f, low FN %+.2f); folds: %s\n",
+		dp, cur.pooled(profiles[1])-base.pooled(profiles[1]), cur.pooled(profiles[2])-base.pooled(profiles[2]),
+		strings.Join(moves, ", "))
+	ok := dp >= minPooledGain && better > worse
+	word := "REJECT"
+	if ok {
+		word = "ACCEPT"
+	}
+	fmt.Fprintf(w, "verdict: %s (pooled %+.2f, need ≥ %+.1f; %d folds better, %d worse, need more better)\n",
+		word, round2(dp), minPooledGain, better, worse)
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// readLabels reads a windows JSON.
+func readLabels(path string) (labelSet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var l labelSet
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
+}
