@@ -82,7 +82,7 @@ func BenchmarkS3RequestsPerWindow(b *testing.B) {
 	a := newAgg(b, env, n, nil, clk, func(o *Options) {
 		o.Metrics = newPublished(b)
 		o.NewAnalyzers = func(store SnapshotStore, reg prometheus.Registerer) ([]pipeline.Analyzer, error) {
-			an, err := anomaly.NewAnalyzer(anomaly.DefaultAnalyzerConfig(), store, reg, nil)
+			an, err := anomaly.NewAnalyzer(anomaly.DefaultConfig(), store, reg, nil)
 			return []pipeline.Analyzer{an}, err
 		}
 	})

@@ -476,8 +476,8 @@ func options(t testing.TB, env *storeEnv, ps PartitionSource, lead Leadership, p
 		Config: cfg, Window: windowConfig(), Store: env.store, Partitions: ps, Leadership: lead,
 		Operators: newOperators(t, plan, nil), Reports: []ReportSink{env.reports}, Metrics: pub,
 		NewAnalyzers: func(store SnapshotStore, reg prometheus.Registerer) ([]pipeline.Analyzer, error) {
-			ac := anomaly.DefaultAnalyzerConfig()
-			ac.Detector.WarmUp = 2
+			ac := anomaly.DefaultConfig()
+			ac.WarmUp = 2
 			an, err := anomaly.NewAnalyzer(ac, store, reg, nil)
 			if err != nil {
 				return nil, err

@@ -112,7 +112,7 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		if err != nil {
 			return nil, err
 		}
-		an, err := anomaly.NewAnalyzer(cfg.Anomaly.AnalyzerConfig, store, a.reg, a.log)
+		an, err := anomaly.NewAnalyzer(cfg.Anomaly.Config, store, a.reg, a.log)
 		if err != nil {
 			return nil, fmt.Errorf("anomaly: %w", err)
 		}

@@ -115,7 +115,7 @@ type AnomalyConfig struct {
 	// (kind=state/) when the S3 sink is on, else <sinks.file.dir>/state, else no persistence
 	// (the detectors learn again after a restart).
 	StateDir               string `yaml:"state_dir"`
-	anomaly.AnalyzerConfig `yaml:",inline"`
+	anomaly.Config `yaml:",inline"`
 }
 
 // ECSConfig configures the ECS integrations.
@@ -161,7 +161,7 @@ func DefaultConfig() Config {
 		Summary:         "auto",
 		ECS:             ECSConfig{Protection: ecs.DefaultProtectionConfig()},
 		Lag:             lag.DefaultConfig(),
-		Anomaly:         AnomalyConfig{Enabled: true, AnalyzerConfig: anomaly.DefaultAnalyzerConfig()},
+		Anomaly:         AnomalyConfig{Enabled: true, Config: anomaly.DefaultConfig()},
 		Scaling:         scaling.DefaultConfig(),
 	}
 }

@@ -129,9 +129,8 @@ func detect(cfg anomaly.Config, series []point, events bool) []float64 {
 	d := anomaly.New(cfg)
 	scores := make([]float64, len(series))
 	for i, p := range series {
-		inEpisode := d.InEpisode()
 		r := d.Observe(p.t, p.v)
-		if events && inEpisode && !r.Alarm {
+		if events && !r.Peak {
 			continue
 		}
 		scores[i] = r.Score

@@ -38,7 +38,7 @@ import (
 // It must not be called concurrently. It blocks only while saving a snapshot, for at most
 // anomaly.snapshot_timeout.
 type Analyzer struct {
-	cfg   AnalyzerConfig
+	cfg   Config
 	store StateStore
 	log   *slog.Logger
 	m     *metrics
@@ -79,7 +79,7 @@ const maxMatchCache = 1024
 // the detectors relearn, which is better than a worker that cannot start. An error from
 // store.Load other than ErrStateNotFound fails NewAnalyzer: the store may be briefly
 // unavailable, and starting empty would throw away the saved state at the next save.
-func NewAnalyzer(cfg AnalyzerConfig, store StateStore, reg prometheus.Registerer, log *slog.Logger) (*Analyzer, error) {
+func NewAnalyzer(cfg Config, store StateStore, reg prometheus.Registerer, log *slog.Logger) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (a *Analyzer) admit(metric string, dims []pipeline.Dimension, rule string, 
 		a.m.refuseMax.Inc()
 		return nil
 	}
-	w := newWatch(string(a.id), metric, dims, a.cfg.Detector)
+	w := newWatch(string(a.id), metric, dims, a.cfg)
 	if rule != "" {
 		w.rule = rule
 		w.keys = append([]string(nil), keys...)

@@ -30,9 +30,9 @@ func benchOutput(i int) *pipeline.Output {
 // BenchmarkAnalyze measures one window of 1000 warm series (ns/series; allocs/op is per
 // window, and should stay at the one growth of Output.Points).
 func BenchmarkAnalyze(b *testing.B) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.TopContributors = 4
-	cfg.Detector.WarmUp = 10
+	cfg.WarmUp = 10
 	h := newHarness(b, cfg, nil)
 	const windows = 64
 	outs := make([]*pipeline.Output, windows)
@@ -69,9 +69,9 @@ func BenchmarkAnalyze(b *testing.B) {
 // TestAnalyzeAllocations: a warm window with 1000 series allocates only the grown Points slice
 // (and nothing per series).
 func TestAnalyzeAllocations(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.TopContributors = 4
-	cfg.Detector.WarmUp = 10
+	cfg.WarmUp = 10
 	h := newHarness(t, cfg, nil)
 	base := benchOutput(0)
 	i := 0

@@ -74,7 +74,7 @@ type harness struct {
 	log *bytes.Buffer
 }
 
-func newHarness(t testing.TB, cfg AnalyzerConfig, store StateStore) *harness {
+func newHarness(t testing.TB, cfg Config, store StateStore) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewPedanticRegistry(), log: &bytes.Buffer{}}
 	a, err := NewAnalyzer(cfg, store, h.reg, slog.New(slog.NewTextHandler(h.log, nil)))
@@ -128,10 +128,10 @@ func dim(dims []pipeline.Dimension, name string) (string, bool) {
 // none for the partitions and none for Bytes (not in this test's metrics). Every result equals
 // that of a bare Detector fed the same values: the analyzer adds nothing of its own.
 func TestSpikeRaisesOneEvent(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.Metrics = []string{"Rec*"}
 	h := newHarness(t, cfg, nil)
-	bare := New(cfg.Detector)
+	bare := New(cfg)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n, spike = 600, 450
 	var evs []Event
@@ -164,7 +164,7 @@ func TestSpikeRaisesOneEvent(t *testing.T) {
 				t.Fatalf("window %d: unexpected point %+v", i, p)
 			}
 		}
-		got := Result{Warm: true, Alarm: len(reps) > 0}
+		got := Result{Warm: true, Alarm: len(reps) > 0, Peak: want.Peak} // Peak is not published
 		got.Score, _ = valueOf(pts, MetricScore, "Records")
 		got.Expected, _ = valueOf(pts, MetricExpected, "Records")
 		got.Lower, _ = valueOf(pts, MetricLower, "Records")
@@ -182,7 +182,7 @@ func TestSpikeRaisesOneEvent(t *testing.T) {
 		ev.WindowEnd != windowN(spike).End.Format(time.RFC3339) || ev.Rule != "" || ev.ContributorKeys != nil {
 		t.Errorf("event %+v", ev)
 	}
-	if !(ev.Value > ev.Upper && ev.Lower < ev.Expected && ev.Expected < ev.Upper) || ev.Score < cfg.Detector.AlarmScore {
+	if !(ev.Value > ev.Upper && ev.Lower < ev.Expected && ev.Expected < ev.Upper) || ev.Score < cfg.AlarmScore {
 		t.Errorf("event band/score inconsistent: %+v", ev)
 	}
 	if ws := h.warnLines(); len(ws) != 1 || !strings.Contains(ws[0], `series="Records{Stream=\"orders\"}"`) {
@@ -242,7 +242,7 @@ func sortContributors(cs []contrib.Contributor) {
 // TestContributorJumpNamesTheTenant: one tenant's value triples. Exactly one per-contributor
 // event, and it names the tenant's keys and the rule; only the top 5 get series.
 func TestContributorJumpNamesTheTenant(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	h := newHarness(t, cfg, nil)
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n, jump = 500, 400
@@ -293,7 +293,7 @@ func TestContributorJumpNamesTheTenant(t *testing.T) {
 // smallest listed value (an upper bound of its own) only when that is below its expectation;
 // otherwise the window is skipped; a report listing nobody means exactly 0.
 func TestUnlistedContributor(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.TopContributors = 3
 	h := newHarness(t, cfg, nil)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -369,7 +369,7 @@ func TestUnlistedContributor(t *testing.T) {
 // TestSeriesCap: beyond max_series new series are refused and counted every window; series
 // with unpublishable dimensions are refused too; idle series expire and free their slots.
 func TestSeriesCap(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.MaxSeries = 3
 	cfg.IdleTimeout = 10 * time.Minute // 10 one-minute windows
 	h := newHarness(t, cfg, nil)
@@ -424,7 +424,7 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, DefaultAnalyzerConfig(), store)
+	h := newHarness(t, DefaultConfig(), store)
 	for i := range 3 {
 		h.analyze(throughputOutput(i, "s", 10, 100))
 	}

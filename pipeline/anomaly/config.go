@@ -4,70 +4,182 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path"
+	"time"
 )
 
-// Config holds the detector's few free parameters. One configuration serves every series:
-// nothing here is meant to be tuned per series, and every value is in units that mean the same
-// thing on any series (points, or a score in [0, 1]).
+// Config is the worker's `anomaly:` section: the detector's four settings, which serve every
+// series (nothing is tuned per series, and each is in units that mean the same on any series:
+// points, or a score in [0, 1]); which series of each window are watched; and how the
+// detectors' state is saved.
 type Config struct {
-	// WarmUp is the number of points the detector learns from before it may alarm. During
-	// warm-up Result.Warm is false, Score is 0 and Alarm is never set. It is short on purpose:
-	// the running statistics start as plain averages (rate 1/n), so a few dozen points already
-	// give usable estimates, and the score is a tail probability that is calibrated against
-	// the detector's own history rather than against a fixed scale.
+	// WarmUp is the number of points (windows) a series is observed before it may alarm.
+	// During warm-up Result.Warm is false, Score is 0 and no point is reported. Default 10:
+	// 100 s with `make run`'s 10-second windows, 10 minutes with 60-second ones. Short on
+	// purpose: the statistics start as plain averages (rate 1/n), and a channel whose baseline
+	// has fewer than 10 observations does not score (surprise.go), so a young series is quiet
+	// rather than alarming on its first wiggle.
 	WarmUp int `yaml:"warm_up"`
 
-	// Memory is the horizon, in points, of the slow statistics: the baseline distribution of
-	// surprise that scores are calibrated against, and the reference range the contextual
-	// model quantises values in. It sets how long a new regime (a level shift that persists,
-	// a new variance) stays "unusual" before it becomes the norm. Every other rate is either a
-	// fixed fraction of this horizon or a structural constant documented where it is used.
+	// Memory is the horizon, in points, of the slow statistics: the baselines scores are
+	// calibrated against, the rates of surprise that recalibrate them, and the reference the
+	// novelty model quantises values in. It sets how long a new regime (a level shift that
+	// persists, a new variance) stays unusual before it is the norm. Default 6000: three weeks
+	// of 5-minute points, four days of 1-minute ones.
 	Memory int `yaml:"memory"`
 
-	// AlarmScore is the score at or above which a point opens an anomalous episode and
-	// Result.Alarm is set (once, on the episode's first point).
+	// AlarmScore is the score at or above which a reported point (Result.Peak) raises an
+	// anomaly event. Default 0.45: a surprise of 8.2 nats, a report about as rare as 1 point
+	// in 3600 of the series' own history.
 	AlarmScore float64 `yaml:"alarm_score"`
 
-	// Quiet is the number of consecutive points below AlarmScore that close an episode. Until
-	// then the series is still "in" the episode and raises no new alarm: a series that stays
-	// anomalous, or that flaps around the threshold, raises one event.
+	// Quiet is the de-duplication horizon in points: a point is reported only if its score
+	// exceeds every score of the last Quiet points (peaks.go). An incident raises one event,
+	// and another only if it gets worse. Default 75 (chosen by leave-one-category-out on NAB;
+	// 6 hours of 5-minute points).
 	Quiet int `yaml:"quiet"`
+
+	// Metrics are the names of the points watched, as path.Match patterns. Default: the
+	// throughput metrics (Records, Bytes), the seven contributor rule metrics (Sum,
+	// SampleCount, UniqueContributors, MaxContributorValue, Minimum, Maximum, Average) and
+	// every metric whose name contains "Lag" (the lag operator's aggregates, when present).
+	// ContributorValue points (contributors.contributor_points) are not in the default: the
+	// per-contributor series come from the reports (top_contributors), which is the same
+	// value without paying for CloudWatch metrics. The analyzer's own outputs (AnomalyScore,
+	// ExpectedValue, LowerBand, UpperBand) are never watched, whatever the patterns say.
+	Metrics []string `yaml:"metrics"`
+
+	// ExcludeDimensions: a point carrying any of these dimensions is not watched. Default
+	// ["Partition"]: partitions move between workers, so a per-partition series restarts on
+	// another worker with a fresh detector; the per-stream aggregate does not.
+	ExcludeDimensions []string `yaml:"exclude_dimensions"`
+
+	// TopContributors is how many of each rule's top contributors get their own series. Default
+	// 5; 0 watches no contributor. A contributor keeps its series while it is listed in the
+	// rule's report at any rank, and for idle_timeout after (see contributors.go).
+	TopContributors int `yaml:"top_contributors"`
+
+	// MaxSeries caps the series watched (memory: ~5 KB each, so the default 1000 is ~5 MB,
+	// and a snapshot of the same size). A new series beyond the cap is refused, and counted in
+	// weir_anomaly_series_refused_total{reason="max_series"} every window it is refused, until
+	// an idle series expires. First come, first kept: a burst of new series cannot evict the
+	// learned state of the established ones.
+	MaxSeries int `yaml:"max_series"`
+
+	// IdleTimeout retires a series not seen for this long (a contributor: not listed in its
+	// rule's report), freeing its slot. Default 24h: one daily cycle, so that a series that
+	// is only present at some hours of the day keeps what it learned.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+
+	// SnapshotEvery saves the detectors every this many windows (when a StateStore is given).
+	// Default 1: a restart loses nothing it learned. Larger values trade write volume
+	// (max_series × ~5 KB per save) against relearning up to that many windows.
+	SnapshotEvery int `yaml:"snapshot_every"`
+
+	// SnapshotName is the name the state is saved under in the StateStore. Default "anomaly".
+	// Workers sharing a store need distinct names.
+	SnapshotName string `yaml:"snapshot_name"`
+
+	// SnapshotTimeout bounds one save. Saves run on the merger goroutine (between windows), so
+	// a stuck store would stall the pipeline. Default 10s.
+	SnapshotTimeout time.Duration `yaml:"snapshot_timeout"`
 }
 
-// DefaultConfig returns the configuration measured on NAB (bench/nab/README.md).
+// DefaultMetrics is the default Config.Metrics.
+func DefaultMetrics() []string {
+	return []string{
+		"Records", "Bytes",
+		"Sum", "SampleCount", "UniqueContributors", "MaxContributorValue", "Minimum", "Maximum", "Average",
+		"*Lag*",
+	}
+}
+
+// DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		// ~4 hours of 1-minute windows, ~12 hours of 5-minute ones: shorter than NAB's
-		// probation (15% of a file, at most 750 rows) so that learning finishes inside it.
-		WarmUp: 200,
-		// ~3 weeks of 5-minute points, 4 days of 1-minute ones. Long enough that daily and
-		// weekly structure is "normal", short enough that a lasting level shift is absorbed
-		// within days. (Chosen on NAB: each half of the dev split prefers 6000 over 4000 and
-		// 8000.)
-		Memory: 6000,
-		// Surprise s (−ln of a tail probability) maps to score s/(s+scoreHalf); 0.45 means a
-		// recalibrated surprise of 8.2, a tail probability of about 3e-4 per point. Measured:
-		// the best operating point on NAB, and about one alarm per 1000 points of white noise.
-		AlarmScore: 0.45,
-		// ~12 hours at 5-minute resolution: covers a typical incident and its aftershocks.
-		Quiet: 150,
+		WarmUp:            10,
+		Memory:            6000,
+		AlarmScore:        0.45,
+		Quiet:             75,
+		Metrics:           DefaultMetrics(),
+		ExcludeDimensions: []string{"Partition"},
+		TopContributors:   5,
+		MaxSeries:         1000,
+		IdleTimeout:       24 * time.Hour,
+		SnapshotEvery:     1,
+		SnapshotName:      "anomaly",
+		SnapshotTimeout:   10 * time.Second,
 	}
 }
 
-// Validate reports the first field that holds an unusable value.
+// maxTopContributors keeps per-rule work and series counts in proportion: contrib's report
+// lists at most 1000 contributors.
+const maxTopContributors = 1000
+
+// Validate returns every invalid field, named as in YAML under anomaly.
 func (c Config) Validate() error {
+	errs := []error{c.validateDetector()}
+	for i, m := range c.Metrics {
+		if _, err := path.Match(m, ""); err != nil || m == "" {
+			errs = append(errs, fmt.Errorf("anomaly.metrics[%d]: %q is not a valid pattern", i, m))
+		}
+	}
+	for i, d := range c.ExcludeDimensions {
+		if d == "" {
+			errs = append(errs, fmt.Errorf("anomaly.exclude_dimensions[%d]: empty", i))
+		}
+	}
+	if c.TopContributors < 0 || c.TopContributors > maxTopContributors {
+		errs = append(errs, fmt.Errorf("anomaly.top_contributors: %d, want 0 to %d", c.TopContributors, maxTopContributors))
+	}
+	if c.MaxSeries < 1 {
+		errs = append(errs, fmt.Errorf("anomaly.max_series: %d, want at least 1", c.MaxSeries))
+	}
+	if c.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("anomaly.idle_timeout: %v, want > 0", c.IdleTimeout))
+	}
+	if c.SnapshotEvery < 1 {
+		errs = append(errs, fmt.Errorf("anomaly.snapshot_every: %d, want at least 1", c.SnapshotEvery))
+	}
+	if c.SnapshotName == "" {
+		errs = append(errs, errors.New("anomaly.snapshot_name: empty"))
+	}
+	if c.SnapshotTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("anomaly.snapshot_timeout: %v, want > 0", c.SnapshotTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// validateDetector checks the settings a Detector uses.
+func (c Config) validateDetector() error {
+	return settings{warmUp: c.WarmUp, memory: c.Memory, alarm: c.AlarmScore, quiet: c.Quiet}.validate()
+}
+
+// settings are the Config fields a Detector keeps (and snapshots): four numbers, so that a
+// detector stays a fixed-size value.
+type settings struct {
+	warmUp, memory int
+	alarm          float64
+	quiet          int
+}
+
+// maxQuiet bounds Quiet: the report rule keeps the recent maximum per block of Quiet/16
+// points, and a horizon beyond a year of 1-minute points has no use.
+const maxQuiet = 1 << 20
+
+func (s settings) validate() error {
 	var errs []error
-	if c.WarmUp < 1 {
-		errs = append(errs, fmt.Errorf("anomaly: warm_up must be >= 1, got %d", c.WarmUp))
+	if s.warmUp < 1 {
+		errs = append(errs, fmt.Errorf("anomaly.warm_up: %d, want at least 1", s.warmUp))
 	}
-	if c.Memory < 10 {
-		errs = append(errs, fmt.Errorf("anomaly: memory must be >= 10 points, got %d", c.Memory))
+	if s.memory < 10 {
+		errs = append(errs, fmt.Errorf("anomaly.memory: %d, want at least 10 points", s.memory))
 	}
-	if math.IsNaN(c.AlarmScore) || c.AlarmScore <= 0 || c.AlarmScore >= 1 {
-		errs = append(errs, fmt.Errorf("anomaly: alarm_score must be in (0, 1), got %v", c.AlarmScore))
+	if math.IsNaN(s.alarm) || s.alarm <= 0 || s.alarm >= 1 {
+		errs = append(errs, fmt.Errorf("anomaly.alarm_score: %v, want a score in (0, 1)", s.alarm))
 	}
-	if c.Quiet < 1 {
-		errs = append(errs, fmt.Errorf("anomaly: quiet must be >= 1, got %d", c.Quiet))
+	if s.quiet < 1 || s.quiet > maxQuiet {
+		errs = append(errs, fmt.Errorf("anomaly.quiet: %d, want 1 to %d", s.quiet, maxQuiet))
 	}
 	return errors.Join(errs...)
 }

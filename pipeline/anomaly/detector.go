@@ -1,20 +1,3 @@
-// Package anomaly is weir's online anomaly detector: one Detector per series, one pass, O(1)
-// work and no allocation per point, fixed-size state (about 5 KB), snapshot and restore with
-// msgpack.
-//
-// Each point is judged by two kinds of model whose evidence is calibrated against the series'
-// own history and then combined:
-//
-//   - a forecaster (forecast.go): robust EWMA level or clock-indexed Holt-Winters profile,
-//     with a Brutlag deviation; its standardised residual catches spikes, level shifts, trend
-//     changes and changes of variance, and it provides Expected/Lower/Upper;
-//   - a contextual novelty model (context.go): quantised recent shape against a bounded memory
-//     of shapes seen before; it catches patterns that are new without being large. One runs on
-//     the points, one on means of blockLen points (slower shapes).
-//
-// surprise.go turns each raw measure into a tail probability against its own long-run
-// distribution, and tail.go recalibrates it by how often this series actually produces such
-// surprises; the most surprising of the three gives the score. episode.go de-duplicates alarms.
 package anomaly
 
 import (
@@ -27,28 +10,35 @@ type Result struct {
 	Expected float64 // the value the detector expected
 	Lower    float64 // lower edge of the normal band
 	Upper    float64 // upper edge of the normal band
-	Score    float64 // anomaly score in [0, 1]; 0 during warm-up
-	Alarm    bool    // true only on the first point of an anomalous episode
-	Warm     bool    // the detector has finished warm-up and may alarm
+	// Score is the anomaly score in [0, 1): continuous, monotone in how improbable the point
+	// is for this series (s/(s+10) for a calibrated surprise of s nats), 0 during warm-up.
+	Score float64
+	// Peak says Score is higher than every score of the last Config.Quiet points: the point
+	// starts an excursion, or goes beyond the one under way (peaks.go). A benchmark writes
+	// Score on the peaks and 0 elsewhere.
+	Peak  bool
+	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
+	Warm  bool // the detector has finished warm-up and may alarm
 }
 
 // Detector scores one series. It is not safe for concurrent use: like all operator state it
 // has a single writer (the runner of its partition, or the aggregator).
 type Detector struct {
-	cfg Config
-	n   int64 // points observed (finite values only)
+	p settings
+	n int64 // points observed (finite values only)
 
 	fc    forecast
-	cx    contexts // novelty of the series' shape, point by point
-	cxs   contexts // novelty of its slower shape: means of blockLen points
+	cx    novelty // novelty of the series' shape, point by point
+	cxs   novelty // novelty of its slower shape: means of blockLen points
 	block struct {
 		sum float64
 		n   int64
 	}
-	resid     evidence // calibrated surprise of the forecaster's standardised residual
-	novel     evidence // ... of the contextual novelty
-	slowNovel evidence // ... of the block-mean contextual novelty
-	ep        episode
+	resid     residualChannel // the forecaster's standardised residual
+	novel     noveltyChannel  // the point novelty
+	slowNovel noveltyChannel  // the block-mean novelty
+	reports   tailCurve       // the series' rate of reports, by surprise
+	pk        peaks
 }
 
 // scoreHalf is the surprise (−ln tail probability) that maps to score 0.5. Score is
@@ -56,22 +46,29 @@ type Detector struct {
 // points remain ranked), and 0.5 at a tail probability of e^-10 ≈ 4.5e-5.
 const scoreHalf = 10
 
-// blockLen is the number of points averaged into one observation of the slow contextual
-// model: 8 points turn the 5-level contexts into shapes spanning tens to hundreds of points
-// (an hour to a day at 5-minute sampling), the time scale of ARTime's windowed features.
+// blockLen is the number of points averaged into one observation of the slow novelty model:
+// 8 points turn its 5-level contexts into shapes spanning tens to hundreds of points (an hour
+// to a day at 5-minute sampling).
 const blockLen = 8
 
 // maxZ caps the standardised residual fed to the calibration, so that one astronomically large
 // spike cannot inflate the baseline variance for the whole memory horizon.
 const maxZ = 50
 
-// New returns a detector for one series. cfg must be valid (see Config.Validate); New panics
-// otherwise, since that is a programming error caught at start-up.
+// New returns a detector for one series, using cfg's detector settings (WarmUp, Memory,
+// AlarmScore, Quiet). They must be valid (Config.Validate); New panics otherwise, since that is
+// a programming error caught at start-up.
 func New(cfg Config) *Detector {
-	if err := cfg.Validate(); err != nil {
+	d := &Detector{}
+	d.p = settingsOf(cfg)
+	if err := d.p.validate(); err != nil {
 		panic(err)
 	}
-	return &Detector{cfg: cfg}
+	return d
+}
+
+func settingsOf(cfg Config) settings {
+	return settings{warmUp: cfg.WarmUp, memory: cfg.Memory, alarm: cfg.AlarmScore, quiet: cfg.Quiet}
 }
 
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
@@ -85,8 +82,10 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		return Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	}
 	d.n++
-	slow := 1 / float64(d.cfg.Memory)
+	slow := 1 / float64(d.p.memory)
 
+	// Three channels of evidence, each a surprise calibrated against this series' history;
+	// the most surprising speaks for the point.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
 	s := math.Max(
 		d.resid.observe(math.Min(z, maxZ), slow),
@@ -106,13 +105,14 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	if !res.Warm {
 		return res
 	}
-	res.Score = s / (s + scoreHalf)
-	res.Alarm = d.ep.observe(res.Score >= d.cfg.AlarmScore, d.cfg.Quiet)
+	// The combined surprise, recalibrated by how often this series reports that much; then
+	// reported if it tops the recent maximum.
+	c := d.reports.correct(s)
+	res.Peak = d.pk.observe(c, d.p.quiet)
+	d.reports.observe(s, res.Peak, slow/tailHorizon)
+	res.Score = c / (c + scoreHalf)
+	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res
 }
 
-func (d *Detector) warm() bool { return d.n > int64(d.cfg.WarmUp) }
-
-// InEpisode reports whether the series is inside an anomalous episode (an alarm was raised
-// and fewer than Config.Quiet calm points have followed).
-func (d *Detector) InEpisode() bool { return d.ep.active }
+func (d *Detector) warm() bool { return d.n > int64(d.p.warmUp) }

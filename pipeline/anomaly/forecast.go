@@ -96,9 +96,15 @@ func (f *forecast) predict(w, s int) (float64, bool) {
 }
 
 // seasonal returns the seasonal model's prediction for slot (w, s). A weekend slot never
-// visited yet borrows the weekday one: the best guess until a weekend has been seen.
+// visited yet borrows the weekday one: the best guess until a weekend has been seen. A slot
+// never visited at all has no profile yet, and the best guess is the plain level: the
+// baseline alone would be off by the whole time-of-day swing at every new half hour of a
+// young series' first day.
 func (f *forecast) seasonal(w, s int) float64 {
-	if f.visited[w]&(1<<s) == 0 && f.visited[0]&(1<<s) != 0 {
+	if f.visited[w]&(1<<s) == 0 {
+		if f.visited[0]&(1<<s) == 0 {
+			return f.level
+		}
 		w = 0
 	}
 	return f.base + f.profile[w][s]

@@ -21,28 +21,30 @@ import (
 // a detector that would produce NaN.
 
 // snapshotVersion changes whenever fields() changes.
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // fields lists pointers to every piece of state, in snapshot order.
 func (d *Detector) fields() []any {
 	fc := &d.fc
 	fs := []any{
-		&d.cfg.WarmUp, &d.cfg.Memory, &d.cfg.AlarmScore, &d.cfg.Quiet,
+		&d.p.warmUp, &d.p.memory, &d.p.alarm, &d.p.quiet,
 		&d.n,
 		&fc.n, &fc.level, &fc.base, fc.profile[0][:], fc.profile[1][:], &fc.visited[0], &fc.visited[1],
 		&fc.errPlain, &fc.errSeas, &fc.dev,
 	}
-	for _, c := range []*contexts{&d.cx, &d.cxs} {
+	for _, c := range []*novelty{&d.cx, &d.cxs} {
 		fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
 	}
 	fs = append(fs, &d.block.sum, &d.block.n)
-	for _, e := range []*evidence{&d.resid, &d.novel, &d.slowNovel} {
+	r := &d.resid.s
+	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.rate[:])
+	for _, e := range []*noveltyChannel{&d.novel, &d.slowNovel} {
 		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
 	}
-	return append(fs, &d.ep.active, &d.ep.calm)
+	return append(fs, d.reports.rate[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
 }
 
-// MarshalMsgpack returns a snapshot of the detector (about 4.6 KB).
+// MarshalMsgpack returns a snapshot of the detector (about 5 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
@@ -126,18 +128,22 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 			return fmt.Errorf("anomaly: snapshot: field %d: %w", i, err)
 		}
 	}
-	if err := nd.cfg.Validate(); err != nil {
+	if err := nd.p.validate(); err != nil {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
 	}
 	// Counters feed rates of 1/n: a negative one would poison the state with Inf.
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 || nd.cxs.n < 0 || nd.cxs.run < 0 ||
-		nd.resid.s.n < 0 || nd.novel.s.n < 0 || nd.slowNovel.s.n < 0 || nd.ep.calm < 0 ||
-		nd.block.n < 0 || nd.block.n >= blockLen {
+		nd.resid.s.n < 0 || nd.novel.s.n < 0 || nd.slowNovel.s.n < 0 ||
+		nd.block.n < 0 || nd.block.n >= blockLen ||
+		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
-	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread, nd.cxs.spread}
-	for _, e := range []*evidence{&nd.resid, &nd.novel, &nd.slowNovel} {
+	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread, nd.cxs.spread,
+		nd.resid.s.vari}
+	scales = append(scales, nd.resid.c.rate[:]...)
+	scales = append(scales, nd.reports.rate[:]...)
+	for _, e := range []*noveltyChannel{&nd.novel, &nd.slowNovel} {
 		scales = append(scales, e.s.vari, e.t.low, e.t.high)
 	}
 	for _, x := range scales {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"gopkg.in/yaml.v3"
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/contrib"
@@ -69,7 +68,7 @@ func TestRestoreIsExact(t *testing.T) {
 	// the rule's series are visited in, not only on the detectors.
 	const n, k = 520, 333
 	outs := mixedOutputs(n, 400, 450)
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.SnapshotEvery = 3
 
 	whole := newHarness(t, cfg, nil)
@@ -134,7 +133,7 @@ func TestRestoreAdoptsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	h := newHarness(t, cfg, store)
 	for i := range 3 {
 		out := &pipeline.Output{Window: windowN(i)}
@@ -144,7 +143,7 @@ func TestRestoreAdoptsConfig(t *testing.T) {
 		h.analyze(out)
 	}
 	cfg.MaxSeries = 1
-	cfg.Detector.AlarmScore = 0.6
+	cfg.AlarmScore = 0.6
 	r := newHarness(t, cfg, store)
 	if r.a.t.len() != 1 || r.a.t.lookup([]byte(`Records{Stream="z"}`)) == nil {
 		t.Fatalf("restored %d series, want z only", r.a.t.len())
@@ -152,7 +151,7 @@ func TestRestoreAdoptsConfig(t *testing.T) {
 	if got := testutil.ToFloat64(r.a.m.refuseMax); got != 2 {
 		t.Errorf("refused %v, want 2", got)
 	}
-	if got := r.a.t.head.det.cfg.AlarmScore; got != 0.6 {
+	if got := r.a.t.head.det.p.alarm; got != 0.6 {
 		t.Errorf("restored alarm_score %v, want the configured 0.6", got)
 	}
 }
@@ -184,7 +183,7 @@ func (m *memStore) Save(_ context.Context, name string, data []byte) error {
 }
 
 func TestRestoreFailures(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 
 	// An unavailable store fails construction: starting empty would overwrite the state.
 	if _, err := NewAnalyzer(cfg, &memStore{loadErr: errors.New("boom")}, prometheusRegistry(), nil); err == nil {
@@ -213,7 +212,7 @@ func TestRestoreFailures(t *testing.T) {
 	if good.a.t.len() != 2 {
 		t.Fatalf("restored %d series, want 2", good.a.t.len())
 	}
-	good.a.t.head.det.cfg.Memory = 1 // invalid: the detector's snapshot refuses it
+	good.a.t.head.det.p.memory = 1 // invalid: the detector's snapshot refuses it
 	data, err := good.a.encode()
 	if err != nil {
 		t.Fatal(err)
@@ -225,71 +224,9 @@ func TestRestoreFailures(t *testing.T) {
 	}
 }
 
-func TestAnalyzerConfigValidate(t *testing.T) {
-	if err := DefaultAnalyzerConfig().Validate(); err != nil {
-		t.Fatalf("defaults: %v", err)
-	}
-	for _, tc := range []struct {
-		field string
-		edit  func(*AnalyzerConfig)
-	}{
-		{"anomaly.metrics[1]", func(c *AnalyzerConfig) { c.Metrics = []string{"Records", "[bad"} }},
-		{"anomaly.metrics[0]", func(c *AnalyzerConfig) { c.Metrics = []string{""} }},
-		{"anomaly.exclude_dimensions[0]", func(c *AnalyzerConfig) { c.ExcludeDimensions = []string{""} }},
-		{"anomaly.top_contributors", func(c *AnalyzerConfig) { c.TopContributors = -1 }},
-		{"anomaly.top_contributors", func(c *AnalyzerConfig) { c.TopContributors = 1001 }},
-		{"anomaly.max_series", func(c *AnalyzerConfig) { c.MaxSeries = 0 }},
-		{"anomaly.idle_timeout", func(c *AnalyzerConfig) { c.IdleTimeout = 0 }},
-		{"anomaly.snapshot_every", func(c *AnalyzerConfig) { c.SnapshotEvery = 0 }},
-		{"anomaly.snapshot_name", func(c *AnalyzerConfig) { c.SnapshotName = "" }},
-		{"anomaly.snapshot_timeout", func(c *AnalyzerConfig) { c.SnapshotTimeout = -time.Second }},
-		{"warm_up", func(c *AnalyzerConfig) { c.Detector.WarmUp = 0 }},
-	} {
-		c := DefaultAnalyzerConfig()
-		tc.edit(&c)
-		err := c.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.field) {
-			t.Errorf("want an error naming %s, got %v", tc.field, err)
-		}
-		if _, err := NewAnalyzer(c, nil, prometheusRegistry(), nil); err == nil {
-			t.Errorf("NewAnalyzer accepted a config with a bad %s", tc.field)
-		}
-	}
-}
-
-// TestAnalyzerConfigYAML: the worker's anomaly: section, detector settings inline, over the
-// defaults (as cmd/worker decodes it: known fields only).
-func TestAnalyzerConfigYAML(t *testing.T) {
-	const doc = `
-alarm_score: 0.5
-quiet: 60
-metrics: [Records, "*Lag*"]
-top_contributors: 3
-max_series: 200
-idle_timeout: 2h
-snapshot_every: 5
-`
-	c := DefaultAnalyzerConfig()
-	dec := yaml.NewDecoder(strings.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	want := DefaultAnalyzerConfig()
-	want.Detector.AlarmScore, want.Detector.Quiet = 0.5, 60
-	want.Metrics = []string{"Records", "*Lag*"}
-	want.TopContributors, want.MaxSeries, want.IdleTimeout, want.SnapshotEvery = 3, 200, 2*time.Hour, 5
-	if !reflect.DeepEqual(c, want) {
-		t.Errorf("decoded %+v\nwant    %+v", c, want)
-	}
-	if err := c.Validate(); err != nil {
-		t.Error(err)
-	}
-}
-
 // TestOwnOutputsNotWatched: even a catch-all pattern never watches the analyzer's own points.
 func TestOwnOutputsNotWatched(t *testing.T) {
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	cfg.Metrics = []string{"*"}
 	h := newHarness(t, cfg, nil)
 	out := &pipeline.Output{Window: windowN(0)}
@@ -304,7 +241,7 @@ func TestOwnOutputsNotWatched(t *testing.T) {
 
 // TestContributorPointer: a report body may be a *contrib.Report too.
 func TestContributorPointer(t *testing.T) {
-	h := newHarness(t, DefaultAnalyzerConfig(), nil)
+	h := newHarness(t, DefaultConfig(), nil)
 	out := &pipeline.Output{Window: windowN(0), Reports: []pipeline.Report{
 		{Kind: "report", Name: "r", Body: &contrib.Report{RuleName: "r", Contributors: []contrib.Contributor{{Keys: []string{"k"}, ApproximateAggregateValue: 3}}}},
 		{Kind: "report", Name: "nil", Body: (*contrib.Report)(nil)},
@@ -321,7 +258,7 @@ func TestContributorPointer(t *testing.T) {
 // again instead of being skipped as already seen.
 func TestSnapshotWaitsForDurability(t *testing.T) {
 	store := &memStore{data: map[string][]byte{}}
-	cfg := DefaultAnalyzerConfig()
+	cfg := DefaultConfig()
 	h := newHarness(t, cfg, store)
 	w := func(i int) *pipeline.Output {
 		start := time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)

@@ -3,36 +3,43 @@ package anomaly
 import "math"
 
 // surprise calibrates a raw anomaly measure against the series' own history, in the manner of
-// HTM's "anomaly likelihood": it smooths the raw measure over a short window, keeps the long-run
-// mean and variance of that smoothed value, and reports how far in the upper tail the current
-// smoothed value lies, as −ln P(X ≥ x) under a normal approximation.
+// HTM's "anomaly likelihood": it optionally smooths the raw measure over a short window, keeps
+// the long-run mean and variance of that value, and reports how far in the upper tail the
+// current value lies, as −ln P(X ≥ x) under a normal approximation.
 //
 // This is what lets one configuration serve every series: a series whose residuals are always
 // ragged (tweet volumes) learns a wide baseline and alarms only on what is unusual for it, while
-// a quiet series alarms on a smaller deviation. The short window turns a burst of moderately
-// unusual points (a change of variance, a new pattern) into one clear signal.
+// a quiet series alarms on a smaller deviation. The normal approximation is only a first
+// guess; tailCurve and tailRate correct it with the frequencies the series really produces.
 type surprise struct {
 	n     int64
-	short float64 // EWMA of the raw measure over ~1/shortRate points
+	short float64 // the measure, averaged over ~1/short points when smoothed
 	mean  float64 // long-run EWMA mean of short
 	vari  float64 // long-run EWMA variance of short
 }
 
 const (
-	// shortRate averages the raw measure over ~5 points: long enough to accumulate a burst,
-	// short enough that a single spike still stands out on the point where it happens.
+	// shortRate averages the novelty measures over ~5 points: a burst of new contexts (a new
+	// pattern) becomes one clear signal. The residual is not smoothed: an isolated spike must
+	// stand on the point where it happens, not be averaged away (bench/nab/DECISIONS.md 4, 12).
 	shortRate = 0.2
 	// minSpread keeps the baseline spread from collapsing on a perfectly regular series, where
 	// any change would otherwise be infinitely surprising. It is relative to the baseline mean
 	// (plus an absolute epsilon for measures that sit at zero).
 	minSpread = 0.05
+	// minEvidence is the number of observations a baseline needs before its surprise counts:
+	// a variance estimated from a handful of values near zero makes any later value look
+	// impossibly rare (what made a young demo raise 49 alerts at once for values inside their
+	// bands). The surprise is still computed and learned from meanwhile: it feeds the tail
+	// recalibration, which it keeps conservative while the series is young.
+	minEvidence = 10
 )
 
-// observe folds raw (>= 0) in and returns the surprise of the point, computed against the
-// baseline before it is updated with this point.
-func (s *surprise) observe(raw, longRate float64) float64 {
+// observe folds raw (>= 0) in, averaged at rate smooth (1: not averaged), and returns the
+// surprise of the point, computed against the baseline before it is updated with this point.
+func (s *surprise) observe(raw, longRate, smooth float64) float64 {
 	s.n++
-	s.short += rate(shortRate, s.n) * (raw - s.short)
+	s.short += rate(smooth, s.n) * (raw - s.short)
 	sd := math.Max(math.Sqrt(s.vari), minSpread*s.mean+1e-3)
 	var out float64
 	if s.n > 1 {
@@ -44,6 +51,10 @@ func (s *surprise) observe(raw, longRate float64) float64 {
 	s.vari = (1 - r) * (s.vari + r*d*d)
 	return out
 }
+
+// trusted reports whether the baseline had enough observations for the last surprise to
+// count (minEvidence).
+func (s *surprise) trusted() bool { return s.n > minEvidence }
 
 // upperTailSurprise returns −ln Q(x) for the standard normal upper tail Q, without underflow
 // for large x (where Q itself rounds to 0).
@@ -58,13 +69,37 @@ func upperTailSurprise(x float64) float64 {
 	return x*x/2 + math.Log(x*math.Sqrt(2*math.Pi))
 }
 
-// evidence is one calibrated channel of evidence: a raw measure's normal-approximation
-// surprise (surprise), recalibrated by the frequency of its own tail (tailRate).
-type evidence struct {
+// residualChannel is the calibrated surprise of the forecaster's standardised residual, point
+// by point: its normal-approximation surprise recalibrated on ten levels by the frequencies
+// this series' residuals really reach (tailCurve).
+type residualChannel struct {
+	s surprise
+	c tailCurve
+}
+
+func (e *residualChannel) observe(z, longRate float64) float64 {
+	s := e.s.observe(z, longRate, 1)
+	out := e.c.correct(s)
+	e.c.observe(s, true, longRate/tailHorizon)
+	if !e.s.trusted() {
+		return 0
+	}
+	return out
+}
+
+// noveltyChannel is the calibrated surprise of a novelty measure, smoothed over ~5 points and
+// recalibrated on two levels (tailRate). The novelty measures are mostly zero with rare bursts,
+// and the two-level curve suits them better than the residual's ten levels
+// (bench/nab/DECISIONS.md 14).
+type noveltyChannel struct {
 	s surprise
 	t tailRate
 }
 
-func (e *evidence) observe(raw, longRate float64) float64 {
-	return e.t.correct(e.s.observe(raw, longRate), longRate)
+func (e *noveltyChannel) observe(raw, longRate float64) float64 {
+	out := e.t.correct(e.s.observe(raw, longRate, shortRate), longRate)
+	if !e.s.trusted() {
+		return 0
+	}
+	return out
 }

@@ -5,7 +5,7 @@ import (
 	"math/bits"
 )
 
-// contexts is the novelty model: it quantises each value against a slow reference, keeps the
+// novelty is the contextual novelty model: it quantises each value against a slow reference, keeps the
 // recent sequence of levels, and remembers the short sequences it has seen. A point whose
 // recent shape has never been seen before is novel, however small its residual. This is the
 // idea behind the strongest simple detectors on NAB (contextOSE, knncad, ARTime): what is
@@ -15,7 +15,7 @@ import (
 //
 // State is fixed: the reference (2 numbers), the last ctxOrder levels and a set of
 // fingerprints of ctxSlots entries (2 KB), so old contexts are forgotten as new ones arrive.
-type contexts struct {
+type novelty struct {
 	n      int64
 	center float64 // slow reference mean
 	spread float64 // slow reference mean absolute deviation
@@ -46,7 +46,7 @@ const (
 // observe folds v in and returns the fraction of this point's contexts (of lengths 1 to
 // ctxOrder) that are new continuations of a known past, in [0, 1]. It is 0 while the context
 // is unchanged.
-func (c *contexts) observe(v, refRate float64) float64 {
+func (c *novelty) observe(v, refRate float64) float64 {
 	c.n++
 	r := rate(refRate, c.n)
 	c.center += r * (v - c.center)
@@ -103,7 +103,7 @@ func (c *contexts) observe(v, refRate float64) float64 {
 
 // lookupInsert reports whether fingerprint h was present, and inserts it. The set is 2-way
 // associative: a miss fills an empty way or evicts one chosen by a hash bit.
-func (c *contexts) lookupInsert(h uint64) bool {
+func (c *novelty) lookupInsert(h uint64) bool {
 	i := int(h&(ctxSlots-1)) &^ 1
 	// 16-bit fingerprints: a false match needs the same slot pair (1 in 512) and the same
 	// fingerprint (2 in 65536), rare enough not to hide real novelty, at half the memory.

@@ -1,0 +1,34 @@
+// Package anomaly is weir's online anomaly detection: a Detector per series, and the Analyzer
+// that runs detectors on the series of each window's Output and publishes their verdicts.
+//
+// # The detector
+//
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 5 KB), snapshot
+// and restore with msgpack. Each point is judged by three channels, each a surprise (−ln of a
+// tail probability) calibrated against the series' own history:
+//
+//   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
+//     Holt-Winters profile, with a Brutlag deviation, gives Expected/Lower/Upper and the
+//     standardised residual, which catches spikes, drops, shifts and changes of variance;
+//   - the contextual novelty of the series' shape (novelty.go), point by point and on means
+//     of 8 points: a pattern the series has not produced before, however small.
+//
+// surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
+// and tailRate recalibrate it by the frequencies the series really produces. The most
+// surprising channel speaks for the point; tailCurve recalibrates that again by the series'
+// rate of reports; peaks.go reports a point when it exceeds every score of the last Quiet
+// points, with no threshold of its own. Result.Score is continuous and scale-free, and
+// Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+//
+// Every design decision and constant was chosen by leave-one-category-out on the NAB dev set
+// (bench/nab/README.md, bench/nab/DECISIONS.md).
+//
+// # The analyzer
+//
+// Analyzer (analyzer.go) watches the operators' metric points and the top contributors of each
+// rule's report (contributors.go), keeps at most max_series detectors (table.go), publishes
+// AnomalyScore/ExpectedValue/LowerBand/UpperBand points for every warm series and an "anomaly"
+// report and log line per alarm (event.go), and saves its detectors to a StateStore once each
+// window is durable (state.go, filestore.go). Its single writer is the merger goroutine (or,
+// in a fleet, the aggregator), which calls it once per window in window order.
+package anomaly

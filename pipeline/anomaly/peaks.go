@@ -1,0 +1,39 @@
+package anomaly
+
+import "math"
+
+// peaks is the de-duplication, and it has no threshold of its own: a point is reported
+// (Result.Peak) when its score exceeds every score of the last Quiet points. At any
+// threshold θ, the reports at or above θ are the first point to reach θ after Quiet points
+// below it, and any later point that goes higher than everything since: one report per
+// excursion, and a later, stronger excursion is never swallowed by an earlier, weaker one.
+// Because the rule does not depend on θ, a benchmark's sweep over thresholds and the worker's
+// alarm_score choose among the same reports: there is no second threshold to sit beside the
+// first (an episode opened at a fixed score, as before, made every detection depend on it).
+//
+// The recent maximum is kept per block of ⌈Quiet/peakBlocks⌉ points: fixed state, O(1) per
+// point, and a horizon exact to one block (between Quiet and Quiet + one block).
+type peaks struct {
+	block [peakBlocks]float64 // maxima of the last complete blocks (a ring)
+	head  int                 // index of the oldest block
+	cur   float64             // maximum of the current block
+	in    int                 // points in the current block
+}
+
+const peakBlocks = 16
+
+// observe reports whether s exceeds the recent maximum, then records it.
+func (p *peaks) observe(s float64, quiet int) bool {
+	m := p.cur
+	for _, b := range p.block {
+		m = math.Max(m, b)
+	}
+	p.cur = math.Max(p.cur, s)
+	p.in++
+	if p.in >= (quiet+peakBlocks-1)/peakBlocks {
+		p.block[p.head] = p.cur
+		p.head = (p.head + 1) % peakBlocks
+		p.cur, p.in = 0, 0
+	}
+	return s > m
+}

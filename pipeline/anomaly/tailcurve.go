@@ -1,0 +1,56 @@
+package anomaly
+
+import "math"
+
+// tailCurve recalibrates a surprise (−ln of a nominal tail probability) by how often this
+// series actually reaches it. For geometric levels L of surprise (2, 3, 4.5, … 77 nats) it
+// keeps the EWMA rate per point of events that reached L, and maps a surprise through the
+// piecewise-linear curve through (0, 0) and (L, min(L, −ln rate_L)): a level reached more
+// often than its nominal probability says is worth only what its observed frequency
+// justifies, never more than nominal. The curve rises by at least tailMinSlope per nat so
+// that larger surprises still rank higher, and beyond the last level keeps that slope.
+//
+// It serves twice: on the residual channel, where every point is an event (the residuals'
+// real tail, which is heavier than the normal approximation on most series), and on the
+// combined score, where an event is a report (peaks.go), so that at any score the rate of
+// reports, not of points, is about the same on every series (a bursty series reports one
+// excursion per burst, not one per point, and needs its own correction for that).
+//
+// The rates start at the nominal e^−L (the calibration is assumed right until shown wrong)
+// and move at the rate the caller gives, slow because tail events are rare.
+type tailCurve struct {
+	rate [curveLevels]float64 // EWMA per point of [event reached level k]; 0: not started
+}
+
+const curveLevels = 10
+
+// curveLevel is the k-th level: geometric, so that ten levels span the shoulder (2 nats,
+// 1 point in 7) to the astronomically rare (77 nats).
+func curveLevel(k int) float64 { return 2 * math.Pow(1.5, float64(k)) }
+
+// correct maps s through the curve.
+func (c *tailCurve) correct(s float64) float64 {
+	if c.rate[0] == 0 {
+		for k := range c.rate {
+			c.rate[k] = math.Exp(-curveLevel(k))
+		}
+	}
+	px, py := 0.0, 0.0
+	for k := range c.rate {
+		x := curveLevel(k)
+		y := math.Max(py+tailMinSlope*(x-px), math.Min(x, -math.Log(c.rate[k])))
+		if s <= x {
+			return py + (s-px)*(y-py)/(x-px)
+		}
+		px, py = x, y
+	}
+	return py + (s-px)*tailMinSlope
+}
+
+// observe records a point whose surprise was s; event says whether it counts (a report, for
+// the combined score; every point, for a channel).
+func (c *tailCurve) observe(s float64, event bool, r float64) {
+	for k := range c.rate {
+		c.rate[k] += r * (indicator(event && s >= curveLevel(k)) - c.rate[k])
+	}
+}
