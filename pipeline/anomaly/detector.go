@@ -37,6 +37,7 @@ type Detector struct {
 	resid     residualChannel // the forecaster's standardised residual
 	novel     noveltyChannel  // the point novelty
 	slowNovel noveltyChannel  // the block-mean novelty
+	stops     zeros           // runs of zeros: activity that stops
 	reports   tailCurve       // the series' rate of reports, by surprise
 	pk        peaks
 }
@@ -84,12 +85,13 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	d.n++
 	slow := 1 / float64(d.p.memory)
 
-	// Three channels of evidence, each a surprise calibrated against this series' history;
-	// the most surprising speaks for the point.
+	// Four channels of evidence, each a surprise calibrated against this series' history; the
+	// most surprising speaks for the point.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
-	s := math.Max(
+	s := max(
 		d.resid.observe(math.Min(z, maxZ), slow),
-		d.novel.observe(d.cx.observe(v, slow), slow))
+		d.novel.observe(d.cx.observe(v, slow), slow),
+		d.stops.observe(v, slow))
 	d.block.sum += v
 	d.block.n++
 	if d.block.n == blockLen {

@@ -21,7 +21,7 @@ import (
 // a detector that would produce NaN.
 
 // snapshotVersion changes whenever fields() changes.
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 // fields lists pointers to every piece of state, in snapshot order.
 func (d *Detector) fields() []any {
@@ -41,6 +41,8 @@ func (d *Detector) fields() []any {
 	for _, e := range []*noveltyChannel{&d.novel, &d.slowNovel} {
 		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
 	}
+	z := &d.stops
+	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.rate[:])
 	return append(fs, d.reports.rate[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
 }
 
@@ -135,7 +137,8 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 || nd.cxs.n < 0 || nd.cxs.run < 0 ||
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 || nd.slowNovel.s.n < 0 ||
 		nd.block.n < 0 || nd.block.n >= blockLen ||
-		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 {
+		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
+		nd.stops.run < 0 || nd.stops.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
@@ -143,6 +146,8 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		nd.resid.s.vari}
 	scales = append(scales, nd.resid.c.rate[:]...)
 	scales = append(scales, nd.reports.rate[:]...)
+	scales = append(scales, nd.stops.p0, nd.stops.q)
+	scales = append(scales, nd.stops.c.rate[:]...)
 	for _, e := range []*noveltyChannel{&nd.novel, &nd.slowNovel} {
 		scales = append(scales, e.s.vari, e.t.low, e.t.high)
 	}

@@ -1,0 +1,54 @@
+package anomaly
+
+import "math"
+
+// zeros is the "activity stops" channel: how unusual the current run of zeros is. A count
+// that falls to zero is a drop the forecaster under-rates on a bursty series (its deviation is
+// wide, so zero is only a few deviations below the level), yet on a series that is rarely zero,
+// zero itself is the news. The raw surprise of a run of k zeros is −ln p0 − (k−1) ln q: p0
+// the series' rate of zeros, q the rate at which a zero follows a zero, both learned over the
+// slow horizon. It is re-evaluated when the run reaches 1, 2, 4, 8, … points, so that a long
+// run escalates a few times rather than at every point; tailCurve then recalibrates it by how
+// often this series produces such runs (a zero-inflated series learns that its runs are
+// ordinary).
+type zeros struct {
+	p0   float64 // EWMA of [v == 0]
+	q    float64 // EWMA, over zeros, of [the point before was zero too]
+	run  int64   // current run of zeros
+	n    int64
+	held float64 // raw surprise of the run, as of its last power-of-two length
+	c    tailCurve
+}
+
+func (z *zeros) observe(v, slow float64) float64 {
+	z.n++
+	if z.n == 1 {
+		z.q = 0.5
+	}
+	zero := v == 0
+	var s float64
+	if zero {
+		if k := z.run + 1; k&(k-1) == 0 {
+			// Rates before this point; a floor of one zero per horizon keeps a series that has
+			// never been zero from calling its first zero infinitely surprising.
+			s = -math.Log(math.Max(z.p0, slow))
+			s -= float64(z.run) * math.Log(math.Max(z.q, slow))
+			z.held = s
+		}
+		s = z.held
+	}
+	out := z.c.correct(s)
+	z.c.observe(s, true, slow/tailHorizon)
+	r := rate(slow, z.n)
+	z.p0 += r * (indicator(zero) - z.p0)
+	if zero {
+		z.q += r * (indicator(z.run > 0) - z.q)
+		z.run++
+	} else {
+		z.run = 0
+	}
+	if z.n <= minEvidence {
+		return 0
+	}
+	return out
+}
