@@ -114,7 +114,7 @@ type AnomalyConfig struct {
 	// StateDir keeps the detectors' snapshots across restarts. Default "": the S3 bucket
 	// (kind=state/) when the S3 sink is on, else <sinks.file.dir>/state, else no persistence
 	// (the detectors learn again after a restart).
-	StateDir               string `yaml:"state_dir"`
+	StateDir       string `yaml:"state_dir"`
 	anomaly.Config `yaml:",inline"`
 }
 

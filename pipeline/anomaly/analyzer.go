@@ -196,10 +196,20 @@ func (a *Analyzer) admit(metric string, dims []pipeline.Dimension, rule string, 
 }
 
 // observe feeds v, the series' value in the window starting at start, to its detector.
+//
+// The first window a fresh analyzer (one that restored nothing) sees is not fed: the worker
+// may have started inside it, and a partial window's value, learned as the series' first
+// point, widens its band for the next hundred windows (in the demo, a 2× traffic spike at
+// window 14 scored 0.1 behind a first window of 1,642 records against 20,000). A restored
+// analyzer resumes after its last durable window, which replays whole.
 func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored bool) {
 	ns := start.UnixNano()
 	if ns <= w.lastSeen {
 		a.m.skipStale.Inc()
+		return
+	}
+	if a.seq == 1 {
+		a.m.skipFirst.Inc()
 		return
 	}
 	r := w.det.Observe(start, v)

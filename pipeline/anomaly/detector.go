@@ -88,8 +88,15 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	// Four channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
+	var rs float64
+	if d.fc.n > youth {
+		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
+		// not a residual, and one such z of 50 would wreck the channel's baseline for
+		// hundreds of points.
+		rs = d.resid.observe(math.Min(z, maxZ), slow)
+	}
 	s := max(
-		d.resid.observe(math.Min(z, maxZ), slow),
+		rs,
 		d.novel.observe(d.cx.observe(v, slow), slow),
 		d.stops.observe(v, slow))
 	d.block.sum += v

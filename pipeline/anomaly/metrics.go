@@ -10,7 +10,7 @@ type metrics struct {
 	alarms       prometheus.Counter
 
 	// skipped: a value seen but not fed to its detector.
-	skipStale, skipStats, skipUnlisted prometheus.Counter
+	skipStale, skipStats, skipUnlisted, skipFirst prometheus.Counter
 	// refused: a new series not admitted.
 	refuseMax, refuseDims, refuseRestore prometheus.Counter
 	expired                              prometheus.Counter
@@ -34,6 +34,8 @@ const (
 	reasonMaxSeries = "max_series"
 	// reasonDimensions: the series' points could not carry its dimensions plus Metric.
 	reasonDimensions = "dimensions"
+	// reasonFirstWindow: the first window a fresh analyzer sees (see Analyzer.observe).
+	reasonFirstWindow = "first_window"
 	// reasonRestore: a series in the snapshot that could not be restored.
 	reasonRestore = "restore"
 )
@@ -56,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Series watched by the anomaly detector.",
 		}),
 		observations: counter("observations_total", "Values fed to a series' detector."),
-		alarms:       counter("alarms_total", "Anomalous episodes opened (anomaly events written)."),
+		alarms:       counter("alarms_total", "Anomaly events written: reports scoring at least anomaly.alarm_score."),
 		expired:      counter("series_expired_total", "Series retired after anomaly.idle_timeout without a value."),
 		snapshotErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "weir", Subsystem: "anomaly", Name: "snapshot_errors_total",
@@ -75,6 +77,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.skipStale = skipped.WithLabelValues(reasonStale)
 	m.skipStats = skipped.WithLabelValues(reasonStatisticSet)
 	m.skipUnlisted = skipped.WithLabelValues(reasonUnlisted)
+	m.skipFirst = skipped.WithLabelValues(reasonFirstWindow)
 	m.refuseMax = refused.WithLabelValues(reasonMaxSeries)
 	m.refuseDims = refused.WithLabelValues(reasonDimensions)
 	m.refuseRestore = refused.WithLabelValues(reasonRestore)

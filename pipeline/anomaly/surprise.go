@@ -33,6 +33,9 @@ const (
 	// bands). The surprise is still computed and learned from meanwhile: it feeds the tail
 	// recalibration, which it keeps conservative while the series is young.
 	minEvidence = 10
+	// residualPrior is the weight, in observations, of the residual baseline's prior (chosen
+	// by leave-one-category-out on NAB over 10 and 1000: bench/nab/DECISIONS.md 38, 42, 43).
+	residualPrior = 100
 )
 
 // observe folds raw (>= 0) in, averaged at rate smooth (1: not averaged), and returns the
@@ -78,6 +81,14 @@ type residualChannel struct {
 }
 
 func (e *residualChannel) observe(z, longRate float64) float64 {
+	if e.s.n == 0 {
+		// The residual is standardised by the forecaster's own mean absolute deviation, so its
+		// baseline is known before any is seen: mean 1, and the spread of |x|/E|x| for a
+		// normal x, √(π/2 − 1). The prior is worth residualPrior observations, so a young
+		// series' first residuals are judged against it rather than against each other, and a
+		// level shift in its first hour does not leave it deaf for the next day.
+		e.s.n, e.s.mean, e.s.vari = residualPrior, 1, math.Pi/2-1
+	}
 	s := e.s.observe(z, longRate, 1)
 	out := e.c.correct(s)
 	e.c.observe(s, true, longRate/tailHorizon)
