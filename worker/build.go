@@ -75,7 +75,13 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		return nil, fmt.Errorf("source.format: %w", err)
 	}
 	plan := decode.NewPlan(format)
-	ops, err := buildOperators(cfg.Contributors, plan, a.log)
+	var builtin []*contrib.Rule // the demo's own rule, when no rules are configured
+	if cfg.Source.Kind == "demo" && len(cfg.Contributors.Rules) == 0 {
+		if builtin, err = demo.Rules(cfg.Source.Demo.Topic); err != nil {
+			return nil, err
+		}
+	}
+	ops, err := buildOperators(cfg.Contributors, plan, builtin, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -221,17 +227,21 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 	return deadLetters, metricSink, nil
 }
 
-// buildOperators returns the throughput operator and one contributor operator per enabled rule.
-// A disabled rule is checked against the stream's format as an enabled one would be (on a plan
-// of its own, so that its fields are never decoded) and then left out.
-func buildOperators(cfg ContributorsConfig, plan *decode.Plan, log *slog.Logger) ([]pipeline.Operator, error) {
+// buildOperators returns the throughput operator and one contributor operator per enabled rule:
+// the configured rules, or builtin when none are. A disabled rule is checked against the
+// stream's format as an enabled one would be (on a plan of its own, so that its fields are
+// never decoded) and then left out.
+func buildOperators(cfg ContributorsConfig, plan *decode.Plan, builtin []*contrib.Rule, log *slog.Logger) ([]pipeline.Operator, error) {
 	ops := []pipeline.Operator{throughput.New()}
-	if len(cfg.Rules) == 0 {
-		return ops, nil
+	rules := builtin
+	if len(cfg.Rules) > 0 {
+		var err error
+		if rules, err = contrib.LoadFiles(cfg.Rules); err != nil {
+			return nil, fmt.Errorf("contributors.rules: %w", err)
+		}
 	}
-	rules, err := contrib.LoadFiles(cfg.Rules)
-	if err != nil {
-		return nil, fmt.Errorf("contributors.rules: %w", err)
+	if len(rules) == 0 {
+		return ops, nil
 	}
 	opts := contrib.Options{TopN: cfg.TopN, TargetError: cfg.TargetError, ContributorPoints: cfg.ContributorPoints}
 	if err := opts.Validate(); err != nil {

@@ -29,7 +29,7 @@ func TestDisabledRuleComputesNothing(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	plan := decode.NewPlan(decode.JSON)
-	ops, err := buildOperators(ContributorsConfig{Rules: []string{rules}}, plan, log)
+	ops, err := buildOperators(ContributorsConfig{Rules: []string{rules}}, plan, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDisabledRuleComputesNothing(t *testing.T) {
 	if err := os.WriteFile(clf, []byte(`{"RuleName":"clf-off","RuleState":"DISABLED","RuleBody":`+body("1", "CLF")+`}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = buildOperators(ContributorsConfig{Rules: []string{clf}}, decode.NewPlan(decode.JSON), log)
+	_, err = buildOperators(ContributorsConfig{Rules: []string{clf}}, decode.NewPlan(decode.JSON), nil, log)
 	if err == nil || !strings.Contains(err.Error(), `rule "clf-off"`) {
 		t.Errorf("a disabled CLF rule on a JSON stream: %v, want an error naming the rule", err)
 	}

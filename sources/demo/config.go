@@ -6,6 +6,7 @@ package demo
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -16,10 +17,15 @@ type Config struct {
 	Partitions int    `yaml:"partitions"`
 	// Rate is the mean events per second over a (compressed) day. Default 2000.
 	Rate float64 `yaml:"rate"`
-	// Duration stops the generator after this long; 0 runs until the worker stops.
+	// Duration stops the generator after this long (wall time); 0 runs until the worker stops.
 	Duration time.Duration `yaml:"duration"`
+	// Speed is how much faster than the wall clock the traffic's event time runs: 1 (default)
+	// is real time; 6 plays a 1-minute day in 10 seconds, at Speed × Rate events per second of
+	// wall time. Tests use it to watch a whole scripted day quickly.
+	Speed float64 `yaml:"speed"`
 	// DayLength compresses a day's traffic shape (night trough, daytime peak) into this much
-	// wall time, so daily seasonality is visible within minutes. Default 10m.
+	// event time (wall time at Speed 1), so daily seasonality is visible within minutes.
+	// Default 10m. The scripted anomalies are placed in fractions of it (shape.go).
 	DayLength time.Duration `yaml:"day_length"`
 	// Tenants and Users are the Zipf-distributed populations. Defaults 200 and 20000.
 	Tenants int `yaml:"tenants"`
@@ -32,7 +38,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
-	return Config{Topic: "events", Partitions: 8, Rate: 2000, DayLength: 10 * time.Minute,
+	return Config{Topic: "events", Partitions: 8, Rate: 2000, Speed: 1, DayLength: 10 * time.Minute,
 		Tenants: 200, Users: 20000, Format: "json", Seed: 1}
 }
 
@@ -47,6 +53,12 @@ func (c Config) Validate() error {
 	}
 	if c.Rate <= 0 || c.Rate > 5e6 {
 		errs = append(errs, fmt.Errorf("demo.rate: %v is not in (0, 5e6]", c.Rate))
+	}
+	if math.IsNaN(c.Speed) || c.Speed < 1 || c.Speed > 100 {
+		errs = append(errs, fmt.Errorf("demo.speed: %v is not in [1, 100]", c.Speed))
+	}
+	if c.Rate*c.Speed > 5e6 {
+		errs = append(errs, fmt.Errorf("demo.rate × demo.speed: %v events per second is above 5e6", c.Rate*c.Speed))
 	}
 	if c.Duration < 0 {
 		errs = append(errs, fmt.Errorf("demo.duration: %v is negative", c.Duration))

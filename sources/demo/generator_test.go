@@ -94,14 +94,74 @@ func TestGeneratorProducesSkewedAccessLogs(t *testing.T) {
 	}
 }
 
+// At Speed 4 the traffic's event time runs four times faster than the wall clock, at four
+// times the configured rate per second of wall time, and every record's Kafka timestamp is its
+// event time.
+func TestGeneratorSpeed(t *testing.T) {
+	cfg := demo.DefaultConfig()
+	cfg.Partitions, cfg.Rate, cfg.Speed, cfg.Duration = 2, 500, 4, 500*time.Millisecond
+	b, err := demo.StartBroker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	g, err := demo.NewGenerator(cfg, b.Addrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	produced := g.Produced()
+	// 0.5 s × 500/s × 4 = 1000, times the day's factor at the start (about 1).
+	if produced < 600 || produced > 1500 {
+		t.Errorf("produced %d events in 0.5 s at 500/s × 4", produced)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var first, last time.Time
+	for n := int64(0); n < produced; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fs := cl.PollFetches(ctx)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Fatalf("consumed %d of %d", n, produced)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			var e event
+			if err := json.Unmarshal(r.Value, &e); err != nil {
+				t.Fatal(err)
+			}
+			if !r.Timestamp.Equal(e.TS) {
+				t.Fatalf("record timestamp %v, event time %v", r.Timestamp, e.TS)
+			}
+			if first.IsZero() || e.TS.Before(first) {
+				first = e.TS
+			}
+			if e.TS.After(last) {
+				last = e.TS
+			}
+		})
+	}
+	if span := last.Sub(first); span < 1500*time.Millisecond || span > 2500*time.Millisecond {
+		t.Errorf("event times span %v over 0.5 s of wall time at speed 4, want about 2 s", span)
+	}
+}
+
 func TestConfigNamesTheField(t *testing.T) {
 	cfg := demo.DefaultConfig()
-	cfg.Rate, cfg.Format = 0, "xml"
+	cfg.Rate, cfg.Format, cfg.Speed = 0, "xml", 0.5
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"demo.rate", "demo.format"} {
+	for _, want := range []string{"demo.rate", "demo.format", "demo.speed"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}

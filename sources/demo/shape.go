@@ -5,56 +5,81 @@ import (
 	"time"
 )
 
-// shape is the traffic's script over one compressed day. Every feature is there so a later
-// operator has something real to find: daily seasonality for the anomaly detector's baseline,
-// spikes and a level shift it must flag, and one tenant whose errors burst, which a contributor
-// rule ("which tenants cause the 5xx") and a per-contributor anomaly series should both catch.
+// shape is the traffic's script over one compressed day. Every feature is there so an operator
+// has something real to find: daily seasonality for the anomaly detector's baseline, and three
+// anomalies it must flag, each on the series an operator would look at: a deploy that doubles
+// the 5xx rate for good (a level shift of the 5xx-by-tenant rule's Sum), one tenant whose
+// errors burst (its own per-contributor series), and spikes of traffic (the stream's Records).
+//
+// The first of each comes after the detector's warm-up (10 windows: 100 s with `make run`'s
+// 10-second windows and 10-minute day), so that `make run` shows all three within four
+// minutes: the shift at 2:00, the burst at 2:42, a spike at 3:18, then a spike every 2:18 and
+// a burst every 3:42. They are on different series because the detector reports a second
+// excursion of a series within its quiet horizon only if it scores higher than the first.
 type shape struct {
 	day time.Duration
 }
 
-// The scripted events, as fractions of the day.
+// The scripted events, as fractions of the day since the demo started.
 const (
-	spikeEvery   = 0.23  // a short spike of traffic this often
-	spikeLen     = 0.006 // ~3.5s of a 10m day
-	spikeFactor  = 4.0
-	shiftAt      = 0.62 // from here on, 1.5× the traffic (a deploy that doubled polling)
-	shiftFactor  = 1.5
-	burstEvery   = 0.37 // the noisy tenant's error bursts
+	spikeFirst  = 0.33  // the first spike
+	spikeEvery  = 0.23  // then one this often
+	spikeLen    = 0.012 // ~7s of a 10m day: about three times a 10-second window's traffic
+	spikeFactor = 4.0
+
+	shiftAt     = 0.20 // from here on, twice the 5xx rate (a bad deploy)
+	shiftFactor = 2.0
+
+	burstFirst   = 0.27 // the noisy tenant's first error burst
+	burstEvery   = 0.37 // then one this often
 	burstLen     = 0.02
-	burstTenant  = 7 // tenant t-0007
+	burstTenant  = 3 // tenant t-0003: a top-5 source of 5xx, so it has a contributor series before its burst
 	burstErrRate = 0.6
 	baseErrRate  = 0.01
 )
+
+// dayAmplitude is the day's swing around the mean rate. A 10-minute day at ±50% changes the
+// traffic by up to 5% from one 10-second window to the next: a clear daily shape that still
+// leaves a doubling of traffic well outside the expected band.
+const dayAmplitude = 0.5
 
 // startPhase starts the demo mid-morning, where the rate is the configured mean, rather than in
 // the night-time trough.
 const startPhase = 0.25
 
-// phase is how far into the (compressed) day t is, in [0, 1).
+// elapsed is how many days have passed since the demo started.
+func (s shape) elapsed(since time.Duration) float64 { return float64(since) / float64(s.day) }
+
+// phase is how far into the (compressed) day since is, in [0, 1).
 func (s shape) phase(since time.Duration) float64 {
-	f := float64(since%s.day)/float64(s.day) + startPhase
+	f := s.elapsed(since) + startPhase
 	return f - math.Floor(f)
 }
 
+// scripted reports whether a recurring event of length length, first at first and then every
+// every (fractions of a day since the start), is under way at since.
+func (s shape) scripted(since time.Duration, first, every, length float64) bool {
+	e := s.elapsed(since) - first
+	return e >= 0 && math.Mod(e, every) < length
+}
+
 // rateFactor multiplies the mean rate at a point of the day: a sinusoidal day (trough at
-// phase 0, peak at 0.5, 0.3× to 1.7×), spikes, and the level shift.
+// phase 0, peak at 0.5, 0.5× to 1.5×) and spikes.
 func (s shape) rateFactor(since time.Duration) float64 {
-	p := s.phase(since)
-	f := 1 - 0.7*math.Cos(2*math.Pi*p)
-	if math.Mod(p, spikeEvery) < spikeLen && p > spikeLen {
+	f := 1 - dayAmplitude*math.Cos(2*math.Pi*s.phase(since))
+	if s.scripted(since, spikeFirst, spikeEvery, spikeLen) {
 		f *= spikeFactor
-	}
-	if since >= time.Duration(shiftAt*float64(s.day)) {
-		f *= shiftFactor
 	}
 	return f
 }
 
 // errorRate is the probability of a 5xx for a tenant at a point of the day.
 func (s shape) errorRate(since time.Duration, tenant int) float64 {
-	if tenant == burstTenant && math.Mod(s.phase(since), burstEvery) < burstLen && s.phase(since) > burstLen {
+	if tenant == burstTenant && s.scripted(since, burstFirst, burstEvery, burstLen) {
 		return burstErrRate
+	}
+	if s.elapsed(since) >= shiftAt {
+		return shiftFactor * baseErrRate
 	}
 	return baseErrRate
 }

@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/sinks/file/filetest"
+)
+
+// The embedded demo as `make run` runs it (the demo source, its built-in 5xx-by-tenant rule,
+// the anomaly analyzer on its defaults), with 1-second windows and a 1-minute day played 4×
+// faster, so its script runs in seconds: the deploy that doubles the 5xx rate at 12 s, the
+// tenant's error burst at 16.2 s and the traffic spike at 19.8 s (event time). Each is flagged
+// by an anomaly event on the series a user would look at: the shift on the rule's Sum, the
+// burst on the bursting tenant's own series, the spike on the stream's Records.
+func TestDemoScriptedAnomaliesFlagged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for ~10 seconds")
+	}
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Source.Demo.Rate, cfg.Source.Demo.Speed, cfg.Source.Demo.DayLength = 2000, 4, time.Minute
+	cfg.Window.Period = time.Second
+	cfg.Sinks.File.Dir = dir
+	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Summary = "off"
+	cfg.Sinks.CloudWatch.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := Build(ctx, cfg, testDeps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+
+	// Event seconds since the demo started, for each scripted anomaly, and the series that
+	// must flag it within a few windows.
+	type want struct {
+		what, series string
+		at           float64
+	}
+	wants := []want{
+		{"5xx rate doubles", `Sum{RuleName="5xx-by-tenant"}`, 12},
+		{"error burst of t-0003", `ContributorValue{Contributor="t-0003",RuleName="5xx-by-tenant"}`, 16.2},
+		{"traffic spike", `Records{Stream="events"}`, 19.8},
+	}
+	const within = 3 // windows
+	var got map[string][]float64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got = anomalyEvents(t, dir)
+		missing := 0
+		for _, x := range wants {
+			if !flaggedNear(got[x.series], x.at, within) {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, x := range wants {
+		if !flaggedNear(got[x.series], x.at, within) {
+			t.Errorf("%s at %.1f s: no event on %s within %d windows; events at %v", x.what, x.at, x.series, within, got[x.series])
+		}
+	}
+}
+
+// anomalyEvents reads the anomaly events in dir: series → window starts, in seconds since the
+// first window the worker reported.
+func anomalyEvents(t *testing.T, dir string) map[string][]float64 {
+	t.Helper()
+	var first time.Time
+	filetest.Lines(t, filepath.Join(dir, "kind=summary"), func(line []byte) {
+		var r struct {
+			Start time.Time `json:"window_start"`
+		}
+		if json.Unmarshal(line, &r) == nil && (first.IsZero() || r.Start.Before(first)) {
+			first = r.Start
+		}
+	})
+	out := map[string][]float64{}
+	filetest.Lines(t, filepath.Join(dir, "kind=anomaly"), func(line []byte) {
+		var ev struct {
+			Series string    `json:"series"`
+			Start  time.Time `json:"window_start"`
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatal(err)
+		}
+		out[ev.Series] = append(out[ev.Series], ev.Start.Sub(first).Seconds())
+	})
+	for _, v := range out {
+		sort.Float64s(v)
+	}
+	return out
+}
+
+// flaggedNear reports whether an event window starts within [at−1, at+within] seconds.
+func flaggedNear(events []float64, at float64, within int) bool {
+	for _, e := range events {
+		if e >= at-1 && e <= at+float64(within) {
+			return true
+		}
+	}
+	return false
+}
