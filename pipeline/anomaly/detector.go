@@ -84,6 +84,8 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	}
 	d.n++
 	slow := 1 / float64(d.p.memory)
+	tail := slow / tailHorizon // the tail rates' EWMA rate
+	decay := -math.Log1p(-tail)
 
 	// Four channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point.
@@ -93,12 +95,12 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
 		// not a residual, and one such z of 50 would wreck the channel's baseline for
 		// hundreds of points.
-		rs = d.resid.observe(math.Min(z, maxZ), slow)
+		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
 	s := max(
 		rs,
 		d.novel.observe(d.cx.observe(v, slow), slow),
-		d.stops.observe(v, slow))
+		d.stops.observe(v, slow, tail, decay))
 	d.block.sum += v
 	d.block.n++
 	if d.block.n == blockLen {
@@ -118,7 +120,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	// reported if it tops the recent maximum.
 	c := d.reports.correct(s)
 	res.Peak = d.pk.observe(c, d.p.quiet)
-	d.reports.observe(s, res.Peak, slow/tailHorizon)
+	d.reports.observe(s, res.Peak, tail, decay)
 	res.Score = c / (c + scoreHalf)
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res

@@ -21,7 +21,7 @@ import (
 // a detector that would produce NaN.
 
 // snapshotVersion changes whenever fields() changes.
-const snapshotVersion = 4
+const snapshotVersion = 5
 
 // fields lists pointers to every piece of state, in snapshot order.
 func (d *Detector) fields() []any {
@@ -37,13 +37,13 @@ func (d *Detector) fields() []any {
 	}
 	fs = append(fs, &d.block.sum, &d.block.n)
 	r := &d.resid.s
-	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.rate[:])
+	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.surprise[:])
 	for _, e := range []*noveltyChannel{&d.novel, &d.slowNovel} {
 		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
 	}
 	z := &d.stops
-	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.rate[:])
-	return append(fs, d.reports.rate[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
+	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.surprise[:])
+	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
 }
 
 // MarshalMsgpack returns a snapshot of the detector (about 5 KB).
@@ -144,10 +144,10 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
 	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread, nd.cxs.spread,
 		nd.resid.s.vari}
-	scales = append(scales, nd.resid.c.rate[:]...)
-	scales = append(scales, nd.reports.rate[:]...)
+	scales = append(scales, nd.resid.c.surprise[:]...)
+	scales = append(scales, nd.reports.surprise[:]...)
 	scales = append(scales, nd.stops.p0, nd.stops.q)
-	scales = append(scales, nd.stops.c.rate[:]...)
+	scales = append(scales, nd.stops.c.surprise[:]...)
 	for _, e := range []*noveltyChannel{&nd.novel, &nd.slowNovel} {
 		scales = append(scales, e.s.vari, e.t.low, e.t.high)
 	}

@@ -80,7 +80,9 @@ type residualChannel struct {
 	c tailCurve
 }
 
-func (e *residualChannel) observe(z, longRate float64) float64 {
+// observe folds in the standardised residual z; tail and decay are the tail rates' EWMA rate
+// and −ln(1 − tail) (tailCurve.observe).
+func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 	if e.s.n == 0 {
 		// The residual is standardised by the forecaster's own mean absolute deviation, so its
 		// baseline is known before any is seen: mean 1, and the spread of |x|/E|x| for a
@@ -91,7 +93,7 @@ func (e *residualChannel) observe(z, longRate float64) float64 {
 	}
 	s := e.s.observe(z, longRate, 1)
 	out := e.c.correct(s)
-	e.c.observe(s, true, longRate/tailHorizon)
+	e.c.observe(s, true, tail, decay)
 	if !e.s.trusted() {
 		return 0
 	}

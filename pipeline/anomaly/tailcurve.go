@@ -19,26 +19,26 @@ import "math"
 // The rates start at the nominal e^−L (the calibration is assumed right until shown wrong)
 // and move at the rate the caller gives, slow because tail events are rare.
 type tailCurve struct {
-	rate [curveLevels]float64 // EWMA per point of [event reached level k]; 0: not started
+	// surprise[k] is −ln of the EWMA rate per point of events that reached level k, kept as
+	// a logarithm so that neither mapping a surprise nor decaying the rates takes a logarithm
+	// per level and point; 0: not started (a rate of 1 is never the start).
+	surprise [numLevels]float64
 }
 
-const curveLevels = 10
+const numLevels = 10
 
-// curveLevel is the k-th level: geometric, so that ten levels span the shoulder (2 nats,
-// 1 point in 7) to the astronomically rare (77 nats).
-func curveLevel(k int) float64 { return 2 * math.Pow(1.5, float64(k)) }
+// curveLevels are the levels: 2·1.5^k nats, geometric so that ten levels span the shoulder
+// (2 nats, 1 point in 7) to the astronomically rare (77 nats).
+var curveLevels = [numLevels]float64{2, 3, 4.5, 6.75, 10.125, 15.1875, 22.78125, 34.171875, 51.2578125, 76.88671875}
 
 // correct maps s through the curve.
 func (c *tailCurve) correct(s float64) float64 {
-	if c.rate[0] == 0 {
-		for k := range c.rate {
-			c.rate[k] = math.Exp(-curveLevel(k))
-		}
+	if c.surprise[0] == 0 {
+		c.surprise = curveLevels // the nominal rates e^−L
 	}
 	px, py := 0.0, 0.0
-	for k := range c.rate {
-		x := curveLevel(k)
-		y := math.Max(py+tailMinSlope*(x-px), math.Min(x, -math.Log(c.rate[k])))
+	for k, x := range curveLevels {
+		y := math.Max(py+tailMinSlope*(x-px), math.Min(x, c.surprise[k]))
 		if s <= x {
 			return py + (s-px)*(y-py)/(x-px)
 		}
@@ -48,9 +48,15 @@ func (c *tailCurve) correct(s float64) float64 {
 }
 
 // observe records a point whose surprise was s; event says whether it counts (a report, for
-// the combined score; every point, for a channel).
-func (c *tailCurve) observe(s float64, event bool, r float64) {
-	for k := range c.rate {
-		c.rate[k] += r * (indicator(event && s >= curveLevel(k)) - c.rate[k])
+// the combined score; every point, for a channel). r is the EWMA rate and decay is −ln(1−r),
+// which the caller computes once for all its curves.
+func (c *tailCurve) observe(s float64, event bool, r, decay float64) {
+	for k, x := range curveLevels {
+		if event && s >= x {
+			// rate ← rate·(1−r) + r
+			c.surprise[k] = -math.Log(math.Exp(-c.surprise[k])*(1-r) + r)
+		} else {
+			c.surprise[k] += decay // rate ← rate·(1−r)
+		}
 	}
 }

@@ -20,7 +20,8 @@ type zeros struct {
 	c    tailCurve
 }
 
-func (z *zeros) observe(v, slow float64) float64 {
+// observe folds in v; tail and decay are the tail rates' EWMA rate and −ln(1 − tail).
+func (z *zeros) observe(v, slow, tail, decay float64) float64 {
 	z.n++
 	if z.n == 1 {
 		z.q = 0.5
@@ -38,7 +39,7 @@ func (z *zeros) observe(v, slow float64) float64 {
 		s = z.held
 	}
 	out := z.c.correct(s)
-	z.c.observe(s, true, slow/tailHorizon)
+	z.c.observe(s, true, tail, decay)
 	r := rate(slow, z.n)
 	z.p0 += r * (indicator(zero) - z.p0)
 	if zero {
