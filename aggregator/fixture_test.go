@@ -477,7 +477,7 @@ func options(t testing.TB, env *storeEnv, ps PartitionSource, lead Leadership, p
 		Operators: newOperators(t, plan, nil), Reports: []ReportSink{env.reports}, Metrics: pub,
 		NewAnalyzers: func(store SnapshotStore, reg prometheus.Registerer) ([]pipeline.Analyzer, error) {
 			ac := anomaly.DefaultConfig()
-			ac.WarmUp = 2
+			ac.WarmUp = 1 // a fresh analyzer skips its first window: warm from window 2 on
 			an, err := anomaly.NewAnalyzer(ac, store, reg, nil)
 			if err != nil {
 				return nil, err
