@@ -156,6 +156,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 			return errors.New("anomaly: snapshot: negative scale or rate")
 		}
 	}
+	nd.pk.recompute()
 	*d = nd
 	return nil
 }

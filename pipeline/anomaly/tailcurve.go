@@ -38,7 +38,7 @@ func (c *tailCurve) correct(s float64) float64 {
 	}
 	px, py := 0.0, 0.0
 	for k, x := range curveLevels {
-		y := math.Max(py+tailMinSlope*(x-px), math.Min(x, c.surprise[k]))
+		y := max(py+tailMinSlope*(x-px), min(x, c.surprise[k]))
 		if s <= x {
 			return py + (s-px)*(y-py)/(x-px)
 		}
