@@ -77,9 +77,11 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 	plan := decode.NewPlan(format)
 	var builtin []*contrib.Rule // the demo's own rule, when no rules are configured
 	if cfg.Source.Kind == "demo" && len(cfg.Contributors.Rules) == 0 {
-		if builtin, err = demo.Rules(cfg.Source.Demo.Topic); err != nil {
-			return nil, err
+		r, err := contrib.ParseRule(demo.RuleName, demo.Rule(cfg.Source.Demo.Topic))
+		if err != nil {
+			return nil, fmt.Errorf("the demo's built-in rule: %w", err)
 		}
+		builtin = []*contrib.Rule{r}
 	}
 	ops, err := buildOperators(cfg.Contributors, plan, builtin, a.log)
 	if err != nil {

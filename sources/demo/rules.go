@@ -1,18 +1,19 @@
 package demo
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/weirstream/weir/pipeline/contrib"
-)
+// RuleName is the name of the demo's contributor rule.
+const RuleName = "5xx-by-tenant"
 
-// Rules returns the contributor rule the demo's traffic is scripted for, in CloudWatch
-// Contributor Insights syntax, reading topic: the 5xx responses by tenant, in which the
-// bursting tenant (t-0003) stands out and gets its own anomaly series. The worker runs it when
-// the source is the demo and no rules are configured, so that `make run` shows all three
-// scripted anomalies (examples/rules/5xx-by-tenant.json is the same rule as a file).
-func Rules(topic string) ([]*contrib.Rule, error) {
-	body := fmt.Sprintf(`{
+// Rule returns the body of the contributor rule the demo's traffic is scripted for, in
+// CloudWatch Contributor Insights syntax, reading topic: the 5xx responses by tenant, in which
+// the bursting tenant (t-0003) stands out and gets its own anomaly series. The worker runs it
+// when the source is the demo and no rules are configured, so that `make run` shows all three
+// scripted anomalies (examples/rules/5xx-by-tenant.json is the same rule as a file). It is
+// returned as JSON rather than parsed, so that this package stays below pipeline/contrib, whose
+// benchmarks use the demo's events.
+func Rule(topic string) []byte {
+	return fmt.Appendf(nil, `{
   "Schema": {"Name": "CloudWatchLogRule", "Version": 1},
   "LogGroupNames": [%q],
   "LogFormat": "JSON",
@@ -22,9 +23,4 @@ func Rules(topic string) ([]*contrib.Rule, error) {
   },
   "AggregateOn": "Count"
 }`, topic)
-	r, err := contrib.ParseRule("5xx-by-tenant", []byte(body))
-	if err != nil {
-		return nil, fmt.Errorf("demo: the built-in rule: %w", err)
-	}
-	return []*contrib.Rule{r}, nil
 }
