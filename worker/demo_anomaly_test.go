@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"sort"
@@ -22,24 +21,10 @@ func TestDemoScriptedAnomaliesFlagged(t *testing.T) {
 		t.Skip("runs the demo for ~12 seconds")
 	}
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := testConfig(dir) // the demo source, 1-second windows
 	cfg.Source.Demo.Rate, cfg.Source.Demo.Speed, cfg.Source.Demo.DayLength = 2000, 2, time.Minute
-	cfg.Window.Period = time.Second
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
-	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Summary = "off"
 	cfg.Sinks.CloudWatch.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, testDeps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	_, stop := runWorker(t, cfg, testDeps())
 
 	// Event seconds since the demo started, for each scripted anomaly, and the series that
 	// must flag it within a few windows.
@@ -69,8 +54,7 @@ func TestDemoScriptedAnomaliesFlagged(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	for _, x := range wants {
