@@ -21,8 +21,9 @@
 // points, with no threshold of its own. Result.Score is continuous and scale-free, and
 // Config.AlarmScore is the only threshold: an alarm is a report at or above it.
 //
-// Every design decision and constant was chosen by leave-one-category-out on the NAB dev set
-// (bench/nab/README.md, bench/nab/DECISIONS.md).
+// Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set
+// (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still
+// inherited from before.
 //
 // # The analyzer
 //
