@@ -3,6 +3,7 @@ package contrib
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func LoadFile(path string) ([]*Rule, error) {
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		var list []json.RawMessage
 		if err := json.Unmarshal(trimmed, &list); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, jsonError(path, data, trimmed, err)
 		}
 		var rules []*Rule
 		for i, raw := range list {
@@ -41,7 +42,7 @@ func LoadFile(path string) ([]*Rule, error) {
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &probe); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, jsonError(path, data, trimmed, err)
 	}
 	if _, named := probe["RuleName"]; named {
 		r, err := parseNamed(trimmed, base)
@@ -123,4 +124,32 @@ func checkUnique(rules []*Rule, where string) error {
 		seen[r.Name] = true
 	}
 	return nil
+}
+
+// jsonError names where in the file a JSON error is, as path:line:column (both 1-based), the
+// way editors and compilers do: encoding/json reports only a byte offset, into trimmed, which
+// starts where data's leading white space ends. Errors without an offset get the path alone.
+func jsonError(path string, data, trimmed []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if len(trimmed) == 0 {
+		return fmt.Errorf("%s: empty file: want a rule body, a named rule or a list of them", path)
+	}
+	// The offset counts the byte that failed (or the end); point at it.
+	pos := len(data) - len(bytes.TrimLeft(data, " \t\r\n")) + int(off)
+	pos = min(max(pos-1, 0), len(data))
+	before := data[:pos]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := pos - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return fmt.Errorf("%s:%d:%d: %v", path, line, col, err)
 }
