@@ -46,13 +46,23 @@ type Assembly struct {
 	protect *ecs.ProtectionController
 	scaler  *scaling.Publisher
 	s3State *s3.StateStore // state snapshots next to the outputs, when the S3 sink is on
+
+	// offline is set while Check builds: every step that would talk to the network, start
+	// something or leave something behind is replaced by its check (see Check).
+	offline bool
 }
 
 // Build checks cfg and builds every part of a worker from it, without starting any. Building
 // does all the checking that needs more than the config itself (rule files, directories, the
 // S3 bucket, the HTTP port), so a bad setup fails here, naming the field, before anything runs.
 // On error, what was already started (the embedded demo broker) is released.
-func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) {
+func Build(ctx context.Context, cfg Config, deps Deps) (*Assembly, error) {
+	return build(ctx, cfg, deps, false)
+}
+
+// build is Build and, with offline set, Check: one sequence of steps, so that what -check
+// accepts and what the start accepts cannot drift apart.
+func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembly, err error) {
 	if deps.Logger == nil || deps.Registry == nil {
 		return nil, errors.New("worker: Deps.Logger and Deps.Registry are required")
 	}
@@ -60,7 +70,7 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a = &Assembly{cfg: cfg, log: deps.Logger, reg: deps.Registry, hooks: deps.Hooks, status: deps.Status}
+	a = &Assembly{cfg: cfg, log: deps.Logger, reg: deps.Registry, hooks: deps.Hooks, status: deps.Status, offline: offline}
 	partial := a // the named result is nil on error returns; abort what was started
 	defer func() {
 		if err != nil {
@@ -108,7 +118,9 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 	if a.src, err = a.newSource(ctx, awsCfg, pm); err != nil {
 		return nil, err
 	}
-	a.readTaskMetadata(ctx)
+	if !a.offline {
+		a.readTaskMetadata(ctx)
+	}
 	var fleet []pipeline.Dimension
 	if cfg.ServiceName != "" {
 		fleet = []pipeline.Dimension{{Name: "ServiceName", Value: cfg.ServiceName}}
@@ -131,6 +143,10 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 			a.sinks[i] = a.hooks.WrapSink(s)
 		}
 	}
+	var committer pipeline.Committer = a.src
+	if a.src == nil { // offline, without the Kafka client (see newSource)
+		committer = noCommits{}
+	}
 	a.rt, err = pipeline.New(pipeline.Options{
 		Window:      cfg.Window,
 		Plan:        plan,
@@ -138,7 +154,7 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		Analyzers:   analyzers,
 		Sinks:       a.sinks,
 		DeadLetters: deadLetters,
-		Committer:   a.src,
+		Committer:   committer,
 		Budget:      a.budget,
 		Metrics:     pm,
 		Logger:      a.log,
@@ -171,7 +187,12 @@ func Build(ctx context.Context, cfg Config, deps Deps) (a *Assembly, err error) 
 		a.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, a.rt.Unflushed, m)
 	}
 	if cfg.HTTP.Addr != "" {
-		if a.srv, err = newServer(cfg.HTTP.Addr, a.reg, map[string]http.Handler{"/v1/scaling": latest}); err != nil {
+		if a.offline {
+			err = checkAddr(cfg.HTTP.Addr)
+		} else {
+			a.srv, err = newServer(cfg.HTTP.Addr, a.reg, map[string]http.Handler{"/v1/scaling": latest})
+		}
+		if err != nil {
 			return nil, fmt.Errorf("http.addr: %w", err)
 		}
 	}
@@ -185,7 +206,7 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 	var fs *file.Sink
 	if cfg.Sinks.File.Dir != "" {
 		var err error
-		if fs, err = file.New(cfg.Sinks.File); err != nil {
+		if fs, err = file.New(cfg.Sinks.File); err != nil { // creates nothing yet: offline too
 			return nil, nil, err
 		}
 		a.sinks = append(a.sinks, fs)
@@ -198,20 +219,18 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 		if ss, err = s3.New(client, cfg.Sinks.S3, a.reg, a.log); err != nil {
 			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
 		}
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err = ss.Check(cctx)
-		cancel()
-		if err != nil {
-			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
-		}
 		a.sinks = append(a.sinks, ss)
 		a.s3State = s3.NewStateStore(client, cfg.Sinks.S3)
 	}
 	var metricSink pipeline.Sink
 	if cfg.cloudWatchOn() {
 		var err error
-		switch cfg.Sinks.CloudWatch.Mode {
-		case cloudwatch.ModeEMF:
+		switch {
+		case cfg.Sinks.CloudWatch.Mode == cloudwatch.ModeEMF && a.offline:
+			if err = cloudwatch.CheckEMF(cfg.Sinks.CloudWatch.Config); err == nil {
+				metricSink, err = cloudwatch.NewEMF(io.Discard, cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+			}
+		case cfg.Sinks.CloudWatch.Mode == cloudwatch.ModeEMF:
 			metricSink, err = cloudwatch.OpenEMF(cfg.Sinks.CloudWatch.Config, a.reg, a.log)
 		default:
 			conf := cfg.AWS
@@ -225,6 +244,15 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 	deadLetters := deadLetterSink(fs, ss)
 	if deadLetters == nil {
 		return nil, nil, errors.New("sinks: dead letters need a place to go: set sinks.file.dir or sinks.s3.bucket")
+	}
+	// The bucket's check needs the network: after every local one, so those fail at once.
+	if ss != nil && !a.offline {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := ss.Check(cctx)
+		cancel()
+		if err != nil {
+			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
+		}
 	}
 	return deadLetters, metricSink, nil
 }
@@ -283,7 +311,7 @@ func (a *Assembly) readTaskMetadata(ctx context.Context) {
 	}
 }
 
-// abort releases what a failed Build had started.
+// abort releases what a failed Build had started (and what Check built).
 func (a *Assembly) abort() {
 	if a.broker != nil {
 		a.broker.Close()

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,13 +10,23 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
+// checkConfig is what `worker -check` does: load, then Check.
+func checkConfig(t *testing.T, path string, environ []string) error {
+	t.Helper()
+	cfg, err := LoadConfig(path, environ)
+	if err != nil {
+		return err
+	}
+	return Check(context.Background(), cfg, testDeps())
+}
+
 func TestGoodConfigsLoad(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no good configs")
 	}
 	for _, f := range files {
-		if _, err := LoadConfig(f, nil); err != nil {
+		if err := checkConfig(t, f, nil); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -28,18 +39,22 @@ func TestExamplesLoad(t *testing.T) {
 	if len(files) < 2 {
 		t.Fatalf("examples: %v", files)
 	}
+	t.Chdir("..") // their paths are relative to the repository's root, where make run runs
 	for _, f := range files {
-		if _, err := LoadConfig(f, []string{"WEIR_AWS_ENDPOINT=http://127.0.0.1:45123"}); err != nil {
+		f = strings.TrimPrefix(f, "../")
+		if err := checkConfig(t, f, []string{"WEIR_AWS_ENDPOINT=http://127.0.0.1:45123"}); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	_, err := LoadConfig("../examples/local-aws.yaml", nil)
+	_, err := LoadConfig("examples/local-aws.yaml", nil)
 	if err == nil || !strings.Contains(err.Error(), "aws.local_credentials: only allowed with aws.endpoint") {
 		t.Errorf("local-aws.yaml without WEIR_AWS_ENDPOINT: %v, want the local_credentials refusal", err)
 	}
 }
 
-// Every bad config fails at load with messages that name the offending fields.
+// Every bad config is refused by -check (LoadConfig, then Check) with messages that name the
+// offending fields; those after the blank line pass LoadConfig and are refused by Check, as
+// the start refuses them.
 func TestBadConfigsNameTheField(t *testing.T) {
 	cases := map[string][]string{
 		"unknown-field.yaml":   {"field topic not found"},
@@ -58,15 +73,29 @@ func TestBadConfigsNameTheField(t *testing.T) {
 			"shutdown_timeout: 3m20s is not in [1s, 120s]",
 			`log.level: "loud" is not one of debug, info, warn, error`,
 		},
+
+		"rules-missing.yaml":     {"contributors.rules: open testdata/rules/missing.json: no such file or directory"},
+		"rules-malformed.yaml":   {"contributors.rules: testdata/rules/malformed.json:3:16: invalid character 'J'"},
+		"file-dir.yaml":          {"sinks.file.dir: cannot create testdata/not-a-directory/out: testdata/not-a-directory is not a directory"},
+		"emf-path.yaml":          {"sinks.cloudwatch: cloudwatch.emf.path: testdata/not-a-directory is not a directory"},
+		"anomaly-state-dir.yaml": {"anomaly.state_dir: cannot create testdata/not-a-directory/state"},
+		"time-field.yaml":        {`window.time_field: path "ts": does not start with $`},
+		"kafka-tls.yaml":         {"source.kafka.tls.ca_file: open testdata/missing-ca.pem: no such file or directory"},
+		"http-addr.yaml":         {"http.addr: address 8080: missing port in address"},
 	}
+	loadOnly := 0
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(cases) {
 		t.Errorf("%d bad configs in testdata, %d in the table", len(files), len(cases))
 	}
 	for name, wants := range cases {
-		_, err := LoadConfig(filepath.Join("testdata/bad", name), nil)
+		path := filepath.Join("testdata/bad", name)
+		if _, err := LoadConfig(path, nil); err != nil {
+			loadOnly++
+		}
+		err := checkConfig(t, path, nil)
 		if err == nil {
-			t.Errorf("%s: loaded without error", name)
+			t.Errorf("%s: passed -check", name)
 			continue
 		}
 		for _, w := range wants {
@@ -74,6 +103,9 @@ func TestBadConfigsNameTheField(t *testing.T) {
 				t.Errorf("%s: error does not mention %q:\n%v", name, w, err)
 			}
 		}
+	}
+	if loadOnly != 6 {
+		t.Errorf("%d bad configs fail to load, want 6: the others must pass LoadConfig and fail Check", loadOnly)
 	}
 }
 

@@ -37,6 +37,10 @@ var (
 
 // newSource builds the configured source. With source.kind demo it first starts the embedded
 // broker and the traffic generator, and the Kafka source reads from them.
+//
+// Offline (Check) the Kinesis source is built as at the start (it talks to AWS only when it
+// runs); the Kafka source is only checked, because franz-go's client starts connecting and
+// joining the group as soon as it exists, and the demo starts nothing: nil is returned.
 func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipeline.Metrics) (Source, error) {
 	cfg := a.cfg.Source
 	if cfg.Kind == "kinesis" {
@@ -45,6 +49,12 @@ func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipelin
 			return nil, fmt.Errorf("source: %w", err)
 		}
 		return k, nil
+	}
+	if a.offline {
+		if cfg.Kind == "kafka" {
+			return nil, prefix("source.", cfg.Kafka.Check(ctx))
+		}
+		return nil, nil
 	}
 	kcfg := cfg.Kafka
 	if cfg.Kind == "demo" {
@@ -61,7 +71,7 @@ func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipelin
 	}
 	k, err := kafka.New(ctx, kcfg, a.budget, a.reg, pm, a.log)
 	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, prefix("source.", err)
 	}
 	return k, nil
 }

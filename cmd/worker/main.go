@@ -42,7 +42,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML configuration file (default: the embedded demo); WEIR_… environment variables override it")
-	check := fs.Bool("check", false, "validate the configuration and exit")
+	check := fs.Bool("check", false, "check the configuration as the start would, short of network I/O, and exit (0: valid, 2: not)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,8 +52,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *check {
-		fmt.Fprintln(stdout, "configuration is valid")
-		return 0
+		return runCheck(cfg, stdout, stderr)
 	}
 	log := newLogger(cfg.Log, stderr)
 
@@ -80,6 +79,21 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		log.Error("worker stopped with an error", "err", err)
 		return 1
 	}
+	return 0
+}
+
+// runCheck is -check: worker.Check, which runs the start's own steps without the network.
+// Warnings the start would log (state that is not persisted, protection without an agent) are
+// printed too.
+func runCheck(cfg worker.Config, stdout, stderr io.Writer) int {
+	logCfg := cfg.Log
+	logCfg.Level = "warn"
+	deps := worker.Deps{Logger: newLogger(logCfg, stderr), Registry: prometheus.NewRegistry(), MemoryLimit: worker.MemoryLimit()}
+	if err := worker.Check(context.Background(), cfg, deps); err != nil {
+		fmt.Fprintf(stderr, "weir: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "configuration is valid (the brokers or stream, the bucket and the HTTP port are checked at start)")
 	return 0
 }
 

@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/internal/writable"
 	"github.com/weirstream/weir/pipeline"
 )
 
@@ -54,10 +56,16 @@ func NewEMF(w io.Writer, cfg Config, reg prometheus.Registerer, log *slog.Logger
 }
 
 // OpenEMF returns an EMF sink writing to cfg.EMF.Path: stdout, or a file opened for appending
-// (created if missing) and closed by Close.
+// (created if missing, with its directory) and closed by Close.
 func OpenEMF(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*EMF, error) {
 	if cfg.EMF.Path == "stdout" {
 		return NewEMF(os.Stdout, cfg, reg, log)
+	}
+	if err := CheckEMF(cfg); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.EMF.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("cloudwatch.emf.path: %w", err)
 	}
 	f, err := os.OpenFile(cfg.EMF.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -70,6 +78,18 @@ func OpenEMF(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*EMF, err
 	}
 	e.closer = f
 	return e, nil
+}
+
+// CheckEMF reports whether OpenEMF can open cfg.EMF.Path, without creating or changing
+// anything: what `-check` runs in its place.
+func CheckEMF(cfg Config) error {
+	if cfg.EMF.Path == "stdout" {
+		return nil
+	}
+	if err := writable.File(cfg.EMF.Path); err != nil {
+		return fmt.Errorf("cloudwatch.emf.path: %w", err)
+	}
+	return nil
 }
 
 // Name implements pipeline.Sink.

@@ -12,13 +12,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/weirstream/weir/internal/writable"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sinks/layout"
 )
 
 // Config configures the file sink (the worker's `sinks.file:` section).
 type Config struct {
-	// Dir is the output directory, created if missing. Default "./out".
+	// Dir is the output directory, created with the first object written. Default "./out".
 	Dir string `yaml:"dir"`
 	// Gzip compresses report and dead-letter objects. Default false: files are for reading.
 	Gzip bool `yaml:"gzip"`
@@ -37,12 +38,14 @@ type Sink struct {
 	cfg Config
 }
 
-// New creates the directory and returns the sink.
+// New checks that the sink will be able to write under cfg.Dir (it is a writable directory,
+// or can be created) and returns the sink. It creates nothing: the directory appears with the
+// first object written, and `-check` runs New as it is.
 func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := writable.Dir(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("sinks.file.dir: %w", err)
 	}
 	return &Sink{cfg: cfg}, nil

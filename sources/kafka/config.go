@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -77,6 +78,17 @@ func DefaultConfig() Config {
 
 		RevokeCommitTimeout: 5 * time.Second,
 	}
+}
+
+// Check does everything New does with c short of building the client, which connects at once:
+// Validate, and the TLS and SASL settings (certificate files read and parsed, the AWS
+// configuration for MSK IAM loaded). It is what `worker -check` runs for the Kafka source.
+func (c Config) Check(ctx context.Context) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	_, err := c.authOpts(ctx)
+	return err
 }
 
 // Validate returns errors naming the fields (under kafka.).
