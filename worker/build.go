@@ -102,7 +102,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	var awsCfg aws.Config
 	if cfg.usesAWS() {
 		conf := cfg.AWS
-		if awsCfg, err = conf.Load(ctx); err != nil {
+		if awsCfg, err = conf.Load(ctx, cfg.awsServices()...); err != nil {
 			return nil, fmt.Errorf("aws: %w", err)
 		}
 	}

@@ -37,9 +37,10 @@ type Config struct {
 	BudgetBytes  int64              `yaml:"budget_bytes"`
 	Contributors ContributorsConfig `yaml:"contributors"`
 	Sinks        SinksConfig        `yaml:"sinks"`
-	// AWS is the SDK configuration shared by the S3 and CloudWatch sinks: region, profile, and an
-	// endpoint override for local servers (moto). Credentials come from the SDK's default chain
-	// (on ECS, the task role).
+	// AWS is the SDK configuration shared by the AWS clients (S3, CloudWatch, Kinesis,
+	// DynamoDB): region, profile, and endpoint overrides for local servers (moto, kinesalite),
+	// for every service (aws.endpoint) or per service (aws.endpoints.s3, .kinesis, .dynamodb,
+	// .cloudwatch). Credentials come from the SDK's default chain (on ECS, the task role).
 	AWS  awsconf.Config `yaml:"aws"`
 	HTTP HTTPConfig     `yaml:"http"`
 	// ShutdownTimeout bounds the drain after SIGTERM: stop fetching, flush windows, drain
@@ -236,7 +237,7 @@ func (c Config) Validate() error {
 		errs = append(errs, prefix("sinks.", c.Sinks.S3.Validate()))
 	}
 	if c.usesAWS() {
-		errs = append(errs, c.AWS.Validate())
+		errs = append(errs, c.AWS.Validate(c.awsServices()...))
 	}
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 120*time.Second {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %v is not in [1s, 120s] (Fargate's stopTimeout maximum)", c.ShutdownTimeout))
@@ -266,6 +267,22 @@ func (c Config) Validate() error {
 func (c Config) usesAWS() bool {
 	return c.Source.Kind == "kinesis" || c.Sinks.S3.Bucket != "" || (c.cloudWatchOn() && c.Sinks.CloudWatch.Mode == cloudwatch.ModeAPI) ||
 		c.Source.Kafka.SASL.Mechanism == "aws-msk-iam"
+}
+
+// awsServices lists the AWS services the configuration calls (MSK IAM authentication calls
+// none of them: it only signs with the credentials).
+func (c Config) awsServices() []awsconf.Service {
+	var use []awsconf.Service
+	if c.Source.Kind == "kinesis" {
+		use = append(use, awsconf.Kinesis, awsconf.DynamoDB)
+	}
+	if c.Sinks.S3.Bucket != "" {
+		use = append(use, awsconf.S3)
+	}
+	if c.cloudWatchOn() && c.Sinks.CloudWatch.Mode == cloudwatch.ModeAPI {
+		use = append(use, awsconf.CloudWatch)
+	}
+	return use
 }
 
 func (c Config) cloudWatchOn() bool {

@@ -47,7 +47,7 @@ func TestExamplesLoad(t *testing.T) {
 		}
 	}
 	_, err := LoadConfig("examples/local-aws.yaml", nil)
-	if err == nil || !strings.Contains(err.Error(), "aws.local_credentials: only allowed with aws.endpoint") {
+	if err == nil || !strings.Contains(err.Error(), "aws.local_credentials: only allowed when every service in use has a local endpoint") {
 		t.Errorf("local-aws.yaml without WEIR_AWS_ENDPOINT: %v, want the local_credentials refusal", err)
 	}
 }

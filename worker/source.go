@@ -44,7 +44,8 @@ var (
 func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipeline.Metrics) (Source, error) {
 	cfg := a.cfg.Source
 	if cfg.Kind == "kinesis" {
-		k, err := kinesis.New(ctx, cfg.Kinesis, awsCfg, a.budget, a.reg, pm, a.log)
+		eps := a.cfg.AWS.Endpoints
+		k, err := kinesis.New(ctx, cfg.Kinesis, awsCfg, a.budget, a.reg, pm, a.log, kinesis.WithEndpoints(eps.Kinesis, eps.DynamoDB))
 		if err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}

@@ -24,11 +24,15 @@ type putMetricDataAPI interface {
 	PutMetricData(ctx context.Context, in *cloudwatch.PutMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error)
 }
 
-// NewClient returns a CloudWatch client for awsCfg. With a local endpoint (moto) it speaks
+// NewClient returns a CloudWatch client for awsCfg, at aws.endpoints.cloudwatch when that is
+// set. With any endpoint override (weir's or the SDK's variables: a local moto) it speaks
 // awsQuery: service/cloudwatch >= v1.53 defaults to Smithy RPCv2 CBOR, which moto cannot
 // parse; real CloudWatch understands both, and CBOR is smaller, so it stays the default there.
 func NewClient(awsCfg aws.Config, conf *awsconf.Config, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
-	if conf.Local() {
+	if endpoint := conf.BaseEndpoint(awsconf.CloudWatch); endpoint != nil {
+		optFns = append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) { o.BaseEndpoint = endpoint }}, optFns...)
+	}
+	if conf.Overridden(awsconf.CloudWatch) {
 		optFns = append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) {
 			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 		}}, optFns...)

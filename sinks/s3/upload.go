@@ -25,10 +25,16 @@ type objectAPI interface {
 	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
-// NewClient returns an S3 client for awsCfg, path-style when conf says so (local servers).
+// NewClient returns an S3 client for awsCfg, at aws.endpoints.s3 when that is set, path-style
+// when conf says so (local servers).
 func NewClient(awsCfg aws.Config, conf *awsconf.Config, optFns ...func(*s3.Options)) *s3.Client {
-	pathStyle := conf.PathStyle()
-	optFns = append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = pathStyle }}, optFns...)
+	pathStyle, endpoint := conf.PathStyle(), conf.BaseEndpoint(awsconf.S3)
+	optFns = append([]func(*s3.Options){func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		if endpoint != nil {
+			o.BaseEndpoint = endpoint
+		}
+	}}, optFns...)
 	return s3.NewFromConfig(awsCfg, optFns...)
 }
 

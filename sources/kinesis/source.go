@@ -27,11 +27,33 @@ type StreamAPI interface {
 }
 
 // Option adjusts a Source at construction.
-type Option func(*Source)
+type Option func(*options)
 
-// WithStreamAPI wraps the Kinesis client, e.g. to inject throttling in tests.
+type options struct {
+	wraps     []func(StreamAPI) StreamAPI
+	kinesisFn []func(*kinesis.Options)
+	dynamoFn  []func(*dynamodb.Options)
+}
+
+// WithStreamAPI wraps the Kinesis client, e.g. to inject throttling in tests. Several wrap in
+// the order given.
 func WithStreamAPI(wrap func(StreamAPI) StreamAPI) Option {
-	return func(s *Source) { s.kin = wrap(s.kin) }
+	return func(o *options) { o.wraps = append(o.wraps, wrap) }
+}
+
+// WithEndpoints points the Kinesis and the DynamoDB (lease table) clients at endpoints of
+// their own, over the AWS configuration's (the worker's aws.endpoints.kinesis and
+// aws.endpoints.dynamodb: the stream on kinesalite, the table on moto). "" leaves a client as
+// the configuration has it.
+func WithEndpoints(kinesisURL, dynamodbURL string) Option {
+	return func(o *options) {
+		if kinesisURL != "" {
+			o.kinesisFn = append(o.kinesisFn, func(ko *kinesis.Options) { ko.BaseEndpoint = &kinesisURL })
+		}
+		if dynamodbURL != "" {
+			o.dynamoFn = append(o.dynamoFn, func(do *dynamodb.Options) { do.BaseEndpoint = &dynamodbURL })
+		}
+	}
 }
 
 // Source consumes one Kinesis stream as one worker of a fleet sharing a lease table.
@@ -76,10 +98,18 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var kin StreamAPI = kinesis.NewFromConfig(awsCfg, o.kinesisFn...)
+	for _, wrap := range o.wraps {
+		kin = wrap(kin)
+	}
 	s := &Source{
 		cfg:     cfg,
 		region:  awsCfg.Region,
-		kin:     kinesis.NewFromConfig(awsCfg),
+		kin:     kin,
 		budget:  budget,
 		log:     log.With("source", "kinesis", "stream", cfg.Stream, "worker", cfg.WorkerID),
 		m:       newMetrics(reg),
@@ -91,12 +121,9 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 
 		lastReader: make(map[string]chan struct{}),
 	}
-	s.store = &leaseStore{db: dynamodb.NewFromConfig(awsCfg), table: cfg.LeaseTable, stream: cfg.Stream, retry: cfg.Retry,
+	s.store = &leaseStore{db: dynamodb.NewFromConfig(awsCfg, o.dynamoFn...), table: cfg.LeaseTable, stream: cfg.Stream, retry: cfg.Retry,
 		onErr: func(op, reason string) { s.m.apiErrors.WithLabelValues(op, reason).Inc() }}
 	s.leaseCtx, s.stopLease = context.WithCancel(context.Background())
-	for _, o := range opts {
-		o(s)
-	}
 	return s, nil
 }
 
