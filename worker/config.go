@@ -44,9 +44,17 @@ type Config struct {
 	AWS  awsconf.Config `yaml:"aws"`
 	HTTP HTTPConfig     `yaml:"http"`
 	// ShutdownTimeout bounds the drain after SIGTERM: stop fetching, flush windows, drain
-	// sinks, commit. Default 25s: ECS sends SIGKILL 30s after SIGTERM by default (stopTimeout,
-	// up to 120s on Fargate; raise both together).
+	// sinks, commit, release the partitions. Default 25s: ECS sends SIGKILL 30s after SIGTERM
+	// by default (stopTimeout, up to 120s on Fargate; raise both together).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ShutdownReserve is the part of ShutdownTimeout kept for the final commit and the release
+	// of the partitions (Kafka: commit, leave the group; Kinesis: checkpoint, release the
+	// leases): the flush must finish ShutdownReserve before the deadline, so a flush that runs
+	// long costs a replay of its windows, never the commit of what was already durable nor a
+	// release (unreleased Kinesis leases sit idle for lease_duration; a member that does not
+	// leave holds its partitions for session_timeout). Default 0: a quarter of
+	// ShutdownTimeout, at most 5s (one commit and one release are a few round trips each).
+	ShutdownReserve time.Duration `yaml:"shutdown_reserve"`
 	Log             LogConfig     `yaml:"log"`
 	// ECS configures the ECS integrations (task metadata is read when present).
 	ECS ECSConfig `yaml:"ecs"`
@@ -242,6 +250,9 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 120*time.Second {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %v is not in [1s, 120s] (Fargate's stopTimeout maximum)", c.ShutdownTimeout))
 	}
+	if c.ShutdownReserve < 0 || (c.ShutdownReserve > 0 && c.ShutdownReserve > c.ShutdownTimeout/2) {
+		errs = append(errs, fmt.Errorf("shutdown_reserve: %v is not in [0, shutdown_timeout/2 = %v] (the flush needs the rest)", c.ShutdownReserve, c.ShutdownTimeout/2))
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -261,6 +272,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("summary: %q is not one of auto, on, off", c.Summary))
 	}
 	return errors.Join(errs...)
+}
+
+// shutdownReserve is ShutdownReserve with its default applied.
+func (c Config) shutdownReserve() time.Duration {
+	if c.ShutdownReserve > 0 {
+		return c.ShutdownReserve
+	}
+	return min(c.ShutdownTimeout/4, 5*time.Second)
 }
 
 // usesAWS reports whether any part talks to AWS (and so needs the aws: section).

@@ -21,10 +21,12 @@ const (
 	// PartSummary prints the live summary line.
 	PartSummary = "summary"
 	// PartCommit is the source's final commit and the release of its partitions (Kafka:
-	// leave the group; Kinesis: release the leases), after every window is durable.
+	// leave the group; Kinesis: release the leases), after every window is durable. It has
+	// Config.ShutdownReserve to itself, at least.
 	PartCommit = "source commit"
 	// PartPipeline is the runtime: at shutdown every partition hands over its open windows,
-	// the merger flushes, and the sinks drain and close.
+	// the merger flushes, and the sinks drain and close, by ShutdownReserve before the
+	// deadline.
 	PartPipeline = "pipeline"
 	// PartLag keeps the lag tracker current.
 	PartLag = "lag"
@@ -43,8 +45,9 @@ const (
 //  1. the demo generator stops (no new traffic);
 //  2. the source stops fetching, then the scaling publisher and the lag poller stop;
 //  3. the runtime closes: every partition hands over its open windows, the merger flushes, the
-//     sinks drain and close;
-//  4. the source commits what is now durable and releases its partitions;
+//     sinks drain and close, all by the shutdown deadline minus the reserve;
+//  4. the source commits what is now durable and releases its partitions, in what is left
+//     (the reserve at least);
 //  5. the summary stops, and task scale-in protection (if enabled) is released;
 //  6. the HTTP server and the embedded broker stop.
 //
@@ -65,7 +68,11 @@ func (a *Assembly) parts() *group {
 	}
 	g.add(part{name: PartSummary, run: func(ctx context.Context) error { a.summarize(ctx); return nil }})
 	g.add(part{name: PartCommit, stop: a.src.Close})
-	g.add(part{name: PartPipeline, start: a.rt.Start, stop: a.rt.Close})
+	g.add(part{name: PartPipeline, start: a.rt.Start, stop: func(ctx context.Context) error {
+		ctx, cancel := reserve(ctx, a.cfg.shutdownReserve())
+		defer cancel()
+		return a.rt.Close(ctx)
+	}})
 	g.add(part{name: PartLag, run: func(ctx context.Context) error { a.src.TrackLag(ctx, a.tracker); return nil }})
 	g.add(part{name: PartScaling, run: func(ctx context.Context) error {
 		_ = a.scaler.Run(ctx, func(err error) { a.log.Warn("publishing the scaling signal", "err", err) })
@@ -76,6 +83,14 @@ func (a *Assembly) parts() *group {
 		g.add(part{name: PartGenerator, run: a.gen.Run})
 	}
 	return g
+}
+
+// reserve returns ctx with its deadline moved d earlier: what the parts after this one keep.
+func reserve(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-d))
+	}
+	return context.WithCancel(ctx)
 }
 
 // Run starts every part and blocks until ctx ends (a signal) or the source fails; then it
@@ -93,7 +108,8 @@ func (a *Assembly) Run(ctx context.Context) error {
 	case <-g.ended:
 	}
 	start := time.Now()
-	a.log.Info("shutting down: stop fetching, flush windows, drain sinks, commit", "deadline", a.cfg.ShutdownTimeout)
+	a.log.Info("shutting down: stop fetching, flush windows, drain sinks, commit, release", "deadline", a.cfg.ShutdownTimeout,
+		"reserved_for_commit_and_release", a.cfg.shutdownReserve())
 	deadline, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if a.srv != nil {

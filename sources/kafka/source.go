@@ -186,15 +186,3 @@ func (s *Source) onAutoCommit(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kms
 		s.log.Warn("offset commit failed; it is retried with the next commit", "err", err)
 	}
 }
-
-// Close commits everything marked, synchronously, and leaves the group. Call it after the
-// runtime has closed (so every durable window has been marked).
-func (s *Source) Close(ctx context.Context) error {
-	err := s.cl.CommitMarkedOffsets(ctx)
-	if err != nil {
-		s.m.commitErrors.Inc()
-	}
-	s.cl.CloseAllowingRebalance()
-	s.pm.RetireStageClock("source", s.clock)
-	return err
-}
