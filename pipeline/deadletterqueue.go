@@ -164,9 +164,15 @@ func (q *deadLetterQueue) writeAll() {
 	}
 }
 func (q *deadLetterQueue) write(letters []DeadLetter) bool {
+	health := q.rt.sinkHealth[len(q.rt.sinkHealth)-1]
 	return retryUntil(q.rt.sinkCtx, func() error {
-		return q.sink.WriteDeadLetters(q.rt.sinkCtx, letters)
+		err := q.sink.WriteDeadLetters(q.rt.sinkCtx, letters)
+		if err == nil {
+			health.succeeded()
+		}
+		return err
 	}, func(attempt int, err error) {
+		health.failed(err)
 		q.rt.metrics.sinkErrors.WithLabelValues("deadletter").Inc()
 		q.rt.stats.sinkErrors.Add(1)
 		q.rt.log.Warn("dead-letter write failed; retrying", "letters", len(letters), "attempt", attempt, "err", err)

@@ -23,10 +23,11 @@ type emitter struct {
 }
 
 type sinkWriter struct {
-	rt    *Runtime
-	sink  Sink
-	queue chan *emission
-	clock *StageClock
+	rt     *Runtime
+	sink   Sink
+	health *sinkHealth
+	queue  chan *emission
+	clock  *StageClock
 }
 
 // sinkQueue is each sink's queue length: enough to overlap one write with the next window's
@@ -36,7 +37,7 @@ const sinkQueue = 2
 func newEmitter(rt *Runtime) *emitter {
 	e := &emitter{rt: rt}
 	for _, s := range rt.sinks {
-		e.writers = append(e.writers, &sinkWriter{rt: rt, sink: s, queue: make(chan *emission, sinkQueue)})
+		e.writers = append(e.writers, &sinkWriter{rt: rt, sink: s, health: rt.sinkHealth[len(e.writers)], queue: make(chan *emission, sinkQueue)})
 	}
 	return e
 }
@@ -87,8 +88,12 @@ func (w *sinkWriter) write(em *emission) bool {
 		start := time.Now()
 		err := w.sink.Write(w.rt.sinkCtx, em.out)
 		w.rt.metrics.sinkSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		if err == nil {
+			w.health.succeeded()
+		}
 		return err
 	}, func(attempt int, err error) {
+		w.health.failed(err)
 		w.rt.metrics.sinkErrors.WithLabelValues(name).Inc()
 		w.rt.stats.sinkErrors.Add(1)
 		w.rt.log.Warn("sink write failed; window stays unacknowledged and will be retried",

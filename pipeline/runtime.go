@@ -73,6 +73,9 @@ type Runtime struct {
 	controlNotify  chan struct{}
 
 	stats statCounters
+	// sinkHealth follows each window sink's failed writes, then the dead-letter writer's
+	// (FailingSinks).
+	sinkHealth []*sinkHealth
 
 	mu       sync.Mutex
 	runners  map[Partition]*runner
@@ -149,6 +152,7 @@ func New(o Options) (*Runtime, error) {
 		rt.deadCounters[r] = rt.metrics.deadLetters.WithLabelValues(r.String())
 	}
 	rt.sinkCtx, rt.cancelSinks = context.WithCancel(context.Background())
+	rt.sinkHealth = newSinkHealth(o.Sinks)
 	rt.deadLetters = newDeadLetterQueue(rt, o.DeadLetters)
 	return rt, nil
 }

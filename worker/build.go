@@ -42,6 +42,7 @@ type Assembly struct {
 	gen     *demo.Generator // the demo traffic, with source.kind demo
 	sinks   []pipeline.Sink
 	srv     *server
+	health  *health
 	task    ecs.TaskMetadata // zero when not on ECS
 	protect *ecs.ProtectionController
 	scaler  *scaling.Publisher
@@ -186,11 +187,15 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		}
 		a.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, a.rt.Unflushed, m)
 	}
+	a.health = newHealth(cfg.Health, a.src, a.rt, a.tracker, time.Now())
+	if err := a.reg.Register(a.health.collector()); err != nil {
+		return nil, fmt.Errorf("health metrics: %w", err)
+	}
 	if cfg.HTTP.Addr != "" {
 		if a.offline {
 			err = checkAddr(cfg.HTTP.Addr)
 		} else {
-			a.srv, err = newServer(cfg.HTTP.Addr, a.reg, map[string]http.Handler{"/v1/scaling": latest})
+			a.srv, err = newServer(cfg.HTTP.Addr, a.reg, a.health, map[string]http.Handler{"/v1/scaling": latest})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("http.addr: %w", err)

@@ -43,6 +43,9 @@ type Config struct {
 	// .cloudwatch). Credentials come from the SDK's default chain (on ECS, the task role).
 	AWS  awsconf.Config `yaml:"aws"`
 	HTTP HTTPConfig     `yaml:"http"`
+	// Health configures what /healthz (liveness, the container health check) and /readyz
+	// (readiness) report.
+	Health HealthConfig `yaml:"health"`
 	// ShutdownTimeout bounds the drain after SIGTERM: stop fetching, flush windows, drain
 	// sinks, commit, release the partitions. Default 25s: ECS sends SIGKILL 30s after SIGTERM
 	// by default (stopTimeout, up to 120s on Fargate; raise both together).
@@ -140,6 +143,50 @@ type HTTPConfig struct {
 	Addr string `yaml:"addr"`
 }
 
+// HealthConfig sets when the worker reports itself stuck (/healthz, `worker healthcheck`: ECS
+// replaces the task) or not ready (/readyz: not doing its work now).
+type HealthConfig struct {
+	// StallTimeout: liveness fails when the worker has lag (records not yet committed, or time
+	// behind the stream) and has neither processed a record nor made a window durable for this
+	// long: a stuck runner, a sink failing for minutes (the pipeline stops once the windows it
+	// holds fill), a source that cannot fetch. Default 5m. It must exceed window.period +
+	// window.allowed_lateness: a quiet stream keeps an open window that long with no record
+	// and no flush, and its records count as lag until the window is committed.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// SinkTimeout: readiness fails when a sink has failed every write for this long. Default
+	// 1m: a write is retried with backoff (up to 30s apart), so a shorter failure is usually a
+	// blip the retries absorb. At most stall_timeout: not ready comes before not live.
+	SinkTimeout time.Duration `yaml:"sink_timeout"`
+	// SourceTimeout: readiness fails when the source has not reached its brokers or AWS for
+	// this long (Kafka: no broker answered; Kinesis: no lease-table scan, no GetRecords), or a
+	// fetch was refused for authorization this recently. Default 30s: a Kafka member
+	// heartbeats every 3s, a Kinesis worker scans the lease table every lease_duration/3.
+	SourceTimeout time.Duration `yaml:"source_timeout"`
+}
+
+// DefaultHealthConfig returns the documented defaults.
+func DefaultHealthConfig() HealthConfig {
+	return HealthConfig{StallTimeout: 5 * time.Minute, SinkTimeout: time.Minute, SourceTimeout: 30 * time.Second}
+}
+
+// validate checks the fields against each other and the window (whose hold bounds how long a
+// healthy quiet stream shows no progress).
+func (c HealthConfig) validate(w pipeline.WindowConfig) error {
+	var errs []error
+	if hold := w.Period + w.AllowedLateness; c.StallTimeout <= hold {
+		errs = append(errs, fmt.Errorf("health.stall_timeout: %v must be more than window.period + window.allowed_lateness (%v): "+
+			"a quiet stream holds an open window that long without a record or a flush", c.StallTimeout, hold))
+	}
+	if c.SinkTimeout <= 0 || c.SinkTimeout > c.StallTimeout {
+		errs = append(errs, fmt.Errorf("health.sink_timeout: %v must be positive and at most health.stall_timeout (%v): "+
+			"a failing sink makes the worker not ready before it makes it not live", c.SinkTimeout, c.StallTimeout))
+	}
+	if c.SourceTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("health.source_timeout: %v must be positive", c.SourceTimeout))
+	}
+	return errors.Join(errs...)
+}
+
 // LogConfig configures the structured log (stderr).
 type LogConfig struct {
 	// Level is debug, info (default), warn or error.
@@ -165,6 +212,7 @@ func DefaultConfig() Config {
 			CloudWatch: CloudWatchConfig{Enabled: &on, Config: cw},
 		},
 		HTTP:            HTTPConfig{Addr: ":8080"},
+		Health:          DefaultHealthConfig(),
 		ShutdownTimeout: 25 * time.Second,
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Summary:         "auto",
@@ -261,7 +309,7 @@ func (c Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
-	errs = append(errs, c.Lag.Validate(), c.Scaling.Validate())
+	errs = append(errs, c.Lag.Validate(), c.Scaling.Validate(), c.Health.validate(c.Window))
 	if c.Anomaly.Enabled {
 		errs = append(errs, c.Anomaly.Validate())
 	}

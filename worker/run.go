@@ -14,6 +14,9 @@ const (
 	// PartHTTP serves /metrics, /healthz, /readyz and /v1/scaling to the end of the drain
 	// (/readyz answers 503 from its start).
 	PartHTTP = "http"
+	// PartHealth times stalls for /healthz (see health): a second-by-second look at the
+	// runtime's progress.
+	PartHealth = "health"
 	// PartProtection holds ECS task scale-in protection while windows are unflushed. It is
 	// released after the commit: until everything is durable and committed the task still
 	// holds work that a scale-in would make someone redo.
@@ -60,6 +63,7 @@ func (a *Assembly) parts() *group {
 	}
 	if a.srv != nil {
 		g.add(part{name: PartHTTP, run: a.srv.run(a.log), stop: a.srv.shutdown})
+		g.add(part{name: PartHealth, run: a.health.run})
 	}
 	if a.protect != nil {
 		g.add(part{name: PartProtection, run: func(ctx context.Context) error {
@@ -99,8 +103,8 @@ func reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 func (a *Assembly) Run(ctx context.Context) error {
 	g := a.parts()
 	g.start()
+	a.health.started.Store(true)
 	if a.srv != nil {
-		a.srv.ready.Store(true)
 		a.log.Info("serving /metrics, /healthz, /readyz", "addr", a.srv.addr())
 	}
 	select {
@@ -112,9 +116,7 @@ func (a *Assembly) Run(ctx context.Context) error {
 		"reserved_for_commit_and_release", a.cfg.shutdownReserve())
 	deadline, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if a.srv != nil {
-		a.srv.ready.Store(false)
-	}
+	a.health.draining.Store(true)
 	err := g.stop(deadline, a.hooks.Stopped)
 	st := a.rt.Stats()
 	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond), "records", st.Records,

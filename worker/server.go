@@ -6,22 +6,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// server serves /metrics, /healthz (the process is alive) and /readyz (started and not
-// draining), for Prometheus and for the ECS container health check.
+// server serves /metrics, /healthz (liveness: the container health check) and /readyz
+// (readiness), for Prometheus, ECS and load balancers. A failing check answers 503 with its
+// reasons, one per line.
 type server struct {
-	srv   *http.Server
-	ln    net.Listener
-	ready atomic.Bool
+	srv *http.Server
+	ln  net.Listener
 }
 
-func newServer(addr string, reg *prometheus.Registry, extra map[string]http.Handler) (*server, error) {
+func newServer(addr string, reg *prometheus.Registry, h *health, extra map[string]http.Handler) (*server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -29,21 +28,24 @@ func newServer(addr string, reg *prometheus.Registry, extra map[string]http.Hand
 	s := &server{ln: ln}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.Handle("/healthz", check(h.live, "ok\n"))
+	mux.Handle("/readyz", check(h.ready, "ready\n"))
 	for path, h := range extra {
 		mux.Handle(path, h)
 	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
+}
+
+// check answers 200 with ok when f returns nil, else 503 with f's error.
+func check(f func(time.Time) error, ok string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if err := f(time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(ok))
+	}
 }
 
 func (s *server) addr() string { return s.ln.Addr().String() }

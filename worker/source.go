@@ -28,6 +28,10 @@ type Source interface {
 	// TrackLag keeps the lag tracker current until ctx ends (Kafka: end and committed offsets
 	// from the brokers; Kinesis: MillisBehindLatest of the held shards).
 	TrackLag(ctx context.Context, tr *lag.Tracker)
+	// Ready returns why the source cannot do its work at now, nil when it can: connected
+	// (something answered within the last within), a member of its fleet, not refused
+	// (readiness; see health). A member with nothing assigned is ready. Called concurrently.
+	Ready(now time.Time, within time.Duration) error
 }
 
 var (

@@ -73,7 +73,7 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	}
 	// The written shutdown order: fetching stops first, the pipeline flushes before the source
 	// commits, and the HTTP server (metrics and health through the drain) goes last.
-	if want := []string{PartSource, PartScaling, PartLag, PartPipeline, PartCommit, PartSummary, PartHTTP}; !slices.Equal(stopped, want) {
+	if want := []string{PartSource, PartScaling, PartLag, PartPipeline, PartCommit, PartSummary, PartHealth, PartHTTP}; !slices.Equal(stopped, want) {
 		t.Errorf("parts stopped in the order %q, want %q", stopped, want)
 	}
 

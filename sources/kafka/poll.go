@@ -46,13 +46,7 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 		if fetches.IsClientClosed() {
 			return errors.New("kafka: client closed while polling")
 		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return
-			}
-			s.m.fetchErrors.Inc()
-			s.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-		})
+		fetches.EachError(s.fetchError)
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) { s.dispatch(ctx, fp) })
 		s.cl.AllowRebalance()
 	}

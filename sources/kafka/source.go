@@ -47,6 +47,11 @@ type Source struct {
 	batchesWaiting bool
 	budgetPaused   bool
 
+	// ready is what Ready reports from; fetchLog rate-limits the fetch errors' log (Run's
+	// goroutine only).
+	ready    readiness
+	fetchLog fetchErrorLog
+
 	mu    sync.Mutex
 	owned map[tp]*owned
 	// lagTracker, when a lag poller is attached, forgets a partition the moment it is revoked or

@@ -127,6 +127,7 @@ func (s *Source) takeRound(t *taker) {
 		}
 		return
 	}
+	stamp(&s.ready.scanned)
 	now := time.Now()
 	present := make(map[string]bool, len(all))
 	for _, l := range all {

@@ -79,6 +79,7 @@ func (p *poller) next(ctx context.Context) (fetch, error) {
 			continue
 		}
 		p.s.m.getRecords.Inc()
+		stamp(&p.s.ready.read)
 		p.backoff = 0
 		f := fetch{records: out.Records, end: out.NextShardIterator == nil}
 		if out.MillisBehindLatest != nil {

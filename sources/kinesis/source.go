@@ -90,6 +90,8 @@ type Source struct {
 	lastReader map[string]chan struct{}
 	stopping   bool           // Run is returning: no more readers start
 	readers    sync.WaitGroup // reader goroutines
+
+	ready readiness // what Ready reports from (health.go)
 }
 
 // New builds the source. It talks to AWS only when Run starts.
@@ -142,6 +144,7 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	if err := s.ensureTable(ctx); err != nil {
 		return err
 	}
+	s.ready.started.Store(true)
 	s.rt, s.runCtx = rt, ctx
 	if err := s.syncShards(ctx); err != nil && ctx.Err() == nil {
 		// Not fatal: the coordinator retries, and leases that exist can be read meanwhile.

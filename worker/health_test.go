@@ -1,0 +1,346 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirstream/weir/internal/metrictest"
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/decode"
+)
+
+// healthWorker is a worker under a health test: its endpoints, and its log.
+type healthWorker struct {
+	*Assembly
+	base string
+	logs *lockedLog
+	stop context.CancelFunc
+	done chan error
+}
+
+// startHealthWorker runs a Kafka worker on brokers with short health timeouts (source 2s, sink
+// 1s, stall 4s) and 1s windows; edit, if set, changes its config and deps first.
+func startHealthWorker(t *testing.T, brokers []string, group string, edit func(*Config, *Deps)) *healthWorker {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Source.Kind = "kafka"
+	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = brokers, []string{"events"}, group
+	cfg.Window.Period, cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = time.Second, 0, 300*time.Millisecond
+	cfg.Lag.Interval, cfg.Lag.Window = 200*time.Millisecond, 3*time.Second
+	cfg.Health = HealthConfig{StallTimeout: 4 * time.Second, SinkTimeout: time.Second, SourceTimeout: 2 * time.Second}
+	cfg.Sinks.File.Dir = dir
+	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Summary = "off"
+	cfg.ShutdownTimeout = 3 * time.Second
+	logs := &lockedLog{}
+	deps := Deps{Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: testDeps().Registry}
+	if edit != nil {
+		edit(&cfg, &deps)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := Build(ctx, cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := &healthWorker{Assembly: w, base: "http://" + w.srv.addr(), logs: logs, stop: stop, done: make(chan error, 1)}
+	go func() { hw.done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		<-hw.done // the drain may fail: a test may have taken the broker away
+	})
+	return hw
+}
+
+// status GETs path and returns the status code and body.
+func (w *healthWorker) status(path string) (int, string) {
+	cl := http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(w.base + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// await polls path until it answers code with a body containing want.
+func (w *healthWorker) await(t *testing.T, path string, code int, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got, body := w.status(path)
+		if got == code && strings.Contains(body, want) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s: %d %q after %v, want %d with %q", path, got, body, within, code, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.buf.String(), s)
+}
+
+func kgoClient(t *testing.T, brokers []string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func produceNow(t *testing.T, cl *kgo.Client, parts int32, n int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for p := range parts {
+		for i := range n {
+			recs = append(recs, &kgo.Record{Topic: "events", Partition: p, Value: fmt.Appendf(nil, `{"i":%d}`, i)})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Brokers that go away make the worker not ready within source_timeout, and it is ready again
+// once they are back; liveness is untouched (nothing is behind, and a restart cannot bring a
+// broker back).
+func TestReadinessFollowsTheBrokers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	start := func() *kfake.Cluster {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(2, "events"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := start()
+	w := startHealthWorker(t, c.ListenAddrs(), "away", nil)
+	if code, body := w.status("/readyz"); code != http.StatusServiceUnavailable && !strings.Contains(body, "not a member") {
+		t.Logf("right after the start: %d %q", code, body)
+	}
+	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
+
+	c.Close()
+	took := w.await(t, "/readyz", http.StatusServiceUnavailable, "kafka: no broker has answered for", 10*time.Second)
+	t.Logf("not ready %v after the broker went away (source_timeout 2s)", took.Round(time.Millisecond))
+	if code, body := w.status("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz %d %q with the broker away and nothing behind, want 200", code, body)
+	}
+
+	c = start()
+	defer c.Close()
+	w.await(t, "/readyz", http.StatusOK, "ready", 30*time.Second)
+}
+
+// A fetch refused for authorization makes the worker not ready, naming the refusal, and is
+// logged once per 10s, not once per partition per fetch (franz-go retries such fetches every
+// few hundred milliseconds). Once fetching is allowed again, the worker is ready within
+// source_timeout.
+func TestFetchAuthorizationErrorsNotReadyAndRateLimited(t *testing.T) {
+	const parts = 4
+	c, cl := newTopic(t, parts)
+	produceNow(t, cl, parts, 10)
+	var deny atomic.Bool
+	c.ControlKey(kmsg.Fetch.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !deny.Load() {
+			return nil, nil, false
+		}
+		fr := req.(*kmsg.FetchRequest)
+		resp := fr.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range fr.Topics {
+			st := kmsg.NewFetchResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewFetchResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	w := startHealthWorker(t, c.ListenAddrs(), "denied", nil)
+	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
+
+	deny.Store(true)
+	w.await(t, "/readyz", http.StatusServiceUnavailable, "kafka: fetching is not authorized", 10*time.Second)
+	time.Sleep(3 * time.Second) // franz-go keeps fetching and failing
+	errs := metrictest.Sum(t, w.reg, "weir_kafka_fetch_errors_total", nil)
+	lines := w.logs.count("fetch error")
+	t.Logf("%v fetch errors, %d log lines", errs, lines)
+	if errs < 2*parts {
+		t.Fatalf("only %v fetch errors: the refusal was not retried, the test proves nothing", errs)
+	}
+	if lines > 2 {
+		t.Errorf("%d fetch-error log lines for %v errors, want at most 2 (rate-limited)", lines, errs)
+	}
+
+	deny.Store(false)
+	took := w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
+	t.Logf("ready again %v after fetching was allowed", took.Round(time.Millisecond))
+}
+
+// failingSink fails every write while fail is set.
+type failingSink struct {
+	pipeline.Sink
+	fail *atomic.Bool
+}
+
+func (s failingSink) Write(ctx context.Context, out *pipeline.Output) error {
+	if s.fail.Load() {
+		return fmt.Errorf("injected: %w", io.ErrClosedPipe)
+	}
+	return s.Sink.Write(ctx, out)
+}
+
+// A sink failing every write: not ready after sink_timeout (1s), then, with the records it
+// holds back counted as lag and nothing moving, not live after stall_timeout (4s); both
+// recover when the sink does.
+func TestFailingSinkNotReadyThenNotLive(t *testing.T) {
+	const parts = 2
+	c, cl := newTopic(t, parts)
+	var fail atomic.Bool
+	w := startHealthWorker(t, c.ListenAddrs(), "sinkfail", func(_ *Config, d *Deps) {
+		d.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return failingSink{Sink: s, fail: &fail} }
+	})
+	produceNow(t, cl, parts, 100)
+	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
+
+	fail.Store(true)
+	produceNow(t, cl, parts, 100)
+	notReady := w.await(t, "/readyz", http.StatusServiceUnavailable, "every write has failed for", 15*time.Second)
+	if code, _ := w.status("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz %d as soon as the sink failed, want 200 until stall_timeout", code)
+	}
+	notLive := w.await(t, "/healthz", http.StatusServiceUnavailable, "stalled: no record processed and no window made durable", 20*time.Second)
+	t.Logf("sink failing: not ready after %v, not live %v later", notReady.Round(time.Millisecond), notLive.Round(time.Millisecond))
+	if live := metrictest.Sum(t, w.reg, "weir_health_live", nil); live != 0 {
+		t.Errorf("weir_health_live = %v while /healthz fails", live)
+	}
+
+	fail.Store(false)
+	w.await(t, "/healthz", http.StatusOK, "ok", 60*time.Second)
+	w.await(t, "/readyz", http.StatusOK, "ready", 10*time.Second)
+	problems, err := testutil.CollectAndLint(w.health.collector())
+	if err != nil || len(problems) > 0 {
+		t.Errorf("health metrics lint: %v %v", problems, err)
+	}
+}
+
+// blockingOp is an operator whose Observe blocks while block is set: a stuck runner.
+type blockingOp struct{ block *atomic.Bool }
+
+func (blockingOp) Name() string { return "blocking" }
+func (o blockingOp) NewState(pipeline.Partition) pipeline.State {
+	return &blockingState{block: o.block}
+}
+
+type blockingState struct {
+	pipeline.State
+	block *atomic.Bool
+}
+
+func (s *blockingState) Observe(*pipeline.Record, []decode.Value) {
+	for s.block.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+func (s *blockingState) Merge(pipeline.State) error             { return nil }
+func (s *blockingState) Emit(pipeline.Window, *pipeline.Output) {}
+
+// A runner stuck in an operator, with records behind it: not live after stall_timeout, and
+// live again once it moves. A worker with nothing to do stays live however long nothing moves.
+func TestStuckRunnerNotLive(t *testing.T) {
+	const parts = 2
+	c, cl := newTopic(t, parts)
+	var block atomic.Bool
+	w := startHealthWorker(t, c.ListenAddrs(), "stuck", func(_ *Config, d *Deps) {
+		d.Hooks.Operators = []pipeline.Operator{blockingOp{block: &block}}
+	})
+	t.Cleanup(func() { block.Store(false) }) // before the drain (cleanups run last first): it waits for the runner
+	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
+	time.Sleep(5 * time.Second) // longer than stall_timeout with nothing to do
+	if code, body := w.status("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz %d %q idle with nothing behind, want 200", code, body)
+	}
+
+	block.Store(true)
+	produceNow(t, cl, parts, 50)
+	w.await(t, "/healthz", http.StatusServiceUnavailable, "records not yet committed", 20*time.Second)
+	w.await(t, "/readyz", http.StatusServiceUnavailable, "stalled", time.Second)
+	block.Store(false)
+	w.await(t, "/healthz", http.StatusOK, "ok", 10*time.Second)
+}
+
+// More workers than partitions: the one that owns nothing is a member with nothing to do, and
+// ready (see kafka.Source.Ready).
+func TestIdleMemberIsReady(t *testing.T) {
+	c, _ := newTopic(t, 1)
+	a := startHealthWorker(t, c.ListenAddrs(), "more-workers", nil)
+	a.await(t, "/readyz", http.StatusOK, "ready", 20*time.Second)
+	b := startHealthWorker(t, c.ListenAddrs(), "more-workers", nil)
+	if code, body := b.status("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("the second worker, just started: %d %q, want 503 until it has joined", code, body)
+	}
+	adm := kadm.NewClient(kgoClient(t, c.ListenAddrs()))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		gs, err := adm.DescribeGroups(context.Background(), "more-workers")
+		if err == nil && gs["more-workers"].State == "Stable" && len(gs["more-workers"].Members) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the group did not settle with both workers: %v %v", gs, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.await(t, "/readyz", http.StatusOK, "ready", 10*time.Second)
+	b.await(t, "/readyz", http.StatusOK, "ready", 10*time.Second)
+	if pa, pb := a.Stats().Partitions, b.Stats().Partitions; pa+pb != 1 || pa*pb != 0 {
+		t.Errorf("partitions %d and %d, want the one partition on one worker", pa, pb)
+	}
+}
