@@ -37,16 +37,3 @@ func (rt *Runtime) Stats() Stats {
 		Partitions:     n,
 	}
 }
-
-// Unflushed reports whether any partition holds records not yet durable in every sink (open or
-// pending windows, unwritten dead letters): what ECS task scale-in protection guards.
-func (rt *Runtime) Unflushed() bool {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for _, r := range rt.runners {
-		if r.holds.pending() > 0 {
-			return true
-		}
-	}
-	return false
-}

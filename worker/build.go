@@ -185,7 +185,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		if !client.Available() {
 			a.log.Warn("ecs.protection.enabled, but " + ecs.EnvAgentURI + " is not set: not on ECS, protection stays off")
 		}
-		a.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, a.rt.Unflushed, m)
+		a.protect = ecs.NewProtectionController(client, cfg.ECS.Protection, a.protectionWanted, m)
 	}
 	a.health = newHealth(cfg.Health, a.src, a.rt, a.tracker, time.Now())
 	if err := a.reg.Register(a.health.collector()); err != nil {

@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/weirstream/weir/internal/writable"
 	"github.com/weirstream/weir/pipeline"
@@ -58,4 +59,15 @@ func (a *Assembly) anomalyStore() (anomaly.StateStore, error) {
 		return nil, fmt.Errorf("anomaly.state_dir: %w", err)
 	}
 	return fs, nil
+}
+
+// protectionWanted is the task scale-in protection rule (see ecs.ProtectionConfig): protected
+// while one of the owned partitions is more than ecs.protection.behind behind its stream, that
+// is while the task drains a backlog; never for keeping up with live traffic, however busy,
+// because a protected task blocks scale-in and deployments. (It used to be "any record not yet
+// durable", which under steady traffic is always true: protection was renewed forever.) The
+// shutdown's part is the controller's (Drain).
+func (a *Assembly) protectionWanted() bool {
+	behind := a.tracker.Snapshot(time.Now()).Total.SecondsMax // NaN (unknown) compares false
+	return behind > a.cfg.ECS.Protection.Behind.Seconds()
 }

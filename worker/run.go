@@ -17,9 +17,10 @@ const (
 	// PartHealth times stalls for /healthz (see health): a second-by-second look at the
 	// runtime's progress.
 	PartHealth = "health"
-	// PartProtection holds ECS task scale-in protection while windows are unflushed. It is
-	// released after the commit: until everything is durable and committed the task still
-	// holds work that a scale-in would make someone redo.
+	// PartProtection holds ECS task scale-in protection while the task drains a backlog (see
+	// ecs.ProtectionConfig). Protection held at the shutdown is released after the commit:
+	// until everything is durable and committed the task holds work a stop would make someone
+	// redo.
 	PartProtection = "ecs protection"
 	// PartSummary prints the live summary line.
 	PartSummary = "summary"
@@ -117,6 +118,9 @@ func (a *Assembly) Run(ctx context.Context) error {
 	deadline, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	a.health.draining.Store(true)
+	if a.protect != nil {
+		a.protect.Drain() // protection held stays until after the commit (PartProtection)
+	}
 	err := g.stop(deadline, a.hooks.Stopped)
 	st := a.rt.Stats()
 	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond), "records", st.Records,

@@ -2,30 +2,39 @@ package ecs
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
-// ProtectionController keeps the task protected from ECS scale-in while it holds unflushed
-// windows, and removes protection once it has been idle for IdleGrace. Protection is renewed
-// RenewBefore its expiry while the task stays busy.
+// ProtectionController keeps the task protected from ECS scale-in while want says so (the
+// worker: while it is behind, see ProtectionConfig), and removes protection once want has been
+// false for IdleGrace. Protection is renewed RenewBefore its expiry while wanted. From Drain
+// on (the shutdown) it neither takes nor removes protection until Run ends.
 type ProtectionController struct {
 	client  *ProtectionClient
 	cfg     ProtectionConfig
-	busy    func() bool
+	want    func() bool
 	metrics *Metrics
+
+	draining atomic.Bool
 
 	protected bool
 	expires   time.Time
 	idleSince time.Time
 }
 
-// NewProtectionController builds a controller. busy reports whether the task holds windows
-// that are not yet durable; it is called from Run's goroutine once per CheckInterval, must not
-// block, and must be safe to call concurrently with the pipeline (read an atomic counter).
-// m may be nil.
-func NewProtectionController(client *ProtectionClient, cfg ProtectionConfig, busy func() bool, m *Metrics) *ProtectionController {
-	return &ProtectionController{client: client, cfg: cfg, busy: busy, metrics: m}
+// NewProtectionController builds a controller. want reports whether the task should be
+// protected now; it is called from Run's goroutine once per CheckInterval, must not block,
+// and must be safe to call concurrently with the pipeline. m may be nil.
+func NewProtectionController(client *ProtectionClient, cfg ProtectionConfig, want func() bool, m *Metrics) *ProtectionController {
+	return &ProtectionController{client: client, cfg: cfg, want: want, metrics: m}
 }
+
+// Drain tells the controller the task is shutting down. Protection it holds stays (renewed if
+// it would expire) until Run's context ends, which the worker does after the final commit: the
+// flush and the commit are work a stop would make someone redo. Protection it does not hold is
+// not taken: ECS has already decided to stop the task. Safe to call from any goroutine.
+func (c *ProtectionController) Drain() { c.draining.Store(true) }
 
 // Protected reports whether the controller believes the task is protected. Not safe for use
 // concurrently with Run; for tests and the final log line.
@@ -39,7 +48,11 @@ func (c *ProtectionController) Step(ctx context.Context, now time.Time) error {
 		c.protected = false
 		c.metrics.setProtected(false)
 	}
-	if c.busy() {
+	draining := c.draining.Load()
+	if draining && !c.protected {
+		return nil
+	}
+	if draining || c.want() {
 		c.idleSince = time.Time{}
 		if c.protected && now.Before(c.expires.Add(-c.cfg.RenewBefore)) {
 			return nil

@@ -26,17 +26,17 @@ func TestControllerProtectsRenewsAndReleasesWithHysteresis(t *testing.T) {
 	}
 	step(0, 0, false) // idle from the start: nothing to do
 	busy.Store(true)
-	step(5*time.Second, 1, true)               // windows open: protect
+	step(5*time.Second, 1, true)               // behind: protect
 	step(10*time.Second, 1, true)              // still protected, no call
 	step(7*time.Minute, 1, true)               // expiry at 10m05s, renew from 7m05s
 	step(7*time.Minute+5*time.Second, 2, true) // renewed
 	busy.Store(false)
-	step(8*time.Minute, 2, true) // idle, inside the grace
+	step(8*time.Minute, 2, true) // caught up, inside the grace
 	busy.Store(true)
-	step(8*time.Minute+10*time.Second, 2, true) // busy again: the gap did not drop protection
+	step(8*time.Minute+10*time.Second, 2, true) // behind again: the dip did not drop protection
 	busy.Store(false)
 	step(8*time.Minute+20*time.Second, 2, true)
-	step(8*time.Minute+50*time.Second, 3, false) // idle for 30 s: released
+	step(8*time.Minute+50*time.Second, 3, false) // caught up for 30 s: released
 	if got := agent.requests(); got[2] != `{"ProtectionEnabled":false}` {
 		t.Fatalf("release body %q", got[2])
 	}
@@ -98,5 +98,39 @@ func TestControllerRunDisabledWaitsWithoutCalls(t *testing.T) {
 	}
 	if n := len(agent.requests()); n != 0 {
 		t.Fatalf("%d agent calls while disabled", n)
+	}
+}
+
+// From Drain on the controller keeps what it has: protection held stays (renewed, not released
+// however long the task has not been behind) until Run ends; protection not held is not taken.
+func TestControllerDrainKeepsProtectionUntilRunEnds(t *testing.T) {
+	agent := newFakeAgent(t, reply{200, `{"protection":{"ProtectionEnabled":true,"TaskArn":"arn:aws:ecs:eu-west-1:1:task/weir/abc"}}`, 0})
+	cfg := testConfig()
+	var behind atomic.Bool
+	c := NewProtectionController(NewProtectionClient(agent.uri(), nil, cfg, nil), cfg, behind.Load, nil)
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	behind.Store(true)
+	if err := c.Step(ctx, t0); err != nil || !c.Protected() {
+		t.Fatalf("behind: %v, protected %v", err, c.Protected())
+	}
+	behind.Store(false)
+	c.Drain()
+	for _, at := range []time.Duration{time.Minute, 5 * time.Minute} { // well past the idle grace
+		if err := c.Step(ctx, t0.Add(at)); err != nil || !c.Protected() {
+			t.Fatalf("draining at %v: %v, protected %v", at, err, c.Protected())
+		}
+	}
+	if n := len(agent.requests()); n != 1 {
+		t.Fatalf("%d agent calls while draining inside the expiry, want none after the first", n)
+	}
+	if err := c.Step(ctx, t0.Add(8*time.Minute)); err != nil || len(agent.requests()) != 2 {
+		t.Fatalf("draining at the renewal time: %v, %d calls, want a renewal", err, len(agent.requests()))
+	}
+
+	fresh := NewProtectionController(NewProtectionClient(agent.uri(), nil, cfg, nil), cfg, func() bool { return true }, nil)
+	fresh.Drain()
+	if err := fresh.Step(ctx, t0); err != nil || fresh.Protected() || len(agent.requests()) != 2 {
+		t.Fatalf("draining unprotected and behind: %v, protected %v: ECS is already stopping the task", err, fresh.Protected())
 	}
 }

@@ -1,0 +1,165 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/ecs/ecstest"
+	"github.com/weirstream/weir/pipeline"
+)
+
+// slowableSink makes every write take delay while it is set: a sink slow enough to put the
+// worker behind.
+type slowableSink struct {
+	pipeline.Sink
+	delay *atomic.Int64
+}
+
+func (s slowableSink) Write(ctx context.Context, out *pipeline.Output) error {
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.Sink.Write(ctx, out)
+}
+
+// Task scale-in protection, against the fake ECS agent the deploy tests use: never taken while
+// the worker keeps up with steady live traffic; taken while it falls behind (a slow sink holds
+// it back: more than ecs.protection.behind, 1s here); removed once it has caught up for
+// idle_grace, with the traffic still flowing; and, held at SIGTERM, kept through the drain and
+// removed only after the final commit.
+func TestProtectionDuringABacklogOnly(t *testing.T) {
+	agent := ecstest.Start(t, "eu-west-1", "111122223333", "weir", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+	for _, kv := range agent.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	const parts = 2
+	c, cl := newTopic(t, parts)
+	// Steady live traffic: 40 records every 50ms, until the test ends.
+	trafficCtx, stopTraffic := context.WithCancel(context.Background())
+	var traffic sync.WaitGroup
+	traffic.Add(1)
+	go func() {
+		defer traffic.Done()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-trafficCtx.Done():
+				return
+			case <-tick.C:
+			}
+			var recs []*kgo.Record
+			for j := range 40 {
+				recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(j % parts), Value: fmt.Appendf(nil, `{"i":%d}`, i)})
+			}
+			_ = cl.ProduceSync(trafficCtx, recs...)
+		}
+	}()
+	defer func() { stopTraffic(); traffic.Wait() }()
+
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.Source.Kind = "kafka"
+	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "protected"
+	cfg.Window.Period, cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = time.Second, 0, 300*time.Millisecond
+	cfg.Lag.Interval, cfg.Lag.Window = 200*time.Millisecond, 3*time.Second
+	cfg.Sinks.File.Dir = dir
+	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
+	cfg.HTTP.Addr = ""
+	cfg.Summary = "off"
+	cfg.ShutdownTimeout = 10 * time.Second
+	p := &cfg.ECS.Protection
+	p.Enabled, p.Behind, p.IdleGrace, p.CheckInterval, p.RequestTimeout = true, time.Second, 500*time.Millisecond, 100*time.Millisecond, time.Second
+	var delay atomic.Int64
+	deps := testDeps()
+	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return slowableSink{Sink: s, delay: &delay} }
+	var commitDone atomic.Int64
+	deps.Hooks.Stopped = func(part string) {
+		if part == PartCommit {
+			commitDone.Store(time.Now().UnixNano())
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := Build(ctx, cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	calls := func() []bool {
+		var out []bool
+		for _, r := range agent.Protections() {
+			out = append(out, r.Protect)
+		}
+		return out
+	}
+	waitCalls := func(what string, n int, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for len(calls()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within %v: protection calls %v, %d records processed", what, within, calls(), w.Stats().Records)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// Keeping up with live traffic: no protection.
+	time.Sleep(4 * time.Second)
+	if got := calls(); len(got) != 0 {
+		t.Fatalf("protection calls %v while keeping up with live traffic, want none", got)
+	}
+	if w.Stats().Records == 0 {
+		t.Fatal("nothing processed: the steady phase proves nothing")
+	}
+
+	// Behind: protected.
+	delay.Store(int64(3 * time.Second))
+	waitCalls("protection while behind", 1, 20*time.Second)
+	if got := calls(); !got[0] {
+		t.Fatalf("first call %v, want an enable", got)
+	}
+	// Caught up, traffic still flowing: protection comes off, and stays off.
+	delay.Store(0)
+	waitCalls("the release after catching up", 2, 30*time.Second)
+	if got := calls(); got[1] {
+		t.Fatalf("calls %v, want the second to release", got)
+	}
+	time.Sleep(2 * time.Second)
+	if got := calls(); len(got) != 2 {
+		t.Fatalf("calls %v after catching up, want no more", got)
+	}
+
+	// Behind again, then SIGTERM: protection stays through the drain, off after the commit.
+	delay.Store(int64(3 * time.Second))
+	waitCalls("protection while behind again", 3, 20*time.Second)
+	delay.Store(int64(200 * time.Millisecond)) // slow, but the drain finishes
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	done <- nil // for the deferred stop
+	reqs := agent.Protections()
+	last := reqs[len(reqs)-1]
+	if len(reqs) != 4 || last.Protect {
+		t.Fatalf("calls %v after the shutdown, want the third protection released once", calls())
+	}
+	if c := time.Unix(0, commitDone.Load()); commitDone.Load() == 0 || last.Time.Before(c) {
+		t.Errorf("protection released at %v, before the final commit finished at %v", last.Time, c)
+	}
+}
