@@ -132,8 +132,8 @@ type AnomalyConfig struct {
 
 // ECSConfig configures the ECS integrations.
 type ECSConfig struct {
-	// Protection holds task scale-in protection while the task has unflushed windows. Off by
-	// default.
+	// Protection holds task scale-in protection while the task drains a backlog, and through
+	// its shutdown (see ecs.ProtectionConfig for the rule). Off by default.
 	Protection ecs.ProtectionConfig `yaml:"protection"`
 }
 
