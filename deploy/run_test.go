@@ -138,6 +138,10 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	}
 
 	p := startWorker(t, bin, dir, env)
+	// -check, with the same environment, user and directory, calls valid what starts.
+	if out, err := checkWorker(p.cmd.Dir, bin, env); err != nil {
+		t.Errorf("worker -check refused the template's environment (%v):\n%s", err, out)
+	}
 	base := "http://" + addr
 	p.waitFor(t, "ready (/readyz 200)", 60*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
 	p.waitFor(t, fmt.Sprintf("%d records processed", runRecords), 60*time.Second, func() bool {
@@ -333,6 +337,17 @@ func startWorker(t *testing.T, bin, dir string, env []string) *worker {
 		}
 	})
 	return w
+}
+
+// checkWorker runs bin -check as startWorker runs the worker: in dir, with exactly env, as
+// nobody when the test runs as root.
+func checkWorker(dir, bin string, env []string) ([]byte, error) {
+	cmd := exec.Command(bin, "-check")
+	cmd.Dir, cmd.Env = dir, env
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	return cmd.CombinedOutput()
 }
 
 // waitFor polls cond until it holds; the worker exiting first, or the timeout, fails the test.

@@ -318,6 +318,13 @@ func (a *Assembly) readTaskMetadata(ctx context.Context) {
 
 // abort releases what a failed Build had started (and what Check built).
 func (a *Assembly) abort() {
+	if a.src != nil {
+		// The Kafka client is already joining the group: leave (a few hundred ms at most,
+		// see kafka.Source.Close) so the fleet does not wait for a member that never starts.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.src.Close(ctx)
+		cancel()
+	}
 	if a.broker != nil {
 		a.broker.Close()
 	}
