@@ -6,15 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/internal/moto"
+	"github.com/weirstream/weir/internal/workerproc"
 )
 
 // TestTemplateEnvironment starts the real worker binary the way ECS starts it from each
@@ -51,7 +47,7 @@ func TestTemplateEnvironment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the worker binary for over a minute (-short)")
 	}
-	bin := buildWorker(t)
+	bin := workerproc.Build(t, "../cmd/worker")
 	perms := loadPermissions(t)
 	for _, path := range templates(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -99,7 +95,7 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	for k, v := range runVariants[name] {
 		values[k] = v
 	}
-	dir := t.TempDir()
+	dir := workerproc.Shared(t) // the worker's user reads the brokers' CA file from it
 	ctx := context.Background()
 
 	mt := moto.Start(t)
@@ -128,7 +124,7 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	}
 	agent := startFakeECSAgent(t, values["ClusterName"], runTaskID)
 
-	addr := freeAddr(t)
+	addr := workerproc.FreeAddr(t)
 	env := []string{"HOME=/nonexistent", "WEIR_HTTP_ADDR=" + addr,
 		"AWS_ACCESS_KEY_ID=" + runAccessID, "AWS_SECRET_ACCESS_KEY=weir-test-secret",
 		"AWS_ENDPOINT_URL=" + rec.srv.URL, "AWS_EC2_METADATA_DISABLED=true"}
@@ -137,20 +133,21 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 		env = append(env, k+"="+v)
 	}
 
-	p := startWorker(t, bin, dir, env)
+	wd := workerproc.ReadOnly(t)
+	p := workerproc.Start(t, bin, wd, env)
 	// -check, with the same environment, user and directory, calls valid what starts.
-	if out, err := checkWorker(p.cmd.Dir, bin, env); err != nil {
-		t.Errorf("worker -check refused the template's environment (%v):\n%s", err, out)
+	if code, out := workerproc.Run(t, bin, wd, env, "-check"); code != 0 {
+		t.Errorf("worker -check refused the template's environment (exit %d):\n%s", code, out)
 	}
 	base := "http://" + addr
-	p.waitFor(t, "ready (/readyz 200)", 60*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
-	p.waitFor(t, fmt.Sprintf("%d records processed", runRecords), 60*time.Second, func() bool {
+	p.WaitFor(t, "ready (/readyz 200)", 60*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
+	p.WaitFor(t, fmt.Sprintf("%d records processed", runRecords), 60*time.Second, func() bool {
 		return metricSum(base+"/metrics", "weir_records_processed_total") >= runRecords
 	})
-	p.waitFor(t, "the first scaling signal on stdout", 100*time.Second, func() bool {
-		return bytes.Contains(p.stdout.bytes(), []byte(`"DesiredTasks"`))
+	p.WaitFor(t, "the first scaling signal on stdout", 100*time.Second, func() bool {
+		return bytes.Contains(p.Stdout.Bytes(), []byte(`"DesiredTasks"`))
 	})
-	p.stop(t, 40*time.Second)
+	p.Stop(t, 40*time.Second)
 	if values["EnableTaskProtection"] == "true" {
 		// Protection is for a task draining a backlog (ecs.protection.behind, 60s): this run
 		// keeps up from the start, so through the run and its shutdown the agent must see no
@@ -182,7 +179,7 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 		t.Errorf("no window summary under s3://%s/%s; the bucket holds %v", runBucket, prefix, keys)
 	}
 
-	emitted, other, err := emittedMetrics(p.stdout.bytes())
+	emitted, other, err := emittedMetrics(p.Stdout.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,28 +205,6 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	}
 	t.Logf("%s: %d S3 objects, %d EMF metrics, %d distinct calls recorded", name, len(keys), len(emitted), len(calls))
 	return runResult{stack: st, calls: calls, emitted: emitted}
-}
-
-// buildWorker builds the worker binary as the Dockerfile does, in a directory every user can
-// read.
-func buildWorker(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "weir-worker-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "worker")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/worker")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func seedKafka(t *testing.T, m *fakeMSK) {
@@ -292,128 +267,6 @@ func seedKinesis(t *testing.T, st *stack, awsCfg aws.Config, endpoint string) {
 func accessLogLine(i int) []byte {
 	return fmt.Appendf(nil, `{"ts":%q,"tenant":"t%d","path":"/api/%d","status":%d,"bytes":%d}`,
 		time.Now().UTC().Format(time.RFC3339Nano), i%7, i%13, []int{200, 200, 200, 404, 500}[i%5], 100+i)
-}
-
-// worker is the running binary.
-type worker struct {
-	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
-	exited         chan struct{}
-	err            error
-}
-
-// startWorker runs bin in a new read-only directory as a non-root user (nobody, when the test
-// itself runs as root), with exactly env.
-func startWorker(t *testing.T, bin, dir string, env []string) *worker {
-	t.Helper()
-	wd := filepath.Join(dir, "readonly")
-	if err := os.Mkdir(wd, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != os.TempDir() && d != "/" && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
-		// The test's temporary directories are private to its user; the worker's user must be
-		// able to reach its working directory and the CA file.
-		_ = os.Chmod(d, 0o755)
-	}
-	w := &worker{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	w.cmd = exec.Command(bin)
-	w.cmd.Dir, w.cmd.Env, w.cmd.Stdout, w.cmd.Stderr = wd, env, w.stdout, w.stderr
-	if os.Geteuid() == 0 {
-		w.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { w.err = w.cmd.Wait(); close(w.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-w.exited:
-		default:
-			_ = w.cmd.Process.Kill()
-			<-w.exited
-		}
-		if t.Failed() {
-			t.Logf("worker stderr:\n%s", lastLines(w.stderr.bytes(), 60))
-		}
-	})
-	return w
-}
-
-// checkWorker runs bin -check as startWorker runs the worker: in dir, with exactly env, as
-// nobody when the test runs as root.
-func checkWorker(dir, bin string, env []string) ([]byte, error) {
-	cmd := exec.Command(bin, "-check")
-	cmd.Dir, cmd.Env = dir, env
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	}
-	return cmd.CombinedOutput()
-}
-
-// waitFor polls cond until it holds; the worker exiting first, or the timeout, fails the test.
-func (w *worker) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		select {
-		case <-w.exited:
-			t.Fatalf("the worker exited (%v) before %s; stderr:\n%s", w.err, what, lastLines(w.stderr.bytes(), 40))
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v; stderr:\n%s", what, timeout, lastLines(w.stderr.bytes(), 40))
-		}
-	}
-}
-
-// stop sends SIGTERM, as ECS does, and requires exit 0 within timeout.
-func (w *worker) stop(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	start := time.Now()
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-w.exited:
-	case <-time.After(timeout):
-		t.Fatalf("the worker did not exit within %v of SIGTERM; stderr:\n%s", timeout, lastLines(w.stderr.bytes(), 40))
-	}
-	if w.err != nil {
-		t.Fatalf("the worker exited with %v after SIGTERM; stderr:\n%s", w.err, lastLines(w.stderr.bytes(), 40))
-	}
-	t.Logf("exit 0 %v after SIGTERM", time.Since(start).Round(time.Millisecond))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.b.Bytes())
-}
-
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func httpStatus(url string) int {

@@ -80,24 +80,16 @@ func TestPerServiceEndpointsKinesaliteAndMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	w, err := Build(runCtx, cfg, testDeps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
+	w, stop := runWorker(t, cfg, testDeps())
 	deadline := time.Now().Add(60 * time.Second)
 	for w.Stats().Records < n {
 		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("processed %d of %d records in 60s (run: %v)", w.Stats().Records, n, <-done)
+			t.Fatalf("processed %d of %d records in 60s (run: %v)", w.Stats().Records, n, stop())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // the 1s windows close and flush
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 

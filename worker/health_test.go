@@ -1,16 +1,13 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/internal/metrictest"
+	"github.com/weirstream/weir/internal/workerproc"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
 )
@@ -31,89 +29,36 @@ import (
 type healthWorker struct {
 	*Assembly
 	base string
-	logs *lockedLog
-	stop context.CancelFunc
-	done chan error
+	logs *workerproc.Output
 }
 
-// startHealthWorker runs a Kafka worker on brokers with short health timeouts (source 2s, sink
-// 1s, stall 4s) and 1s windows; edit, if set, changes its config and deps first.
-func startHealthWorker(t *testing.T, brokers []string, group string, edit func(*Config, *Deps)) *healthWorker {
+// startHealthWorker runs a Kafka worker on c with short health timeouts (source 2s, sink 1s,
+// stall 4s); edit, if set, changes its config and deps first.
+func startHealthWorker(t *testing.T, c *kfake.Cluster, group string, edit func(*Config, *Deps)) *healthWorker {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Source.Kind = "kafka"
-	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = brokers, []string{"events"}, group
-	cfg.Window.Period, cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = time.Second, 0, 300*time.Millisecond
+	cfg := kafkaConfig(c, group, t.TempDir())
+	cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = 0, 300*time.Millisecond
 	cfg.Lag.Interval, cfg.Lag.Window = 200*time.Millisecond, 3*time.Second
 	cfg.Health = HealthConfig{StallTimeout: 4 * time.Second, SinkTimeout: time.Second, SourceTimeout: 2 * time.Second}
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Summary = "off"
 	cfg.ShutdownTimeout = 3 * time.Second
-	logs := &lockedLog{}
+	logs := &workerproc.Output{}
 	deps := Deps{Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: testDeps().Registry}
 	if edit != nil {
 		edit(&cfg, &deps)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hw := &healthWorker{Assembly: w, base: "http://" + w.srv.addr(), logs: logs, stop: stop, done: make(chan error, 1)}
-	go func() { hw.done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-hw.done // the drain may fail: a test may have taken the broker away
-	})
-	return hw
+	w, stop := runWorker(t, cfg, deps)
+	t.Cleanup(func() { _ = stop() }) // the drain may fail: a test may have taken the broker away
+	return &healthWorker{Assembly: w, base: "http://" + w.srv.addr(), logs: logs}
 }
 
 // status GETs path and returns the status code and body.
-func (w *healthWorker) status(path string) (int, string) {
-	cl := http.Client{Timeout: 2 * time.Second}
-	resp, err := cl.Get(w.base + path)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+func (w *healthWorker) status(path string) (int, string) { return get(w.base + path) }
 
 // await polls path until it answers code with a body containing want.
 func (w *healthWorker) await(t *testing.T, path string, code int, want string, within time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		got, body := w.status(path)
-		if got == code && strings.Contains(body, want) {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("%s: %d %q after %v, want %d with %q", path, got, body, within, code, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
+	return awaitStatus(t, w.base+path, code, want, within)
 }
 
 func kgoClient(t *testing.T, brokers []string) *kgo.Client {
@@ -157,7 +102,7 @@ func TestReadinessFollowsTheBrokers(t *testing.T) {
 		return c
 	}
 	c := start()
-	w := startHealthWorker(t, c.ListenAddrs(), "away", nil)
+	w := startHealthWorker(t, c, "away", nil)
 	if code, body := w.status("/readyz"); code != http.StatusServiceUnavailable && !strings.Contains(body, "not a member") {
 		t.Logf("right after the start: %d %q", code, body)
 	}
@@ -203,14 +148,14 @@ func TestFetchAuthorizationErrorsNotReadyAndRateLimited(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	w := startHealthWorker(t, c.ListenAddrs(), "denied", nil)
+	w := startHealthWorker(t, c, "denied", nil)
 	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
 
 	deny.Store(true)
 	w.await(t, "/readyz", http.StatusServiceUnavailable, "kafka: fetching is not authorized", 10*time.Second)
 	time.Sleep(3 * time.Second) // franz-go keeps fetching and failing
 	errs := metrictest.Sum(t, w.reg, "weir_kafka_fetch_errors_total", nil)
-	lines := w.logs.count("fetch error")
+	lines := strings.Count(string(w.logs.Bytes()), "fetch error")
 	t.Logf("%v fetch errors, %d log lines", errs, lines)
 	if errs < 2*parts {
 		t.Fatalf("only %v fetch errors: the refusal was not retried, the test proves nothing", errs)
@@ -244,7 +189,7 @@ func TestFailingSinkNotReadyThenNotLive(t *testing.T) {
 	const parts = 2
 	c, cl := newTopic(t, parts)
 	var fail atomic.Bool
-	w := startHealthWorker(t, c.ListenAddrs(), "sinkfail", func(_ *Config, d *Deps) {
+	w := startHealthWorker(t, c, "sinkfail", func(_ *Config, d *Deps) {
 		d.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return failingSink{Sink: s, fail: &fail} }
 	})
 	produceNow(t, cl, parts, 100)
@@ -298,7 +243,7 @@ func TestStuckRunnerNotLive(t *testing.T) {
 	const parts = 2
 	c, cl := newTopic(t, parts)
 	var block atomic.Bool
-	w := startHealthWorker(t, c.ListenAddrs(), "stuck", func(_ *Config, d *Deps) {
+	w := startHealthWorker(t, c, "stuck", func(_ *Config, d *Deps) {
 		d.Hooks.Operators = []pipeline.Operator{blockingOp{block: &block}}
 	})
 	t.Cleanup(func() { block.Store(false) }) // before the drain (cleanups run last first): it waits for the runner
@@ -320,9 +265,9 @@ func TestStuckRunnerNotLive(t *testing.T) {
 // ready (see kafka.Source.Ready).
 func TestIdleMemberIsReady(t *testing.T) {
 	c, _ := newTopic(t, 1)
-	a := startHealthWorker(t, c.ListenAddrs(), "more-workers", nil)
+	a := startHealthWorker(t, c, "more-workers", nil)
 	a.await(t, "/readyz", http.StatusOK, "ready", 20*time.Second)
-	b := startHealthWorker(t, c.ListenAddrs(), "more-workers", nil)
+	b := startHealthWorker(t, c, "more-workers", nil)
 	if code, body := b.status("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("the second worker, just started: %d %q, want 503 until it has joined", code, body)
 	}

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,16 +69,9 @@ func TestProtectionDuringABacklogOnly(t *testing.T) {
 	}()
 	defer func() { stopTraffic(); traffic.Wait() }()
 
-	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.Source.Kind = "kafka"
-	cfg.Source.Kafka.Brokers, cfg.Source.Kafka.Topics, cfg.Source.Kafka.Group = c.ListenAddrs(), []string{"events"}, "protected"
-	cfg.Window.Period, cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = time.Second, 0, 300*time.Millisecond
+	cfg := kafkaConfig(c, "protected", t.TempDir())
+	cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = 0, 300*time.Millisecond
 	cfg.Lag.Interval, cfg.Lag.Window = 200*time.Millisecond, 3*time.Second
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
-	cfg.HTTP.Addr = ""
-	cfg.Summary = "off"
 	cfg.ShutdownTimeout = 10 * time.Second
 	p := &cfg.ECS.Protection
 	p.Enabled, p.Behind, p.IdleGrace, p.CheckInterval, p.RequestTimeout = true, time.Second, 500*time.Millisecond, 100*time.Millisecond, time.Second
@@ -92,14 +84,13 @@ func TestProtectionDuringABacklogOnly(t *testing.T) {
 			commitDone.Store(time.Now().UnixNano())
 		}
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := Build(ctx, cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() { stop(); <-done }()
+	w, stopWorker := runWorker(t, cfg, deps)
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = stopWorker()
+		}
+	}()
 
 	calls := func() []bool {
 		var out []bool
@@ -149,11 +140,10 @@ func TestProtectionDuringABacklogOnly(t *testing.T) {
 	delay.Store(int64(3 * time.Second))
 	waitCalls("protection while behind again", 3, 20*time.Second)
 	delay.Store(int64(200 * time.Millisecond)) // slow, but the drain finishes
-	stop()
-	if err := <-done; err != nil {
+	stopped = true
+	if err := stopWorker(); err != nil {
 		t.Errorf("run: %v", err)
 	}
-	done <- nil // for the deferred stop
 	reqs := agent.Protections()
 	last := reqs[len(reqs)-1]
 	if len(reqs) != 4 || last.Protect {

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,27 +59,16 @@ func TestShutdownReservesTimeForTheRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := testConfig(t.TempDir())
 	cfg.AWS = conf
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
 	cfg.Window.Period = time.Minute // the records sit in an open window until the drain
-	cfg.Sinks.File.Dir = dir
-	cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, "metrics.emf")
-	cfg.HTTP.Addr = ""
-	cfg.Summary = "off"
 	cfg.ShutdownTimeout = 6 * time.Second
 	var hang atomic.Bool
 	deps := testDeps()
 	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return hangingSink{Sink: s, hang: &hang} }
-	runCtx, stop := context.WithCancel(ctx)
-	w, err := Build(runCtx, cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
+	w, stop := runWorker(t, cfg, deps)
 	src := w.src.(*kinesis.Source)
 	deadline := time.Now().Add(60 * time.Second)
 	for w.Stats().Records < n || len(src.Held()) < 2 {
@@ -91,8 +79,7 @@ func TestShutdownReservesTimeForTheRelease(t *testing.T) {
 	}
 	hang.Store(true)
 	start := time.Now()
-	stop()
-	runErr := <-done
+	runErr := stop()
 	took := time.Since(start)
 	if runErr == nil {
 		t.Error("Run returned nil: the windows the hanging sink never wrote must be reported")

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/internal/grouptest"
+	"github.com/weirstream/weir/internal/workerproc"
 )
 
 // SIGTERM while a rebalance is in flight: the worker's JoinGroup waits at the coordinator for a
@@ -37,7 +33,7 @@ func TestSIGTERMDuringRebalanceExitsWithinBudget(t *testing.T) {
 		budget   = 10 * time.Second // shutdown_timeout
 		produced = 2000
 	)
-	bin := buildBinary(t)
+	bin := workerproc.Build(t, ".")
 	addrs := startBroker(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("events"))
 	if err != nil {
@@ -53,16 +49,15 @@ func TestSIGTERMDuringRebalanceExitsWithinBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	httpAddr := freeAddr(t)
-	w := startWorkerProc(t, bin, []string{
-		"HOME=" + t.TempDir(), "WEIR_SOURCE_KIND=kafka", "WEIR_SOURCE_KAFKA_BROKERS=" + strings.Join(addrs, ","),
+	w := workerproc.Start(t, bin, workerproc.Shared(t), []string{
+		"HOME=/nonexistent", "WEIR_SOURCE_KIND=kafka", "WEIR_SOURCE_KAFKA_BROKERS=" + strings.Join(addrs, ","),
 		"WEIR_SOURCE_KAFKA_TOPICS=events", "WEIR_SOURCE_KAFKA_GROUP=" + group,
-		"WEIR_SINKS_FILE_DIR=" + t.TempDir(), "WEIR_SINKS_CLOUDWATCH_ENABLED=false", "WEIR_ANOMALY_ENABLED=false",
-		"WEIR_WINDOW_PERIOD=60s", "WEIR_HTTP_ADDR=" + httpAddr, "WEIR_SUMMARY=off",
-		"WEIR_SHUTDOWN_TIMEOUT=" + budget.String(), "WEIR_LOG_LEVEL=debug",
+		"WEIR_SINKS_FILE_DIR=" + workerproc.Writable(t), "WEIR_SINKS_CLOUDWATCH_ENABLED=false", "WEIR_ANOMALY_ENABLED=false",
+		"WEIR_WINDOW_PERIOD=60s", "WEIR_HTTP_ADDR=" + workerproc.FreeAddr(t), "WEIR_SUMMARY=off",
+		"WEIR_SHUTDOWN_TIMEOUT=" + budget.String(),
 	})
 	state := func() string { s, _ := grouptest.State(ctx, cl, group); return s }
-	waitFor(t, w, "the worker to own all 4 partitions", 30*time.Second, func() bool { return state() == "Stable" })
+	w.WaitFor(t, "the worker to own all 4 partitions", 30*time.Second, func() bool { return state() == "Stable" })
 
 	// Join as a second member that then goes silent: the worker, the cooperative leader,
 	// revokes two partitions to hand them over and rejoins, and that JoinGroup waits for us
@@ -70,26 +65,20 @@ func TestSIGTERMDuringRebalanceExitsWithinBudget(t *testing.T) {
 	if _, err := grouptest.JoinSilently(ctx, cl, group, []string{"events"}, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, w, "the worker's JoinGroup to wait for the silent member", 30*time.Second, func() bool {
+	w.WaitFor(t, "the worker's JoinGroup to wait for the silent member", 30*time.Second, func() bool {
 		return state() == "PreparingRebalance"
 	})
-	time.Sleep(500 * time.Millisecond) // the worker's JoinGroup is at the coordinator
-	start := time.Now()
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	time.Sleep(500 * time.Millisecond)                        // the worker's JoinGroup is at the coordinator
+	took, err, exited := w.Terminate(budget + 80*time.Second) // the rebalance timeout, and then some
+	if !exited {
+		t.Fatalf("no exit %v after SIGTERM; stderr:\n%s", took, w.Stderr.Tail(40))
 	}
-	select {
-	case <-w.exited:
-	case <-time.After(budget + 80*time.Second): // the rebalance timeout, and then some
-		t.Fatalf("no exit %v after SIGTERM; stderr:\n%s", time.Since(start), w.tail(40))
-	}
-	took := time.Since(start)
-	t.Logf("SIGTERM with a rebalance in flight → exit %v after %v (shutdown_timeout %v)", w.err, took.Round(time.Millisecond), budget)
+	t.Logf("SIGTERM with a rebalance in flight → exit %v after %v (shutdown_timeout %v)", err, took.Round(time.Millisecond), budget)
 	if testing.Verbose() {
-		t.Logf("worker log:\n%s", w.tail(40))
+		t.Logf("worker log:\n%s", w.Stderr.Tail(40))
 	}
-	if w.err != nil {
-		t.Errorf("exit %v, want 0; stderr:\n%s", w.err, w.tail(30))
+	if err != nil {
+		t.Errorf("exit %v, want 0; stderr:\n%s", err, w.Stderr.Tail(30))
 	}
 	if took > budget+time.Second {
 		t.Errorf("exit after %v, over the %v budget", took, budget)
@@ -108,80 +97,4 @@ func TestSIGTERMDuringRebalanceExitsWithinBudget(t *testing.T) {
 	if _, n := grouptest.State(ctx, cl, group); n > 1 {
 		t.Errorf("%d members after the worker exited, want at most the silent one", n)
 	}
-}
-
-// workerProc is a running worker binary.
-type workerProc struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-
-	mu     sync.Mutex
-	stderr []string
-}
-
-func startWorkerProc(t *testing.T, bin string, env []string) *workerProc {
-	t.Helper()
-	w := &workerProc{exited: make(chan struct{})}
-	w.cmd = exec.Command(bin)
-	w.cmd.Env = env
-	pipe, err := w.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			w.mu.Lock()
-			w.stderr = append(w.stderr, sc.Text())
-			w.mu.Unlock()
-		}
-	}()
-	go func() { <-read; w.err = w.cmd.Wait(); close(w.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-w.exited:
-		default:
-			_ = w.cmd.Process.Kill()
-			<-w.exited
-		}
-	})
-	return w
-}
-
-func (w *workerProc) tail(n int) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Join(w.stderr[max(0, len(w.stderr)-n):], "\n")
-}
-
-func waitFor(t *testing.T, w *workerProc, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		select {
-		case <-w.exited:
-			t.Fatalf("the worker exited (%v) before %s:\n%s", w.err, what, w.tail(40))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v:\n%s", what, timeout, w.tail(40))
-		}
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -114,10 +114,10 @@ func (s *Source) commitDirect(ctx context.Context, marked map[string]map[int32]k
 	if err != nil {
 		return fmt.Errorf("kafka: final commit: %w", err)
 	}
-	for _, t := range resp.Topics {
+	for i, t := range resp.Topics {
 		for _, p := range t.Partitions {
 			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return fmt.Errorf("kafka: final commit of %s/%d: %w", t.Topic, p.Partition, err)
+				return fmt.Errorf("kafka: final commit of %s/%d: %w", req.Topics[min(i, len(req.Topics)-1)].Topic, p.Partition, err)
 			}
 		}
 	}
