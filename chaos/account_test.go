@@ -7,25 +7,66 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/throughput"
 	"github.com/weirstream/weir/sinks/file"
+	s3sink "github.com/weirstream/weir/sinks/s3"
 )
 
 // summaries writes window reports the way a worker does (the throughput operator's state,
-// emitted, written by the file sink), one object per owner: records and decode dead letters
-// per partition.
+// emitted, written by a sink), one object per owner: records and decode dead letters per
+// partition.
 type summaries struct {
 	t    *testing.T
-	sink *file.Sink
+	sink interface {
+		pipeline.Sink
+		pipeline.DeadLetterSink
+	}
 }
 
-func newSummaries(t *testing.T, dir string, gzip bool) *summaries {
-	s, err := file.New(file.Config{Dir: dir, Gzip: gzip})
+// outputsUnderTest are the outputs a trial can use, each with the sink its workers write with.
+func outputsUnderTest(t *testing.T) map[string]func() (output, *summaries) {
+	return map[string]func() (output, *summaries){
+		"dir":       func() (output, *summaries) { return dirUnderTest(t, false) },
+		"dir, gzip": func() (output, *summaries) { return dirUnderTest(t, true) },
+		"s3": func() (output, *summaries) {
+			o, err := newS3Output(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(o.close)
+			cfg := s3sink.Config{Bucket: s3Bucket, Prefix: s3Prefix}
+			cfg.ApplyDefaults()
+			sink, err := s3sink.New(o.client, cfg, prometheus.NewRegistry(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o, &summaries{t: t, sink: sink}
+		},
+	}
+}
+
+func dirUnderTest(t *testing.T, gzip bool) (output, *summaries) {
+	dir := t.TempDir()
+	sink, err := file.New(file.Config{Dir: dir, Gzip: gzip})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &summaries{t: t, sink: s}
+	// A write a kill interrupted before its rename is not an object.
+	tmp := filepath.Join(dir, "kind=summary", "operator=throughput", ".tmp-123")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte("{half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := newDirOutput(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, &summaries{t: t, sink: sink}
 }
 
 // write emits window start's counts, by partition, as owner.
@@ -70,9 +111,8 @@ func (s *summaries) letters(stream, partition string, positions ...int64) {
 // neither cancels the other out in another cell; dead letters are compared per partition, in
 // the summaries' counts and in the dead-letter objects by position.
 func TestCountAndSettle(t *testing.T) {
-	for _, gz := range []bool{false, true} {
-		dir := t.TempDir()
-		s := newSummaries(t, dir, gz)
+	for name, open := range outputsUnderTest(t) {
+		out, s := open()
 		w0 := time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)
 		w1 := w0.Add(10 * time.Second)
 		// w0: partitions 0 and 1 by one owner; partition 1 again by another (a replay): 5
@@ -80,29 +120,21 @@ func TestCountAndSettle(t *testing.T) {
 		s.write(trialTopic, w0, "a", map[string]int64{"0": 10, "1": 5}, map[string]int64{"0": 1})
 		s.write(trialTopic, w0, "b", map[string]int64{"1": 5}, nil)
 		s.write(trialTopic, w1, "c", map[string]int64{"0": 7, "2": 4}, map[string]int64{"2": 2})
+		// Another topic's reports are not counted.
+		s.write("other", w1, "d", map[string]int64{"0": 1000}, nil)
 		// Dead letters: partition 0's one record, partition 2's records at 5 and 6 (and 6 again
 		// in a second object, as a replay writes it); partition 2's third never came.
 		s.letters(trialTopic, "0", 3)
 		s.letters(trialTopic, "2", 5, 6)
 		s.letters(trialTopic, "2", 6)
 		s.letters("other", "2", 7)
-		// Another topic's reports and a write a kill interrupted are not counted.
-		s.write("other", w1, "d", map[string]int64{"0": 1000}, nil)
-		tmp := filepath.Join(dir, "kind=summary", "operator=throughput", ".tmp-123")
-		if err := os.WriteFile(tmp, []byte("{half"), 0o644); err != nil {
-			t.Fatal(err)
-		}
 
-		out, err := newDirOutput(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
 		c, err := countOutputs(context.Background(), out, trialTopic)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c.Objects != 4 {
-			t.Errorf("gzip %v: %d summary objects, want 4", gz, c.Objects)
+			t.Errorf("%s: %d summary objects, want 4", name, c.Objects)
 		}
 		tl := newTally()
 		tl.Cells[cell{0, w0.Unix()}] = 10
@@ -117,19 +149,19 @@ func TestCountAndSettle(t *testing.T) {
 		if a.Produced != want.Produced || a.Counted != want.Counted || a.Lost != want.Lost ||
 			a.Duplicated != want.Duplicated || a.Cells != want.Cells || a.LostCells != want.LostCells ||
 			a.DupCells != want.DupCells || a.Undecodable != want.Undecodable {
-			t.Errorf("gzip %v: settled %+v\nwant %+v", gz, a, want)
+			t.Errorf("%s: settled %+v\nwant %+v", name, a, want)
 		}
 		if a.DeadLetters["decode"] != 3 {
-			t.Errorf("gzip %v: dead letters %v, want decode 3", gz, a.DeadLetters)
+			t.Errorf("%s: dead letters %v, want decode 3", name, a.DeadLetters)
 		}
 		if la := a.Letters; la.Lines["decode"] != 4 || la.Missing != 1 || la.Repeated != 1 || la.Unexpected != 0 {
-			t.Errorf("gzip %v: dead-letter objects %+v, want 4 lines, 1 missing, 1 repeated", gz, la)
+			t.Errorf("%s: dead-letter objects %+v, want 4 lines, 1 missing, 1 repeated", name, la)
 		}
 		if a.lost() != 3+1+1 || a.duplicated() != 5 {
-			t.Errorf("gzip %v: lost %d, duplicated %d; want 5 and 5", gz, a.lost(), a.duplicated())
+			t.Errorf("%s: lost %d, duplicated %d; want 5 and 5", name, a.lost(), a.duplicated())
 		}
 		if len(a.Worst) != 2 || a.Worst[0].Partition != 1 || a.Worst[0].Counted != 10 {
-			t.Errorf("gzip %v: worst cells %+v, want partition 1's surplus of 5 first", gz, a.Worst)
+			t.Errorf("%s: worst cells %+v, want partition 1's surplus of 5 first", name, a.Worst)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 // with the trial's configuration file, each incarnation with a client id of its own (so the
 // harness can find its member in the group) and its log in a file of its own.
 type fleet struct {
+	dir     string // the trial's: each worker's working directory
 	weir    string
 	config  string
 	logDir  string
@@ -43,7 +44,7 @@ type workerProc struct {
 }
 
 func newFleet(weir, config, dir string, env []string, drainBy time.Duration) (*fleet, error) {
-	f := &fleet{weir: weir, config: config, logDir: filepath.Join(dir, "logs"), emfDir: filepath.Join(dir, "emf"),
+	f := &fleet{dir: dir, weir: weir, config: config, logDir: filepath.Join(dir, "logs"), emfDir: filepath.Join(dir, "emf"),
 		env: env, drainBy: drainBy, procs: map[int]*workerProc{}, incs: map[int]int{}}
 	for _, d := range []string{f.logDir, f.emfDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -75,6 +76,7 @@ func (f *fleet) start(slot int) (*workerProc, error) {
 	cmd.Env = append(append([]string(nil), f.env...),
 		"WEIR_SOURCE_KAFKA_CLIENT_ID="+id,
 		"WEIR_SINKS_CLOUDWATCH_EMF_PATH="+filepath.Join(f.emfDir, id+".emf"))
+	cmd.Dir = f.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// A worker must not outlive the harness: if the harness dies, the kernel kills it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

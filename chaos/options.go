@@ -47,6 +47,10 @@ type options struct {
 	MaxLost       int64 `json:"max_lost"`
 	MaxDuplicated int64 `json:"max_duplicated"`
 
+	// Output is where the fleet writes: "dir" (one directory for every worker's file sink) or
+	// "s3" (one bucket on a moto server for every worker's S3 sink).
+	Output string `json:"output"`
+
 	Weir string `json:"-"` // the worker binary; "" builds ./cmd/worker
 	Work string `json:"-"` // trial directories
 	Keep bool   `json:"-"` // keep trial directories that passed
@@ -69,7 +73,7 @@ func defaultOptions() options {
 		ShutdownTimeout: 20 * time.Second,
 		DrainTimeout:    3 * time.Minute,
 		MaxLost:         0, MaxDuplicated: -1,
-		Work: "", Out: "out/chaos",
+		Output: "dir", Work: "", Out: "out/chaos",
 	}
 }
 
@@ -110,6 +114,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
 	fl.Int64Var(&o.MaxLost, "max-lost", o.MaxLost, "fail a trial that lost more records (-1: report only)")
 	fl.Int64Var(&o.MaxDuplicated, "max-duplicated", o.MaxDuplicated, "fail a trial that duplicated more records (-1: report only)")
+	fl.StringVar(&o.Output, "output", o.Output, "where the fleet writes: dir (the file sink, one directory) or s3 (the S3 sink, one bucket on a moto server)")
 	fl.StringVar(&o.Weir, "weir", o.Weir, "the worker binary (default: go build ./cmd/worker into the work directory)")
 	fl.StringVar(&o.Work, "work", o.Work, "directory for the trials' files (default: a temporary directory)")
 	fl.BoolVar(&o.Keep, "keep", o.Keep, "keep the files of trials that passed (failed ones are always kept)")
@@ -157,6 +162,9 @@ func (o *options) validate() error {
 		// their membership on kfake.
 		bad("revoke-timeout", "revoke %v + commit %v must stay below -session-timeout (%v) on kfake",
 			o.RevokeTimeout, o.RevokeCommit, o.SessionTimeout)
+	}
+	if o.Output != "dir" && o.Output != "s3" {
+		bad("output", "%q is not one of dir, s3", o.Output)
 	}
 	if o.DrainTimeout <= 0 {
 		bad("drain-timeout", "%v is not positive", o.DrainTimeout)

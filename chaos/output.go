@@ -11,15 +11,17 @@ import (
 
 // output is where the fleet writes and the harness reads back: the shared location every
 // worker's sinks point at. The file sink's directory is the one there is today; the fleet work
-// adds S3 (moto) as a second implementation, and the counting does not change.
+// uses S3 (moto, s3Output), and the counting does not change.
 type output interface {
-	// sinks is the workers' `sinks:` configuration section for this output (the CloudWatch
-	// part is the harness's own and is added to it).
-	sinks() map[string]any
+	// config is the workers' configuration sections for this output: `sinks:` (the CloudWatch
+	// part is the harness's own and is added to it), and `aws:` where it needs one.
+	config() map[string]any
 	// walk calls fn with the key and body of every object whose key starts with prefix.
 	walk(ctx context.Context, prefix string, fn func(key string, body []byte) error) error
 	// describe names the location for the report.
 	describe() string
+	// close stops what the output runs (a server).
+	close()
 }
 
 // dirOutput is one directory shared by every worker's file sink.
@@ -32,11 +34,13 @@ func newDirOutput(dir string) (*dirOutput, error) {
 	return &dirOutput{dir: dir}, nil
 }
 
-func (o *dirOutput) sinks() map[string]any {
-	return map[string]any{"file": map[string]any{"dir": o.dir}}
+func (o *dirOutput) config() map[string]any {
+	return map[string]any{"sinks": map[string]any{"file": map[string]any{"dir": o.dir}}}
 }
 
 func (o *dirOutput) describe() string { return "file sink in " + o.dir }
+
+func (o *dirOutput) close() {}
 
 // walk visits the directory's objects. Temporary files (a write a kill interrupted before its
 // rename) are not objects.

@@ -74,10 +74,11 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	say := func(format string, args ...any) {
 		fmt.Fprintf(tr.progress, "chaos: seed %d: "+format+"\n", append([]any{tr.seed}, args...)...)
 	}
-	out, err := newDirOutput(filepath.Join(tr.dir, "out"))
+	out, err := tr.newOutput(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer out.close()
 
 	broker, err := tr.startBroker()
 	if err != nil {
@@ -116,7 +117,8 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	if err := waitFor(ctx, time.Minute, own.complete); err != nil {
 		return nil, fmt.Errorf("the fleet never owned every partition: %w (logs in %s)", err, fl.logDir)
 	}
-	say("fleet of %d owns the %d partitions; producing %v at %d records/s", o.Workers, o.Partitions, o.Produce, o.Rate)
+	say("fleet of %d owns the %d partitions, writing to the %s; producing %v at %d records/s",
+		o.Workers, o.Partitions, out.describe(), o.Produce, o.Rate)
 
 	prod, err := tr.startProducer(ctx, broker.Addrs())
 	if err != nil {
@@ -356,6 +358,15 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error
 		}
 	}
 	return nil
+}
+
+// newOutput makes the trial's output: a directory in the trial's, or a bucket on a moto server
+// of its own.
+func (tr *trial) newOutput(ctx context.Context) (output, error) {
+	if tr.o.Output == "s3" {
+		return newS3Output(ctx)
+	}
+	return newDirOutput(filepath.Join(tr.dir, "out"))
 }
 
 // startBroker starts the harness's binary in the broker role.

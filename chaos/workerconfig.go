@@ -12,9 +12,13 @@ import (
 // (each worker writes its own file, named by a variable), JSON logs, and no HTTP server (the
 // workers share the machine's ports).
 func writeWorkerConfig(path string, o options, brokers []string, out output) error {
-	sinks := out.sinks()
+	cfg := out.config()
+	sinks, _ := cfg["sinks"].(map[string]any)
+	if sinks == nil {
+		sinks = map[string]any{}
+	}
 	sinks["cloudwatch"] = map[string]any{"mode": "emf", "namespace": "WeirChaos"}
-	cfg := map[string]any{
+	for k, v := range map[string]any{
 		"source": map[string]any{
 			"kind": "kafka", "format": "json",
 			"kafka": map[string]any{
@@ -33,6 +37,8 @@ func writeWorkerConfig(path string, o options, brokers []string, out output) err
 		"summary":          "off",
 		"shutdown_timeout": o.ShutdownTimeout.String(),
 		"log":              map[string]any{"level": "info", "format": "json"},
+	} {
+		cfg[k] = v
 	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {

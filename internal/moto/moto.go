@@ -18,6 +18,7 @@ package moto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -44,9 +45,20 @@ type Server struct {
 // that need AWS never skip silently.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	argv, err := command()
+	s, err := StartProcess()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartProcess starts moto_server as Start does, for a harness that runs outside a test (the
+// chaos command); the caller stops it.
+func StartProcess() (*Server, error) {
+	argv, err := command()
+	if err != nil {
+		return nil, err
 	}
 	// The port is chosen by binding :0 and releasing it, so another process can take it in
 	// between; a server that fails to come up is retried on a new port.
@@ -54,13 +66,11 @@ func Start(t testing.TB) *Server {
 	for range 3 {
 		s, err := start(argv)
 		if err == nil {
-			t.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("moto: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("moto: %w", lastErr)
 }
 
 // command returns the launcher (see atomic.go) run by a Python that has moto.
