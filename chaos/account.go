@@ -78,13 +78,7 @@ const worstCells = 20
 // settle compares the producer's tally with the outputs' counts.
 func settle(t *tally, c *counted) account {
 	a := account{DeadLetters: map[string]int64{}}
-	cells := map[cell]bool{}
-	for k := range t.Cells {
-		cells[k] = true
-	}
-	for k := range c.Cells {
-		cells[k] = true
-	}
+	cells := union(t.Cells, c.Cells)
 	a.Cells = len(cells)
 	var diffs []cellDiff
 	for k := range cells {
@@ -116,14 +110,7 @@ func settle(t *tally, c *counted) account {
 	a.Worst = diffs[:min(len(diffs), worstCells)]
 
 	decode := c.DeadLetters["decode"]
-	parts := map[int32]bool{}
-	for p := range t.Undecodable {
-		parts[p] = true
-	}
-	for p := range decode {
-		parts[p] = true
-	}
-	for p := range parts {
+	for p := range union(t.Undecodable, decode) {
 		want, got := t.Undecodable[p], decode[p]
 		a.Undecodable.Produced += want
 		a.Undecodable.Counted += got
@@ -158,14 +145,7 @@ func settleLetters(t *tally, c *counted) letterAccount {
 			}
 		}
 	}
-	parts := map[int32]bool{}
-	for p := range t.Undecodable {
-		parts[p] = true
-	}
-	for p := range distinct {
-		parts[p] = true
-	}
-	for p := range parts {
+	for p := range union(t.Undecodable, distinct) {
 		if d := t.Undecodable[p] - distinct[p]; d > 0 {
 			la.Missing += d
 		} else {

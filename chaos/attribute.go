@@ -61,14 +61,7 @@ func attribute(evs []*eventRecord, changes []ownerChange, t *tally, c *counted) 
 		slices.Sort(ev.Moved)
 	}
 	var r attribution
-	cells := map[cell]bool{}
-	for k := range t.Cells {
-		cells[k] = true
-	}
-	for k := range c.Cells {
-		cells[k] = true
-	}
-	for k := range cells {
+	for k := range union(t.Cells, c.Cells) {
 		d := c.Cells[k] - t.Cells[k]
 		if d == 0 {
 			continue

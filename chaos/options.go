@@ -17,13 +17,7 @@ type options struct {
 	Partitions int `json:"partitions"`
 	Workers    int `json:"workers"` // the fleet; one more comes and goes
 
-	Rate        int           `json:"rate"`    // records per second while the producer is active
-	Produce     time.Duration `json:"produce"` // how long the producer runs
-	ActiveMin   time.Duration `json:"active_min"`
-	ActiveMax   time.Duration `json:"active_max"`
-	QuietMin    time.Duration `json:"quiet_min"`
-	QuietMax    time.Duration `json:"quiet_max"`
-	Undecodable float64       `json:"undecodable"`
+	traffic
 
 	First  time.Duration `json:"first"` // the first event, from the producer's start
 	MinGap time.Duration `json:"min_gap"`
@@ -37,6 +31,7 @@ type options struct {
 	RevokeTimeout    time.Duration `json:"revoke_timeout"`
 	RevokeCommit     time.Duration `json:"revoke_commit_timeout"`
 	ShutdownTimeout  time.Duration `json:"shutdown_timeout"`
+	CommitInterval   time.Duration `json:"commit_interval,omitempty"` // 0: the worker's default
 
 	// DrainTimeout bounds the wait, after the producer stopped, for the group to commit every
 	// record.
@@ -60,10 +55,10 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		Trials: 10, Seed: 1, Partitions: 8, Workers: 3,
-		Rate: 2000, Produce: 150 * time.Second,
-		ActiveMin: 5 * time.Second, ActiveMax: 20 * time.Second, QuietMin: time.Second, QuietMax: 8 * time.Second,
-		Undecodable: 0.001,
-		First:       10 * time.Second, MinGap: 8 * time.Second, MaxGap: 20 * time.Second,
+		traffic: traffic{Rate: 2000, Produce: 150 * time.Second,
+			ActiveMin: 5 * time.Second, ActiveMax: 20 * time.Second, QuietMin: time.Second, QuietMax: 8 * time.Second,
+			Undecodable: 0.001},
+		First: 10 * time.Second, MinGap: 8 * time.Second, MaxGap: 20 * time.Second,
 		Window: 10 * time.Second, IdleTimeout: 5 * time.Second,
 		// kfake drops a live member that waits in JoinGroup longer than its session timeout
 		// (shared/design/TEST-SERVERS.md): every member must rejoin within it, so the revoke
@@ -85,7 +80,6 @@ func shortOptions() options {
 	o.Undecodable = 0.002
 	o.First, o.MinGap, o.MaxGap = 5*time.Second, 5*time.Second, 7*time.Second
 	o.Window, o.IdleTimeout = 5*time.Second, 3*time.Second
-	o.DrainTimeout = 90 * time.Second
 	return o
 }
 
@@ -111,6 +105,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.RevokeTimeout, "revoke-timeout", o.RevokeTimeout, "the workers' kafka.revoke_timeout")
 	fl.DurationVar(&o.RevokeCommit, "revoke-commit-timeout", o.RevokeCommit, "the workers' kafka.revoke_commit_timeout")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "the workers' shutdown_timeout; a SIGTERMed worker still running 10 s after it is SIGKILLed")
+	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval (0: the worker's default); a longer one replays more after a kill")
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
 	fl.Int64Var(&o.MaxLost, "max-lost", o.MaxLost, "fail a trial that lost more records (-1: report only)")
 	fl.Int64Var(&o.MaxDuplicated, "max-duplicated", o.MaxDuplicated, "fail a trial that duplicated more records (-1: report only)")
@@ -165,6 +160,9 @@ func (o *options) validate() error {
 	}
 	if o.Output != "dir" && o.Output != "s3" {
 		bad("output", "%q is not one of dir, s3", o.Output)
+	}
+	if o.CommitInterval < 0 {
+		bad("commit-interval", "%v is negative", o.CommitInterval)
 	}
 	if o.DrainTimeout <= 0 {
 		bad("drain-timeout", "%v is not positive", o.DrainTimeout)

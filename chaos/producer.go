@@ -23,11 +23,17 @@ import (
 // separated by quiet spells, some longer than the workers' idle timeout, so windows are also
 // closed by the wall clock while workers come and go.
 type producePlan struct {
-	Brokers  []string      `json:"brokers"`
-	Topic    string        `json:"topic"`
-	Rate     int           `json:"rate"` // records per second within an active spell
-	Duration time.Duration `json:"duration"`
-	Window   time.Duration `json:"window"`
+	Brokers []string      `json:"brokers"`
+	Topic   string        `json:"topic"`
+	Window  time.Duration `json:"window"`
+	Seed    uint64        `json:"seed"`
+	traffic
+}
+
+// traffic is what the producer sends.
+type traffic struct {
+	Rate    int           `json:"rate"`    // records per second within an active spell
+	Produce time.Duration `json:"produce"` // how long the producer runs
 	// Active and quiet spells last a uniform draw from [Min, Max].
 	ActiveMin time.Duration `json:"active_min"`
 	ActiveMax time.Duration `json:"active_max"`
@@ -35,7 +41,6 @@ type producePlan struct {
 	QuietMax  time.Duration `json:"quiet_max"`
 	// Undecodable is the share of records whose JSON is broken on purpose.
 	Undecodable float64 `json:"undecodable"`
-	Seed        uint64  `json:"seed"`
 }
 
 // produceTick is how often the producer sends what its rate owes.
@@ -81,7 +86,7 @@ type producer struct {
 
 // run alternates active and quiet spells until the plan's duration has passed.
 func (p *producer) run(ctx context.Context, progress io.Writer) error {
-	end := time.Now().Add(p.plan.Duration)
+	end := time.Now().Add(p.plan.Produce)
 	for time.Now().Before(end) {
 		active := min(p.draw(p.plan.ActiveMin, p.plan.ActiveMax), time.Until(end))
 		sent, err := p.spell(ctx, active)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -178,11 +179,7 @@ func (s *summary) markdown() string {
 		100*t.DuplicatedShare, perKill(t.Duplicated, t.Kills), t.DeadLettersCountedTwice, t.LettersMissing,
 		t.LettersRepeated, t.Late, t.Escalated, t.TermErrors)
 	b.WriteString("Dead letters by reason, as the summaries count them:")
-	reasons := make([]string, 0, len(t.DeadLetters))
-	for k := range t.DeadLetters {
-		reasons = append(reasons, k)
-	}
-	slices.Sort(reasons)
+	reasons := slices.Sorted(maps.Keys(t.DeadLetters))
 	for _, k := range reasons {
 		fmt.Fprintf(&b, " %s %d;", k, t.DeadLetters[k])
 	}
@@ -191,14 +188,19 @@ func (s *summary) markdown() string {
 	}
 	b.WriteString("\n\nBy cause (each cell's difference put down to its partition's first change of owner after the window started):\n\n")
 	b.WriteString("| cause | events | lost | duplicated | duplicated per event |\n|---|---:|---:|---:|---:|\n")
-	causes := make([]string, 0, len(s.ByCause))
-	for k := range s.ByCause {
-		causes = append(causes, k)
-	}
-	slices.Sort(causes)
-	for _, k := range causes {
+	for _, k := range slices.Sorted(maps.Keys(s.ByCause)) {
 		c := s.ByCause[k]
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s |\n", k, c.Events, c.Lost, c.Duplicated, perKill(c.Duplicated, c.Events))
+	}
+	b.WriteString("\nPer kill -9 (what it owned, whether its member had to be evicted, what its partitions' changes of owner were blamed for):\n\n")
+	b.WriteString("| seed | at | worker | owned | evicted | lost | duplicated |\n|---:|---:|---|---|---:|---:|---:|\n")
+	for _, r := range s.Trials {
+		for _, e := range r.Events {
+			if e.Action == actKill && e.Skipped == "" {
+				fmt.Fprintf(&b, "| %d | %v | %s | %v | %d | %d | %d |\n", r.Seed, e.At.Round(100*time.Millisecond),
+					e.Worker, e.Owned, e.Evicted, e.Lost, e.Duplicated)
+			}
+		}
 	}
 	for _, r := range s.Trials {
 		if len(r.Failures) == 0 {

@@ -81,3 +81,14 @@ func (t *tally) records() int64 {
 	}
 	return n
 }
+
+// union is every key of the maps.
+func union[M ~map[K]V, K comparable, V any](ms ...M) map[K]bool {
+	keys := map[K]bool{}
+	for _, m := range ms {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	return keys
+}

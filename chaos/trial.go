@@ -391,9 +391,7 @@ type producerProc struct {
 // startProducer starts the harness's binary in the producer role.
 func (tr *trial) startProducer(ctx context.Context, brokers []string) (*producerProc, error) {
 	o := tr.o
-	plan := producePlan{Brokers: brokers, Topic: trialTopic, Rate: o.Rate, Duration: o.Produce, Window: o.Window,
-		ActiveMin: o.ActiveMin, ActiveMax: o.ActiveMax, QuietMin: o.QuietMin, QuietMax: o.QuietMax,
-		Undecodable: o.Undecodable, Seed: tr.seed}
+	plan := producePlan{Brokers: brokers, Topic: trialTopic, Window: o.Window, Seed: tr.seed, traffic: o.traffic}
 	raw, err := json.Marshal(plan)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,10 @@ func writeWorkerConfig(path string, o options, brokers []string, out output) err
 	} {
 		cfg[k] = v
 	}
+	if o.CommitInterval > 0 {
+		kafka := cfg["source"].(map[string]any)["kafka"].(map[string]any)
+		kafka["commit_interval"] = o.CommitInterval.String()
+	}
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return err
