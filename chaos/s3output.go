@@ -34,12 +34,12 @@ func newS3Output(ctx context.Context) (*s3Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &s3Output{srv: srv, aws: awsconf.Config{Region: "us-east-1", Endpoint: srv.Endpoint(), LocalCredentials: true}}
-	cfg, err := o.aws.Load(ctx)
+	conf, cfg, err := srv.Config(ctx)
 	if err != nil {
 		srv.Stop()
 		return nil, err
 	}
+	o := &s3Output{srv: srv, aws: conf}
 	// The objects are written without checksums; the SDK would log, for every GET, that it
 	// validated none.
 	o.client = s3sink.NewClient(cfg, &o.aws, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })

@@ -131,13 +131,19 @@ func (s *Server) Env() []string {
 // loaded from it.
 func (s *Server) AWS(t testing.TB) (awsconf.Config, aws.Config) {
 	t.Helper()
-	conf := awsconf.Config{Endpoint: s.Endpoint(), Region: "us-east-1", LocalCredentials: true}
-	if err := conf.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	awsCfg, err := conf.Load(context.Background())
+	conf, awsCfg, err := s.Config(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return conf, awsCfg
+}
+
+// Config is AWS for a harness outside a test.
+func (s *Server) Config(ctx context.Context) (awsconf.Config, aws.Config, error) {
+	conf := awsconf.Config{Endpoint: s.Endpoint(), Region: "us-east-1", LocalCredentials: true}
+	if err := conf.Validate(); err != nil {
+		return conf, aws.Config{}, err
+	}
+	awsCfg, err := conf.Load(ctx)
+	return conf, awsCfg, err
 }
