@@ -45,7 +45,7 @@ bench-full:
 	$(GO) run ./bench
 
 # The chaos harness (chaos/README.md): a fleet of worker processes killed, stopped and restarted
-# while records flow, every record counted per (partition, window); 10 trials, ~3.5 min each on
+# while records flow, every record counted per (partition, window); 10 trials, ~3 min each on
 # 2 cores; summary in out/chaos. A short trial runs in `make test`. Replay one trial:
 # make chaos CHAOS_ARGS="-trials 1 -seed 7"
 CHAOS_ARGS ?=

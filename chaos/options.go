@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// options are a run's parameters. The defaults are `make chaos`: 10 trials of ~300,000 records
-// (150 s at 2,000 records/s) with an event every 8 to 20 s, about 3.5 minutes a trial on 2
-// cores. shortOptions is the trial `make test` runs.
+// options are a run's parameters. The defaults are `make chaos`: 10 trials of about 220,000
+// records (150 s of active spells at 2,000 records/s and quiet spells between them) with an
+// event every 8 to 20 s, about 3 minutes a trial on 2 cores. shortOptions is the trial
+// `make test` runs.
 type options struct {
 	Trials int    `json:"trials"`
 	Seed   uint64 `json:"seed"` // trial i (from 0) draws everything from Seed+i
