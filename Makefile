@@ -5,7 +5,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         ?= bin/weir
 
-.PHONY: all build run test test-short bench bench-full bench-micro lint fuzz clean
+.PHONY: all build run test test-short bench bench-full bench-micro chaos lint fuzz clean
 
 all: lint test build
 
@@ -43,6 +43,14 @@ bench:
 # The full run (~4 min) that bench/README.md reports; writes bench/results.
 bench-full:
 	$(GO) run ./bench
+
+# The chaos harness (chaos/README.md): a fleet of worker processes killed, stopped and restarted
+# while records flow, every record counted per (partition, window); 10 trials, ~3 min each on
+# 2 cores; summary in out/chaos. A short trial runs in `make test`. Replay one trial:
+# make chaos CHAOS_ARGS="-trials 1 -seed 7"
+CHAOS_ARGS ?=
+chaos:
+	$(GO) run ./chaos -out out/chaos $(CHAOS_ARGS)
 
 # Go micro-benchmarks of the hot paths.
 bench-micro:

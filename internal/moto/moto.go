@@ -18,6 +18,7 @@ package moto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -44,9 +45,20 @@ type Server struct {
 // that need AWS never skip silently.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	argv, err := command()
+	s, err := StartProcess()
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartProcess starts moto_server as Start does, for a harness that runs outside a test (the
+// chaos command); the caller stops it.
+func StartProcess() (*Server, error) {
+	argv, err := command()
+	if err != nil {
+		return nil, err
 	}
 	// The port is chosen by binding :0 and releasing it, so another process can take it in
 	// between; a server that fails to come up is retried on a new port.
@@ -54,13 +66,11 @@ func Start(t testing.TB) *Server {
 	for range 3 {
 		s, err := start(argv)
 		if err == nil {
-			t.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("moto: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("moto: %w", lastErr)
 }
 
 // command returns the launcher (see atomic.go) run by a Python that has moto.
@@ -121,13 +131,19 @@ func (s *Server) Env() []string {
 // loaded from it.
 func (s *Server) AWS(t testing.TB) (awsconf.Config, aws.Config) {
 	t.Helper()
-	conf := awsconf.Config{Endpoint: s.Endpoint(), Region: "us-east-1", LocalCredentials: true}
-	if err := conf.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	awsCfg, err := conf.Load(context.Background())
+	conf, awsCfg, err := s.Config(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return conf, awsCfg
+}
+
+// Config is AWS for a harness outside a test.
+func (s *Server) Config(ctx context.Context) (awsconf.Config, aws.Config, error) {
+	conf := awsconf.Config{Endpoint: s.Endpoint(), Region: "us-east-1", LocalCredentials: true}
+	if err := conf.Validate(); err != nil {
+		return conf, aws.Config{}, err
+	}
+	awsCfg, err := conf.Load(ctx)
+	return conf, awsCfg, err
 }

@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/weirstream/weir/internal/brokerproc"
+)
+
+// The names a trial uses on its broker.
+const (
+	trialTopic = "chaos"
+	trialGroup = "weir-chaos"
+)
+
+// trial is one run: a fresh broker, a fleet, a producer, a schedule of events drawn from seed,
+// then the drain and the count.
+type trial struct {
+	o        options
+	seed     uint64
+	self     string // this harness's binary: the broker and producer roles
+	dir      string
+	progress io.Writer
+}
+
+// trialResult is what a trial did and found.
+type trialResult struct {
+	Seed    uint64        `json:"seed"`
+	Dir     string        `json:"dir,omitempty"` // kept for a failed trial (or -keep)
+	Started time.Time     `json:"started"`
+	Took    time.Duration `json:"took"`
+	// Records is what the broker acknowledged, undecodable records included.
+	Records   int64          `json:"records"`
+	Kills     int            `json:"kills"`
+	Terms     int            `json:"terms"`
+	Starts    int            `json:"starts"`
+	Evictions int            `json:"evictions"`
+	Events    []*eventRecord `json:"events"`
+	Account   account        `json:"account"`
+	attribution
+	OwnerChanges    []ownerChange `json:"owner_changes"`
+	SummaryObjects  int           `json:"summary_objects"`
+	Drain           drainResult   `json:"drain"`
+	TermErrors      int           `json:"term_errors"` // SIGTERMed workers that exited with an error
+	Escalated       int           `json:"escalated"`   // SIGTERMed workers SIGKILLed after their shutdown timeout
+	UnexpectedExits []string      `json:"unexpected_exits,omitempty"`
+	Failures        []string      `json:"failures,omitempty"`
+}
+
+// drainResult is how the wait for the group to commit every record went.
+type drainResult struct {
+	Took time.Duration `json:"took"`
+	Done bool          `json:"done"`
+	// Behind lists the partitions not fully committed when the wait gave up:
+	// "p: committed/end".
+	Behind []string `json:"behind,omitempty"`
+}
+
+// run runs the trial. An error means the harness could not run it (a process did not start);
+// what the trial found, failures included, is in the result.
+func (tr *trial) run(ctx context.Context) (*trialResult, error) {
+	o := tr.o
+	res := &trialResult{Seed: tr.seed, Started: time.Now()}
+	say := func(format string, args ...any) {
+		fmt.Fprintf(tr.progress, "chaos: seed %d: "+format+"\n", append([]any{tr.seed}, args...)...)
+	}
+	out, err := tr.newOutput(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer out.close()
+
+	broker, err := tr.startBroker()
+	if err != nil {
+		return nil, err
+	}
+	defer broker.Stop()
+	g, err := newGroup(broker.Addrs(), trialGroup, trialTopic)
+	if err != nil {
+		return nil, err
+	}
+	defer g.close()
+	if err := g.createTopic(ctx, int32(o.Partitions)); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(tr.dir, "worker.yaml")
+	if err := writeWorkerConfig(cfgPath, o, broker.Addrs(), out); err != nil {
+		return nil, err
+	}
+	fl, err := newFleet(o.Weir, cfgPath, tr.dir, workerEnv(), o.ShutdownTimeout+termGrace)
+	if err != nil {
+		return nil, err
+	}
+	defer fl.killAll()
+
+	own := newOwnership(int32(o.Partitions))
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { own.watch(watchCtx, g); close(watched) }()
+	defer func() { stopWatch(); <-watched }()
+
+	for s := 1; s <= o.Workers; s++ {
+		if _, err := fl.start(s); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitFor(ctx, time.Minute, own.complete); err != nil {
+		return nil, fmt.Errorf("the fleet never owned every partition: %w (logs in %s)", err, fl.logDir)
+	}
+	say("fleet of %d owns the %d partitions, writing to the %s; producing %v at %d records/s",
+		o.Workers, o.Partitions, out.describe(), o.Produce, o.Rate)
+
+	prod, err := tr.startProducer(ctx, broker.Addrs())
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+
+	// Background work an event leaves behind (an eviction due later, a drain to wait for) ends
+	// with the trial: bgCtx is cancelled before the fleet stops.
+	bgCtx, stopBg := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	defer func() { stopBg(); bg.Wait() }()
+	ev := &eventRunner{o: o, fl: fl, g: g, own: own, bgCtx: bgCtx, bg: &bg, say: say}
+
+	sched := newSchedule(tr.seed, scheduleConfig{Workers: o.Workers, First: o.First, Last: o.Produce - o.MinGap/2,
+		MinGap: o.MinGap, MaxGap: o.MaxGap})
+	for _, e := range sched {
+		if err := sleep(ctx, time.Until(t0.Add(e.At))); err != nil {
+			return nil, err
+		}
+		res.Events = append(res.Events, ev.apply(ctx, e, false))
+	}
+
+	t, err := prod.wait()
+	if err != nil {
+		return nil, err
+	}
+	res.Records = t.records()
+	say("producer done: %d records acknowledged (%d undecodable), %d failed", res.Records, res.Records-t.Cells.total(), t.Failed)
+
+	// Let the fleet drain: every worker of the fleet up, the extra one gone.
+	for s := 1; s <= o.Workers+1; s++ {
+		switch running := fl.current(s) != nil; {
+		case s <= o.Workers && !running:
+			res.Events = append(res.Events, ev.apply(ctx, event{At: time.Since(t0), Action: actStart, Slot: s}, true))
+		case s > o.Workers && running:
+			rec := ev.apply(ctx, event{At: time.Since(t0), Action: actTerm, Slot: s}, true)
+			res.Events = append(res.Events, rec)
+		}
+	}
+	res.Drain = drain(ctx, g, int32(o.Partitions), o.DrainTimeout)
+	say("drain: done=%v in %v %s", res.Drain.Done, res.Drain.Took, strings.Join(res.Drain.Behind, " "))
+
+	stopBg()
+	bg.Wait()
+	final := &eventRecord{event: event{At: time.Since(t0), Action: actTerm}, Time: time.Now(), Worker: "all", Final: true}
+	for _, r := range fl.stopAll() {
+		if r.Escalated || r.ExitErr != "" {
+			final.Term = &r
+		}
+		res.note(r)
+	}
+	res.Events = append(res.Events, final)
+	res.UnexpectedExits = fl.unexpectedExits()
+	stopWatch()
+	<-watched
+	res.OwnerChanges = own.history()
+
+	c, err := countOutputs(ctx, out, trialTopic)
+	if err != nil {
+		return nil, fmt.Errorf("reading the outputs: %w", err)
+	}
+	res.SummaryObjects = c.Objects
+	res.Account = settle(t, c)
+	res.attribution = attribute(res.Events, res.OwnerChanges, t, c)
+	for _, e := range res.Events {
+		switch {
+		case e.Skipped != "" || e.Final:
+		case e.Action == actKill:
+			res.Kills++
+		case e.Action == actTerm:
+			res.Terms++
+		case e.Action == actStart:
+			res.Starts++
+		}
+		res.Evictions += e.Evicted
+		if e.Term != nil && !e.Final {
+			res.note(*e.Term)
+		}
+	}
+	res.judge(o, t)
+	res.Took = time.Since(res.Started).Round(time.Second)
+	return res, nil
+}
+
+// note counts a SIGTERM that did not end well.
+func (r *trialResult) note(t termResult) {
+	if t.Escalated {
+		r.Escalated++
+	} else if t.ExitErr != "" {
+		r.TermErrors++
+	}
+}
+
+// judge fills Failures.
+func (r *trialResult) judge(o options, t *tally) {
+	fail := func(format string, args ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, args...)) }
+	a := r.Account
+	if lost := a.lost(); o.MaxLost >= 0 && lost > o.MaxLost {
+		fail("%d records lost: %d on time missing from %d cells, %d broken records without a dead letter, "+
+			"%d missing from the summaries' dead-letter counts; at most %d allowed",
+			lost, a.Lost, a.LostCells, a.Letters.Missing, a.Undecodable.Lost, o.MaxLost)
+	}
+	if dup := a.duplicated(); o.MaxDuplicated >= 0 && dup > o.MaxDuplicated {
+		fail("%d records duplicated: %d on time in %d cells, %d dead letters counted twice in the summaries; at most %d allowed",
+			dup, a.Duplicated, a.DupCells, a.Undecodable.Duplicated, o.MaxDuplicated)
+	}
+	if a.Letters.Unexpected > 0 {
+		fail("%d records dead-lettered as undecodable that the producer did not break", a.Letters.Unexpected)
+	}
+	if !r.Drain.Done {
+		fail("the group did not commit every record within %v: %s", o.DrainTimeout, strings.Join(r.Drain.Behind, " "))
+	}
+	if t.Failed > 0 {
+		fail("the broker refused %d records: they may or may not be in the topic, so the count is not exact", t.Failed)
+	}
+	for _, u := range r.UnexpectedExits {
+		fail("%s", u)
+	}
+	if a.Produced == 0 || r.Kills == 0 {
+		fail("the trial produced %d records and killed %d workers: it tested nothing", a.Produced, r.Kills)
+	}
+}
+
+// eventRunner applies events to the fleet.
+type eventRunner struct {
+	o     options
+	fl    *fleet
+	g     *group
+	own   *ownership
+	bgCtx context.Context
+	bg    *sync.WaitGroup
+	say   func(string, ...any)
+}
+
+// apply does e now and returns its record. A kill schedules the eviction of the member it left
+// behind; a SIGTERM leaves a goroutine waiting for the drain; a start waits first for a drain
+// of the same slot still in progress.
+func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventRecord {
+	rec := &eventRecord{event: e, Final: final}
+	switch e.Action {
+	case actKill, actTerm:
+		p := r.fl.current(e.Slot)
+		if p == nil {
+			rec.Time, rec.Skipped = time.Now(), fmt.Sprintf("worker %d is not running", e.Slot)
+			break
+		}
+		rec.Worker, rec.Owned = p.clientID, r.own.owned(p.clientID)
+		rec.Time = time.Now()
+		if e.Action == actKill {
+			_, _ = r.fl.kill(e.Slot)
+			r.later(func(ctx context.Context) { rec.Evicted = r.evictLater(ctx, rec.Worker) })
+		} else {
+			_, _ = r.fl.term(e.Slot)
+			r.later(func(ctx context.Context) {
+				t := r.fl.waitTerm(p, rec.Time)
+				rec.Term = &t
+				if t.Escalated { // SIGKILLed in the end: it left no more than a kill does
+					rec.Evicted = r.evictLater(ctx, rec.Worker)
+				}
+			})
+		}
+	case actStart:
+		if prev := r.fl.last(e.Slot); prev != nil && prev.sent() == syscall.SIGTERM && !prev.exited() {
+			r.fl.waitTerm(prev, time.Now())
+		}
+		rec.Time = time.Now()
+		p, err := r.fl.start(e.Slot)
+		if err != nil {
+			rec.Skipped = err.Error()
+			break
+		}
+		rec.Worker = p.clientID
+	}
+	what := string(e.Action)
+	if final {
+		what = "final " + what
+	}
+	r.say("+%v %s worker %d %s owned %v %s", e.At.Round(100*time.Millisecond), what, e.Slot, rec.Worker, rec.Owned, rec.Skipped)
+	return rec
+}
+
+// evictLater waits until a killed worker's session would have expired on a real broker, then
+// removes its members the broker still lists, and returns how many it removed.
+func (r *eventRunner) evictLater(ctx context.Context, id string) int {
+	if err := sleep(ctx, r.o.SessionTimeout+time.Second); err != nil {
+		return 0
+	}
+	n, err := r.g.evict(ctx, id)
+	if err != nil {
+		r.say("evicting %s: %v", id, err)
+	}
+	if n > 0 {
+		r.say("evicted %s from the group: the broker still listed it %v after it was killed", id, r.o.SessionTimeout+time.Second)
+	}
+	return n
+}
+
+// later runs fn in the background until the trial ends.
+func (r *eventRunner) later(fn func(context.Context)) {
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		fn(r.bgCtx)
+	}()
+}
+
+// drain waits until the group has committed every record of every partition.
+func drain(ctx context.Context, g *group, partitions int32, timeout time.Duration) drainResult {
+	start := time.Now()
+	var behind []string
+	done := func() bool {
+		committed, end, err := g.progress(ctx)
+		if err != nil {
+			behind = []string{err.Error()}
+			return false
+		}
+		behind = behind[:0]
+		for p := range partitions {
+			if committed[p] < end[p] {
+				behind = append(behind, fmt.Sprintf("%d:%d/%d", p, committed[p], end[p]))
+			}
+		}
+		return len(behind) == 0
+	}
+	err := waitFor(ctx, timeout, done)
+	return drainResult{Took: time.Since(start).Round(100 * time.Millisecond), Done: err == nil, Behind: behind}
+}
+
+// waitFor polls cond every 250 ms until it holds or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for !cond() {
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return fmt.Errorf("not within %v", timeout)
+		}
+	}
+	return nil
+}
+
+// newOutput makes the trial's output: a directory in the trial's, or a bucket on a moto server
+// of its own.
+func (tr *trial) newOutput(ctx context.Context) (output, error) {
+	if tr.o.Output == "s3" {
+		return newS3Output(ctx)
+	}
+	return newDirOutput(filepath.Join(tr.dir, "out"))
+}
+
+// startBroker starts the harness's binary in the broker role.
+func (tr *trial) startBroker() (*brokerproc.Proc, error) {
+	logf, err := os.Create(filepath.Join(tr.dir, "broker.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(tr.self, "-role", "broker")
+	cmd.Stderr = logf
+	return brokerproc.Start(cmd)
+}
+
+// producerProc is the running producer process.
+type producerProc struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	log    string
+}
+
+// startProducer starts the harness's binary in the producer role.
+func (tr *trial) startProducer(ctx context.Context, brokers []string) (*producerProc, error) {
+	o := tr.o
+	plan := producePlan{Brokers: brokers, Topic: trialTopic, Window: o.Window, Seed: tr.seed, traffic: o.traffic}
+	raw, err := json.Marshal(plan)
+	if err != nil {
+		return nil, err
+	}
+	p := &producerProc{log: filepath.Join(tr.dir, "producer.log")}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	p.cmd = exec.CommandContext(ctx, tr.self, "-role", "producer", "-plan", string(raw))
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, logf
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the producer: %w", err)
+	}
+	return p, nil
+}
+
+// wait waits for the producer to finish and returns its tally.
+func (p *producerProc) wait() (*tally, error) {
+	if err := p.cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("producer: %w (log %s)", err, p.log)
+	}
+	t := newTally()
+	if err := json.Unmarshal(p.stdout.Bytes(), t); err != nil {
+		return nil, fmt.Errorf("reading the producer's tally: %w", err)
+	}
+	return t, nil
+}
+
+// workerEnv is the workers' environment: the harness's own without any WEIR_ variable, so
+// that a setting in the caller's shell cannot change the trial (the configuration file and
+// the per-worker variables say everything).
+func workerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WEIR_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}

@@ -1,0 +1,65 @@
+package brokerproc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestMain lets the test start this test binary as a broker process.
+func TestMain(m *testing.M) {
+	if os.Getenv("BROKERPROC_TEST_SERVE") == "1" {
+		if err := Serve(os.Stdin, os.Stdout, kfake.SeedTopics(2, "t")); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// A broker in its own process serves a round trip, and stops when its parent closes the pipe.
+func TestServeAndStop(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "BROKERPROC_TEST_SERVE=1")
+	cmd.Stderr = os.Stderr
+	p, err := Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = p.Stop()
+		}
+	}()
+	if len(p.Addrs()) != 1 {
+		t.Fatalf("addresses %v: want one broker", p.Addrs())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Addrs()...), kgo.DefaultProduceTopic("t"),
+		kgo.ConsumeTopics("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("hello")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	fs := cl.PollFetches(ctx)
+	if err := fs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if recs := fs.Records(); len(recs) != 1 || string(recs[0].Value) != "hello" {
+		t.Fatalf("fetched %v, want the one record produced", recs)
+	}
+	stopped = true
+	if err := p.Stop(); err != nil {
+		t.Fatalf("the broker did not exit cleanly when its stdin closed: %v", err)
+	}
+}
