@@ -19,6 +19,10 @@ type Batch struct {
 	// assigned partition has nothing to read sends an empty Batch (no Records, More false) so
 	// the partition can become idle; otherwise it would hold back every window.
 	More bool
+	// End says the partition ended after these records (a Kinesis shard read to SHARD_END):
+	// nothing will ever follow. The runner closes every window it has open, whatever the
+	// watermark, and marks its last partial Ended.
+	End bool
 	// Done, if set, is called exactly once by the runner when every record of the batch has been
 	// folded into window state (or dead-lettered). After Done the source may reuse the records'
 	// memory and release Bytes from the budget. Done says nothing about durability: commit

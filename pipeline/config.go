@@ -58,8 +58,9 @@ type WindowConfig struct {
 	// of the others. It is never given another partition's event time. A partition starved by
 	// backpressure is never quiet. Default 10s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// MaxPendingWindows bounds how many closed windows a partition may have waiting for the
-	// sinks; a partition that reaches it stops consuming (backpressure). Default 4.
+	// MaxPendingWindows bounds how many closed windows a partition may have waiting for their
+	// partials to be durable; a partition that reaches it stops consuming (backpressure).
+	// Default 4.
 	MaxPendingWindows int `yaml:"max_pending_windows"`
 }
 

@@ -22,7 +22,8 @@ import (
 // BenchmarkDeadLetterPath compares the rate of clean records with that of streams where 1% and
 // 100% of the records are undecodable, through the real file sink (dead letters are encoded and
 // written as the worker writes them) and the operators of a worker with the example rules
-// (throughput and three contributor rules): the same runtime, partitions and batches, one run.
+// (throughput and three contributor rules), their partials in the file sink's partial store:
+// the same runtime, partitions and batches, one run.
 // ns/op is per record; records/s is reported for reading the ratios.
 func BenchmarkDeadLetterPath(b *testing.B) {
 	for _, c := range []struct {
@@ -58,7 +59,7 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	}
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: plan, Operators: ops,
-		Sinks: []pipeline.Sink{fs}, DeadLetters: fs, Committer: pipelinetest.Discard{},
+		Partials: fs.PartialStore(), DeadLetters: fs, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 30), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -68,7 +69,7 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	rt.Start()
 	feeds := make([]*pipeline.Feed, parts)
 	for p := range parts {
-		feeds[p], _ = rt.Assign(pipeline.Partition{Stream: "events", ID: fmt.Sprint(p)})
+		feeds[p], _ = rt.Assign(pipeline.Partition{Stream: "events", ID: fmt.Sprint(p)}, nil)
 	}
 	// One template of values per partition: good events 10 µs apart in event time (200
 	// tenants, 4000 users, 50 paths, one in twenty a 5xx), and bad

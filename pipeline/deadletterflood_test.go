@@ -25,7 +25,12 @@ func (c *countingLetters) WriteDeadLetters(_ context.Context, ls []DeadLetter) e
 
 type nopCommits struct{}
 
-func (nopCommits) Commit(Partition, Position) {}
+func (nopCommits) Commit(Partition, Checkpoint) {}
+
+// nopPartials is a partial store that keeps nothing.
+type nopPartials struct{}
+
+func (nopPartials) WritePartial(context.Context, time.Time, Partition, []byte) error { return nil }
 
 // flood sends one good record (its window stays open: nothing moves the watermark past it)
 // and then n undecodable records behind it, in batches of 1,000, waits until every dead letter
@@ -36,7 +41,7 @@ func flood(tb testing.TB, n int) (holdEntries int, heapGrowth int64) {
 	cfg.TimeField = "$.ts"
 	letters := &countingLetters{}
 	rt, err := New(Options{
-		Window: cfg, Plan: decode.NewPlan(decode.JSON), DeadLetters: letters, Committer: nopCommits{},
+		Window: cfg, Plan: decode.NewPlan(decode.JSON), Partials: nopPartials{}, DeadLetters: letters, Committer: nopCommits{},
 		Budget: NewBudget(1 << 30), Metrics: NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -46,7 +51,7 @@ func flood(tb testing.TB, n int) (holdEntries int, heapGrowth int64) {
 	rt.Start()
 	defer rt.Close(context.Background())
 	p := Partition{Stream: "events", ID: "0"}
-	f, err := rt.Assign(p)
+	f, err := rt.Assign(p, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -14,8 +14,7 @@ import (
 // until the window was durable; a group costs one, and a letter's key and value are copied into
 // the group's arena, not each into its own allocation.
 type letterGroup struct {
-	holds   *holds
-	hold    uint64
+	ack     ack
 	letters []DeadLetter
 	arena   []byte // the current chunk the letters' keys and values are copied into
 	bytes   int64  // charged to the budget until written
@@ -61,6 +60,7 @@ func (g *letterGroup) copyIn(b []byte) []byte {
 type deadLetterQueue struct {
 	rt     *Runtime
 	sink   DeadLetterSink
+	linger time.Duration // deadLetterLinger; tests shorten it
 	queue  chan *letterGroup
 	writes chan []*letterGroup
 	done   chan struct{}
@@ -77,7 +77,7 @@ const (
 )
 
 func newDeadLetterQueue(rt *Runtime, sink DeadLetterSink) *deadLetterQueue {
-	return &deadLetterQueue{rt: rt, sink: sink, queue: make(chan *letterGroup, deadLetterQueueLen),
+	return &deadLetterQueue{rt: rt, sink: sink, linger: deadLetterLinger, queue: make(chan *letterGroup, deadLetterQueueLen),
 		writes: make(chan []*letterGroup), done: make(chan struct{})}
 }
 
@@ -117,7 +117,7 @@ func (q *deadLetterQueue) run() {
 		}
 		batch := []*letterGroup{first}
 		n, size := len(first.letters), first.bytes
-		linger := time.NewTimer(deadLetterLinger)
+		linger := time.NewTimer(q.linger)
 	collect:
 		for n < deadLetterBatch && size < deadLetterBatchBytes {
 			select {
@@ -156,9 +156,11 @@ func (q *deadLetterQueue) writeAll() {
 		clear(letters) // the letters' memory goes with their groups
 		for _, g := range batch {
 			if written {
-				g.holds.release(g.hold)
+				g.ack.durable()
+			} else {
+				// Shutting down unwritten: the group stays held, so its records are read again.
+				g.ack.abandon()
 			}
-			// Shutting down unwritten: the group stays held, so its records are read again.
 			q.rt.budget.Release(g.bytes)
 		}
 	}

@@ -29,7 +29,8 @@ const (
 
 func newDropAlarm(log *slog.Logger, now Clock) *dropAlarm { return &dropAlarm{log: log, now: now} }
 
-// window checks a merged window's counts; the merger calls it for every window it emits.
+// window checks a partition's window's counts; the runner calls it for every partial it hands
+// to the writer.
 func (a *dropAlarm) window(w Window, c *windowCounts, policy LatePolicy) {
 	seen := c.seen()
 	for r := range numDropReasons {

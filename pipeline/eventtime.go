@@ -2,8 +2,8 @@ package pipeline
 
 import "time"
 
-// Event time: the rules. They are written here once; the runner (runner.go) and the merger
-// (merger.go) implement exactly these, and README.md repeats them for users.
+// Event time: the rules. They are written here once; the runner (runner.go) and the fleet's
+// aggregator (package aggregator) implement exactly these, and README.md repeats them for users.
 //
 //  1. Time. A record's event time is its window.time_field or, without one, its broker append
 //     (Kafka) or arrival (Kinesis) time. Windows are tumbling, aligned to the Unix epoch.
@@ -11,43 +11,51 @@ import "time"
 //  2. Watermark. A partition's watermark is the newest event time among its own records so
 //     far, minus window.allowed_lateness. It moves record by record, never back, and nothing
 //     else moves it except the wall-clock rule (5): no other partition, no batch boundary, no
-//     shared worker state.
+//     shared worker state. A window whose end the watermark has passed is closed; the
+//     partition writes its partial, and the window end it has closed through (the watermark
+//     floored to the window grid) is the partition's closedThrough.
 //
 //  3. Late. A record is late when its window ends at or before the watermark as it stands
 //     just before the record (its own partition's records before it, in order). A late record
 //     is dead-lettered (reason "late") or, with window.late: oldest-open, folded into the
 //     partition's oldest window the watermark has not closed (with none open, the window
 //     holding the watermark). Either way it is counted: in weir_late_records_total, and in the
-//     summary report of the partition's oldest open window, or of the next it opens (as every
-//     dead letter is: see windowCounts). So producers whose clocks differ by less than the
-//     allowed lateness, and records out of order by less than it, land in their own windows.
+//     partial (and so the summary report) of the partition's oldest open window, or of the
+//     window holding the watermark (as every dead letter is: see windowCounts). So producers
+//     whose clocks differ by less than the allowed lateness, and records out of order by less
+//     than it, land in their own windows.
 //
 //  4. Idle. A partition is quiet when its source says it is caught up (its last batch said no
 //     more records were waiting) and it has taken no on-time record for window.idle_timeout.
-//     A quiet partition with no open window is idle: the merger leaves it out of the minimum
-//     over the partitions' progress, so it holds back no window (Flink's idleness). It is never
-//     given an invented event time. A partition starved by backpressure is behind, never quiet.
+//     It is never given an invented event time; rule 5 moves its watermark instead. A partition
+//     starved by backpressure is behind, never quiet.
 //
 //  5. Wall clock. A quiet partition's watermark also advances with the wall clock, anchored at
 //     its newest event time and the wall time that event was first seen:
 //
 //     watermark = max(watermark, min(newest + (now − seenAt), now) − allowed_lateness)
 //
-//     So when every partition is quiet, each open window still closes, once window end +
-//     allowed lateness has passed on the wall clock measured from when the newest event was
-//     seen. The anchor is fixed (never compounding) and the result is capped at now (never
+//     (a partition that has read no on-time record since it started uses now − allowed
+//     lateness). So when every partition is quiet, each open window still closes, once window
+//     end + allowed lateness has passed on the wall clock measured from when the newest event
+//     was seen. The anchor is fixed (never compounding) and the result is capped at now (never
 //     ahead of the wall clock); a partition whose events run ahead of the clock waits for it.
 //
-//  6. Merge. A window is emitted once every partition that is not idle has closed it. A
-//     partition that takes records again rejoins the minimum with its own watermark; a window
-//     it has on-time records for but that was emitted while it was idle gets a further output
-//     for those records (counted once, never lost).
+//  6. Merge. Every partition writes a partial for every window it closes, in window order, and
+//     one for the last window its watermark passed when no partial reached that far (an empty
+//     one): so a partition that delivered a window, or a later one, has passed it. The fleet's
+//     aggregator merges a window once every partition has passed it (quiet ones too, by rule
+//     5), or at its grace deadline without the ones that have not (naming them).
 //
 //  7. Replay. Rules 2 and 3 depend only on the partition's records and their order, so the
 //     same records read again from the same position fall in the same windows and the same
-//     ones are late, however they are batched or timed, whatever the other partitions do. The
-//     exception is rule 5: a record that arrives after the wall clock closed its window is late
-//     live, and may be on time when a replay reads it in a backlog.
+//     ones are late, however they are batched or timed, whatever the other partitions do. A
+//     partition resumed from its checkpoint starts with the closedThrough and the straddlers
+//     the checkpoint carries (checkpoint.go, replay.go), so it writes byte-identical partials
+//     under the same keys. The exception is rule 5: a record that arrives after the wall clock
+//     closed its window is late live, and may be on time when a replay reads it in a backlog
+//     (the checkpoint carries the closedThrough the wall clock moved when nothing was held,
+//     which narrows this to a crash between the two).
 //
 // Processing time (window.time: processing) has no lateness: a batch's records take the wall
 // clock when it arrives, and windows close on the wall clock.
@@ -83,16 +91,24 @@ func (c *eventClock) observe(t, now int64) {
 	}
 }
 
-// passWallTime applies rule 5 at wall time now, for a quiet partition. Before the first record
-// there is no anchor, and nothing moves.
+// passWallTime applies rule 5 at wall time now, for a quiet partition. A partition that has
+// read no on-time record (a new one, or one restored from a checkpoint) has no anchor, and
+// follows the wall clock itself: its open windows close, and it writes empty partials, as a
+// partition that has passed them.
 func (c *eventClock) passWallTime(now int64) {
-	if c.newest == minTime {
-		return
+	t := now
+	if c.newest != minTime {
+		t = min(c.newest+max(now-c.seenAt, 0), now)
 	}
-	t := min(c.newest+max(now-c.seenAt, 0), now)
 	if wm := t - c.lateness; wm > c.watermark {
 		c.watermark = wm
 	}
+}
+
+// restore starts the watermark at closedThrough, the commit point's (replay.go); the anchor of
+// rule 5 is found again from the records read next.
+func (c *eventClock) restore(closedThrough int64) {
+	c.watermark = max(c.watermark, closedThrough)
 }
 
 // follow sets the watermark to now, for processing time.

@@ -87,7 +87,7 @@ func newStream(t *testing.T, h *harness, clock *fakeClock, period time.Duration,
 		next: map[pipeline.Partition]int64{}, want: map[time.Time]map[string]int64{}}
 	for i := range parts {
 		p := pipeline.Partition{Stream: "events", ID: fmt.Sprint(i)}
-		f, err := h.rt.Assign(p)
+		f, err := h.rt.Assign(p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,10 +142,10 @@ func (s *stream) settle() {
 	}
 }
 
-// counted is how many records durable outputs hold.
+// counted is how many records durable partials hold.
 func (s *stream) counted() int64 {
 	var n int64
-	for _, w := range summaries(s.h.sink.Outputs()) {
+	for _, w := range pipelinetest.Summaries(s.t, s.h.store) {
 		for _, c := range w {
 			n += c
 		}
@@ -153,11 +153,11 @@ func (s *stream) counted() int64 {
 	return n
 }
 
-// check compares what the outputs counted, window by window and partition by partition, with
+// check compares what the partials counted, window by window and partition by partition, with
 // what the stamps say.
 func (s *stream) check() {
 	s.t.Helper()
-	got := summaries(s.h.sink.Outputs())
+	got := pipelinetest.Summaries(s.t, s.h.store)
 	for w, parts := range s.want {
 		for p, n := range parts {
 			if got[w][p] != n {
@@ -201,7 +201,7 @@ func liveStream(t *testing.T, parts int, cfg func(*pipeline.WindowConfig), opts 
 		cfg(&wc)
 	}
 	clock := &fakeClock{now: time.Date(2026, 11, 21, 13, 0, 3, 0, time.UTC)}
-	h := newHarness(t, wc, decode.NewPlan(decode.JSON), &pipelinetest.MemSink{}, append([]func(*pipeline.Options){withClock(clock)}, opts...)...)
+	h := newHarness(t, wc, decode.NewPlan(decode.JSON), &pipelinetest.MemStore{}, append([]func(*pipeline.Options){withClock(clock)}, opts...)...)
 	return newStream(t, h, clock, wc.Period, parts), wc
 }
 

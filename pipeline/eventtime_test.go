@@ -10,7 +10,6 @@ import (
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/pipelinetest"
-	"github.com/weirstream/weir/pipeline/throughput"
 )
 
 // Quiet spells of 15 s, 70 s, 10 min and 24 h between bursts stamped with the clock: every
@@ -72,7 +71,7 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 		t.Run(string(policy), func(t *testing.T) {
 			logs := &logLines{}
 			s, _ := liveStream(t, 2, func(c *pipeline.WindowConfig) { c.Late = policy }, withLog(logs))
-			h, sink, clock := s.h, s.h.sink, s.clock
+			h, store, clock := s.h, s.h.store, s.clock
 			s.burst(noSkew)
 			clock.advance(70 * time.Second)
 			pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
@@ -83,47 +82,47 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 			}
 			s.send(s.part(0), true, past...)
 			// Both partitions carry on: with no window open when the late ones came, partition
-			// 0's next window counts them (for dead letters; oldest-open placed them in the
-			// window holding its watermark).
+			// 0's window holding its watermark counts them (dead letters; oldest-open placed
+			// them there).
 			s.send(s.part(0), false, now)
 			s.send(s.part(1), false, now)
 			s.settle()
-			clock.advance(time.Minute)
+			var late, placed, deadLate int64
+			pipelinetest.WaitFor(t, func() bool {
+				clock.advance(time.Second)
+				late, placed, deadLate = 0, 0, 0
+				for _, pt := range store.Partials(t) {
+					c := pipelinetest.Throughput(t, pt)
+					late += c.Late
+					deadLate += c.DeadLetters.Late
+					if c.Partition == "0" && c.Late > 0 {
+						placed += c.Records
+					}
+				}
+				return s.counted() >= s.sent && late == 50
+			})
 			if err := h.rt.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if n := metrictest.Sum(t, h.reg, "weir_late_records_total", nil); n != 50 {
 				t.Errorf("weir_late_records_total = %v, want 50", n)
 			}
-			var late, placed, deadLate int64
-			for _, o := range sink.Outputs() {
-				rep := o.Reports[0].Body.(throughput.Report)
-				late += rep.Late
-				deadLate += rep.DeadLetters.Late
-				for _, c := range rep.Partitions {
-					if c.Partition == "0" && c.Late > 0 {
-						placed += c.Records
-					}
-				}
-			}
-			if late != 50 {
-				t.Errorf("summary reports count %d late records, want 50", late)
-			}
+			letters := store.DeadLetters()
 			switch policy {
 			case pipeline.LateDeadLetter:
 				s.check()
-				if len(sink.DeadLetters()) != 50 || sink.DeadLetters()[0].Reason != "late" {
-					t.Errorf("%d dead letters (first %+v), want 50 with reason late", len(sink.DeadLetters()), sink.DeadLetters()[0])
+				if len(letters) != 50 || letters[0].Reason != "late" {
+					t.Errorf("%d dead letters (first %+v), want 50 with reason late", len(letters), letters)
 				}
 				if deadLate != 50 || metrictest.Sum(t, h.reg, "weir_dead_letters_total", nil) != 50 {
-					t.Errorf("dead letters counted as late: report %d, metric %v; want 50", deadLate,
+					t.Errorf("dead letters counted as late: partials %d, metric %v; want 50", deadLate,
 						metrictest.Sum(t, h.reg, "weir_dead_letters_total", nil))
 				}
 			case pipeline.LateOldestOpen:
 				// Placed in the window holding the partition's watermark: the 10-minute-old
 				// records are counted, not dead-lettered.
-				if placed != 50+1 || len(sink.DeadLetters()) != 0 || deadLate != 0 {
-					t.Errorf("%d records placed, %d dead letters; want 50 placed and none dead-lettered", placed, len(sink.DeadLetters()))
+				if placed != 50+1 || len(letters) != 0 || deadLate != 0 {
+					t.Errorf("%d records placed, %d dead letters; want 50 placed and none dead-lettered", placed, len(letters))
 				}
 			}
 			if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "reason=late") ||
@@ -153,36 +152,37 @@ func TestEventTimeIdlePartitionWithSkewedClock(t *testing.T) {
 	s.finish()
 }
 
-// An idle partition is left out of the merge (rule 4), so the others' windows go out without
-// it; when it speaks again with a record on time by its own watermark for a window already
-// emitted, that record goes out as a further output of the window (rule 6): counted, not late.
-func TestEventTimeIdlePartitionRejoinsAnEmittedWindow(t *testing.T) {
+// A quiet partition's watermark follows the wall clock (rule 5): it writes (empty) partials for
+// the windows it passes, so the fleet's aggregator never waits for it; when it speaks again
+// with a record on time by its own watermark, for a window the other partition closed long
+// ago, that record counts in its window (rule 3), in the quiet partition's own partial of it.
+func TestEventTimeQuietPartitionTakesAnOnTimeRecordLater(t *testing.T) {
 	s, _ := liveStream(t, 2, nil)
 	fast, slow := s.part(0), s.part(1)
 	now := s.clock.Now() // 13:00:03
 	s.send(fast, false, now.Add(4*time.Second))
 	s.send(slow, false, now)
 	s.settle()
-	for range 40 { // the fast partition's producer runs 4 s ahead; the slow one goes idle
+	for range 40 { // the fast partition's producer runs 4 s ahead; the slow one goes quiet
 		now = s.clock.advance(time.Second)
 		s.send(fast, false, now.Add(4*time.Second))
 		s.settle()
 	}
-	// Now 13:00:43: the fast partition's watermark (13:00:42) has closed [13:00:30, 13:00:40),
-	// and with the slow one idle the merger has emitted it. The slow partition's watermark, on
-	// the wall clock from its newest event, is 13:00:38: a record at 13:00:38.5 is on time.
+	// Now 13:00:43: the fast partition's watermark (13:00:42) has closed [13:00:30, 13:00:40).
+	// The slow partition's watermark, on the wall clock from its newest event, is 13:00:38: it
+	// has written partials through [13:00:20, 13:00:30), and a record at 13:00:38.5 is on time.
 	w := time.Date(2026, 11, 21, 13, 0, 30, 0, time.UTC)
-	pipelinetest.WaitFor(t, func() bool { return summaries(s.h.sink.Outputs())[w]["0"] == 10 })
+	pipelinetest.WaitFor(t, func() bool { return pipelinetest.Summaries(t, s.h.store)[w]["0"] == 10 })
+	if _, ok := s.h.store.Partials(t)[pipelinetest.Key{Start: w.Add(-10 * time.Second), Partition: slow}]; !ok {
+		t.Errorf("the quiet partition wrote no partial of the window before %v: the aggregator would wait for it", w)
+	}
+	if _, ok := s.h.store.Partials(t)[pipelinetest.Key{Start: w, Partition: slow}]; ok {
+		t.Fatalf("the quiet partition wrote its partial of %v before its watermark passed it", w)
+	}
 	s.send(slow, false, now.Add(-4500*time.Millisecond))
 	s.settle()
 	s.finish()
-	outputs := 0
-	for _, o := range s.h.sink.Outputs() {
-		if o.Window.Start.Equal(w) {
-			outputs++
-		}
-	}
-	if outputs != 2 {
-		t.Errorf("window %v went out %d times, want twice (the fast partition's, then the slow one's)", w.Format(time.TimeOnly), outputs)
+	if got := pipelinetest.Summaries(t, s.h.store)[w]; got["0"] != 10 || got["1"] != 1 {
+		t.Errorf("window %v: %v, want 10 from the fast partition and 1 from the slow one", w.Format(time.TimeOnly), got)
 	}
 }

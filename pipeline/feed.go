@@ -14,12 +14,13 @@ func (f *Feed) Partition() Partition { return f.r.p }
 // TrySend queues b without blocking and reports whether there was room. A source that gets
 // false keeps the batch, pauses the partition and tries again later.
 //
-// While the runner is blocked handing a window over (its sinks or the merger are behind), no
-// batch with records is queued, however much room the queue has: the runner cannot start on
-// more until the blockage clears, and what it already holds restarts it then. Queued batches
-// would only wait, each holding its bytes of the budget: during a sink stall memory would grow
-// by the whole budget, and in a backlog drain the partitions that ran ahead of the others,
-// waiting for window credits, would hold budget the lagging ones need. Empty batches (progress
+// While the runner is blocked handing a window over (its partition's partials are
+// MaxPendingWindows behind the store), no batch with records is queued, however much room the
+// queue has: the runner cannot start on more until the blockage clears, and what it already
+// holds restarts it then. Queued batches would only wait, each holding its bytes of the budget:
+// during a store stall memory would grow by the whole budget, and in a backlog drain the
+// partitions that ran ahead of the others, waiting for window credits, would hold budget the
+// lagging ones need. Empty batches (progress
 // signals) always pass.
 func (f *Feed) TrySend(b Batch) bool {
 	if f.held(b) {

@@ -1,93 +1,132 @@
 package pipeline
 
-// closeUpTo hands every window that ends at or before the watermark to the merger (all open
-// windows when final), then reports progress. It returns false if the runner was stopped while
-// waiting for a credit or for room in the merger's queue; the windows not yet handed over stay
-// open for finish.
-func (r *runner) closeUpTo(final bool) bool {
+// closeUpTo hands every window that ends at or before the watermark to the partition's writer,
+// in window order, then, if the watermark has passed a window end no partial reached, an empty
+// partial for the last window it passed: that is how the fleet's aggregator learns the
+// partition has passed those windows (a partition delivers a partial for a window or a later
+// one; aggregator/progress.go). It returns false if the runner was stopped while waiting for
+// room; the windows not yet handed over stay open for finish.
+func (r *runner) closeUpTo() bool {
 	for len(r.open) > 0 {
 		w := r.open[0]
-		if !final && w.end > r.et.watermark {
+		if w.end > r.et.watermark {
 			break
 		}
-		if !r.handOver(w, final) {
-			if !final {
+		if !w.straddler {
+			if !r.handOver(r.partialOf(w)) {
 				return false
 			}
-			// The shutdown deadline passed before the merger took the window: its records will
-			// be read again by whoever owns the partition next, so the commit point must stay
-			// below them for good.
-			r.holds.abandon(w.hold)
 		}
+		r.written = max(r.written, w.end)
 		copy(r.open, r.open[1:])
 		r.open[len(r.open)-1] = nil
 		r.open = r.open[:len(r.open)-1]
-		// Report progress window by window, not only at the end: the next hand-over may wait
-		// for a credit that only comes back once the merger emits this window, which it does
-		// only when it knows this partition is past it.
-		if !final && w.end > r.closedAt {
-			r.closedAt = w.end
-			if !r.send(mergeMsg{kind: msgProgress, p: r.p, closed: w.end, idle: r.idle}, false) {
+	}
+	if c := r.closedThrough(); c > r.written {
+		start := c - int64(r.rt.cfg.Period)
+		cw := r.emptyPartial(start)
+		if r.carry.ack.h != nil {
+			// Drops carried from before the partition had a watermark: a window of its own,
+			// with its operators' states counting them.
+			cw = r.partialOf(r.newWindow(start, r.prev))
+		}
+		if !r.handOver(cw) {
+			return false
+		}
+		r.written = c
+	}
+	return true
+}
+
+// end closes every window of a partition that ended (Batch.End: a Kinesis shard at SHARD_END),
+// whatever the watermark says, and then writes an empty partial marked Ended for the window
+// after the last one written: the aggregator takes the partition as past every later window.
+func (r *runner) end() bool {
+	r.ended = true
+	period := int64(r.rt.cfg.Period)
+	for len(r.open) > 0 {
+		w := r.open[0]
+		if !w.straddler {
+			if !r.handOver(r.partialOf(w)) {
 				return false
 			}
 		}
+		r.written = max(r.written, w.end)
+		r.open = r.open[1:]
 	}
-	if final {
-		return true
+	start := r.written
+	if start == 0 {
+		// Nothing was ever written (a shard that had no record): any window will do, and the
+		// wall clock's is the one the aggregator is at.
+		now := r.rt.now().UnixNano()
+		start = now - mod(now, period)
 	}
-	return r.report()
+	cw := r.emptyPartial(start)
+	if r.carry.ack.h != nil {
+		cw = r.partialOf(r.newWindow(start, r.prev))
+	}
+	cw.partial.Ended = true
+	return r.handOver(cw)
 }
 
-// report tells the merger how far this partition has closed windows and whether it is idle
-// (rules 4 and 6), when either changed since it last did.
-func (r *runner) report() bool {
-	closed := r.closedAt
-	if wm := r.et.watermark; wm != minTime { // (before the first watermark the arithmetic would wrap)
-		closed = max(closed, wm-mod(wm, int64(r.rt.cfg.Period)))
+// partialOf is a closed window's partial, its states not yet encoded: the writer does that.
+func (r *runner) partialOf(w *openWindow) *closedWindow {
+	cw := &closedWindow{
+		partial: Partial{
+			V: PartialVersion, Stream: r.p.Stream, Partition: r.p.ID, Start: w.start, End: w.end,
+			Records: w.counts.records, Bytes: w.bytes, Dropped: w.counts.dropped(),
+			First: partialPosition(w.recFirst), Last: partialPosition(w.recLast),
+		},
+		states: w.states,
+		ack:    w.ack,
+		counts: w.counts,
 	}
-	idle := r.quiet && len(r.open) == 0
-	if closed == r.closedAt && idle == r.idle {
-		return true
-	}
-	r.closedAt, r.idle = closed, idle
-	return r.send(mergeMsg{kind: msgProgress, p: r.p, closed: closed, idle: idle}, false)
+	cw.ack.win = &closedSpan{start: w.start, end: w.end, last: w.last}
+	return cw
 }
 
-// handOver sends a window's partial to the merger. Unless final, it first takes a credit, so a
-// partition that runs ahead of its sinks stops after MaxPendingWindows windows.
-func (r *runner) handOver(w *openWindow, final bool) bool {
-	credit := false
-	if !final {
+// emptyPartial is the partial of the window starting at start for a partition that has nothing
+// in it: no record, no count, no operator state, and no hold (losing it loses nothing).
+func (r *runner) emptyPartial(start int64) *closedWindow {
+	return &closedWindow{partial: Partial{
+		V: PartialVersion, Stream: r.p.Stream, Partition: r.p.ID, Start: start, End: start + int64(r.rt.cfg.Period),
+	}}
+}
+
+// partialPosition is a position as a partial records it: in its native form only, because a
+// Kinesis ordinal is the lease's and a replay by another worker must write the same bytes.
+func partialPosition(p Position) Position {
+	if p.Seq != "" {
+		p.Offset = 0
+	}
+	return p
+}
+
+// handOver queues a closed window's partial for the partition's writer. It first takes a
+// credit, so a partition whose writer is MaxPendingWindows partials behind stops (backpressure:
+// the runner waits, its feed stops taking batches, the source pauses the partition). It
+// returns false if the runner was interrupted first, and abandons the partial's hold.
+func (r *runner) handOver(cw *closedWindow) bool {
+	select {
+	case <-r.credits:
+	default:
+		r.clock.Enter(StageBackpressured)
+		r.setBlocked()
 		select {
 		case <-r.credits:
-			credit = true
-		default:
-			r.clock.Enter(StageBackpressured)
-			r.setBlocked()
-			select {
-			case <-r.credits:
-				credit = true
-			case <-r.interrupt:
-			}
+		case <-r.interrupt:
 			r.blocked.Store(false)
 			r.clock.Enter(StageBusy)
-			if !credit {
-				return false
-			}
+			cw.ack.abandon()
+			return false
 		}
+		r.blocked.Store(false)
+		r.clock.Enter(StageBusy)
 	}
-	m := mergeMsg{kind: msgPartial, p: r.p, win: w.win, states: w.states, hold: w.hold,
-		holds: r.holds, first: w.first, final: final, counts: w.counts}
-	if credit {
-		m.credits = r.credits
-	}
-	if r.send(m, final) {
-		return true
-	}
-	if credit {
-		r.credits <- struct{}{} // cannot block: we just took it
-	}
-	return false
+	r.writer.queue <- cw // never blocks: it holds as many as there are credits
+	r.rt.metrics.pending.Inc()
+	r.rt.alarm.window(cw.partial.Window(), &cw.counts, r.rt.cfg.Late)
+	return true
 }
 
 // setBlocked marks the runner blocked handing a window over and wakes a source waiting for room.
@@ -99,47 +138,15 @@ func (r *runner) setBlocked() {
 	}
 }
 
-// send hands a message to the merger, blocking while its queue is full (backpressure).
-// Final hand-overs ignore stop (they are the stop) and give up only when the stop deadline
-// passes.
-func (r *runner) send(m mergeMsg, final bool) bool {
-	select {
-	case r.rt.merge <- m:
-		return true
-	default:
-	}
-	r.clock.Enter(StageBackpressured)
-	r.setBlocked()
-	defer func() {
-		r.blocked.Store(false)
-		r.clock.Enter(StageBusy)
-	}()
-	interrupt := r.interrupt
-	if final {
-		interrupt = r.abandon
-	}
-	select {
-	case r.rt.merge <- m:
-		return true
-	case <-interrupt:
-		return false
-	}
-}
-
-// finish runs when the runner stops. On shutdown, batches still queued are processed first
-// (they are already in memory, and each is little work); on revoke they are released
-// unprocessed, because the next owner reads them again anyway and the rebalance is waiting.
-// Then every open window is handed over as final, so what was processed can be made durable and
-// committed.
+// finish runs when the runner stops (commit.go, step 5): batches still queued are released
+// unprocessed (whoever reads the partition next reads them again), the current dead letters are
+// queued, the open windows are abandoned, and the writer is told there is nothing more.
 func (r *runner) finish() {
 	r.interrupt = r.abandon
-	drain := r.rt.draining.Load()
 	for {
 		select {
 		case b := <-r.in:
-			if drain {
-				r.process(b)
-			} else if b.Done != nil {
+			if b.Done != nil {
 				b.Done()
 			}
 			continue
@@ -148,6 +155,7 @@ func (r *runner) finish() {
 		break
 	}
 	r.sealLetters()
-	r.closeUpTo(true)
+	r.abandonOpen()
+	close(r.writer.queue)
 	r.rt.metrics.RetireStageClock("runner", r.clock)
 }

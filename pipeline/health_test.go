@@ -16,22 +16,26 @@ func TestHealthMeterCountsDeadLettersAndSinkErrors(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = 10 * time.Second
 	cfg.TimeField = "$.ts"
-	sink := &pipelinetest.MemSink{Fail: 2}
-	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
+	store := &pipelinetest.MemStore{Fail: 2}
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
 	meter := &pipeline.HealthMeter{Stats: h.rt.Stats}
 	if got := values(meter.Points(nil)); got[pipeline.MetricDeadLetters] != 0 || got[pipeline.MetricSinkWriteErrors] != 0 {
 		t.Fatalf("before anything happened: %v", got)
 	}
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 	b := pipeline.Batch{Partition: p, Records: []pipeline.Record{
 		{Partition: p, Position: pipeline.Position{Offset: 0}, Value: []byte(`{"ts":"2026-11-21T13:00:01Z"}`), Time: t0},
 		{Partition: p, Position: pipeline.Position{Offset: 1}, Value: []byte(`{"ts":`), Time: t0}, // undecodable
+		// Its watermark closes the first window: two failed writes of its partial, then one
+		// that succeeds.
+		{Partition: p, Position: pipeline.Position{Offset: 2}, Value: []byte(`{"ts":"2026-11-21T13:00:20Z"}`), Time: t0},
 	}}
 	if err := f.Send(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.rt.Close(context.Background()); err != nil { // flushes: two failed writes, then one that succeeds
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().Partials == 1 })
+	if err := h.rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if st := h.rt.Stats(); st.DeadLetters != 1 || st.SinkErrors != 2 {

@@ -9,19 +9,21 @@ import (
 // Metrics are the runtime's Prometheus metrics. Build them once with NewMetrics from the
 // worker's registry; tests use a fresh prometheus.NewRegistry.
 type Metrics struct {
-	records     *prometheus.CounterVec
-	bytes       *prometheus.CounterVec
-	late        *prometheus.CounterVec
-	deadLetters *prometheus.CounterVec
-	lateAcks    prometheus.Counter
-	windows     prometheus.Counter
-	flushDelay  prometheus.Histogram
-	sinkErrors  *prometheus.CounterVec
-	sinkSeconds *prometheus.HistogramVec
-	partitions  prometheus.Gauge
-	pending     prometheus.Gauge
-	stageRate   *prometheus.GaugeVec
-	stages      *stageCollector
+	records      *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
+	late         *prometheus.CounterVec
+	deadLetters  *prometheus.CounterVec
+	lateAcks     prometheus.Counter
+	heldBack     prometheus.Counter
+	replayed     prometheus.Counter
+	partials     prometheus.Counter
+	partialDelay prometheus.Histogram
+	sinkErrors   *prometheus.CounterVec
+	sinkSeconds  *prometheus.HistogramVec
+	partitions   prometheus.Gauge
+	pending      prometheus.Gauge
+	stageRate    *prometheus.GaugeVec
+	stages       *stageCollector
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -47,22 +49,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "weir_late_acks_total",
 			Help: "Acknowledgements that arrived after their partition was revoked; they commit nothing.",
 		}),
-		windows: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "weir_windows_flushed_total",
-			Help: "Window outputs made durable by every sink.",
+		heldBack: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_commits_held_back_total",
+			Help: "Commit points not stored because their checkpoint would list more durable windows open at it (straddlers) than a checkpoint holds.",
 		}),
-		flushDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "weir_window_flush_delay_seconds",
-			Help:    "Wall time from a window's end to its output being durable in every sink.",
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_replayed_records_total",
+			Help: "Records read again after a restart or rebalance that a window already durable counts: skipped, not counted twice.",
+		}),
+		partials: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_partials_written_total",
+			Help: "Partials made durable (one per partition and window).",
+		}),
+		partialDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "weir_partial_delay_seconds",
+			Help:    "Wall time from a window's end to a partition's partial of it being durable.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
 		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_sink_write_errors_total",
-			Help: "Failed sink writes; the window stays unacknowledged and the write is retried.",
+			Help: "Failed partial and dead-letter writes, by sink (partials, deadletter); what they hold stays unacknowledged and the write is retried.",
 		}, []string{"sink"}),
 		sinkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weir_sink_write_duration_seconds",
-			Help:    "Duration of one sink write of a window output, successful or not.",
+			Help:    "Duration of one partial write, successful or not.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"sink"}),
 		partitions: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -70,8 +80,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Partitions (or shards) this worker currently runs.",
 		}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "weir_pending_windows",
-			Help: "Windows closed by at least one partition and not yet durable in every sink.",
+			Name: "weir_pending_partials",
+			Help: "Partials closed and queued for their partition's writer, not yet durable.",
 		}),
 		stageRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weir_stage_time_ratio",
@@ -79,8 +89,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stage", "state"}),
 	}
 	m.stages = newStageCollector()
-	reg.MustRegister(m.records, m.bytes, m.late, m.deadLetters, m.lateAcks, m.windows,
-		m.flushDelay, m.sinkErrors, m.sinkSeconds, m.partitions, m.pending, m.stageRate, m.stages)
+	reg.MustRegister(m.records, m.bytes, m.late, m.deadLetters, m.lateAcks, m.heldBack, m.replayed, m.partials,
+		m.partialDelay, m.sinkErrors, m.sinkSeconds, m.partitions, m.pending, m.stageRate, m.stages)
 	return m
 }
 

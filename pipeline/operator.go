@@ -31,12 +31,11 @@ type StreamSelector interface {
 // Merge) the worker's result.
 //
 // Observe runs on the hot path, on one goroutine (the partition's runner); it must not block
-// and should not allocate for records whose keys it already tracks. Merge and Emit run on the
-// merger goroutine after the runner has handed the state over; no State is ever used by two
-// goroutines at once, so implementations need no locks.
-//
-// States are msgpack-serialisable so that a worker can persist its partials and a fleet
-// aggregator can merge the partials of several workers.
+// and should not allocate for records whose keys it already tracks. Once the window closes the
+// state is encoded into the partition's Partial (its msgpack encoding must be deterministic: a
+// replay writes the same bytes), and the fleet's aggregator decodes, Merges and Emits the
+// partials of every partition. No State is ever used by two goroutines at once, so
+// implementations need no locks.
 type State interface {
 	// Observe folds one record into the state. fields holds the values of the Plan's fields
 	// for this record (Missing where absent); it and r are valid only during the call.
@@ -51,21 +50,19 @@ type State interface {
 	msgpack.CustomDecoder
 }
 
-// Analyzer sees every merged window Output before the sinks do and may append to it. The
-// anomaly detector runs here, on the series the operators produced. Analyze is called from one
-// goroutine, in window order.
+// Analyzer sees every merged window Output of the fleet's aggregator before the sinks do and
+// may append to it. The anomaly detector runs here, on the global series the operators
+// produced. Analyze is called from one goroutine, in window order.
 type Analyzer interface {
 	Analyze(out *Output)
 }
 
 // DurableObserver is implemented by analyzers that must know when an Output they analyzed has
-// become durable in every sink. The anomaly analyzer saves its detectors' state only then: a
-// crash replays exactly the windows whose outputs were not durable, and the restored detectors
-// have not yet learned them.
+// become durable in every sink. The anomaly analyzer saves its detectors' state only then: an
+// aggregator that takes over merges again exactly the windows whose outputs were not durable,
+// and the restored detectors have not yet learned them.
 //
-// Durable is called once per Output, from a sink goroutine, after the sinks wrote it. Outputs
-// become durable in window order, but Durable for one Output may still run when Durable for the
-// next, or Analyze for a later window, begins: implementations must synchronise.
+// Durable is called once per Output, after the sinks wrote it, in window order.
 type DurableObserver interface {
 	Durable(out *Output)
 }

@@ -1,6 +1,10 @@
 package pipeline
 
-import "strconv"
+import (
+	"cmp"
+	"strconv"
+	"strings"
+)
 
 // Position is a record's place in its partition.
 //
@@ -24,4 +28,16 @@ func (p Position) String() string {
 		return strconv.FormatInt(p.Offset, 10)
 	}
 	return p.Seq + ":" + strconv.FormatInt(int64(p.Sub), 10)
+}
+
+// comparePositions orders two positions of one partition by their native form where both have
+// one (Kinesis sequence numbers: decimal strings, so the shorter is the smaller, then the KPL
+// sub-sequence number), else by Offset. The runtime's own bookkeeping compares Offsets, which
+// only order the records of one lease on Kinesis; positions carried over from an earlier owner
+// in a Checkpoint must be compared natively.
+func comparePositions(a, b Position) int {
+	if a.Seq == "" || b.Seq == "" {
+		return cmp.Compare(a.Offset, b.Offset)
+	}
+	return cmp.Or(cmp.Compare(len(a.Seq), len(b.Seq)), strings.Compare(a.Seq, b.Seq), cmp.Compare(a.Sub, b.Sub))
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,27 +12,31 @@ import (
 
 // runner owns one partition: it is the only goroutine that touches the partition's window
 // state, so the per-record path needs no locks. Batches arrive in order on in; closed windows
-// leave as partials for the merger. Its event time follows the rules in eventtime.go.
+// leave as partials for the partition's writer (partials.go). Its event time follows the rules
+// in eventtime.go; how what it reads becomes a commit point is in commit.go.
 type runner struct {
 	rt   *Runtime
 	p    Partition
 	ops  []Operator // indexed like Runtime.ops; nil where the operator does not read this stream
 	in   chan Batch
 	stop chan struct{} // closed to stop: revoke or shutdown
-	// abandon is closed when the stop deadline passed: final hand-overs give up waiting.
+	// abandon is closed when the stop deadline passed: every wait gives up.
 	abandon chan struct{}
-	// interrupt ends blocking waits: stop while running, abandon once finish has begun (finish
-	// itself runs after stop and must still be able to wait for room).
-	interrupt <-chan struct{}
-	done      chan struct{} // closed when the goroutine has handed everything over
-	holds     *holds
-	// credits bounds the windows this partition has closed that are not yet durable: one is
-	// taken per handed-over window and returned by the emitter when the window is durable.
+	// interrupt ends blocking waits: stop while running, abandon once finish has begun.
+	interrupt   <-chan struct{}
+	stopOnce    sync.Once
+	abandonOnce sync.Once
+	done        chan struct{} // closed when the goroutine has exited
+	holds       *holds
+	writer      *partialWriter
+	// credits bounds the windows the partition has closed that are not yet durable: one is
+	// taken per partial handed to the writer and returned once it is durable (or abandoned).
 	credits chan struct{}
 	clock   *StageClock
-	// blocked is set while the runner waits to hand a window over (no credit left: the sinks
-	// are behind; or the merger's queue is full). Feed uses it to stop queueing batches the
-	// runner cannot start on: see Feed.TrySend.
+	// blocked is set while the runner waits for room to hand a window or dead letters over
+	// (the partition's writer is MaxPendingWindows partials behind, or the dead-letter queue is
+	// full). Feed uses it to stop queueing batches the runner cannot start on: see
+	// Feed.TrySend.
 	blocked atomic.Bool
 	// blockedSig receives (without blocking the runner) each time blocked is set, so a source
 	// waiting for queue room (Feed.SendWhileBusy) stops waiting at once.
@@ -41,9 +46,12 @@ type runner struct {
 	vals    []decode.Value
 	timeIdx int // index of the event-time field in vals, -1 for broker/arrival time
 
-	open     []*openWindow // ordered by start
-	et       eventClock
-	closedAt int64 // the last window end reported to the merger
+	open []*openWindow // ordered by start; a replay's straddlers among them
+	et   eventClock
+	// written is the end of the last window handed to the writer, or where the partition
+	// started (the closedThrough it was restored at, else its first window's start): a window
+	// ending at or before it needs no empty partial.
+	written int64
 	// onTimeAt is the wall time (Unix ns) of the last batch that folded a record into its own
 	// window: idleness counts from it (rule 4).
 	onTimeAt int64
@@ -53,22 +61,20 @@ type runner struct {
 	behind bool
 	// quiet: caught up, and no on-time record for the idle timeout (rule 4); set on ticks.
 	quiet bool
-	// idle is what the merger was last told: quiet with no open window.
-	idle bool
+	// ended: the source said the partition ended (Batch.End); nothing more is read.
+	ended bool
 
 	// letters is the current batch's dead letters (nil when there are none yet).
 	letters *letterGroup
-	// carry counts drops while no window was open to count them in; the next window opened
-	// takes them over. carrySince is when the first of them came.
-	carry      windowCounts
-	carrySince int64
-	// lateDetail is the dead-letter detail of late records, made once per watermark.
-	lateDetail   string
-	lateDetailWM int64
-	lateCounter  prometheus.Counter
+	// carry counts drops before the partition has a watermark, so no window to count them in
+	// (drops.go): the next partial takes them over, with the hold taken at the first of them.
+	carry       carried
+	lateDetail  string // the dead-letter detail of late records, made once per watermark
+	lateDetailW int64
+	lateCounter prometheus.Counter
 
-	// prev is the position of the last record processed (folded or dead-lettered), the commit
-	// point a hold opened at the next record falls back to.
+	// prev is the position of the last record processed (folded, swallowed by a straddler or
+	// dead-lettered): the commit point a hold taken at the next record falls back to.
 	prev    Position
 	hasPrev bool
 }
@@ -76,15 +82,22 @@ type runner struct {
 // openWindow is one partition's state for one window. It holds the position of the first
 // record (through its hold), never the records.
 type openWindow struct {
-	win    Window
-	key    windowKey
-	end    int64
-	states []State // indexed like Runtime.ops, nil for operators that do not read this stream
-	live   []State // the non-nil states, for the per-record loop
-	drops  []DropCounter
-	hold   uint64
-	first  Position
-	counts windowCounts
+	start, end int64
+	states     []State // indexed like Runtime.ops, nil for operators that do not read this stream
+	live       []State // the non-nil states, for the per-record loop
+	drops      []DropCounter
+	ack        ack
+	counts     windowCounts
+	bytes      int64
+	// recFirst and recLast are the first and last record folded (Partial.First, Last).
+	recFirst, recLast Position
+	// last is the last position counted in the window, folded or a drop: how far a replay
+	// swallows what belongs to it if it becomes a straddler.
+	last Position
+	// straddler: the window is durable already (a straddler of the checkpoint the partition was
+	// restored from, replay.go): it has no state, swallows what the first run counted in it,
+	// and is never written.
+	straddler bool
 }
 
 const minTime = -1 << 63
@@ -130,19 +143,17 @@ func (r *runner) process(b Batch) bool {
 			b.Done()
 		}
 	}()
+	if r.ended {
+		return true // the source sends nothing after the end; if it did, it is not read
+	}
 	r.setBehind(b.More)
 	if len(b.Records) == 0 {
+		if b.End {
+			return r.end()
+		}
 		return true // a source saying the partition is caught up (or not) without records
 	}
 	now := r.rt.now().UnixNano()
-	if r.idle {
-		// Rejoin the merger's minimum before anything else, so windows this batch has records
-		// for are not emitted without them (rule 6).
-		r.quiet = false
-		if !r.report() {
-			return false
-		}
-	}
 	period := int64(r.rt.cfg.Period)
 	eventTime := r.rt.cfg.Time == EventTime
 	var bytes int64
@@ -153,7 +164,9 @@ func (r *runner) process(b Batch) bool {
 		bytes += rec.Size()
 		if r.dec != nil {
 			if err := r.dec.Decode(rec.Value, r.vals); err != nil {
-				r.deadLetter(rec, reasonDecode, err.Error(), len(b.Records)-i)
+				if !r.deadLetter(rec, reasonDecode, err.Error(), len(b.Records)-i) {
+					return false
+				}
 				continue
 			}
 		}
@@ -162,7 +175,9 @@ func (r *runner) process(b Batch) bool {
 			if r.timeIdx >= 0 {
 				et, err := r.vals[r.timeIdx].Time()
 				if err != nil {
-					r.deadLetter(rec, reasonEventTime, err.Error(), len(b.Records)-i)
+					if !r.deadLetter(rec, reasonEventTime, err.Error(), len(b.Records)-i) {
+						return false
+					}
 					continue
 				}
 				t = et.UnixNano()
@@ -170,15 +185,17 @@ func (r *runner) process(b Batch) bool {
 				t = rec.Time.UnixNano()
 			}
 			if t < minEventTime || t > maxEventTime {
-				r.deadLetter(rec, reasonEventTime, "event time "+time.Unix(0, t).UTC().Format(time.RFC3339)+
-					" is outside 1970–2200", len(b.Records)-i)
+				if !r.deadLetter(rec, reasonEventTime, "event time "+time.Unix(0, t).UTC().Format(time.RFC3339)+
+					" is outside 1970–2200", len(b.Records)-i) {
+					return false
+				}
 				continue
 			}
 		}
 		start := t - mod(t, period)
 		// Within a run of records of one window the watermark stays below its end (each is
 		// before the end), so lateness needs checking only where the window changes.
-		if cur == nil || cur.key != windowKey(start) {
+		if cur == nil || cur.start != start {
 			if start+period <= r.et.watermark {
 				if cur = r.late(rec, len(b.Records)-i); cur == nil {
 					continue
@@ -187,17 +204,24 @@ func (r *runner) process(b Batch) bool {
 				cur = r.window(start, rec.Position)
 			}
 		}
-		for _, st := range cur.live {
-			st.Observe(rec, r.vals)
+		if cur.straddler && comparePositions(rec.Position, cur.last) > 0 {
+			// Past what the first run counted in a durable window: the first run found it
+			// closed (a replay that diverged on the wall clock, rule 7 of eventtime.go).
+			if cur = r.late(rec, len(b.Records)-i); cur == nil {
+				continue
+			}
 		}
-		cur.counts.records++
-		if cur.key == windowKey(start) {
+		if cur.start == start {
 			onTime = true
 			if eventTime {
 				r.et.observe(t, now)
 			}
 		}
-		r.prev, r.hasPrev = rec.Position, true
+		if cur.straddler {
+			r.swallow(rec) // the first run counted it in a window that is durable already
+			continue
+		}
+		r.fold(cur, rec)
 	}
 	last := b.Records[len(b.Records)-1].Position
 	r.rt.metrics.records.WithLabelValues(r.p.Stream).Add(float64(len(b.Records)))
@@ -207,11 +231,28 @@ func (r *runner) process(b Batch) bool {
 	if onTime {
 		r.onTimeAt, r.quiet = now, false
 	}
-	ok := r.sealLetters() && r.closeUpTo(false)
+	ok := r.sealLetters() && r.closeUpTo()
 	// Everything in the batch is now in a window (held) or dead-lettered (held): the commit
 	// point may move up to the batch's last record once those holds are released.
-	r.holds.processed(last)
+	r.holds.processed(last, r.closedThrough())
+	if ok && b.End {
+		return r.end()
+	}
 	return ok
+}
+
+// fold adds a record to a window's state.
+func (r *runner) fold(w *openWindow, rec *Record) {
+	for _, st := range w.live {
+		st.Observe(rec, r.vals)
+	}
+	if w.counts.records == 0 {
+		w.recFirst = rec.Position
+	}
+	w.counts.records++
+	w.bytes += rec.Size()
+	w.recLast, w.last = rec.Position, rec.Position
+	r.prev, r.hasPrev = rec.Position, true
 }
 
 func mod(t, period int64) int64 {
@@ -222,14 +263,30 @@ func mod(t, period int64) int64 {
 	return m
 }
 
+// closedThrough is the end up to which every window of the partition is closed: the watermark
+// floored to the window grid, or 0 before the partition has one (checkpoint.go).
+func (r *runner) closedThrough() int64 {
+	wm := r.et.watermark
+	if wm <= 0 {
+		return 0
+	}
+	return wm - mod(wm, int64(r.rt.cfg.Period))
+}
+
+// watermarkWindow is the start of the window that holds the watermark: the oldest a record
+// can still be on time in.
+func (r *runner) watermarkWindow() int64 {
+	return r.et.watermark - mod(r.et.watermark, int64(r.rt.cfg.Period))
+}
+
 // window returns the open window starting at start, opening it (and taking its hold at first)
 // if needed. Few windows are open at once, so a linear scan beats a map.
 func (r *runner) window(start int64, first Position) *openWindow {
 	for i, w := range r.open {
-		if int64(w.key) == start {
+		if w.start == start {
 			return w
 		}
-		if int64(w.key) > start {
+		if w.start > start {
 			nw := r.newWindow(start, first)
 			r.open = append(r.open, nil)
 			copy(r.open[i+1:], r.open[i:])
@@ -243,13 +300,10 @@ func (r *runner) window(start int64, first Position) *openWindow {
 }
 
 func (r *runner) newWindow(start int64, first Position) *openWindow {
-	period := r.rt.cfg.Period
 	w := &openWindow{
-		win:    Window{Start: time.Unix(0, start).UTC(), End: time.Unix(0, start).UTC().Add(period)},
-		key:    windowKey(start),
-		end:    start + int64(period),
+		start:  start,
+		end:    start + int64(r.rt.cfg.Period),
 		states: make([]State, len(r.ops)),
-		first:  first,
 	}
 	for i, op := range r.ops {
 		if op != nil {
@@ -260,10 +314,17 @@ func (r *runner) newWindow(start int64, first Position) *openWindow {
 			}
 		}
 	}
-	w.hold = r.holds.take(first, r.prev, r.hasPrev)
-	if !r.carry.empty() {
-		r.place(w, &r.carry)
-		r.carry = windowCounts{}
+	if c := r.takeCarry(); c != nil {
+		// The carry's hold, taken at its first drop, is earlier than this window's first
+		// record: it covers both.
+		w.ack = c.ack
+		r.place(w, &c.counts)
+	} else {
+		w.ack = r.holds.take(first, r.prev, r.hasPrev, r.closedThrough())
+	}
+	if r.written == 0 {
+		// The partition's first window is where it starts: no empty partial before it.
+		r.written = start
 	}
 	return w
 }
@@ -271,6 +332,9 @@ func (r *runner) newWindow(start int64, first Position) *openWindow {
 // onTick lets time pass without records: processing-time windows close on the wall clock, and
 // a quiet partition's watermark follows it from its newest event (rule 5).
 func (r *runner) onTick(now time.Time) bool {
+	if r.ended {
+		return true
+	}
 	ns := now.UnixNano()
 	cfg := r.rt.cfg
 	if cfg.Time == ProcessingTime {
@@ -281,10 +345,12 @@ func (r *runner) onTick(now time.Time) bool {
 			r.et.passWallTime(ns)
 		}
 	}
-	if !r.carry.empty() && ns-r.carrySince >= int64(cfg.IdleTimeout) {
-		r.rt.alarm.unplaced(r.p, &r.carry)
+	if !r.carry.counts.empty() && ns-r.carry.since >= int64(cfg.IdleTimeout) {
+		r.rt.alarm.unplaced(r.p, &r.carry.counts)
 	}
-	return r.closeUpTo(false)
+	ok := r.closeUpTo()
+	r.holds.advance(r.closedThrough())
+	return ok
 }
 
 // setBehind records whether the partition has records waiting: a partition that is behind is
@@ -294,4 +360,12 @@ func (r *runner) setBehind(b bool) {
 	if b {
 		r.quiet = false
 	}
+}
+
+// abandonNow makes every wait of the runner and its writer give up: the stop deadline passed.
+func (r *runner) abandonNow() {
+	r.abandonOnce.Do(func() {
+		close(r.abandon)
+		r.writer.cancel()
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,16 +13,16 @@ import (
 	"github.com/weirstream/weir/pipeline/decode"
 )
 
-// Options wires a Runtime. Plan, Operators, DeadLetters, Committer, Budget, Metrics and Logger
-// are required.
+// Options wires a Runtime. Plan, Operators, Partials, DeadLetters, Committer, Budget, Metrics
+// and Logger are required.
 type Options struct {
 	Window WindowConfig
 	// Plan holds the payload fields the operators registered while they were built; the runtime
 	// adds the event-time field. An empty plan means records are never decoded.
 	Plan      *decode.Plan
 	Operators []Operator
-	Analyzers []Analyzer
-	Sinks     []Sink
+	// Partials receives every partition's partial of every window it closes (partials.go).
+	Partials PartialWriter
 	// DeadLetters receives undecodable, late and otherwise unusable records.
 	DeadLetters DeadLetterSink
 	Committer   Committer
@@ -33,58 +32,51 @@ type Options struct {
 	// QueueLen is each partition's queue of fetched batches. Default 4: enough to keep a runner
 	// busy across a fetch round trip; the global Budget, not this, bounds memory.
 	QueueLen int
-	// OnDurable, if set, is called after each window output became durable in every sink, from
-	// a sink goroutine. It must not block.
-	OnDurable func(*Output)
+	// WriteConcurrency bounds the partial writes in flight at once, over every partition.
+	// Default 16: a window's end closes every partition's window at about the same moment, and
+	// an S3 PUT is mostly waiting (16 at ~30 ms each is ~500 partials a second).
+	WriteConcurrency int
 	// Clock is the wall clock (default time.Now): what idleness, the wall-clock rule of event
 	// time and processing-time windows read. Tests set it to run long quiet spells at once.
 	Clock Clock
 }
 
-// Runtime runs the pipeline of one worker: a runner per assigned partition, the merger, the
-// sink writers and the dead-letter writer. Sources drive it with Assign, Feed.Send, Revoke and
+// Runtime runs the pipeline of one worker: a runner and a partial writer per assigned
+// partition, and the dead-letter writer. Sources drive it with Assign, Feed.Send, Revoke and
 // Close.
 type Runtime struct {
 	cfg       WindowConfig
 	plan      *decode.Plan
 	timeIdx   int
 	ops       []Operator
-	analyzers []Analyzer
-	sinks     []Sink
+	partials  PartialWriter
 	committer Committer
 	budget    *Budget
 	metrics   *Metrics
 	log       *slog.Logger
 	queueLen  int
-	onDurable func(*Output)
 	now       Clock
 	tickEvery time.Duration
 	alarm     *dropAlarm
 	// deadCounters are weir_dead_letters_total by reason, looked up once.
 	deadCounters [numDropReasons]prometheus.Counter
-
-	merge       chan mergeMsg
-	emit        chan *emission
+	// writeSlots bounds the partial writes in flight (WriteConcurrency).
+	writeSlots  chan struct{}
 	deadLetters *deadLetterQueue
 
-	controlMu      sync.Mutex
-	joins, leaves  []Partition
-	controlPending atomic.Bool
-	controlNotify  chan struct{}
-
 	stats statCounters
-	// sinkHealth follows each window sink's failed writes, then the dead-letter writer's
+	// sinkHealth follows the partial writes' failures, then the dead-letter writer's
 	// (FailingSinks).
 	sinkHealth []*sinkHealth
 
-	mu       sync.Mutex
-	runners  map[Partition]*runner
-	closed   bool
-	draining atomic.Bool // Close has begun: stopping runners process what is queued
+	mu      sync.Mutex
+	runners map[Partition]*runner
+	// live are the runners not yet exited, revoked ones included: Close waits for them (with
+	// their writers) before it closes the dead-letter queue they may still queue letters on.
+	live   map[*runner]struct{}
+	exited sync.WaitGroup
+	closed bool
 
-	runnersDone chan struct{}
-	mergerDone  chan struct{}
-	emitterDone chan struct{}
 	stopTicker  chan struct{}
 	sinkCtx     context.Context
 	cancelSinks context.CancelFunc
@@ -98,6 +90,8 @@ func New(o Options) (*Runtime, error) {
 	switch {
 	case o.Plan == nil:
 		return nil, errors.New("pipeline: Options.Plan is nil")
+	case o.Partials == nil:
+		return nil, errors.New("pipeline: Options.Partials is nil: closed windows need somewhere to go")
 	case o.DeadLetters == nil:
 		return nil, errors.New("pipeline: Options.DeadLetters is nil: bad records need somewhere to go")
 	case o.Committer == nil || o.Budget == nil || o.Metrics == nil || o.Logger == nil:
@@ -110,29 +104,26 @@ func New(o Options) (*Runtime, error) {
 		}
 		names[op.Name()] = true
 	}
+	if o.WriteConcurrency <= 0 {
+		o.WriteConcurrency = 16
+	}
 	rt := &Runtime{
-		cfg:           o.Window,
-		plan:          o.Plan,
-		timeIdx:       -1,
-		ops:           o.Operators,
-		analyzers:     o.Analyzers,
-		sinks:         o.Sinks,
-		committer:     o.Committer,
-		budget:        o.Budget,
-		metrics:       o.Metrics,
-		log:           o.Logger,
-		queueLen:      o.QueueLen,
-		onDurable:     o.OnDurable,
-		now:           o.Clock,
-		tickEvery:     min(time.Second, o.Window.Period/4),
-		merge:         make(chan mergeMsg, 256),
-		emit:          make(chan *emission, 1),
-		controlNotify: make(chan struct{}, 1),
-		runners:       make(map[Partition]*runner),
-		runnersDone:   make(chan struct{}),
-		mergerDone:    make(chan struct{}),
-		emitterDone:   make(chan struct{}),
-		stopTicker:    make(chan struct{}),
+		cfg:        o.Window,
+		plan:       o.Plan,
+		timeIdx:    -1,
+		ops:        o.Operators,
+		partials:   o.Partials,
+		committer:  o.Committer,
+		budget:     o.Budget,
+		metrics:    o.Metrics,
+		log:        o.Logger,
+		queueLen:   o.QueueLen,
+		now:        o.Clock,
+		tickEvery:  min(time.Second, o.Window.Period/4),
+		writeSlots: make(chan struct{}, o.WriteConcurrency),
+		runners:    make(map[Partition]*runner),
+		live:       make(map[*runner]struct{}),
+		stopTicker: make(chan struct{}),
 	}
 	if rt.queueLen <= 0 {
 		rt.queueLen = 4
@@ -152,17 +143,13 @@ func New(o Options) (*Runtime, error) {
 		rt.deadCounters[r] = rt.metrics.deadLetters.WithLabelValues(r.String())
 	}
 	rt.sinkCtx, rt.cancelSinks = context.WithCancel(context.Background())
-	rt.sinkHealth = newSinkHealth(o.Sinks)
+	rt.sinkHealth = newSinkHealth()
 	rt.deadLetters = newDeadLetterQueue(rt, o.DeadLetters)
 	return rt, nil
 }
 
-// Start launches the merger, the sink writers, the dead-letter writer and the stage metrics.
+// Start launches the dead-letter writer and the stage metrics.
 func (rt *Runtime) Start() {
-	m := newMerger(rt)
-	e := newEmitter(rt)
-	go func() { defer close(rt.mergerDone); m.run() }()
-	go func() { defer close(rt.emitterDone); e.run() }()
 	go rt.deadLetters.run()
 	go rt.tickStages()
 }
@@ -180,9 +167,11 @@ func (rt *Runtime) tickStages() {
 	}
 }
 
-// Assign starts a runner for p and returns its Feed (the existing one if p already runs).
-// A source must not send batches of p after Revoke(p) or Close has begun.
-func (rt *Runtime) Assign(p Partition) (*Feed, error) {
+// Assign starts a runner for p and returns its Feed (the existing one if p already runs). from
+// is the checkpoint the source resumes p at, with the state its commit stored (nil: none, or
+// none weir can use): the runner makes the decisions the first run made (replay.go). A source
+// must not send batches of p after Revoke(p) or Close has begun.
+func (rt *Runtime) Assign(p Partition, from *Checkpoint) (*Feed, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
@@ -199,12 +188,11 @@ func (rt *Runtime) Assign(p Partition) (*Feed, error) {
 		stop:        make(chan struct{}),
 		abandon:     make(chan struct{}),
 		done:        make(chan struct{}),
-		holds:       newHolds(p, rt.committer, rt.metrics.lateAcks.Inc),
+		holds:       newHolds(p, int64(rt.cfg.Period), rt.committer, rt.metrics),
 		credits:     make(chan struct{}, rt.cfg.MaxPendingWindows),
 		clock:       rt.metrics.StageClock("runner"),
 		timeIdx:     rt.timeIdx,
 		et:          newEventClock(rt.cfg.AllowedLateness),
-		closedAt:    minTime,
 		onTimeAt:    rt.now().UnixNano(),
 		behind:      true,
 		lateCounter: rt.metrics.late.WithLabelValues(p.Stream, string(rt.cfg.Late)),
@@ -213,6 +201,7 @@ func (rt *Runtime) Assign(p Partition) (*Feed, error) {
 	for range rt.cfg.MaxPendingWindows {
 		r.credits <- struct{}{}
 	}
+	r.writer = newPartialWriter(rt, p, rt.ops, r.credits)
 	for _, op := range rt.ops {
 		if sel, ok := op.(StreamSelector); ok && !sel.Reads(p.Stream) {
 			r.ops = append(r.ops, nil)
@@ -224,86 +213,36 @@ func (rt *Runtime) Assign(p Partition) (*Feed, error) {
 		r.dec = rt.plan.NewDecoder()
 		r.vals = make([]decode.Value, rt.plan.Len())
 	}
+	if from != nil {
+		if from.State.Period != 0 && from.State.Period != rt.cfg.Period {
+			rt.log.Warn("the partition's checkpoint was made with another window period; its event-time state is not used",
+				"partition", p.String(), "checkpoint_period", from.State.Period, "period", rt.cfg.Period)
+			from = &Checkpoint{Position: from.Position}
+		}
+		r.restore(*from)
+	}
 	rt.runners[p] = r
+	rt.live[r] = struct{}{}
 	rt.metrics.partitions.Set(float64(len(rt.runners)))
-	rt.control(p, true)
-	go r.run()
+	rt.exited.Add(2)
+	go func() {
+		defer rt.exited.Done()
+		r.run()
+	}()
+	go func() {
+		defer rt.exited.Done()
+		r.writer.run()
+		rt.mu.Lock()
+		delete(rt.live, r)
+		rt.mu.Unlock()
+	}()
 	return &Feed{r}, nil
 }
 
-// control queues a join or leave for the merger. Joins are queued before the runner starts and
-// the merger applies queued control before every message, so it always knows a partition
-// before hearing from it.
-func (rt *Runtime) control(p Partition, join bool) {
-	rt.controlMu.Lock()
-	if join {
-		rt.joins = append(rt.joins, p)
-	} else {
-		rt.leaves = append(rt.leaves, p)
-	}
-	rt.controlPending.Store(true)
-	rt.controlMu.Unlock()
-	select {
-	case rt.controlNotify <- struct{}{}:
-	default:
-	}
-}
-
-func (rt *Runtime) takeControl() (joins, leaves []Partition) {
-	rt.controlMu.Lock()
-	defer rt.controlMu.Unlock()
-	joins, leaves = rt.joins, rt.leaves
-	rt.joins, rt.leaves = nil, nil
-	rt.controlPending.Store(false)
-	return joins, leaves
-}
-
-// Revoke stops p's runner, flushes its open windows, and waits (until ctx ends) for everything
-// it processed to become durable, so that the commit point it leaves behind is as far as it can
-// be. When Revoke returns, no Commit for p will ever be made again: acknowledgements arriving
-// later are counted in weir_late_acks_total and dropped. The source should then commit
-// synchronously and forget p.
-func (rt *Runtime) Revoke(ctx context.Context, p Partition) {
-	rt.mu.Lock()
-	r, ok := rt.runners[p]
-	delete(rt.runners, p)
-	rt.metrics.partitions.Set(float64(len(rt.runners)))
-	rt.mu.Unlock()
-	if !ok {
-		return
-	}
-	rt.stopRunner(ctx, r)
-	// The leave goes through the runner's own queue, behind its final partials, so they merge
-	// with the window's other partials instead of going out alone. If the merger is too far
-	// behind to take it before the deadline, the control queue still delivers it (unordered:
-	// a final partial arriving after its partition left is emitted on its own).
-	select {
-	case rt.merge <- mergeMsg{kind: msgLeave, p: p}:
-	case <-ctx.Done():
-		rt.control(p, false)
-	}
-	select {
-	case <-r.holds.drained():
-	case <-ctx.Done():
-		rt.log.Warn("revoke deadline passed before every window was durable; the rest will be replayed",
-			"partition", p.String(), "pending", r.holds.pending())
-	}
-	r.holds.revoke()
-}
-
-func (rt *Runtime) stopRunner(ctx context.Context, r *runner) {
-	close(r.stop)
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		close(r.abandon)
-		<-r.done
-	}
-}
-
-// Close shuts the runtime down within ctx: every runner stops and hands over its open windows,
-// the merger flushes, the sinks drain and close. Sources stop fetching before calling Close and
-// commit after it returns.
+// Close shuts the runtime down within ctx: every runner stops, its partials already closed are
+// written (until ctx ends) and its open windows abandoned for the next owner to read again
+// (commit.go, step 5); the dead letters queued are written. Sources stop fetching before
+// calling Close and commit after it returns.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -311,7 +250,6 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return errors.New("pipeline: runtime already closed")
 	}
 	rt.closed = true
-	rt.draining.Store(true)
 	runners := make([]*runner, 0, len(rt.runners))
 	for _, r := range rt.runners {
 		runners = append(runners, r)
@@ -322,25 +260,25 @@ func (rt *Runtime) Close(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	for _, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rt.stopRunner(ctx, r)
-		}()
+		wg.Go(func() { rt.stop(ctx, r) })
 	}
 	wg.Wait()
-	// No leaves: the merger, told every runner is done, takes what is queued and flushes
-	// everything at once, so the last windows go out merged.
-	close(rt.runnersDone)
+	// Runners an in-flight Revoke is stopping may still queue dead letters: wait for them too,
+	// giving up on their writes at the deadline, before the queue closes.
+	exited := make(chan struct{})
+	go func() { rt.exited.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		rt.mu.Lock()
+		for r := range rt.live {
+			r.abandonNow()
+		}
+		rt.mu.Unlock()
+		<-exited
+	}
 
 	var errs []error
-	select {
-	case <-rt.emitterDone:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("pipeline: shutdown deadline passed with window outputs still unwritten: %w", ctx.Err()))
-		rt.cancelSinks()
-		<-rt.emitterDone
-	}
 	close(rt.deadLetters.queue)
 	select {
 	case <-rt.deadLetters.done:
@@ -348,15 +286,13 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		rt.cancelSinks()
 		<-rt.deadLetters.done
 	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("pipeline: shutdown deadline passed with partials or dead letters unwritten: %w", ctx.Err()))
+	}
 	for _, r := range runners {
 		r.holds.revoke()
 	}
 	rt.cancelSinks()
 	close(rt.stopTicker)
-	for _, s := range rt.sinks {
-		if err := s.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("closing sink %s: %w", s.Name(), err))
-		}
-	}
 	return errors.Join(errs...)
 }

@@ -17,18 +17,18 @@ import (
 	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
-// A sink that does not return stops the partition after MaxPendingWindows windows: the runner
-// stops taking batches, the feed refuses more, nothing is committed, and everything resumes
-// when the sink does.
+// A partial store that does not return stops the partition after MaxPendingWindows windows: the
+// runner stops taking batches, the feed refuses more, nothing is committed, and everything
+// resumes when the store does.
 func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 2
-	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
-	h := newHarness(t, cfg, nil, sink)
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	h := newHarness(t, cfg, nil, store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 
 	// One batch per second of event time; keep offering until the feed refuses.
 	sent := 0
@@ -48,17 +48,16 @@ func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
 		}
 	}
 	if !refused {
-		t.Fatal("the feed accepted 200 windows with a blocked sink")
+		t.Fatal("the feed accepted 200 windows with a blocked store")
 	}
-	// 2 credits + the merger's and emitter's small queues + the runner's queue: a handful of
-	// windows, not hundreds.
+	// 2 credits + the runner's queue: a handful of windows, not hundreds.
 	if sent > 20 {
 		t.Errorf("accepted %d one-second batches before refusing; backpressure is too loose", sent)
 	}
 	if _, ok := h.commits.Get(p); ok {
-		t.Error("committed while the sink had made nothing durable")
+		t.Error("committed while the store had made nothing durable")
 	}
-	close(sink.Gate) // the sink recovers
+	close(store.Gate) // the store recovers
 	b := batch(p, int64(sent*10), 10, t0.Add(time.Duration(sent)*time.Second), 100*time.Millisecond, "x")
 	if err := f.Send(context.Background(), b); err != nil {
 		t.Fatal(err)
@@ -68,23 +67,24 @@ func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := int64(0)
-	for _, w := range summaries(sink.Outputs()) {
+	for _, w := range pipelinetest.Summaries(t, store) {
 		total += w["0"]
 	}
-	if want := int64((sent + 1) * 10); total != want {
+	// Every window but the last, which was still open at Close.
+	if want := int64(sent * 10); total != want {
 		t.Errorf("counted %d records, want %d", total, want)
 	}
 }
 
 // Failed writes are retried; nothing is committed until the write succeeds.
-func TestRuntimeRetriesFailedSinkWrites(t *testing.T) {
+func TestRuntimeRetriesFailedPartialWrites(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
-	sink := &pipelinetest.MemSink{Fail: 2}
-	h := newHarness(t, cfg, nil, sink)
+	store := &pipelinetest.MemStore{Fail: 2}
+	h := newHarness(t, cfg, nil, store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 	ctx := context.Background()
 	_ = f.Send(ctx, batch(p, 0, 10, t0, 100*time.Millisecond, "x"))
 	_ = f.Send(ctx, batch(p, 10, 1, t0.Add(time.Second), 0, "x")) // closes [0,1s)
@@ -95,34 +95,40 @@ func TestRuntimeRetriesFailedSinkWrites(t *testing.T) {
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := summaries(sink.Outputs())[t0]["0"]; got != 10 {
+	if got := pipelinetest.Summaries(t, store)[t0]["0"]; got != 10 {
 		t.Errorf("window [0,1s) counted %d, want 10", got)
 	}
 }
 
 // After Revoke returns, an acknowledgement for the revoked partition commits nothing: the
-// data-loss bug of a batch acked after revoke committing for a partition no longer owned.
+// data-loss bug of a batch acked after revoke committing for a partition no longer owned. A
+// partial not durable by the revoke deadline is abandoned; dead letters written after it are
+// late acks.
 func TestRuntimeAckAfterRevokeCommitsNothing(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
-	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
-	h := newHarness(t, cfg, nil, sink)
+	cfg.TimeField = "$.ts"
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 	ctx := context.Background()
-	_ = f.Send(ctx, batch(p, 0, 10, t0, 100*time.Millisecond, "x"))
-	_ = f.Send(ctx, batch(p, 10, 10, t0.Add(time.Second), 100*time.Millisecond, "x"))
-	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 20 })
+	b := pipeline.Batch{Partition: p, Records: []pipeline.Record{
+		stamped(p, 0, t0), {Partition: p, Position: pipeline.Position{Offset: 1}, Value: []byte(`{"ts":`)},
+		stamped(p, 2, t0.Add(time.Second)), // closes [0,1s)
+	}}
+	_ = f.Send(ctx, b)
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 3 })
 
-	// The sink is stuck: revoke with a short deadline gives up waiting.
+	// The store is stuck: revoke with a short deadline gives up waiting.
 	rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	h.rt.Revoke(rctx, p)
 	cancel()
 	if c, ok := h.commits.Get(p); ok {
 		t.Fatalf("committed %d for a partition whose windows are not durable", c)
 	}
-	close(sink.Gate) // the sink finishes the windows after the revoke
+	close(store.Gate) // the dead letters are written after the revoke
 	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_late_acks_total", nil) >= 1 })
 	if c, ok := h.commits.Get(p); ok {
 		t.Errorf("committed %d after revoke", c)
@@ -130,29 +136,37 @@ func TestRuntimeAckAfterRevokeCommitsNothing(t *testing.T) {
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if n := len(store.Partials(t)); n != 0 {
+		t.Errorf("%d partials written after the revoke abandoned them", n)
+	}
 }
 
-// Revoke with healthy sinks flushes the open window and commits everything processed.
-func TestRuntimeRevokeFlushesAndCommits(t *testing.T) {
+// Revoke with a healthy store waits for the closed windows' partials, commits everything
+// before the open window, and abandons the open window: it is not written (whoever reads the
+// partition next writes it whole), and the commit point stays before its first record.
+func TestRuntimeRevokeCommitsDurableAndAbandonsOpen(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Minute
-	sink := &pipelinetest.MemSink{}
-	h := newHarness(t, cfg, nil, sink)
+	cfg.AllowedLateness = 0
+	store := &pipelinetest.MemStore{}
+	h := newHarness(t, cfg, nil, store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 	ctx := context.Background()
 	_ = f.Send(ctx, batch(p, 0, 10, t0, time.Millisecond, "x"))
+	_ = f.Send(ctx, batch(p, 10, 5, t0.Add(time.Minute), time.Millisecond, "x")) // closes the first
 	// Revoke releases batches still queued unprocessed (the next owner reads them); wait until
-	// this one is in a window.
-	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 10 })
+	// these are in windows.
+	pipelinetest.WaitFor(t, func() bool { return metrictest.Sum(t, h.reg, "weir_records_processed_total", nil) == 15 })
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	h.rt.Revoke(rctx, p)
 	if c, ok := h.commits.Get(p); !ok || c != 9 {
 		t.Errorf("after revoke committed %d (%v), want 9", c, ok)
 	}
-	if got := summaries(sink.Outputs())[t0]["0"]; got != 10 {
-		t.Errorf("flushed window counted %d, want 10", got)
+	got := pipelinetest.Summaries(t, store)
+	if got[t0]["0"] != 10 || len(got) != 1 {
+		t.Errorf("partials %v, want the closed window's 10 records only", got)
 	}
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -168,10 +182,10 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 	cfg.Period = time.Second
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 1
-	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
-	h := newHarness(t, cfg, nil, sink) // QueueLen: the default, 4
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	h := newHarness(t, cfg, nil, store) // QueueLen: the default, 4
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 
 	var accepted, done atomic.Int64
 	next := 0
@@ -217,7 +231,7 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 		t.Fatalf("Send returned (%v) while the runner is blocked", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(sink.Gate)
+	close(store.Gate)
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
@@ -227,10 +241,11 @@ func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var total int64
-	for _, w := range summaries(sink.Outputs()) {
+	for _, w := range pipelinetest.Summaries(t, store) {
 		total += w["0"]
 	}
-	if want := accepted.Load() * 10; total != want {
+	// Every window but the last, still open at Close.
+	if want := (accepted.Load() - 1) * 10; total != want {
 		t.Errorf("counted %d records, want %d", total, want)
 	}
 }
@@ -270,10 +285,10 @@ func TestFeedSendWhileBusy(t *testing.T) {
 	cfg.AllowedLateness = 0
 	cfg.MaxPendingWindows = 1
 	gate := newGateOp()
-	sink := &pipelinetest.MemSink{Gate: make(chan struct{})}
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{gate},
-		Sinks: []pipeline.Sink{sink}, DeadLetters: sink, Committer: pipelinetest.Discard{},
+		Partials: store, DeadLetters: store, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QueueLen: 2,
 	})
@@ -282,7 +297,7 @@ func TestFeedSendWhileBusy(t *testing.T) {
 	}
 	rt.Start()
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := rt.Assign(p)
+	f, _ := rt.Assign(p, nil)
 	ctx := context.Background()
 
 	// The first batch spans three one-second windows: once released, the runner closes the
@@ -331,8 +346,8 @@ func TestFeedSendWhileBusy(t *testing.T) {
 		t.Fatal("SendWhileBusy queued a batch behind a blocked runner")
 	}
 
-	// The sink returns: once the runner is no longer blocked, a send waits for room and gets it.
-	close(sink.Gate)
+	// The store returns: once the runner is no longer blocked, a send waits for room and gets it.
+	close(store.Gate)
 	pipelinetest.WaitFor(t, func() bool { return f.SendWhileBusy(ctx, next, time.Minute) })
 	if err := rt.Close(ctx); err != nil {
 		t.Fatal(err)

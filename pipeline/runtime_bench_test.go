@@ -55,7 +55,7 @@ func benchRuntime(b *testing.B, timeField string) {
 	cfg.TimeField = timeField
 	rt, err := pipeline.New(pipeline.Options{
 		Window: cfg, Plan: decode.NewPlan(decode.JSON), Operators: []pipeline.Operator{noop{}},
-		Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{}, Committer: pipelinetest.Discard{},
+		Partials: pipelinetest.Discard{}, DeadLetters: pipelinetest.Discard{}, Committer: pipelinetest.Discard{},
 		Budget: pipeline.NewBudget(1 << 30), Metrics: pipeline.NewMetrics(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -69,7 +69,7 @@ func benchRuntime(b *testing.B, timeField string) {
 	tmpl := make([][]pipeline.Record, parts)
 	for p := range parts {
 		part := pipeline.Partition{Stream: "events", ID: fmt.Sprint(p)}
-		feeds[p], _ = rt.Assign(part)
+		feeds[p], _ = rt.Assign(part, nil)
 		for i := range batchLen {
 			ts := t0.Add(time.Duration(i) * 10 * time.Microsecond)
 			tmpl[p] = append(tmpl[p], pipeline.Record{Partition: part, Time: ts,

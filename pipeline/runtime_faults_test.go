@@ -18,10 +18,10 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 	cfg.Period = 10 * time.Second
 	cfg.AllowedLateness = 0
 	cfg.TimeField = "$.ts"
-	sink := &pipelinetest.MemSink{}
-	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), sink)
+	store := &pipelinetest.MemStore{}
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p)
+	f, _ := h.rt.Assign(p, nil)
 	rec := func(off int64, v string) pipeline.Record {
 		return pipeline.Record{Partition: p, Position: pipeline.Position{Offset: off}, Value: []byte(v), Time: t0}
 	}
@@ -35,15 +35,18 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 	if err := f.Send(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	late := pipeline.Batch{Partition: p, Records: []pipeline.Record{rec(4, `{"ts":"2026-11-21T13:00:02Z"}`), rec(5, `{"ts":"2026-11-21T13:00:26Z"}`)}}
+	late := pipeline.Batch{Partition: p, Records: []pipeline.Record{rec(4, `{"ts":"2026-11-21T13:00:02Z"}`), rec(5, `{"ts":"2026-11-21T13:00:26Z"}`),
+		rec(6, `{"ts":"2026-11-21T13:00:31Z"}`)}} // closes [20s,30s)
 	if err := f.Send(ctx, late); err != nil {
 		t.Fatal(err)
 	}
+	pipelinetest.WaitFor(t, func() bool { c, _ := h.commits.Get(p); return c == 5 })
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	letters := store.DeadLetters()
 	reasons := map[int64]string{}
-	for _, l := range sink.DeadLetters() {
+	for _, l := range letters {
 		reasons[l.Position.Offset] = l.Reason
 	}
 	want := map[int64]string{1: "decode", 2: "event_time", 4: "late"}
@@ -52,12 +55,21 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 			t.Errorf("offset %d: dead-letter reason %q, want %q (all: %v)", off, reasons[off], r, reasons)
 		}
 	}
-	if len(sink.DeadLetters()) != 3 {
-		t.Errorf("%d dead letters, want 3", len(sink.DeadLetters()))
+	if len(letters) != 3 {
+		t.Errorf("%d dead letters, want 3", len(letters))
 	}
-	got := summaries(sink.Outputs())
+	got := pipelinetest.Summaries(t, store)
 	if got[t0]["0"] != 1 || got[t0.Add(20*time.Second)]["0"] != 2 {
 		t.Errorf("counts %v: want 1 in [0,10s) and 2 in [20s,30s)", got)
+	}
+	// The dead letters counted where they were read: 1 and 2 in [0,10s), the late 4 in
+	// [20s,30s), the oldest window open when it came.
+	pts := store.Partials(t)
+	if d := pts[pipelinetest.Key{Start: t0, Partition: p}].Dropped; d["decode"] != 1 || d["event_time"] != 1 || len(d) != 2 {
+		t.Errorf("[0,10s) dropped %v", d)
+	}
+	if d := pts[pipelinetest.Key{Start: t0.Add(20 * time.Second), Partition: p}].Dropped; d["late"] != 1 || len(d) != 1 {
+		t.Errorf("[20s,30s) dropped %v", d)
 	}
 	if c, _ := h.commits.Get(p); c != 5 {
 		t.Errorf("committed %d after close, want 5: dead letters are acknowledged", c)
@@ -71,9 +83,9 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 }
 
 func TestRuntimeMetricsLint(t *testing.T) {
-	h := newHarness(t, pipeline.DefaultWindowConfig(), nil, &pipelinetest.MemSink{})
+	h := newHarness(t, pipeline.DefaultWindowConfig(), nil, &pipelinetest.MemStore{})
 	defer h.rt.Close(context.Background())
-	if _, err := h.rt.Assign(pipeline.Partition{Stream: "events", ID: "0"}); err != nil {
+	if _, err := h.rt.Assign(pipeline.Partition{Stream: "events", ID: "0"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The stage gauges appear at the first once-a-second tick: lint what a scrape then sees.
@@ -84,5 +96,62 @@ func TestRuntimeMetricsLint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
+}
+
+// A Revoke still in flight when Close runs (a rebalance racing the shutdown): the revoked
+// runner, blocked on its store with a bad record queued behind it, must neither panic on the
+// dead-letter queue Close shuts nor let anything be committed past a letter that was never
+// written. Close once closed the queue without waiting for runners an in-flight Revoke had
+// already taken out of its map; one such runner drained its queue, dead-lettered the bad record
+// and sent on the closed channel (issue 20).
+func TestRuntimeRevokeRacingCloseNoPanicNoCommitPastLetters(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.MaxPendingWindows = 1
+	cfg.TimeField = "$.ts"
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})} // partials and dead letters never written
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p, nil)
+	ctx := context.Background()
+	bad := func(off int64) pipeline.Record {
+		return pipeline.Record{Partition: p, Position: pipeline.Position{Offset: off}, Value: []byte(`{"ts":`)}
+	}
+	// A bad record first, then three windows: the first partial takes the only credit and
+	// never becomes durable, and the runner blocks handing the second over.
+	first := pipeline.Batch{Partition: p, Records: []pipeline.Record{bad(0), stamped(p, 1, t0),
+		stamped(p, 2, t0.Add(time.Second)), stamped(p, 3, t0.Add(2*time.Second))}}
+	if err := f.Send(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().Records == 4 })
+	// Queued behind the blocked runner: more bad records.
+	if !f.TrySend(pipeline.Batch{Partition: p, Records: []pipeline.Record{bad(4), bad(5)}}) {
+		// The feed holds batches back from a blocked runner; queue it the way a source's
+		// blocking Send does once it is let through, in the background.
+		go func() { _ = f.Send(ctx, pipeline.Batch{Partition: p, Records: []pipeline.Record{bad(4), bad(5)}}) }()
+	}
+	revoked := make(chan struct{})
+	go func() {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		h.rt.Revoke(rctx, p)
+		close(revoked)
+	}()
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_ = h.rt.Close(cctx) // the deadline passes: partials and letters unwritten
+	select {
+	case <-revoked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Revoke did not return after Close")
+	}
+	if c, ok := h.commits.Checkpoint(p); ok {
+		t.Errorf("committed %v past dead letters and partials that were never written", c)
+	}
+	if n := len(store.DeadLetters()) + len(store.Partials(t)); n != 0 {
+		t.Errorf("%d letters and partials written through a closed gate", n)
 	}
 }

@@ -17,18 +17,18 @@ import (
 
 type harness struct {
 	rt      *pipeline.Runtime
-	sink    *pipelinetest.MemSink
+	store   *pipelinetest.MemStore
 	commits *pipelinetest.Commits
 	reg     *prometheus.Registry
 	budget  *pipeline.Budget
 }
 
-// newHarness starts a runtime with the throughput operator, sink as every sink and the dead
-// letters' sink, and opts applied to its options last.
-func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink *pipelinetest.MemSink, opts ...func(*pipeline.Options)) *harness {
+// newHarness starts a runtime with the throughput operator, store as its partial store and
+// dead-letter sink, and opts applied to its options last.
+func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, store *pipelinetest.MemStore, opts ...func(*pipeline.Options)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	h := &harness{sink: sink, commits: pipelinetest.NewCommits(t), reg: reg,
+	h := &harness{store: store, commits: pipelinetest.NewCommits(t), reg: reg,
 		budget: pipeline.NewBudget(1 << 20)}
 	if plan == nil {
 		plan = decode.NewPlan(decode.JSON)
@@ -37,8 +37,8 @@ func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink
 		Window:      cfg,
 		Plan:        plan,
 		Operators:   []pipeline.Operator{throughput.New()},
-		Sinks:       []pipeline.Sink{sink},
-		DeadLetters: sink,
+		Partials:    store,
+		DeadLetters: store,
 		Committer:   h.commits,
 		Budget:      h.budget,
 		Metrics:     pipeline.NewMetrics(reg),
@@ -54,6 +54,7 @@ func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, sink
 	if o.Clock != nil {
 		pipeline.SetTickEvery(rt, 2*time.Millisecond) // the clock moves in jumps: look often
 	}
+	pipeline.SetDeadLetterLinger(rt, time.Millisecond) // commit points behind dead letters come at once
 	rt.Start()
 	h.rt = rt
 	return h
@@ -75,31 +76,15 @@ func batch(p pipeline.Partition, from int64, n int, start time.Time, every time.
 	return b
 }
 
-func summaries(outs []*pipeline.Output) map[time.Time]map[string]int64 {
-	got := map[time.Time]map[string]int64{}
-	for _, o := range outs {
-		for _, r := range o.Reports {
-			rep := r.Body.(throughput.Report)
-			for _, c := range rep.Partitions {
-				if got[o.Window.Start] == nil {
-					got[o.Window.Start] = map[string]int64{}
-				}
-				got[o.Window.Start][c.Partition] += c.Records
-			}
-		}
-	}
-	return got
-}
-
 func TestRuntimeCountsPerWindowAndCommitsAfterDurable(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = 10 * time.Second
 	cfg.AllowedLateness = 0
-	h := newHarness(t, cfg, nil, &pipelinetest.MemSink{})
+	h := newHarness(t, cfg, nil, &pipelinetest.MemStore{})
 	p0 := pipeline.Partition{Stream: "events", ID: "0"}
 	p1 := pipeline.Partition{Stream: "events", ID: "1"}
-	f0, _ := h.rt.Assign(p0)
-	f1, _ := h.rt.Assign(p1)
+	f0, _ := h.rt.Assign(p0, nil)
+	f1, _ := h.rt.Assign(p1, nil)
 	ctx := context.Background()
 	// 30 records a second apart per partition: windows [0,10) [10,20) [20,30) get 10 each.
 	for i := 0; i < 30; i += 5 {
@@ -115,17 +100,38 @@ func TestRuntimeCountsPerWindowAndCommitsAfterDurable(t *testing.T) {
 	if c, _ := h.commits.Get(p0); c != 19 {
 		t.Errorf("p0 committed %d with window [20s,30s) open; want 19 (last record of the durable windows)", c)
 	}
+	// The commit point is just before the open window's first record, with the closedThrough
+	// when it was read (the watermark was 19 s: [10 s, 20 s) was still open) and that window,
+	// durable now, as a straddler: a replay from here must not write it again (empty).
+	cp, _ := h.commits.Checkpoint(p0)
+	want := pipeline.Checkpoint{Position: pipeline.Position{Offset: 19}, State: pipeline.CheckpointState{
+		Period: cfg.Period, ClosedThrough: t0.Add(10 * time.Second).UnixNano(),
+		Straddlers: []pipeline.Straddler{{Start: t0.Add(10 * time.Second).UnixNano(), Last: pipeline.Position{Offset: 19}}}}}
+	if cp.String() != want.String() {
+		t.Errorf("p0's checkpoint\n %v, want\n %v", cp, want)
+	}
 	if err := h.rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got := summaries(h.sink.Outputs())
-	for w := 0; w < 3; w++ {
+	got := pipelinetest.Summaries(t, h.store)
+	for w := 0; w < 2; w++ {
 		ws := t0.Add(time.Duration(w*10) * time.Second)
 		if got[ws]["0"] != 10 || got[ws]["1"] != 10 {
 			t.Errorf("window %v: counts %v, want 10 per partition", ws, got[ws])
 		}
 	}
-	if c, _ := h.commits.Get(p0); c != 29 {
-		t.Errorf("after Close p0 committed %d, want 29", c)
+	// The window still open at Close is not written: its records are read again by whoever
+	// owns the partition next, which writes it whole. The commit point stays before it.
+	if got := got[t0.Add(20*time.Second)]; len(got) != 0 {
+		t.Errorf("the open window was written at Close: %v", got)
+	}
+	if c, _ := h.commits.Get(p0); c != 19 {
+		t.Errorf("after Close p0 committed %d, want 19", c)
+	}
+	size := map[string]int64{"0": 3, "1": 6}
+	for k, pt := range h.store.Partials(t) {
+		if pt.Bytes != 10*size[k.Partition.ID] || pt.First.Offset+9 != pt.Last.Offset || pt.End-pt.Start != int64(cfg.Period) {
+			t.Errorf("partial %v %v: %+v", k.Start, k.Partition, pt)
+		}
 	}
 }

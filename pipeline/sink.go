@@ -1,15 +1,17 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Sink persists window outputs. A window's records are acknowledged (and may be committed past)
-// only after every configured Sink returned nil from Write for that window's Output.
+// Sink persists window outputs: the fleet's global results, which the aggregator writes
+// (reports to the file and S3 sinks, points to CloudWatch). The per-partition runtime writes
+// partials instead (PartialWriter).
 //
-// Write is called by one goroutine per sink, one Output at a time, in window order. It blocks
-// until out is durable (retrying transient failures itself, with backoff, honouring ctx) or
-// returns an error; on error the runtime keeps the window unacknowledged and retries the Write
-// later, so a Sink must make a repeated Write of the same Output idempotent (deterministic
-// keys) where the destination allows it. A slow Write is how a sink applies backpressure.
+// Write blocks until out is durable (retrying transient failures itself, with backoff,
+// honouring ctx) or returns an error; a Sink must make a repeated Write of the same Output
+// idempotent (deterministic keys) where the destination allows it.
 type Sink interface {
 	Name() string
 	Write(ctx context.Context, out *Output) error
@@ -26,13 +28,27 @@ type DeadLetterSink interface {
 	WriteDeadLetters(ctx context.Context, letters []DeadLetter) error
 }
 
-// Committer receives a partition's commit points from the runtime.
+// PartialWriter persists partials (Partial): every partition's state for every window it
+// closes, under a key of the window and the partition only. sinks/s3 and sinks/file implement
+// it (their PartialStore), and the fleet's aggregator reads what it wrote.
 //
-// Commit says that every record of p at or before pos has been made durable by every sink (or
-// dead-lettered durably). It is called from sink-completion goroutines, possibly concurrently
-// for different partitions, with strictly increasing positions per partition; it must not
-// block for long (mark, don't flush). A source must ignore (and count) a Commit for a partition
-// it no longer owns.
+// WritePartial returns nil only once body is durable. It replaces any earlier partial of the
+// same window and partition: a replay writes the same bytes again. It is called by one
+// goroutine per partition, one partial at a time and in window order (each durable before the
+// next is written), and by several partitions at once; on error the runtime retries it.
+type PartialWriter interface {
+	WritePartial(ctx context.Context, start time.Time, p Partition, body []byte) error
+}
+
+// Committer receives a partition's commit points from the runtime (commit.go).
+//
+// Commit says that every record of p at or before c.Position has been made durable (in a
+// partial or as a dead letter), and gives the event-time state a replay from there needs. A
+// source stores c.Position and c.State together, atomically, and hands them back to
+// Runtime.Assign when it resumes p. Commit is called from writer goroutines, possibly
+// concurrently for different partitions, with commit points in order per partition (the
+// position never goes back); it must not block for long (record, don't flush). A source must
+// ignore (and count) a Commit for a partition it no longer owns.
 type Committer interface {
-	Commit(p Partition, pos Position)
+	Commit(p Partition, c Checkpoint)
 }

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// SinkFailure is a sink whose writes have all failed since Since: the window (or dead
+// SinkFailure is a writer whose writes have all failed since Since: the partial (or dead
 // letters) it is retrying has not been written, so nothing behind it is acknowledged.
 type SinkFailure struct {
-	// Sink is the sink's Name, or "deadletter" for the dead-letter writer.
+	// Sink is "partials" for the partial store, or "deadletter" for the dead-letter writer.
 	Sink  string
 	Since time.Time
 	// Err is the last write's error.
@@ -40,14 +40,10 @@ func (h *sinkHealth) succeeded() {
 	h.mu.Unlock()
 }
 
-// newSinkHealth makes one tracker per window sink, in the sinks' order, and the dead-letter
-// writer's last.
-func newSinkHealth(sinks []Sink) []*sinkHealth {
-	hs := make([]*sinkHealth, 0, len(sinks)+1)
-	for _, s := range sinks {
-		hs = append(hs, &sinkHealth{name: s.Name()})
-	}
-	return append(hs, &sinkHealth{name: "deadletter"})
+// newSinkHealth makes the trackers of the partial writes (every partition's: a store that fails
+// fails them all) and of the dead-letter writer, in that order.
+func newSinkHealth() []*sinkHealth {
+	return []*sinkHealth{{name: sinkPartials}, {name: "deadletter"}}
 }
 
 // FailingSinks returns the sinks whose writes have failed without a success since, oldest

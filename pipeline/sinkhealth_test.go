@@ -12,29 +12,29 @@ import (
 	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
-// switchSink fails every write while fail is set.
-type switchSink struct {
-	*pipelinetest.MemSink
+// switchStore fails every partial write while fail is set.
+type switchStore struct {
+	*pipelinetest.MemStore
 	fail atomic.Bool
 }
 
-func (s *switchSink) Write(ctx context.Context, out *pipeline.Output) error {
+func (s *switchStore) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
 	if s.fail.Load() {
 		return io.ErrUnexpectedEOF
 	}
-	return s.MemSink.Write(ctx, out)
+	return s.MemStore.WritePartial(ctx, start, p, body)
 }
 
-// FailingSinks names a sink from its first failed write until a write succeeds, with the time
-// of that first failure (not of the latest retry) and the last error.
+// FailingSinks names the partial store from its first failed write until a write succeeds,
+// with the time of that first failure (not of the latest retry) and the last error.
 func TestFailingSinks(t *testing.T) {
-	sink := &switchSink{MemSink: &pipelinetest.MemSink{}}
-	sink.fail.Store(true)
-	h := newHarness(t, pipeline.DefaultWindowConfig(), nil, sink.MemSink, func(o *pipeline.Options) {
-		o.Sinks = []pipeline.Sink{sink}
-	})
+	store := &switchStore{MemStore: &pipelinetest.MemStore{}}
+	store.fail.Store(true)
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.AllowedLateness = 0
+	h := newHarness(t, cfg, nil, store.MemStore, func(o *pipeline.Options) { o.Partials = store })
 	p := pipeline.Partition{Stream: "s", ID: "0"}
-	f, err := h.rt.Assign(p)
+	f, err := h.rt.Assign(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,10 @@ func TestFailingSinks(t *testing.T) {
 	if got := h.rt.FailingSinks(); len(got) != 0 {
 		t.Fatalf("failing before any write: %+v", got)
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- h.rt.Close(context.Background()) }() // flushes the open window
+	// The next window's record closes the first: its partial's write fails.
+	if err := f.Send(ctx, batch(p, 10, 1, t0.Add(cfg.Period), 0, "x")); err != nil {
+		t.Fatal(err)
+	}
 	var first pipeline.SinkFailure
 	pipelinetest.WaitFor(t, func() bool { // the failing write reported
 		fs := h.rt.FailingSinks()
@@ -55,21 +57,19 @@ func TestFailingSinks(t *testing.T) {
 		}
 		return len(fs) == 1
 	})
-	if first.Sink != "mem" || !errors.Is(first.Err, io.ErrUnexpectedEOF) || time.Since(first.Since) > 5*time.Second {
+	if first.Sink != "partials" || !errors.Is(first.Err, io.ErrUnexpectedEOF) || time.Since(first.Since) > 5*time.Second {
 		t.Errorf("failure %+v", first)
 	}
 	time.Sleep(400 * time.Millisecond) // retries (backoff from 100ms) keep failing
 	if fs := h.rt.FailingSinks(); len(fs) != 1 || !fs[0].Since.Equal(first.Since) {
 		t.Errorf("after retries: %+v, want the first failure's time %v kept", fs, first.Since)
 	}
-	sink.fail.Store(false)
-	if err := <-closed; err != nil {
-		t.Fatal(err)
-	}
+	store.fail.Store(false)
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().Partials == 1 })
 	if fs := h.rt.FailingSinks(); len(fs) != 0 {
 		t.Errorf("after a successful write: %+v", fs)
 	}
-	if len(sink.Outputs()) == 0 {
-		t.Error("nothing written after the sink recovered")
+	if err := h.rt.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
