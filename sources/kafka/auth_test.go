@@ -57,7 +57,7 @@ func TestSASLMechanismsAgainstARealBroker(t *testing.T) {
 					t.Fatal(err)
 				}
 				rt, err := pipeline.New(pipeline.Options{Window: pipeline.DefaultWindowConfig(), Plan: decode.NewPlan(decode.JSON),
-					Operators: []pipeline.Operator{throughput.New()}, Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{},
+					Operators: []pipeline.Operator{throughput.New()}, Partials: pipelinetest.Discard{}, DeadLetters: pipelinetest.Discard{},
 					Committer: src, Budget: budget, Metrics: pm, Logger: log})
 				if err != nil {
 					t.Fatal(err)

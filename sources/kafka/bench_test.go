@@ -91,7 +91,7 @@ func benchPipeline(b *testing.B, wait time.Duration, op pipeline.Operator, budge
 	wc := pipeline.DefaultWindowConfig()
 	wc.AllowedLateness = 0
 	rt, err := pipeline.New(pipeline.Options{Window: wc, Plan: decode.NewPlan(decode.JSON),
-		Operators: []pipeline.Operator{op}, Sinks: []pipeline.Sink{pipelinetest.Discard{}},
+		Operators: []pipeline.Operator{op}, Partials: pipelinetest.Discard{},
 		DeadLetters: pipelinetest.Discard{}, Committer: src, Budget: budget, Metrics: pm, Logger: log})
 	if err != nil {
 		b.Fatal(err)

@@ -47,8 +47,10 @@ type Config struct {
 	// flush must finish within RebalanceTimeout.
 	SessionTimeout   time.Duration `yaml:"session_timeout"`
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
-	// CommitInterval is how often marked (durable) positions are committed to the group.
-	// Default 1s: commits are cheap, and a shorter interval means less replay after a crash.
+	// CommitInterval spaces the commits of durable checkpoints to the group: one is sent as soon
+	// as a checkpoint moves (a window became durable), at most one per interval. Default 1s:
+	// commits are cheap, and a shorter interval means less replay after a crash (a kill replays
+	// the open windows and at most this much more).
 	CommitInterval time.Duration `yaml:"commit_interval"`
 	// RevokeTimeout bounds how long a revoke waits for the revoked partitions' windows to
 	// become durable before committing what is durable. Default 10s.
@@ -129,7 +131,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("kafka.max_poll_records: %d must be at least 1", c.MaxPollRecords))
 	}
 	if c.CommitInterval < 100*time.Millisecond {
-		errs = append(errs, fmt.Errorf("kafka.commit_interval: %v is below 100ms (franz-go's minimum)", c.CommitInterval))
+		errs = append(errs, fmt.Errorf("kafka.commit_interval: %v is below 100ms", c.CommitInterval))
 	}
 	if c.SessionTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("kafka.session_timeout: %v is below 1s", c.SessionTimeout))

@@ -57,14 +57,14 @@ func newGateFixture(t *testing.T) *gateFixture {
 	f := &gateFixture{m: newMetrics(reg), op: stuckOp{observing: make(chan struct{}, 1), release: make(chan struct{})},
 		p: pipeline.Partition{Stream: "events", ID: "0"}}
 	rt, err := pipeline.New(pipeline.Options{Window: pipeline.DefaultWindowConfig(), Plan: decode.NewPlan(decode.JSON),
-		Operators: []pipeline.Operator{f.op}, Sinks: []pipeline.Sink{pipelinetest.Discard{}}, DeadLetters: pipelinetest.Discard{},
+		Operators: []pipeline.Operator{f.op}, Partials: pipelinetest.Discard{}, DeadLetters: pipelinetest.Discard{},
 		Committer: pipelinetest.Discard{}, Budget: pipeline.NewBudget(1 << 20), Metrics: pipeline.NewMetrics(reg),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), QueueLen: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt.Start()
-	feed, err := rt.Assign(f.p)
+	feed, err := rt.Assign(f.p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,10 @@ type metrics struct {
 	discarded       *prometheus.CounterVec
 	commitsMarked   prometheus.Counter
 	commitsRejected *prometheus.CounterVec
+	commits         prometheus.Counter
+	commitsStale    prometheus.Counter
 	commitErrors    prometheus.Counter
+	checkpoints     *prometheus.CounterVec
 	rebalances      *prometheus.CounterVec
 	connectErrors   prometheus.Counter
 	groupErrors     prometheus.Counter
@@ -41,15 +44,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		commitsMarked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kafka_commit_marks_total",
-			Help: "Commit points marked for committing.",
+			Help: "Checkpoints the runtime handed over for committing.",
 		}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_kafka_commits_total",
+			Help: "Partition checkpoints stored in the consumer group (offset and event-time state).",
+		}),
+		commitsStale: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_kafka_commits_stale_total",
+			Help: "Partition commits refused for a stale generation or a rebalance in progress (expected while the group rebalances; retried for partitions still owned).",
+		}),
+		checkpoints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_kafka_checkpoints_read_total",
+			Help: "Partitions assigned, by what their committed offset carried (restored: weir's event-time state; without_state: an offset only; none: no commit).",
+		}, []string{"result"}),
 		commitsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kafka_commits_rejected_total",
 			Help: "Commit points refused, by reason (not_owned: the partition was revoked or lost).",
 		}, []string{"reason"}),
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kafka_commit_errors_total",
-			Help: "Offset commits the broker refused or that failed.",
+			Help: "Partition commits the broker refused for another reason than a rebalance, or whole commit requests that failed.",
 		}),
 		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kafka_partition_events_total",
@@ -67,7 +82,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, r := range []pauseReason{pausedQueueFull, pausedBudget} {
 		m.pauses.WithLabelValues(r.String()) // exported at 0 before the first pause
 	}
+	for _, r := range []string{"restored", "without_state", "none"} {
+		m.checkpoints.WithLabelValues(r)
+	}
 	reg.MustRegister(m.connectErrors, m.groupErrors, m.fetchErrors, m.paused, m.pauses, m.budgetWaits, m.discarded, m.commitsMarked,
-		m.commitsRejected, m.commitErrors, m.rebalances)
+		m.commitsRejected, m.commits, m.commitsStale, m.commitErrors, m.checkpoints, m.rebalances)
 	return m
 }

@@ -27,6 +27,14 @@ const RecordOverhead = int64(unsafe.Sizeof(kgo.Record{}) + unsafe.Sizeof(pipelin
 func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	s.rt = rt
 	close(s.rtReady)
+	// The committer outlives Run: the runtime commits what becomes durable while it closes,
+	// and Close stores the last checkpoints.
+	cctx, stop := context.WithCancel(context.Background())
+	s.stopCommits, s.commitsDone = stop, make(chan struct{})
+	go func() {
+		defer close(s.commitsDone)
+		s.commits.run(cctx, s.cfg.CommitInterval)
+	}()
 	for {
 		if ctx.Err() != nil || !s.underBudget(ctx) {
 			return nil

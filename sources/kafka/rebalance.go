@@ -3,35 +3,53 @@ package kafka
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/pipeline"
 )
 
-// onAssigned starts a runner for every newly assigned partition. franz-go calls it before
-// fetching those partitions begins.
+// onAssigned starts a runner for every newly assigned partition, from the checkpoint its last
+// commit stored (commit.go). franz-go calls it before fetching those partitions begins, and
+// fetches from the committed offset, so the runner resumes where its checkpoint says.
 func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	rt := s.runtime(ctx)
 	if rt == nil {
 		return
 	}
-	var fresh []tp
-	for topic, parts := range assigned {
-		for _, p := range parts {
-			part := pipeline.Partition{Stream: topic, ID: strconv.Itoa(int(p))}
-			feed, err := rt.Assign(part)
-			if err != nil {
-				// Only a closed runtime refuses: we are shutting down and will leave the group.
-				s.log.Warn("runtime refused a partition", "partition", part.String(), "err", err)
-				continue
-			}
-			s.mu.Lock()
-			s.owned[tp{topic, p}] = &owned{part: part, gate: newGate(tp{topic, p}, feed, s.cl, s.m)}
-			s.mu.Unlock()
-			fresh = append(fresh, tp{topic, p})
-			s.m.rebalances.WithLabelValues("assigned").Inc()
+	var parts []tp
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			parts = append(parts, tp{topic, p})
 		}
+	}
+	cps, err := s.checkpoints(ctx, parts)
+	for err != nil && ctx.Err() == nil {
+		s.log.Warn("reading the assigned partitions' checkpoints failed; retrying", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		cps, err = s.checkpoints(ctx, parts)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	var fresh []tp
+	for _, key := range parts {
+		part := pipeline.Partition{Stream: key.topic, ID: strconv.Itoa(int(key.partition))}
+		feed, err := rt.Assign(part, cps[key])
+		if err != nil {
+			// Only a closed runtime refuses: we are shutting down and will leave the group.
+			s.log.Warn("runtime refused a partition", "partition", part.String(), "err", err)
+			continue
+		}
+		s.mu.Lock()
+		s.owned[key] = &owned{part: part, gate: newGate(key, feed, s.cl, s.m)}
+		s.mu.Unlock()
+		fresh = append(fresh, key)
+		s.m.rebalances.WithLabelValues("assigned").Inc()
 	}
 	if len(fresh) > 0 {
 		go s.markCaughtUp(ctx, fresh)
@@ -39,11 +57,12 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	s.log.Info("partitions assigned", "partitions", assigned)
 }
 
-// onRevoked hands the revoked partitions back cleanly: stop feeding them, let the runtime flush
-// their windows and wait (up to RevokeTimeout) until those are durable, commit synchronously
-// (within RevokeCommitTimeout of its own), and only then forget them. Commit points arriving
-// later are refused.
-func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+// onRevoked hands the revoked partitions back cleanly: stop feeding them, let the runtime wait
+// (up to RevokeTimeout) until the partials of the windows they closed are durable, store the
+// last checkpoints synchronously (within RevokeCommitTimeout of its own), and only then forget
+// them. Their open windows are abandoned: the next owner reads them again and writes them
+// whole. Commit points arriving later are refused.
+func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	parts := s.beginRevoke(revoked, "revoked")
 	if len(parts) == 0 {
 		return
@@ -51,12 +70,13 @@ func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RevokeTimeout)
 	s.revokeAll(rctx, parts)
 	cancel()
-	// A drain that ran out of time must not take the commit down with it: what was marked
-	// before (and during) the drain is durable, and committing it spares the next owner
-	// re-reading it.
+	// A drain that ran out of time must not take the commit down with it: what was committed
+	// to the source before (and during) the drain is durable, and storing it spares the next
+	// owner re-reading it. The revoked partitions are still in the owned table (revoking), so
+	// the flush takes them with the rest.
 	cctx, ccancel := context.WithTimeout(ctx, s.cfg.RevokeCommitTimeout)
 	defer ccancel()
-	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+	if err := s.commits.flush(cctx); err != nil {
 		s.m.commitErrors.Inc()
 		s.log.Warn("commit on revoke failed; the next owner re-reads from the last commit", "err", err)
 	}
@@ -122,10 +142,10 @@ func (s *Source) revokeAll(ctx context.Context, parts []*owned) {
 
 func (s *Source) forget(parts []*owned) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var keys []tp
 	for _, o := range parts {
-		n, _ := strconv.Atoi(o.part.ID)
-		key := tp{o.part.Stream, int32(n)}
+		key := o.key()
+		keys = append(keys, key)
 		if s.owned[key] == o {
 			delete(s.owned, key)
 		}
@@ -133,6 +153,13 @@ func (s *Source) forget(parts []*owned) {
 			s.lagTracker.Forget(o.part)
 		}
 	}
+	s.mu.Unlock()
+	s.commits.forget(keys)
+}
+
+func (o *owned) key() tp {
+	n, _ := strconv.Atoi(o.part.ID)
+	return tp{o.part.Stream, int32(n)}
 }
 
 // runtime waits for Run to attach the runtime (group callbacks can only fire once polling

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
@@ -58,6 +57,11 @@ type Source struct {
 	// lost, so its lag series never outlive the ownership (stale series summed across workers
 	// double-count).
 	lagTracker *lag.Tracker
+
+	commits     *committer
+	stopCommits context.CancelFunc
+	commitsDone chan struct{}
+	foreignOnce sync.Once // the warning about commits without weir's state
 }
 
 type tp struct {
@@ -91,6 +95,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		owned:   make(map[tp]*owned),
 		slices:  newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
 	}
+	s.commits = newCommitter(s)
 	start := kgo.NewOffset().AtStart()
 	if cfg.Start == "latest" {
 		start = kgo.NewOffset().AtEnd()
@@ -108,14 +113,12 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		kgo.FetchMaxPartitionBytes(partMax),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
-		// Only what the runtime says is durable is committed (AutoCommitMarks + marks from
-		// Commit), and rebalance callbacks never run between a poll and the dispatch of its
-		// records (BlockRebalanceOnPoll), so a revoked partition's records are never handed to
-		// the runtime after its revoke.
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(cfg.CommitInterval),
+		// Only what the runtime says is durable is committed, with its checkpoint as metadata,
+		// by weir's own committer (commit.go), and rebalance callbacks never run between a
+		// poll and the dispatch of its records (BlockRebalanceOnPoll), so a revoked partition's
+		// records are never handed to the runtime after its revoke.
+		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.AutoCommitCallback(s.onAutoCommit),
 		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
@@ -150,10 +153,11 @@ func fetchSizes(cfg Config, budget int64) (fetchMax, partMax int32) {
 	return fetchMax, partMax
 }
 
-// Commit implements pipeline.Committer: it marks the offset after pos for the next commit. A
-// commit point for a partition this member no longer owns is refused and counted: committing it
-// could move the new owner's position (the data-loss bug of acks arriving after a revoke).
-func (s *Source) Commit(p pipeline.Partition, pos pipeline.Position) {
+// Commit implements pipeline.Committer: it records the checkpoint for the committer, which
+// stores it promptly (commit.go). A commit point for a partition this member no longer owns is
+// refused and counted: committing it could move the new owner's position (the data-loss bug of
+// acks arriving after a revoke).
+func (s *Source) Commit(p pipeline.Partition, c pipeline.Checkpoint) {
 	n, err := strconv.ParseInt(p.ID, 10, 32)
 	if err != nil {
 		s.m.commitsRejected.WithLabelValues("bad_partition").Inc()
@@ -161,15 +165,26 @@ func (s *Source) Commit(p pipeline.Partition, pos pipeline.Position) {
 	}
 	key := tp{p.Stream, int32(n)}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.owned[key]; !ok {
+	_, ok := s.owned[key]
+	s.mu.Unlock()
+	if !ok {
 		s.m.commitsRejected.WithLabelValues("not_owned").Inc()
 		return
 	}
-	s.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{
-		p.Stream: {int32(n): {Epoch: -1, Offset: pos.Offset + 1}},
-	})
+	s.commits.set(key, c)
 	s.m.commitsMarked.Inc()
+}
+
+// ownedSet returns the partitions owned now, those being revoked included: their commit on
+// revoke is theirs to make until they are forgotten.
+func (s *Source) ownedSet() map[tp]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[tp]bool, len(s.owned))
+	for k := range s.owned {
+		out[k] = true
+	}
+	return out
 }
 
 // Lag is how many records of the owned partitions the last fetches left unread (high
@@ -183,11 +198,4 @@ func (s *Source) Lag() int64 {
 		n += max(0, o.hwm.Load()-o.next.Load())
 	}
 	return n
-}
-
-func (s *Source) onAutoCommit(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
-	if err != nil {
-		s.m.commitErrors.Inc()
-		s.log.Warn("offset commit failed; it is retried with the next commit", "err", err)
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/internal/metrictest"
@@ -169,5 +170,57 @@ func TestBusyRunnerDoesNotPauseHotPartition(t *testing.T) {
 	w.Stop(t)
 	if pauses != 0 {
 		t.Errorf("the hot partition was paused %v times for a runner that was only busy", pauses)
+	}
+}
+
+// The checkpoint travels in the offset commit's metadata: what kfake stores for a commit is the
+// runtime's checkpoint of the offset before it, and a member that takes the partitions over
+// reads it back and resumes with its state. Metadata weir did not write (another consumer's, an
+// administrator's reset) gives an offset only, and the partition starts without state.
+func TestCheckpointsRoundTripThroughCommitMetadata(t *testing.T) {
+	const parts, n = 4, 1500
+	c := newCluster(t, parts)
+	addrs := c.ListenAddrs()
+	produce(t, addrs, parts, 0, n, step)
+	// A foreign commit on partition 3, at offset 10, before weir ever ran.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	var foreign kadm.Offsets
+	foreign.Add(kadm.Offset{Topic: topic, Partition: 3, At: 10, LeaderEpoch: -1, Metadata: "consumer-7f3a"})
+	if _, err := adm.CommitOffsets(context.Background(), "meta", foreign); err != nil {
+		t.Fatal(err)
+	}
+	st := newStore()
+	a := startWorker(t, addrs, "meta", st, workerOpts{})
+	waitUntil(t, 20*time.Second, "every record durable", func() bool { return st.Distinct() == parts*n-10 }, a)
+	if got := metrictest.Sum(t, a.Reg, "weir_kafka_checkpoints_read_total", map[string]string{"result": "without_state"}); got != 1 {
+		t.Errorf("checkpoints read without state: %v, want 1 (the foreign commit)", got)
+	}
+	waitUntil(t, 10*time.Second, "checkpoints committed", func() bool {
+		resp, err := adm.FetchOffsets(context.Background(), "meta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := 0
+		resp.Each(func(o kadm.OffsetResponse) {
+			cp, err := pipeline.ParseCheckpoint(o.Metadata)
+			if err == nil && cp.Position.Offset == o.At-1 && cp.State.Period == time.Second && cp.State.ClosedThrough > 0 {
+				ok++
+			}
+		})
+		return ok == parts
+	}, a)
+	a.Crash(t)
+	b := startWorker(t, addrs, "meta", st, workerOpts{})
+	waitUntil(t, 20*time.Second, "b assigned", func() bool {
+		return metrictest.Sum(t, b.Reg, "weir_kafka_checkpoints_read_total", map[string]string{"result": "restored"}) == parts
+	}, b)
+	b.Stop(t)
+	if n, how := st.Conflicts(); n != 0 {
+		t.Errorf("%d partials written again with other bytes: %v", n, how)
 	}
 }

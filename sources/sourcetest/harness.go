@@ -1,11 +1,15 @@
 package sourcetest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +21,7 @@ import (
 
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/decode"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
 // Source is what the suite drives of a source; *kafka.Source and *kinesis.Source implement it.
@@ -34,58 +39,70 @@ type Deps struct {
 	Logger   *slog.Logger
 }
 
-// Store is the durable output of every worker of a test: how many times each record (by its
-// ID) was counted in a durable window, per window too.
+// Store is the durable output of every worker of a test, as a bucket of partials keeps it:
+// the latest partial of every (window, partition), so a replay that writes a partial again
+// replaces it. Every record (by its ID) is counted in the partials that hold it now: exactly
+// once, when the sources and the runtime keep their contracts.
 type Store struct {
 	id func(*pipeline.Record) string
 
-	// stalled makes every Write wait while it is set: a stalled sink (see Stall).
+	// stalled makes every write wait while it is set: a stalled store (see Stall).
 	stalled atomic.Bool
 
 	mu          sync.Mutex
-	counts      map[string]int
-	windows     map[time.Time]map[string]int
+	parts       map[pipelinetest.Key]partial
 	deadLetters int
+	// conflicts counts partials written again with other bytes than they had: a replay that
+	// did not reproduce what the first run wrote; conflictLog says how they differed.
+	conflicts   int
+	conflictLog []string
 }
 
-// Stall makes the workers' sinks block every Write (until the write's context ends) while on
+type partial struct {
+	body []byte
+	seen map[string]int // record ID → times counted
+}
+
+// Stall makes the workers' stores block every write (until the write's context ends) while on
 // is true, and lets them go on when it is false.
 func (st *Store) Stall(on bool) { st.stalled.Store(on) }
 
 // NewStore returns an empty store naming records by id (a record's ID must be unique in the
 // stream and the same however often the record is read).
 func NewStore(id func(*pipeline.Record) string) *Store {
-	return &Store{id: id, counts: map[string]int{}, windows: map[time.Time]map[string]int{}}
+	return &Store{id: id, parts: map[pipelinetest.Key]partial{}}
 }
 
-// Counts returns how many times each record was counted in a durable window.
+// Counts returns how many times each record is counted in the partials.
 func (st *Store) Counts() map[string]int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := make(map[string]int, len(st.counts))
-	for k, v := range st.counts {
-		out[k] = v
+	out := map[string]int{}
+	for _, p := range st.parts {
+		for id, n := range p.seen {
+			out[id] += n
+		}
 	}
 	return out
 }
 
-// Window returns how many times each record was counted in the window starting at start.
+// Window returns how many times each record is counted in the window starting at start.
 func (st *Store) Window(start time.Time) map[string]int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := map[string]int{}
-	for k, v := range st.windows[start] {
-		out[k] = v
+	for k, p := range st.parts {
+		if k.Start.Equal(start) {
+			for id, n := range p.seen {
+				out[id] += n
+			}
+		}
 	}
 	return out
 }
 
 // Distinct is how many different records are durable.
-func (st *Store) Distinct() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.counts)
-}
+func (st *Store) Distinct() int { return len(st.Counts()) }
 
 // DeadLetters is how many dead letters were written.
 func (st *Store) DeadLetters() int {
@@ -94,13 +111,20 @@ func (st *Store) DeadLetters() int {
 	return st.deadLetters
 }
 
-// Check returns how many of the records named in ids are not durable, and how many extra
-// times records were counted beyond once.
-func (st *Store) Check(ids []string) (missing, dups int) {
+// Conflicts is how many times a partial was written again with bytes other than it had, and
+// how they differed.
+func (st *Store) Conflicts() (int, []string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.conflicts, slices.Clone(st.conflictLog)
+}
+
+// Check returns how many of the records named in ids are not durable, and how many extra
+// times records are counted beyond once.
+func (st *Store) Check(ids []string) (missing, dups int) {
+	counts := st.Counts()
 	for _, id := range ids {
-		switch n := st.counts[id]; {
+		switch n := counts[id]; {
 		case n == 0:
 			missing++
 		case n > 1:
@@ -110,15 +134,13 @@ func (st *Store) Check(ids []string) (missing, dups int) {
 	return missing, dups
 }
 
-// sink is one worker's view of the store; a crashed worker's sink refuses every write.
+// sink is one worker's view of the store; a crashed worker's writes all fail.
 type sink struct {
 	st      *Store
 	crashed *atomic.Bool
 }
 
-func (s sink) Name() string { return "store" }
-
-func (s sink) Write(ctx context.Context, out *pipeline.Output) error {
+func (s sink) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
 	for s.st.stalled.Load() {
 		select {
 		case <-time.After(5 * time.Millisecond):
@@ -129,23 +151,29 @@ func (s sink) Write(ctx context.Context, out *pipeline.Output) error {
 	if s.crashed.Load() {
 		return io.ErrClosedPipe
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	for _, r := range out.Reports {
-		seen, ok := r.Body.(map[string]int)
-		if !ok {
-			continue
-		}
-		w := s.st.windows[out.Window.Start]
-		if w == nil {
-			w = map[string]int{}
-			s.st.windows[out.Window.Start] = w
-		}
-		for id, n := range seen {
-			s.st.counts[id] += n
-			w[id] += n
+	pt, err := pipeline.DecodePartial(body)
+	if err != nil {
+		return err
+	}
+	seen := map[string]int{}
+	for _, os := range pt.Ops {
+		if os.Name == "ids" {
+			if err := msgpack.Unmarshal(os.State, &seen); err != nil {
+				return err
+			}
 		}
 	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	k := pipelinetest.Key{Start: start.UTC(), Partition: p}
+	if old, ok := s.st.parts[k]; ok && !bytes.Equal(old.body, body) {
+		s.st.conflicts++
+		if prev, err := pipeline.DecodePartial(old.body); err == nil {
+			s.st.conflictLog = append(s.st.conflictLog, fmt.Sprintf("%v %v: was %d records (%v..%v) dropped %v, now %d (%v..%v) dropped %v",
+				start.UTC().Format(time.TimeOnly), p, prev.Records, prev.First, prev.Last, prev.Dropped, pt.Records, pt.First, pt.Last, pt.Dropped))
+		}
+	}
+	s.st.parts[k] = partial{body: bytes.Clone(body), seen: seen}
 	return nil
 }
 
@@ -159,10 +187,8 @@ func (s sink) WriteDeadLetters(_ context.Context, l []pipeline.DeadLetter) error
 	return nil
 }
 
-func (s sink) Close(context.Context) error { return nil }
-
-// idsOp is the suite's operator: its output lists every record it saw by ID, so a test can tell
-// exactly which records reached a durable output.
+// idsOp is the suite's operator: its partial lists every record it saw by ID, so a test can
+// tell exactly which records reached a durable partial.
 type idsOp struct {
 	id      func(*pipeline.Record) string
 	cost    time.Duration
@@ -196,7 +222,23 @@ func (s *idsState) Merge(o pipeline.State) error {
 func (s *idsState) Emit(_ pipeline.Window, out *pipeline.Output) {
 	out.Reports = append(out.Reports, pipeline.Report{Kind: "test", Name: "ids", Body: s.Seen})
 }
-func (s *idsState) EncodeMsgpack(e *msgpack.Encoder) error { return e.Encode(s.Seen) }
+
+// EncodeMsgpack writes the IDs in sorted order: a partial written again from the same records
+// must be the same bytes (msgpack sorts only a few map types itself).
+func (s *idsState) EncodeMsgpack(e *msgpack.Encoder) error {
+	if err := e.EncodeMapLen(len(s.Seen)); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.Seen)) {
+		if err := e.EncodeString(id); err != nil {
+			return err
+		}
+		if err := e.EncodeInt(int64(s.Seen[id])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 func (s *idsState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Decode(&s.Seen) }
 
 // committer forwards commit points to the source until the worker "crashes".
@@ -205,9 +247,9 @@ type committer struct {
 	crashed *atomic.Bool
 }
 
-func (c *committer) Commit(p pipeline.Partition, pos pipeline.Position) {
+func (c *committer) Commit(p pipeline.Partition, cp pipeline.Checkpoint) {
 	if !c.crashed.Load() {
-		c.src.Commit(p, pos)
+		c.src.Commit(p, cp)
 	}
 }
 
@@ -295,7 +337,7 @@ func Start[S Source](t *testing.T, st *Store, open func(Deps) (S, error), o Opti
 	rt, err := pipeline.New(pipeline.Options{
 		Window: wc, Plan: decode.NewPlan(decode.JSON),
 		Operators: []pipeline.Operator{idsOp{id: st.id, cost: o.RecordCost, observe: o.Observe}},
-		Sinks:     []pipeline.Sink{sk}, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed},
+		Partials:  sk, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed},
 		Budget: w.Budget, Metrics: pm, Logger: log,
 	})
 	if err != nil {

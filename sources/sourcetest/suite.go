@@ -9,9 +9,11 @@
 //	sourcetest.Run(t, sourcetest.Subject{NewStream: …, ID: …})
 //
 // the counts are exact and the commits reach the end; a worker killed mid-stream loses nothing
-// (its replacement counts every record at least once); a member that lost its partitions in a
-// rebalance refuses commit points for them, and nothing is lost across the rebalance; a stalled
-// sink stops the source within the in-flight budget, and everything completes once it resumes.
+// and counts nothing twice (its replacement resumes from the checkpoints it committed, and the
+// partials it writes again are the same bytes); a member that lost its partitions in a
+// rebalance refuses commit points for them, and every record is counted once across the
+// rebalance; a stalled store stops the source within the in-flight budget, and everything
+// completes once it resumes.
 package sourcetest
 
 import (
@@ -88,9 +90,7 @@ func Run(t *testing.T, sub Subject) {
 			w := start(t, s, st, opts("only"))
 			WaitUntil(t, sub.Timeout, "every record durable", func() bool { return st.Distinct() == len(ids) }, w)
 			w.Stop(t)
-			if missing, dups := st.Check(ids); missing != 0 || dups != 0 {
-				t.Errorf("%d records missing and %d counted more than once, of %d", missing, dups, len(ids))
-			}
+			checkExact(t, st, ids)
 			if err := s.CommittedToEnd(t); err != nil {
 				t.Error(err)
 			}
@@ -105,7 +105,7 @@ func Run(t *testing.T, sub Subject) {
 				sub.AfterExact(t, s, st)
 			}
 		}},
-		{"a crash loses nothing", func(t *testing.T) {
+		{"a crash loses nothing and counts nothing twice", func(t *testing.T) {
 			s := sub.NewStream(t, sub.Partitions)
 			ids := s.Produce(t, sub.Records)
 			st := NewStore(sub.ID)
@@ -118,14 +118,12 @@ func Run(t *testing.T, sub Subject) {
 			b := start(t, s, st, opts("b"))
 			WaitUntil(t, sub.Timeout, "every record durable after the restart", func() bool { return st.Distinct() == len(ids) }, b)
 			b.Stop(t)
-			if missing, _ := st.Check(ids); missing != 0 {
-				t.Errorf("%d of %d records lost", missing, len(ids))
-			}
+			checkExact(t, st, ids)
 			if err := s.CommittedToEnd(t); err != nil {
 				t.Error(err)
 			}
 		}},
-		{"a rebalance loses nothing and refuses foreign commits", func(t *testing.T) {
+		{"a rebalance counts every record once and refuses foreign commits", func(t *testing.T) {
 			s := sub.NewStream(t, sub.Partitions)
 			ids := s.Produce(t, sub.Records/2)
 			st := NewStore(sub.ID)
@@ -146,7 +144,7 @@ func Run(t *testing.T, sub Subject) {
 
 			// b owns nothing now: a commit point from it (an acknowledgement arriving late)
 			// must not be committed.
-			b.Src.Commit(s.Partition(), s.Beyond())
+			b.Src.Commit(s.Partition(), pipeline.Checkpoint{Position: s.Beyond()})
 			if got := metrictest.Sum(t, b.Reg, sub.Rejected, map[string]string{"reason": "not_owned"}); got < 1 {
 				t.Errorf("%s{reason=not_owned} = %v after a commit for a partition not owned, want >= 1", sub.Rejected, got)
 			}
@@ -155,14 +153,12 @@ func Run(t *testing.T, sub Subject) {
 			WaitUntil(t, sub.Timeout, "every record durable", func() bool { return st.Distinct() == len(ids) }, a, b)
 			b.Stop(t)
 			a.Stop(t)
-			if missing, _ := st.Check(ids); missing != 0 {
-				t.Errorf("%d of %d records lost", missing, len(ids))
-			}
+			checkExact(t, st, ids)
 			if err := s.CommittedToEnd(t); err != nil {
 				t.Errorf("%v (the refused commit point was %v)", err, s.Beyond())
 			}
 		}},
-		{"a stalled sink stops the source within the budget", func(t *testing.T) {
+		{"a stalled store stops the source within the budget", func(t *testing.T) {
 			s := sub.NewStream(t, sub.Partitions)
 			ids := s.Produce(t, sub.Records)
 			st := NewStore(sub.ID)
@@ -176,24 +172,36 @@ func Run(t *testing.T, sub Subject) {
 				time.Sleep(2 * time.Millisecond)
 			}
 			if allowed := o.Budget + sub.Overshoot(o.Budget); peak > allowed {
-				t.Errorf("in-flight bytes peaked at %d with a stalled sink; the budget %d allows %d", peak, o.Budget, allowed)
+				t.Errorf("in-flight bytes peaked at %d with a stalled store; the budget %d allows %d", peak, o.Budget, allowed)
 			}
 			if peak == 0 {
 				t.Error("nothing was fetched; the case proves nothing")
 			}
 			if n := st.Distinct(); n != 0 {
-				t.Errorf("%d records durable through a stalled sink", n)
+				t.Errorf("%d records durable through a stalled store", n)
 			}
 			if sub.WhileStall != nil {
 				sub.WhileStall(t, w)
 			}
 			st.Stall(false)
-			WaitUntil(t, sub.Timeout, "every record durable after the sink resumed", func() bool { return st.Distinct() == len(ids) }, w)
+			WaitUntil(t, sub.Timeout, "every record durable after the store resumed", func() bool { return st.Distinct() == len(ids) }, w)
 			w.Stop(t)
 			t.Logf("peak in-flight %d bytes with a %d-byte budget", peak, o.Budget)
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, c.run)
+	}
+}
+
+// checkExact fails the test unless every record of ids is counted exactly once in the store's
+// partials, and no partial was written again with other bytes.
+func checkExact(t *testing.T, st *Store, ids []string) {
+	t.Helper()
+	if missing, dups := st.Check(ids); missing != 0 || dups != 0 {
+		t.Errorf("%d records missing and %d counted more than once, of %d", missing, dups, len(ids))
+	}
+	if n, how := st.Conflicts(); n != 0 {
+		t.Errorf("%d partials were written again with other bytes: %v", n, how)
 	}
 }
