@@ -22,16 +22,16 @@ type held struct {
 	wmu       sync.Mutex
 	counter   int64
 	lastRenew time.Time
-	written   pipeline.Position // last checkpoint written (Seq "" until the first)
+	written   string // last checkpoint written (pipeline.Checkpoint.String; "" until the first)
 	// unanswered is the highest counter this worker's writes whose answer was lost may have
 	// left in the table (0 when every write since the last success was answered); see
 	// fencedWrite.
 	unanswered int64
 
-	// cmu guards the commit candidate: Commit is called from sink goroutines and must not
+	// cmu guards the commit candidate: Commit is called from writer goroutines and must not
 	// wait behind a DynamoDB write.
 	cmu     sync.Mutex
-	cand    pipeline.Position
+	cand    pipeline.Checkpoint
 	hasCand bool
 
 	behind   atomic.Int64 // MillisBehindLatest of the last GetRecords
@@ -45,11 +45,12 @@ type held struct {
 	prev      chan struct{} // the previous reader of the shard in this worker, or nil
 }
 
-// Commit implements pipeline.Committer: it records pos as the shard's checkpoint candidate,
-// which the checkpointer writes within CheckpointInterval. A commit point for a shard whose
-// lease this worker no longer holds is refused and counted: writing it could move the new
-// owner's checkpoint (the fencing counter would refuse it anyway). Commit never blocks on I/O.
-func (s *Source) Commit(p pipeline.Partition, pos pipeline.Position) {
+// Commit implements pipeline.Committer: it records c as the shard's checkpoint candidate, which
+// the checkpointer writes within CheckpointInterval, its position and its state in one fenced
+// update of the lease. A commit point for a shard whose lease this worker no longer holds is
+// refused and counted: writing it could move the new owner's checkpoint (the fencing counter
+// would refuse it anyway). Commit never blocks on I/O.
+func (s *Source) Commit(p pipeline.Partition, c pipeline.Checkpoint) {
 	s.mu.Lock()
 	h, ok := s.held[p.ID]
 	s.mu.Unlock()
@@ -58,11 +59,11 @@ func (s *Source) Commit(p pipeline.Partition, pos pipeline.Position) {
 		return
 	}
 	h.cmu.Lock()
-	h.cand, h.hasCand = pos, true
+	h.cand, h.hasCand = c, true
 	h.cmu.Unlock()
 }
 
-func (h *held) candidate() (pipeline.Position, bool) {
+func (h *held) candidate() (pipeline.Checkpoint, bool) {
 	h.cmu.Lock()
 	defer h.cmu.Unlock()
 	return h.cand, h.hasCand
@@ -80,13 +81,13 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 	if h.gone.Load() {
 		return nil
 	}
-	moved := ok && (h.written.Seq != cand.Seq || h.written.Sub != cand.Sub)
+	moved := ok && h.written != cand.String()
 	if !moved && !release {
 		return nil
 	}
 	_, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
 		if moved {
-			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cand.Seq, int64(cand.Sub), release))
+			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cand.Position.Seq, int64(cand.Position.Sub), cand.String(), release))
 		}
 		return noHandoff(s.store.release(ctx, h.shard, s.cfg.WorkerID, counter))
 	})
@@ -94,7 +95,7 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 		return err
 	}
 	if moved {
-		h.written = cand
+		h.written = cand.String()
 		s.m.checkpoints.Inc()
 	}
 	return nil
@@ -149,11 +150,11 @@ func (s *Source) handOver(h *held, to string) {
 	cancel()
 	cand, ok := h.candidate()
 	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
-		cp, sub := "", int64(0)
-		if ok && (cand.Seq != h.written.Seq || cand.Sub != h.written.Sub) {
-			cp, sub = cand.Seq, int64(cand.Sub)
+		cp, sub, state := "", int64(0), ""
+		if ok && cand.String() != h.written {
+			cp, sub, state = cand.Position.Seq, int64(cand.Position.Sub), cand.String()
 		}
-		return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, to))
+		return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, state, to))
 	})
 	if err != nil {
 		s.log.Warn("handing a lease over failed; it expires and is taken instead", "shard", h.shard, "to", to, "err", err)

@@ -127,7 +127,7 @@ func TestLostLeaseCannotCheckpoint(t *testing.T) {
 	}, w)
 	// Records keep coming; a commit point for the lost shard (an ack arriving late) is refused.
 	p.put(t, 20)
-	w.src.Commit(pipeline.Partition{Stream: stream, ID: victim}, pipeline.Position{Offset: 1 << 40, Seq: "99999999999999999999999999999999999999999999999999999999", Sub: 0})
+	w.src.Commit(pipeline.Partition{Stream: stream, ID: victim}, pipeline.Checkpoint{Position: pipeline.Position{Offset: 1 << 40, Seq: "99999999999999999999999999999999999999999999999999999999", Sub: 0}})
 	waitUntil(t, 60*time.Second, "the other shard checkpointing on", func() bool {
 		return e.leases(t, table)[other].Checkpoint != otherBefore
 	}, w)

@@ -268,6 +268,7 @@ type leaseRow struct {
 	Checkpoint string
 	Sub        int64
 	Parents    []string
+	State      string // the runtime's checkpoint, with its event-time state
 }
 
 func (e *env) leases(t *testing.T, table string) map[string]leaseRow {
@@ -293,6 +294,9 @@ func (e *env) leases(t *testing.T, table string) map[string]leaseRow {
 		}
 		if v, ok := it["parentShardIds"].(*ddbtypes.AttributeValueMemberSS); ok {
 			r.Parents = v.Value
+		}
+		if v, ok := it["weirCheckpoint"].(*ddbtypes.AttributeValueMemberS); ok {
+			r.State = v.Value
 		}
 		rows[it["leaseKey"].(*ddbtypes.AttributeValueMemberS).Value] = r
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +25,7 @@ const (
 	attrSub        = "checkpointSubSequenceNumber" // N: KPL sub-sequence number within the checkpoint
 	attrParents    = "parentShardIds"              // SS: parent and adjacent parent; absent for none
 	attrHandoff    = "handoffTo"                   // S: a worker asked the owner to hand the lease over
+	attrState      = "weirCheckpoint"              // S: the checkpoint with its event-time state (pipeline.Checkpoint)
 )
 
 // Checkpoint sentinels: where a shard with no record checkpointed starts, and the mark of a
@@ -53,6 +55,10 @@ type lease struct {
 	Sub        int64
 	Parents    []string
 	Handoff    string
+	// State is the runtime's checkpoint (pipeline.Checkpoint.String) written with the last
+	// checkpoint, in the same conditional update; empty when none was (an older weir, the
+	// KCL, a sentinel).
+	State string
 }
 
 func (l lease) finished() bool { return l.Checkpoint == cpShardEnd }
@@ -212,15 +218,26 @@ func (s *leaseStore) renew(ctx context.Context, shard, owner string, counter int
 	return s.update(ctx, "renew", shard, "SET "+attrCounter+" = :next", fenced, fenceValues(owner, counter, nil))
 }
 
-// checkpoint writes a position (a sequence number and sub-sequence number, or cpShardEnd),
-// fenced; with release it also gives the lease up, so another worker can take it at once.
-func (s *leaseStore) checkpoint(ctx context.Context, shard, owner string, counter int64, cp string, sub int64, release bool) (int64, error) {
+// checkpoint writes a position (a sequence number and sub-sequence number, or cpShardEnd) with
+// the runtime's checkpoint state (state; "" removes it), fenced, in one update; with release it
+// also gives the lease up, so another worker can take it at once.
+func (s *leaseStore) checkpoint(ctx context.Context, shard, owner string, counter int64, cp string, sub int64, state string, release bool) (int64, error) {
+	vals := map[string]types.AttributeValue{":cp": &types.AttributeValueMemberS{Value: cp}, ":sub": num(sub)}
 	expr := "SET " + attrCounter + " = :next, " + attrCheckpoint + " = :cp, " + attrSub + " = :sub"
-	if release {
-		expr += " REMOVE " + attrOwner
+	var remove []string
+	if state != "" {
+		expr += ", " + attrState + " = :state"
+		vals[":state"] = &types.AttributeValueMemberS{Value: state}
+	} else {
+		remove = append(remove, attrState)
 	}
-	n, _, err := s.update(ctx, "checkpoint", shard, expr, fenced, fenceValues(owner, counter, map[string]types.AttributeValue{
-		":cp": &types.AttributeValueMemberS{Value: cp}, ":sub": num(sub)}))
+	if release {
+		remove = append(remove, attrOwner)
+	}
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	n, _, err := s.update(ctx, "checkpoint", shard, expr, fenced, fenceValues(owner, counter, vals))
 	return n, err
 }
 
@@ -254,15 +271,22 @@ func (s *leaseStore) requestHandoff(ctx context.Context, l lease, thief string) 
 	return err
 }
 
-// handOver checkpoints (when cp is not empty) and makes to the owner, fenced.
-func (s *leaseStore) handOver(ctx context.Context, shard, owner string, counter int64, cp string, sub int64, to string) (int64, error) {
+// handOver checkpoints (when cp is not empty, with its state) and makes to the owner, fenced.
+func (s *leaseStore) handOver(ctx context.Context, shard, owner string, counter int64, cp string, sub int64, state, to string) (int64, error) {
 	expr := "SET " + attrCounter + " = :next, " + attrOwner + " = :to"
 	vals := map[string]types.AttributeValue{":to": &types.AttributeValueMemberS{Value: to}}
+	remove := attrHandoff
 	if cp != "" {
 		expr += ", " + attrCheckpoint + " = :cp, " + attrSub + " = :sub"
 		vals[":cp"], vals[":sub"] = &types.AttributeValueMemberS{Value: cp}, num(sub)
+		if state != "" {
+			expr += ", " + attrState + " = :state"
+			vals[":state"] = &types.AttributeValueMemberS{Value: state}
+		} else {
+			remove += ", " + attrState
+		}
 	}
-	expr += " REMOVE " + attrHandoff
+	expr += " REMOVE " + remove
 	n, _, err := s.update(ctx, "handover", shard, expr, fenced, fenceValues(owner, counter, vals))
 	return n, err
 }
@@ -350,6 +374,7 @@ func decodeLease(item map[string]types.AttributeValue) (lease, string, error) {
 		return strconv.ParseInt(v.Value, 10, 64)
 	}
 	l.Shard, l.Owner, l.Checkpoint, l.Handoff = str(attrKey), str(attrOwner), str(attrCheckpoint), str(attrHandoff)
+	l.State = str(attrState)
 	var err error
 	if l.Counter, err = n(attrCounter); err != nil {
 		return l, "", fmt.Errorf("lease %s: %s: %w", l.Shard, attrCounter, err)

@@ -66,12 +66,13 @@ func TestLeaseCounterFencesTheOldOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ca, err = s.checkpoint(ctx, "shardId-0", "A", ca, "100", 3, false); err != nil {
+	const state = "weir1 w=60000000000 p=100:3 ct=120000000000 s=120000000000@104:0"
+	if ca, err = s.checkpoint(ctx, "shardId-0", "A", ca, "100", 3, state, false); err != nil {
 		t.Fatal(err)
 	}
-	// B takes the lease (as after A's lease expired in B's eyes).
+	// B takes the lease (as after A's lease expired in B's eyes), and the state with it.
 	seen := getLease(t, s, "shardId-0")
-	if seen.Owner != "A" || seen.Checkpoint != "100" || seen.Sub != 3 || len(seen.Parents) != 2 {
+	if seen.Owner != "A" || seen.Checkpoint != "100" || seen.Sub != 3 || len(seen.Parents) != 2 || seen.State != state {
 		t.Fatalf("row %+v", seen)
 	}
 	cb, err := s.take(ctx, seen, "B")
@@ -81,7 +82,7 @@ func TestLeaseCounterFencesTheOldOwner(t *testing.T) {
 	if _, err := s.take(ctx, seen, "C"); !errors.Is(err, errLeaseLost) {
 		t.Errorf("a take with a stale counter: %v, want errLeaseLost", err)
 	}
-	if _, err := s.checkpoint(ctx, "shardId-0", "A", ca, "200", 0, false); !errors.Is(err, errLeaseLost) {
+	if _, err := s.checkpoint(ctx, "shardId-0", "A", ca, "200", 0, "", false); !errors.Is(err, errLeaseLost) {
 		t.Errorf("A's checkpoint after losing the lease: %v, want errLeaseLost", err)
 	}
 	if _, _, err := s.renew(ctx, "shardId-0", "A", ca); !errors.Is(err, errLeaseLost) {
@@ -90,15 +91,15 @@ func TestLeaseCounterFencesTheOldOwner(t *testing.T) {
 	if _, err := s.release(ctx, "shardId-0", "A", ca); !errors.Is(err, errLeaseLost) {
 		t.Errorf("A's release: %v", err)
 	}
-	if _, err := s.handOver(ctx, "shardId-0", "A", ca, "300", 0, "A2"); !errors.Is(err, errLeaseLost) {
+	if _, err := s.handOver(ctx, "shardId-0", "A", ca, "300", 0, "", "A2"); !errors.Is(err, errLeaseLost) {
 		t.Errorf("A's handover: %v", err)
 	}
 	// Even A guessing B's counter is refused: the owner is part of the condition.
-	if _, err := s.checkpoint(ctx, "shardId-0", "A", cb, "200", 0, false); !errors.Is(err, errLeaseLost) {
+	if _, err := s.checkpoint(ctx, "shardId-0", "A", cb, "200", 0, "", false); !errors.Is(err, errLeaseLost) {
 		t.Errorf("A's checkpoint with B's counter: %v", err)
 	}
 	row := getLease(t, s, "shardId-0")
-	if row.Owner != "B" || row.Checkpoint != "100" || row.Sub != 3 || row.Counter != cb {
+	if row.Owner != "B" || row.Checkpoint != "100" || row.Sub != 3 || row.Counter != cb || row.State != state {
 		t.Errorf("row after A's refused writes: %+v, want owner B, checkpoint 100:3, counter %d", row, cb)
 	}
 	// B's writes land; a handoff request is seen by B's renewal and carried out.
@@ -112,11 +113,12 @@ func TestLeaseCounterFencesTheOldOwner(t *testing.T) {
 	if err != nil || to != "C" {
 		t.Fatalf("renew: handoff %q, %v", to, err)
 	}
-	if _, err := s.handOver(ctx, "shardId-0", "B", cb, "150", 0, "C"); err != nil {
+	const handed = "weir1 w=60000000000 p=150:0 ct=180000000000"
+	if _, err := s.handOver(ctx, "shardId-0", "B", cb, "150", 0, handed, "C"); err != nil {
 		t.Fatal(err)
 	}
 	row = getLease(t, s, "shardId-0")
-	if row.Owner != "C" || row.Checkpoint != "150" || row.Handoff != "" {
+	if row.Owner != "C" || row.Checkpoint != "150" || row.Handoff != "" || row.State != handed {
 		t.Errorf("after the handover: %+v", row)
 	}
 }

@@ -14,6 +14,7 @@ type metrics struct {
 	discarded       *prometheus.CounterVec
 	commitsRejected *prometheus.CounterVec
 	checkpoints     prometheus.Counter
+	resumed         *prometheus.CounterVec
 	budgetWaits     prometheus.Counter
 	millisBehind    *prometheus.GaugeVec
 	arrivalLag      *prometheus.GaugeVec
@@ -59,8 +60,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kinesis_checkpoints_total",
-			Help: "Checkpoints written to the lease table.",
+			Help: "Checkpoints written to the lease table (position and event-time state in one update).",
 		}),
+		resumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_kinesis_checkpoints_read_total",
+			Help: "Leases taken, by what their checkpoint carried (restored: weir's event-time state; without_state: a sequence number only; none: a shard read from its start).",
+		}, []string{"result"}),
 		budgetWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kinesis_budget_waits_total",
 			Help: "Times a shard stopped calling GetRecords because the in-flight byte budget was full.",
@@ -75,7 +80,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"shard"}),
 	}
 	reg.MustRegister(m.leasesHeld, m.leaseEvents, m.apiErrors, m.getRecords, m.records, m.deaggregated,
-		m.deaggErrors, m.discarded, m.commitsRejected, m.checkpoints, m.budgetWaits, m.millisBehind, m.arrivalLag)
+		m.deaggErrors, m.discarded, m.commitsRejected, m.checkpoints, m.resumed, m.budgetWaits, m.millisBehind, m.arrivalLag)
+	for _, r := range []string{"restored", "without_state", "none"} {
+		m.resumed.WithLabelValues(r)
+	}
 	return m
 }
 

@@ -23,7 +23,7 @@ func (s *Source) read(ctx context.Context, h *held) {
 			return
 		}
 	}
-	feed, err := s.rt.Assign(h.part)
+	feed, err := s.rt.Assign(h.part, s.resumeAt(h.start))
 	if err != nil {
 		// Only a closed runtime refuses: the worker is shutting down, Close releases the lease.
 		s.log.Warn("runtime refused a shard", "shard", h.shard, "err", err)
@@ -45,7 +45,8 @@ func (s *Source) read(ctx context.Context, h *held) {
 	case h.handoffTo.Load() != nil:
 		s.handOver(h, *h.handoffTo.Load())
 	}
-	// Otherwise Run is stopping: the runtime's Close flushes the partition, Close checkpoints.
+	// Otherwise Run is stopping: the runtime's Close stops the partition (its open windows are
+	// read again by the next owner), Close checkpoints what is durable.
 }
 
 // shardReader turns fetches into batches.
@@ -189,17 +190,26 @@ func (r *shardReader) waitBudget(ctx context.Context) error {
 	return nil
 }
 
-// finishShard runs when a closed shard has been read to its end: let the runtime flush the
-// shard's windows and wait until they are durable (Revoke does both), then checkpoint
-// SHARD_END and release the lease in one fenced write. Only then may the shard's children be
-// read, which the next shard sync and take round arrange.
+// finishShard runs when a closed shard has been read to its end: tell the runner the shard
+// ended (it closes every window, whatever the watermark, and writes a last partial marked
+// Ended: the aggregator takes the shard as past every later window), let the runtime wait
+// until those partials are durable (Revoke), then checkpoint SHARD_END and release the lease in
+// one fenced write. Only then may the shard's children be read, which the next shard sync and
+// take round arrange.
 func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
+	ended := make(chan struct{})
+	if err := r.feed.Send(rctx, pipeline.Batch{Partition: h.part, End: true, Done: func() { close(ended) }}); err == nil {
+		select { // Revoke must not stop the runner before it has read the end
+		case <-ended:
+		case <-rctx.Done():
+		}
+	}
 	s.rt.Revoke(rctx, h.part)
 	drained := rctx.Err() == nil
 	cancel()
 	cand, ok := h.candidate()
-	complete := drained && (!r.fed || (ok && cand.Offset == r.last.Offset))
+	complete := drained && (!r.fed || (ok && cand.Position.Seq == r.last.Seq && cand.Position.Sub == r.last.Sub))
 	if !complete {
 		// Not everything became durable in time (or Run is stopping): give the lease back with
 		// what is durable; whoever takes it re-reads the tail and reaches the end again.
@@ -210,7 +220,7 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 		return
 	}
 	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
-		return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, true))
+		return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, "", true))
 	})
 	if err != nil {
 		s.log.Warn("checkpointing SHARD_END failed; the next owner re-reads the shard's tail", "shard", h.shard, "err", err)
@@ -219,4 +229,32 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 	s.m.leaseEvents.WithLabelValues("shard_end").Inc()
 	s.log.Info("shard read to its end", "shard", h.shard, "records", strconv.FormatInt(r.offset, 10))
 	signal(s.syncNow)
+}
+
+// resumeAt is the checkpoint a lease's shard is resumed at: the lease's sequence number with
+// the event-time state written with it (pipeline.Checkpoint), or the sequence number alone when
+// the state is missing or of another position (an older weir's lease, one the KCL wrote),
+// which is logged once; nil for a shard read from its start.
+func (s *Source) resumeAt(l lease) *pipeline.Checkpoint {
+	if !l.started() || l.finished() {
+		s.m.resumed.WithLabelValues("none").Inc()
+		return nil
+	}
+	// Offset -1: before the first ordinal this lease gives its records (shardReader.offset).
+	at := pipeline.Position{Offset: -1, Seq: l.Checkpoint, Sub: int32(l.Sub)}
+	cp, err := pipeline.ParseCheckpoint(l.State)
+	if err == nil && cp.Position.Seq == at.Seq && cp.Position.Sub == at.Sub {
+		cp.Position = at
+		s.m.resumed.WithLabelValues("restored").Inc()
+		return &cp
+	}
+	if err == nil {
+		err = errors.New("the state is of sequence number " + cp.Position.String())
+	}
+	s.m.resumed.WithLabelValues("without_state").Inc()
+	s.foreignOnce.Do(func() {
+		s.log.Warn("a lease's checkpoint carries no event-time state weir can use; the shard resumes without it "+
+			"(replayed records may fall in windows differently; logged once)", "shard", l.Shard, "why", err)
+	})
+	return &pipeline.Checkpoint{Position: at}
 }

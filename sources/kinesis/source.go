@@ -92,6 +92,8 @@ type Source struct {
 	readers    sync.WaitGroup // reader goroutines
 
 	ready readiness // what Ready reports from (health.go)
+
+	foreignOnce sync.Once // the warning about checkpoints without weir's state
 }
 
 // New builds the source. It talks to AWS only when Run starts.

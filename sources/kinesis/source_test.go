@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kinesis"
@@ -50,6 +51,10 @@ func TestSingleWorkerExactlyOnceAndResume(t *testing.T) {
 		if l.Checkpoint != last[id] {
 			t.Errorf("shard %s checkpoint %q, want the last sequence number %q", id, l.Checkpoint, last[id])
 		}
+		// The event-time state travels in the same row, written in the same update.
+		if cp, err := pipeline.ParseCheckpoint(l.State); err != nil || cp.Position.Seq != l.Checkpoint || int64(cp.Position.Sub) != l.Sub {
+			t.Errorf("shard %s: checkpoint %s:%d carries state %q (%v)", id, l.Checkpoint, l.Sub, l.State, err)
+		}
 	}
 	problems, err := testutil.GatherAndLint(w.Reg)
 	if err != nil {
@@ -66,9 +71,16 @@ func TestSingleWorkerExactlyOnceAndResume(t *testing.T) {
 	p.put(t, 10)
 	w2 := e.startWorker(t, stream, st, workerOpts{id: "b"})
 	waitUntil(t, 60*time.Second, "the new records durable", func() bool { return st.Distinct() == p.total() }, w2)
+	restored := metrictest.Sum(t, w2.Reg, "weir_kinesis_checkpoints_read_total", map[string]string{"result": "restored"})
 	w2.Stop(t)
 	if missing, dups := st.Check(p.ids()); missing != 0 || dups != 0 {
 		t.Errorf("after restart: missing %d, duplicates %d", missing, dups)
+	}
+	if restored != shards {
+		t.Errorf("the new worker restored %v shards' state, want %d", restored, shards)
+	}
+	if n, how := st.Conflicts(); n != 0 {
+		t.Errorf("%d partials written again with other bytes: %v", n, how)
 	}
 }
 
