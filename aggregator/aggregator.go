@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,6 +85,8 @@ type Aggregator struct {
 	now      func() time.Time
 	m        *metrics
 	notify   chan struct{}
+	settle   chan chan struct{}
+	serving  atomic.Bool
 }
 
 // New checks opts and returns an Aggregator; Run starts it.
@@ -109,7 +112,7 @@ func New(opts Options) (*Aggregator, error) {
 		cfg: opts.Config, period: opts.Window.Period, store: opts.Store, parts: opts.Partitions,
 		lead: opts.Leadership, ops: opts.Operators, opIndex: make(map[string]int),
 		analyze: opts.NewAnalyzers, reports: opts.Reports, publish: opts.Metrics, reg: opts.Registerer,
-		log: opts.Logger, now: opts.Now, notify: make(chan struct{}, 1),
+		log: opts.Logger, now: opts.Now, notify: make(chan struct{}, 1), settle: make(chan chan struct{}),
 	}
 	for i, op := range a.ops {
 		if _, dup := a.opIndex[op.Name()]; dup {
@@ -140,6 +143,26 @@ func (a *Aggregator) Notify() {
 	}
 }
 
+// Settle asks the term being served, if any, to merge every window it can merge now (complete,
+// or past its grace) before it goes on, and returns once it has, or when ctx ends. A worker
+// shutting down calls it after its own partials are durable, so a fleet of one reports its
+// last closed windows before it stops instead of at its next start.
+func (a *Aggregator) Settle(ctx context.Context) {
+	if !a.serving.Load() {
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case a.settle <- done:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 // Run serves terms as they are acquired until ctx ends, and returns nil then. A term ends
 // when its context does, or when a newer aggregator's token is found in the state.
 func (a *Aggregator) Run(ctx context.Context) error {
@@ -160,10 +183,17 @@ func (a *Aggregator) serve(ctx context.Context, term Term) {
 	defer func() {
 		stop()
 		cancel()
+		if term.Done != nil {
+			close(term.Done)
+		}
 	}()
 	a.m.terms.Inc()
 	a.m.leader.Set(1)
-	defer a.m.leader.Set(0)
+	a.serving.Store(true)
+	defer func() {
+		a.serving.Store(false)
+		a.m.leader.Set(0)
+	}()
 	log := a.log.With("token", term.Token)
 	log.Info("aggregator: term begins")
 	t, err := a.begin(tctx, term.Token, log)

@@ -20,6 +20,11 @@ type Term struct {
 	Ctx context.Context
 	// Token increases with every tenure across the fleet (a Kafka group generation, a Kinesis
 	// lease counter). It is written into the aggregator's state, and a term that finds a
-	// higher token there stops: a newer aggregator exists.
+	// higher token there stops: a newer aggregator exists. A token source can start again
+	// (a Kafka group deleted and recreated, a lease table recreated): a higher token in a state
+	// nobody saved for staleAfter no longer fences (see stale).
 	Token int64
+	// Done, if set, is closed once the aggregator has stopped serving the term (its last
+	// write returned), so that a Leadership giving the term up can wait for that.
+	Done chan struct{}
 }

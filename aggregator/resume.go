@@ -32,7 +32,12 @@ func (t *term) load(ctx context.Context) error {
 		return nil
 	}
 	if st.Token > t.token {
-		return fmt.Errorf("%w (token %d, this term's %d)", errFenced, st.Token, t.token)
+		if !t.stale(st) {
+			return fmt.Errorf("%w (token %d, this term's %d)", errFenced, st.Token, t.token)
+		}
+		t.log.Warn("aggregator: the state holds a higher token than this term's but nobody saved it for a long while "+
+			"(a Kafka group or lease table made anew?); taking over", "state_token", st.Token, "saved_at",
+			rfc3339(unixTime(st.SavedAt)))
 	}
 	if st.Period != int64(a.period) {
 		// The window period changed: the watched windows are of the old one, and the next
@@ -48,13 +53,25 @@ func (t *term) load(ctx context.Context) error {
 	return nil
 }
 
+// stale reports whether a state was last saved so long ago that its token fences nobody: a
+// live aggregator saves after every window it merges, and its term's token only grows unless
+// the token's source started again (a Kafka group deleted and created anew restarts its
+// generations at 1; a lease table made anew restarts its counters), which would otherwise
+// fence every later term for good. An aggregator idle that long (no partial to merge) whose
+// higher-token term still runs would find this term's save at its next one and carry on, and
+// both write the same reports and claim each publication once.
+func (t *term) stale(st *state) bool {
+	after := max(10*t.a.period, t.a.cfg.Grace)
+	return t.a.now().Sub(unixTime(st.SavedAt)) > after
+}
+
 // save writes the state with compare-and-swap on the version this term last saw. A conflict
 // means someone else wrote: an aggregator with a higher token (this term is over), or an
 // older one still running, or this term's own write whose answer was lost (it goes on, from
 // the version it now sees).
 func (t *term) save(ctx context.Context) error {
 	a := t.a
-	t.st.V, t.st.Token, t.st.Period = stateVersion, t.token, int64(a.period)
+	t.st.V, t.st.Token, t.st.Period, t.st.SavedAt = stateVersion, t.token, int64(a.period), a.now().UnixNano()
 	t.st.Snapshots = t.snaps.list()
 	t.st.Ended = t.st.Ended[:0]
 	for p, s := range t.g.ended {

@@ -34,6 +34,9 @@ type state struct {
 	// Snapshots are the analyzers' saved states (the anomaly detectors), by name: the
 	// aggregator is their only writer, and saving them with Next keeps the two consistent.
 	Snapshots []snapshot `msgpack:"snapshots"`
+	// SavedAt is when it was saved (wall clock, Unix ns): a higher token in a state nobody
+	// saved for a long while fences nobody (see term.stale).
+	SavedAt int64 `msgpack:"saved_at"`
 }
 
 // stateVersion changes when state changes incompatibly.

@@ -133,7 +133,23 @@ func (t *term) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-a.notify:
+		case done := <-a.settle:
+			if err := t.settle(ctx); errors.Is(err, errFenced) {
+				close(done)
+				return err
+			}
+			close(done)
 		case <-time.After(a.cfg.Poll):
+		}
+	}
+}
+
+// settle polls until there is nothing more to merge now (Aggregator.Settle).
+func (t *term) settle(ctx context.Context) error {
+	for {
+		progressed, err := t.poll(ctx)
+		if err != nil || !progressed || ctx.Err() != nil {
+			return err
 		}
 	}
 }
