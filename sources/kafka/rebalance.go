@@ -54,6 +54,7 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	if len(fresh) > 0 {
 		go s.markCaughtUp(ctx, fresh)
 	}
+	s.leaderGained(fresh)
 	s.log.Info("partitions assigned", "partitions", assigned)
 }
 
@@ -67,6 +68,7 @@ func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if len(parts) == 0 {
 		return
 	}
+	s.leaderLost(parts)
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RevokeTimeout)
 	s.revokeAll(rctx, parts)
 	cancel()
@@ -91,6 +93,7 @@ func (s *Source) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 	if len(parts) == 0 {
 		return
 	}
+	s.leaderLost(parts)
 	s.forget(parts) // refuse commit points from here on: the partitions are not ours
 	lctx, cancel := context.WithCancel(ctx)
 	cancel()

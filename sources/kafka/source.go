@@ -59,6 +59,7 @@ type Source struct {
 	lagTracker *lag.Tracker
 
 	commits     *committer
+	leaderFn    func(held bool, token int64) // see WatchLeadership
 	stopCommits context.CancelFunc
 	commitsDone chan struct{}
 	foreignOnce sync.Once // the warning about commits without weir's state

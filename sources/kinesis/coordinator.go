@@ -21,6 +21,7 @@ func (s *Source) coordinate() {
 		select {
 		case <-tick.C:
 			s.renewAll()
+			s.renewLeader()
 			s.takeRound(t)
 		case <-s.wake:
 			s.takeRound(t)
@@ -29,6 +30,9 @@ func (s *Source) coordinate() {
 		case <-s.syncNow:
 			s.syncAndTake(t)
 		case <-s.leaseCtx.Done():
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.renewInterval())
+			s.releaseLeader(ctx)
+			cancel()
 			return
 		}
 	}
@@ -120,7 +124,7 @@ func (s *Source) takeRound(t *taker) {
 	}
 	ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.LeaseDuration)
 	defer cancel()
-	all, err := s.store.list(ctx)
+	all, leaderRow, err := s.store.scan(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("scanning the lease table failed", "err", err)
@@ -129,6 +133,7 @@ func (s *Source) takeRound(t *taker) {
 	}
 	stamp(&s.ready.scanned)
 	now := time.Now()
+	s.leaderRound(ctx, leaderRow, now)
 	present := make(map[string]bool, len(all))
 	for _, l := range all {
 		present[l.Shard] = true

@@ -130,8 +130,15 @@ func (s *leaseStore) ensureTable(ctx context.Context, create bool, watch func(re
 	}
 }
 
-// list reads every lease of the stream (a consistent scan, paged).
+// list reads every shard lease of the stream (a consistent scan, paged).
 func (s *leaseStore) list(ctx context.Context) ([]lease, error) {
+	shards, _, err := s.scan(ctx)
+	return shards, err
+}
+
+// scan reads every lease of the stream (a consistent scan, paged): the shards' and, if it
+// exists, the aggregator's row (leader.go).
+func (s *leaseStore) scan(ctx context.Context) (shards []lease, leader *lease, err error) {
 	var out []lease
 	var start map[string]types.AttributeValue
 	for {
@@ -141,20 +148,24 @@ func (s *leaseStore) list(ctx context.Context) ([]lease, error) {
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, item := range page.Items {
 			l, stream, err := decodeLease(item)
 			if err != nil {
-				return nil, fmt.Errorf("lease table %q: %w", s.table, err)
+				return nil, nil, fmt.Errorf("lease table %q: %w", s.table, err)
 			}
 			if stream != s.stream {
-				return nil, fmt.Errorf("source.kinesis.lease_table: table %q holds leases of stream %q; one table serves one stream", s.table, stream)
+				return nil, nil, fmt.Errorf("source.kinesis.lease_table: table %q holds leases of stream %q; one table serves one stream", s.table, stream)
+			}
+			if l.Shard == leaderKey {
+				leader = &l
+				continue
 			}
 			out = append(out, l)
 		}
 		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
+			return out, leader, nil
 		}
 		start = page.LastEvaluatedKey
 	}

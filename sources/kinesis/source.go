@@ -94,6 +94,8 @@ type Source struct {
 	ready readiness // what Ready reports from (health.go)
 
 	foreignOnce sync.Once // the warning about checkpoints without weir's state
+	// leader is the aggregator's row (leader.go); only the coordinator goroutine touches it.
+	leader leadership
 }
 
 // New builds the source. It talks to AWS only when Run starts.
@@ -189,6 +191,25 @@ func (s *Source) Close(ctx context.Context) error {
 	s.stopLease()
 	s.bg.Wait()
 	return errors.Join(errs...)
+}
+
+// Partitions lists the stream's shards the fleet's aggregator waits for: every shard with a
+// lease in the table that is not read to its end, children whose parents are still being read
+// included (they deliver once their parents ended). A shard at SHARD_END made its partials
+// durable before it got there (its last one marked Ended), or was never to be read (a start
+// at latest): either way there is nothing more to wait for.
+func (s *Source) Partitions(ctx context.Context) ([]pipeline.Partition, error) {
+	leases, err := s.store.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []pipeline.Partition
+	for _, l := range leases {
+		if !l.finished() {
+			out = append(out, s.partition(l.Shard))
+		}
+	}
+	return out, nil
 }
 
 // Lag returns the largest MillisBehindLatest of the shards this worker reads.
