@@ -47,12 +47,12 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	)
 	if sp.StallFor > 0 {
 		st = newStaller(sp.StallFor)
-		h.WrapSink = st.wrap
+		h.WrapPartials = st.wrap
 	}
 	if sp.Live && sp.SampleEvery > 0 {
 		probe = newLatencyProbe(sp.SampleEvery)
 		h.Operators = append(h.Operators, probe)
-		h.WrapSink = probe.wrapSink
+		h.WrapPartials = probe.wrapPartials(workerConfig(sp).Window.Period)
 	}
 	w, err := buildWorker(ctx, sp, h)
 	if err != nil {
@@ -87,6 +87,21 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	if err := prof.stop(); err != nil {
 		return nil, err
 	}
+	if sp.Messy {
+		// Every record counted means every window closed and merged: a worker that stops
+		// leaves its open windows to the partitions' next owner. The stream is quiet now, so
+		// they close on the wall clock (idle timeout, then the allowed lateness).
+		wc := workerConfig(sp).Window
+		deadline := time.Now().Add(2*(wc.IdleTimeout+wc.AllowedLateness+wc.Period) + 10*time.Second)
+		for w.Unflushed() {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%s: windows still open long after the last record", sp.Name)
+			}
+			if err := sleep(ctx, 20*time.Millisecond); err != nil {
+				return nil, err
+			}
+		}
+	}
 	durable, committed, err := w.stop()
 	if err != nil {
 		return nil, err
@@ -98,12 +113,12 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	}
 	stats := w.Stats()
 	r := &result{Name: sp.Name, Kind: sp.Kind, Format: sp.Format, Records: stats.Records, Bytes: stats.Bytes,
-		WindowsFlushed: stats.WindowsFlushed, BudgetBytes: w.Budget().Limit(),
+		Partials: stats.Partials, BudgetBytes: w.Budget().Limit(),
 		DurableSeconds: durable.Sub(m.first).Seconds(), CommittedSeconds: committed.Sub(m.first).Seconds()}
 	m.fill(r)
 	if st != nil {
 		if r.Stall = st.analyze(m.first, m.series, w.Budget().Limit()); r.Stall == nil {
-			return nil, fmt.Errorf("%s: the stall never happened (no window reached the file sink after %v or %d records)", sp.Name, sp.StallAfter, sp.StallAt)
+			return nil, fmt.Errorf("%s: the stall never happened (no partial reached the store after %v or %d records)", sp.Name, sp.StallAfter, sp.StallAt)
 		}
 	}
 	if sp.Messy {

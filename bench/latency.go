@@ -23,8 +23,8 @@ import (
 //     instead of silently sending later: this is the coordinated-omission correction (the
 //     measured value also includes the producer's linger and the broker append, so it bounds
 //     append → state from above).
-//   - window end → sink write issued: a wrapper around the file sink that records time.Now()
-//     minus the window's end when Write is entered.
+//   - window end → partial write issued: a wrapper around the partial store that records
+//     time.Now() minus the window's end when a partition's partial write begins.
 //
 // Observe runs on the runners' goroutines, so the histograms sit behind a mutex; sampling
 // keeps the lock off the path of almost every record.
@@ -88,26 +88,24 @@ func (s *probeState) Emit(pipeline.Window, *pipeline.Output) {}
 func (s *probeState) EncodeMsgpack(e *msgpack.Encoder) error { return e.EncodeNil() }
 func (s *probeState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Skip() }
 
-// wrapSink times the file sink's writes (one sink, so each window counts once).
-func (p *latencyProbe) wrapSink(inner pipeline.Sink) pipeline.Sink {
-	if inner.Name() != "file" {
-		return inner
+// wrapPartials times the partial writes (one per partition and window).
+func (p *latencyProbe) wrapPartials(period time.Duration) func(pipeline.PartialWriter) pipeline.PartialWriter {
+	return func(inner pipeline.PartialWriter) pipeline.PartialWriter {
+		return &timedPartials{PartialWriter: inner, p: p, period: period}
 	}
-	return &timedSink{Sink: inner, p: p}
 }
 
-type timedSink struct {
-	pipeline.Sink
-	p *latencyProbe
+type timedPartials struct {
+	pipeline.PartialWriter
+	p      *latencyProbe
+	period time.Duration
 }
 
-func (t *timedSink) Write(ctx context.Context, out *pipeline.Output) error {
-	// A window flushed before its end is the shutdown flushing what is still open: not a
-	// window that closed, so not part of this delay.
-	if d := time.Since(out.Window.End); !out.Window.End.IsZero() && d > 0 {
+func (t *timedPartials) WritePartial(ctx context.Context, start time.Time, part pipeline.Partition, body []byte) error {
+	if d := time.Since(start.Add(t.period)); d > 0 {
 		t.p.record(t.p.toSink, d)
 	}
-	return t.Sink.Write(ctx, out)
+	return t.PartialWriter.WritePartial(ctx, start, part, body)
 }
 
 // latencyResult is what the latency scenario reports; durations are milliseconds.
@@ -123,7 +121,7 @@ type latencyResult struct {
 	// FromSent is the same delay from the actual send time: without the coordinated-omission
 	// correction, for comparison only.
 	FromSent quantiles `json:"sent_to_state_uncorrected_ms"`
-	ToSink   quantiles `json:"window_end_to_sink_ms"`
+	ToSink   quantiles `json:"window_end_to_partial_ms"`
 	// AllowedLatenessMS is why window end → sink cannot be short: a window closes only when
 	// the watermark (newest event time − allowed lateness) passes its end.
 	AllowedLatenessMS float64 `json:"allowed_lateness_ms"`

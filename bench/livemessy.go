@@ -263,13 +263,13 @@ func produceMessy(ctx context.Context, addrs []string, topic string, plan messyP
 	return tally, acks.wait(topic)
 }
 
-// countMessy reads what a worker's summary reports (the file sink's kind=summary objects in
+// countMessy reads what the fleet's aggregator's throughput summaries (the file sink's objects in
 // dir) counted: records per window, dead letters by reason. Dead letters with a reason the
 // producer never causes are mismatches of their own.
 func countMessy(dir string) (messyTally, []string, error) {
 	c := messyTally{Windows: map[string]int64{}}
 	var odd []string
-	err := filepath.WalkDir(filepath.Join(dir, "kind=summary"), func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(dir, "kind=summary", "operator="+throughput.Name), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
 			return err
 		}

@@ -86,7 +86,7 @@ type result struct {
 	PeakRSSBytes      int64 `json:"peak_rss_bytes"`
 	InFlightPeakBytes int64 `json:"inflight_peak_bytes,omitempty"`
 	BudgetBytes       int64 `json:"budget_bytes,omitempty"`
-	WindowsFlushed    int64 `json:"windows_flushed,omitempty"`
+	Partials          int64 `json:"partials_written,omitempty"`
 	// Distinct is the number of distinct (tenant, user) contributors in the data (keys).
 	Distinct int64          `json:"distinct_contributors,omitempty"`
 	Series   []sample       `json:"series,omitempty"`

@@ -8,10 +8,10 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// staller makes the file sink stop for a while mid-run, the way a slow disk or an S3 outage
-// does: once armed, its next Write blocks for the stall (honouring ctx). Every other sink keeps
-// working, but a window is durable only when every sink wrote it, so the runtime must hold the
-// windows, keep memory bounded, and pick up at full speed when the sink returns.
+// staller makes the partial store stop for a while mid-run, the way a slow disk or an S3
+// outage does: once armed, every partial write from the next one on blocks until the stall's
+// end (honouring ctx). The runtime must hold the windows, keep memory bounded, and pick up at
+// full speed when the store returns.
 type staller struct {
 	d     time.Duration
 	armed chan struct{} // closed by arm
@@ -19,7 +19,8 @@ type staller struct {
 	once  sync.Once
 	mu    sync.Mutex
 	began time.Time
-	ended time.Time
+	until time.Time // began + d
+	ended time.Time // set by the first write that returns after until
 }
 
 func newStaller(d time.Duration) *staller { return &staller{d: d, armed: make(chan struct{})} }
@@ -33,38 +34,38 @@ func (s *staller) span() (began, ended time.Time) {
 	return s.began, s.ended
 }
 
-func (s *staller) wrap(inner pipeline.Sink) pipeline.Sink {
-	if inner.Name() != "file" {
-		return inner
-	}
-	return &stallingSink{Sink: inner, s: s}
+func (s *staller) wrap(inner pipeline.PartialWriter) pipeline.PartialWriter {
+	return &stallingStore{PartialWriter: inner, s: s}
 }
 
-type stallingSink struct {
-	pipeline.Sink
-	s     *staller
-	spent bool // Write is called by one goroutine per sink, so no lock is needed
+type stallingStore struct {
+	pipeline.PartialWriter
+	s *staller
 }
 
-func (k *stallingSink) Write(ctx context.Context, out *pipeline.Output) error {
+func (k *stallingStore) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
 	select {
 	case <-k.s.armed:
-		if !k.spent {
-			k.spent = true
-			k.s.mu.Lock()
+		k.s.mu.Lock()
+		if k.s.began.IsZero() {
 			k.s.began = time.Now()
-			k.s.mu.Unlock()
-			err := sleep(ctx, k.s.d)
-			k.s.mu.Lock()
-			k.s.ended = time.Now()
-			k.s.mu.Unlock()
-			if err != nil {
+			k.s.until = k.s.began.Add(k.s.d)
+		}
+		wait := time.Until(k.s.until)
+		k.s.mu.Unlock()
+		if wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
 				return err
 			}
+			k.s.mu.Lock()
+			if k.s.ended.IsZero() {
+				k.s.ended = time.Now()
+			}
+			k.s.mu.Unlock()
 		}
 	default:
 	}
-	return k.Sink.Write(ctx, out)
+	return k.PartialWriter.WritePartial(ctx, start, p, body)
 }
 
 // stallDue says whether the stall should arm at sample s: once the drain has run for
@@ -80,13 +81,13 @@ type stallResult struct {
 	BeganAt float64 `json:"began_at"`
 	EndedAt float64 `json:"ended_at"`
 	// SteadyRate is the drain rate before the stall (records/s); RecordsDuringStall how many
-	// records the runners still folded while the sink was blocked (until the pending-window
+	// records the runners still folded while the store was blocked (until the pending-window
 	// limit and the budget stopped them).
 	SteadyRate         float64 `json:"steady_rate"`
 	RecordsDuringStall int64   `json:"records_during_stall"`
 	// RSSBeforeBytes is the highest RSS sampled before the stall, RSSDuringBytes the highest
 	// from the stall's start to the end of the run (the recovery included); RSSGrowthInRun,
-	// their ratio minus one, is the report's target. The sink blocks after 5 s of draining
+	// their ratio minus one, is the report's target. The store blocks after 5 s of draining
 	// (stallAfter), when the heap has reached its working size, so the growth is the stall's
 	// (and the catch-up's) alone.
 	RSSBeforeBytes int64   `json:"rss_before_bytes"`
@@ -96,9 +97,9 @@ type stallResult struct {
 	// budget (the source may overshoot it by one fetch, by design).
 	InFlightPeakBytes int64 `json:"inflight_peak_bytes"`
 	BudgetBytes       int64 `json:"budget_bytes"`
-	// RecoverySeconds is the time from the sink returning to the first 0.5 s in which the drain
-	// ran at ≥ 90% of SteadyRate; -1 if the backlog ran out first. PostStallRate is the mean
-	// rate from the sink returning to the end of the drain.
+	// RecoverySeconds is the time from the store returning to the first 0.5 s in which the
+	// drain ran at ≥ 90% of SteadyRate; -1 if the backlog ran out first. PostStallRate is the
+	// mean rate from the store returning to the end of the drain.
 	RecoverySeconds float64 `json:"recovery_seconds"`
 	PostStallRate   float64 `json:"post_stall_rate"`
 }
@@ -140,7 +141,7 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 	if last.T > r.EndedAt {
 		r.PostStallRate = float64(last.Records-atEnd.Records) / (last.T - r.EndedAt)
 	}
-	// Recovery: slide a 0.5 s window that starts no earlier than the sink's return.
+	// Recovery: slide a 0.5 s window that starts no earlier than the store's return.
 	const span = 0.5
 	for i, p := range series {
 		if p.T < r.EndedAt+0.2 {

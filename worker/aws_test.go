@@ -19,9 +19,9 @@ import (
 	"github.com/weirstream/weir/sinks/s3"
 )
 
-// The worker pointed at a local AWS (moto) with the README's two aws: lines writes its window
-// reports to S3 and its metrics through PutMetricData; reading back through the real APIs gives
-// exactly what was produced.
+// The worker pointed at a local AWS (moto) with the README's two aws: lines writes its partials
+// to S3, and its aggregator (a fleet of one) the window reports to S3 and the metrics through
+// PutMetricData; reading back through the real APIs gives exactly what was produced.
 func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 	srv := moto.Start(t)
 	conf, awsCfg := srv.AWS(t)
@@ -50,18 +50,28 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 	cfg.Sinks.S3.Bucket, cfg.Sinks.S3.Prefix = "weir", "test"
 	cfg.Sinks.CloudWatch.Mode = cloudwatch.ModeAPI
 	cfg.Sinks.CloudWatch.Namespace = "WeirTest"
+	cfg.Window.IdleTimeout = 300 * time.Millisecond // caught up: the last windows close on the wall clock
 	w, stop := runWorker(t, cfg, testDeps())
-	for w.Stats().Records < parts*n {
-		time.Sleep(20 * time.Millisecond)
+	// S3: one summary object per 10s window (50 s of event time: 5 windows), under the prefix,
+	// from the fleet's aggregator (this worker, a fleet of one, reading its partials back).
+	var list *awss3.ListObjectsV2Output
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		list, err = s3c.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("weir"),
+			Prefix: aws.String("test/kind=summary/operator=throughput/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Contents) >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if w.Stats().Records != parts*n {
+		t.Errorf("processed %d records, want %d", w.Stats().Records, parts*n)
 	}
 	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-
-	// S3: one summary object per 10s window (50 s of event time: 5 windows), under the prefix.
-	list, err := s3c.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("weir"),
-		Prefix: aws.String("test/kind=summary/operator=throughput/")})
-	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list.Contents) != 5 {
@@ -76,11 +86,14 @@ func TestWorkerWritesToS3AndCloudWatchOnMoto(t *testing.T) {
 		}
 	}
 
-	// The anomaly detectors' state went to the bucket too (the container's disk would not
-	// survive an ECS task).
-	if _, err := s3c.HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: aws.String("weir"),
-		Key: aws.String("test/kind=state/name=anomaly.msgpack")}); err != nil {
-		t.Errorf("no anomaly state snapshot in S3: %v", err)
+	// The partials, the publish markers and the aggregator's state (with the anomaly
+	// detectors' snapshot in it) went to the bucket too: the container's disk would not
+	// survive an ECS task, and the fleet's other workers read them there.
+	for _, prefix := range []string{"test/kind=partial/", "test/kind=published/", "test/kind=state/name=aggregator.msgpack"} {
+		out, err := s3c.ListObjectsV2(context.Background(), &awss3.ListObjectsV2Input{Bucket: aws.String("weir"), Prefix: aws.String(prefix)})
+		if err != nil || len(out.Contents) == 0 {
+			t.Errorf("nothing under %s in S3 (%v)", prefix, err)
+		}
 	}
 
 	// CloudWatch: the per-partition Records datapoints add up to every record produced. (Each

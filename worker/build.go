@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/aggregator"
 	"github.com/weirstream/weir/internal/ecs"
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
@@ -40,13 +42,17 @@ type Assembly struct {
 	tracker *lag.Tracker
 	broker  *demo.Broker    // the embedded broker, with source.kind demo
 	gen     *demo.Generator // the demo traffic, with source.kind demo
-	sinks   []pipeline.Sink
+	// reports are the sinks of the aggregator's reports (file, S3); metrics the CloudWatch
+	// points' (EMF or API), when on. Both are closed at the end of the shutdown.
+	reports []pipeline.Sink
+	metrics pipeline.Sink
+	agg     *aggregator.Aggregator // nil offline (Check)
+	lagPts  *lagPublisher
 	srv     *server
 	health  *health
 	task    ecs.TaskMetadata // zero when not on ECS
 	protect *ecs.ProtectionController
 	scaler  *scaling.Publisher
-	s3State *s3.StateStore // state snapshots next to the outputs, when the S3 sink is on
 
 	// offline is set while Check builds: every step that would talk to the network, start
 	// something or leave something behind is replaced by its check (see Check).
@@ -107,7 +113,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 			return nil, fmt.Errorf("aws: %w", err)
 		}
 	}
-	deadLetters, metricSink, err := a.buildSinks(ctx, awsCfg)
+	stores, err := a.buildSinks(ctx, awsCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -126,23 +132,19 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	if cfg.ServiceName != "" {
 		fleet = []pipeline.Dimension{{Name: "ServiceName", Value: cfg.ServiceName}}
 	}
-	// Lag first: the anomaly analyzer watches the lag points too.
-	analyzers := []pipeline.Analyzer{&lag.Analyzer{Tracker: a.tracker, Dimensions: fleet}}
-	if cfg.Anomaly.Enabled {
-		store, err := a.anomalyStore()
-		if err != nil {
+	var partials pipeline.PartialWriter = stores.partials
+	if a.src != nil { // offline, without the Kafka client (see newSource), there is no seat to hold
+		if err := a.buildAggregator(ops, stores.partials); err != nil {
 			return nil, err
 		}
-		an, err := anomaly.NewAnalyzer(cfg.Anomaly.Config, store, a.reg, a.log)
-		if err != nil {
+		partials = notifying{stores.partials, a.agg}
+	} else if cfg.Anomaly.Enabled {
+		if _, err := anomaly.NewAnalyzer(cfg.Anomaly.Config, nil, prometheus.NewRegistry(), a.log); err != nil {
 			return nil, fmt.Errorf("anomaly: %w", err)
 		}
-		analyzers = append(analyzers, an)
 	}
-	if a.hooks.WrapSink != nil {
-		for i, s := range a.sinks {
-			a.sinks[i] = a.hooks.WrapSink(s)
-		}
+	if a.hooks.WrapPartials != nil {
+		partials = a.hooks.WrapPartials(partials)
 	}
 	var committer pipeline.Committer = a.src
 	if a.src == nil { // offline, without the Kafka client (see newSource)
@@ -152,9 +154,8 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		Window:      cfg.Window,
 		Plan:        plan,
 		Operators:   ops,
-		Analyzers:   analyzers,
-		Sinks:       a.sinks,
-		DeadLetters: deadLetters,
+		Partials:    partials,
+		DeadLetters: stores.deadLetters,
 		Committer:   committer,
 		Budget:      a.budget,
 		Metrics:     pm,
@@ -163,6 +164,8 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	if err != nil {
 		return nil, err
 	}
+	a.lagPts = &lagPublisher{analyzer: &lag.Analyzer{Tracker: a.tracker, Dimensions: fleet}, every: cfg.Window.Period,
+		sink: a.metrics, log: a.log}
 	latest := &scaling.Latest{}
 	runnerTime := func() (busy, backpressured, idle time.Duration) { return pm.StageTotals("runner") }
 	meter := &scaling.Meter{Tracker: a.tracker, Records: func() int64 { return a.rt.Stats().Records },
@@ -170,9 +173,9 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		Hold: cfg.Window.Period + cfg.Window.AllowedLateness}
 	a.scaler = &scaling.Publisher{Config: cfg.Scaling, TaskID: a.task.TaskID, Fleet: fleet,
 		Measure: meter.Measure, Latest: latest, Metrics: scaling.NewMetrics(a.reg)}
-	if metricSink != nil {
+	if a.metrics != nil {
 		a.scaler.Emit = func(ctx context.Context, pts []pipeline.Point) error {
-			return metricSink.Write(ctx, &pipeline.Output{Points: pts})
+			return a.metrics.Write(ctx, &pipeline.Output{Points: pts})
 		}
 	}
 	health := &pipeline.HealthMeter{Stats: a.rt.Stats}
@@ -204,51 +207,57 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	return a, nil
 }
 
-// buildSinks builds the configured sinks into a.sinks and returns where dead letters go
-// (deadLetterSink) and the sink the scaling signal's points go to (CloudWatch, if on).
-func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.DeadLetterSink, pipeline.Sink, error) {
+// stores are where this worker's writes go besides the reports: every partition's partials
+// and the dead letters.
+type stores struct {
+	partials    partialStore
+	deadLetters pipeline.DeadLetterSink
+}
+
+// buildSinks builds the configured sinks: the report sinks (a.reports), the metric sink
+// (a.metrics) and the stores (storePolicy decides which ones).
+func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (stores, error) {
 	cfg := a.cfg
 	var fs *file.Sink
 	if cfg.Sinks.File.Dir != "" {
 		var err error
 		if fs, err = file.New(cfg.Sinks.File); err != nil { // creates nothing yet: offline too
-			return nil, nil, err
+			return stores{}, err
 		}
-		a.sinks = append(a.sinks, fs)
+		a.reports = append(a.reports, fs)
 	}
 	var ss *s3.Sink
+	var reads *awss3.Client
 	if cfg.Sinks.S3.Bucket != "" {
 		conf := cfg.AWS
 		client := s3.NewClient(awsCfg, &conf)
 		var err error
 		if ss, err = s3.New(client, cfg.Sinks.S3, a.reg, a.log); err != nil {
-			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
+			return stores{}, fmt.Errorf("sinks.s3: %w", err)
 		}
-		a.sinks = append(a.sinks, ss)
-		a.s3State = s3.NewStateStore(client, cfg.Sinks.S3)
+		a.reports = append(a.reports, ss)
+		reads = client
 	}
-	var metricSink pipeline.Sink
 	if cfg.cloudWatchOn() {
 		var err error
 		switch {
 		case cfg.Sinks.CloudWatch.Mode == cloudwatch.ModeEMF && a.offline:
 			if err = cloudwatch.CheckEMF(cfg.Sinks.CloudWatch.Config); err == nil {
-				metricSink, err = cloudwatch.NewEMF(io.Discard, cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+				a.metrics, err = cloudwatch.NewEMF(io.Discard, cfg.Sinks.CloudWatch.Config, a.reg, a.log)
 			}
 		case cfg.Sinks.CloudWatch.Mode == cloudwatch.ModeEMF:
-			metricSink, err = cloudwatch.OpenEMF(cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+			a.metrics, err = cloudwatch.OpenEMF(cfg.Sinks.CloudWatch.Config, a.reg, a.log)
 		default:
 			conf := cfg.AWS
-			metricSink, err = cloudwatch.New(cloudwatch.NewClient(awsCfg, &conf), cfg.Sinks.CloudWatch.Config, a.reg, a.log)
+			a.metrics, err = cloudwatch.New(cloudwatch.NewClient(awsCfg, &conf), cfg.Sinks.CloudWatch.Config, a.reg, a.log)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("sinks.cloudwatch: %w", err)
+			return stores{}, fmt.Errorf("sinks.cloudwatch: %w", err)
 		}
-		a.sinks = append(a.sinks, metricSink)
 	}
-	deadLetters := deadLetterSink(fs, ss)
-	if deadLetters == nil {
-		return nil, nil, errors.New("sinks: dead letters need a place to go: set sinks.file.dir or sinks.s3.bucket")
+	st := storePolicy(fs, ss, reads)
+	if st.partials == nil {
+		return stores{}, errors.New("sinks: partials and dead letters need a place to go: set sinks.file.dir or sinks.s3.bucket")
 	}
 	// The bucket's check needs the network: after every local one, so those fail at once.
 	if ss != nil && !a.offline {
@@ -256,10 +265,10 @@ func (a *Assembly) buildSinks(ctx context.Context, awsCfg aws.Config) (pipeline.
 		err := ss.Check(cctx)
 		cancel()
 		if err != nil {
-			return nil, nil, fmt.Errorf("sinks.s3: %w", err)
+			return stores{}, fmt.Errorf("sinks.s3: %w", err)
 		}
 	}
-	return deadLetters, metricSink, nil
+	return st, nil
 }
 
 // buildOperators returns the throughput operator and one contributor operator per enabled rule:
@@ -330,7 +339,12 @@ func (a *Assembly) abort() {
 	}
 }
 
-// Stats returns the runtime's running totals (records, windows flushed, in-flight bytes).
+// Unflushed reports whether any partition holds records not yet durable (open windows, partials
+// not yet written): a harness that wants every window reported waits for false before it
+// stops the worker, which leaves its open windows to the partitions' next owner.
+func (a *Assembly) Unflushed() bool { return a.rt.Unflushed() }
+
+// Stats returns the runtime's running totals (records, partials written, in-flight bytes).
 func (a *Assembly) Stats() pipeline.Stats { return a.rt.Stats() }
 
 // Budget returns the worker's in-flight byte budget.

@@ -14,7 +14,7 @@ import (
 //
 //   - checked as at the start: every configuration field; the rule files (a JSON error with
 //     its line and column); the payload format and window time field; the output directory
-//     (sinks.file.dir), the EMF file and the anomaly state directory, which must be writable
+//     (sinks.file.dir, where the partials go too) and the EMF file, which must be writable
 //     directories or creatable (probed with a file that is removed again, nothing created);
 //     the Kafka TLS and SASL settings (certificate files read); the AWS configuration (region,
 //     profile, endpoints); the S3 and CloudWatch sink settings; the HTTP address's syntax;
@@ -40,7 +40,7 @@ func Check(ctx context.Context, cfg Config, deps Deps) error {
 // never runs, so nothing is ever committed through it.
 type noCommits struct{}
 
-func (noCommits) Commit(pipeline.Partition, pipeline.Position) {}
+func (noCommits) Commit(pipeline.Partition, pipeline.Checkpoint) {}
 
 // checkAddr checks a listen address's syntax (host:port, a port number or service name)
 // without binding it: the port may be in use by the very worker being checked.

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/weirstream/weir/aggregator"
 	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/internal/ecs"
 	"github.com/weirstream/weir/lag"
@@ -65,8 +66,11 @@ type Config struct {
 	Lag lag.Config `yaml:"lag"`
 	// Scaling configures the autoscaling signal (DesiredTasks, BacklogSecondsPerTask).
 	Scaling scaling.Config `yaml:"scaling"`
-	// Anomaly runs the anomaly detector on the series the operators produce.
+	// Anomaly runs the anomaly detector on the fleet's global series, in the aggregator.
 	Anomaly AnomalyConfig `yaml:"anomaly"`
+	// Aggregator configures the fleet's aggregator (aggregator/README.md): grace for missing
+	// partitions, polling, watched windows. Its defaults follow window.
+	Aggregator aggregator.Config `yaml:"aggregator"`
 	// ServiceName is the fleet's CloudWatch dimension for lag and scaling metrics (the ECS
 	// service name); empty publishes them without it.
 	ServiceName string `yaml:"service_name"`
@@ -119,14 +123,11 @@ type CloudWatchConfig struct {
 	cloudwatch.Config `yaml:",inline"`
 }
 
-// AnomalyConfig switches the anomaly analyzer and says where its state lives.
+// AnomalyConfig switches the anomaly analyzer. It runs in the fleet's aggregator, its only
+// writer, and its detectors' state travels in the aggregator's state object.
 type AnomalyConfig struct {
 	// Enabled runs the detector. Default true.
-	Enabled bool `yaml:"enabled"`
-	// StateDir keeps the detectors' snapshots across restarts. Default "": the S3 bucket
-	// (kind=state/) when the S3 sink is on, else <sinks.file.dir>/state, else no persistence
-	// (the detectors learn again after a restart).
-	StateDir       string `yaml:"state_dir"`
+	Enabled        bool `yaml:"enabled"`
 	anomaly.Config `yaml:",inline"`
 }
 
@@ -254,6 +255,7 @@ func LoadConfig(path string, environ []string) (Config, error) {
 // applyDefaults fills the sinks' fields that default to values derived at load time. It is
 // idempotent; Build applies it too, for configurations made in code.
 func (c *Config) applyDefaults() {
+	c.Aggregator.ApplyDefaults(c.Window)
 	c.Sinks.CloudWatch.ApplyDefaults()
 	if c.Sinks.S3.Bucket != "" {
 		c.Sinks.S3.ApplyDefaults()
@@ -280,11 +282,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("source.format: %w", err))
 	}
 	errs = append(errs, c.Window.Validate())
+	if c.Window.Validate() == nil {
+		errs = append(errs, c.Aggregator.Validate(c.Window))
+	}
 	if c.BudgetBytes != 0 && c.BudgetBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("budget_bytes: %d is below 1 MiB", c.BudgetBytes))
 	}
 	if c.Sinks.File.Dir == "" && c.Sinks.S3.Bucket == "" {
-		errs = append(errs, errors.New("sinks: dead letters and reports need sinks.file.dir or sinks.s3.bucket"))
+		errs = append(errs, errors.New("sinks: partials, dead letters and reports need sinks.file.dir or sinks.s3.bucket"))
 	}
 	if c.cloudWatchOn() {
 		errs = append(errs, prefix("sinks.", c.Sinks.CloudWatch.Validate()))

@@ -31,9 +31,10 @@ type Deps struct {
 type Hooks struct {
 	// Operators run after the configured ones (the bench's latency probe).
 	Operators []pipeline.Operator
-	// WrapSink, if set, wraps every window sink (not the dead-letter writer or the scaling
-	// signal's metric sink): a stalled or slowed sink, a timer.
-	WrapSink func(pipeline.Sink) pipeline.Sink
+	// WrapPartials, if set, wraps the store the runtime writes every partition's partials to
+	// (not the dead-letter writer, the aggregator's reads or its report and metric sinks): a
+	// stalled or slowed store, a timer.
+	WrapPartials func(pipeline.PartialWriter) pipeline.PartialWriter
 	// Stopped, if set, is called as each part of the worker has stopped during the shutdown,
 	// with its name (Part…), from Run's goroutine. It must not block.
 	Stopped func(part string)

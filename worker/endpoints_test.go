@@ -75,7 +75,7 @@ func TestPerServiceEndpointsKinesaliteAndMoto(t *testing.T) {
 		"WEIR_AWS_ENDPOINTS_S3=" + mt.Endpoint(), "WEIR_AWS_ENDPOINTS_CLOUDWATCH=" + mt.Endpoint(),
 		"WEIR_SINKS_FILE_DIR=", "WEIR_SINKS_S3_BUCKET=weir", "WEIR_SINKS_S3_PREFIX=eps",
 		"WEIR_SINKS_CLOUDWATCH_MODE=api", "WEIR_SINKS_CLOUDWATCH_NAMESPACE=WeirEndpoints",
-		"WEIR_WINDOW_PERIOD=1s", "WEIR_WINDOW_IDLE_TIMEOUT=300ms", "WEIR_HTTP_ADDR=", "WEIR_SUMMARY=off",
+		"WEIR_WINDOW_PERIOD=1s", "WEIR_WINDOW_ALLOWED_LATENESS=0s", "WEIR_WINDOW_IDLE_TIMEOUT=300ms", "WEIR_HTTP_ADDR=", "WEIR_SUMMARY=off",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,14 +88,20 @@ func TestPerServiceEndpointsKinesaliteAndMoto(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second) // the 1s windows close and flush
+	// The 1s windows close, their partials are written, and the aggregator (this worker, once
+	// it holds the lease table's aggregator row) reports them.
+	for {
+		list, err := s3c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("weir"), Prefix: aws.String("eps/kind=summary/")})
+		if err == nil && len(list.Contents) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window summaries in moto's S3 within 60s (%v; run: %v)", err, stop())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
-	}
-
-	list, err := s3c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("weir"), Prefix: aws.String("eps/kind=summary/")})
-	if err != nil || len(list.Contents) == 0 {
-		t.Errorf("no window summaries in moto's S3 (%v)", err)
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = clientConf.BaseEndpoint(awsconf.DynamoDB) })
 	items, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("weir-leases")})

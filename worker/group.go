@@ -25,6 +25,10 @@ type part struct {
 	// part has stopped when both stop and run returned (an HTTP server's Serve returns only
 	// once its Shutdown was called).
 	stop func(ctx context.Context) error
+	// settle, if set, is called with the shutdown deadline before run's context is cancelled:
+	// a part that can finish what it has (the aggregator merging the windows that are
+	// complete) does so while it still runs.
+	settle func(ctx context.Context)
 }
 
 // group runs parts; see part.
@@ -84,6 +88,9 @@ func (g *group) stop(ctx context.Context, after func(name string)) error {
 	var errs []error
 	for i := len(g.running) - 1; i >= 0; i-- {
 		r := g.running[i]
+		if r.part.settle != nil {
+			r.part.settle(ctx)
+		}
 		if r.cancel != nil {
 			r.cancel()
 		}

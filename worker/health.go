@@ -36,7 +36,7 @@ type health struct {
 	draining atomic.Bool // the shutdown began
 
 	mu       sync.Mutex
-	progress int64     // records processed + windows made durable, as last seen
+	progress int64     // records processed + partials made durable, as last seen
 	movedAt  time.Time // when progress last changed (or the start)
 }
 
@@ -47,7 +47,7 @@ func newHealth(cfg HealthConfig, src Source, rt *pipeline.Runtime, tracker *lag.
 // observe notes progress at now and returns how long it has not moved.
 func (h *health) observe(now time.Time) time.Duration {
 	st := h.rt.Stats()
-	p := st.Records + st.WindowsFlushed
+	p := st.Records + st.Partials
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if p != h.progress || now.Before(h.movedAt) {

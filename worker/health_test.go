@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/workerproc"
@@ -169,20 +170,20 @@ func TestFetchAuthorizationErrorsNotReadyAndRateLimited(t *testing.T) {
 	t.Logf("ready again %v after fetching was allowed", took.Round(time.Millisecond))
 }
 
-// failingSink fails every write while fail is set.
-type failingSink struct {
-	pipeline.Sink
+// failingPartials fails every partial written while fail is set.
+type failingPartials struct {
+	pipeline.PartialWriter
 	fail *atomic.Bool
 }
 
-func (s failingSink) Write(ctx context.Context, out *pipeline.Output) error {
+func (s failingPartials) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
 	if s.fail.Load() {
 		return fmt.Errorf("injected: %w", io.ErrClosedPipe)
 	}
-	return s.Sink.Write(ctx, out)
+	return s.PartialWriter.WritePartial(ctx, start, p, body)
 }
 
-// A sink failing every write: not ready after sink_timeout (1s), then, with the records it
+// The partial store failing every write: not ready after sink_timeout (1s), then, with the records it
 // holds back counted as lag and nothing moving, not live after stall_timeout (4s); both
 // recover when the sink does.
 func TestFailingSinkNotReadyThenNotLive(t *testing.T) {
@@ -190,7 +191,9 @@ func TestFailingSinkNotReadyThenNotLive(t *testing.T) {
 	c, cl := newTopic(t, parts)
 	var fail atomic.Bool
 	w := startHealthWorker(t, c, "sinkfail", func(_ *Config, d *Deps) {
-		d.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return failingSink{Sink: s, fail: &fail} }
+		d.Hooks.WrapPartials = func(s pipeline.PartialWriter) pipeline.PartialWriter {
+			return failingPartials{PartialWriter: s, fail: &fail}
+		}
 	})
 	produceNow(t, cl, parts, 100)
 	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
@@ -225,7 +228,6 @@ func (o blockingOp) NewState(pipeline.Partition) pipeline.State {
 }
 
 type blockingState struct {
-	pipeline.State
 	block *atomic.Bool
 }
 
@@ -236,6 +238,8 @@ func (s *blockingState) Observe(*pipeline.Record, []decode.Value) {
 }
 func (s *blockingState) Merge(pipeline.State) error             { return nil }
 func (s *blockingState) Emit(pipeline.Window, *pipeline.Output) {}
+func (s *blockingState) EncodeMsgpack(e *msgpack.Encoder) error { return e.EncodeNil() }
+func (s *blockingState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Skip() }
 
 // A runner stuck in an operator, with records behind it: not live after stall_timeout, and
 // live again once it moves. A worker with nothing to do stays live however long nothing moves.

@@ -16,7 +16,8 @@ import (
 )
 
 // The worker with source.kind kinesis (against moto: the stream API and the DynamoDB lease
-// table) counts every record of every shard into the file sink's window reports.
+// table) counts every record of every shard into the file sink's window reports: it holds the
+// lease table's aggregator row, and its aggregator merges the shards' partials.
 func TestWorkerOnKinesis(t *testing.T) {
 	srv := moto.Start(t)
 	_, awsCfg := srv.AWS(t)
@@ -45,11 +46,12 @@ func TestWorkerOnKinesis(t *testing.T) {
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
 	cfg.Window.IdleTimeout = 300 * time.Millisecond
+	cfg.Window.AllowedLateness = 0
 	w, stop := runWorker(t, cfg, testDeps())
 	deadline := time.Now().Add(60 * time.Second)
-	for w.Stats().Records < n {
+	for w.Stats().Records < n || filetest.Records(t, dir) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("processed %d of %d records in 60s", w.Stats().Records, n)
+			t.Fatalf("processed %d of %d records, %d in reports, in 60s", w.Stats().Records, n, filetest.Records(t, dir))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -15,14 +15,14 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// slowableSink makes every write take delay while it is set: a sink slow enough to put the
-// worker behind.
-type slowableSink struct {
-	pipeline.Sink
+// slowablePartials makes every partial written take delay while it is set: a partial store
+// slow enough to put the worker behind.
+type slowablePartials struct {
+	pipeline.PartialWriter
 	delay *atomic.Int64
 }
 
-func (s slowableSink) Write(ctx context.Context, out *pipeline.Output) error {
+func (s slowablePartials) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
 	if d := time.Duration(s.delay.Load()); d > 0 {
 		select {
 		case <-time.After(d):
@@ -30,14 +30,14 @@ func (s slowableSink) Write(ctx context.Context, out *pipeline.Output) error {
 			return ctx.Err()
 		}
 	}
-	return s.Sink.Write(ctx, out)
+	return s.PartialWriter.WritePartial(ctx, start, p, body)
 }
 
 // Task scale-in protection, against the fake ECS agent the deploy tests use: never taken while
-// the worker keeps up with steady live traffic; taken while it falls behind (a slow sink holds
-// it back: more than ecs.protection.behind, 1s here); removed once it has caught up for
-// idle_grace, with the traffic still flowing; and, held at SIGTERM, kept through the drain and
-// removed only after the final commit.
+// the worker keeps up with steady live traffic; taken while it falls behind (a slow partial
+// store holds it back: more than ecs.protection.behind, 1s here); removed once it has caught
+// up for idle_grace, with the traffic still flowing; and, held at SIGTERM, kept through the
+// drain and removed only after the final commit.
 func TestProtectionDuringABacklogOnly(t *testing.T) {
 	agent := ecstest.Start(t, "eu-west-1", "111122223333", "weir", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
 	for _, kv := range agent.Env() {
@@ -77,7 +77,9 @@ func TestProtectionDuringABacklogOnly(t *testing.T) {
 	p.Enabled, p.Behind, p.IdleGrace, p.CheckInterval, p.RequestTimeout = true, time.Second, 500*time.Millisecond, 100*time.Millisecond, time.Second
 	var delay atomic.Int64
 	deps := testDeps()
-	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return slowableSink{Sink: s, delay: &delay} }
+	deps.Hooks.WrapPartials = func(s pipeline.PartialWriter) pipeline.PartialWriter {
+		return slowablePartials{PartialWriter: s, delay: &delay}
+	}
 	var commitDone atomic.Int64
 	deps.Hooks.Stopped = func(part string) {
 		if part == PartCommit {

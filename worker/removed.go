@@ -20,6 +20,8 @@ func removedFields() []removedField {
 	return []removedField{
 		{"sinks.s3.archive", "removed: weir no longer archives raw records; delete this setting " +
 			"(Amazon Data Firehose archives a Kinesis stream or an MSK topic to S3)"},
+		{"anomaly.state_dir", "removed: the anomaly detectors run in the fleet's aggregator, and their state travels " +
+			"in its state object (kind=state/name=aggregator.msgpack, beside the partials); delete this setting"},
 	}
 }
 

@@ -2,6 +2,9 @@ package worker
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -28,11 +31,17 @@ const (
 	// leave the group; Kinesis: release the leases), after every window is durable. It has
 	// Config.ShutdownReserve to itself, at least.
 	PartCommit = "source commit"
-	// PartPipeline is the runtime: at shutdown every partition hands over its open windows,
-	// the merger flushes, and the sinks drain and close, by ShutdownReserve before the
-	// deadline.
+	// PartAggregator is the fleet's aggregator: it serves while this worker holds the
+	// aggregator's seat, merging every partition's partials into the reports and the metrics
+	// published once. It stops after the pipeline, so the partials the drain made durable are
+	// there to merge while it runs; it settles by ShutdownReserve before the deadline.
+	PartAggregator = "aggregator"
+	// PartPipeline is the runtime: at shutdown every partition stops, the partials of the
+	// windows it closed are made durable, and its open windows are left to be read again by
+	// its next owner (a partial is keyed by window and partition only); all by
+	// ShutdownReserve before the deadline.
 	PartPipeline = "pipeline"
-	// PartLag keeps the lag tracker current.
+	// PartLag keeps the lag tracker current and publishes this worker's lag points.
 	PartLag = "lag"
 	// PartScaling publishes the autoscaling signal.
 	PartScaling = "scaling"
@@ -48,10 +57,11 @@ const (
 //
 //  1. the demo generator stops (no new traffic);
 //  2. the source stops fetching, then the scaling publisher and the lag poller stop;
-//  3. the runtime closes: every partition hands over its open windows, the merger flushes, the
-//     sinks drain and close, all by the shutdown deadline minus the reserve;
-//  4. the source commits what is now durable and releases its partitions, in what is left
-//     (the reserve at least);
+//  3. the runtime closes: every partition stops, the partials of the windows it closed are made
+//     durable, its open windows are left for its next owner; then the aggregator merges what
+//     is complete and stops; all by the shutdown deadline minus the reserve;
+//  4. the source commits what is now durable and releases its partitions (and the aggregator's
+//     seat), in what is left (the reserve at least); the report and metric sinks close;
 //  5. the summary stops, and task scale-in protection (if enabled) is released;
 //  6. the HTTP server and the embedded broker stop.
 //
@@ -72,13 +82,24 @@ func (a *Assembly) parts() *group {
 		}})
 	}
 	g.add(part{name: PartSummary, run: func(ctx context.Context) error { a.summarize(ctx); return nil }})
-	g.add(part{name: PartCommit, stop: a.src.Close})
+	g.add(part{name: PartCommit, stop: func(ctx context.Context) error { return errors.Join(a.src.Close(ctx), a.closeSinks(ctx)) }})
+	g.add(part{name: PartAggregator, run: a.agg.Run, settle: func(ctx context.Context) {
+		ctx, cancel := reserve(ctx, a.cfg.shutdownReserve())
+		defer cancel()
+		a.agg.Settle(ctx)
+	}})
 	g.add(part{name: PartPipeline, start: a.rt.Start, stop: func(ctx context.Context) error {
 		ctx, cancel := reserve(ctx, a.cfg.shutdownReserve())
 		defer cancel()
 		return a.rt.Close(ctx)
 	}})
-	g.add(part{name: PartLag, run: func(ctx context.Context) error { a.src.TrackLag(ctx, a.tracker); return nil }})
+	g.add(part{name: PartLag, run: func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		wg.Go(func() { a.lagPts.run(ctx) })
+		a.src.TrackLag(ctx, a.tracker)
+		wg.Wait()
+		return nil
+	}})
 	g.add(part{name: PartScaling, run: func(ctx context.Context) error {
 		_ = a.scaler.Run(ctx, func(err error) { a.log.Warn("publishing the scaling signal", "err", err) })
 		return nil
@@ -124,6 +145,21 @@ func (a *Assembly) Run(ctx context.Context) error {
 	err := g.stop(deadline, a.hooks.Stopped)
 	st := a.rt.Stats()
 	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond), "records", st.Records,
-		"windows_flushed", st.WindowsFlushed, "err", err)
+		"partials", st.Partials, "err", err)
 	return err
+}
+
+// closeSinks closes the report and metric sinks once nothing writes to them any more.
+func (a *Assembly) closeSinks(ctx context.Context) error {
+	var errs []error
+	sinks := a.reports
+	if a.metrics != nil {
+		sinks = append(sinks[:len(sinks):len(sinks)], a.metrics)
+	}
+	for _, s := range sinks {
+		if err := s.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("closing sink %s: %w", s.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -18,26 +18,25 @@ import (
 	"github.com/weirstream/weir/sources/kinesis"
 )
 
-// hangingSink blocks every write while hang is set, until the write's context ends: a sink
-// that cannot finish the final flush.
-type hangingSink struct {
-	pipeline.Sink
-	hang *atomic.Bool
+// hangingPartials blocks every partial written, until the write's context ends, and counts the
+// writes hanging: a partial store that cannot finish the final flush.
+type hangingPartials struct {
+	pipeline.PartialWriter
+	hung *atomic.Int64
 }
 
-func (s hangingSink) Write(ctx context.Context, out *pipeline.Output) error {
-	if s.hang.Load() {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return s.Sink.Write(ctx, out)
+func (s hangingPartials) WritePartial(ctx context.Context, _ time.Time, _ pipeline.Partition, _ []byte) error {
+	s.hung.Add(1)
+	defer s.hung.Add(-1)
+	<-ctx.Done()
+	return ctx.Err()
 }
 
-// A flush that cannot finish does not take the release down with it: with a sink hanging
-// through the whole drain, the worker still returns within shutdown_timeout, and the Kinesis
-// leases are released (leaseOwner removed) in the time reserved for that, so the next worker
-// takes the shards at once instead of after lease_duration. The drain reports the windows it
-// could not write (they are read again: nothing is lost).
+// A flush that cannot finish does not take the release down with it: with the partial store
+// hanging through the whole drain, the worker still returns within shutdown_timeout, and the
+// Kinesis leases are released (leaseOwner removed) in the time reserved for that, so the next
+// worker takes the shards at once instead of after lease_duration. The drain reports the
+// windows it could not write (they are read again: nothing is lost).
 func TestShutdownReservesTimeForTheRelease(t *testing.T) {
 	srv := moto.Start(t)
 	conf := awsconf.Config{Endpoint: srv.Endpoint(), LocalCredentials: true}
@@ -63,21 +62,24 @@ func TestShutdownReservesTimeForTheRelease(t *testing.T) {
 	cfg.AWS = conf
 	cfg.Source.Kind = "kinesis"
 	cfg.Source.Kinesis.Stream, cfg.Source.Kinesis.LeaseTable = "events", "weir-leases"
-	cfg.Window.Period = time.Minute // the records sit in an open window until the drain
+	// The records' window closes a second after they arrive (its partial then hangs); a window
+	// still open at the drain is left to the next owner and written by nobody.
+	cfg.Window.Period, cfg.Window.AllowedLateness = time.Second, 0
 	cfg.ShutdownTimeout = 6 * time.Second
-	var hang atomic.Bool
+	var hung atomic.Int64
 	deps := testDeps()
-	deps.Hooks.WrapSink = func(s pipeline.Sink) pipeline.Sink { return hangingSink{Sink: s, hang: &hang} }
+	deps.Hooks.WrapPartials = func(s pipeline.PartialWriter) pipeline.PartialWriter {
+		return hangingPartials{PartialWriter: s, hung: &hung}
+	}
 	w, stop := runWorker(t, cfg, deps)
 	src := w.src.(*kinesis.Source)
 	deadline := time.Now().Add(60 * time.Second)
-	for w.Stats().Records < n || len(src.Held()) < 2 {
+	for w.Stats().Records < n || len(src.Held()) < 2 || hung.Load() < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("processed %d of %d records, holding %v, in 60s", w.Stats().Records, n, src.Held())
+			t.Fatalf("processed %d of %d records, holding %v, %d partial writes hanging, in 60s", w.Stats().Records, n, src.Held(), hung.Load())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	hang.Store(true)
 	start := time.Now()
 	runErr := stop()
 	took := time.Since(start)

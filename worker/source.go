@@ -32,6 +32,12 @@ type Source interface {
 	// (something answered within the last within), a member of its fleet, not refused
 	// (readiness; see health). A member with nothing assigned is ready. Called concurrently.
 	Ready(now time.Time, within time.Duration) error
+	// WatchLeadership reports when this worker comes to hold, and gives up, the fleet's
+	// aggregator's seat (Kafka: partition 0 of the first topic; Kinesis: the lease table's
+	// aggregator row). Called before Run.
+	WatchLeadership(fn func(held bool, token int64))
+	// Partitions lists the partitions the fleet's aggregator waits for in every window.
+	Partitions(ctx context.Context) ([]pipeline.Partition, error)
 }
 
 var (

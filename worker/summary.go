@@ -12,7 +12,7 @@ const summaryEvery = 2 * time.Second
 
 // summarize prints one status line every few seconds to Deps.Status (when enabled: "on", or
 // "auto" and Status is a terminal): the records/s over the last interval, the consumer lag seen
-// by the last fetches, the in-flight bytes against the budget, and the windows made durable.
+// by the last fetches, the in-flight bytes against the budget, and the partials made durable.
 func (a *Assembly) summarize(ctx context.Context) {
 	if !a.summaryOn() {
 		return
@@ -28,8 +28,8 @@ func (a *Assembly) summarize(ctx context.Context) {
 		case now := <-t.C:
 			st := a.rt.Stats()
 			rate := float64(st.Records-prev.Records) / now.Sub(prevAt).Seconds()
-			fmt.Fprintf(a.status, "weir  %8.0f rec/s  lag %7s  in-flight %s/%s  partitions %d  windows %d  records %d\n",
-				rate, behind(a.src), mib(st.InFlightBytes), mib(a.budget.Limit()), st.Partitions, st.WindowsFlushed, st.Records)
+			fmt.Fprintf(a.status, "weir  %8.0f rec/s  lag %7s  in-flight %s/%s  partitions %d  partials %d  records %d\n",
+				rate, behind(a.src), mib(st.InFlightBytes), mib(a.budget.Limit()), st.Partitions, st.Partials, st.Records)
 			prev, prevAt = st, now
 		}
 	}

@@ -71,10 +71,12 @@ func TestWorkerEndToEndFilesDeadLettersAndDrain(t *testing.T) {
 	if took := time.Since(stopAt); took > cfg.ShutdownTimeout {
 		t.Errorf("drain took %v, over the %v deadline", took, cfg.ShutdownTimeout)
 	}
-	// The written shutdown order: fetching stops first, the pipeline flushes before the source
-	// commits, and the HTTP server (metrics and health through the drain) goes last.
-	if want := []string{PartSource, PartScaling, PartLag, PartPipeline, PartCommit, PartSummary, PartHealth, PartHTTP}; !slices.Equal(stopped, want) {
-		t.Errorf("parts stopped in the order %q, want %q", stopped, want)
+	// The written shutdown order: fetching stops first, the pipeline makes its closed windows
+	// durable, the aggregator merges them, the source commits, and the HTTP server (metrics and
+	// health through the drain) goes last.
+	order := []string{PartSource, PartScaling, PartLag, PartPipeline, PartAggregator, PartCommit, PartSummary, PartHealth, PartHTTP}
+	if !slices.Equal(stopped, order) {
+		t.Errorf("parts stopped in the order %q, want %q", stopped, order)
 	}
 
 	perWindow := filetest.ThroughputRecords(t, dir)

@@ -273,6 +273,9 @@ func (s *PartialStore) read(ctx context.Context, kind, op string, fn func(contex
 		s.m.reads.WithLabelValues(kind, op).Inc()
 		return fn(ctx)
 	}, func(reason string, err error) {
+		if ctx.Err() != nil {
+			return // the reader stopped (the aggregator's term ended): not a failure of S3
+		}
 		s.m.errors.WithLabelValues(reason).Inc()
 		s.up.log.Warn("s3: request failed", "kind", kind, "op", op, "reason", reason, "err", err)
 	})

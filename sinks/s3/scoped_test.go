@@ -76,28 +76,29 @@ func TestCheckWithAPrefixScopedRole(t *testing.T) {
 	}
 }
 
-// The state store tells "never saved" from "denied" with a role scoped to the prefix, which S3
-// answers 403 for a missing key.
-func TestStateStoreWithAPrefixScopedRole(t *testing.T) {
+// The aggregator's state store tells "never saved" from "denied" with a role scoped to the
+// prefix, which S3 answers 403 for a missing key: a new aggregator starts from the earliest
+// partial only when there really is no state.
+func TestAggregatorStateWithAPrefixScopedRole(t *testing.T) {
 	env := newMotoEnv(t)
-	cfg := Config{Bucket: bucket, Prefix: "p"}
-	cfg.ApplyDefaults()
 	scoped := &prefixScopedHTTP{next: awshttp.NewBuildableClient(), bucket: bucket, prefix: "p"}
-	st := NewStateStore(NewClient(env.awsCfg, &env.conf, func(o *s3.Options) { o.HTTPClient = scoped }), cfg)
+	client := NewClient(env.awsCfg, &env.conf, func(o *s3.Options) { o.HTTPClient = scoped })
+	st := env.sink(t, func(c *Config) { c.Prefix = "p" }, scoped).PartialStore(client)
 	ctx := context.Background()
-	if _, err := st.Load(ctx, "anomaly"); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Load of a name never saved, with a prefix-scoped role: %v, want fs.ErrNotExist", err)
+	if _, _, err := st.LoadState(ctx, "aggregator"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadState of a name never saved, with a prefix-scoped role: %v, want fs.ErrNotExist", err)
 	}
-	if err := st.Save(ctx, "anomaly", []byte("state")); err != nil {
-		t.Fatal(err)
+	if _, ok, err := st.SaveState(ctx, "aggregator", []byte("state"), ""); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
-	if got, err := st.Load(ctx, "anomaly"); err != nil || string(got) != "state" {
-		t.Fatalf("Load = %q, %v", got, err)
+	if got, _, err := st.LoadState(ctx, "aggregator"); err != nil || string(got) != "state" {
+		t.Fatalf("LoadState = %q, %v", got, err)
 	}
-	denied := NewStateStore(NewClient(env.awsCfg, &env.conf, func(o *s3.Options) {
-		o.HTTPClient = &prefixScopedHTTP{next: awshttp.NewBuildableClient(), bucket: bucket, prefix: "other"}
-	}), cfg)
-	if _, err := denied.Load(ctx, "anomaly"); err == nil || errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Load by a role that may not read the prefix: %v, want an error that is not fs.ErrNotExist", err)
+	other := &prefixScopedHTTP{next: awshttp.NewBuildableClient(), bucket: bucket, prefix: "other"}
+	denied := env.sink(t, func(c *Config) { c.Prefix = "p" }, other).PartialStore(NewClient(env.awsCfg, &env.conf, func(o *s3.Options) {
+		o.HTTPClient = other
+	}))
+	if _, _, err := denied.LoadState(ctx, "aggregator"); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadState by a role that may not read the prefix: %v, want an error that is not fs.ErrNotExist", err)
 	}
 }

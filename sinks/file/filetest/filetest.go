@@ -60,7 +60,7 @@ func Lines(t testing.TB, root string, fn func(line []byte)) {
 func ThroughputRecords(t testing.TB, dir string) map[string]map[string]int64 {
 	t.Helper()
 	out := map[string]map[string]int64{}
-	Lines(t, filepath.Join(dir, "kind=summary"), func(line []byte) {
+	Lines(t, filepath.Join(dir, "kind=summary", "operator=throughput"), func(line []byte) {
 		var r struct {
 			Start      time.Time `json:"window_start"`
 			Partitions []struct {
