@@ -188,6 +188,15 @@ func (p *Proc) Stop(t testing.TB, timeout time.Duration) time.Duration {
 	return took
 }
 
+// Kill sends SIGKILL, as a crashed host or an OOM kill does, and waits for the exit.
+func (p *Proc) Kill(t testing.TB) {
+	t.Helper()
+	if err := p.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+}
+
 // Output collects what the worker writes to one stream.
 type Output struct {
 	mu sync.Mutex
