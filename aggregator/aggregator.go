@@ -87,7 +87,14 @@ type Aggregator struct {
 	notify   chan struct{}
 	settle   chan chan struct{}
 	serving  atomic.Bool
+	// sinkErrors counts failed report writes and metric publishes (SinkErrors).
+	sinkErrors atomic.Int64
 }
+
+// SinkErrors returns how many report writes and metric publishes have failed (each is retried
+// at the next poll): the worker adds them to its SinkWriteErrors point, which the fleet's sink
+// alarm reads.
+func (a *Aggregator) SinkErrors() int64 { return a.sinkErrors.Load() }
 
 // New checks opts and returns an Aggregator; Run starts it.
 func New(opts Options) (*Aggregator, error) {

@@ -423,3 +423,49 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+// failing fails its first left writes, then passes them on.
+type failing struct {
+	next interface {
+		Write(context.Context, *pipeline.Output) error
+	}
+	left int
+}
+
+func (f *failing) Write(ctx context.Context, out *pipeline.Output) error {
+	if f.left > 0 {
+		f.left--
+		return errors.New("injected")
+	}
+	return f.next.Write(ctx, out)
+}
+
+// A report write and a publish that fail are retried at the next poll, and counted in
+// SinkErrors (which the worker adds to its SinkWriteErrors point, read by the fleet's sink
+// alarm); the window is then written, and published once.
+func TestFailedWritesRetriedAndCounted(t *testing.T) {
+	env := fileEnv(t)
+	pr := newProducer(t, nil)
+	events := dataset(1, 100, 1)
+	env.write(t, pr.partials(t, events, 2, 1), func(ref) bool { return true })
+	clk := &clock{now: win(0).End.Add(10 * time.Second)}
+	pub := newPublished(t)
+	reports := &failing{next: env.reports, left: 1}
+	a := newAgg(t, env, 2, &failing{next: pub, left: 1}, clk, func(o *Options) { o.Reports = []ReportSink{reports} })
+	tm := begin(t, a, 1)
+	var errs int
+	for range 5 {
+		if _, err := tm.poll(ctx); err != nil {
+			errs++
+		}
+	}
+	if errs != 2 || a.SinkErrors() != 2 {
+		t.Errorf("%d polls failed, SinkErrors %d; want 2 and 2 (one report write, one publish)", errs, a.SinkErrors())
+	}
+	if s := summaryOf(t, env, win(0)); s.Records != recordsIn(events, 0, nil) {
+		t.Errorf("summary %+v after the retries, want %d records", s, recordsIn(events, 0, nil))
+	}
+	if n := pub.count(win(0)); n != 1 {
+		t.Errorf("window published %d times, want once", n)
+	}
+}

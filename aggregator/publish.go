@@ -44,6 +44,7 @@ func (t *term) publish(ctx context.Context, pw *pending) error {
 	}
 	if err := a.publish.Write(ctx, pw.out); err != nil {
 		a.m.errors.WithLabelValues(opPublish).Inc()
+		a.sinkErrors.Add(1)
 		return fmt.Errorf("aggregator: publishing %s: %w", rfc3339(pw.w.Start), err)
 	}
 	a.m.publishes.WithLabelValues("published").Inc()

@@ -97,6 +97,7 @@ func (t *term) writeReports(ctx context.Context, out *pipeline.Output) error {
 	for _, s := range t.a.reports {
 		if err := s.Write(ctx, out); err != nil {
 			t.a.m.errors.WithLabelValues(opReports).Inc()
+			t.a.sinkErrors.Add(1)
 			return fmt.Errorf("aggregator: writing the reports of %s: %w", rfc3339(out.Window.Start), err)
 		}
 	}

@@ -178,7 +178,15 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 			return a.metrics.Write(ctx, &pipeline.Output{Points: pts})
 		}
 	}
-	health := &pipeline.HealthMeter{Stats: a.rt.Stats}
+	stats := a.rt.Stats
+	if a.agg != nil { // the aggregator's report and metric sinks count as this worker's sinks
+		stats = func() pipeline.Stats {
+			st := a.rt.Stats()
+			st.SinkErrors += a.agg.SinkErrors()
+			return st
+		}
+	}
+	health := &pipeline.HealthMeter{Stats: stats}
 	a.scaler.Health = func(now time.Time) []pipeline.Point {
 		return append(health.Points(nil), lag.StalledPoint(a.tracker.Snapshot(now)))
 	}
