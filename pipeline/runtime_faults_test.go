@@ -2,10 +2,12 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline"
@@ -153,5 +155,63 @@ func TestRuntimeRevokeRacingCloseNoPanicNoCommitPastLetters(t *testing.T) {
 	}
 	if n := len(store.DeadLetters()) + len(store.Partials(t)); n != 0 {
 		t.Errorf("%d letters and partials written through a closed gate", n)
+	}
+}
+
+// unencodableOp is an operator whose states cannot be encoded: a bug in an operator's codec.
+type unencodableOp struct{}
+
+func (unencodableOp) Name() string                               { return "unencodable" }
+func (unencodableOp) NewState(pipeline.Partition) pipeline.State { return &unencodableState{} }
+
+type unencodableState struct{}
+
+func (*unencodableState) Observe(*pipeline.Record, []decode.Value) {}
+func (*unencodableState) Merge(pipeline.State) error               { return nil }
+func (*unencodableState) Emit(pipeline.Window, *pipeline.Output)   {}
+func (*unencodableState) EncodeMsgpack(*msgpack.Encoder) error {
+	return errors.New("injected: cannot encode")
+}
+func (*unencodableState) DecodeMsgpack(*msgpack.Decoder) error { return nil }
+
+// A partial that cannot be encoded is never written and never committed past: the writer
+// retries it (counted as a failed write, so readiness and the sink alarm see it), the
+// partition's commit point stays before the window's first record, and a stop abandons it, so
+// its records are read again by the partition's next owner (issue 20: once, a failed state
+// merge capped the commit point; now a partial is the unit).
+func TestPartialThatCannotBeEncodedIsNeverCommitted(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.TimeField = "$.ts"
+	store := &pipelinetest.MemStore{}
+	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store, func(o *pipeline.Options) {
+		o.Operators = append(o.Operators, unencodableOp{})
+	})
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p, nil)
+	ctx := context.Background()
+	b := pipeline.Batch{Partition: p, Records: []pipeline.Record{stamped(p, 0, t0), stamped(p, 1, t0.Add(time.Second)),
+		stamped(p, 2, t0.Add(2*time.Second))}} // closes [0,1s) and [1s,2s)
+	if err := f.Send(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().SinkErrors >= 3 })
+	if c, ok := h.commits.Checkpoint(p); ok {
+		t.Errorf("committed %v past a partial that could not be encoded", c)
+	}
+	if failing := h.rt.FailingSinks(); len(failing) != 1 || failing[0].Sink != "partials" {
+		t.Errorf("failing sinks %+v, want the partials", failing)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := h.rt.Close(cctx); err == nil {
+		t.Error("Close returned nil with a partial never written")
+	}
+	if c, ok := h.commits.Checkpoint(p); ok {
+		t.Errorf("committed %v after the stop", c)
+	}
+	if n := len(store.Partials(t)); n != 0 {
+		t.Errorf("%d partials written", n)
 	}
 }
