@@ -4,11 +4,15 @@
 // Config is the input: built-in defaults (DefaultConfig), a YAML file and WEIR_… environment
 // variables over them (LoadConfig), checked by Validate with messages that name the field.
 // Build turns a Config and the process-wide Deps (one logger, one Prometheus registry) into an
-// Assembly: the source, the pipeline runtime with its operators and analyzers, the sinks, the
-// lag tracker, the scaling publisher, ECS task protection and the HTTP endpoints. Run starts
-// them and, on cancellation, shuts them down in the order written once in run.go.
+// Assembly: the source, the pipeline runtime with its operators and the partial store, the
+// fleet's aggregator (fleet.go) with the report and metric sinks and the anomaly analyzer, the
+// lag tracker and its points, the scaling publisher, ECS task protection and the HTTP
+// endpoints. Run starts them and, on cancellation, shuts them down in the order written once
+// in run.go.
 //
-// The choices the configuration leaves open are made in policy.go: dead letters go to S3 when
-// the S3 sink is on, else to the file sink; the anomaly detectors' state lives in
-// anomaly.state_dir, else in the bucket, else under the file sink's directory.
+// The aggregator serves while the source says this worker holds its seat (leadership.go); a
+// single worker is a fleet of one and always holds it.
+//
+// The choices the configuration leaves open are made in policy.go: partials and dead letters
+// go to S3 when the S3 sink is on, else to the file sink's directory.
 package worker

@@ -33,7 +33,7 @@ import (
 // windows it did not see would alarm on every rebalance. Each series is observed at most once
 // per window, and only for windows later than the last it observed.
 //
-// Concurrency: Analyze is called by the merger goroutine only, one window at a time, in window
+// Concurrency: Analyze is called by the aggregator's goroutine only, one window at a time, in window
 // order (pipeline.Analyzer's contract), so the series table and scratch buffers take no locks.
 // It must not be called concurrently. It blocks only while saving a snapshot, for at most
 // anomaly.snapshot_timeout.

@@ -86,7 +86,7 @@ type Config struct {
 	// Workers sharing a store need distinct names.
 	SnapshotName string `yaml:"snapshot_name"`
 
-	// SnapshotTimeout bounds one save. Saves run on the merger goroutine (between windows), so
+	// SnapshotTimeout bounds one save. Saves run on the aggregator's goroutine (between windows), so
 	// a stuck store would stall the pipeline. Default 10s.
 	SnapshotTimeout time.Duration `yaml:"snapshot_timeout"`
 }

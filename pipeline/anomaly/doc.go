@@ -31,6 +31,6 @@
 // rule's report (contributors.go), keeps at most max_series detectors (table.go), publishes
 // AnomalyScore/ExpectedValue/LowerBand/UpperBand points for every warm series and an "anomaly"
 // report and log line per alarm (event.go), and saves its detectors to a StateStore once each
-// window is durable (state.go, filestore.go). Its single writer is the merger goroutine (or,
-// in a fleet, the aggregator), which calls it once per window in window order.
+// window is durable (state.go, filestore.go). Its single writer is the fleet's aggregator,
+// which calls it once per window in window order.
 package anomaly

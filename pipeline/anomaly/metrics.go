@@ -70,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		snapshotSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "weir", Subsystem: "anomaly", Name: "snapshot_duration_seconds",
-			Help:    "Time to encode and save the detectors (on the merger goroutine).",
+			Help:    "Time to encode and save the detectors (on the aggregator's goroutine).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}),
 	}

@@ -7,11 +7,11 @@ import (
 
 // StateStore keeps the analyzer's detector snapshot between runs, so that what the detectors
 // learned survives restarts and partition moves. It is defined here, where it is consumed;
-// FileStore keeps it in a local directory, and an object store (next to the window outputs)
-// can implement it as well.
+// FileStore keeps it in a local directory; in the worker, the fleet's aggregator gives it one
+// that keeps the snapshot inside the aggregator's state object (aggregator.SnapshotStore).
 //
-// Both methods are called from the merger goroutine (Save between windows, Load once from
-// NewAnalyzer), never concurrently by one Analyzer. Save blocks the pipeline while it runs,
+// Both methods are called from the aggregator's goroutine (Save between windows, Load once from
+// NewAnalyzer), never concurrently by one Analyzer. Save blocks the aggregator while it runs,
 // so an implementation must honour ctx's deadline (anomaly.snapshot_timeout).
 type StateStore interface {
 	// Load returns the data last saved under name, or an error wrapping ErrStateNotFound (or

@@ -26,8 +26,8 @@ import (
 //     pendingRecheck (retry). So a stall costs at most one fetch per partition beyond the budget.
 //   - The in-flight budget is full: every partition holding bytes of it is paused (reason
 //     "budget") until usage falls below 90% of the budget (see Source.underBudget); partitions
-//     holding none keep fetching, because the merger may be waiting for exactly those while
-//     the others wait for the merger.
+//     holding none keep fetching: pausing them would free nothing, and their windows (and the
+//     fleet's reports, which wait for every partition's partial) would stop closing.
 //
 // A partition is fetched again when no reason is left. Concurrency: the poll loop calls hand and
 // retry; the group callbacks close; the source's budget and caught-up checks the rest. mu guards

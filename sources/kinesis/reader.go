@@ -170,9 +170,9 @@ func (r *shardReader) add(recs []pipeline.Record, seq string, sub int32, key, da
 }
 
 // waitBudget stops GetRecords while the in-flight budget is full and this shard holds part of
-// it, until usage drops below 90% of the limit. A shard holding nothing keeps reading: the
-// merger may be waiting for exactly that shard's records while the others wait for the merger,
-// so stopping it too would deadlock (the Kafka source does the same).
+// it, until usage drops below 90% of the limit. A shard holding nothing keeps reading: stopping
+// it would free nothing, and its windows (and the fleet's reports, which wait for every shard's
+// partial) would stop closing (the Kafka source does the same).
 func (r *shardReader) waitBudget(ctx context.Context) error {
 	b := r.s.budget
 	if !b.Full() || r.h.inflight.Load() == 0 {
