@@ -19,6 +19,9 @@ type Result struct {
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
+	// Reason is the channel that spoke for the point (the most surprising one); ReasonNone
+	// when nothing was surprising or during warm-up.
+	Reason Reason
 }
 
 // Detector scores one series. It is not safe for concurrent use: like all operator state it
@@ -97,10 +100,13 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		// hundreds of points.
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
-	s := max(
-		rs,
-		d.novel.observe(d.cx.observe(v, slow), slow),
-		d.stops.observe(v, slow, tail, decay))
+	s, why := rs, ReasonDeviation
+	if nv := d.novel.observe(d.cx.observe(v, slow), slow); nv > s {
+		s, why = nv, ReasonPattern
+	}
+	if st := d.stops.observe(v, slow, tail, decay); st > s {
+		s, why = st, ReasonStopped
+	}
 	d.block.sum += v
 	d.block.n++
 	if d.block.n == blockLen {
@@ -108,7 +114,9 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		// per observation to keep the same horizon in points.
 		const k = blockLen
 		nov := d.cxs.observe(d.block.sum/k, k*slow)
-		s = math.Max(s, d.slowNovel.observe(nov, k*slow))
+		if sn := d.slowNovel.observe(nov, k*slow); sn > s {
+			s, why = sn, ReasonSlowPattern
+		}
 		d.block.sum, d.block.n = 0, 0
 	}
 
@@ -122,6 +130,9 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	res.Peak = d.pk.observe(c, d.p.quiet)
 	d.reports.observe(s, res.Peak, tail, decay)
 	res.Score = c / (c + scoreHalf)
+	if s > 0 {
+		res.Reason = why
+	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res
 }

@@ -96,6 +96,9 @@ func TestScriptedAnomaliesFlagged(t *testing.T) {
 		checkDetected(t, rs, "spike", spike, 0)
 		checkDetected(t, rs, "level shift", shift, 6)
 		checkDetected(t, rs, "drop to zero", stop, 0)
+		if r := rs[spike]; r.Reason != ReasonDeviation {
+			t.Errorf("seed %d: spike flagged for reason %v, want %v", seed, r.Reason, ReasonDeviation)
+		}
 		// The band holds the spike outside it, around the level before it.
 		if r := rs[spike]; r.Upper >= xs[spike] || r.Expected < 99 || r.Expected > 101 {
 			t.Errorf("seed %d: spike point: expected %.2f, band [%.2f, %.2f], value %.2f: want the value above a band around 100",
@@ -157,8 +160,54 @@ func TestActivityStopsOnBurstyCounts(t *testing.T) {
 					xs[i] += poisson(r, 5*lam)
 				}
 			}
-			checkDetected(t, run(t, xs), fmt.Sprintf("λ=%v seed %d: activity stops", lam, seed), stop, 15)
+			rs := run(t, xs)
+			what := fmt.Sprintf("λ=%v seed %d: activity stops", lam, seed)
+			checkDetected(t, rs, what, stop, 15)
+			if i := flaggedWithin(rs, stop, 15); i >= 0 && rs[i].Reason != ReasonStopped {
+				t.Errorf("%s: flagged for reason %v, want %v", what, rs[i].Reason, ReasonStopped)
+			}
 		}
+	}
+}
+
+// TestStuckValueIsAPattern: a noisy series whose value freezes (an exporter that died and
+// repeats its last value) is flagged although every value is inside its band, and the alarm
+// says why: the shape is new, not the value. Measured: 8 of 10 seeds within 15 points.
+func TestStuckValueIsAPattern(t *testing.T) {
+	const stuck, delay, seeds = 3000, 20, 10
+	flagged := 0
+	for seed := uint64(1); seed <= seeds; seed++ {
+		xs := series(stuck+200, seed, flat)
+		for i := stuck; i < len(xs); i++ {
+			xs[i] = 100
+		}
+		rs := run(t, xs)
+		i := flaggedWithin(rs, stuck, delay)
+		if i < 0 {
+			continue
+		}
+		flagged++
+		if r := rs[i]; r.Reason != ReasonPattern || xs[i] < r.Lower || xs[i] > r.Upper {
+			t.Errorf("seed %d: stuck value %.1f flagged at %d for reason %v with band [%.2f, %.2f], want %v inside the band",
+				seed, xs[i], i, r.Reason, r.Lower, r.Upper, ReasonPattern)
+		}
+	}
+	if flagged < 7 {
+		t.Errorf("a stuck value flagged within %d points in %d of %d series, want at least 7", delay, flagged, seeds)
+	}
+}
+
+func TestReasonString(t *testing.T) {
+	seen := map[string]bool{}
+	for r := ReasonNone; r <= ReasonStopped; r++ {
+		s := r.String()
+		if seen[s] {
+			t.Errorf("reason %d writes %q, as another reason does", r, s)
+		}
+		seen[s] = true
+	}
+	if got := Reason(200).String(); got != "none" {
+		t.Errorf("an unknown reason writes %q, want none", got)
 	}
 }
 

@@ -19,7 +19,9 @@
 // surprising channel speaks for the point; tailCurve recalibrates that again by the series'
 // rate of reports; peaks.go reports a point when it exceeds every score of the last Quiet
 // points, with no threshold of its own. Result.Score is continuous and scale-free, and
-// Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+// Config.AlarmScore is the only threshold: an alarm is a report at or above it. Result.Reason
+// names the channel that spoke (reason.go), so that an event on a value inside its band says
+// why it is one.
 //
 // Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set
 // (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still
