@@ -41,7 +41,7 @@ func allScenarios() []string {
 }
 
 func defaultOptions() options {
-	return options{Records: 2_000_000, Reps: 4, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
+	return options{Records: 2_000_000, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
 		LoadFraction: 0.5, KeysRecords: 1_000_000, BudgetBytes: pipeline.DefaultBudgetBytes}
 }
 
@@ -49,12 +49,12 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.BoolVar(&o.Short, "short", false, "the short run of `make bench`: fewer records, a 10s stall, 20s of latency (flags given explicitly win)")
 	fl.StringVar(&o.scenarios, "scenarios", "all", "comma-separated: "+strings.Join(allScenarios(), ",")+" (baseline always runs: every result is a ratio to it)")
 	fl.IntVar(&o.Records, "records", o.Records, "records in the standard and msgpack data sets")
-	fl.IntVar(&o.Reps, "reps", o.Reps, "interleaved repetitions of baseline, standard and msgpack (medians are reported)")
+	fl.IntVar(&o.Reps, "reps", o.Reps, "interleaved repetitions of the baselines, standard, msgpack and the largest keys level (medians are reported); 0: one full rotation, a repetition per run in it")
 	fl.DurationVar(&o.Stall, "stall", o.Stall, "how long the sink blocks in the stall scenario")
 	fl.DurationVar(&o.LatencyFor, "latency-duration", o.LatencyFor, "how long the latency scenario's producer runs")
 	fl.Float64Var(&o.LoadFraction, "load", o.LoadFraction, "the latency scenario's offered load, as a fraction of the measured standard rate")
 	fl.StringVar(&o.keys, "keys", "1000,10000,100000,1000000", "distinct contributors per keys level")
-	fl.IntVar(&o.KeysRecords, "keys-records", o.KeysRecords, "records per keys level")
+	fl.IntVar(&o.KeysRecords, "keys-records", o.KeysRecords, "records per keys level below the largest (which runs with -records records, in every repetition)")
 	fl.Int64Var(&o.BudgetBytes, "budget", o.BudgetBytes, "the in-flight byte budget (the worker's default without a memory limit)")
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
@@ -70,7 +70,6 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	if o.Short {
 		short := map[string]func(){
 			"records":          func() { o.Records = 1_000_000 },
-			"reps":             func() { o.Reps = 4 },
 			"stall":            func() { o.Stall = 10 * time.Second },
 			"latency-duration": func() { o.LatencyFor = 20 * time.Second },
 			"keys":             func() { o.keys = "1000,100000,1000000" },
@@ -126,6 +125,9 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	if o.Records < 1000 {
 		errs = append(errs, fmt.Errorf("-records: %d is below 1000", o.Records))
 	}
+	if o.Reps == 0 {
+		o.Reps = o.repeatedRuns()
+	}
 	if o.Reps < 1 {
 		errs = append(errs, fmt.Errorf("-reps: %d is below 1", o.Reps))
 	}
@@ -149,3 +151,16 @@ func (o *options) finish(fl *flag.FlagSet) error {
 }
 
 func (o *options) has(scenario string) bool { return slices.Contains(o.Scenarios, scenario) }
+
+// repeatedRuns is how many runs a repetition has (see rotation): the three baselines, standard,
+// msgpack and the largest keys level, those of them that run. As many repetitions give every
+// run every position once.
+func (o *options) repeatedRuns() int {
+	n := 3
+	for _, s := range []string{"standard", "msgpack", "keys"} {
+		if o.has(s) {
+			n++
+		}
+	}
+	return n
+}
