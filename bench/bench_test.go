@@ -232,3 +232,40 @@ func TestLatencyWorstPerSecond(t *testing.T) {
 		t.Errorf("latency plot lacks the per-second chart")
 	}
 }
+
+// With -before, the earlier build's runs are compared with the same baselines, with each other
+// (msgpack@before ÷ standard@before), and each run with its earlier self; its targets are
+// listed beside this build's.
+func TestBeforeRatios(t *testing.T) {
+	rep := newReport(defaultOptions())
+	for i, run := range []struct {
+		name     string
+		cpu, all float64
+	}{
+		{"baseline-poll", 200, 300}, {"baseline-decode-parallel", 100, 150},
+		{"standard", 150, 240}, {"standard@before", 100, 200},
+		{"msgpack", 180, 260}, {"msgpack@before", 110, 210},
+	} {
+		rep.Runs = append(rep.Runs, result{Name: run.name, Rep: 0, RecordsPerCPUSec: run.cpu, RecordsPerSec: run.all, PeakRSSBytes: int64(64+i) << 20})
+	}
+	rep.finish()
+	for key, want := range map[string]float64{
+		"standard/standard@before":       1.5,
+		"standard@before/baseline-poll":  0.5,
+		"msgpack@before/standard@before": 1.1,
+		"msgpack/msgpack@before":         180.0 / 110,
+	} {
+		if got := rep.Ratios[key].CPU; got < want-1e-9 || got > want+1e-9 {
+			t.Errorf("%s per CPU-second = %v, want %v", key, got, want)
+		}
+	}
+	if _, ok := rep.Ratios["baseline-poll@before/baseline-poll"]; ok {
+		t.Error("baselines have no earlier build")
+	}
+	if len(rep.TargetsBefore) == 0 || rep.TargetsBefore[0].Value != 0.5 {
+		t.Errorf("targets before %+v", rep.TargetsBefore)
+	}
+	if md := rep.markdown(); !strings.Contains(md, "| before (-before build) |") {
+		t.Errorf("the targets table has no before column:\n%s", md)
+	}
+}

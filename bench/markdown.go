@@ -26,11 +26,27 @@ func (r *report) markdown() string {
 			si(s.RecordsPerSecMin), si(s.RecordsPerSecMax), si(s.RecordsPerCPUSec), s.MBPerSec, mib(s.PeakRSSBytes), durable)
 	}
 
-	b.WriteString("\n| target | value | want | |\n|---|---:|---|---|\n")
+	before := map[string]target{}
+	for _, t := range r.TargetsBefore {
+		before[t.Name] = t
+	}
+	if len(before) > 0 {
+		b.WriteString("\n| target | before (-before build) | value | want | |\n|---|---:|---:|---|---|\n")
+	} else {
+		b.WriteString("\n| target | value | want | |\n|---|---:|---|---|\n")
+	}
 	for _, t := range r.Targets {
 		met := "met"
 		if !t.Met {
 			met = "**not met**"
+		}
+		if len(before) > 0 {
+			was := "–"
+			if bt, ok := before[t.Name]; ok {
+				was = fmt.Sprintf("%.3g", bt.Value)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.3g | %s | %s |\n", t.Name, was, t.Value, t.Want, met)
+			continue
 		}
 		fmt.Fprintf(&b, "| %s | %.3g | %s | %s |\n", t.Name, t.Value, t.Want, met)
 	}

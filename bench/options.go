@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,6 +28,7 @@ type options struct {
 	KeysRecords  int           `json:"keys_records"`
 	BudgetBytes  int64         `json:"budget_bytes"`
 	Rules        []string      `json:"rules"`
+	Before       string        `json:"before,omitempty"`
 	Profile      string        `json:"-"`
 	Trace        bool          `json:"-"`
 	Out          string        `json:"-"`
@@ -58,6 +60,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.Int64Var(&o.BudgetBytes, "budget", o.BudgetBytes, "the in-flight byte budget (the worker's default without a memory limit)")
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
+	fl.StringVar(&o.Before, "before", "", "a bench binary built from an earlier commit: its standard, msgpack and keys runs join the rotation as standard@before, …, for a before/after comparison within one run")
 	fl.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the pipeline runs")
 	fl.BoolVar(&o.Trace, "trace", false, "with -profile: also an execution trace of each pipeline run (go tool trace)")
 	fl.BoolVar(&o.JSON, "json", false, "print only the JSON result on stdout")
@@ -125,6 +128,15 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	if o.Records < 1000 {
 		errs = append(errs, fmt.Errorf("-records: %d is below 1000", o.Records))
 	}
+	if o.Before != "" {
+		abs, err := filepath.Abs(o.Before)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-before: %w", err))
+		} else if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
+			errs = append(errs, fmt.Errorf("-before: %q is not a bench binary", o.Before))
+		}
+		o.Before = abs
+	}
 	if o.Reps == 0 {
 		o.Reps = o.repeatedRuns()
 	}
@@ -153,14 +165,17 @@ func (o *options) finish(fl *flag.FlagSet) error {
 func (o *options) has(scenario string) bool { return slices.Contains(o.Scenarios, scenario) }
 
 // repeatedRuns is how many runs a repetition has (see rotation): the three baselines, standard,
-// msgpack and the largest keys level, those of them that run. As many repetitions give every
-// run every position once.
+// msgpack and the largest keys level, those of them that run, and the same again for -before.
+// As many repetitions give every run every position once.
 func (o *options) repeatedRuns() int {
-	n := 3
+	weir := 0
 	for _, s := range []string{"standard", "msgpack", "keys"} {
 		if o.has(s) {
-			n++
+			weir++
 		}
 	}
-	return n
+	if o.Before != "" {
+		weir *= 2
+	}
+	return 3 + weir
 }

@@ -84,7 +84,11 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	runOne := func(sp spec, onReady func() error) (*result, error) {
 		fmt.Fprintf(progress, "bench: === %s (%s, %s, %d records)\n", sp.Name, sp.Kind, sp.Topic, sp.Records)
 		sp.Rep = repIdx
-		r, err := runChildProc(ctx, self, sp, onReady)
+		bin := self
+		if sp.before {
+			bin = o.Before
+		}
+		r, err := runChildProc(ctx, bin, sp, onReady)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +122,16 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		sp.Name, sp.Kind, sp.Topic = keysName(keysTop), kindPipeline, keysTopic(keysTop)
 		repeated = append(repeated, sp)
 	}
+	if o.Before != "" {
+		// The same weir runs by the bench binary of an earlier build, in the same rotation:
+		// before and after measured on the same data, the same broker, in the same minutes.
+		for _, sp := range slices.Clone(repeated) {
+			if sp.Kind == kindPipeline {
+				sp.Name, sp.before = sp.Name+beforeSuffix, true
+				repeated = append(repeated, sp)
+			}
+		}
+	}
 	for i := range o.Reps {
 		repIdx = i
 		order := rotation(len(repeated), i)
@@ -131,7 +145,7 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 			if err != nil {
 				return nil, err
 			}
-			if repeated[j].Name == keysName(keysTop) {
+			if strings.TrimSuffix(repeated[j].Name, beforeSuffix) == keysName(keysTop) {
 				r.Distinct = int64(min(keysTop, o.Records))
 				rep.Runs[len(rep.Runs)-1] = *r
 			}
@@ -207,6 +221,9 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	rep.finish()
 	return rep, nil
 }
+
+// beforeSuffix names the runs of the -before binary: standard@before, …
+const beforeSuffix = "@before"
 
 func keysName(k int) string  { return fmt.Sprintf("keys-%d", k) }
 func keysTopic(k int) string { return fmt.Sprintf("events-keys-%d", k) }

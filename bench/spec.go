@@ -62,6 +62,9 @@ type spec struct {
 	Trace bool `json:"trace,omitempty"`
 	// Dir holds the sinks' files; the orchestrator removes it afterwards.
 	Dir string `json:"dir,omitempty"`
+
+	// before: the orchestrator runs this spec with the -before binary (an earlier build).
+	before bool
 }
 
 // result is what a child measured, written as JSON on its stdout.
