@@ -29,6 +29,7 @@ type options struct {
 	BudgetBytes  int64         `json:"budget_bytes"`
 	Rules        []string      `json:"rules"`
 	Before       string        `json:"before,omitempty"`
+	Wrap         string        `json:"wrap,omitempty"`
 	Profile      string        `json:"-"`
 	Trace        bool          `json:"-"`
 	Out          string        `json:"-"`
@@ -61,6 +62,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
 	fl.StringVar(&o.Before, "before", "", "a bench binary built from an earlier commit: its standard, msgpack and keys runs join the rotation as standard@before, …, for a before/after comparison within one run")
+	fl.StringVar(&o.Wrap, "wrap", "", "a command each run's child process runs under, {run} stands for the run's name and repetition: e.g. \"valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/tmp/cg/{run}\" for instruction counts, which a busy machine does not change (timings under it mean nothing)")
 	fl.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the pipeline runs")
 	fl.BoolVar(&o.Trace, "trace", false, "with -profile: also an execution trace of each pipeline run (go tool trace)")
 	fl.BoolVar(&o.JSON, "json", false, "print only the JSON result on stdout")

@@ -88,7 +88,8 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		if sp.before {
 			bin = o.Before
 		}
-		r, err := runChildProc(ctx, bin, sp, onReady)
+		wrap := strings.Fields(strings.ReplaceAll(o.Wrap, "{run}", fmt.Sprintf("%s.%d", sp.Name, sp.Rep)))
+		r, err := runChildProc(ctx, bin, wrap, sp, onReady)
 		if err != nil {
 			return nil, err
 		}
