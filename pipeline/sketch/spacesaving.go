@@ -189,69 +189,6 @@ func (s *SpaceSaving) Counters() []Counter {
 	return out
 }
 
-// Merge folds o into s (o is unchanged). Both are converted to Misra-Gries form (lower bound
-// Count − bound, error bound), summed key by key, and cut back to K counters by subtracting the
-// (K+1)-th largest lower bound from all (the mergeable-summaries step), which keeps the error
-// within N/K. Per-key lower bounds (Count − Err) are summed separately and kept, since they
-// stay valid and are usually tighter.
-func (s *SpaceSaving) Merge(o *SpaceSaving) {
-	type acc struct {
-		mg, lo float64
-	}
-	bs, bo := s.Bound(), o.Bound()
-	sum := make(map[string]acc, len(s.slots)+len(o.slots))
-	for _, side := range []struct {
-		c []Counter
-		b float64
-	}{{s.counters(), bs}, {o.counters(), bo}} {
-		for _, c := range side.c {
-			a := sum[c.Key]
-			if mg := c.Count - side.b; mg > 0 {
-				a.mg += mg
-			}
-			a.lo += c.Count - c.Err
-			sum[c.Key] = a
-		}
-	}
-	delta := bs + bo
-	type entry struct {
-		key string
-		acc
-	}
-	all := make([]entry, 0, len(sum))
-	for k, a := range sum {
-		all = append(all, entry{k, a})
-	}
-	slices.SortFunc(all, func(a, b entry) int {
-		if c := cmp.Compare(b.mg, a.mg); c != 0 {
-			return c
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	if len(all) > s.k {
-		cut := all[s.k].mg
-		delta += cut
-		all = all[:s.k]
-		for i := range all {
-			all[i].mg -= cut
-		}
-	}
-	kept := make([]Counter, 0, len(all))
-	for _, e := range all {
-		if e.mg <= 0 && e.lo <= 0 {
-			continue // nothing known beyond the bound: untracked
-		}
-		c := e.mg + delta
-		lo := max(e.lo, e.mg)
-		// The lower bounds are summed apart from the counts, so with fractional weights lo can
-		// come out a rounding error above c: Err would be -1e-14, and Restore (rightly) refuses
-		// negative errors, so the merged state could not be read back.
-		kept = append(kept, Counter{Key: e.key, Count: c, Err: max(c-lo, 0)})
-	}
-	s.floor = delta
-	s.rebuild(kept)
-}
-
 // Restore replaces the sketch's content (used when decoding a serialised partial). It checks
 // what a decoder cannot trust: at most K counters, distinct keys, finite non-negative errors.
 func (s *SpaceSaving) Restore(counters []Counter, floor float64) bool {
