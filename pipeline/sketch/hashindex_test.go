@@ -32,7 +32,8 @@ func (m *indexModel) insert(key string) {
 		sl = int32(len(m.slots))
 		m.slots = append(m.slots, slot{})
 	}
-	m.slots[sl] = slot{key: []byte(key), hash: m.hash([]byte(key))}
+	m.slots[sl] = slot{hash: m.hash([]byte(key))}
+	m.slots[sl].setKey([]byte(key))
 	m.x.insert(m.slots[sl].hash, sl)
 	m.live[key] = sl
 }
@@ -43,7 +44,7 @@ func (m *indexModel) remove(key string) {
 		return
 	}
 	m.x.remove(m.slots[sl].hash, sl)
-	m.slots[sl].key = nil
+	m.slots[sl] = slot{}
 	delete(m.live, key)
 	m.free = append(m.free, sl)
 }
