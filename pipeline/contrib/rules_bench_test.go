@@ -75,6 +75,42 @@ func BenchmarkObserveExampleRulesWindows(b *testing.B) {
 	clock.Report(b)
 }
 
+// BenchmarkObserveExampleRulesPartitions is BenchmarkObserveExampleRulesWindows for 8
+// partitions on one goroutine, a batch of 330 records (the bench's average fetched batch) of
+// each in turn, as a core of the bench's worker runs its share of the 8 runners: every batch
+// meets the states of another partition, which the batch before has pushed out of the caches
+// closest to the core.
+func BenchmarkObserveExampleRulesPartitions(b *testing.B) {
+	const parts, perWindow, batch = 8, 12_500, 330
+	plan := decode.NewPlan(decode.JSON)
+	ops := exampleRuleOps(b, plan)
+	events := demoEvents(b, plan, 1<<16, 0)
+	rec := &pipeline.Record{}
+	states := make([][]*State, parts)
+	seen := make([]int, parts)
+	for p := range states {
+		states[p] = make([]*State, len(ops))
+	}
+	b.ReportAllocs()
+	i := 0
+	clock := benchclock.Start()
+	for b.Loop() {
+		p := i / batch % parts
+		if seen[p]%perWindow == 0 {
+			for k, op := range ops {
+				states[p][k] = op.newState()
+			}
+		}
+		seen[p]++
+		e := events[i&(len(events)-1)]
+		for _, st := range states[p] {
+			st.Observe(rec, e)
+		}
+		i++
+	}
+	clock.Report(b)
+}
+
 func exampleRuleStates(tb testing.TB, plan *decode.Plan) []*State {
 	var states []*State
 	for _, op := range exampleRuleOps(tb, plan) {
