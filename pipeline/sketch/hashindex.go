@@ -1,5 +1,7 @@
 package sketch
 
+import "bytes"
+
 // hashIndex finds a Space-Saving slot by its key's 64-bit hash: an open-addressing table with
 // linear probing whose cells pack the hash's low 32 bits and the slot number into one uint64.
 //
@@ -55,7 +57,7 @@ func (x *hashIndex) find(h uint64, key []byte, slots []slot) int32 {
 		}
 		if uint32(c>>32) == tag {
 			sl := cellSlot(c)
-			if s := &slots[sl]; s.hash == h && s.is(key) {
+			if s := &slots[sl]; s.hash == h && bytes.Equal(s.key, key) {
 				return sl
 			}
 		}

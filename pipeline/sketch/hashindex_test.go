@@ -32,8 +32,7 @@ func (m *indexModel) insert(key string) {
 		sl = int32(len(m.slots))
 		m.slots = append(m.slots, slot{})
 	}
-	m.slots[sl] = slot{hash: m.hash([]byte(key))}
-	m.slots[sl].setKey([]byte(key))
+	m.slots[sl] = slot{key: []byte(key), hash: m.hash([]byte(key))}
 	m.x.insert(m.slots[sl].hash, sl)
 	m.live[key] = sl
 }
@@ -44,7 +43,7 @@ func (m *indexModel) remove(key string) {
 		return
 	}
 	m.x.remove(m.slots[sl].hash, sl)
-	m.slots[sl] = slot{}
+	m.slots[sl].key = nil
 	delete(m.live, key)
 	m.free = append(m.free, sl)
 }

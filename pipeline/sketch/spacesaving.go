@@ -26,26 +26,30 @@ import (
 //
 // Counters live in stable slots (a key keeps its slot until evicted) ordered by an indexed
 // min-heap on Count. The heap entries carry the counts themselves, so sifting compares
-// neighbouring entries of one array instead of chasing slot numbers; pos records each slot's
-// heap position for the way back, in an array of its own: a sift moves an entry per level and
-// writes its slot's position, and those writes stay within 4 bytes a counter instead of
-// landing on a random slot's cache line each. A hash index (hashIndex) finds a key's slot by
-// the key's 64-bit hash, which the caller may supply (AddHashed) when it hashes the key anyway;
-// the index is written only when a key arrives or is evicted, never while counts are
-// re-ordered. An evicted slot takes the newcomer's key in place (slot.go), so a steady stream
-// of new keys (10^5–10^6 contributors a window against 1000 counters) allocates only when a
-// long key outgrows its slot's buffer.
+// neighbouring entries of one array instead of chasing slot numbers; a slot records its heap
+// position for the way back. A hash index (hashIndex) finds a key's slot by the key's 64-bit
+// hash, which the caller may supply (AddHashed) when it hashes the key anyway; the index is
+// written only when a key arrives or is evicted, never while counts are re-ordered. An evicted
+// slot reuses its key buffer for the newcomer, so a steady stream of new keys (10^5–10^6
+// contributors a window against 1000 counters) allocates only when a key outgrows its slot's.
 type SpaceSaving struct {
 	k     int
 	slots []slot
 	heap  []heapEntry // a min-heap on count
-	pos   []int32     // pos[slot] is the slot's index in heap
 	index hashIndex   // key hash → slot
 	// floor bounds the total of every untracked key from what merges and evictions have
 	// forgotten; Bound() is the larger of it and the smallest counter when the sketch is full.
 	floor float64
 	// hash, when set, replaces HashKey (tests force collisions with it).
 	hash func([]byte) uint64
+}
+
+// slot is one tracked key; its count lives in the heap entry at pos.
+type slot struct {
+	key  []byte
+	hash uint64
+	err  float64
+	pos  int32
 }
 
 type heapEntry struct {
@@ -115,7 +119,7 @@ func (s *SpaceSaving) Add(key []byte, w float64) { s.AddHashed(key, s.hashOf(key
 func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	if sl := s.index.find(h, key, s.slots); sl >= 0 {
 		hp := s.heap
-		i := int(s.pos[sl])
+		i := int(s.slots[sl].pos)
 		if i >= len(hp) {
 			return // unreachable: pos indexes heap; the check spares the ones below
 		}
@@ -141,9 +145,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	if len(s.slots) < s.k {
 		sl := int32(len(s.slots))
 		i := len(s.heap)
-		s.slots = append(s.slots, slot{hash: h, err: s.floor})
-		s.slots[sl].setKey(key)
-		s.pos = append(s.pos, int32(i))
+		s.slots = append(s.slots, slot{key: append([]byte(nil), key...), hash: h, err: s.floor, pos: int32(i)})
 		s.heap = append(s.heap, heapEntry{count: s.floor + w, slot: sl})
 		s.index.insert(h, sl)
 		s.up(i)
@@ -156,7 +158,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	if root.count > s.floor {
 		s.floor = root.count
 	}
-	old.setKey(key)
+	old.key = append(old.key[:0], key...)
 	old.hash = h
 	old.err = s.floor
 	root.count = s.floor + w
@@ -169,7 +171,7 @@ func (s *SpaceSaving) counters() []Counter {
 	out := make([]Counter, len(s.slots))
 	for i := range s.slots {
 		sl := &s.slots[i]
-		out[i] = Counter{Key: string(sl.key()), Count: s.heap[s.pos[i]].count, Err: sl.err}
+		out[i] = Counter{Key: string(sl.key), Count: s.heap[sl.pos].count, Err: sl.err}
 	}
 	return out
 }
@@ -208,19 +210,17 @@ func (s *SpaceSaving) Floor() float64 { return s.floor }
 // rebuild replaces the counters with cs, in that slot order, and heapifies them. It reports
 // false, leaving the sketch empty, when cs repeats a key.
 func (s *SpaceSaving) rebuild(cs []Counter) bool {
-	s.slots, s.heap, s.pos = s.slots[:0], s.heap[:0], s.pos[:0]
+	s.slots, s.heap = s.slots[:0], s.heap[:0]
 	s.index.reset(len(cs))
 	for i, c := range cs {
 		key := []byte(c.Key)
 		h := s.hashOf(key)
 		if s.index.find(h, key, s.slots) >= 0 {
-			s.slots, s.heap, s.pos = s.slots[:0], s.heap[:0], s.pos[:0]
+			s.slots, s.heap = s.slots[:0], s.heap[:0]
 			s.index.reset(0)
 			return false
 		}
-		s.slots = append(s.slots, slot{hash: h, err: c.Err})
-		s.slots[i].setKey(key)
-		s.pos = append(s.pos, int32(i))
+		s.slots = append(s.slots, slot{key: key, hash: h, err: c.Err, pos: int32(i)})
 		s.heap = append(s.heap, heapEntry{count: c.Count, slot: int32(i)})
 		s.index.insert(h, int32(i))
 	}
@@ -246,11 +246,11 @@ func (s *SpaceSaving) up(i int) {
 			break
 		}
 		h[i] = h[p]
-		s.pos[h[i].slot] = int32(i)
+		s.slots[h[i].slot].pos = int32(i)
 		i = p
 	}
 	h[i] = x
-	s.pos[x.slot] = int32(i)
+	s.slots[x.slot].pos = int32(i)
 }
 
 func (s *SpaceSaving) down(i int) {
@@ -280,9 +280,9 @@ func (s *SpaceSaving) down(i int) {
 			break
 		}
 		h[i] = h[c]
-		s.pos[h[i].slot] = int32(i)
+		s.slots[h[i].slot].pos = int32(i)
 		i = c
 	}
 	h[i] = x
-	s.pos[x.slot] = int32(i)
+	s.slots[x.slot].pos = int32(i)
 }

@@ -25,9 +25,9 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	all := make([]mergeEntry, len(s.slots), len(s.slots)+len(o.slots))
 	for i := range s.slots {
 		sl := &s.slots[i]
-		c := s.heap[s.pos[i]].count
+		c := s.heap[sl.pos].count
 		e := &all[i]
-		e.key, e.hash, e.own = sl.key(), sl.hash, true
+		e.key, e.hash, e.own = sl.key, sl.hash, true
 		if mg := c - bs; mg > 0 {
 			e.mg = mg
 		}
@@ -35,13 +35,12 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 	}
 	for i := range o.slots {
 		sl := &o.slots[i]
-		c := o.heap[o.pos[i]].count
-		key := sl.key()
+		c := o.heap[sl.pos].count
 		var e *mergeEntry
-		if j := s.index.find(sl.hash, key, s.slots); j >= 0 {
+		if j := s.index.find(sl.hash, sl.key, s.slots); j >= 0 {
 			e = &all[j]
 		} else {
-			all = append(all, mergeEntry{key: key, hash: sl.hash})
+			all = append(all, mergeEntry{key: sl.key, hash: sl.hash})
 			e = &all[len(all)-1]
 		}
 		if mg := c - bo; mg > 0 {
@@ -75,13 +74,11 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		delta += cut
 		order = order[:s.k]
 	}
-	// Short keys are copied into their new slots. Of the long ones, s's buffers move to their
-	// new slots and o's are copied into one buffer (a slot's key is sliced from it with its
-	// capacity cut to its length, so an evicted slot that takes a longer key gets a buffer of
-	// its own).
+	// o's keys are copied into one buffer (a slot's key is sliced from it with its capacity cut
+	// to its length, so an evicted slot that takes a longer key gets a buffer of its own).
 	size := 0
 	for _, r := range order {
-		if e := &all[r.i]; !e.own && len(e.key) > shortKey {
+		if e := &all[r.i]; !e.own {
 			size += len(e.key)
 		}
 	}
@@ -96,21 +93,16 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		}
 		c := e.mg + delta
 		lo := max(e.lo, e.mg)
+		key := e.key
+		if !e.own { // o's buffer; s's own buffers move to their new slots
+			start := len(arena)
+			arena = append(arena, key...)
+			key = arena[start:len(arena):len(arena)]
+		}
 		// The lower bounds are summed apart from the counts, so with fractional weights lo can
 		// come out a rounding error above c: Err would be -1e-14, and Restore (rightly) refuses
 		// negative errors, so the merged state could not be read back.
-		slots = append(slots, slot{hash: e.hash, err: max(c-lo, 0), n: int32(len(e.key))})
-		sl := &slots[len(slots)-1]
-		switch {
-		case len(e.key) <= shortKey:
-			copy(sl.short[:], e.key)
-		case e.own:
-			sl.long = e.key
-		default:
-			start := len(arena)
-			arena = append(arena, e.key...)
-			sl.long = arena[start:len(arena):len(arena)]
-		}
+		slots = append(slots, slot{key: key, hash: e.hash, err: max(c-lo, 0)})
 		counts = append(counts, c)
 	}
 	s.floor = delta
@@ -156,12 +148,11 @@ func (s *SpaceSaving) rebuildSlots(slots []slot, counts []float64) {
 	s.slots = slots
 	if cap(s.heap) < len(slots) {
 		s.heap = make([]heapEntry, 0, len(slots))
-		s.pos = make([]int32, 0, len(slots))
 	}
-	s.heap, s.pos = s.heap[:0], s.pos[:0]
+	s.heap = s.heap[:0]
 	s.index.reset(len(slots))
 	for i := range slots {
-		s.pos = append(s.pos, int32(i))
+		slots[i].pos = int32(i)
 		s.heap = append(s.heap, heapEntry{count: counts[i], slot: int32(i)})
 		s.index.insert(slots[i].hash, int32(i))
 	}

@@ -35,8 +35,8 @@ type propStream struct {
 	zipf     *rand.Zipf
 	universe int
 	weights  string
-	// long makes every other key longer than a slot holds (slot.go), so short and long keys
-	// take each other's slots.
+	// long makes every other key longer than 16 bytes, so keys of both lengths take each
+	// other's slots (and their buffers) on evictions and merges.
 	long bool
 }
 
@@ -49,7 +49,7 @@ func (p *propStream) next() ([]byte, float64) {
 	}
 	key := []byte("key-" + strconv.FormatUint(k, 10))
 	if p.long && k%2 == 0 {
-		key = append([]byte("a-key-longer-than-a-slot-holds-"), key...)
+		key = append([]byte("a-key-longer-than-sixteen-bytes-"), key...)
 	}
 	switch p.weights {
 	case "ones":
