@@ -97,17 +97,10 @@ func dateDigits(w, mask uint64) bool {
 // nsecScale[n] turns an n-digit fraction of a second into nanoseconds.
 var nsecScale = [10]int{0, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1}
 
-// digits2 and digits4 parse the two or four decimal digits at b[i:] (the caller has checked
-// the length).
+// digits2 parses the two decimal digits at b[i:] (the caller has checked the length).
 func digits2(b []byte, i int) (int, bool) {
 	d0, d1 := b[i]-'0', b[i+1]-'0'
 	return int(d0)*10 + int(d1), d0 <= 9 && d1 <= 9
-}
-
-func digits4(b []byte, i int) (int, bool) {
-	hi, ok1 := digits2(b, i)
-	lo, ok2 := digits2(b, i+2)
-	return hi*100 + lo, ok1 && ok2
 }
 
 // daysIn is the number of days in month (1-12) of the proleptic Gregorian year.
