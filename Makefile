@@ -35,13 +35,13 @@ test:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-# The benchmark harness, short version (~5 min): every scenario next to the franz-go baselines
+# The benchmark harness, short version (~2.5 min): every scenario next to the franz-go baselines
 # measured in the same run, in rotated order, per CPU-second and per second; results in
 # out/bench (see bench/README.md).
 bench:
 	$(GO) run ./bench -short -out out/bench
 
-# The full run (~10 min) that bench/README.md reports; writes bench/results.
+# The full run (~6 min) that bench/README.md reports; writes bench/results.
 bench-full:
 	$(GO) run ./bench
 

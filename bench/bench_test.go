@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,5 +269,32 @@ func TestBeforeRatios(t *testing.T) {
 	}
 	if md := rep.markdown(); !strings.Contains(md, "| before (-before build) |") {
 		t.Errorf("the targets table has no before column:\n%s", md)
+	}
+}
+
+// The options the orchestrator derives: a full rotation of repetitions (one per repeated run,
+// and twice the weir runs with -before), and keys levels as long as standard unless told.
+func TestOptionsDerived(t *testing.T) {
+	parse := func(args ...string) options {
+		t.Helper()
+		fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+		o := defaultOptions()
+		o.register(fl)
+		if err := fl.Parse(append([]string{"-rules", "../examples/rules/*.json"}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.finish(fl); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if o := parse("-short"); o.Reps != 6 || o.KeysRecords != o.Records || o.Records != 1_000_000 {
+		t.Errorf("-short: %d repetitions, %d records a keys level, %d records", o.Reps, o.KeysRecords, o.Records)
+	}
+	if o := parse("-scenarios", "standard", "-before", os.Args[0]); o.Reps != 5 {
+		t.Errorf("standard with -before: %d repetitions, want 5 (3 baselines, standard, standard@before)", o.Reps)
+	}
+	if o := parse("-keys-records", "5000", "-reps", "2"); o.KeysRecords != 5000 || o.Reps != 2 {
+		t.Errorf("explicit flags: %d records a keys level, %d repetitions", o.KeysRecords, o.Reps)
 	}
 }
