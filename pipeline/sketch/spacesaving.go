@@ -115,19 +115,21 @@ func (s *SpaceSaving) Bound() float64 {
 func (s *SpaceSaving) Add(key []byte, w float64) { s.AddHashed(key, s.hashOf(key), w) }
 
 // AddHashed is Add for a caller that has already computed h = HashKey(key); any other h
-// would file the key where Add, Merge and Restore cannot find it.
-func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
+// would file the key where Add, Merge and Restore cannot find it. It reports whether the key
+// was tracked already: a caller that feeds every key to a distinct counter too (the
+// contributor operator) has given it this one before, and skips it.
+func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) (tracked bool) {
 	if sl := s.index.find(h, key, s.slots); sl >= 0 {
 		hp := s.heap
 		i := int(s.slots[sl].pos)
 		if i >= len(hp) {
-			return // unreachable: pos indexes heap; the check spares the ones below
+			return true // unreachable: pos indexes heap; the check spares the ones below
 		}
 		c := hp[i].count + w
 		hp[i].count = c
 		if w < 0 {
 			s.up(i)
-			return
+			return true
 		}
 		// A grown count can only move away from the root, and usually stays put: decide that
 		// here with down's own test (against the smaller child, the left one on ties).
@@ -140,7 +142,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 				s.down(i)
 			}
 		}
-		return
+		return true
 	}
 	if len(s.slots) < s.k {
 		sl := int32(len(s.slots))
@@ -149,7 +151,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 		s.heap = append(s.heap, heapEntry{count: s.floor + w, slot: sl})
 		s.index.insert(h, sl)
 		s.up(i)
-		return
+		return false
 	}
 	// Evict the smallest counter: the newcomer may have had up to its count already.
 	root := &s.heap[0]
@@ -164,6 +166,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	root.count = s.floor + w
 	s.index.insert(h, root.slot)
 	s.down(0)
+	return false
 }
 
 // counters lists the tracked keys in slot order (keys copied).
