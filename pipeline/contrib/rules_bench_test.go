@@ -50,38 +50,17 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 // 12,500 records, as a runner of the bench's standard scenario has them: 2 M records over 20
 // one-minute windows and 8 partitions. Each window's states start empty, fill their 1,000
 // counters and, for the per-user rule, evict from then on.
-func BenchmarkObserveExampleRulesWindows(b *testing.B) {
-	const perWindow = 12_500
-	plan := decode.NewPlan(decode.JSON)
-	ops := exampleRuleOps(b, plan)
-	events := demoEvents(b, plan, 1<<16, 0)
-	rec := &pipeline.Record{}
-	states := make([]*State, len(ops))
-	b.ReportAllocs()
-	i := 0
-	clock := benchclock.Start()
-	for b.Loop() {
-		if i%perWindow == 0 {
-			for k, op := range ops {
-				states[k] = op.newState()
-			}
-		}
-		e := events[i&(len(events)-1)]
-		for _, st := range states {
-			st.Observe(rec, e)
-		}
-		i++
-	}
-	clock.Report(b)
-}
+func BenchmarkObserveExampleRulesWindows(b *testing.B) { benchWindows(b, 1) }
 
 // BenchmarkObserveExampleRulesPartitions is BenchmarkObserveExampleRulesWindows for 8
 // partitions on one goroutine, a batch of 330 records (the bench's average fetched batch) of
 // each in turn, as a core of the bench's worker runs its share of the 8 runners: every batch
 // meets the states of another partition, which the batch before has pushed out of the caches
 // closest to the core.
-func BenchmarkObserveExampleRulesPartitions(b *testing.B) {
-	const parts, perWindow, batch = 8, 12_500, 330
+func BenchmarkObserveExampleRulesPartitions(b *testing.B) { benchWindows(b, 8) }
+
+func benchWindows(b *testing.B, parts int) {
+	const perWindow, batch = 12_500, 330
 	plan := decode.NewPlan(decode.JSON)
 	ops := exampleRuleOps(b, plan)
 	events := demoEvents(b, plan, 1<<16, 0)

@@ -38,13 +38,7 @@ func TestMergeAllocations(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	const k = 1000
-	parts := make([]*SpaceSaving, 2)
-	for p := range parts {
-		parts[p] = NewSpaceSaving(k)
-		for i := range 4 * k {
-			parts[p].Add([]byte("u-"+strconv.Itoa(p*k/2+i%(2*k))), float64(1+i%7))
-		}
-	}
+	parts := overlappingParts(k)
 	allocs := testing.AllocsPerRun(20, func() {
 		s := NewSpaceSaving(k)
 		s.Merge(parts[0])
