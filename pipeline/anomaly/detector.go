@@ -30,30 +30,19 @@ type Detector struct {
 	p settings
 	n int64 // points observed (finite values only)
 
-	fc    forecast
-	cx    novelty // novelty of the series' shape, point by point
-	cxs   novelty // novelty of its slower shape: means of blockLen points
-	block struct {
-		sum float64
-		n   int64
-	}
-	resid     residualChannel // the forecaster's standardised residual
-	novel     noveltyChannel  // the point novelty
-	slowNovel noveltyChannel  // the block-mean novelty
-	stops     zeros           // runs of zeros: activity that stops
-	reports   tailCurve       // the series' rate of reports, by surprise
-	pk        peaks
+	fc      forecast
+	cx      novelty         // novelty of the series' shape, point by point
+	resid   residualChannel // the forecaster's standardised residual
+	novel   noveltyChannel  // its calibrated surprise
+	stops   zeros           // runs of zeros: activity that stops
+	reports tailCurve       // the series' rate of reports, by surprise
+	pk      peaks
 }
 
 // scoreHalf is the surprise (−ln tail probability) that maps to score 0.5. Score is
 // s/(s+scoreHalf): monotone in the surprise, never saturating at 1 (so that even extreme
 // points remain ranked), and 0.5 at a tail probability of e^-10 ≈ 4.5e-5.
 const scoreHalf = 10
-
-// blockLen is the number of points averaged into one observation of the slow novelty model:
-// 8 points turn its 5-level contexts into shapes spanning tens to hundreds of points (an hour
-// to a day at 5-minute sampling).
-const blockLen = 8
 
 // maxZ caps the standardised residual fed to the calibration, so that one astronomically large
 // spike cannot inflate the baseline variance for the whole memory horizon.
@@ -90,7 +79,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	tail := slow / tailHorizon // the tail rates' EWMA rate
 	decay := -math.Log1p(-tail)
 
-	// Four channels of evidence, each a surprise calibrated against this series' history; the
+	// Three channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
 	var rs float64
@@ -106,18 +95,6 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	}
 	if st := d.stops.observe(v, slow, tail, decay); st > s {
 		s, why = st, ReasonStopped
-	}
-	d.block.sum += v
-	d.block.n++
-	if d.block.n == blockLen {
-		// The block model sees one point per blockLen, so its rates are blockLen times faster
-		// per observation to keep the same horizon in points.
-		const k = blockLen
-		nov := d.cxs.observe(d.block.sum/k, k*slow)
-		if sn := d.slowNovel.observe(nov, k*slow); sn > s {
-			s, why = sn, ReasonSlowPattern
-		}
-		d.block.sum, d.block.n = 0, 0
 	}
 
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}

@@ -3,15 +3,15 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 5 KB), snapshot
-// and restore with msgpack. Each point is judged by four channels, each a surprise (−ln of a
-// tail probability) calibrated against the series' own history:
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 3.5 KB),
+// snapshot and restore with msgpack. Each point is judged by three channels, each a surprise
+// (−ln of a tail probability) calibrated against the series' own history:
 //
 //   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
 //     Holt-Winters profile, with a Brutlag deviation, gives Expected/Lower/Upper and the
 //     standardised residual, which catches spikes, drops, shifts and changes of variance;
-//   - the contextual novelty of the series' shape (novelty.go), point by point and on means
-//     of 8 points: a pattern the series has not produced before, however small;
+//   - the contextual novelty of the series' shape (novelty.go): a pattern the series has not
+//     produced before, however small;
 //   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides.
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve

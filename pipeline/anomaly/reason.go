@@ -7,11 +7,10 @@ package anomaly
 type Reason uint8
 
 const (
-	ReasonNone        Reason = iota // nothing surprising (score 0, or warm-up)
-	ReasonDeviation                 // the value is far from the expected one (the residual)
-	ReasonPattern                   // the shape of the last few points is new (point novelty)
-	ReasonSlowPattern               // the shape over tens to hundreds of points is new
-	ReasonStopped                   // a run of zeros this series rarely produces
+	ReasonNone      Reason = iota // nothing surprising (score 0, or warm-up)
+	ReasonDeviation               // the value is far from the expected one (the residual)
+	ReasonPattern                 // the shape of the last few points is new (novelty)
+	ReasonStopped                 // a run of zeros this series rarely produces
 )
 
 // String returns the reason as events and log lines write it.
@@ -21,8 +20,6 @@ func (r Reason) String() string {
 		return "deviation"
 	case ReasonPattern:
 		return "pattern"
-	case ReasonSlowPattern:
-		return "slow_pattern"
 	case ReasonStopped:
 		return "stopped"
 	}

@@ -21,7 +21,7 @@ import (
 // a detector that would produce NaN.
 
 // snapshotVersion changes whenever fields() changes.
-const snapshotVersion = 5
+const snapshotVersion = 6
 
 // fields lists pointers to every piece of state, in snapshot order.
 func (d *Detector) fields() []any {
@@ -32,21 +32,18 @@ func (d *Detector) fields() []any {
 		&fc.n, &fc.level, &fc.base, fc.profile[0][:], fc.profile[1][:], &fc.visited[0], &fc.visited[1],
 		&fc.errPlain, &fc.errSeas, &fc.dev,
 	}
-	for _, c := range []*novelty{&d.cx, &d.cxs} {
-		fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
-	}
-	fs = append(fs, &d.block.sum, &d.block.n)
+	c := &d.cx
+	fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
 	r := &d.resid.s
 	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.surprise[:])
-	for _, e := range []*noveltyChannel{&d.novel, &d.slowNovel} {
-		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
-	}
+	e := &d.novel
+	fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
 	z := &d.stops
 	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.surprise[:])
 	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
 }
 
-// MarshalMsgpack returns a snapshot of the detector (about 5 KB).
+// MarshalMsgpack returns a snapshot of the detector (about 3.5 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
@@ -134,23 +131,20 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
 	}
 	// Counters feed rates of 1/n: a negative one would poison the state with Inf.
-	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 || nd.cxs.n < 0 || nd.cxs.run < 0 ||
-		nd.resid.s.n < 0 || nd.novel.s.n < 0 || nd.slowNovel.s.n < 0 ||
-		nd.block.n < 0 || nd.block.n >= blockLen ||
+	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
+		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
 		nd.stops.run < 0 || nd.stops.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
-	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread, nd.cxs.spread,
+	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread,
 		nd.resid.s.vari}
 	scales = append(scales, nd.resid.c.surprise[:]...)
 	scales = append(scales, nd.reports.surprise[:]...)
 	scales = append(scales, nd.stops.p0, nd.stops.q)
 	scales = append(scales, nd.stops.c.surprise[:]...)
-	for _, e := range []*noveltyChannel{&nd.novel, &nd.slowNovel} {
-		scales = append(scales, e.s.vari, e.t.low, e.t.high)
-	}
+	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")
