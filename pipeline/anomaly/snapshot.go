@@ -20,11 +20,13 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes.
+// snapshotVersion changes whenever fields() changes. Snapshots of version 5 are still read
+// (snapshot_v5.go).
 const snapshotVersion = 6
 
-// fields lists pointers to every piece of state, in snapshot order.
-func (d *Detector) fields() []any {
+// fields lists pointers to every piece of state, in snapshot order. gone, when not nil,
+// receives the state of version 5's slow-pattern channel, at its place in that version's order.
+func (d *Detector) fields(gone *slowPattern) []any {
 	fc := &d.fc
 	fs := []any{
 		&d.p.warmUp, &d.p.memory, &d.p.alarm, &d.p.quiet,
@@ -32,12 +34,25 @@ func (d *Detector) fields() []any {
 		&fc.n, &fc.level, &fc.base, fc.profile[0][:], fc.profile[1][:], &fc.visited[0], &fc.visited[1],
 		&fc.errPlain, &fc.errSeas, &fc.dev,
 	}
-	c := &d.cx
-	fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
+	cs := []*novelty{&d.cx}
+	if gone != nil {
+		cs = append(cs, &gone.cx)
+	}
+	for _, c := range cs {
+		fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
+	}
+	if gone != nil {
+		fs = append(fs, &gone.blockSum, &gone.blockN)
+	}
 	r := &d.resid.s
 	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.surprise[:])
-	e := &d.novel
-	fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
+	es := []*noveltyChannel{&d.novel}
+	if gone != nil {
+		es = append(es, &gone.ch)
+	}
+	for _, e := range es {
+		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
+	}
 	z := &d.stops
 	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.surprise[:])
 	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
@@ -47,7 +62,7 @@ func (d *Detector) fields() []any {
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	fs := d.fields()
+	fs := d.fields(nil)
 	if err := enc.EncodeArrayLen(len(fs) + 1); err != nil {
 		return nil, err
 	}
@@ -107,20 +122,25 @@ func encodeField(enc *msgpack.Encoder, f any) error {
 func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	var nd Detector
-	fs := nd.fields()
 	n, err := dec.DecodeArrayLen()
 	if err != nil {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
-	}
-	if n != len(fs)+1 {
-		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
 	v, err := dec.DecodeInt()
 	if err != nil {
 		return fmt.Errorf("anomaly: snapshot: version: %w", err)
 	}
-	if v != snapshotVersion {
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d", v, snapshotVersion)
+	var gone *slowPattern
+	switch v {
+	case snapshotVersion:
+	case 5:
+		gone = new(slowPattern)
+	default:
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5)", v, snapshotVersion)
+	}
+	fs := nd.fields(gone)
+	if n != len(fs)+1 {
+		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
 	for i, f := range fs {
 		if err := decodeField(dec, f); err != nil {
