@@ -35,12 +35,13 @@ test:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-# The benchmark harness, short version (~1–2 min): every scenario next to a bare franz-go
-# baseline measured in the same run; results in out/bench (see bench/README.md).
+# The benchmark harness, short version (~2.5 min): every scenario next to the franz-go baselines
+# measured in the same run, in rotated order, per CPU-second and per second; results in
+# out/bench (see bench/README.md).
 bench:
 	$(GO) run ./bench -short -out out/bench
 
-# The full run (~4 min) that bench/README.md reports; writes bench/results.
+# The full run (~6 min) that bench/README.md reports; writes bench/results.
 bench-full:
 	$(GO) run ./bench
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +20,11 @@ import (
 // that only counts records: the physical limit of broker and client here. decode adds what a
 // hand-written consumer does next: decode every payload with goccy/go-json (the fastest common
 // drop-in for encoding/json) into the event struct and count per tenant, inline in the poll
-// loop, as such consumers are written. Both read the whole topic from the start without a
-// group, with the fetch wait weir uses.
+// loop, as such consumers are written. decode-parallel does the same work on every core: the
+// poll loop hands each fetched partition's records to one of GOMAXPROCS goroutines (partition
+// mod GOMAXPROCS, so a partition's records stay in order), each decoding and counting into its
+// own map, as weir's runners use both cores. All three read the whole topic from the start
+// without a group, with the fetch wait weir uses.
 
 // decodedEvent is the payload as a hand-written consumer would declare it.
 type decodedEvent struct {
@@ -33,6 +38,29 @@ type decodedEvent struct {
 	LatencyMS float64 `json:"latency_ms"`
 }
 
+// tenantCounter decodes payloads and counts them per tenant: the decode baselines' work.
+type tenantCounter struct {
+	ev      decodedEvent
+	tenants map[string]int64
+	errs    int64
+}
+
+func newTenantCounter() *tenantCounter { return &tenantCounter{tenants: make(map[string]int64)} }
+
+func (c *tenantCounter) count(recs []*kgo.Record) {
+	for _, r := range recs {
+		if err := gojson.Unmarshal(r.Value, &c.ev); err != nil {
+			c.errs++
+			continue
+		}
+		c.tenants[c.ev.Tenant]++
+	}
+}
+
+// parallelQueue is how many fetched partitions each decode-parallel goroutine may have waiting:
+// a bounded queue, so a slow goroutine holds the poll loop back instead of memory growing.
+const parallelQueue = 4
+
 func runBaseline(ctx context.Context, sp spec, progress io.Writer) (*result, error) {
 	var firstFetch fetchStart
 	cl, err := kgo.NewClient(kgo.SeedBrokers(sp.Brokers...), kgo.ConsumeTopics(sp.Topic),
@@ -42,40 +70,80 @@ func runBaseline(ctx context.Context, sp spec, progress io.Writer) (*result, err
 		return nil, err
 	}
 	defer cl.Close()
+	// n counts records processed: polled (poll), decoded (decode, decode-parallel).
 	var n, bytes atomic.Int64
-	tenants := make(map[string]int64)
-	var decodeErrs int64
 	pollCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan error, 1)
+	var workers sync.WaitGroup
+	var queues []chan []*kgo.Record
+	var counters []*tenantCounter
+	inline := newTenantCounter()
+	if sp.Kind == kindParallel {
+		for range runtime.GOMAXPROCS(0) {
+			q, c := make(chan []*kgo.Record, parallelQueue), newTenantCounter()
+			queues, counters = append(queues, q), append(counters, c)
+			workers.Go(func() {
+				for recs := range q {
+					c.count(recs)
+					n.Add(int64(len(recs)))
+				}
+			})
+		}
+	} else {
+		counters = append(counters, inline)
+	}
+	done := make(chan struct{})
 	go func() {
-		var ev decodedEvent
+		defer close(done)
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
 		for pollCtx.Err() == nil {
 			fs := cl.PollRecords(pollCtx, 10000)
-			var got, size int64
-			fs.EachRecord(func(r *kgo.Record) {
-				got++
-				size += int64(len(r.Key) + len(r.Value))
-				if sp.Kind != kindDecode {
-					return
+			var size int64
+			fs.EachPartition(func(p kgo.FetchTopicPartition) {
+				for _, r := range p.Records {
+					size += int64(len(r.Key) + len(r.Value))
 				}
-				if err := gojson.Unmarshal(r.Value, &ev); err != nil {
-					decodeErrs++
-					return
+				switch sp.Kind {
+				case kindPoll:
+					n.Add(int64(len(p.Records)))
+				case kindDecode:
+					inline.count(p.Records)
+					n.Add(int64(len(p.Records)))
+				case kindParallel:
+					if len(p.Records) == 0 {
+						return
+					}
+					select {
+					case queues[int(p.Partition)%len(queues)] <- p.Records:
+					case <-pollCtx.Done():
+					}
 				}
-				tenants[ev.Tenant]++
 			})
 			bytes.Add(size)
-			n.Add(got)
 		}
-		done <- nil
 	}()
+	prof, err := startProfile(sp)
+	if err != nil {
+		return nil, err
+	}
 	m := &meter{name: sp.Name, want: sp.Records, begun: firstFetch.begun, count: n.Load, progress: progress}
 	if err := m.run(ctx); err != nil {
 		return nil, err
 	}
+	if err := prof.stop(); err != nil {
+		return nil, err
+	}
 	stop()
 	<-done
+	workers.Wait()
+	var decodeErrs int64
+	for _, c := range counters {
+		decodeErrs += c.errs
+	}
 	if decodeErrs > 0 {
 		return nil, fmt.Errorf("%s: %d payloads did not decode", sp.Name, decodeErrs)
 	}

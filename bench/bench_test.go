@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +42,7 @@ func TestSmoke(t *testing.T) {
 	for _, sp := range []spec{
 		{Name: "baseline-poll", Kind: kindPoll},
 		{Name: "baseline-decode", Kind: kindDecode},
+		{Name: "baseline-decode-parallel", Kind: kindParallel},
 		{Name: "standard", Kind: kindPipeline},
 	} {
 		sp.Brokers, sp.Topic, sp.Format, sp.Records = c.ListenAddrs(), topicJSON, "json", n
@@ -62,8 +65,13 @@ func TestSmoke(t *testing.T) {
 		rep.Runs = append(rep.Runs, r)
 	}
 	rep.finish()
-	if _, ok := rep.Ratios["standard/baseline-poll"]; !ok || len(rep.Targets) < 3 {
-		t.Errorf("ratios %v, targets %v", rep.Ratios, rep.Targets)
+	for _, k := range []string{"standard/baseline-poll", "standard/baseline-decode-parallel"} {
+		if q := rep.Ratios[k]; q.CPU <= 0 || q.Wall <= 0 || len(q.CPUPerRep) != 1 {
+			t.Errorf("ratio %s: %+v", k, q)
+		}
+	}
+	if len(rep.Targets) < 4 {
+		t.Errorf("targets %v", rep.Targets)
 	}
 	md := rep.markdown()
 	if !strings.Contains(md, "| standard | 1 |") {
@@ -72,6 +80,78 @@ func TestSmoke(t *testing.T) {
 	dir := t.TempDir()
 	if err := rep.write(dir); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every repeated run takes every position once in as many repetitions as there are runs, and,
+// over a whole design (n repetitions, 2n for odd n), follows every other run equally often.
+func TestRotation(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		rows := n
+		if n%2 == 1 {
+			rows = 2 * n
+		}
+		at := make([][]int, n) // at[run][position]
+		for i := range at {
+			at[i] = make([]int, n)
+		}
+		follows := map[[2]int]int{}
+		for rep := range rows {
+			row := rotation(n, rep)
+			seen := map[int]bool{}
+			for pos, run := range row {
+				if run < 0 || run >= n || seen[run] {
+					t.Fatalf("n=%d rep %d: %v is not an order of the runs", n, rep, row)
+				}
+				seen[run] = true
+				if rep < n {
+					at[run][pos]++
+				}
+				if pos > 0 {
+					follows[[2]int{row[pos-1], run}]++
+				}
+			}
+		}
+		for run := range n {
+			for pos := range n {
+				if at[run][pos] != 1 {
+					t.Errorf("n=%d: run %d took position %d %d times in %d repetitions", n, run, pos, at[run][pos], n)
+				}
+			}
+		}
+		want := rows / n // ordered pairs per design: rows·(n-1) adjacencies over n·(n-1) pairs
+		for a := range n {
+			for b := range n {
+				if a != b && follows[[2]int{a, b}] != want {
+					t.Errorf("n=%d: run %d followed run %d %d times, want %d", n, b, a, follows[[2]int{a, b}], want)
+				}
+			}
+		}
+	}
+	if got := rotation(2, 1); got[0] != 1 {
+		t.Errorf("two runs: repetition 1 is %v, want them swapped", got)
+	}
+}
+
+// Ratios pair runs by repetition, whatever their order in the list, and give both measures.
+func TestRatioPairsByRepetition(t *testing.T) {
+	rep := &report{Runs: []result{
+		{Name: "a", Rep: 0, RecordsPerSec: 100, RecordsPerCPUSec: 50},
+		{Name: "b", Rep: 0, RecordsPerSec: 200, RecordsPerCPUSec: 200},
+		{Name: "b", Rep: 1, RecordsPerSec: 100, RecordsPerCPUSec: 100},
+		{Name: "a", Rep: 1, RecordsPerSec: 100, RecordsPerCPUSec: 80},
+	}}
+	q, ok := rep.ratioOf("a", "b")
+	if !ok || len(q.CPUPerRep) != 2 || q.CPUPerRep[0] != 0.25 || q.CPUPerRep[1] != 0.8 || q.WallPerRep[0] != 0.5 || q.WallPerRep[1] != 1 {
+		t.Fatalf("ratio %+v", q)
+	}
+	if q.CPU != 0.525 || q.Wall != 0.75 {
+		t.Errorf("medians %v %v, want 0.525 0.75", q.CPU, q.Wall)
+	}
+	// A scenario that ran once against one that ran every repetition: median against median.
+	rep.Runs = append(rep.Runs, result{Name: "c", Rep: 1, RecordsPerSec: 300, RecordsPerCPUSec: 300})
+	if q, _ := rep.ratioOf("c", "b"); q.CPUPerRep != nil || q.Wall != 2 || q.CPU != 2 {
+		t.Errorf("unpaired ratio %+v, want 2 and 2 from the medians", q)
 	}
 }
 
@@ -152,5 +232,69 @@ func TestLatencyWorstPerSecond(t *testing.T) {
 	}
 	if svg := string(latencySVG(r)); !strings.Contains(svg, "Worst sampled") {
 		t.Errorf("latency plot lacks the per-second chart")
+	}
+}
+
+// With -before, the earlier build's runs are compared with the same baselines, with each other
+// (msgpack@before ÷ standard@before), and each run with its earlier self; its targets are
+// listed beside this build's.
+func TestBeforeRatios(t *testing.T) {
+	rep := newReport(defaultOptions())
+	for i, run := range []struct {
+		name     string
+		cpu, all float64
+	}{
+		{"baseline-poll", 200, 300}, {"baseline-decode-parallel", 100, 150},
+		{"standard", 150, 240}, {"standard@before", 100, 200},
+		{"msgpack", 180, 260}, {"msgpack@before", 110, 210},
+	} {
+		rep.Runs = append(rep.Runs, result{Name: run.name, Rep: 0, RecordsPerCPUSec: run.cpu, RecordsPerSec: run.all, PeakRSSBytes: int64(64+i) << 20})
+	}
+	rep.finish()
+	for key, want := range map[string]float64{
+		"standard/standard@before":       1.5,
+		"standard@before/baseline-poll":  0.5,
+		"msgpack@before/standard@before": 1.1,
+		"msgpack/msgpack@before":         180.0 / 110,
+	} {
+		if got := rep.Ratios[key].CPU; got < want-1e-9 || got > want+1e-9 {
+			t.Errorf("%s per CPU-second = %v, want %v", key, got, want)
+		}
+	}
+	if _, ok := rep.Ratios["baseline-poll@before/baseline-poll"]; ok {
+		t.Error("baselines have no earlier build")
+	}
+	if len(rep.TargetsBefore) == 0 || rep.TargetsBefore[0].Value != 0.5 {
+		t.Errorf("targets before %+v", rep.TargetsBefore)
+	}
+	if md := rep.markdown(); !strings.Contains(md, "| before (-before build) |") {
+		t.Errorf("the targets table has no before column:\n%s", md)
+	}
+}
+
+// The options the orchestrator derives: a full rotation of repetitions (one per repeated run,
+// and twice the weir runs with -before), and keys levels as long as standard unless told.
+func TestOptionsDerived(t *testing.T) {
+	parse := func(args ...string) options {
+		t.Helper()
+		fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+		o := defaultOptions()
+		o.register(fl)
+		if err := fl.Parse(append([]string{"-rules", "../examples/rules/*.json"}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.finish(fl); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if o := parse("-short"); o.Reps != 6 || o.KeysRecords != o.Records || o.Records != 1_000_000 {
+		t.Errorf("-short: %d repetitions, %d records a keys level, %d records", o.Reps, o.KeysRecords, o.Records)
+	}
+	if o := parse("-scenarios", "standard", "-before", os.Args[0]); o.Reps != 5 {
+		t.Errorf("standard with -before: %d repetitions, want 5 (3 baselines, standard, standard@before)", o.Reps)
+	}
+	if o := parse("-keys-records", "5000", "-reps", "2"); o.KeysRecords != 5000 || o.Reps != 2 {
+		t.Errorf("explicit flags: %d records a keys level, %d repetitions", o.KeysRecords, o.Reps)
 	}
 }

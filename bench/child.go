@@ -20,7 +20,7 @@ func runChild(ctx context.Context, sp spec, out, progress io.Writer) error {
 		err error
 	)
 	switch sp.Kind {
-	case kindPoll, kindDecode:
+	case kindPoll, kindDecode, kindParallel:
 		r, err = runBaseline(ctx, sp, progress)
 	case kindPipeline:
 		r, err = runPipeline(ctx, sp, out, progress)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 )
 
@@ -15,10 +16,10 @@ import (
 // bench instead of hanging it.
 const childTimeout = 10 * time.Minute
 
-// runChildProc runs sp in a child process of this binary and returns its result. onReady, if
-// set, runs (on this goroutine) when a live child reports it owns every partition; the child's
-// result is read after onReady returns.
-func runChildProc(ctx context.Context, self string, sp spec, onReady func() error) (*result, error) {
+// runChildProc runs sp in a child process of this binary (under the wrap command, if any) and
+// returns its result. onReady, if set, runs (on this goroutine) when a live child reports it
+// owns every partition; the child's result is read after onReady returns.
+func runChildProc(ctx context.Context, self string, wrap []string, sp spec, onReady func() error) (*result, error) {
 	dir, err := os.MkdirTemp("", "weir-bench-*")
 	if err != nil {
 		return nil, err
@@ -31,7 +32,8 @@ func runChildProc(ctx context.Context, self string, sp spec, onReady func() erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, childTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, self, "-role", "child", "-spec", string(raw))
+	args := append(slices.Clone(wrap), self, "-role", "child", "-spec", string(raw))
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -12,7 +12,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "## weir bench, %s\n\n", r.StartedAt.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %.1f GiB, %s, %s; load average at start %s. ", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go, m.LoadAvg)
 	o := r.Options
-	fmt.Fprintf(&b, "%d records (JSON ~200 B) in 8 partitions, %d interleaved repetitions, budget %d MiB; run took %.0f s.\n\n",
+	fmt.Fprintf(&b, "%d records (JSON ~200 B) in 8 partitions, %d interleaved repetitions in rotated order, budget %d MiB; run took %.0f s.\n\n",
 		o.Records, o.Reps, o.BudgetBytes>>20, r.Seconds)
 
 	b.WriteString("| scenario | runs | records/s (median) | min–max | records/CPU-s | MB/s | peak RSS | all windows durable |\n")
@@ -26,23 +26,35 @@ func (r *report) markdown() string {
 			si(s.RecordsPerSecMin), si(s.RecordsPerSecMax), si(s.RecordsPerCPUSec), s.MBPerSec, mib(s.PeakRSSBytes), durable)
 	}
 
-	b.WriteString("\n| target | value | want | |\n|---|---:|---|---|\n")
+	before := map[string]target{}
+	for _, t := range r.TargetsBefore {
+		before[t.Name] = t
+	}
+	if len(before) > 0 {
+		b.WriteString("\n| target | before (-before build) | value | want | |\n|---|---:|---:|---|---|\n")
+	} else {
+		b.WriteString("\n| target | value | want | |\n|---|---:|---|---|\n")
+	}
 	for _, t := range r.Targets {
 		met := "met"
 		if !t.Met {
 			met = "**not met**"
 		}
+		if len(before) > 0 {
+			was := "–"
+			if bt, ok := before[t.Name]; ok {
+				was = fmt.Sprintf("%.3g", bt.Value)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.3g | %s | %s |\n", t.Name, was, t.Value, t.Want, met)
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %.3g | %s | %s |\n", t.Name, t.Value, t.Want, met)
 	}
 
-	b.WriteString("\n| ratio (same run) | value | per repetition |\n|---|---:|---|\n")
+	b.WriteString("\n| ratio (same run) | per CPU-second | per repetition | wall clock | per repetition |\n|---|---:|---|---:|---|\n")
 	for _, k := range sortedKeys(r.Ratios) {
 		q := r.Ratios[k]
-		var per []string
-		for _, v := range q.PerRep {
-			per = append(per, fmt.Sprintf("%.2f", v))
-		}
-		fmt.Fprintf(&b, "| %s | %.2f | %s |\n", k, q.Value, strings.Join(per, " "))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", k, ratioText(q.CPU), ratiosText(q.CPUPerRep), ratioText(q.Wall), ratiosText(q.WallPerRep))
 	}
 
 	if runs := r.runsOf("stall"); len(runs) > 0 && runs[0].Stall != nil {
@@ -118,20 +130,37 @@ func messyMarkdown(b *strings.Builder, r *report, run result) {
 		fmt.Fprintf(b, "\n**Mismatches**: %s.", strings.Join(m.Mismatches, "; "))
 	}
 	fmt.Fprintf(b, " Rate: %s records per CPU-second", si(run.RecordsPerCPUSec))
-	if q, ok := r.Ratios["live-messy/live-clean (records per CPU-s)"]; ok {
-		fmt.Fprintf(b, " (%.2f× live-clean's, the same traffic without the mess", q.Value)
-		if q, ok := r.Ratios["live-messy/standard (records per CPU-s)"]; ok {
-			fmt.Fprintf(b, "; %.2f× standard's", q.Value)
+	vsStd, withStd := r.Ratios["live-messy/standard"]
+	if q, ok := r.Ratios["live-messy/live-clean"]; ok {
+		fmt.Fprintf(b, " (%.2f× live-clean's, the same traffic without the mess", q.CPU)
+		if withStd && vsStd.CPU > 0 {
+			fmt.Fprintf(b, "; %.2f× standard's", vsStd.CPU)
 		}
 		b.WriteString(")")
 	}
 	if m.BusySeconds > 0 {
 		fmt.Fprintf(b, "; %s records/s over the %.1f s in which the worker had records to process", si(float64(run.Records)/m.BusySeconds), m.BusySeconds)
-		if q, ok := r.Ratios["live-messy/standard (records per busy s)"]; ok {
-			fmt.Fprintf(b, " (%.2f× standard's drain, which has the machine to itself: here the producer and the broker take their share)", q.Value)
+		if withStd && vsStd.Wall > 0 {
+			fmt.Fprintf(b, " (%.2f× standard's drain, which has the machine to itself: here the producer and the broker take their share)", vsStd.Wall)
 		}
 	}
 	b.WriteString(".\n")
+}
+
+// ratioText formats a ratio, "–" for one not measured.
+func ratioText(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func ratiosText(v []float64) string {
+	per := make([]string, len(v))
+	for i, x := range v {
+		per[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(per, " ")
 }
 
 // si formats a count with a k/M suffix.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,6 +28,8 @@ type options struct {
 	KeysRecords  int           `json:"keys_records"`
 	BudgetBytes  int64         `json:"budget_bytes"`
 	Rules        []string      `json:"rules"`
+	Before       string        `json:"before,omitempty"`
+	Wrap         string        `json:"wrap,omitempty"`
 	Profile      string        `json:"-"`
 	Trace        bool          `json:"-"`
 	Out          string        `json:"-"`
@@ -41,23 +44,25 @@ func allScenarios() []string {
 }
 
 func defaultOptions() options {
-	return options{Records: 2_000_000, Reps: 4, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
-		LoadFraction: 0.5, KeysRecords: 1_000_000, BudgetBytes: pipeline.DefaultBudgetBytes}
+	return options{Records: 2_000_000, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
+		LoadFraction: 0.5, BudgetBytes: pipeline.DefaultBudgetBytes}
 }
 
 func (o *options) register(fl *flag.FlagSet) {
 	fl.BoolVar(&o.Short, "short", false, "the short run of `make bench`: fewer records, a 10s stall, 20s of latency (flags given explicitly win)")
 	fl.StringVar(&o.scenarios, "scenarios", "all", "comma-separated: "+strings.Join(allScenarios(), ",")+" (baseline always runs: every result is a ratio to it)")
 	fl.IntVar(&o.Records, "records", o.Records, "records in the standard and msgpack data sets")
-	fl.IntVar(&o.Reps, "reps", o.Reps, "interleaved repetitions of baseline, standard and msgpack (medians are reported)")
+	fl.IntVar(&o.Reps, "reps", o.Reps, "interleaved repetitions of the baselines, standard, msgpack and the largest keys level (medians are reported); 0: one full rotation, a repetition per run in it")
 	fl.DurationVar(&o.Stall, "stall", o.Stall, "how long the sink blocks in the stall scenario")
 	fl.DurationVar(&o.LatencyFor, "latency-duration", o.LatencyFor, "how long the latency scenario's producer runs")
 	fl.Float64Var(&o.LoadFraction, "load", o.LoadFraction, "the latency scenario's offered load, as a fraction of the measured standard rate")
 	fl.StringVar(&o.keys, "keys", "1000,10000,100000,1000000", "distinct contributors per keys level")
-	fl.IntVar(&o.KeysRecords, "keys-records", o.KeysRecords, "records per keys level")
+	fl.IntVar(&o.KeysRecords, "keys-records", o.KeysRecords, "records per keys level below the largest (which runs with -records records, in every repetition); 0: -records, so every level compares with standard")
 	fl.Int64Var(&o.BudgetBytes, "budget", o.BudgetBytes, "the in-flight byte budget (the worker's default without a memory limit)")
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
+	fl.StringVar(&o.Before, "before", "", "a bench binary built from an earlier commit: its standard, msgpack and keys runs join the rotation as standard@before, …, for a before/after comparison within one run")
+	fl.StringVar(&o.Wrap, "wrap", "", "a command each run's child process runs under, {run} stands for the run's name and repetition: e.g. \"valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/tmp/cg/{run}\" for instruction counts, which a busy machine does not change (timings under it mean nothing)")
 	fl.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the pipeline runs")
 	fl.BoolVar(&o.Trace, "trace", false, "with -profile: also an execution trace of each pipeline run (go tool trace)")
 	fl.BoolVar(&o.JSON, "json", false, "print only the JSON result on stdout")
@@ -70,11 +75,9 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	if o.Short {
 		short := map[string]func(){
 			"records":          func() { o.Records = 1_000_000 },
-			"reps":             func() { o.Reps = 4 },
 			"stall":            func() { o.Stall = 10 * time.Second },
 			"latency-duration": func() { o.LatencyFor = 20 * time.Second },
 			"keys":             func() { o.keys = "1000,100000,1000000" },
-			"keys-records":     func() { o.KeysRecords = 300_000 },
 		}
 		for name, apply := range short {
 			if !set[name] {
@@ -123,8 +126,26 @@ func (o *options) finish(fl *flag.FlagSet) error {
 		}
 		o.Rules = append(o.Rules, abs)
 	}
+	if o.KeysRecords == 0 {
+		// A level with fewer records than standard pays a run's fixed costs (starting, the
+		// last windows' flush) over fewer records: with 300 k records against standard's 1 M,
+		// 10^3 contributors looked slower than 10^6.
+		o.KeysRecords = o.Records
+	}
 	if o.Records < 1000 {
 		errs = append(errs, fmt.Errorf("-records: %d is below 1000", o.Records))
+	}
+	if o.Before != "" {
+		abs, err := filepath.Abs(o.Before)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-before: %w", err))
+		} else if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
+			errs = append(errs, fmt.Errorf("-before: %q is not a bench binary", o.Before))
+		}
+		o.Before = abs
+	}
+	if o.Reps == 0 {
+		o.Reps = o.repeatedRuns()
 	}
 	if o.Reps < 1 {
 		errs = append(errs, fmt.Errorf("-reps: %d is below 1", o.Reps))
@@ -149,3 +170,19 @@ func (o *options) finish(fl *flag.FlagSet) error {
 }
 
 func (o *options) has(scenario string) bool { return slices.Contains(o.Scenarios, scenario) }
+
+// repeatedRuns is how many runs a repetition has (see rotation): the three baselines, standard,
+// msgpack and the largest keys level, those of them that run, and the same again for -before.
+// As many repetitions give every run every position once.
+func (o *options) repeatedRuns() int {
+	weir := 0
+	for _, s := range []string{"standard", "msgpack", "keys"} {
+		if o.has(s) {
+			weir++
+		}
+	}
+	if o.Before != "" {
+		weir *= 2
+	}
+	return 3 + weir
+}

@@ -108,7 +108,7 @@ func (r *report) rateSVG() []byte {
 		last[x.Name] = x
 	}
 	drain := &chart{title: "Drain rate, last repetition (records/s; each run from its first record)", xlabel: "seconds", ylabel: "records/s"}
-	for i, n := range []string{"baseline-poll", "baseline-decode", "standard", "msgpack"} {
+	for i, n := range []string{"baseline-poll", "baseline-decode", "baseline-decode-parallel", "standard", "msgpack"} {
 		if x, ok := last[n]; ok {
 			drain.lines = append(drain.lines, line{name: n, color: color(i), pts: rateSeries(x.Series)})
 		}

@@ -8,7 +8,7 @@ import (
 	"runtime/trace"
 )
 
-// profile records a CPU profile of a pipeline run's drain and a heap profile at its end, when
+// profile records a CPU profile of a run's drain and a heap profile at its end, when
 // spec.Profile names a directory (-profile): where the time and the memory go, from the same
 // run whose numbers the report shows.
 type profile struct {
@@ -24,7 +24,8 @@ func startProfile(sp spec) (*profile, error) {
 	if err := os.MkdirAll(sp.Profile, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(filepath.Join(sp.Profile, sp.Name+".cpu.pprof"))
+	base := filepath.Join(sp.Profile, fmt.Sprintf("%s.%d", sp.Name, sp.Rep))
+	f, err := os.Create(base + ".cpu.pprof")
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +33,9 @@ func startProfile(sp spec) (*profile, error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	p := &profile{cpu: f, heap: filepath.Join(sp.Profile, sp.Name+".heap.pprof")}
+	p := &profile{cpu: f, heap: base + ".heap.pprof"}
 	if sp.Trace {
-		if p.trace, err = os.Create(filepath.Join(sp.Profile, sp.Name+".trace")); err != nil {
+		if p.trace, err = os.Create(base + ".trace"); err != nil {
 			p.stop()
 			return nil, err
 		}

@@ -5,31 +5,32 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
 // The scenarios (README.md has the long form):
 //
-//   - baseline: poll (bare franz-go poll-and-count) and decode (poll + goccy/go-json decode +
-//     per-tenant count) on the standard data set.
+//   - baseline: poll (bare franz-go poll-and-count), decode (poll + goccy/go-json decode +
+//     per-tenant count, inline in the poll loop) and decode-parallel (the same decode and count,
+//     partitions spread over GOMAXPROCS goroutines) on the standard data set.
 //   - standard: weir's full pipeline draining the standard data set (JSON, 8 partitions,
 //     Zipf tenants and users, 20 minutes of event time) with 60 s event-time windows on $.ts.
 //   - msgpack: the same records as msgpack.
-//   - stall: standard on a backlog 3x as long, the file sink blocked for -stall half way through.
+//   - stall: standard on a backlog 6x as long, the file sink blocked for -stall once it has run 5 s.
 //   - latency: a live topic fed by an open-loop producer at -load × the live capacity (what
 //     producer, broker and worker sustain together on this machine; see latency_scenario.go).
 //   - live-messy: a live topic with quiet spells, records out of order, undecodable and late
 //     (livemessy.go): counted against produced, exactly, by reason and window.
-//   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors.
+//   - keys: standard with 10^3 … 10^6 distinct (tenant, user) contributors; the largest level
+//     runs in every repetition, with standard's record count.
 //
-// baseline, standard and msgpack run -reps times, interleaved (poll, decode, standard,
-// msgpack, poll, decode, msgpack, standard, …), so a burst of load from elsewhere on the machine
-// hits them alike; the report uses medians and the ratios within each repetition.
-//
-// pipelineOrder: standard and msgpack swap places every repetition. Their rates differ by a few
-// percent, well inside the spread between repetitions, so whatever favours the second run of a
-// pair (the broker's heap, caches) must not always favour the same one: in 8 + 8 interleaved
-// pairs the msgpack ÷ JSON ratio averaged 1.06 with msgpack second and 1.00 with it first.
+// The baselines, standard, msgpack and the largest keys level run -reps times, interleaved, so
+// a burst of load from elsewhere on the machine hits them alike; the report uses medians and
+// the ratios within each repetition. Their order changes every repetition (rotation): a run's
+// position in a repetition can favour it (the broker's heap and caches, what the previous run
+// left behind), so no run may always have the same place or the same predecessor
+// (bench/README.md has what a fixed order did to msgpack ÷ JSON).
 
 // Topic names start with "events": the example rules read LogGroupNames events*.
 const (
@@ -68,13 +69,27 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 			return nil, err
 		}
 	}
+	var keysTop int
+	if o.has("keys") {
+		keysTop = slices.Max(o.Keys)
+		ds := dataset{Records: o.Records, Format: "json", Start: start, Span: eventSpan, Distinct: keysTop, Seed: 2}
+		if err := load(ctx, b.addrs, keysTopic(keysTop), ds, progress); err != nil {
+			return nil, err
+		}
+	}
 	base := spec{Brokers: b.addrs, Topic: topicJSON, Format: "json", Records: int64(o.Records),
 		Rules: o.Rules, BudgetBytes: o.BudgetBytes, Window: time.Minute, TimeField: "$.ts",
 		Profile: o.Profile, Trace: o.Trace}
 	repIdx := 0
 	runOne := func(sp spec, onReady func() error) (*result, error) {
 		fmt.Fprintf(progress, "bench: === %s (%s, %s, %d records)\n", sp.Name, sp.Kind, sp.Topic, sp.Records)
-		r, err := runChildProc(ctx, self, sp, onReady)
+		sp.Rep = repIdx
+		bin := self
+		if sp.before {
+			bin = o.Before
+		}
+		wrap := strings.Fields(strings.ReplaceAll(o.Wrap, "{run}", fmt.Sprintf("%s.%d", sp.Name, sp.Rep)))
+		r, err := runChildProc(ctx, bin, wrap, sp, onReady)
 		if err != nil {
 			return nil, err
 		}
@@ -85,34 +100,61 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		return r, nil
 	}
 
+	repeated := []spec{}
+	for _, kind := range []string{kindPoll, kindDecode, kindParallel} {
+		sp := base
+		sp.Name, sp.Kind = "baseline-"+kind, kind
+		repeated = append(repeated, sp)
+	}
+	if o.has("standard") {
+		sp := base
+		sp.Name, sp.Kind = "standard", kindPipeline
+		repeated = append(repeated, sp)
+	}
+	if o.has("msgpack") {
+		sp := base
+		sp.Name, sp.Kind, sp.Topic, sp.Format = "msgpack", kindPipeline, topicMsgpack, "msgpack"
+		repeated = append(repeated, sp)
+	}
+	if keysTop > 0 {
+		// The largest level is the target's (10^6 contributors against standard), so it is
+		// measured like standard: the same number of records, in every repetition.
+		sp := base
+		sp.Name, sp.Kind, sp.Topic = keysName(keysTop), kindPipeline, keysTopic(keysTop)
+		repeated = append(repeated, sp)
+	}
+	if o.Before != "" {
+		// The same weir runs by the bench binary of an earlier build, in the same rotation:
+		// before and after measured on the same data, the same broker, in the same minutes.
+		for _, sp := range slices.Clone(repeated) {
+			if sp.Kind == kindPipeline {
+				sp.Name, sp.before = sp.Name+beforeSuffix, true
+				repeated = append(repeated, sp)
+			}
+		}
+	}
 	for i := range o.Reps {
 		repIdx = i
-		fmt.Fprintf(progress, "bench: repetition %d of %d\n", i+1, o.Reps)
-		for _, kind := range []string{kindPoll, kindDecode} {
-			sp := base
-			sp.Name, sp.Kind = "baseline-"+kind, kind
-			if _, err := runOne(sp, nil); err != nil {
+		order := rotation(len(repeated), i)
+		names := make([]string, len(order))
+		for k, j := range order {
+			names[k] = repeated[j].Name
+		}
+		fmt.Fprintf(progress, "bench: repetition %d of %d: %s\n", i+1, o.Reps, strings.Join(names, ", "))
+		for _, j := range order {
+			r, err := runOne(repeated[j], nil)
+			if err != nil {
 				return nil, err
 			}
-		}
-		var pipelines []spec
-		if o.has("standard") {
-			sp := base
-			sp.Name, sp.Kind = "standard", kindPipeline
-			pipelines = append(pipelines, sp)
-		}
-		if o.has("msgpack") {
-			sp := base
-			sp.Name, sp.Kind, sp.Topic, sp.Format = "msgpack", kindPipeline, topicMsgpack, "msgpack"
-			pipelines = append(pipelines, sp)
-		}
-		if i%2 == 1 {
-			slices.Reverse(pipelines) // see pipelineOrder
-		}
-		for _, sp := range pipelines {
-			if _, err := runOne(sp, nil); err != nil {
-				return nil, err
+			if strings.TrimSuffix(repeated[j].Name, beforeSuffix) == keysName(keysTop) {
+				r.Distinct = int64(min(keysTop, o.Records))
+				rep.Runs[len(rep.Runs)-1] = *r
 			}
+		}
+	}
+	if keysTop > 0 {
+		if err := deleteTopic(ctx, b.addrs, keysTopic(keysTop)); err != nil {
+			return nil, err
 		}
 	}
 
@@ -153,14 +195,19 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	}
 
 	if o.has("keys") {
+		// The smaller levels run once each, with -keys-records records: how throughput and
+		// memory move as the contributors grow.
 		for _, k := range o.Keys {
-			topic := fmt.Sprintf("events-keys-%d", k)
+			if k == keysTop {
+				continue
+			}
+			topic := keysTopic(k)
 			ds := dataset{Records: o.KeysRecords, Format: "json", Start: start, Span: eventSpan, Distinct: k, Seed: 2}
 			if err := load(ctx, b.addrs, topic, ds, progress); err != nil {
 				return nil, err
 			}
 			sp := base
-			sp.Name, sp.Kind, sp.Topic, sp.Records = fmt.Sprintf("keys-%d", k), kindPipeline, topic, int64(o.KeysRecords)
+			sp.Name, sp.Kind, sp.Topic, sp.Records = keysName(k), kindPipeline, topic, int64(o.KeysRecords)
 			r, err := runOne(sp, nil)
 			if err != nil {
 				return nil, err
@@ -174,6 +221,37 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 	}
 	rep.finish()
 	return rep, nil
+}
+
+// beforeSuffix names the runs of the -before binary: standard@before, …
+const beforeSuffix = "@before"
+
+func keysName(k int) string  { return fmt.Sprintf("keys-%d", k) }
+func keysTopic(k int) string { return fmt.Sprintf("events-keys-%d", k) }
+
+// rotation returns the order of n repeated runs in repetition rep: a Williams design, the
+// rows of a Latin square in which every run also follows every other exactly once. Row 0 is
+// 0, 1, n-1, 2, n-2, …; row r adds r to each (mod n). For odd n, rows n to 2n-1 are the first
+// n reversed, which balances the predecessors. So over n repetitions (2n for odd n) every run
+// takes every position equally often and follows every other run equally often; with n = 2
+// it is the alternation the pipeline pair always had.
+func rotation(n, rep int) []int {
+	if n == 0 {
+		return nil
+	}
+	row := make([]int, n)
+	for j := range row {
+		// j-th entry of row 0: 0, 1, n-1, 2, n-2, …
+		v := (j + 1) / 2
+		if j%2 == 0 && j > 0 {
+			v = n - j/2
+		}
+		row[j] = (v + rep) % n
+	}
+	if n%2 == 1 && rep/n%2 == 1 {
+		slices.Reverse(row)
+	}
+	return row
 }
 
 // load creates topic and produces ds into it.

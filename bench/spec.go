@@ -4,9 +4,10 @@ import "time"
 
 // The kinds of measurement a child process runs.
 const (
-	kindPoll     = "poll"     // bare franz-go poll-and-count
-	kindDecode   = "decode"   // bare poll + goccy/go-json decode + per-tenant count
-	kindPipeline = "pipeline" // weir, assembled by the worker library as cmd/worker runs it
+	kindPoll     = "poll"            // bare franz-go poll-and-count
+	kindDecode   = "decode"          // bare poll + goccy/go-json decode + per-tenant count
+	kindParallel = "decode-parallel" // the same decode and count, partitions spread over GOMAXPROCS goroutines
+	kindPipeline = "pipeline"        // weir, assembled by the worker library as cmd/worker runs it
 )
 
 // spec tells a child process what to measure. The orchestrator passes it as JSON (-spec), so a
@@ -51,13 +52,19 @@ type spec struct {
 	// append to window state (the latency probe); 0 times none.
 	SampleEvery int64 `json:"sample_every,omitempty"`
 	// Profile, if set, is a directory for a CPU profile of the drain and a heap profile at
-	// its end (<name>.cpu.pprof, <name>.heap.pprof), for finding where the time goes.
+	// its end (<name>.<rep>.cpu.pprof, <name>.<rep>.heap.pprof), for finding where the time
+	// goes; `go tool pprof` merges the repetitions' profiles when given them all.
 	Profile string `json:"profile,omitempty"`
+	// Rep is the repetition the run belongs to (it names the profiles).
+	Rep int `json:"rep,omitempty"`
 	// Trace, with Profile, also writes an execution trace of the drain (<name>.trace): which
 	// goroutines ran when, and where the cores sat idle. It slows the run by ~10%.
 	Trace bool `json:"trace,omitempty"`
 	// Dir holds the sinks' files; the orchestrator removes it afterwards.
 	Dir string `json:"dir,omitempty"`
+
+	// before: the orchestrator runs this spec with the -before binary (an earlier build).
+	before bool
 }
 
 // result is what a child measured, written as JSON on its stdout.

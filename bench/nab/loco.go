@@ -47,6 +47,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 	all := fset.Bool("all", false, "LOCO over all 46 series (D and T): the final report only")
 	lookT := fset.Bool("test", false, "score the internal test subset T with thresholds from D (a logged look)")
 	perFile := fset.Bool("per-file", false, "print each held-out series' standard-profile result (never T's)")
+	simplify := fset.Bool("simplify", false, "with -against: the run removes or merges a component; judge it by the simplification clause")
 	jobs := fset.Int("jobs", 2, "nabscore processes at once")
 	det := detectorFlags(fset)
 	if err := fset.Parse(args); err != nil {
@@ -183,7 +184,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 			return fmt.Errorf("%s is a run on set %s, this one on %s", *against, base.Set, loco.Set)
 		}
 		fmt.Fprintln(stdout)
-		verdict(stdout, base, loco, cats)
+		verdict(stdout, base, loco, cats, *simplify)
 	}
 	return nil
 }
@@ -231,8 +232,11 @@ const (
 )
 
 // verdict prints the change of every fold and of the pooled score from base to cur, and the
-// decision rule's verdict.
-func verdict(w io.Writer, base, cur locoRun, cats []string) {
+// decision rule's verdict: for a change, a pooled gain of at least minPooledGain and more folds
+// better than worse; for a simplification (a component removed or two merged: fewer knobs are
+// worth a little), a pooled loss of less than minPooledGain and no more folds worse than
+// better.
+func verdict(w io.Writer, base, cur locoRun, cats []string, simplification bool) {
 	p := profiles[0]
 	better, worse := 0, 0
 	var moves []string
@@ -258,12 +262,21 @@ func verdict(w io.Writer, base, cur locoRun, cats []string) {
 		dp, cur.pooled(profiles[1])-base.pooled(profiles[1]), cur.pooled(profiles[2])-base.pooled(profiles[2]),
 		strings.Join(moves, ", "))
 	ok := dp >= minPooledGain && better > worse
+	need := fmt.Sprintf("need ≥ %+.1f", minPooledGain)
+	folds := "need more better"
+	kind := ""
+	if simplification {
+		ok = dp > -minPooledGain && worse <= better
+		need = fmt.Sprintf("need > %+.1f", -minPooledGain)
+		folds = "need no more worse"
+		kind = " (simplification)"
+	}
 	word := "REJECT"
 	if ok {
 		word = "ACCEPT"
 	}
-	fmt.Fprintf(w, "verdict: %s (pooled %+.2f, need ≥ %+.1f; %d folds better, %d worse, need more better)\n",
-		word, round2(dp), minPooledGain, better, worse)
+	fmt.Fprintf(w, "verdict%s: %s (pooled %+.2f, %s; %d folds better, %d worse, %s)\n",
+		kind, word, round2(dp), need, better, worse, folds)
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -169,7 +169,7 @@ func TestSpikeRaisesOneEvent(t *testing.T) {
 				t.Fatalf("window %d: unexpected point %+v", i, p)
 			}
 		}
-		got := Result{Warm: true, Alarm: len(reps) > 0, Peak: want.Peak} // Peak is not published
+		got := Result{Warm: true, Alarm: len(reps) > 0, Peak: want.Peak, Reason: want.Reason} // not published as points
 		got.Score, _ = valueOf(pts, MetricScore, "Records")
 		got.Expected, _ = valueOf(pts, MetricExpected, "Records")
 		got.Lower, _ = valueOf(pts, MetricLower, "Records")
@@ -193,13 +193,15 @@ func TestSpikeRaisesOneEvent(t *testing.T) {
 	ev := at[0]
 	if ev.Series != `Records{Stream="orders"}` || ev.Metric != "Records" || ev.Dimensions["Stream"] != "orders" ||
 		ev.Value != 1600 || ev.WindowStart != windowN(spike).Start.Format(time.RFC3339) ||
-		ev.WindowEnd != windowN(spike).End.Format(time.RFC3339) || ev.Rule != "" || ev.ContributorKeys != nil {
+		ev.WindowEnd != windowN(spike).End.Format(time.RFC3339) || ev.Rule != "" || ev.ContributorKeys != nil ||
+		ev.Reason != "deviation" {
 		t.Errorf("event %+v", ev)
 	}
 	if !(ev.Value > ev.Upper && ev.Lower < ev.Expected && ev.Expected < ev.Upper) || ev.Score < cfg.AlarmScore {
 		t.Errorf("event band/score inconsistent: %+v", ev)
 	}
-	if ws := h.warnLines(); len(ws) != len(evs) || !strings.Contains(strings.Join(ws, "\n"), `series="Records{Stream=\"orders\"}" window_start=`+ev.WindowStart) {
+	if ws := h.warnLines(); len(ws) != len(evs) || !strings.Contains(strings.Join(ws, "\n"), `series="Records{Stream=\"orders\"}" window_start=`+ev.WindowStart) ||
+		!strings.Contains(strings.Join(ws, "\n"), "reason=deviation") {
 		t.Errorf("warn log lines: %q", ws)
 	}
 	if got := testutil.ToFloat64(h.a.m.alarms); got != float64(len(evs)) {

@@ -19,6 +19,9 @@ type Result struct {
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
+	// Reason is the channel that spoke for the point (the most surprising one); ReasonNone
+	// when nothing was surprising or during warm-up.
+	Reason Reason
 }
 
 // Detector scores one series. It is not safe for concurrent use: like all operator state it
@@ -27,30 +30,19 @@ type Detector struct {
 	p settings
 	n int64 // points observed (finite values only)
 
-	fc    forecast
-	cx    novelty // novelty of the series' shape, point by point
-	cxs   novelty // novelty of its slower shape: means of blockLen points
-	block struct {
-		sum float64
-		n   int64
-	}
-	resid     residualChannel // the forecaster's standardised residual
-	novel     noveltyChannel  // the point novelty
-	slowNovel noveltyChannel  // the block-mean novelty
-	stops     zeros           // runs of zeros: activity that stops
-	reports   tailCurve       // the series' rate of reports, by surprise
-	pk        peaks
+	fc      forecast
+	cx      novelty         // novelty of the series' shape, point by point
+	resid   residualChannel // the forecaster's standardised residual
+	novel   noveltyChannel  // its calibrated surprise
+	stops   zeros           // runs of zeros: activity that stops
+	reports tailCurve       // the series' rate of reports, by surprise
+	pk      peaks
 }
 
 // scoreHalf is the surprise (−ln tail probability) that maps to score 0.5. Score is
 // s/(s+scoreHalf): monotone in the surprise, never saturating at 1 (so that even extreme
 // points remain ranked), and 0.5 at a tail probability of e^-10 ≈ 4.5e-5.
 const scoreHalf = 10
-
-// blockLen is the number of points averaged into one observation of the slow novelty model:
-// 8 points turn its 5-level contexts into shapes spanning tens to hundreds of points (an hour
-// to a day at 5-minute sampling).
-const blockLen = 8
 
 // maxZ caps the standardised residual fed to the calibration, so that one astronomically large
 // spike cannot inflate the baseline variance for the whole memory horizon.
@@ -87,7 +79,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	tail := slow / tailHorizon // the tail rates' EWMA rate
 	decay := -math.Log1p(-tail)
 
-	// Four channels of evidence, each a surprise calibrated against this series' history; the
+	// Three channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
 	var rs float64
@@ -97,19 +89,12 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		// hundreds of points.
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
-	s := max(
-		rs,
-		d.novel.observe(d.cx.observe(v, slow), slow),
-		d.stops.observe(v, slow, tail, decay))
-	d.block.sum += v
-	d.block.n++
-	if d.block.n == blockLen {
-		// The block model sees one point per blockLen, so its rates are blockLen times faster
-		// per observation to keep the same horizon in points.
-		const k = blockLen
-		nov := d.cxs.observe(d.block.sum/k, k*slow)
-		s = math.Max(s, d.slowNovel.observe(nov, k*slow))
-		d.block.sum, d.block.n = 0, 0
+	s, why := rs, ReasonDeviation
+	if nv := d.novel.observe(d.cx.observe(v, slow), slow); nv > s {
+		s, why = nv, ReasonPattern
+	}
+	if st := d.stops.observe(v, slow, tail, decay); st > s {
+		s, why = st, ReasonStopped
 	}
 
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
@@ -122,6 +107,9 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	res.Peak = d.pk.observe(c, d.p.quiet)
 	d.reports.observe(s, res.Peak, tail, decay)
 	res.Score = c / (c + scoreHalf)
+	if s > 0 {
+		res.Reason = why
+	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res
 }

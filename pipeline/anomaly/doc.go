@@ -3,15 +3,15 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 5 KB), snapshot
-// and restore with msgpack. Each point is judged by four channels, each a surprise (−ln of a
-// tail probability) calibrated against the series' own history:
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 3.5 KB),
+// snapshot and restore with msgpack. Each point is judged by three channels, each a surprise
+// (−ln of a tail probability) calibrated against the series' own history:
 //
 //   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
 //     Holt-Winters profile, with a Brutlag deviation, gives Expected/Lower/Upper and the
 //     standardised residual, which catches spikes, drops, shifts and changes of variance;
-//   - the contextual novelty of the series' shape (novelty.go), point by point and on means
-//     of 8 points: a pattern the series has not produced before, however small;
+//   - the contextual novelty of the series' shape (novelty.go): a pattern the series has not
+//     produced before, however small;
 //   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides.
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
@@ -19,7 +19,9 @@
 // surprising channel speaks for the point; tailCurve recalibrates that again by the series'
 // rate of reports; peaks.go reports a point when it exceeds every score of the last Quiet
 // points, with no threshold of its own. Result.Score is continuous and scale-free, and
-// Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+// Config.AlarmScore is the only threshold: an alarm is a report at or above it. Result.Reason
+// names the channel that spoke (reason.go), so that an event on a value inside its band says
+// why it is one.
 //
 // Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set
 // (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still

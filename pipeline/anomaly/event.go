@@ -25,6 +25,10 @@ type Event struct {
 	Lower    float64 `json:"lower"`
 	Upper    float64 `json:"upper"`
 	Score    float64 `json:"score"`
+	// Reason says what about the value is anomalous (Reason.String): "deviation" (far from
+	// the expected value), "pattern" (a shape the series has not produced, which a value
+	// inside its band can be), "stopped" (a run of zeros).
+	Reason string `json:"reason"`
 	// Rule and ContributorKeys name the contributor of a per-contributor series (in the
 	// order of the rule's Keys), so that the event says which tenant, not only that something
 	// is anomalous.
@@ -113,12 +117,13 @@ func (a *Analyzer) alarm(out *pipeline.Output, o *observation) {
 		Lower:           o.r.Lower,
 		Upper:           o.r.Upper,
 		Score:           o.r.Score,
+		Reason:          o.r.Reason.String(),
 		Rule:            o.w.rule,
 		ContributorKeys: o.w.keys,
 	}
 	out.Reports = append(out.Reports, pipeline.Report{Kind: "anomaly", Name: o.w.reportName(), Body: ev})
 	attrs := []any{"series", ev.Series, "window_start", ev.WindowStart, "value", ev.Value,
-		"expected", ev.Expected, "lower", ev.Lower, "upper", ev.Upper, "score", ev.Score}
+		"expected", ev.Expected, "lower", ev.Lower, "upper", ev.Upper, "score", ev.Score, "reason", ev.Reason}
 	if o.w.rule != "" {
 		attrs = append(attrs, "rule", o.w.rule, "contributor", o.w.keys)
 	}

@@ -20,11 +20,13 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes.
-const snapshotVersion = 5
+// snapshotVersion changes whenever fields() changes. Snapshots of version 5 are still read
+// (snapshot_v5.go).
+const snapshotVersion = 6
 
-// fields lists pointers to every piece of state, in snapshot order.
-func (d *Detector) fields() []any {
+// fields lists pointers to every piece of state, in snapshot order. gone, when not nil,
+// receives the state of version 5's slow-pattern channel, at its place in that version's order.
+func (d *Detector) fields(gone *slowPattern) []any {
 	fc := &d.fc
 	fs := []any{
 		&d.p.warmUp, &d.p.memory, &d.p.alarm, &d.p.quiet,
@@ -32,13 +34,23 @@ func (d *Detector) fields() []any {
 		&fc.n, &fc.level, &fc.base, fc.profile[0][:], fc.profile[1][:], &fc.visited[0], &fc.visited[1],
 		&fc.errPlain, &fc.errSeas, &fc.dev,
 	}
-	for _, c := range []*novelty{&d.cx, &d.cxs} {
+	cs := []*novelty{&d.cx}
+	if gone != nil {
+		cs = append(cs, &gone.cx)
+	}
+	for _, c := range cs {
 		fs = append(fs, &c.n, &c.center, &c.spread, c.hist[:], &c.run, &c.last, c.seen[:])
 	}
-	fs = append(fs, &d.block.sum, &d.block.n)
+	if gone != nil {
+		fs = append(fs, &gone.blockSum, &gone.blockN)
+	}
 	r := &d.resid.s
 	fs = append(fs, &r.n, &r.short, &r.mean, &r.vari, d.resid.c.surprise[:])
-	for _, e := range []*noveltyChannel{&d.novel, &d.slowNovel} {
+	es := []*noveltyChannel{&d.novel}
+	if gone != nil {
+		es = append(es, &gone.ch)
+	}
+	for _, e := range es {
 		fs = append(fs, &e.s.n, &e.s.short, &e.s.mean, &e.s.vari, &e.t.low, &e.t.high)
 	}
 	z := &d.stops
@@ -46,11 +58,11 @@ func (d *Detector) fields() []any {
 	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
 }
 
-// MarshalMsgpack returns a snapshot of the detector (about 5 KB).
+// MarshalMsgpack returns a snapshot of the detector (about 3.5 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	fs := d.fields()
+	fs := d.fields(nil)
 	if err := enc.EncodeArrayLen(len(fs) + 1); err != nil {
 		return nil, err
 	}
@@ -110,20 +122,25 @@ func encodeField(enc *msgpack.Encoder, f any) error {
 func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	var nd Detector
-	fs := nd.fields()
 	n, err := dec.DecodeArrayLen()
 	if err != nil {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
-	}
-	if n != len(fs)+1 {
-		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
 	v, err := dec.DecodeInt()
 	if err != nil {
 		return fmt.Errorf("anomaly: snapshot: version: %w", err)
 	}
-	if v != snapshotVersion {
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d", v, snapshotVersion)
+	var gone *slowPattern
+	switch v {
+	case snapshotVersion:
+	case 5:
+		gone = new(slowPattern)
+	default:
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5)", v, snapshotVersion)
+	}
+	fs := nd.fields(gone)
+	if n != len(fs)+1 {
+		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
 	for i, f := range fs {
 		if err := decodeField(dec, f); err != nil {
@@ -134,23 +151,20 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
 	}
 	// Counters feed rates of 1/n: a negative one would poison the state with Inf.
-	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 || nd.cxs.n < 0 || nd.cxs.run < 0 ||
-		nd.resid.s.n < 0 || nd.novel.s.n < 0 || nd.slowNovel.s.n < 0 ||
-		nd.block.n < 0 || nd.block.n >= blockLen ||
+	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
+		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
 		nd.stops.run < 0 || nd.stops.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
-	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread, nd.cxs.spread,
+	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread,
 		nd.resid.s.vari}
 	scales = append(scales, nd.resid.c.surprise[:]...)
 	scales = append(scales, nd.reports.surprise[:]...)
 	scales = append(scales, nd.stops.p0, nd.stops.q)
 	scales = append(scales, nd.stops.c.surprise[:]...)
-	for _, e := range []*noveltyChannel{&nd.novel, &nd.slowNovel} {
-		scales = append(scales, e.s.vari, e.t.low, e.t.high)
-	}
+	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")

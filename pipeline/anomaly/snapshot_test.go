@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -105,4 +106,66 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSnapshotReadsVersion5: a snapshot written by the detector that still had the
+// slow-pattern channel (version 5; testdata/detector-v5.msgpack, saved by that code after
+// 869 points of a daily cycle with one extreme spike) restores, with every field the current
+// detector keeps at the value the old one wrote, and resumes observing.
+func TestSnapshotReadsVersion5(t *testing.T) {
+	b, err := os.ReadFile("testdata/detector-v5.msgpack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Detector
+	if err := d.UnmarshalMsgpack(b); err != nil {
+		t.Fatalf("version-5 snapshot refused: %v", err)
+	}
+	// As the old code printed them (%v prints the shortest form that reads back exactly).
+	curve := [numLevels]float64{2.0113653621712544, 2.9908131363747974, 4.421475877783595, 6.5657931174374315, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
+	reports := [numLevels]float64{2.061441587872676, 3.047708727604575, 4.504446996988408, 6.684792183210895, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"n", d.n, int64(869)},
+		{"fc.level", d.fc.level, 94.81131605639496},
+		{"fc.dev", d.fc.dev, 0.8554549219915595},
+		{"fc.base", d.fc.base, 102.80057185719333},
+		{"fc.profile[0][10]", d.fc.profile[0][10], 16.38118480566035},
+		{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
+		{"cx.center", d.cx.center, 100.05691833576792},
+		{"cx.last", d.cx.last, uint64(1859271624149452776)},
+		{"resid.s.n", d.resid.s.n, int64(959)},
+		{"resid.s.mean", d.resid.s.mean, 1.0185523280524476},
+		{"resid.s.vari", d.resid.s.vari, 2.0175711606124818},
+		{"resid.c", d.resid.c.surprise, curve},
+		{"novel.s.mean", d.novel.s.mean, 0.022842347525891857},
+		{"novel.t.low", d.novel.t.low, 0.046622565587987566},
+		{"stops.q", d.stops.q, 0.5},
+		{"stops.n", d.stops.n, int64(869)},
+		{"reports", d.reports.surprise, reports},
+		{"pk.head", d.pk.head, 11},
+		{"pk.cur", d.pk.cur, 4.7882243117861485},
+		{"pk.in", d.pk.in, 4},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	for i := 869; i < 869+288; i++ {
+		r := d.Observe(t0.Add(time.Duration(i)*step), daily(i))
+		if !finite(r.Score, r.Expected, r.Lower, r.Upper) {
+			t.Fatalf("point %d after the restore: %+v", i, r)
+		}
+	}
+	// It is saved again in the current version.
+	b2, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again Detector
+	if err := again.UnmarshalMsgpack(b2); err != nil || again != d {
+		t.Fatalf("the restored detector's own snapshot: %v (equal: %v)", err, again == d)
+	}
 }

@@ -46,12 +46,64 @@ func BenchmarkObserveExampleRules(b *testing.B) {
 	}
 }
 
+// BenchmarkObserveExampleRulesWindows is BenchmarkObserveExampleRules with fresh states every
+// 12,500 records, as a runner of the bench's standard scenario has them: 2 M records over 20
+// one-minute windows and 8 partitions. Each window's states start empty, fill their 1,000
+// counters and, for the per-user rule, evict from then on.
+func BenchmarkObserveExampleRulesWindows(b *testing.B) { benchWindows(b, 1) }
+
+// BenchmarkObserveExampleRulesPartitions is BenchmarkObserveExampleRulesWindows for 8
+// partitions on one goroutine, a batch of 330 records (the bench's average fetched batch) of
+// each in turn, as a core of the bench's worker runs its share of the 8 runners: every batch
+// meets the states of another partition, which the batch before has pushed out of the caches
+// closest to the core.
+func BenchmarkObserveExampleRulesPartitions(b *testing.B) { benchWindows(b, 8) }
+
+func benchWindows(b *testing.B, parts int) {
+	const perWindow, batch = 12_500, 330
+	plan := decode.NewPlan(decode.JSON)
+	ops := exampleRuleOps(b, plan)
+	events := demoEvents(b, plan, 1<<16, 0)
+	rec := &pipeline.Record{}
+	states := make([][]*State, parts)
+	seen := make([]int, parts)
+	for p := range states {
+		states[p] = make([]*State, len(ops))
+	}
+	b.ReportAllocs()
+	i := 0
+	clock := benchclock.Start()
+	for b.Loop() {
+		p := i / batch % parts
+		if seen[p]%perWindow == 0 {
+			for k, op := range ops {
+				states[p][k] = op.newState()
+			}
+		}
+		seen[p]++
+		e := events[i&(len(events)-1)]
+		for _, st := range states[p] {
+			st.Observe(rec, e)
+		}
+		i++
+	}
+	clock.Report(b)
+}
+
 func exampleRuleStates(tb testing.TB, plan *decode.Plan) []*State {
+	var states []*State
+	for _, op := range exampleRuleOps(tb, plan) {
+		states = append(states, op.newState())
+	}
+	return states
+}
+
+func exampleRuleOps(tb testing.TB, plan *decode.Plan) []*Operator {
 	files, err := filepath.Glob("../../examples/rules/*.json")
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("example rules: %v (%d files)", err, len(files))
 	}
-	var states []*State
+	var ops []*Operator
 	for _, f := range files {
 		def, err := os.ReadFile(f)
 		if err != nil {
@@ -65,9 +117,9 @@ func exampleRuleStates(tb testing.TB, plan *decode.Plan) []*State {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		states = append(states, op.newState())
+		ops = append(ops, op)
 	}
-	return states
+	return ops
 }
 
 // demoEvents decodes n demo events; distinct > 0 cycles users as the bench's keys scenario.

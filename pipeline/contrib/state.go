@@ -64,10 +64,14 @@ func (s *State) Observe(_ *pipeline.Record, fields []decode.Value) {
 		buf = append(buf, t...)
 	}
 	s.buf = buf
-	// One hash serves both sketches: Space-Saving's index and the distinct counter.
+	// One hash serves both sketches: Space-Saving's index and the distinct counter. A key the
+	// Space-Saving sketch tracks is in the distinct counter already (it was added when it
+	// arrived, or merged or restored with the counter that had it), and adding it again would
+	// change nothing: only keys it did not track are added.
 	h := sketch.HashKey(buf)
-	s.ss.AddHashed(buf, h, w)
-	s.hll.Add(h)
+	if !s.ss.AddHashed(buf, h, w) {
+		s.hll.Add(h)
+	}
 	if s.n == 0 || w < s.min {
 		s.min = w
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/weirstream/weir/internal/benchclock"
 )
 
 // accessLog is the ~200-byte access-log record the benchmarks decode.
@@ -92,11 +94,13 @@ func benchDecode(b *testing.B, f Format, payload []byte, paths []string) {
 	_, d, out := plan(b, f, paths...)
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
+	clock := benchclock.Start()
 	for b.Loop() {
 		if err := d.Decode(payload, out); err != nil {
 			b.Fatal(err)
 		}
 	}
+	clock.Report(b)
 }
 
 func BenchmarkDecodeJSONAccessLog(b *testing.B) {
@@ -141,6 +145,7 @@ func BenchmarkDecodeJSONRuntimeTime(b *testing.B) {
 	payload := []byte(runtimeLog)
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
+	clock := benchclock.Start()
 	for b.Loop() {
 		if err := d.Decode(payload, out); err != nil {
 			b.Fatal(err)
@@ -149,6 +154,7 @@ func BenchmarkDecodeJSONRuntimeTime(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	clock.Report(b)
 }
 
 func BenchmarkValueTimeRFC3339(b *testing.B) {

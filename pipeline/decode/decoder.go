@@ -29,6 +29,9 @@ type Decoder struct {
 	scratch []byte
 	// keybuf receives unescaped JSON object keys while they are compared.
 	keybuf []byte
+	// guess holds, by node id, the member expected at each position of the node's objects
+	// (guess.go).
+	guess [][]memberGuess
 }
 
 // MaxDepth bounds the nesting of arrays and objects the scanners accept.
@@ -46,7 +49,7 @@ func (doneError) Error() string { return "all fields found" }
 // NewDecoder returns a Decoder for the plan and freezes the plan.
 func (p *Plan) NewDecoder() *Decoder {
 	p.frozen = true
-	return &Decoder{plan: p}
+	return &Decoder{plan: p, guess: make([][]memberGuess, p.nodes)}
 }
 
 // Decode fills out[i] for every planned field i (Missing where absent). out must have at least

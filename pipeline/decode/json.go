@@ -186,33 +186,52 @@ func (d *Decoder) jobject(b []byte, i int, n *node, depth int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	for {
+	guesses := d.guesses(n)
+	for k := 0; ; k++ {
 		if i >= len(b) || b[i] != '"' {
 			return i, d.jerr(i, "expected a member name")
 		}
-		end, esc := plainRun(b, i+1), false
-		if end >= 0 && b[end] == '"' {
-			end++
-		} else {
-			var err error
-			if end, esc, err = d.jstring(b, i); err != nil {
-				return end, err
-			}
-		}
 		var child *node
-		if n != nil && len(n.members) > 0 {
-			key := b[i+1 : end-1]
-			if esc {
-				d.keybuf = appendUnescaped(d.keybuf[:0], key)
-				key = d.keybuf
+		if k < len(guesses) && guesses[k].matches(b, i+1) {
+			// The name (and the colon, when it followed directly) of the last object's member
+			// at this position.
+			child, i = guesses[k].child, i+1+guesses[k].n
+		} else {
+			end, esc := plainRun(b, i+1), false
+			if end >= 0 && b[end] == '"' {
+				end++
+			} else {
+				var err error
+				if end, esc, err = d.jstring(b, i); err != nil {
+					return end, err
+				}
 			}
-			child = n.member(key)
+			if n != nil && len(n.members) > 0 {
+				key := b[i+1 : end-1]
+				if esc {
+					d.keybuf = appendUnescaped(d.keybuf[:0], key)
+					key = d.keybuf
+				}
+				child = n.member(key)
+				if !esc {
+					spelling := b[i+1 : end]
+					if end < len(b) && b[end] == ':' && len(spelling) < maxGuessLen {
+						spelling = b[i+1 : end+1]
+					}
+					d.learn(n, k, spelling, child)
+					guesses = d.guess[n.id]
+				}
+			}
+			i = end
 		}
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return i, d.jerr(i, "expected ':' after a member name")
+		if b[i-1] != ':' {
+			i = skipWS(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return i, d.jerr(i, "expected ':' after a member name")
+			}
+			i++
 		}
-		i = skipWS(b, i+1)
+		i = skipWS(b, i)
 		// jvalue's case for a string without escapes, repeated here to save a call per member.
 		e := -1
 		if i < len(b) && b[i] == '"' {

@@ -307,52 +307,57 @@ func (d *Decoder) mcontainer(b []byte, h mhdr, n *node, depth int) (int, error) 
 		}
 		return i, nil
 	}
+	guesses := d.guesses(n)
 	for k := 0; k < h.n; k++ {
 		var child *node
-		if i < len(b) && b[i]&0xe0 == 0xa0 { // fixstr key, the common case
+		switch {
+		case k < len(guesses) && guesses[k].matches(b, i):
+			// The fixstr key of the last map at this position: header and name are the
+			// guess's spelling.
+			child, i = guesses[k].child, i+guesses[k].n
+		case i < len(b) && b[i]&0xe0 == 0xa0: // fixstr key, the common case
 			kl := int(b[i] & 0x1f)
 			if kl > len(b)-i-1 {
 				return i, d.merr(i, "truncated string")
 			}
 			if n != nil && len(n.members) > 0 {
 				child = n.member(b[i+1 : i+1+kl])
+				d.learn(n, k, b[i:i+1+kl], child)
+				guesses = d.guess[n.id]
 			}
 			i += 1 + kl
-			// mvalue's fixstr case, repeated here to save a call per member.
-			if i < len(b) && b[i]&0xe0 == 0xa0 {
-				end := i + 1 + int(b[i]&0x1f)
-				if end > len(b) {
-					return i, d.merr(i, "truncated string")
-				}
-				if child != nil && child.field >= 0 && d.out[child.field].Kind == Missing {
-					o := &d.out[child.field]
-					o.Kind, o.Bytes = String, b[i+1:end]
-					if d.found++; d.found == len(d.out) {
-						return end, errDone
-					}
-				}
-				i = end
-				continue
-			}
-			if i, err = d.mvalue(b, i, child, depth); err != nil {
+		default:
+			kh, err := d.mhead(b, i)
+			if err != nil {
 				return i, err
 			}
-			continue
+			if kh.t == mStr {
+				if kh.n > len(b)-kh.start {
+					return i, d.merr(i, "truncated string")
+				}
+				if n != nil && len(n.members) > 0 {
+					child = n.member(b[kh.start : kh.start+kh.n])
+				}
+				i = kh.start + kh.n
+			} else if i, err = d.mvalue(b, i, nil, depth); err != nil {
+				return i, err
+			}
 		}
-		kh, err := d.mhead(b, i)
-		if err != nil {
-			return i, err
-		}
-		if kh.t == mStr {
-			if kh.n > len(b)-kh.start {
+		// mvalue's fixstr case, repeated here to save a call per member.
+		if i < len(b) && b[i]&0xe0 == 0xa0 {
+			end := i + 1 + int(b[i]&0x1f)
+			if end > len(b) {
 				return i, d.merr(i, "truncated string")
 			}
-			if n != nil && len(n.members) > 0 {
-				child = n.member(b[kh.start : kh.start+kh.n])
+			if child != nil && child.field >= 0 && d.out[child.field].Kind == Missing {
+				o := &d.out[child.field]
+				o.Kind, o.Bytes = String, b[i+1:end]
+				if d.found++; d.found == len(d.out) {
+					return end, errDone
+				}
 			}
-			i = kh.start + kh.n
-		} else if i, err = d.mvalue(b, i, nil, depth); err != nil {
-			return i, err
+			i = end
+			continue
 		}
 		if i, err = d.mvalue(b, i, child, depth); err != nil {
 			return i, err

@@ -23,8 +23,9 @@ type Plan struct {
 	n      int
 	frozen bool
 
-	// JSON / Msgpack: a trie of the planned paths.
-	root *node
+	// JSON / Msgpack: a trie of the planned paths, and how many nodes it has (node.id < nodes).
+	root  *node
+	nodes int
 	// CLF: field index of each position (index 0 unused), -1 where nothing is planned.
 	clf []int
 }
@@ -32,6 +33,7 @@ type Plan struct {
 // node is one step of the planned-path trie. A node can be both a field (its value is wanted)
 // and the parent of other planned paths ("$.a" and "$.a.b").
 type node struct {
+	id      int // numbers the plan's nodes from 0 (the root): a Decoder's guesses are indexed by it
 	field   int // index into the values slice, or -1
 	members []member
 	keys    memberTable // indexes members
@@ -56,7 +58,7 @@ var errFrozen = errors.New("plan is frozen: fields must be added before the firs
 
 // NewPlan returns an empty Plan for payloads of format f.
 func NewPlan(f Format) *Plan {
-	return &Plan{format: f, index: map[string]int{}, root: &node{field: -1}}
+	return &Plan{format: f, index: map[string]int{}, root: &node{field: -1}, nodes: 1}
 }
 
 // Format is the payload format the Plan decodes.
@@ -82,7 +84,7 @@ func (p *Plan) Add(path string) (int, error) {
 		}
 		n := p.root
 		for _, s := range parsed.steps {
-			n = n.child(s)
+			n = n.child(s, &p.nodes)
 		}
 		if n.field >= 0 {
 			// A different spelling of a planned path ("$['a']" and "$.a"): share its index.
@@ -107,14 +109,16 @@ func (p *Plan) Add(path string) (int, error) {
 	return p.n - 1, nil
 }
 
-func (n *node) child(s Step) *node {
+// child returns the node for step s below n, creating it (numbered from *nodes) if needed.
+func (n *node) child(s Step, nodes *int) *node {
 	if s.Index < 0 {
 		for _, m := range n.members {
 			if m.key == s.Key {
 				return m.n
 			}
 		}
-		c := &node{field: -1}
+		c := &node{id: *nodes, field: -1}
+		*nodes++
 		n.members = append(n.members, member{s.Key, c})
 		n.keys.rebuild(n.members)
 		return c
@@ -124,7 +128,8 @@ func (n *node) child(s Step) *node {
 			return e.n
 		}
 	}
-	c := &node{field: -1}
+	c := &node{id: *nodes, field: -1}
+	*nodes++
 	n.elems = append(n.elems, elem{s.Index, c})
 	return c
 }

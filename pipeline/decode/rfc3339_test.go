@@ -62,6 +62,9 @@ func TestRFC3339FastEdges(t *testing.T) {
 		"2023-02-29T00:00:00Z", "2026-11-21T13:00:0aZ", "-026-11-21T13:00:00Z", "2026-1-21T13:00:00Z...",
 		"2026-11-21T13:00:00.12a4Z", "2026-11-21T13:00:00+01:0", "2026-11-21T13:00:00+1:00Z",
 		"2026-11-21T13:00:00 01:00", "2026-11-21T13:00:00.123456789+01:00Z",
+		// Bytes just past '9' (':' ';' '?') and past ASCII where digits belong.
+		"20:6-11-21T13:00:00Z", "2026-1;-21T13:00:00Z", "2026-11-2?T13:00:00Z", "2026-11-21T1:_00:00Z",
+		"2026-11-21T13:0;:00Z", "2026-11-21T13:00:0:Z", "2026-11-21T13:00:\xff0Z", "\xfa026-11-21T13:00:00Z",
 	}
 	for _, s := range others {
 		if checkRFC3339(t, s) {
@@ -121,4 +124,24 @@ func TestRFC3339FastMatches(t *testing.T) {
 	if took < 150000 {
 		t.Fatalf("fast path took only %d of the strings", took)
 	}
+}
+
+// FuzzRFC3339Fast: on any bytes, the fast path either declines or agrees with the general
+// parser (it reads words and checks digits eight at a time, so bytes past ASCII in every
+// position must not slip through).
+func FuzzRFC3339Fast(f *testing.F) {
+	for _, s := range []string{"2026-11-21T08:00:00.123Z", "2026-11-21T13:00:00+01:00", "9999-12-31T23:59:59.999999999-23:59",
+		"2026-11-21T13:00:0\xffZ", "2026-1\xfa-21T13:00:00Z", "2026-11-21T13:00:00.\xfa23Z"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseRFC3339Fast(b)
+		if !ok {
+			return
+		}
+		general, err := parseRFC3339General(b)
+		if err != nil || fast != general {
+			t.Fatalf("%q: fast path %v, general parser %v, %v", b, fast, general, err)
+		}
+	})
 }

@@ -28,6 +28,11 @@ func (v Value) Time() (time.Time, error) {
 		return epochTime(v.Num)
 	case String:
 		b := v.Bytes
+		// RFC 3339 first: it is what nearly every time field holds, and no decimal number has
+		// a dash after four characters.
+		if len(b) >= 20 && b[4] == '-' {
+			return parseRFC3339(b)
+		}
 		if len(b) > 0 && (b[0] >= '0' && b[0] <= '9' || b[0] == '-') && isDecimal(b) {
 			if sec, ns, ok := exactEpoch(b); ok {
 				return epochParts(sec, ns)
@@ -37,9 +42,6 @@ func (v Value) Time() (time.Time, error) {
 				return time.Time{}, errBadTime
 			}
 			return epochTime(f)
-		}
-		if len(b) >= 20 && b[4] == '-' {
-			return parseRFC3339(b)
 		}
 		if len(b) >= 20 && b[2] == '/' {
 			return parseCLFTime(b)

@@ -115,19 +115,21 @@ func (s *SpaceSaving) Bound() float64 {
 func (s *SpaceSaving) Add(key []byte, w float64) { s.AddHashed(key, s.hashOf(key), w) }
 
 // AddHashed is Add for a caller that has already computed h = HashKey(key); any other h
-// would file the key where Add, Merge and Restore cannot find it.
-func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
+// would file the key where Add, Merge and Restore cannot find it. It reports whether the key
+// was tracked already: a caller that feeds every key to a distinct counter too (the
+// contributor operator) has given it this one before, and skips it.
+func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) (tracked bool) {
 	if sl := s.index.find(h, key, s.slots); sl >= 0 {
 		hp := s.heap
 		i := int(s.slots[sl].pos)
 		if i >= len(hp) {
-			return // unreachable: pos indexes heap; the check spares the ones below
+			return true // unreachable: pos indexes heap; the check spares the ones below
 		}
 		c := hp[i].count + w
 		hp[i].count = c
 		if w < 0 {
 			s.up(i)
-			return
+			return true
 		}
 		// A grown count can only move away from the root, and usually stays put: decide that
 		// here with down's own test (against the smaller child, the left one on ties).
@@ -140,7 +142,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 				s.down(i)
 			}
 		}
-		return
+		return true
 	}
 	if len(s.slots) < s.k {
 		sl := int32(len(s.slots))
@@ -149,7 +151,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 		s.heap = append(s.heap, heapEntry{count: s.floor + w, slot: sl})
 		s.index.insert(h, sl)
 		s.up(i)
-		return
+		return false
 	}
 	// Evict the smallest counter: the newcomer may have had up to its count already.
 	root := &s.heap[0]
@@ -164,6 +166,7 @@ func (s *SpaceSaving) AddHashed(key []byte, h uint64, w float64) {
 	root.count = s.floor + w
 	s.index.insert(h, root.slot)
 	s.down(0)
+	return false
 }
 
 // counters lists the tracked keys in slot order (keys copied).
@@ -187,69 +190,6 @@ func (s *SpaceSaving) Counters() []Counter {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out
-}
-
-// Merge folds o into s (o is unchanged). Both are converted to Misra-Gries form (lower bound
-// Count − bound, error bound), summed key by key, and cut back to K counters by subtracting the
-// (K+1)-th largest lower bound from all (the mergeable-summaries step), which keeps the error
-// within N/K. Per-key lower bounds (Count − Err) are summed separately and kept, since they
-// stay valid and are usually tighter.
-func (s *SpaceSaving) Merge(o *SpaceSaving) {
-	type acc struct {
-		mg, lo float64
-	}
-	bs, bo := s.Bound(), o.Bound()
-	sum := make(map[string]acc, len(s.slots)+len(o.slots))
-	for _, side := range []struct {
-		c []Counter
-		b float64
-	}{{s.counters(), bs}, {o.counters(), bo}} {
-		for _, c := range side.c {
-			a := sum[c.Key]
-			if mg := c.Count - side.b; mg > 0 {
-				a.mg += mg
-			}
-			a.lo += c.Count - c.Err
-			sum[c.Key] = a
-		}
-	}
-	delta := bs + bo
-	type entry struct {
-		key string
-		acc
-	}
-	all := make([]entry, 0, len(sum))
-	for k, a := range sum {
-		all = append(all, entry{k, a})
-	}
-	slices.SortFunc(all, func(a, b entry) int {
-		if c := cmp.Compare(b.mg, a.mg); c != 0 {
-			return c
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	if len(all) > s.k {
-		cut := all[s.k].mg
-		delta += cut
-		all = all[:s.k]
-		for i := range all {
-			all[i].mg -= cut
-		}
-	}
-	kept := make([]Counter, 0, len(all))
-	for _, e := range all {
-		if e.mg <= 0 && e.lo <= 0 {
-			continue // nothing known beyond the bound: untracked
-		}
-		c := e.mg + delta
-		lo := max(e.lo, e.mg)
-		// The lower bounds are summed apart from the counts, so with fractional weights lo can
-		// come out a rounding error above c: Err would be -1e-14, and Restore (rightly) refuses
-		// negative errors, so the merged state could not be read back.
-		kept = append(kept, Counter{Key: e.key, Count: c, Err: max(c-lo, 0)})
-	}
-	s.floor = delta
-	s.rebuild(kept)
 }
 
 // Restore replaces the sketch's content (used when decoding a serialised partial). It checks

@@ -73,6 +73,18 @@ func BenchmarkSpaceSavingKeys(b *testing.B) {
 // half overlap: what the fleet aggregator does per rule and partition every window.
 func BenchmarkSpaceSavingMerge(b *testing.B) {
 	const k = 1000
+	parts := overlappingParts(k)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewSpaceSaving(k)
+		s.Merge(parts[0])
+		s.Merge(parts[1])
+	}
+}
+
+// overlappingParts returns two full k-counter sketches whose keys half overlap, with small
+// integer counts (many ties).
+func overlappingParts(k int) []*SpaceSaving {
 	parts := make([]*SpaceSaving, 2)
 	for p := range parts {
 		parts[p] = NewSpaceSaving(k)
@@ -80,10 +92,5 @@ func BenchmarkSpaceSavingMerge(b *testing.B) {
 			parts[p].Add([]byte("u-"+strconv.Itoa(p*k/2+i%(2*k))), float64(1+i%7))
 		}
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		s := NewSpaceSaving(k)
-		s.Merge(parts[0])
-		s.Merge(parts[1])
-	}
+	return parts
 }

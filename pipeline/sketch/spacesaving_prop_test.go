@@ -35,6 +35,9 @@ type propStream struct {
 	zipf     *rand.Zipf
 	universe int
 	weights  string
+	// long makes every other key longer than 16 bytes, so keys of both lengths take each
+	// other's slots (and their buffers) on evictions and merges.
+	long bool
 }
 
 func (p *propStream) next() ([]byte, float64) {
@@ -45,6 +48,9 @@ func (p *propStream) next() ([]byte, float64) {
 		k = uint64(p.r.IntN(p.universe))
 	}
 	key := []byte("key-" + strconv.FormatUint(k, 10))
+	if p.long && k%2 == 0 {
+		key = append([]byte("a-key-longer-than-sixteen-bytes-"), key...)
+	}
 	switch p.weights {
 	case "ones":
 		return key, 1
@@ -80,12 +86,17 @@ func TestSpaceSavingMatchesReference(t *testing.T) {
 			for _, universe := range []int{3, 100, 5000} {
 				for _, weights := range []string{"ones", "ints", "fractions", "signed"} {
 					for _, zipf := range []bool{false, true} {
-						seed++
-						name := hname + "/k=" + strconv.Itoa(k) + "/u=" + strconv.Itoa(universe) + "/" + weights
-						if zipf {
-							name += "/zipf"
+						for _, long := range []bool{false, true} {
+							seed++
+							name := hname + "/k=" + strconv.Itoa(k) + "/u=" + strconv.Itoa(universe) + "/" + weights
+							if zipf {
+								name += "/zipf"
+							}
+							if long {
+								name += "/long"
+							}
+							propRun(t, name, seed, hash, k, universe, weights, zipf, long)
 						}
-						propRun(t, name, seed, hash, k, universe, weights, zipf)
 					}
 				}
 			}
@@ -93,9 +104,9 @@ func TestSpaceSavingMatchesReference(t *testing.T) {
 	}
 }
 
-func propRun(t *testing.T, name string, seed uint64, hash func([]byte) uint64, k, universe int, weights string, zipf bool) {
+func propRun(t *testing.T, name string, seed uint64, hash func([]byte) uint64, k, universe int, weights string, zipf, long bool) {
 	r := rand.New(rand.NewPCG(seed, 7))
-	p := &propStream{r: r, universe: universe, weights: weights}
+	p := &propStream{r: r, universe: universe, weights: weights, long: long}
 	if zipf {
 		p.zipf = rand.NewZipf(r, 1.1, 1, uint64(universe-1))
 	}

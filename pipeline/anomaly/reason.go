@@ -1,0 +1,27 @@
+package anomaly
+
+// Reason is the channel that spoke for a point: what about it is surprising. It lets an event
+// on a value inside its band make sense to the person reading it: such a value is anomalous
+// because its recent shape is one the series has not produced, or because the series stopped,
+// not because it is far from what was expected.
+type Reason uint8
+
+const (
+	ReasonNone      Reason = iota // nothing surprising (score 0, or warm-up)
+	ReasonDeviation               // the value is far from the expected one (the residual)
+	ReasonPattern                 // the shape of the last few points is new (novelty)
+	ReasonStopped                 // a run of zeros this series rarely produces
+)
+
+// String returns the reason as events and log lines write it.
+func (r Reason) String() string {
+	switch r {
+	case ReasonDeviation:
+		return "deviation"
+	case ReasonPattern:
+		return "pattern"
+	case ReasonStopped:
+		return "stopped"
+	}
+	return "none"
+}
