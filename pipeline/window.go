@@ -16,7 +16,3 @@ func WindowOf(t time.Time, period time.Duration) Window {
 	return Window{Start: start, End: start.Add(period)}
 }
 
-// windowKey is the window start in Unix nanoseconds; runners index their open windows by it.
-type windowKey int64
-
-func keyOf(w Window) windowKey { return windowKey(w.Start.UnixNano()) }
