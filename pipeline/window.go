@@ -15,4 +15,3 @@ func WindowOf(t time.Time, period time.Duration) Window {
 	start := t.Truncate(period)
 	return Window{Start: start, End: start.Add(period)}
 }
-
