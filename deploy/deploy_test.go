@@ -72,6 +72,28 @@ func TestTemplateInvariants(t *testing.T) {
 				t.Errorf("ScalingSignalMissingAlarm treats missing data as %v, want breaching", m)
 			}
 
+			// The source's own lag alarm is the one that still fires when the whole fleet is
+			// down (no worker publishes anything then); the dashboard is where the runbook starts.
+			sourceMetric := map[string]string{"weir-msk.yaml": "AWS/Kafka MaxOffsetLag",
+				"weir-kinesis.yaml": "AWS/Kinesis GetRecords.IteratorAgeMilliseconds"}[filepath.Base(path)]
+			var sourceMetrics []string
+			if props, ok := get(res, "SourceLagAlarm", "Properties").(map[string]any); ok {
+				if name, ok := props["MetricName"].(string); ok {
+					sourceMetrics = append(sourceMetrics, props["Namespace"].(string)+" "+name)
+				}
+				for _, q := range listOf(props["Metrics"]) {
+					if m := get(q, "MetricStat", "Metric"); m != nil {
+						sourceMetrics = append(sourceMetrics, get(m, "Namespace").(string)+" "+get(m, "MetricName").(string))
+					}
+				}
+			}
+			if !slices.Contains(sourceMetrics, sourceMetric) {
+				t.Errorf("SourceLagAlarm watches %v, want %s", sourceMetrics, sourceMetric)
+			}
+			if typ := get(res, "Dashboard", "Type"); typ != "AWS::CloudWatch::Dashboard" {
+				t.Errorf("no Dashboard resource (found %v)", typ)
+			}
+
 			// Fargate's stop timeout is at most 120 s, and the drain must finish before SIGKILL.
 			stopMax, _ := strconv.Atoi(get(params, "StopTimeout", "MaxValue").(string))
 			stopDef, _ := strconv.Atoi(get(params, "StopTimeout", "Default").(string))
@@ -90,8 +112,9 @@ func TestTemplateInvariants(t *testing.T) {
 			}
 			// stdout carries the EMF lines (metrics, alarms' data, the scaling signal):
 			// non-blocking mode drops lines when its buffer fills.
-			if mode := get(container, "LogConfiguration", "Options", "mode"); mode != nil && mode != "blocking" {
-				t.Errorf("awslogs mode %v can drop EMF lines; want blocking", mode)
+			// Said explicitly: ECS's default for awslogs has been non-blocking since June 2025.
+			if mode := get(container, "LogConfiguration", "Options", "mode"); mode != "blocking" {
+				t.Errorf("awslogs mode %v can drop EMF lines; want blocking, set explicitly", mode)
 			}
 
 			// "*" only where the action has no resource-level permission.
