@@ -147,6 +147,14 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	p.WaitFor(t, "the first scaling signal on stdout", 100*time.Second, func() bool {
 		return bytes.Contains(p.Stdout.Bytes(), []byte(`"DesiredTasks"`))
 	})
+	// The records' window closes allowed_lateness after its end on the wall clock, which can be
+	// later than the first scaling signal (records written in a minute's first seconds): a stop
+	// before then leaves the window open, and its summary unwritten, by design.
+	summaries := st.params["BucketPrefix"] + "/kind=summary/"
+	p.WaitFor(t, "a window summary in S3", 100*time.Second, func() bool {
+		out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(runBucket), Prefix: aws.String(summaries), MaxKeys: aws.Int32(1)})
+		return err == nil && len(out.Contents) > 0
+	})
 	p.Stop(t, 40*time.Second)
 	if values["EnableTaskProtection"] == "true" {
 		// Protection is for a task draining a backlog (ecs.protection.behind, 60s): this run
@@ -170,13 +178,12 @@ func runTemplate(t *testing.T, bin, path string) runResult {
 	for _, o := range out.Contents {
 		keys = append(keys, aws.ToString(o.Key))
 	}
-	prefix := st.params["BucketPrefix"] + "/kind=summary/"
 	found := false
 	for _, k := range keys {
-		found = found || strings.HasPrefix(k, prefix)
+		found = found || strings.HasPrefix(k, summaries)
 	}
 	if !found {
-		t.Errorf("no window summary under s3://%s/%s; the bucket holds %v", runBucket, prefix, keys)
+		t.Errorf("no window summary under s3://%s/%s after the stop; the bucket holds %v", runBucket, summaries, keys)
 	}
 
 	emitted, other, err := emittedMetrics(p.Stdout.Bytes())
