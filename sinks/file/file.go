@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/weirstream/weir/internal/writable"
 	"github.com/weirstream/weir/pipeline"
@@ -70,18 +72,25 @@ func (s *Sink) Write(_ context.Context, out *pipeline.Output) error {
 	return nil
 }
 
-// WriteDeadLetters implements pipeline.DeadLetterSink: one object per partition.
+// WriteDeadLetters implements pipeline.DeadLetterSink: one object per stream
+// (layout.GroupDeadLetters), each encoded straight into its temporary file, and the
+// directories they are renamed into synced once for the call, not once per object.
 func (s *Sink) WriteDeadLetters(_ context.Context, letters []pipeline.DeadLetter) error {
+	var staged []stagedFile
+	defer func() {
+		for _, f := range staged {
+			os.Remove(f.tmp) // no-op once renamed
+		}
+	}()
 	for _, g := range layout.GroupDeadLetters(letters) {
-		var buf bytes.Buffer
-		if err := layout.WriteDeadLetters(&buf, g, s.cfg.Gzip); err != nil {
+		path := filepath.Join(s.cfg.Dir, filepath.FromSlash(layout.DeadLetterKey(g, s.cfg.Gzip)))
+		tmp, err := stage(path, func(w io.Writer) error { return layout.WriteDeadLetters(w, g, s.cfg.Gzip) })
+		if err != nil {
 			return err
 		}
-		if err := s.put(layout.DeadLetterKey(g, s.cfg.Gzip), buf.Bytes()); err != nil {
-			return err
-		}
+		staged = append(staged, stagedFile{tmp: tmp, path: path})
 	}
-	return nil
+	return publish(staged)
 }
 
 // Close implements pipeline.Sink; every Write is already durable.
@@ -92,33 +101,66 @@ func (s *Sink) put(key string, data []byte) error {
 	return put(filepath.Join(s.cfg.Dir, filepath.FromSlash(key)), data)
 }
 
-// put writes data at path atomically and durably: temporary file, fsync, rename, fsync of the
-// directory (without the last step a crash could forget the rename).
+// put writes data at path atomically and durably.
 func put(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	tmp, err := stage(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	})
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	defer os.Remove(tmp) // no-op after a successful rename
+	return publish([]stagedFile{{tmp: tmp, path: path}})
+}
+
+// stagedFile is a temporary file, written and synced, waiting to be renamed to path.
+type stagedFile struct{ tmp, path string }
+
+// stage writes a temporary file next to path with write and syncs it, returning its name. The
+// caller removes it if it is never published.
+func stage(path string, write func(io.Writer) error) (string, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	return syncDir(dir)
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+// publish renames staged files into place, then syncs each directory they went into once:
+// without that a crash could forget a rename, and a sync per file cost an fsync per object.
+// A reader (or a crash) never sees half an object.
+func publish(files []stagedFile) error {
+	var dirs []string
+	for _, f := range files {
+		if err := os.Rename(f.tmp, f.path); err != nil {
+			return err
+		}
+		if dir := filepath.Dir(f.path); !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	for _, dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,7 +85,9 @@ func TestReportsLandAtTheirKeyAndReplaysOverwrite(t *testing.T) {
 	}
 }
 
-func TestDeadLettersOnePerPartition(t *testing.T) {
+// Dead letters make one object per stream, whatever the partitions, each partition's letters
+// together and in order; written again they overwrite it, leaving no temporary file.
+func TestDeadLettersOneObjectPerStream(t *testing.T) {
 	dir := t.TempDir()
 	s, err := file.New(file.Config{Dir: dir})
 	if err != nil {
@@ -91,18 +95,39 @@ func TestDeadLettersOnePerPartition(t *testing.T) {
 	}
 	p0 := pipeline.Partition{Stream: "events", ID: "0"}
 	p1 := pipeline.Partition{Stream: "events", ID: "1"}
+	q0 := pipeline.Partition{Stream: "orders", ID: "0"}
 	letters := []pipeline.DeadLetter{
 		{Partition: p0, Position: pipeline.Position{Offset: 5}, Time: win.Start, Reason: "decode", Value: []byte("{bad")},
 		{Partition: p1, Position: pipeline.Position{Offset: 9}, Time: win.Start, Reason: "late", Value: []byte("{}")},
+		{Partition: q0, Position: pipeline.Position{Offset: 3}, Time: win.Start, Reason: "decode", Value: []byte("{")},
 		{Partition: p0, Position: pipeline.Position{Offset: 7}, Time: win.Start, Reason: "decode", Value: []byte("{worse")},
 	}
-	if err := s.WriteDeadLetters(context.Background(), letters); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := s.WriteDeadLetters(context.Background(), letters); err != nil {
+			t.Fatal(err)
+		}
 	}
-	path := filepath.Join(dir, layout.DeadLetterKey([]pipeline.DeadLetter{letters[0], letters[2]}, false))
-	lines := readLines(t, path, false)
-	if len(lines) != 2 || lines[0]["position"] != "5" || lines[1]["position"] != "7" || lines[0]["value"] != "e2JhZA==" {
-		t.Errorf("partition 0 dead letters: %v", lines)
+	events := filepath.Join(dir, layout.DeadLetterKey([]pipeline.DeadLetter{letters[0], letters[3], letters[1]}, false))
+	lines := readLines(t, events, false)
+	var got []string
+	for _, l := range lines {
+		got = append(got, fmt.Sprint(l["partition"], "/", l["position"]))
+	}
+	if strings.Join(got, " ") != "0/5 0/7 1/9" || lines[0]["value"] != "e2JhZA==" {
+		t.Errorf("the events object holds %v: %v", got, lines)
+	}
+	if lines := readLines(t, filepath.Join(dir, layout.DeadLetterKey(letters[2:3], false)), false); len(lines) != 1 {
+		t.Errorf("the orders object holds %v", lines)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if len(files) != 2 {
+		t.Errorf("two writes of two streams' letters left %v, want 2 objects", files)
 	}
 }
 

@@ -3,6 +3,8 @@ package layout
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,30 +81,68 @@ func FuzzDeadLetterLineMatchesEncodingJSON(f *testing.F) {
 	})
 }
 
-// Letters are grouped by partition in order, whether each partition's letters come together
-// (sub-slices) or interleaved (copies).
+// Letters are grouped into one object per stream, each partition's letters together and in
+// order, whether they come so (sub-slices) or interleaved (copies).
 func TestGroupDeadLetters(t *testing.T) {
-	l := func(p string, off int64) pipeline.DeadLetter {
-		return pipeline.DeadLetter{Partition: pipeline.Partition{Stream: "e", ID: p}, Position: pipeline.Position{Offset: off}}
+	l := func(stream, p string, off int64) pipeline.DeadLetter {
+		return pipeline.DeadLetter{Partition: pipeline.Partition{Stream: stream, ID: p}, Position: pipeline.Position{Offset: off}}
 	}
 	for _, c := range []struct {
 		in   []pipeline.DeadLetter
 		want string
 	}{
 		{nil, ""},
-		{[]pipeline.DeadLetter{l("0", 1), l("0", 2), l("1", 5), l("2", 3)}, "0:1,2 1:5 2:3"},
-		{[]pipeline.DeadLetter{l("0", 1), l("1", 5), l("0", 2), l("1", 6)}, "0:1,2 1:5,6"},
+		{[]pipeline.DeadLetter{l("e", "0", 1), l("e", "0", 2), l("e", "1", 5), l("e", "2", 3)}, "e[0:1 0:2 1:5 2:3]"},
+		{[]pipeline.DeadLetter{l("e", "0", 1), l("e", "1", 5), l("e", "0", 2), l("e", "1", 6)}, "e[0:1 0:2 1:5 1:6]"},
+		{[]pipeline.DeadLetter{l("e", "0", 1), l("f", "0", 5), l("f", "1", 2)}, "e[0:1] f[0:5 1:2]"},
+		{[]pipeline.DeadLetter{l("e", "0", 1), l("f", "0", 5), l("e", "1", 2)}, "e[0:1 1:2] f[0:5]"},
 	} {
 		var got []string
 		for _, g := range GroupDeadLetters(c.in) {
-			var offs []string
+			var ls []string
 			for _, x := range g {
-				offs = append(offs, x.Position.String())
+				if x.Partition.Stream != g[0].Partition.Stream {
+					t.Errorf("%v: an object holds streams %s and %s", c.in, g[0].Partition.Stream, x.Partition.Stream)
+				}
+				ls = append(ls, x.Partition.ID+":"+x.Position.String())
 			}
-			got = append(got, g[0].Partition.ID+":"+strings.Join(offs, ","))
+			got = append(got, g[0].Partition.Stream+"["+strings.Join(ls, " ")+"]")
 		}
 		if s := strings.Join(got, " "); s != c.want {
 			t.Errorf("%v: got %q, want %q", c.in, s, c.want)
+		}
+	}
+}
+
+// An object of one partition's letters is named by its first and last position; one of
+// several partitions by its first letter and a hash of its contents: the same letters get the
+// same key, and other letters starting at the same one (a replay grouping them differently)
+// another, so neither write overwrites the other's letters.
+func TestDeadLetterKey(t *testing.T) {
+	at := time.Date(2026, 11, 21, 13, 5, 0, 0, time.UTC)
+	l := func(p string, off int64) pipeline.DeadLetter {
+		return pipeline.DeadLetter{Partition: pipeline.Partition{Stream: "events", ID: p}, Position: pipeline.Position{Offset: off}, Time: at}
+	}
+	one := DeadLetterKey([]pipeline.DeadLetter{l("3", 17), l("3", 42)}, true)
+	if want := "kind=deadletter/stream=events/dt=2026-11-21/hour=13/3_17_42.json.gz"; one != want {
+		t.Errorf("one partition: got %s, want %s", one, want)
+	}
+	several := []pipeline.DeadLetter{l("3", 17), l("3", 42), l("4", 9)}
+	key := DeadLetterKey(several, false)
+	if !regexp.MustCompile(`^kind=deadletter/stream=events/dt=2026-11-21/hour=13/3_17_h[0-9a-f]{16}\.json$`).MatchString(key) {
+		t.Errorf("several partitions: got %s", key)
+	}
+	if again := DeadLetterKey(slices.Clone(several), false); again != key {
+		t.Errorf("the same letters got %s, then %s", key, again)
+	}
+	for _, other := range [][]pipeline.DeadLetter{
+		{l("3", 17), l("4", 9)},
+		{l("3", 17), l("3", 42), l("4", 9), l("4", 10)},
+		{l("3", 17), l("3", 42), l("5", 9)},
+		{l("3", 17), l("3", 30), l("3", 42), l("4", 9)},
+	} {
+		if k := DeadLetterKey(other, false); k == key {
+			t.Errorf("%v and %v share the key %s", several, other, k)
 		}
 	}
 }

@@ -80,53 +80,6 @@ func WriteDeadLetters(w io.Writer, letters []pipeline.DeadLetter, gz bool) error
 	})
 }
 
-// GroupDeadLetters splits letters by partition (one object per partition), keeping order. When
-// each partition's letters are already together (the runtime hands them over so), the groups
-// are sub-slices of letters, not copies.
-func GroupDeadLetters(letters []pipeline.DeadLetter) [][]pipeline.DeadLetter {
-	if runs, ok := partitionRuns(letters); ok {
-		return runs
-	}
-	var groups [][]pipeline.DeadLetter
-	index := map[pipeline.Partition]int{}
-	for _, l := range letters {
-		i, ok := index[l.Partition]
-		if !ok {
-			i = len(groups)
-			index[l.Partition] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], l)
-	}
-	return groups
-}
-
-// partitionRuns splits letters into runs of one partition, and reports whether no partition
-// has two runs.
-func partitionRuns(letters []pipeline.DeadLetter) ([][]pipeline.DeadLetter, bool) {
-	var runs [][]pipeline.DeadLetter
-	start := 0
-	for i := 1; i <= len(letters); i++ {
-		if i < len(letters) && letters[i].Partition == letters[start].Partition {
-			continue
-		}
-		for _, r := range runs {
-			if r[0].Partition == letters[start].Partition {
-				return nil, false
-			}
-		}
-		runs = append(runs, letters[start:i:i])
-		start = i
-	}
-	return runs, true
-}
-
-// DeadLetterKey is the key of an object holding letters, all of one partition, in order.
-func DeadLetterKey(letters []pipeline.DeadLetter, gz bool) string {
-	first, last := letters[0], letters[len(letters)-1]
-	return RecordsKey("deadletter", first.Partition, first.Position, last.Position, first.Time, gz)
-}
-
 func writeLines(w io.Writer, gz bool, level int, fn func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var zw *gzip.Writer

@@ -86,9 +86,9 @@ func (s *Sink) Write(ctx context.Context, out *pipeline.Output) error {
 	})
 }
 
-// WriteDeadLetters implements pipeline.DeadLetterSink: one object per partition of letters
-// (layout.GroupDeadLetters, layout.DeadLetterKey: named by the partition and its first and last
-// position), so the same letters written again land on the same key with the same bytes.
+// WriteDeadLetters implements pipeline.DeadLetterSink: one object (one PUT) per stream of
+// letters, whatever the partitions (layout.GroupDeadLetters; layout.DeadLetterKey names it by
+// its contents), so the same letters written again land on the same key with the same bytes.
 func (s *Sink) WriteDeadLetters(ctx context.Context, letters []pipeline.DeadLetter) error {
 	groups := layout.GroupDeadLetters(letters)
 	gz := *s.cfg.Gzip

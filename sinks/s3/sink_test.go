@@ -121,7 +121,9 @@ func TestAWSCLIReadsReports(t *testing.T) {
 	}
 }
 
-func TestDeadLettersOnePerPartition(t *testing.T) {
+// Dead letters of several partitions of a stream make one object (one PUT), each partition's
+// letters together and in order; written again they overwrite it.
+func TestDeadLettersOneObjectPerStream(t *testing.T) {
 	env := newMotoEnv(t)
 	s := env.sink(t, func(c *Config) { c.Gzip = aws.Bool(false); c.Prefix = "" }, nil)
 	t0 := time.Date(2026, 11, 21, 13, 5, 0, 0, time.UTC)
@@ -136,10 +138,9 @@ func TestDeadLettersOnePerPartition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	k0 := layout.RecordsKey("deadletter", p0, letters[0].Position, letters[2].Position, t0, false)
-	k1 := layout.RecordsKey("deadletter", p1, letters[1].Position, letters[1].Position, t0, false)
-	if keys := env.keys(t); len(keys) != 2 || keys[0] != k0 || keys[1] != k1 {
-		t.Fatalf("objects %v, want [%s %s]", keys, k0, k1)
+	k0 := layout.DeadLetterKey([]pipeline.DeadLetter{letters[0], letters[2], letters[1]}, false)
+	if keys := env.keys(t); len(keys) != 1 || keys[0] != k0 {
+		t.Fatalf("objects %v, want [%s]", keys, k0)
 	}
 	var got []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(string(env.get(t, k0))), "\n") {
@@ -149,7 +150,8 @@ func TestDeadLettersOnePerPartition(t *testing.T) {
 		}
 		got = append(got, m)
 	}
-	if len(got) != 2 || got[0]["position"] != "17" || got[0]["value"] != "/wA=" || got[0]["reason"] != "decode" || got[1]["position"] != "42" {
+	if len(got) != 3 || got[0]["position"] != "17" || got[0]["value"] != "/wA=" || got[0]["reason"] != "decode" || got[1]["position"] != "42" ||
+		got[2]["partition"] != "1" || got[2]["position"] != "3" {
 		t.Errorf("dead letters read back: %v", got)
 	}
 	if n := testutil.ToFloat64(s.m.deadLetters); n != 6 {
