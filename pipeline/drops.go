@@ -1,6 +1,9 @@
 package pipeline
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // dropReason is why a record did not count where its time says: the reasons of dead letters
 // (DeadLetter.Reason, the reason label of weir_dead_letters_total) and lateness.
@@ -219,6 +222,12 @@ func (r *runner) deadLetter(rec *Record, reason dropReason, detail string, remai
 		g = &letterGroup{letters: make([]DeadLetter, 0, min(remaining, 8))}
 		g.ack = r.holds.take(rec.Position, r.prev, r.hasPrev, r.closedThrough())
 		r.letters = g
+	}
+	if len(g.letters) == cap(g.letters) && len(g.letters) >= 8 {
+		// More than a handful in one batch: a flood. Grow once to what the rest of the batch
+		// can add (at most a group's worth) instead of doubling through every size, each
+		// doubling a copy of the letters so far.
+		g.letters = slices.Grow(g.letters, max(len(g.letters), min(remaining, maxGroupLetters-len(g.letters))))
 	}
 	g.letters = append(g.letters, DeadLetter{
 		Partition: r.p,
