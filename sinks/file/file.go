@@ -77,9 +77,12 @@ func (s *Sink) Write(_ context.Context, out *pipeline.Output) error {
 // directories they are renamed into synced once for the call, not once per object.
 func (s *Sink) WriteDeadLetters(_ context.Context, letters []pipeline.DeadLetter) error {
 	var staged []stagedFile
+	published := false
 	defer func() {
-		for _, f := range staged {
-			os.Remove(f.tmp) // no-op once renamed
+		if !published {
+			for _, f := range staged {
+				os.Remove(f.tmp) // a no-op for those renamed before a failure
+			}
 		}
 	}()
 	for _, g := range layout.GroupDeadLetters(letters) {
@@ -90,7 +93,9 @@ func (s *Sink) WriteDeadLetters(_ context.Context, letters []pipeline.DeadLetter
 		}
 		staged = append(staged, stagedFile{tmp: tmp, path: path})
 	}
-	return publish(staged)
+	err := publish(staged)
+	published = err == nil // removing what was renamed, though a no-op, waited on the directory
+	return err
 }
 
 // Close implements pipeline.Sink; every Write is already durable.
@@ -110,8 +115,11 @@ func put(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp) // no-op after a successful rename
-	return publish([]stagedFile{{tmp: tmp, path: path}})
+	if err := publish([]stagedFile{{tmp: tmp, path: path}}); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // stagedFile is a temporary file, written and synced, waiting to be renamed to path.
