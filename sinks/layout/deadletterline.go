@@ -15,15 +15,37 @@ import (
 // is bad, encoding the letters was a third of the dead-letter writer's time. A time outside
 // the years 0–9999 (which encoding/json refuses) goes through encoding/json for its error.
 func appendDeadLetterLine(b []byte, l *pipeline.DeadLetter) ([]byte, error) {
+	var e lineEncoder
+	return e.append(b, l)
+}
+
+// lineEncoder encodes the lines of an object's letters. Consecutive letters mostly share their
+// partition, their reason and detail (the same decode error) and often their time, so it
+// keeps the last encoding of each and copies it instead of encoding it again.
+type lineEncoder struct {
+	part  pipeline.Partition
+	head  []byte // {"stream":…,"partition":…,"position":
+	t     time.Time
+	tm    []byte // ,"time":"…"
+	rsn   string
+	dtl   string
+	cause []byte // ,"reason":…,"detail":…
+}
+
+func (e *lineEncoder) append(b []byte, l *pipeline.DeadLetter) ([]byte, error) {
 	if y := l.Time.Year(); y < 0 || y > 9999 {
 		_, err := json.Marshal(l.Time)
 		return b, err
 	}
-	b = append(b, `{"stream":`...)
-	b = appendJSONString(b, l.Partition.Stream)
-	b = append(b, `,"partition":`...)
-	b = appendJSONString(b, l.Partition.ID)
-	b = append(b, `,"position":`...)
+	if e.head == nil || l.Partition != e.part {
+		e.part = l.Partition
+		e.head = append(e.head[:0], `{"stream":`...)
+		e.head = appendJSONString(e.head, l.Partition.Stream)
+		e.head = append(e.head, `,"partition":`...)
+		e.head = appendJSONString(e.head, l.Partition.ID)
+		e.head = append(e.head, `,"position":`...)
+	}
+	b = append(b, e.head...)
 	if l.Position.Seq == "" {
 		b = append(b, '"')
 		b = strconv.AppendInt(b, l.Position.Offset, 10)
@@ -31,12 +53,22 @@ func appendDeadLetterLine(b []byte, l *pipeline.DeadLetter) ([]byte, error) {
 	} else {
 		b = appendJSONString(b, l.Position.String())
 	}
-	b = append(b, `,"time":"`...)
-	b = l.Time.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","reason":`...)
-	b = appendJSONString(b, l.Reason)
-	b = append(b, `,"detail":`...)
-	b = appendJSONString(b, l.Detail)
+	// == rather than Equal: the same instant in another location is written differently.
+	if e.tm == nil || l.Time != e.t {
+		e.t = l.Time
+		e.tm = append(e.tm[:0], `,"time":"`...)
+		e.tm = l.Time.AppendFormat(e.tm, time.RFC3339Nano)
+		e.tm = append(e.tm, '"')
+	}
+	b = append(b, e.tm...)
+	if e.cause == nil || l.Reason != e.rsn || l.Detail != e.dtl {
+		e.rsn, e.dtl = l.Reason, l.Detail
+		e.cause = append(e.cause[:0], `,"reason":`...)
+		e.cause = appendJSONString(e.cause, l.Reason)
+		e.cause = append(e.cause, `,"detail":`...)
+		e.cause = appendJSONString(e.cause, l.Detail)
+	}
+	b = append(b, e.cause...)
 	if len(l.Key) > 0 {
 		b = append(b, `,"key":"`...)
 		b = base64.StdEncoding.AppendEncode(b, l.Key)

@@ -69,6 +69,40 @@ func TestDeadLetterLineMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// Letters encoded one after another reuse the parts they share with the letter before (the
+// partition, the time, the reason and detail): each line is still encoding/json's, whatever
+// changes from one letter to the next.
+func TestDeadLetterLinesInSequenceMatchEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 21, 13, 0, 0, 123456789, time.UTC)
+	p3, p4 := pipeline.Partition{Stream: "events", ID: "3"}, pipeline.Partition{Stream: "events", ID: "4"}
+	l := func(p pipeline.Partition, off int64, tm time.Time, reason, detail string) pipeline.DeadLetter {
+		return pipeline.DeadLetter{Partition: p, Position: pipeline.Position{Offset: off}, Time: tm, Reason: reason, Detail: detail, Value: []byte("{")}
+	}
+	letters := []pipeline.DeadLetter{
+		l(p3, 1, at, "decode", "bad"),
+		l(p3, 2, at, "decode", "bad"),
+		l(p3, 3, at.Add(time.Millisecond), "decode", "bad"),
+		l(p3, 4, at.Add(time.Millisecond).In(time.FixedZone("x", 3600)), "decode", "bad"), // same instant, another zone
+		l(p4, 1, at, "decode", "bad"),
+		l(p4, 2, at, "decode", "worse"),
+		l(p4, 3, at, "late", "worse"),
+		l(p4, 4, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "late", "worse"), // refused
+		l(p4, 5, at, "late", "worse"),
+		l(pipeline.Partition{Stream: "orders", ID: "3"}, 6, at, "late", "worse"),
+	}
+	var enc lineEncoder
+	for _, x := range letters {
+		want, werr := encodeStd(t, x)
+		got, gerr := enc.append([]byte("prefix"), &x)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("%v: errors differ: encoding/json %v, ours %v", x, werr, gerr)
+		}
+		if werr == nil && string(got) != "prefix"+string(want) {
+			t.Errorf("line differs from encoding/json:\n got %s\nwant prefix%s", got, want)
+		}
+	}
+}
+
 func FuzzDeadLetterLineMatchesEncodingJSON(f *testing.F) {
 	f.Add("events", "0", int64(5), "", "decode", "bad", []byte("k"), []byte("v"), int64(0))
 	f.Add("e\u2028", "\xff", int64(-3), "495", "late", "\x00\"\\", []byte{}, []byte(nil), int64(1e18))

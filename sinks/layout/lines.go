@@ -67,9 +67,10 @@ type DeadLetterLine struct {
 func WriteDeadLetters(w io.Writer, letters []pipeline.DeadLetter, gz bool) error {
 	return writeLines(w, gz, gzip.BestSpeed, func(dst io.Writer) error {
 		var line []byte
+		var enc lineEncoder
 		for i := range letters {
 			var err error
-			if line, err = appendDeadLetterLine(line[:0], &letters[i]); err != nil {
+			if line, err = enc.append(line[:0], &letters[i]); err != nil {
 				return err
 			}
 			if _, err := dst.Write(line); err != nil {
