@@ -42,7 +42,7 @@ func (d *Decoder) decodeCLF(b []byte) error {
 			start = i + 1
 			k := bytes.IndexByte(b[start:], ']')
 			if k < 0 {
-				return &syntaxError{format: CLF, off: i, msg: "unterminated [ group"}
+				return d.syntaxErr(CLF, i, "unterminated [ group")
 			}
 			end = start + k
 			next = end + 1
@@ -50,7 +50,7 @@ func (d *Decoder) decodeCLF(b []byte) error {
 			start = i + 1
 			end = closingQuote(b, start)
 			if end < 0 {
-				return &syntaxError{format: CLF, off: i, msg: "unterminated quoted field"}
+				return d.syntaxErr(CLF, i, "unterminated quoted field")
 			}
 			next = end + 1
 		default:

@@ -1,9 +1,6 @@
 package decode
 
-import (
-	"fmt"
-	"strconv"
-)
+import "fmt"
 
 // Decoder extracts a Plan's fields from record payloads. Each runner goroutine owns one: it
 // keeps scratch buffers between calls, so Decode does not allocate once they have grown to the
@@ -35,6 +32,9 @@ type Decoder struct {
 	// guess holds, by node id, the member expected at each position of the node's objects
 	// (guess.go).
 	guess [][]memberGuess
+	// lastErr is the last syntax error returned, given again for the same error at the same
+	// offset (syntaxerror.go).
+	lastErr *syntaxError
 }
 
 // MaxDepth bounds the nesting of arrays and objects the scanners accept.
@@ -103,18 +103,4 @@ func (d *Decoder) set(f int, v Value) bool {
 	d.out[f] = v
 	d.found++
 	return d.found == len(d.out)
-}
-
-// syntaxError describes malformed input at a byte offset.
-type syntaxError struct {
-	format Format
-	off    int
-	msg    string
-}
-
-// Error is built without fmt: when a stream turns bad, every record's message is built for its
-// dead letter, and fmt's formatting was a tenth of that path's CPU.
-func (e *syntaxError) Error() string {
-	var b [24]byte
-	return "decode " + e.format.String() + ": " + e.msg + " at offset " + string(strconv.AppendInt(b[:0], int64(e.off), 10))
 }

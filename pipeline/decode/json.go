@@ -33,7 +33,7 @@ func (d *Decoder) decodeJSON(b []byte) error {
 }
 
 func (d *Decoder) jerr(off int, msg string) error {
-	return &syntaxError{format: JSON, off: off, msg: msg}
+	return d.syntaxErr(JSON, off, msg)
 }
 
 // skipWS returns the offset of the first non-whitespace byte at or after i. Machine-written

@@ -38,7 +38,7 @@ func (d *Decoder) decodeMsgpack(b []byte) error {
 }
 
 func (d *Decoder) merr(off int, msg string) error {
-	return &syntaxError{format: Msgpack, off: off, msg: msg}
+	return d.syntaxErr(Msgpack, off, msg)
 }
 
 // mhead reads the header of the value at b[i]: its type, the offset where its payload starts
