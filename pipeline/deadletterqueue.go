@@ -52,7 +52,8 @@ func (g *letterGroup) copyIn(b []byte) []byte {
 
 // deadLetterQueue carries letter groups from the runners to the DeadLetterSink. Groups are
 // written together (up to deadLetterBatch letters or deadLetterBatchBytes, or whatever arrived
-// within deadLetterLinger) so a burst of bad records costs few object writes; a group's hold is
+// within deadLetterLinger), across partitions, so a burst of bad records costs few object
+// writes (the file and S3 sinks make one object per stream of a write); a group's hold is
 // released only after the write is durable, so the commit point never passes an unwritten dead
 // letter. One goroutine collects writes while up to deadLetterWriters others wait for the sink
 // to make earlier ones durable: a write's round trip (an S3 PUT, a file's fsyncs) is mostly
@@ -141,9 +142,10 @@ func (q *deadLetterQueue) run() {
 func (q *deadLetterQueue) writeAll() {
 	var letters []DeadLetter
 	for batch := range q.writes {
-		// Each partition's letters together and in order (groups of a partition are queued in
-		// order, and the sort is stable): a sink that writes an object per partition takes
-		// them as they are.
+		// Each stream's and partition's letters together and in order (groups of a partition
+		// are queued in order, and the sort is stable): the file and S3 sinks write an object
+		// per stream of them as they are, and the same letters always in the same order, so
+		// a retried write gives the same bytes.
 		slices.SortStableFunc(batch, func(a, b *letterGroup) int {
 			return cmp.Or(strings.Compare(a.letters[0].Partition.Stream, b.letters[0].Partition.Stream),
 				strings.Compare(a.letters[0].Partition.ID, b.letters[0].Partition.ID))

@@ -1,5 +1,6 @@
 -- Dead letters: records the pipeline could not use, one JSON line each, written by sinks/s3 at
 --   s3://${BUCKET}/${PREFIX}/kind=deadletter/stream=<stream>/dt=YYYY-MM-DD/hour=HH/<partition>_<first>_<last>.json.gz
+--   (one object per stream per flush; with several partitions' letters: <first partition>_<first position>_h<hash>.json.gz)
 -- The format is sinks/layout's DeadLetterLine, shared with the file sink. key and value are base64 (from_base64(value) gives the raw bytes); time is RFC 3339
 -- (from_iso8601_timestamp(time)). Replace ${BUCKET} and ${PREFIX} (see reports.sql).
 --   SELECT reason, count(*) FROM weir_deadletters
