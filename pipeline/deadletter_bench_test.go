@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -41,7 +43,8 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = time.Second
 	cfg.TimeField = "$.ts"
-	fs, err := file.New(file.Config{Dir: b.TempDir()})
+	dir := b.TempDir()
+	fs, err := file.New(file.Config{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,6 +114,16 @@ func benchDeadLetters(b *testing.B, badEvery int) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 	b.ReportMetric(float64(b.N)/(processCPU()-cpu0).Seconds(), "records/cpu-s")
+	if letters := rt.Stats().DeadLetters; letters > 0 {
+		objects := 0
+		filepath.WalkDir(filepath.Join(dir, "kind=deadletter"), func(_ string, d iofs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				objects++
+			}
+			return err
+		})
+		b.ReportMetric(float64(objects)*10000/float64(letters), "objects/10k-letters")
+	}
 }
 
 // processCPU is the process's user + system CPU time so far.
