@@ -107,11 +107,30 @@ func FuzzDeadLetterLineMatchesEncodingJSON(f *testing.F) {
 	f.Add("events", "0", int64(5), "", "decode", "bad", []byte("k"), []byte("v"), int64(0))
 	f.Add("e\u2028", "\xff", int64(-3), "495", "late", "\x00\"\\", []byte{}, []byte(nil), int64(1e18))
 	f.Fuzz(func(t *testing.T, stream, id string, off int64, seq, reason, detail string, key, value []byte, ns int64) {
-		checkLine(t, pipeline.DeadLetter{
+		l := pipeline.DeadLetter{
 			Partition: pipeline.Partition{Stream: stream, ID: id},
 			Position:  pipeline.Position{Offset: off, Seq: seq},
 			Time:      time.Unix(0, ns).UTC(), Reason: reason, Detail: detail, Key: key, Value: value,
-		})
+		}
+		checkLine(t, l)
+		// Through one encoder, after a letter sharing none of its parts and before letters
+		// sharing some or all of them: each line is still encoding/json's.
+		other := pipeline.DeadLetter{Partition: pipeline.Partition{Stream: "x" + stream, ID: id}, Time: time.Unix(0, ns+1).UTC(),
+			Reason: reason + "x", Detail: detail}
+		next := l
+		next.Position.Offset++
+		next.Detail += "x"
+		var enc lineEncoder
+		for _, x := range []pipeline.DeadLetter{other, l, l, next, other} {
+			want, werr := encodeStd(t, x)
+			got, gerr := enc.append(nil, &x)
+			if (werr != nil) != (gerr != nil) {
+				t.Fatalf("errors differ: encoding/json %v, ours %v", werr, gerr)
+			}
+			if werr == nil && !bytes.Equal(got, want) {
+				t.Fatalf("line differs from encoding/json in sequence:\n got %s\nwant %s", got, want)
+			}
+		}
 	})
 }
 
