@@ -6,10 +6,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// The ops of weir_s3_requests_total: one per S3 API call weir makes.
+const (
+	opPut               = "put"  // PutObject, conditional or not
+	opGet               = "get"  // GetObject
+	opList              = "list" // ListObjectsV2
+	opCreateMultipart   = "create_multipart"
+	opUploadPart        = "upload_part"
+	opCompleteMultipart = "complete_multipart"
+	opAbortMultipart    = "abort_multipart"
+)
+
 type metrics struct {
 	objects     *prometheus.CounterVec   // objects written, by kind and outcome
-	requests    *prometheus.CounterVec   // S3 requests (PUT, part, create, complete) by kind
-	reads       *prometheus.CounterVec   // S3 read requests (GET, LIST) by kind and op
+	requests    *prometheus.CounterVec   // every S3 request attempt, by object kind and op
 	errors      *prometheus.CounterVec   // failed attempts by reason
 	objectBytes *prometheus.HistogramVec // object sizes by kind
 	duration    *prometheus.HistogramVec // time to make one object durable, retries included
@@ -24,10 +34,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "weir_s3_objects_total", Help: "Objects written to S3 by kind and outcome (ok, error; precondition_failed: a conditional write lost to an existing object).",
 		}, []string{"kind", "outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "weir_s3_requests_total", Help: "S3 write requests (PutObject and multipart calls) by object kind.",
-		}, []string{"kind"}),
-		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "weir_s3_read_requests_total", Help: "S3 read requests (GetObject, ListObjectsV2) of the partial store by object kind and op (get, list).",
+			Name: "weir_s3_requests_total",
+			Help: "S3 requests sent, retries included (what S3 bills), by object kind and op (put, get, list, " +
+				"create_multipart, upload_part, complete_multipart, abort_multipart).",
 		}, []string{"kind", "op"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_s3_errors_total", Help: "Failed S3 request attempts by reason (throttle, server, network, client, canceled).",
@@ -48,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.objects, m.requests, m.reads, m.errors, m.objectBytes, m.duration, m.multipart,
+	for _, c := range []prometheus.Collector{m.objects, m.requests, m.errors, m.objectBytes, m.duration, m.multipart,
 		m.deadLetters} {
 		errs = append(errs, reg.Register(c))
 	}

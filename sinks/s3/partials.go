@@ -80,7 +80,7 @@ func (s *PartialStore) ListPartials(ctx context.Context, from time.Time, fn func
 	strip := len(s.cfg.key("")) // the prefix and its "/"
 	for {
 		var out *s3.ListObjectsV2Output
-		err := s.read(ctx, "partial", "list", func(ctx context.Context) error {
+		err := s.read(ctx, "partial", opList, func(ctx context.Context) error {
 			var err error
 			out, err = s.reads.ListObjectsV2(ctx, in)
 			return err
@@ -119,7 +119,7 @@ func (s *PartialStore) ClaimPublish(ctx context.Context, w pipeline.Window, body
 func (s *PartialStore) LoadState(ctx context.Context, name string) ([]byte, string, error) {
 	key := s.cfg.key(layout.StateKey(name))
 	var out *s3.ListObjectsV2Output
-	err := s.read(ctx, "state", "list", func(ctx context.Context) error {
+	err := s.read(ctx, "state", opList, func(ctx context.Context) error {
 		var err error
 		out, err = s.reads.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &key, MaxKeys: aws.Int32(1)})
 		return err
@@ -157,7 +157,7 @@ func (s *PartialStore) conditionalPut(ctx context.Context, kind, key, contentTyp
 	failed, uncertain := false, false
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.up.retry(ctx, kind, func(ctx context.Context) error {
+		err = s.up.retry(ctx, kind, opPut, func(ctx context.Context) error {
 			in.Body = bytes.NewReader(body)
 			out, err := s.up.api.PutObject(ctx, in)
 			switch {
@@ -232,7 +232,7 @@ func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, strin
 	var data []byte
 	var etag string
 	missing := false
-	err := s.read(ctx, kind, "get", func(ctx context.Context) error {
+	err := s.read(ctx, kind, opGet, func(ctx context.Context) error {
 		out, err := s.reads.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.cfg.Bucket, Key: &key}, quietChecksums)
 		if err != nil {
 			var nsk *types.NoSuchKey
@@ -261,7 +261,7 @@ func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, strin
 // aggregator GETs every partial of every window.
 func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }
 
-// read runs one read request (op "get" or "list") under the retry policy and the gate.
+// read runs one read request (opGet or opList) under the retry policy and the gate.
 func (s *PartialStore) read(ctx context.Context, kind, op string, fn func(context.Context) error) error {
 	return s.cfg.Retry.Do(ctx, func(ctx context.Context) error {
 		select {
@@ -270,7 +270,7 @@ func (s *PartialStore) read(ctx context.Context, kind, op string, fn func(contex
 			return ctx.Err()
 		}
 		defer func() { <-s.up.gate }()
-		s.m.reads.WithLabelValues(kind, op).Inc()
+		s.m.requests.WithLabelValues(kind, op).Inc()
 		return fn(ctx)
 	}, func(reason string, err error) {
 		if ctx.Err() != nil {

@@ -57,7 +57,7 @@ func (u *uploader) put(ctx context.Context, kind, key, contentType, contentEncod
 	if int64(len(body)) > u.cfg.PartSize {
 		err = u.multipart(ctx, kind, key, contentType, contentEncoding, body)
 	} else {
-		err = u.retry(ctx, kind, func(ctx context.Context) error {
+		err = u.retry(ctx, kind, opPut, func(ctx context.Context) error {
 			in := &s3.PutObjectInput{Bucket: &u.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
 				ContentLength: aws.Int64(int64(len(body))), ContentType: &contentType}
 			if contentEncoding != "" {
@@ -89,7 +89,7 @@ func (u *uploader) multipart(ctx context.Context, kind, key, contentType, conten
 		create.ServerSideEncryption, create.SSEKMSKeyId = types.ServerSideEncryptionAwsKms, &u.cfg.KMSKeyID
 	}
 	var id *string
-	if err := u.retry(ctx, kind, func(ctx context.Context) error {
+	if err := u.retry(ctx, kind, opCreateMultipart, func(ctx context.Context) error {
 		out, err := u.api.CreateMultipartUpload(ctx, create)
 		if err == nil {
 			id = out.UploadId
@@ -102,7 +102,7 @@ func (u *uploader) multipart(ctx context.Context, kind, key, contentType, conten
 	err := func() error {
 		for n, off := int32(1), int64(0); off < int64(len(body)); n, off = n+1, off+u.cfg.PartSize {
 			part := body[off:min(off+u.cfg.PartSize, int64(len(body)))]
-			if err := u.retry(ctx, kind, func(ctx context.Context) error {
+			if err := u.retry(ctx, kind, opUploadPart, func(ctx context.Context) error {
 				out, err := u.api.UploadPart(ctx, &s3.UploadPartInput{Bucket: &u.cfg.Bucket, Key: &key, UploadId: id,
 					PartNumber: aws.Int32(n), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part)))})
 				if err == nil {
@@ -113,7 +113,7 @@ func (u *uploader) multipart(ctx context.Context, kind, key, contentType, conten
 				return err
 			}
 		}
-		return u.retry(ctx, kind, func(ctx context.Context) error {
+		return u.retry(ctx, kind, opCompleteMultipart, func(ctx context.Context) error {
 			_, err := u.api.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &u.cfg.Bucket, Key: &key,
 				UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 			return err
@@ -125,6 +125,7 @@ func (u *uploader) multipart(ctx context.Context, kind, key, contentType, conten
 		// backstop for aborts that fail too.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
+		u.m.requests.WithLabelValues(kind, opAbortMultipart).Inc()
 		if _, aerr := u.api.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &u.cfg.Bucket, Key: &key, UploadId: id}); aerr != nil {
 			u.log.Warn("s3: abort multipart upload failed", "key", key, "err", aerr)
 		}
@@ -134,9 +135,9 @@ func (u *uploader) multipart(ctx context.Context, kind, key, contentType, conten
 	return nil
 }
 
-// retry runs one S3 call under the retry policy and the concurrency gate, counting requests
-// and failed attempts.
-func (u *uploader) retry(ctx context.Context, kind string, op func(context.Context) error) error {
+// retry runs one S3 call (op, for the request counter) under the retry policy and the
+// concurrency gate, counting requests and failed attempts.
+func (u *uploader) retry(ctx context.Context, kind, op string, call func(context.Context) error) error {
 	return u.cfg.Retry.Do(ctx, func(ctx context.Context) error {
 		select {
 		case u.gate <- struct{}{}:
@@ -144,8 +145,8 @@ func (u *uploader) retry(ctx context.Context, kind string, op func(context.Conte
 			return ctx.Err()
 		}
 		defer func() { <-u.gate }()
-		u.m.requests.WithLabelValues(kind).Inc()
-		return op(ctx)
+		u.m.requests.WithLabelValues(kind, op).Inc()
+		return call(ctx)
 	}, func(reason string, err error) {
 		u.m.errors.WithLabelValues(reason).Inc()
 		u.log.Warn("s3: request failed", "kind", kind, "reason", reason, "err", err)
