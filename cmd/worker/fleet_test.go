@@ -57,7 +57,8 @@ func (p *fleetProc) leader() bool {
 }
 
 // liveProducer writes records stamped with the wall clock to every partition until stopped,
-// and tallies what the broker acknowledged per (partition, window start).
+// and tallies what the broker acknowledged per (partition, window start). A record is the
+// document doc makes of its time and sequence number (nil: {"ts":…,"i":…}).
 type liveProducer struct {
 	mu    sync.Mutex
 	tally map[string]map[string]int64 // window (RFC 3339) → partition → records
@@ -65,7 +66,7 @@ type liveProducer struct {
 	done  chan struct{}
 }
 
-func produceLive(t *testing.T, brokers []string, parts int32, period time.Duration) *liveProducer {
+func produceLive(t *testing.T, brokers []string, parts int32, period time.Duration, doc func(now time.Time, i int) []byte) *liveProducer {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,13 @@ func produceLive(t *testing.T, brokers []string, parts int32, period time.Durati
 			}
 			for p := range parts {
 				now := time.Now().UTC()
-				r := &kgo.Record{Topic: "events", Partition: p, Value: fmt.Appendf(nil, `{"ts":%q,"i":%d}`, now.Format(time.RFC3339Nano), i)}
+				var v []byte
+				if doc != nil {
+					v = doc(now, i)
+				} else {
+					v = fmt.Appendf(nil, `{"ts":%q,"i":%d}`, now.Format(time.RFC3339Nano), i)
+				}
+				r := &kgo.Record{Topic: "events", Partition: p, Value: v}
 				if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
 					t.Error(err)
 					return
@@ -129,7 +136,7 @@ func TestKillTheAggregatorMidWindow(t *testing.T) {
 	}
 	defer c.Close()
 	dir := workerproc.Writable(t)
-	lp := produceLive(t, c.ListenAddrs(), parts, period)
+	lp := produceLive(t, c.ListenAddrs(), parts, period, nil)
 	a := startFleetProc(t, bin, "a", dir, c.ListenAddrs())
 	b := startFleetProc(t, bin, "b", dir, c.ListenAddrs())
 	// Wait for the fleet to report a window, then find the seat's holder.
