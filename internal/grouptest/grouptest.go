@@ -61,7 +61,10 @@ func JoinSilently(ctx context.Context, cl *kgo.Client, group string, topics []st
 	if err != nil {
 		return nil, err
 	}
-	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+	// REBALANCE_IN_PROGRESS: another member (a cooperative leader revoking what it gives up)
+	// rejoined before this sync arrived. The member joined the generation all the same, and the
+	// new rebalance now waits for it to join again, which it never does: what the caller wants.
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil && !errors.Is(err, kerr.RebalanceInProgress) {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
 	return m, nil
