@@ -205,8 +205,20 @@ func TestFleetOfThreeReportsWhatOneDoes(t *testing.T) {
 		deadline := time.Now().Add(90 * time.Second)
 		for len(under(ofData(objects(t, s3c, group)), "kind=summary/operator=fleet/")) < windows {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d fleet summaries of the data's windows after 90s, want %d", group,
-					len(under(ofData(objects(t, s3c, group)), "kind=summary/operator=fleet/")), windows)
+				// Say which windows are unreported and which partials they have, so that a
+				// failure seen once can be read.
+				objs := ofData(objects(t, s3c, group))
+				var have []string
+				for k := range under(objs, "kind=summary/operator=fleet/") {
+					have = append(have, k)
+				}
+				partials := map[string]int{}
+				for k := range under(objs, "kind=partial/") {
+					w, _, _ := strings.Cut(strings.TrimPrefix(k, "kind=partial/"), "/")
+					partials[w]++
+				}
+				t.Fatalf("%s: %d fleet summaries of the data's windows after 90s, want %d: summaries %v; partials per window %v (of %d partitions)",
+					group, len(have), windows, have, partials, parts)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
