@@ -72,6 +72,18 @@ func (r *report) markdown() string {
 			"recovery to ≥ 90%% of the steady rate: %s after the sink returned (mean rate afterwards %s/s).\n",
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
 			100*st.RSSGrowthInRun, vsStandard, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
+		if st.AtBegin.Heap != nil {
+			b.WriteString("\n| stall memory | t (s) | RSS | heap objects | heap live (last GC) | heap goal | heap free, resident | heap released | Go mapped | GCs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			for _, p := range []struct {
+				name string
+				s    sample
+			}{{"stall begins", st.AtBegin}, {"store returns", st.AtEnd}, {"RSS peak from the stall on", st.AtPeak}} {
+				if h := p.s.Heap; h != nil {
+					fmt.Fprintf(&b, "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %d |\n", p.name, p.s.T, mib1(p.s.RSS),
+						mib1(h.Objects), mib1(h.Live), mib1(h.Goal), mib1(h.Free), mib1(h.Released), mib1(h.Mapped), h.GCs)
+				}
+			}
+		}
 	}
 	if runs := r.runsOf("latency"); len(runs) > 0 && runs[0].Latency != nil {
 		l := runs[0].Latency
@@ -173,6 +185,9 @@ func si(v float64) string {
 	}
 	return fmt.Sprintf("%.0f", v)
 }
+
+// mib1 is b in MiB to a tenth, zero included (a heap with nothing released shows 0.0).
+func mib1(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func mib(b int64) string {
 	if b <= 0 {

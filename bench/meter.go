@@ -22,6 +22,7 @@ type meter struct {
 	begun    func() (time.Time, bool)
 	count    func() int64 // records processed so far
 	inFlight func() int64 // in-flight bytes now; nil for the baselines
+	heap     *heapReader  // the runtime's heap figures with every sample; nil for the baselines
 	progress io.Writer
 
 	first, drained time.Time
@@ -74,6 +75,10 @@ func (m *meter) add(now time.Time, n int64) {
 	s := sample{T: now.Sub(m.first).Seconds(), Records: n, RSS: readMem().RSS}
 	if m.inFlight != nil {
 		s.InFlight = m.inFlight()
+	}
+	if m.heap != nil {
+		h := m.heap.read()
+		s.Heap = &h
 	}
 	m.series = append(m.series, s)
 	if m.onSample != nil {

@@ -108,6 +108,8 @@ type sample struct {
 	Records  int64   `json:"records"`
 	RSS      int64   `json:"rss"`
 	InFlight int64   `json:"inflight,omitempty"`
+	// Heap is the Go runtime's view of the heap (pipeline runs only).
+	Heap *heapStat `json:"heap,omitempty"`
 }
 
 // How often the series is sampled.

@@ -97,6 +97,11 @@ type stallResult struct {
 	// budget (the source may overshoot it by one fetch, by design).
 	InFlightPeakBytes int64 `json:"inflight_peak_bytes"`
 	BudgetBytes       int64 `json:"budget_bytes"`
+	// AtBegin is the last sample before the stall, AtEnd the last before the store returned,
+	// AtPeak the one with RSSDuringBytes: their heap figures say what the growth was made of.
+	AtBegin sample `json:"at_begin"`
+	AtEnd   sample `json:"at_end"`
+	AtPeak  sample `json:"at_peak"`
 	// RecoverySeconds is the time from the store returning to the first 0.5 s in which the
 	// drain ran at ≥ 90% of SteadyRate; -1 if the backlog ran out first. PostStallRate is the
 	// mean rate from the store returning to the end of the drain.
@@ -123,7 +128,9 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 			r.RSSBeforeBytes = max(r.RSSBeforeBytes, p.RSS)
 			atBegin = p
 		default:
-			r.RSSDuringBytes = max(r.RSSDuringBytes, p.RSS)
+			if p.RSS > r.RSSDuringBytes {
+				r.RSSDuringBytes, r.AtPeak = p.RSS, p
+			}
 			if p.T <= r.EndedAt {
 				r.InFlightPeakBytes = max(r.InFlightPeakBytes, p.InFlight)
 				atEnd = p
@@ -134,6 +141,7 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 		r.SteadyRate = float64(atBegin.Records-warm.Records) / (atBegin.T - warm.T)
 	}
 	r.RecordsDuringStall = atEnd.Records - atBegin.Records
+	r.AtBegin, r.AtEnd = atBegin, atEnd
 	if r.RSSBeforeBytes > 0 {
 		r.RSSGrowthInRun = float64(r.RSSDuringBytes)/float64(r.RSSBeforeBytes) - 1
 	}
