@@ -84,8 +84,10 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 			partial.abort()
 		}
 	}()
-	a.budget = pipeline.NewBudget(budgetBytes(cfg.BudgetBytes, deps.MemoryLimit))
-	a.log.Info("memory", "limit_bytes", deps.MemoryLimit, "inflight_budget_bytes", a.budget.Limit())
+	a.budget = pipeline.NewBudget(budgetBytes(cfg.BudgetBytes, deps.Memory.Bytes))
+	a.log.Info("memory", "limit_bytes", deps.Memory.Bytes, "limit_from", deps.Memory.From,
+		"go_soft_limit_bytes", deps.Memory.GoSoftLimit, "go_soft_limit_from", deps.Memory.GoSoftFrom,
+		"inflight_budget_bytes", a.budget.Limit())
 
 	format, err := decode.ParseFormat(cfg.Source.Format)
 	if err != nil {

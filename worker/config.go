@@ -33,9 +33,11 @@ type Config struct {
 	Source SourceConfig          `yaml:"source"`
 	Window pipeline.WindowConfig `yaml:"window"`
 	// BudgetBytes is the in-flight byte budget. 0 derives it: a quarter of the memory limit
-	// (GOMEMLIMIT, else the container's cgroup limit), leaving the rest to window state, sink
-	// buffers and the Go runtime; pipeline.DefaultBudgetBytes (48 MiB) when no limit is known.
-	BudgetBytes  int64              `yaml:"budget_bytes"`
+	// (Memory), leaving the rest to window state, sink buffers and the Go runtime;
+	// pipeline.DefaultBudgetBytes (48 MiB) when no limit is known.
+	BudgetBytes int64 `yaml:"budget_bytes"`
+	// Memory is the memory limit the budget is sized from and the Go runtime's soft limit.
+	Memory       MemoryConfig       `yaml:"memory"`
 	Contributors ContributorsConfig `yaml:"contributors"`
 	Sinks        SinksConfig        `yaml:"sinks"`
 	// AWS is the SDK configuration shared by the AWS clients (S3, CloudWatch, Kinesis,
@@ -215,6 +217,7 @@ func DefaultConfig() Config {
 		HTTP:            HTTPConfig{Addr: ":8080"},
 		Health:          DefaultHealthConfig(),
 		ShutdownTimeout: 25 * time.Second,
+		Memory:          DefaultMemoryConfig(),
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Summary:         "auto",
 		ECS:             ECSConfig{Protection: ecs.DefaultProtectionConfig()},
@@ -285,6 +288,7 @@ func (c Config) Validate() error {
 	if c.Window.Validate() == nil {
 		errs = append(errs, c.Aggregator.Validate(c.Window))
 	}
+	errs = append(errs, c.Memory.Validate())
 	if c.BudgetBytes != 0 && c.BudgetBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("budget_bytes: %d is below 1 MiB", c.BudgetBytes))
 	}

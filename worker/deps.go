@@ -17,9 +17,10 @@ type Deps struct {
 	// Registry receives every metric of the worker and is what /metrics serves. Required; the
 	// caller registers the Go and process collectors if it wants them.
 	Registry *prometheus.Registry
-	// MemoryLimit is the memory the process may use, in bytes (MemoryLimit() reads it), or 0
-	// when unknown. It sizes the in-flight budget unless Config.BudgetBytes is set.
-	MemoryLimit int64
+	// Memory is what ApplyMemoryLimit found: the memory the process may use (its Bytes size
+	// the in-flight budget unless Config.BudgetBytes is set; 0 when unknown) and the Go
+	// runtime's soft limit, logged at start.
+	Memory MemoryLimit
 	// Status receives the live summary line (Config.Summary: with "auto", only when Status is
 	// a terminal). nil prints none.
 	Status io.Writer

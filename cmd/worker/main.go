@@ -70,7 +70,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w, err := worker.Build(ctx, cfg, worker.Deps{Logger: log, Registry: reg, MemoryLimit: worker.MemoryLimit(), Status: stderr})
+	w, err := worker.Build(ctx, cfg, worker.Deps{Logger: log, Registry: reg, Memory: worker.ApplyMemoryLimit(cfg.Memory, os.DirFS("/")), Status: stderr})
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		return 1
@@ -88,7 +88,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 func runCheck(cfg worker.Config, stdout, stderr io.Writer) int {
 	logCfg := cfg.Log
 	logCfg.Level = "warn"
-	deps := worker.Deps{Logger: newLogger(logCfg, stderr), Registry: prometheus.NewRegistry(), MemoryLimit: worker.MemoryLimit()}
+	deps := worker.Deps{Logger: newLogger(logCfg, stderr), Registry: prometheus.NewRegistry(), Memory: worker.ApplyMemoryLimit(cfg.Memory, os.DirFS("/"))}
 	if err := worker.Check(context.Background(), cfg, deps); err != nil {
 		fmt.Fprintf(stderr, "weir: invalid configuration:\n%v\n", err)
 		return 2
