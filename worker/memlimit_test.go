@@ -30,17 +30,17 @@ func TestCgroupMemoryLimit(t *testing.T) {
 			"sys/fs/cgroup/system.slice/weir.service/memory.max": file("268435456\n"),
 		}, 256 << 20, "/sys/fs/cgroup/system.slice/weir.service/memory.max"},
 		{"v2, a tighter ancestor (a pod or task around the container) binds", fstest.MapFS{
-			"proc/self/cgroup": file("0::/kubepods/pod1/ctr\n"),
+			"proc/self/cgroup":                           file("0::/kubepods/pod1/ctr\n"),
 			"sys/fs/cgroup/kubepods/pod1/ctr/memory.max": file("max\n"),
 			"sys/fs/cgroup/kubepods/pod1/memory.max":     file("1073741824\n"),
 			"sys/fs/cgroup/kubepods/memory.max":          file("8589934592\n"),
 		}, 1 << 30, "/sys/fs/cgroup/kubepods/pod1/memory.max"},
 		{"v1, own mount: the full path does not exist under it, its root is the container's", fstest.MapFS{
-			"proc/self/cgroup": file("12:cpu,cpuacct:/docker/abc\n11:memory:/docker/abc\n"),
+			"proc/self/cgroup":                           file("12:cpu,cpuacct:/docker/abc\n11:memory:/docker/abc\n"),
 			"sys/fs/cgroup/memory/memory.limit_in_bytes": file("2147483648\n"),
 		}, 2 << 30, "/sys/fs/cgroup/memory/memory.limit_in_bytes"},
 		{"v1, no limit (page-rounded MaxInt64)", fstest.MapFS{
-			"proc/self/cgroup": file("11:memory:/\n"),
+			"proc/self/cgroup":                           file("11:memory:/\n"),
 			"sys/fs/cgroup/memory/memory.limit_in_bytes": file("9223372036854771712\n"),
 		}, 0, ""},
 		{"no procfs: the mount's root as a container sees it", fstest.MapFS{
