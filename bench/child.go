@@ -69,7 +69,7 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	}
 	begun := func() (time.Time, bool) { return time.Now(), w.Stats().Partitions > 0 }
 	m := &meter{name: sp.Name, want: sp.Records, begun: begun, count: func() int64 { return w.Stats().Records },
-		inFlight: w.Budget().InUse, heap: newHeapReader(), progress: progress}
+		inFlight: w.Budget().InUse, heap: newHeapReader(), pooled: w.PooledBytes, progress: progress}
 	if st != nil {
 		m.onSample = func(s sample) {
 			if sp.stallDue(s) {

@@ -73,14 +73,14 @@ func (r *report) markdown() string {
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
 			100*st.RSSGrowthInRun, vsStandard, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
 		if st.AtBegin.Heap != nil {
-			b.WriteString("\n| stall memory | t (s) | RSS | heap objects | heap live (last GC) | heap goal | heap free, resident | heap released | Go mapped | GCs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			b.WriteString("\n| stall memory | t (s) | RSS | in flight | pooled | heap objects | heap live (last GC) | heap goal | heap free, resident | heap released | Go mapped | GCs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			for _, p := range []struct {
 				name string
 				s    sample
 			}{{"stall begins", st.AtBegin}, {"store returns", st.AtEnd}, {"RSS peak from the stall on", st.AtPeak}} {
 				if h := p.s.Heap; h != nil {
-					fmt.Fprintf(&b, "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %d |\n", p.name, p.s.T, mib1(p.s.RSS),
-						mib1(h.Objects), mib1(h.Live), mib1(h.Goal), mib1(h.Free), mib1(h.Released), mib1(h.Mapped), h.GCs)
+					fmt.Fprintf(&b, "| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", p.name, p.s.T, mib1(p.s.RSS),
+						mib1(p.s.InFlight), mib1(p.s.Pooled), mib1(h.Objects), mib1(h.Live), mib1(h.Goal), mib1(h.Free), mib1(h.Released), mib1(h.Mapped), h.GCs)
 				}
 			}
 		}

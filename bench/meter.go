@@ -23,6 +23,7 @@ type meter struct {
 	count    func() int64 // records processed so far
 	inFlight func() int64 // in-flight bytes now; nil for the baselines
 	heap     *heapReader  // the runtime's heap figures with every sample; nil for the baselines
+	pooled   func() int64 // bytes idle in the source's free lists; nil for the baselines
 	progress io.Writer
 
 	first, drained time.Time
@@ -75,6 +76,9 @@ func (m *meter) add(now time.Time, n int64) {
 	s := sample{T: now.Sub(m.first).Seconds(), Records: n, RSS: readMem().RSS}
 	if m.inFlight != nil {
 		s.InFlight = m.inFlight()
+	}
+	if m.pooled != nil {
+		s.Pooled = m.pooled()
 	}
 	if m.heap != nil {
 		h := m.heap.read()

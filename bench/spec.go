@@ -108,6 +108,9 @@ type sample struct {
 	Records  int64   `json:"records"`
 	RSS      int64   `json:"rss"`
 	InFlight int64   `json:"inflight,omitempty"`
+	// Pooled is what the source's free lists hold idle (pipeline runs only): live heap the
+	// budget does not charge.
+	Pooled int64 `json:"pooled,omitempty"`
 	// Heap is the Go runtime's view of the heap (pipeline runs only).
 	Heap *heapStat `json:"heap,omitempty"`
 }

@@ -357,5 +357,13 @@ func (a *Assembly) Unflushed() bool { return a.rt.Unflushed() }
 // Stats returns the runtime's running totals (records, partials written, in-flight bytes).
 func (a *Assembly) Stats() pipeline.Stats { return a.rt.Stats() }
 
+// PooledBytes is the memory the source's free lists hold idle (0 for a source without any).
+func (a *Assembly) PooledBytes() int64 {
+	if p, ok := a.src.(interface{ PooledBytes() int64 }); ok {
+		return p.PooledBytes()
+	}
+	return 0
+}
+
 // Budget returns the worker's in-flight byte budget.
 func (a *Assembly) Budget() *pipeline.Budget { return a.budget }

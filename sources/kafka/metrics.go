@@ -20,6 +20,14 @@ type metrics struct {
 	groupErrors     prometheus.Counter
 }
 
+// pooled registers weir_kafka_pooled_bytes, read from bytes at every scrape.
+func (m *metrics) pooled(reg prometheus.Registerer, bytes func() int64) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "weir_kafka_pooled_bytes",
+		Help: "Memory the free lists of fetched records and buffers hold idle for the next fetches (live heap outside the in-flight budget).",
+	}, func() float64 { return float64(bytes()) }))
+}
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{

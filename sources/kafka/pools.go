@@ -122,6 +122,17 @@ func (p *slicePool[T]) put(s []T) {
 	}
 }
 
+// idleBytes is the memory the lists hold: live heap, outside the budget.
+func (p *slicePool[T]) idleBytes() int64 {
+	var zero T
+	return p.pooled.Load() * int64(unsafe.Sizeof(zero))
+}
+
+// PooledBytes is the memory the source's free lists hold idle (weir_kafka_pooled_bytes).
+func (s *Source) PooledBytes() int64 {
+	return s.slices.idleBytes() + s.fetch.records.idleBytes() + s.fetch.decompress.idleBytes()
+}
+
 // fetchPools lends franz-go the slices it decodes fetches into (kgo.WithPools). franz-go puts a
 // batch's slices back once every record in it has been recycled (kgo.Record.Recycle), which the
 // source does in Batch.Done: after that, nothing may read the records' keys, values or headers,

@@ -74,6 +74,9 @@ func TestSlicePoolByteLimit(t *testing.T) {
 	if got := p.pooled.Load(); got != 32 {
 		t.Fatalf("after a get, pooled %d elements, want 32", got)
 	}
+	if got := p.idleBytes(); got != 32*8 {
+		t.Fatalf("idle bytes %d, want %d (32 int64s)", got, 32*8)
+	}
 }
 
 // A raw snappy block gets a buffer of its decoded length (s2 would allocate its own for a

@@ -39,6 +39,8 @@ type Source struct {
 	// slices recycles the []pipeline.Record of finished batches, so steady-state dispatch does
 	// not allocate per record (a batch's slice is returned in its Done; see pools.go).
 	slices *slicePool[pipeline.Record]
+	// fetch holds franz-go's record and decompression slices (kgo.WithPools).
+	fetch *fetchPools
 
 	// Read and written only by Run's goroutine: batchesWaiting, some gate holds batches its
 	// runner has not taken; budgetPaused, the budget filled and usage has not yet fallen below
@@ -95,7 +97,9 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		rtReady: make(chan struct{}),
 		owned:   make(map[tp]*owned),
 		slices:  newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
+		fetch:   newFetchPools(poolSlices, budget.Limit()/poolShare),
 	}
+	s.m.pooled(reg, s.PooledBytes)
 	s.commits = newCommitter(s)
 	start := kgo.NewOffset().AtStart()
 	if cfg.Start == "latest" {
@@ -124,7 +128,7 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
 		kgo.WithHooks(&clientHooks{s: s}),
-		kgo.WithPools(newFetchPools(poolSlices, budget.Limit()/poolShare)),
+		kgo.WithPools(s.fetch),
 	}
 	auth, err := cfg.authOpts(ctx)
 	if err != nil {
