@@ -297,4 +297,11 @@ func TestOptionsDerived(t *testing.T) {
 	if o := parse("-keys-records", "5000", "-reps", "2"); o.KeysRecords != 5000 || o.Reps != 2 {
 		t.Errorf("explicit flags: %d records a keys level, %d repetitions", o.KeysRecords, o.Reps)
 	}
+	// As in a container: the worker derives the budget from the limit, unless -budget says.
+	if o := parse("-memory-limit", "201326592"); o.MemoryLimit != 192<<20 || o.BudgetBytes != 0 {
+		t.Errorf("-memory-limit alone: limit %d, budget %d; want the budget left to the worker", o.MemoryLimit, o.BudgetBytes)
+	}
+	if o := parse("-memory-limit", "201326592", "-budget", "33554432"); o.BudgetBytes != 32<<20 {
+		t.Errorf("-memory-limit with -budget: budget %d, want -budget's", o.BudgetBytes)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/weirstream/weir/pipeline"
@@ -119,6 +121,9 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	if st != nil {
 		if r.Stall = st.analyze(m.first, m.series, w.Budget().Limit()); r.Stall == nil {
 			return nil, fmt.Errorf("%s: the stall never happened (no partial reached the store after %v or %d records)", sp.Name, sp.StallAfter, sp.StallAt)
+		}
+		if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
+			r.Stall.GoSoftLimitBytes = lim
 		}
 	}
 	if sp.Messy {

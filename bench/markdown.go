@@ -72,6 +72,9 @@ func (r *report) markdown() string {
 			"recovery to ≥ 90%% of the steady rate: %s after the sink returned (mean rate afterwards %s/s).\n",
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
 			100*st.RSSGrowthInRun, vsStandard, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
+		if st.GoSoftLimitBytes > 0 {
+			fmt.Fprintf(&b, "\nThe Go runtime's soft memory limit was %s (-memory-limit).\n", mib(st.GoSoftLimitBytes))
+		}
 		if st.AtBegin.Heap != nil {
 			b.WriteString("\n| stall memory | t (s) | RSS | in flight | pooled | heap objects | heap live (last GC) | heap goal | heap free, resident | heap released | Go mapped | GCs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			for _, p := range []struct {

@@ -27,6 +27,7 @@ type options struct {
 	Keys         []int         `json:"keys"`
 	KeysRecords  int           `json:"keys_records"`
 	BudgetBytes  int64         `json:"budget_bytes"`
+	MemoryLimit  int64         `json:"memory_limit,omitempty"`
 	Rules        []string      `json:"rules"`
 	Before       string        `json:"before,omitempty"`
 	Wrap         string        `json:"wrap,omitempty"`
@@ -59,6 +60,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.StringVar(&o.keys, "keys", "1000,10000,100000,1000000", "distinct contributors per keys level")
 	fl.IntVar(&o.KeysRecords, "keys-records", o.KeysRecords, "records per keys level below the largest (which runs with -records records, in every repetition); 0: -records, so every level compares with standard")
 	fl.Int64Var(&o.BudgetBytes, "budget", o.BudgetBytes, "the in-flight byte budget (the worker's default without a memory limit)")
+	fl.Int64Var(&o.MemoryLimit, "memory-limit", 0, "run every pipeline child as in a container of this many bytes: the worker's memory.limit_bytes, so the Go soft limit (90%) is in force and, without -budget, the budget is a quarter of it")
 	fl.StringVar(&o.rules, "rules", "examples/rules/*.json", "contributor rule files (a glob, relative to the module root)")
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
 	fl.StringVar(&o.Before, "before", "", "a bench binary built from an earlier commit: its standard, msgpack and keys runs join the rotation as standard@before, …, for a before/after comparison within one run")
@@ -86,6 +88,12 @@ func (o *options) finish(fl *flag.FlagSet) error {
 		}
 	}
 	var errs []error
+	switch {
+	case o.MemoryLimit < 0 || (o.MemoryLimit > 0 && o.MemoryLimit < 16<<20):
+		errs = append(errs, errors.New("-memory-limit: at least 16 MiB (or 0 for none)"))
+	case o.MemoryLimit > 0 && !set["budget"]:
+		o.BudgetBytes = 0 // derived by the worker from the limit, as in a container
+	}
 	if o.scenarios == "all" {
 		o.Scenarios = allScenarios()
 	} else {

@@ -78,7 +78,7 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		}
 	}
 	base := spec{Brokers: b.addrs, Topic: topicJSON, Format: "json", Records: int64(o.Records),
-		Rules: o.Rules, BudgetBytes: o.BudgetBytes, Window: time.Minute, TimeField: "$.ts",
+		Rules: o.Rules, BudgetBytes: o.BudgetBytes, MemoryLimit: o.MemoryLimit, Window: time.Minute, TimeField: "$.ts",
 		Profile: o.Profile, Trace: o.Trace}
 	repIdx := 0
 	runOne := func(sp spec, onReady func() error) (*result, error) {

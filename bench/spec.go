@@ -26,6 +26,10 @@ type spec struct {
 	// BudgetBytes is the in-flight budget: the worker's default without a memory limit
 	// (pipeline.DefaultBudgetBytes).
 	BudgetBytes int64 `json:"budget_bytes,omitempty"`
+	// MemoryLimit, if set, is the worker's memory.limit_bytes: the child applies it as
+	// cmd/worker does (worker.ApplyMemoryLimit), so the Go runtime's soft limit is in force as
+	// in a container of that size.
+	MemoryLimit int64 `json:"memory_limit,omitempty"`
 	// Window is the tumbling window period; TimeField the event-time field ("" = broker time).
 	Window    time.Duration `json:"window,omitempty"`
 	TimeField string        `json:"time_field,omitempty"`

@@ -99,9 +99,12 @@ type stallResult struct {
 	BudgetBytes       int64 `json:"budget_bytes"`
 	// AtBegin is the last sample before the stall, AtEnd the last before the store returned,
 	// AtPeak the one with RSSDuringBytes: their heap figures say what the growth was made of.
-	AtBegin sample `json:"at_begin"`
-	AtEnd   sample `json:"at_end"`
-	AtPeak  sample `json:"at_peak"`
+	// GoSoftLimitBytes is the Go runtime's soft memory limit during the run (0: none, as
+	// without a container limit or -memory-limit).
+	GoSoftLimitBytes int64  `json:"go_soft_limit_bytes,omitempty"`
+	AtBegin          sample `json:"at_begin"`
+	AtEnd            sample `json:"at_end"`
+	AtPeak           sample `json:"at_peak"`
 	// RecoverySeconds is the time from the store returning to the first 0.5 s in which the
 	// drain ran at ≥ 90% of SteadyRate; -1 if the backlog ran out first. PostStallRate is the
 	// mean rate from the store returning to the end of the drain.

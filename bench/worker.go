@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ func workerConfig(sp spec) worker.Config {
 		cfg.Source.Kafka.Group = freshGroup(sp.Name) // read from the start
 	}
 	cfg.BudgetBytes = sp.BudgetBytes
+	cfg.Memory.LimitBytes = sp.MemoryLimit
 	cfg.Window.Period, cfg.Window.TimeField = sp.Window, sp.TimeField
 	if sp.IdleTimeout > 0 {
 		cfg.Window.IdleTimeout = sp.IdleTimeout
@@ -76,9 +78,17 @@ func buildWorker(ctx context.Context, sp spec, h worker.Hooks) (*benchWorker, er
 			w.committed = time.Now()
 		}
 	}
-	a, err := worker.Build(ctx, workerConfig(sp), worker.Deps{
+	cfg := workerConfig(sp)
+	var mem worker.MemoryLimit
+	if sp.MemoryLimit > 0 {
+		// What cmd/worker does at start; the child is one worker, so the process-wide soft
+		// limit is its own.
+		mem = worker.ApplyMemoryLimit(cfg.Memory, os.DirFS("/"))
+	}
+	a, err := worker.Build(ctx, cfg, worker.Deps{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: w.reg,
+		Memory:   mem,
 		Hooks:    h,
 	})
 	if err != nil {
