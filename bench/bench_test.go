@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,7 +166,14 @@ func TestStallAnalyze(t *testing.T) {
 	var n int64
 	for i := 0; i <= 80; i++ {
 		tm := float64(i) / 10
-		series = append(series, sample{T: tm, Records: n, RSS: 100 << 20})
+		rss := int64(100 << 20) // before the stall; 105 MiB during it, 120 MiB in the catch-up
+		switch {
+		case tm > 5:
+			rss = 120 << 20
+		case tm >= 3:
+			rss = 105 << 20
+		}
+		series = append(series, sample{T: tm, Records: n, RSS: rss})
 		switch {
 		case tm < 3:
 			n += 100
@@ -186,6 +194,10 @@ func TestStallAnalyze(t *testing.T) {
 	}
 	if r.RecordsDuringStall > 100 {
 		t.Errorf("%d records during the stall, want at most one step", r.RecordsDuringStall)
+	}
+	// The growth with the catch-up and the stall's own are told apart.
+	if math.Abs(r.RSSGrowthInRun-0.20) > 1e-9 || math.Abs(r.RSSGrowthStall-0.05) > 1e-9 {
+		t.Errorf("RSS growth %.3f in the run and %.3f during the stall, want 0.200 and 0.050", r.RSSGrowthInRun, r.RSSGrowthStall)
 	}
 }
 

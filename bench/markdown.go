@@ -68,10 +68,10 @@ func (r *report) markdown() string {
 			vsStandard = fmt.Sprintf(" (%+.1f%% against the standard runs' peak, whose shorter drains end before their heap is full grown)", 100*g)
 		}
 		fmt.Fprintf(&b, "\n**stall**: the file sink blocked %.0f s from t=%.1f s. Steady rate before: %s/s; %s records still folded "+
-			"during the stall; RSS %s before → %s peak during and after (%+.1f%% within the run%s); in-flight peak %s of a %s budget; "+
+			"during the stall; RSS %s before → %s peak during and after (%+.1f%% within the run%s; %+.1f%% while the store was blocked); in-flight peak %s of a %s budget; "+
 			"recovery to ≥ 90%% of the steady rate: %s after the sink returned (mean rate afterwards %s/s).\n",
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
-			100*st.RSSGrowthInRun, vsStandard, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
+			100*st.RSSGrowthInRun, vsStandard, 100*st.RSSGrowthStall, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
 		if st.GoSoftLimitBytes > 0 {
 			fmt.Fprintf(&b, "\nThe Go runtime's soft memory limit was %s (-memory-limit).\n", mib(st.GoSoftLimitBytes))
 		}

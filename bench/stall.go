@@ -93,6 +93,12 @@ type stallResult struct {
 	RSSBeforeBytes int64   `json:"rss_before_bytes"`
 	RSSDuringBytes int64   `json:"rss_during_bytes"`
 	RSSGrowthInRun float64 `json:"rss_growth_in_run"`
+	// RSSStallBytes is the highest RSS while the store was blocked (the recovery left out) and
+	// RSSGrowthStall its ratio to RSSBeforeBytes minus one: what the stall itself holds, which
+	// the budget bounds. The rest of RSSGrowthInRun is the catch-up's, whose heap the collector
+	// lets grow to twice what was live at its last collection.
+	RSSStallBytes  int64   `json:"rss_stall_bytes"`
+	RSSGrowthStall float64 `json:"rss_growth_stall"`
 	// InFlightPeakBytes is the highest in-flight usage sampled during the stall, against the
 	// budget (the source may overshoot it by one fetch, by design).
 	InFlightPeakBytes int64 `json:"inflight_peak_bytes"`
@@ -135,6 +141,7 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 				r.RSSDuringBytes, r.AtPeak = p.RSS, p
 			}
 			if p.T <= r.EndedAt {
+				r.RSSStallBytes = max(r.RSSStallBytes, p.RSS)
 				r.InFlightPeakBytes = max(r.InFlightPeakBytes, p.InFlight)
 				atEnd = p
 			}
@@ -147,6 +154,7 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 	r.AtBegin, r.AtEnd = atBegin, atEnd
 	if r.RSSBeforeBytes > 0 {
 		r.RSSGrowthInRun = float64(r.RSSDuringBytes)/float64(r.RSSBeforeBytes) - 1
+		r.RSSGrowthStall = float64(r.RSSStallBytes)/float64(r.RSSBeforeBytes) - 1
 	}
 	last := series[len(series)-1]
 	if last.T > r.EndedAt {
