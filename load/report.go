@@ -12,42 +12,42 @@ import (
 // Report is one worker's load over (at most) one scaling period.
 type Report struct {
 	// V is the format version, Version.
-	V int `msgpack:"v"`
+	V int `msgpack:"v" json:"v"`
 	// Worker names the process that wrote the report (the ECS task id, else host and pid).
-	Worker string `msgpack:"worker"`
+	Worker string `msgpack:"worker" json:"worker"`
 	// Start is the start of the period the report belongs to, Unix ns on the period grid.
-	Start int64 `msgpack:"start"`
+	Start int64 `msgpack:"start" json:"start"`
 	// Seconds is the time the report measures: the period, or less for the first report of a
 	// worker that started during it (more only when a tick came late).
-	Seconds float64 `msgpack:"seconds"`
+	Seconds float64 `msgpack:"seconds" json:"seconds"`
 	// VCPUs is how much CPU the task may use: the ECS task's CPU limit, else the cgroup CPU
 	// quota, else GOMAXPROCS. A task processing flat out spends VCPUs CPU seconds per second.
-	VCPUs float64 `msgpack:"vcpus"`
+	VCPUs float64 `msgpack:"vcpus" json:"vcpus"`
 	// Records is how many records the worker processed (folded into windows or dead-lettered),
 	// over every partition it owned during Seconds, including those it no longer owns.
-	Records int64 `msgpack:"records"`
+	Records int64 `msgpack:"records" json:"records"`
 	// CPUSeconds is the CPU time the whole process spent (user + system: decoding, fetching,
 	// GC, sinks, the aggregator's own work where it runs), or -1 when it could not be
 	// measured. Unlike goroutine busy time it counts what runners sharing vCPUs really cost.
-	CPUSeconds float64 `msgpack:"cpu_seconds"`
+	CPUSeconds float64 `msgpack:"cpu_seconds" json:"cpu_seconds"`
 	// Partitions are the partitions the worker owns at the end of Seconds.
-	Partitions []Partition `msgpack:"partitions"`
+	Partitions []Partition `msgpack:"partitions" json:"partitions"`
 }
 
 // Partition is one owned partition's share of a Report.
 type Partition struct {
-	Stream string `msgpack:"stream"`
-	ID     string `msgpack:"id"`
+	Stream string `msgpack:"stream" json:"stream"`
+	ID     string `msgpack:"id" json:"id"`
 	// Records is how many of the partition's records the worker processed in Seconds.
-	Records int64 `msgpack:"records"`
+	Records int64 `msgpack:"records" json:"records"`
 	// Seconds is how long, within the report's Seconds, the worker owned the partition.
-	Seconds float64 `msgpack:"seconds"`
+	Seconds float64 `msgpack:"seconds" json:"seconds"`
 	// MillisBehind is Kinesis' MillisBehindLatest at the end of Seconds, MillisBehindStart at
 	// its start; Unknown on Kafka, and MillisBehindStart for a partition taken during the
 	// period. Their difference is how far the reader fell behind (or caught up) in stream
 	// time, from which the shard's arrival rate follows (scaling.Sizer).
-	MillisBehind      int64 `msgpack:"millis_behind"`
-	MillisBehindStart int64 `msgpack:"millis_behind_start"`
+	MillisBehind      int64 `msgpack:"millis_behind" json:"millis_behind"`
+	MillisBehindStart int64 `msgpack:"millis_behind_start" json:"millis_behind_start"`
 }
 
 // Unknown marks a MillisBehind the source cannot tell (Kafka) or the worker did not see.

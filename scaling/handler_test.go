@@ -25,7 +25,7 @@ func TestLatestServesSignal(t *testing.T) {
 		t.Fatalf("before any signal: %d %v, want 503 with Retry-After", res.StatusCode, res.Header)
 	}
 
-	in := Inputs{ArrivalRate: 7000, ObservedRate: 700, BusyFraction: 0.7, LagSum: 1.2e6, CurrentTasks: 10, Partitions: 60}
+	in := Inputs{ArrivalRate: 7000, ProcessedRate: 7000, CPURate: 7, VCPUsPerTask: 1, LagSum: 1.2e6, CurrentTasks: 10, Partitions: 60}
 	want := Evaluate(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), "task-1", in, DefaultConfig())
 	latest.Set(want)
 

@@ -55,11 +55,16 @@ func (m *Meter) Measure(now time.Time) Inputs {
 			in.LagMax = max(0, in.LagMax-held/float64(in.Partitions))
 		}
 	}
-	in.ObservedRate = m.observedRate(now)
-	in.BusyFraction = 1
+	// This task's rate and busy fraction stand for every task's: the fleet is sized as
+	// CurrentTasks copies of this one (the per-task view the fleet's Sizer replaces).
+	busy := 1.0
 	if m.Busy != nil {
-		in.BusyFraction = m.Busy()
+		busy = min(nonNegative(m.Busy()), 1)
 	}
+	copies := float64(max(in.CurrentTasks, 1))
+	in.ProcessedRate = m.observedRate(now) * copies
+	// A busy fraction of exactly 0 is a measurement (Desired floors it), not "unmeasured".
+	in.CPURate, in.VCPUsPerTask = max(busy, 1e-9)*copies, 1
 	return in
 }
 

@@ -40,7 +40,7 @@ func TestMeterMeasure(t *testing.T) {
 	// No fleet view: this worker's own partitions stand in.
 	feed(tr, p0, [3]int64{1000, 100, 100}, [3]int64{1100, 300, 400}, [3]int64{1200, 500, 700}, [3]int64{1300, 700, 1000})
 	in := m.Measure(t0.Add(30 * time.Second))
-	want := Inputs{ArrivalRate: 10, ObservedRate: 30, BusyFraction: 0.25, LagSum: 600, LagMax: 600}
+	want := Inputs{ArrivalRate: 10, ProcessedRate: 30, CPURate: 0.25, VCPUsPerTask: 1, LagSum: 600, LagMax: 600}
 	if in != want {
 		t.Fatalf("first Measure = %+v, want %+v", in, want)
 	}
@@ -49,7 +49,7 @@ func TestMeterMeasure(t *testing.T) {
 	tr.ObserveFleet(lag.FleetSample{Time: t0.Add(40 * time.Second), Ends: 5500, LagSum: 800, LagMax: 500, Partitions: 8, Members: 3})
 	records = 1200 // 1200 records in the 12s since the first Measure
 	in = m.Measure(t0.Add(42 * time.Second))
-	want = Inputs{ArrivalRate: 50, ObservedRate: 100, BusyFraction: 0.25, LagSum: 800, LagMax: 500, CurrentTasks: 3, Partitions: 8}
+	want = Inputs{ArrivalRate: 50, ProcessedRate: 300, CPURate: 0.75, VCPUsPerTask: 1, LagSum: 800, LagMax: 500, CurrentTasks: 3, Partitions: 8}
 	if in != want {
 		t.Fatalf("Measure = %+v, want %+v", in, want)
 	}

@@ -38,7 +38,7 @@ func TestPublisherTickPublishesEverywhere(t *testing.T) {
 	if got, ok := latest.Get(); !ok || got.Decision != s.Decision {
 		t.Fatalf("latest = %+v %v", got, ok)
 	}
-	if len(emitted) != 12 || !emitted[0].Time.Equal(now.Truncate(time.Minute)) {
+	if len(emitted) != 18 || !emitted[0].Time.Equal(now.Truncate(time.Minute)) {
 		t.Fatalf("emitted %d points at %v", len(emitted), emitted[0].Time)
 	}
 	fail = true
@@ -77,8 +77,8 @@ func TestPublisherPublishesHealthWithTheSignal(t *testing.T) {
 			t.Errorf("health point %+v: want 3 at %v with %v", pt, now.Truncate(time.Minute), fleet)
 		}
 	}
-	if !found || len(emitted) != 13 {
-		t.Errorf("emitted %d points (health found: %v), want the 12 of the signal and 1 health point", len(emitted), found)
+	if !found || len(emitted) != 19 {
+		t.Errorf("emitted %d points (health found: %v), want the 18 of the signal and 1 health point", len(emitted), found)
 	}
 }
 

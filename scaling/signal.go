@@ -15,6 +15,9 @@ type Signal struct {
 	TaskID   string   `json:"task_id,omitempty"`
 	Inputs   Inputs   `json:"inputs"`
 	Decision Decision `json:"decision"`
+	// Fleet is what the aggregator's sizing saw (the load reports, the workers, partitions
+	// nobody reported); nil for a per-task signal.
+	Fleet *Detail `json:"fleet,omitempty"`
 }
 
 // Evaluate sizes the fleet for in and stamps the result. Pure, like Desired.
@@ -31,6 +34,9 @@ const (
 	MetricTrueRatePerTask       = "TrueRatePerTask"
 	MetricLagSum                = "ScalingLagSum"
 	MetricLagMax                = "ScalingLagMax"
+	MetricArrivalRate           = "ScalingArrivalRate"
+	MetricProcessedRate         = "ScalingProcessedRate"
+	MetricUtilization           = "ScalingUtilization"
 )
 
 // DimensionTaskID is the dimension name carrying the ECS task id.
@@ -57,6 +63,9 @@ func Points(s Signal, fleet []pipeline.Dimension) []pipeline.Point {
 		{MetricTrueRatePerTask, pipeline.UnitCountPerSec, d.TrueRatePerTask},
 		{MetricLagSum, pipeline.UnitCount, nonNegative(in.LagSum)},
 		{MetricLagMax, pipeline.UnitCount, nonNegative(in.LagMax)},
+		{MetricArrivalRate, pipeline.UnitCountPerSec, nonNegative(in.ArrivalRate)},
+		{MetricProcessedRate, pipeline.UnitCountPerSec, nonNegative(in.ProcessedRate)},
+		{MetricUtilization, pipeline.UnitPercent, 100 * d.Utilization},
 	}
 	sets := [][]pipeline.Dimension{fleet}
 	if s.TaskID != "" {

@@ -15,6 +15,7 @@ func TestPointsIdleAreZerosNotMissing(t *testing.T) {
 	want := map[string]float64{
 		MetricDesiredTasks: 1, MetricCurrentTasks: 3, MetricBacklogSecondsPerTask: 0,
 		MetricTrueRatePerTask: 0, MetricLagSum: 0, MetricLagMax: 0,
+		MetricArrivalRate: 0, MetricProcessedRate: 0, MetricUtilization: 0,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d points, want %d: %+v", len(got), len(want), got)
@@ -32,14 +33,14 @@ func TestPointsIdleAreZerosNotMissing(t *testing.T) {
 }
 
 func TestPointsPerTaskDimensionSet(t *testing.T) {
-	in := Inputs{ArrivalRate: 7000, ObservedRate: 700, BusyFraction: 0.7, LagSum: 1.2e6, LagMax: 9e4, CurrentTasks: 10, Partitions: 60}
+	in := Inputs{ArrivalRate: 7000, ProcessedRate: 7000, CPURate: 7, VCPUsPerTask: 1, LagSum: 1.2e6, LagMax: 9e4, CurrentTasks: 10, Partitions: 60}
 	s := Evaluate(time.Unix(600, 0), "abc123", in, DefaultConfig())
 	// Spare capacity in fleet would let a careless append write into the caller's array.
 	fleet := make([]pipeline.Dimension, 1, 4)
 	fleet[0] = pipeline.Dimension{Name: "ServiceName", Value: "weir"}
 	got := Points(s, fleet)
-	if len(got) != 12 {
-		t.Fatalf("got %d points, want 6 fleet + 6 per task", len(got))
+	if len(got) != 18 {
+		t.Fatalf("got %d points, want 9 fleet + 9 per task", len(got))
 	}
 	perTask := map[string]float64{}
 	for _, p := range got {
@@ -60,6 +61,7 @@ func TestPointsPerTaskDimensionSet(t *testing.T) {
 	want := map[string]float64{
 		MetricDesiredTasks: 12, MetricCurrentTasks: 10, MetricBacklogSecondsPerTask: 120,
 		MetricTrueRatePerTask: 1000, MetricLagSum: 1.2e6, MetricLagMax: 9e4,
+		MetricArrivalRate: 7000, MetricProcessedRate: 7000, MetricUtilization: 70,
 	}
 	for name, v := range want {
 		if !near(perTask[name], v) {
