@@ -2,12 +2,10 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
@@ -70,21 +68,11 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, max(p.tr.Config().Interval, time.Second))
 	defer cancel()
 	cfg := p.s.cfg
-	ends, err := p.adm.ListEndOffsets(ctx, cfg.Topics...)
+	o, err := listOffsets(ctx, p.adm, cfg)
 	if err != nil {
-		return fmt.Errorf("kafka lag: end offsets: %w", err)
+		return fmt.Errorf("kafka lag: %w", err)
 	}
-	committed, err := p.adm.FetchOffsets(ctx, cfg.Group)
-	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		return fmt.Errorf("kafka lag: committed offsets: %w", err)
-	}
-	var starts kadm.ListedOffsets
-	if cfg.Start == "earliest" && uncommitted(ends, committed) {
-		// Only needed as the base of a partition nobody committed yet, so only asked then.
-		if starts, err = p.adm.ListStartOffsets(ctx, cfg.Topics...); err != nil {
-			return fmt.Errorf("kafka lag: start offsets: %w", err)
-		}
-	}
+	ends := o.ends
 	members := 0
 	if groups, err := p.adm.DescribeGroups(ctx, cfg.Group); err == nil {
 		if g, ok := groups[cfg.Group]; ok && g.Err == nil {
@@ -102,7 +90,7 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 			}
 			return
 		}
-		l := lag.OffsetLag(p.sample(now, e, committed, starts, -1))
+		l := lag.OffsetLag(p.sample(now, e, o, -1))
 		fleet.Ends += e.Offset
 		fleet.LagSum += l
 		fleet.LagMax = max(fleet.LagMax, l)
@@ -122,33 +110,29 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 			delete(p.tracked, key)
 		}
 	}
-	for key, o := range p.s.owned {
-		if o.revoking {
+	for key, own := range p.s.owned {
+		if own.revoking {
 			continue
 		}
 		e, ok := ends.Lookup(key.topic, key.partition)
 		if !ok || e.Err != nil {
 			continue
 		}
-		p.tr.Observe(o.part, p.sample(now, e, committed, starts, o.next.Load()))
-		p.tracked[key] = o.part
+		p.tr.Observe(own.part, p.sample(now, e, o, own.next.Load()))
+		p.tracked[key] = own.part
 	}
 	return firstErr
 }
 
 // sample builds one partition's Sample. next is the offset after the last record the source
 // dispatched (0 before the first), or -1 for a partition this member does not own.
-func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, committed kadm.OffsetResponses,
-	starts kadm.ListedOffsets, next int64) lag.Sample {
+func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, o topicOffsets, next int64) lag.Sample {
 	s := lag.Sample{Time: now, End: e.Offset, Committed: lag.Unknown, Processed: lag.Unknown, MillisBehind: lag.Unknown}
-	if c, ok := committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil && c.At >= 0 {
+	if c, ok := o.committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil && c.At >= 0 {
 		s.Committed = c.At
 	}
-	// Without a commit the group consumes from the log start ("earliest") or from wherever
-	// the end was when the partition was assigned ("latest"; the end now is the best guess
-	// for a partition nobody consumes).
 	s.Start = e.Offset
-	if st, ok := starts.Lookup(e.Topic, e.Partition); ok && st.Err == nil {
+	if st, ok := o.starts.Lookup(e.Topic, e.Partition); ok && st.Err == nil {
 		s.Start = st.Offset
 	}
 	switch {
@@ -156,10 +140,7 @@ func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, committed kadm.Of
 		s.Processed = next
 	case next == 0:
 		// Owned, nothing dispatched yet: consumption resumes from the base.
-		s.Processed = s.Committed
-		if s.Processed < 0 {
-			s.Processed = s.Start
-		}
+		s.Processed = o.base(e)
 	}
 	return s
 }

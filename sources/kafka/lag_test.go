@@ -46,6 +46,23 @@ func produceTo(t *testing.T, addrs []string, partition int32, n int) {
 	}
 }
 
+// commitOffsets commits offsets for group as another member would have.
+func commitOffsets(t *testing.T, addrs []string, group string, at map[int32]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var offs kadm.Offsets
+	for p, o := range at {
+		offs.AddOffset(topic, p, o, -1)
+	}
+	if err := kadm.NewClient(cl).CommitAllOffsets(context.Background(), group, offs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newLagPoller builds a tracker registered on the worker's registry and a poller on its source.
 func newLagPoller(t *testing.T, w *worker, c *clock) (*lag.Tracker, *kafka.LagPoller) {
 	t.Helper()
@@ -76,16 +93,7 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	produceTo(t, addrs, 0, 100)
 	produceTo(t, addrs, 1, 40)
 	// The group committed partition 0 up to 30 in an earlier life; partition 1 never.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var offs kadm.Offsets
-	offs.AddOffset(topic, 0, 30, -1)
-	if err := kadm.NewClient(cl).CommitAllOffsets(context.Background(), group, offs); err != nil {
-		t.Fatal(err)
-	}
-	cl.Close()
+	commitOffsets(t, addrs, group, map[int32]int64{0: 30})
 
 	st := newStore()
 	st.Stall(true) // nothing becomes durable, so the worker commits nothing
