@@ -184,18 +184,10 @@ func (w *Writer) Run(ctx context.Context) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	w.Begin(time.Now())
-	t := time.NewTimer(time.Until(time.Now().Truncate(w.Period).Add(w.Period)))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now := time.Now()
+	OnGrid(ctx, w.Period, 0, func(now time.Time) {
 		if _, err := w.Tick(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("load report not written; the fleet's sizing misses this worker for one period", "err", err)
 		}
-		t.Reset(time.Until(now.Truncate(w.Period).Add(w.Period)))
-	}
+	})
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/weirstream/weir/load"
 	"github.com/weirstream/weir/pipeline"
 )
 
@@ -91,25 +92,12 @@ func (p *FleetPublisher) Run(ctx context.Context) error {
 	if err := p.Sizer.Prime(ctx, time.Now()); err != nil && ctx.Err() == nil {
 		p.log().Warn("scaling: the source's view at the term's start", "err", err)
 	}
-	period, delay := p.Config.Period, p.Delay()
-	next := func(now time.Time) time.Duration {
-		at := now.Add(-delay).Truncate(period).Add(period + delay)
-		return at.Sub(now)
-	}
-	t := time.NewTimer(next(time.Now()))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now := time.Now()
+	load.OnGrid(ctx, p.Config.Period, p.Delay(), func(now time.Time) {
 		if _, err := p.Tick(ctx, now); err != nil && ctx.Err() == nil {
 			p.log().Warn("scaling: no fleet signal this period", "err", err)
 		}
-		t.Reset(next(time.Now()))
-	}
+	})
+	return nil
 }
 
 func (p *FleetPublisher) log() *slog.Logger {
