@@ -51,7 +51,8 @@ func (p *FleetPublisher) Tick(ctx context.Context, now time.Time) (Signal, error
 	if sourceErr != nil {
 		p.log().Warn("scaling: sizing without the source's view; the load reports stand in", "err", sourceErr)
 	}
-	s := Signal{Time: now.Truncate(p.Config.Period), Inputs: in, Decision: Desired(in, p.Config), Fleet: &det}
+	s := Evaluate(now.Truncate(p.Config.Period), in, p.Config)
+	s.Fleet = &det
 	if p.Latest != nil {
 		p.Latest.Set(s)
 	}

@@ -11,21 +11,15 @@ import (
 // Latest holds the most recent Signal and serves it as JSON. It is safe for concurrent use:
 // the publisher sets, HTTP handlers read, and neither blocks the other.
 //
-// Only the fleet's aggregator computes the fleet's signal. Once SetAggregator has been called,
-// a process that is not the aggregator answers that it is not, with its own latest load report
-// (Local) for diagnosis, instead of a stale or per-task decision.
+// Only the fleet's aggregator computes the fleet's signal: a process that is not the
+// aggregator (the zero Latest, until SetAggregator(true)) answers that it is not, with its own
+// latest load report (Local) for diagnosis, instead of a stale decision.
 type Latest struct {
-	p    atomic.Pointer[Signal]
-	role atomic.Int32
+	p          atomic.Pointer[Signal]
+	aggregator atomic.Bool
 	// Local, when set, returns this worker's latest load report.
 	Local func() (load.Report, bool)
 }
-
-const (
-	roleUnset int32 = iota // a per-task publisher's signal: serve it
-	roleAggregator
-	roleWorker
-)
 
 // Set replaces the served signal.
 func (l *Latest) Set(s Signal) { l.p.Store(&s) }
@@ -41,12 +35,10 @@ func (l *Latest) Get() (Signal, bool) {
 // SetAggregator says whether this process is the fleet's aggregator now. Leaving the role
 // forgets the last signal: the next aggregator publishes its own.
 func (l *Latest) SetAggregator(on bool) {
-	if on {
-		l.role.Store(roleAggregator)
-		return
+	l.aggregator.Store(on)
+	if !on {
+		l.p.Store(nil)
 	}
-	l.role.Store(roleWorker)
-	l.p.Store(nil)
 }
 
 // notAggregator is the body a worker that is not the aggregator answers with.
@@ -66,7 +58,7 @@ func (l *Latest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 		return
 	}
-	if l.role.Load() == roleWorker {
+	if !l.aggregator.Load() {
 		body := notAggregator{Error: "not the aggregator: the fleet's scaling signal is computed and published by the " +
 			"fleet's aggregator alone (read DesiredTasks in CloudWatch, or ask the aggregator)"}
 		if l.Local != nil {

@@ -13,10 +13,10 @@ import (
 
 // LagPoller feeds a lag.Tracker from the brokers: every Interval it lists the end offsets of
 // every partition of the topics and the group's committed offsets (two requests, whatever the
-// partition count), samples the partitions this member owns, forgets those it no longer owns,
-// and records the whole-topic view (arrival, group lag, partitions, members) for the scaling
-// signal. It reads the committed offsets from the group coordinator rather than trusting its
-// own marks, so the lag is what a restart would actually resume from.
+// partition count), samples the partitions this member owns and forgets those it no longer
+// owns. It reads the committed offsets from the group coordinator rather than trusting its
+// own marks, so the lag is what a restart would actually resume from. (The whole topics' view
+// the fleet's sizing needs is Offsets, asked by the aggregator alone.)
 type LagPoller struct {
 	s   *Source
 	tr  *lag.Tracker
@@ -45,7 +45,7 @@ func (s *Source) TrackLag(ctx context.Context, tr *lag.Tracker) {
 }
 
 // Run polls every tracker Interval until ctx ends. A failed round is logged and skipped: the
-// next one retries, and the tracker's Fleet goes stale (and so unused) if failures persist.
+// next one retries.
 // It must run on one goroutine only; it never blocks the source's poll loop (it holds the
 // source's lock only while handing samples over, never across a request).
 func (p *LagPoller) Run(ctx context.Context) {
@@ -73,32 +73,13 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 		return fmt.Errorf("kafka lag: %w", err)
 	}
 	ends := o.ends
-	members := 0
-	if groups, err := p.adm.DescribeGroups(ctx, cfg.Group); err == nil {
-		if g, ok := groups[cfg.Group]; ok && g.Err == nil {
-			members = len(g.Members)
-		}
-	}
 	now := p.now()
-
-	fleet := lag.FleetSample{Time: now, Members: members}
 	var firstErr error
 	ends.Each(func(e kadm.ListedOffset) {
-		if e.Err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("kafka lag: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err)
-			}
-			return
+		if e.Err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("kafka lag: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err)
 		}
-		l := lag.OffsetLag(p.sample(now, e, o, -1))
-		fleet.Ends += e.Offset
-		fleet.LagSum += l
-		fleet.LagMax = max(fleet.LagMax, l)
-		fleet.Partitions++
 	})
-	if firstErr == nil {
-		p.tr.ObserveFleet(fleet)
-	}
 
 	// Hand the owned partitions' samples over under the source's lock, so that a partition
 	// revoked while the requests were in flight is forgotten, never resurrected.
@@ -124,8 +105,8 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 	return firstErr
 }
 
-// sample builds one partition's Sample. next is the offset after the last record the source
-// dispatched (0 before the first), or -1 for a partition this member does not own.
+// sample builds one owned partition's Sample. next is the offset after the last record the
+// source dispatched (0 before the first).
 func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, o topicOffsets, next int64) lag.Sample {
 	s := lag.Sample{Time: now, End: e.Offset, Committed: lag.Unknown, Processed: lag.Unknown, MillisBehind: lag.Unknown}
 	if c, ok := o.committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil && c.At >= 0 {
@@ -135,11 +116,8 @@ func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, o topicOffsets, n
 	if st, ok := o.starts.Lookup(e.Topic, e.Partition); ok && st.Err == nil {
 		s.Start = st.Offset
 	}
-	switch {
-	case next > 0:
-		s.Processed = next
-	case next == 0:
-		// Owned, nothing dispatched yet: consumption resumes from the base.
+	s.Processed = next
+	if next == 0 { // nothing dispatched yet: consumption resumes from the base
 		s.Processed = o.base(e)
 	}
 	return s

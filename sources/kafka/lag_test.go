@@ -84,8 +84,7 @@ func poll(t *testing.T, p *kafka.LagPoller) {
 
 // Offset lag is exact against scripted broker states: a commit made before the worker joined,
 // a partition never committed (lag from the log start), records appended later, and the
-// worker's own commits once its sink lets windows become durable. The whole-topic view for the
-// scaling signal (group lag, arrival rate, partitions, members) is exact too.
+// worker's own commits once its sink lets windows become durable.
 func TestLagPollerExactOffsets(t *testing.T) {
 	const group = "lag-exact"
 	c := newCluster(t, 2)
@@ -116,10 +115,6 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	if r.Total.RecordsSum != 110 || r.Total.RecordsMax != 70 {
 		t.Fatalf("total %+v", r.Total)
 	}
-	f, ok := tr.Fleet(clk.now(), time.Minute)
-	if !ok || f.LagSum != 110 || f.LagMax != 70 || f.Partitions != 2 || f.Members != 1 || f.Ends != 140 || f.ArrivalRate != 0 {
-		t.Fatalf("fleet %+v %v", f, ok)
-	}
 
 	// 25 more records on partition 0, 10s later: 25 more behind, arriving at 2.5/s.
 	produceTo(t, addrs, 0, 25)
@@ -128,9 +123,6 @@ func TestLagPollerExactOffsets(t *testing.T) {
 	r = tr.Snapshot(clk.now())
 	if r.Partitions[0].Records != 95 || r.Partitions[0].ArrivalRate != 2.5 {
 		t.Fatalf("after producing: %+v", r.Partitions[0])
-	}
-	if f, _ := tr.Fleet(clk.now(), time.Minute); f.ArrivalRate != 2.5 || f.LagSum != 135 {
-		t.Fatalf("fleet after producing: %+v", f)
 	}
 	if got := metrictest.Sum(t, w.Reg, "weir_lag_total_records", nil); got != 135 {
 		t.Fatalf("weir_lag_total_records = %v, want 135", got)
@@ -143,9 +135,6 @@ func TestLagPollerExactOffsets(t *testing.T) {
 		poll(t, p)
 		return tr.Snapshot(clk.now()).Total.RecordsSum == 0
 	}, w)
-	if f, _ := tr.Fleet(clk.now(), time.Minute); f.LagSum != 0 || f.Ends != 165 {
-		t.Fatalf("fleet after commits: %+v", f)
-	}
 	w.Stop(t)
 }
 
