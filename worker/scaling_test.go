@@ -1,14 +1,11 @@
 package worker
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -188,18 +185,8 @@ func checkSignalSeries(t *testing.T, emfs []string, log *signalLog) {
 	t.Helper()
 	desired := make([]int, len(emfs))
 	for i, f := range emfs {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
 		health := 0
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var line map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-				t.Fatal(err)
-			}
+		for _, line := range emfLines(t, f) {
 			if _, ok := line["DeadLetters"]; ok {
 				health++
 			}
@@ -248,35 +235,51 @@ func TestFleetScalingFollowsTheLoadOnKafka(t *testing.T) {
 		cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond
 		return cfg
 	})
-	var rate atomic.Int64
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	next := int32(0)
-	sent := &tally{}
-	wg.Go(func() { // rate records a second, spread over the partitions
-		pace(ctx, &rate, sent, func(n int) {
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = &kgo.Record{Topic: "events", Partition: next % parts, Value: []byte(`{"k":1}`)}
-				next++
-			}
-			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil && ctx.Err() == nil {
-				t.Error(err)
-			}
-		})
-	})
-	log := &signalLog{}
-	wg.Go(func() { log.poll(ctx, t, addrs) })
-	time.Sleep(2 * period) // both workers in the group, the aggregator's first term begun
-	runPhases(t, []scalingPhase{
+	followScript(t, addrs, emfs, stop, 2*period, period, sourceSeen{parts, "end-offsets"}, spread(t, cl, parts), []scalingPhase{
 		{rate: 600, desired: 1},
 		{rate: 2400, desired: 4, reason: scaling.ReasonScaleOut},
 		{rate: 0, desired: 1, reason: scaling.ReasonIdle},
-	}, period, log, sourceSeen{parts, "end-offsets"}, sent, func(r int) { rate.Store(int64(r)) })
+	})
+}
+
+// followScript drives a running fleet through the phases, send appending the records, once
+// settle has passed (the group formed, the aggregator's first term begun); then it stops the
+// producer and the workers and checks the series they published.
+func followScript(t *testing.T, addrs, emfs []string, stop func(), settle, period time.Duration, view sourceSeen,
+	send func(ctx context.Context, n int), phases []scalingPhase) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var rate atomic.Int64
+	sent := &tally{}
+	var wg sync.WaitGroup
+	wg.Go(func() { pace(ctx, &rate, sent, func(n int) { send(ctx, n) }) })
+	log := &signalLog{}
+	wg.Go(func() { log.poll(ctx, t, addrs) })
+	time.Sleep(settle)
+	runPhases(t, phases, period, log, view, sent, func(r int) { rate.Store(int64(r)) })
 	cancel()
 	wg.Wait()
 	stop()
 	checkSignalSeries(t, emfs, log)
+}
+
+// spread returns a sender of n records to the topic "events", round robin over its parts
+// partitions. Safe for concurrent use.
+func spread(t *testing.T, cl *kgo.Client, parts int32) func(ctx context.Context, n int) {
+	var mu sync.Mutex
+	next := int32(0)
+	return func(ctx context.Context, n int) {
+		recs := make([]*kgo.Record, n)
+		mu.Lock()
+		for i := range recs {
+			recs[i] = &kgo.Record{Topic: "events", Partition: next % parts, Value: []byte(`{"k":1}`)}
+			next++
+		}
+		mu.Unlock()
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil && ctx.Err() == nil {
+			t.Error(err)
+		}
+	}
 }
 
 // Kafka with a backlog: 8 partitions whose runners take 20 ms a record (400 records/s over
@@ -311,21 +314,12 @@ func TestFleetScalingKafkaBacklogScalesOut(t *testing.T) {
 	rate.Store(arrival)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	next := int32(0)
-	produce := func(n int) {
-		recs := make([]*kgo.Record, n)
-		for i := range recs {
-			recs[i] = &kgo.Record{Topic: "events", Partition: next % parts, Value: []byte(`{"k":1}`)}
-			next++
-		}
-		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil && ctx.Err() == nil {
-			t.Error(err)
-		}
-	}
-	var mu sync.Mutex // produce's next, shared by the pacer and the burst
-	wg.Go(func() { pace(ctx, &rate, &tally{}, func(n int) { mu.Lock(); produce(n); mu.Unlock() }) })
+	produce := spread(t, cl, parts)
+	wg.Go(func() { pace(ctx, &rate, &tally{}, func(n int) { produce(ctx, n) }) })
 	log := &signalLog{}
 	wg.Go(func() { log.poll(ctx, t, addrs) })
+	finish := sync.OnceFunc(func() { cancel(); wg.Wait(); perRecord.Store(0); stop() })
+	defer finish()
 	view := sourceSeen{parts, "end-offsets"}
 
 	time.Sleep(3 * period) // both workers in the group, the aggregator's first term begun
@@ -342,16 +336,11 @@ func TestFleetScalingKafkaBacklogScalesOut(t *testing.T) {
 	}
 	view.check(t, before)
 
-	mu.Lock()
-	produce(8000)
-	mu.Unlock()
+	produce(ctx, 8000)
 	from = time.Now().Truncate(period).Add(period) // the first period after the burst's
 	time.Sleep(3*period + period/2)
 	after, ok := log.last(from, from.Add(period), period)
-	cancel()
-	wg.Wait()
-	perRecord.Store(0)
-	stop()
+	finish()
 	if !ok {
 		t.Fatal("no signal of the period after the burst")
 	}
@@ -397,25 +386,15 @@ func TestFleetScalingFollowsTheLoadOnKinesis(t *testing.T) {
 		t.Skip("a minute of scripted load")
 	}
 	period := 2 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	s := newScalingStream(ctx, t)
+	s := newScalingStream(context.Background(), t)
 	addrs, emfs, stop := scalingWorkers(t, 2, 10*time.Millisecond, func(i int) Config { return s.config(i, period) })
-	var rate atomic.Int64
-	var wg sync.WaitGroup
-	sent := &tally{}
-	wg.Go(func() { pace(ctx, &rate, sent, func(n int) { s.put(ctx, t, n) }) })
-	log := &signalLog{}
-	wg.Go(func() { log.poll(ctx, t, addrs) })
-	time.Sleep(3 * period) // the leases taken and balanced, the aggregator's row held
-	runPhases(t, []scalingPhase{
-		{rate: 40, desired: 1},
-		{rate: 240, desired: 4, reason: scaling.ReasonScaleOut},
-		{rate: 0, desired: 1, reason: scaling.ReasonIdle},
-	}, period, log, sourceSeen{4, "millis-behind"}, sent, func(r int) { rate.Store(int64(r)) })
-	cancel()
-	wg.Wait()
-	stop()
-	checkSignalSeries(t, emfs, log)
+	// 3 periods: the leases taken and balanced, the aggregator's row held.
+	followScript(t, addrs, emfs, stop, 3*period, period, sourceSeen{4, "millis-behind"},
+		func(ctx context.Context, n int) { s.put(ctx, t, n) }, []scalingPhase{
+			{rate: 40, desired: 1},
+			{rate: 240, desired: 4, reason: scaling.ReasonScaleOut},
+			{rate: 0, desired: 1, reason: scaling.ReasonIdle},
+		})
 }
 
 // Kinesis far behind at a steady rate (the issue's "one hour behind at 5,000 records/s gives
