@@ -82,43 +82,58 @@ func (l *signalLog) poll(ctx context.Context, t *testing.T, addrs []string) {
 
 // last returns the last signal measured entirely within [from, to).
 func (l *signalLog) last(from, to time.Time, period time.Duration) (scaling.Signal, bool) {
+	ss := l.latest(from, to, period, 1)
+	if len(ss) == 0 {
+		return scaling.Signal{}, false
+	}
+	return ss[0], true
+}
+
+// latest returns the last n signals (or fewer) measured entirely within [from, to), oldest
+// first.
+func (l *signalLog) latest(from, to time.Time, period time.Duration, n int) []scaling.Signal {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := len(l.signals) - 1; i >= 0; i-- {
+	var out []scaling.Signal
+	for i := len(l.signals) - 1; i >= 0 && len(out) < n; i-- {
 		s := l.signals[i]
 		if start := s.Time.Add(-period); !start.Before(from) && !s.Time.After(to) {
-			return s, true
+			out = append([]scaling.Signal{s}, out...)
 		}
 	}
-	return scaling.Signal{}, false
+	return out
 }
 
 // runPhases drives produce through the phases, each long enough for two whole periods after
-// the first one that straddles the change, and checks the last signal of each.
-// Every signal must come from the source's own view (view: its partition count and where the
-// arrival rate came from).
+// the first one that straddles the change, and checks the last signal of each, and the
+// arrival rate over the last two. Every signal must come from the source's own view (view:
+// its partition count and where the arrival rate came from).
 func runPhases(t *testing.T, phases []scalingPhase, period time.Duration, log *signalLog, view sourceSeen, sent *tally, produce func(rate int)) {
 	t.Helper()
 	for _, ph := range phases {
 		from := time.Now()
 		produce(ph.rate)
 		time.Sleep(4*period + period/2)
-		s, ok := log.last(from, time.Now(), period)
-		if !ok {
-			t.Errorf("%d records/s: no signal measured within the phase", ph.rate)
+		last2 := log.latest(from, time.Now(), period, 2)
+		if len(last2) < 2 {
+			t.Errorf("%d records/s: %d signals measured within the phase, want 2 at least", ph.rate, len(last2))
 			continue
 		}
+		s := last2[1]
 		in, d := s.Inputs, s.Decision
-		// What the producer got appended in the signal's period: on a loaded machine a put
-		// can take long enough to move records into the next period.
-		actual := sent.rate(s.Time.Add(-period), s.Time)
-		t.Logf("%d records/s (%.0f appended): arrival %.0f, processed %.0f, current %d, true rate %.0f, desired %d (%s), backlog %.1fs",
-			ph.rate, actual, in.ArrivalRate, in.ProcessedRate, in.CurrentTasks, d.TrueRatePerTask, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
+		// Compared with what the producer got appended over the same two periods: on a loaded
+		// machine a put can take long enough to move records into the next period, and a
+		// reader polls a caught-up shard once a second (Kinesis), so a record appended late in
+		// one period of two seconds is read in the next.
+		actual := sent.rate(last2[0].Time.Add(-period), s.Time)
+		arrival := (last2[0].Inputs.ArrivalRate + in.ArrivalRate) / 2
+		t.Logf("%d records/s (%.0f appended over two periods, %.0f measured): arrival %.0f, processed %.0f, current %d, true rate %.0f, desired %d (%s), backlog %.1fs",
+			ph.rate, actual, arrival, in.ArrivalRate, in.ProcessedRate, in.CurrentTasks, d.TrueRatePerTask, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
 		if d.DesiredTasks != ph.desired || (ph.reason != "" && d.Reason != ph.reason) {
 			t.Errorf("%d records/s: DesiredTasks %d (%s), want %d %s", ph.rate, d.DesiredTasks, d.Reason, ph.desired, ph.reason)
 		}
-		if math.Abs(in.ArrivalRate-actual) > 0.25*actual+1 {
-			t.Errorf("%d records/s: the aggregator measured %.0f records/s arriving, %.0f were appended", ph.rate, in.ArrivalRate, actual)
+		if math.Abs(arrival-actual) > 0.25*actual+1 {
+			t.Errorf("%d records/s: the aggregator measured %.0f records/s arriving over two periods, %.0f were appended", ph.rate, arrival, actual)
 		}
 		if ph.rate == 0 && (d.BacklogSecondsPerTask != 0 || in.LagSum != 0) {
 			t.Errorf("idle: backlog %v s, %v records; want zeros", d.BacklogSecondsPerTask, in.LagSum)
@@ -429,16 +444,17 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	time.Sleep(3 * period) // the leases taken and balanced, the aggregator's row held
 	from := time.Now()
 	time.Sleep(3*period + period/2)
-	got, ok := log.last(from, time.Now(), period)
+	last2 := log.latest(from, time.Now(), period, 2)
 	cancel()
 	wg.Wait()
 	stop()
-	if !ok {
-		t.Fatal("no signal measured while the fleet was behind")
+	if len(last2) < 2 {
+		t.Fatalf("%d signals measured while the fleet was behind, want 2", len(last2))
 	}
-	in, d := got.Inputs, got.Decision
-	t.Logf("behind %.1fs: arrival %.0f, processed %.0f, backlog %.0f records, current %d, desired %d (%s), backlog %.1fs per task",
-		in.LagSeconds, in.ArrivalRate, in.ProcessedRate, in.LagSum, in.CurrentTasks, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
+	in, d := last2[1].Inputs, last2[1].Decision
+	measured := (last2[0].Inputs.ArrivalRate + in.ArrivalRate) / 2
+	t.Logf("behind %.1fs: arrival %.0f (%.0f over two periods), processed %.0f, backlog %.0f records, current %d, desired %d (%s), backlog %.1fs per task",
+		in.LagSeconds, in.ArrivalRate, measured, in.ProcessedRate, in.LagSum, in.CurrentTasks, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
 	// 4 is the shard bound: a scale-out there says clamped-max.
 	if d.DesiredTasks != 4 || (d.Reason != scaling.ReasonScaleOut && d.Reason != scaling.ReasonClampedMax) {
 		t.Errorf("DesiredTasks %d (%s) while %.1fs behind, want 4: scale-out to the shard count", d.DesiredTasks, d.Reason, in.LagSeconds)
@@ -446,12 +462,13 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	if in.LagSeconds < 5 || in.LagSum < 5*arrival || d.BacklogSecondsPerTask <= 0 {
 		t.Errorf("the sizing saw %.1fs and %.0f records behind, %.1fs per task: want the backlog", in.LagSeconds, in.LagSum, d.BacklogSecondsPerTask)
 	}
-	// The estimate runs 10-25 % low here (measured in three runs): each shard's
-	// MillisBehindLatest is as old as its last GetRecords, and moto's is the age gap between
-	// the newest record and the last one returned, so a two-second period sees it in steps.
-	// Processed-rate-as-arrival, the failure this guards against, reads 50-60.
-	if math.Abs(in.ArrivalRate-arrival) > 0.35*arrival {
-		t.Errorf("the aggregator measured %.0f records/s arriving, want about %d (it processed %.0f)", in.ArrivalRate, arrival, in.ProcessedRate)
+	// A single period's estimate ran 25 % low to 12 % high here (30-45 in four runs): each
+	// shard's MillisBehindLatest is as old as its last GetRecords, and moto's is the age gap
+	// between the newest record and the last one returned, so a two-second period sees it in
+	// steps. (Without MillisBehindLatest the arrival is the processed rate, 50-60 here; the
+	// desired count above is what tells that apart.)
+	if math.Abs(measured-arrival) > 0.3*arrival {
+		t.Errorf("the aggregator measured %.0f records/s arriving over two periods, want about %d (it processed %.0f)", measured, arrival, in.ProcessedRate)
 	}
 	checkSignalSeries(t, emfs, log)
 }
