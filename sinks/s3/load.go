@@ -36,7 +36,7 @@ func (s *PartialStore) ListLoads(ctx context.Context, start time.Time, fn func(w
 	strip := len(s.cfg.key(""))
 	for {
 		var out *s3.ListObjectsV2Output
-		err := s.read(ctx, "load", "list", func(ctx context.Context) error {
+		err := s.read(ctx, "load", opList, func(ctx context.Context) error {
 			var err error
 			out, err = s.reads.ListObjectsV2(ctx, in)
 			return err
