@@ -244,8 +244,9 @@ func kafkaDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *Deta
 // (it fell behind by ΔMillisBehind), and the records it read were appended in that stretch: so
 // the shard's rate λ = records ÷ (Seconds − ΔMillisBehind), and the MillisBehindLatest still
 // to read hold λ × MillisBehindLatest records. Equivalently, arrivals = records processed + the
-// change of the backlog. A reader that processed nothing gives no rate; the shard's time lag
-// still counts (Desired then holds rather than calling the fleet idle).
+// change of the backlog. A shard taken during the period, whose reader's start is unknown,
+// counts its records over the whole period. A reader that processed nothing gives no rate; the
+// shard's time lag still counts (Desired then holds rather than calling the fleet idle).
 func kinesisDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *Detail) []partitionDemand {
 	det.ArrivalFrom = "millis-behind"
 	listed := e.Partitions
@@ -270,8 +271,17 @@ func kinesisDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *De
 		}
 		if s.records > 0 && s.seconds > 0 {
 			through := s.seconds
-			if s.behind >= 0 && s.behindFrom >= 0 {
+			switch {
+			case s.behind >= 0 && s.behindFrom >= 0:
 				through -= float64(s.behind-s.behindFrom) / 1000
+			case s.seconds < e.Period.Seconds():
+				// Taken during the period: its reader began at the last checkpoint, an unknown
+				// stretch behind, and read that stretch again first; over its own few seconds
+				// the replay reads as a burst (a rebalance once showed 557 records/s on a
+				// stream of 40). Spread over the whole period instead: for one period an
+				// under-estimate (the previous owner's share is not counted), which the
+				// policy's slow scale-in rides out, never a scale-out for nothing.
+				through = e.Period.Seconds()
 			}
 			// A reader that got through almost none of the stream's time says little about
 			// its rate: at most 100× what it processed.

@@ -322,6 +322,20 @@ func TestMeasureUnreportedAndMovedPartitions(t *testing.T) {
 	}
 }
 
+// A shard taken a few seconds before the period ended: its new reader re-read from the last
+// checkpoint, 300 records in its 5 s, and is caught up. Over those 5 s that is 60 records/s on
+// a shard that gets 2 (the rest of the stream, 3 shards at 2/s, says so): the records count
+// over the period instead, 5 records/s.
+func TestMeasureShardTakenDuringThePeriod(t *testing.T) {
+	taken := ks(3, 0, load.Unknown, 0)
+	taken.Seconds, taken.Records = 5, 300
+	r := worker("a", 1, 1, ks(0, 2, 0, 0), ks(1, 2, 0, 0), ks(2, 2, 0, 0), taken)
+	in, _ := Measure(Evidence{Period: time.Minute, Partitions: stream(4), Reports: []*load.Report{r}}, DefaultConfig())
+	if !nearRel(in.ArrivalRate, 6+5) || in.LagSum != 0 {
+		t.Errorf("arrival %v records/s, backlog %v: want 11 and 0", in.ArrivalRate, in.LagSum)
+	}
+}
+
 func nearRel(a, b float64) bool {
 	d := a - b
 	if d < 0 {
