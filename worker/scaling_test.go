@@ -89,6 +89,22 @@ func (l *signalLog) last(from, to time.Time, period time.Duration) (scaling.Sign
 	return ss[0], true
 }
 
+// balanced says the last signal saw n workers owning parts ÷ n partitions each.
+func (l *signalLog) balanced(n, parts int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.signals) == 0 || l.signals[len(l.signals)-1].Fleet == nil {
+		return false
+	}
+	ws := l.signals[len(l.signals)-1].Fleet.Workers
+	for _, w := range ws {
+		if w.Partitions*n != parts {
+			return false
+		}
+	}
+	return len(ws) == n
+}
+
 // latest returns the last n signals (or fewer) measured entirely within [from, to), oldest
 // first.
 func (l *signalLog) latest(from, to time.Time, period time.Duration, n int) []scaling.Signal {
@@ -271,6 +287,14 @@ func followScript(t *testing.T, addrs, emfs []string, stop func(), settle, perio
 	log := &signalLog{}
 	wg.Go(func() { log.poll(ctx, t, addrs) })
 	time.Sleep(settle)
+	// A partition that moves during a phase is read again from its checkpoint by its new
+	// owner: start once a signal shows the partitions shared out evenly.
+	for deadline := time.Now().Add(10 * period); !log.balanced(len(addrs), view.partitions); time.Sleep(period / 4) {
+		if time.Now().After(deadline) {
+			t.Logf("the partitions were not shared out evenly within %v; running the phases anyway", 10*period)
+			break
+		}
+	}
 	runPhases(t, phases, period, log, view, sent, func(r int) { rate.Store(int64(r)) })
 	cancel()
 	wg.Wait()
