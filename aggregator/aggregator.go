@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,12 @@ type Options struct {
 	Reports []ReportSink
 	// Metrics publishes each window's points once across the fleet (nil: not published).
 	Metrics MetricSink
+	// Duties run alongside each term's merging, each on a goroutine of its own, from the
+	// term's start until its end: work that the fleet wants done by one process, the one that
+	// aggregates (the fleet's scaling signal: scaling.FleetPublisher.Run). A duty must return
+	// promptly once its context ends; the term is not over until every duty has returned, so
+	// two terms' duties never overlap in one process.
+	Duties []func(ctx context.Context)
 	// Registerer registers the aggregator's metrics; Logger may be nil.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -80,6 +87,7 @@ type Aggregator struct {
 	analyze  func(SnapshotStore, prometheus.Registerer) ([]pipeline.Analyzer, error)
 	reports  []ReportSink
 	publish  MetricSink
+	duties   []func(context.Context)
 	reg      prometheus.Registerer
 	log      *slog.Logger
 	now      func() time.Time
@@ -118,7 +126,7 @@ func New(opts Options) (*Aggregator, error) {
 	a := &Aggregator{
 		cfg: opts.Config, period: opts.Window.Period, store: opts.Store, parts: opts.Partitions,
 		lead: opts.Leadership, ops: opts.Operators, opIndex: make(map[string]int),
-		analyze: opts.NewAnalyzers, reports: opts.Reports, publish: opts.Metrics, reg: opts.Registerer,
+		analyze: opts.NewAnalyzers, reports: opts.Reports, publish: opts.Metrics, duties: opts.Duties, reg: opts.Registerer,
 		log: opts.Logger, now: opts.Now, notify: make(chan struct{}, 1), settle: make(chan chan struct{}),
 	}
 	for i, op := range a.ops {
@@ -206,7 +214,13 @@ func (a *Aggregator) serve(ctx context.Context, term Term) {
 	t, err := a.begin(tctx, term.Token, log)
 	if err == nil {
 		defer t.end()
+		var duties sync.WaitGroup
+		for _, duty := range a.duties {
+			duties.Go(func() { duty(tctx) })
+		}
 		err = t.run(tctx)
+		cancel()
+		duties.Wait()
 	}
 	if errors.Is(err, errFenced) {
 		a.m.fenced.Inc()

@@ -53,6 +53,17 @@ func TestTemplateInvariants(t *testing.T) {
 			if name := get(queries[0], "MetricStat", "Metric", "MetricName"); name != scaling.MetricDesiredTasks {
 				t.Errorf("scaling policy tracks %v, worker publishes %s", name, scaling.MetricDesiredTasks)
 			}
+			// DesiredTasks is the aggregator's one series per service (issue 18): a Maximum
+			// would be a per-task combination again, and a TaskId would select nothing.
+			if stat := get(queries[0], "MetricStat", "Stat"); stat != "Average" {
+				t.Errorf("scaling policy reads DesiredTasks as %v, want Average of the fleet's one series", stat)
+			}
+			if dims := listOf(get(queries[0], "MetricStat", "Metric", "Dimensions")); len(dims) != 1 || get(dims[0], "Name") != "ServiceName" {
+				t.Errorf("scaling policy reads DesiredTasks with dimensions %v, want ServiceName only", dims)
+			}
+			if stat := get(res, "BehindAlarm", "Properties", "Statistic"); stat == "Maximum" {
+				t.Errorf("BehindAlarm takes the Maximum of the fleet's one series: %v", stat)
+			}
 			for alarm, metric := range map[string]string{
 				"BehindAlarm":               scaling.MetricBacklogSecondsPerTask,
 				"ScalingSignalMissingAlarm": scaling.MetricDesiredTasks,

@@ -5,7 +5,8 @@
 //
 // The sources feed a Tracker with Samples from their own goroutines; the Tracker keeps a short
 // history per partition, keeps the Prometheus gauges current (deleting a partition's series
-// when it is revoked), and answers Snapshot for the per-window CloudWatch points (Analyzer) and
-// for the autoscaling signal (scaling.Meter). The arithmetic lives in pure functions over a History,
-// so it is tested exactly on scripted histories.
+// when it is revoked), and answers Snapshot for the worker's lag points (Analyzer) and health
+// counts. The arithmetic lives in pure functions over a History, so it is tested exactly on
+// scripted histories. (The fleet's scaling signal does not read it: the aggregator sizes the
+// whole fleet from the load reports and the source's own view, package scaling.)
 package lag

@@ -13,17 +13,14 @@ import (
 )
 
 // Tracker holds the lag history of every partition this worker owns. Sources Observe it from
-// their own goroutines and Forget a partition when they lose it; the Prometheus collector,
-// the Analyzer and scaling.Meter read Snapshots. All methods are safe for concurrent use and hold
+// their own goroutines and Forget a partition when they lose it; the Prometheus collector
+// and the Analyzer read Snapshots. All methods are safe for concurrent use and hold
 // one mutex for a few microseconds (a History is a few dozen samples); none blocks on I/O.
 type Tracker struct {
 	cfg   Config
 	now   func() time.Time
 	mu    sync.Mutex
 	parts map[pipeline.Partition]History
-	// fleet is the whole-topic history (Ends in End) and fleetLast its latest sample.
-	fleet     History
-	fleetLast FleetSample
 }
 
 // NewTracker validates cfg and registers the lag metrics with reg (nil registers nothing).

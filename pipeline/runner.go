@@ -41,6 +41,10 @@ type runner struct {
 	// blockedSig receives (without blocking the runner) each time blocked is set, so a source
 	// waiting for queue room (Feed.SendWhileBusy) stops waiting at once.
 	blockedSig chan struct{}
+	// assigned is when the runtime took the partition; records counts what it processed since
+	// (Runtime.PartitionRecords: the per-partition figures of a worker's load report).
+	assigned time.Time
+	records  atomic.Int64
 
 	dec     *decode.Decoder
 	vals    []decode.Value
@@ -227,6 +231,7 @@ func (r *runner) process(b Batch) bool {
 	r.rt.metrics.records.WithLabelValues(r.p.Stream).Add(float64(len(b.Records)))
 	r.rt.metrics.bytes.WithLabelValues(r.p.Stream).Add(float64(bytes))
 	r.rt.stats.records.Add(int64(len(b.Records)))
+	r.records.Add(int64(len(b.Records)))
 	r.rt.stats.bytes.Add(bytes)
 	if onTime {
 		r.onTimeAt, r.quiet = now, false

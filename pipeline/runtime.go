@@ -194,6 +194,7 @@ func (rt *Runtime) Assign(p Partition, from *Checkpoint) (*Feed, error) {
 		timeIdx:     rt.timeIdx,
 		et:          newEventClock(rt.cfg.AllowedLateness),
 		onTimeAt:    rt.now().UnixNano(),
+		assigned:    rt.now(),
 		behind:      true,
 		lateCounter: rt.metrics.late.WithLabelValues(p.Stream, string(rt.cfg.Late)),
 	}

@@ -1,6 +1,9 @@
 package pipeline
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats are running totals of a Runtime, cheap to read at any time (the worker's live summary,
 // tests, the bench harness). Prometheus metrics carry the same and more, labelled.
@@ -50,4 +53,16 @@ func (rt *Runtime) Unflushed() bool {
 		}
 	}
 	return false
+}
+
+// PartitionRecords calls fn for every partition the runtime runs now, with when it was
+// assigned and how many of its records were processed since (folded or dead-lettered): the
+// per-partition figures of a worker's load report. A partition revoked and assigned again
+// starts over. fn runs under the runtime's lock: it must not call the runtime.
+func (rt *Runtime) PartitionRecords(fn func(p Partition, assigned time.Time, records int64)) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for p, r := range rt.runners {
+		fn(p, r.assigned, r.records.Load())
+	}
 }

@@ -17,9 +17,10 @@ type Config struct {
 	// "do not scale in").
 	Period time.Duration `yaml:"period"`
 
-	// TargetUtilization is the busy fraction each task should run at in steady state, in
-	// (0, 1]. Default 0.7 (Flink's autoscaler default): 30 % headroom absorbs a burst for the
-	// minutes it takes target tracking to react and a new Fargate task to start.
+	// TargetUtilization is the share of its vCPUs the busiest task (the one holding the
+	// hottest partitions) should use in steady state, in (0, 1]. Default 0.7 (Flink's
+	// autoscaler default): 30 % headroom absorbs a burst for the minutes it takes target
+	// tracking to react and a new Fargate task to start.
 	TargetUtilization float64 `yaml:"target_utilization"`
 
 	// CatchUpWindow is how long the fleet may take to drain the current lag on top of keeping
@@ -47,17 +48,20 @@ type Config struct {
 	// count bounds). The CloudFormation MaxCapacity should match it.
 	MaxTasks int `yaml:"max_tasks"`
 
-	// AlignToPartitions rounds the task count up to one that spreads the partitions evenly
-	// enough: with P partitions on N tasks the busiest task owns ⌈P/N⌉ of them, so the fleet
-	// only ever delivers P ÷ ⌈P/N⌉ tasks' worth of rate (32 partitions on 22 tasks work like
-	// 16 tasks). Default true, like Flink's key-group alignment: without it a scale-out lands on
-	// a count whose busiest task is still over target and the backlog drains far too slowly.
+	// AlignToPartitions sizes the fleet so that its busiest task keeps up: with P partitions
+	// on N tasks some task owns ⌈P/N⌉ of them, the hottest among them (evenly loaded, the fleet
+	// delivers P ÷ ⌈P/N⌉ tasks' worth of rate: 32 partitions on 22 tasks work like 16 tasks;
+	// with a hot partition, less). Default true, like Flink's key-group alignment: without it
+	// a scale-out lands on a count whose busiest task is still over target and the backlog
+	// drains far too slowly.
 	AlignToPartitions bool `yaml:"align_to_partitions"`
 
-	// MinBusyFraction is the floor applied to the busy fraction before dividing by it.
-	// Default 0.05: at 5 % busy the estimate is already 20× the observed rate; below that the
-	// measurement is dominated by timer noise and a division would claim near-infinite
-	// capacity, sizing the fleet down to MinTasks just before a burst.
+	// MinBusyFraction is the floor applied to the fleet's CPU utilisation (CPU seconds per
+	// second ÷ the tasks' vCPUs) before the processed rate is divided by it. Default 0.05: at
+	// 5 % the estimate is already 20× the observed rate; below that the CPU a nearly idle fleet
+	// spends is mostly overhead and a division would claim near-infinite capacity, sizing the
+	// fleet down to MinTasks just before a burst. It applies to the fleet as a whole, never
+	// to one cold task.
 	MinBusyFraction float64 `yaml:"min_busy_fraction"`
 }
 

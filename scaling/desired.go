@@ -4,30 +4,42 @@ import (
 	"math"
 )
 
-// Inputs are the measurements one sizing decision is made from. Rates are per second and
-// averaged over the last Period; lag is in records.
-//
-// Scope: ArrivalRate, LagSum, LagMax and Partitions describe the whole topic or stream (every
-// partition of the consumer group, not only this task's), because the decision is the size of
-// the whole fleet. ObservedRate and BusyFraction describe this task alone: they estimate what
-// one task can do, which every task measures for itself.
+// Inputs are the measurements of the whole fleet one sizing decision is made from. Rates are
+// per second, averaged over the last Period; lag is in records. The fleet measures itself as
+// one (Sizer builds these from every worker's load report and the source's own view): there
+// is no per-task answer to combine, so a task owning only cold partitions, or running more
+// partition runners than it has vCPUs, cannot distort the decision.
 type Inputs struct {
-	// ArrivalRate is the rate at which records are appended to the topic/stream.
+	// ArrivalRate is the rate at which records are appended to the topic or stream.
 	ArrivalRate float64 `json:"arrival_rate"`
-	// ObservedRate is the rate at which this task processed records.
-	ObservedRate float64 `json:"observed_rate"`
-	// BusyFraction is the share of wall time this task's processing was busy (not waiting for
-	// records), in [0, 1]. Values above 1 are read as 1.
-	BusyFraction float64 `json:"busy_fraction"`
-	// LagSum is the total lag in records across all partitions.
+	// ProcessedRate is the rate at which the fleet processed records.
+	ProcessedRate float64 `json:"processed_rate"`
+	// CPURate is the CPU seconds per second the fleet's processes spent doing it (everything
+	// they spent: decoding, fetching, GC, sinks). 0 means not measured, which reads as every
+	// task fully busy: the sizing never assumes spare capacity it has not measured.
+	CPURate float64 `json:"cpu_rate"`
+	// VCPUsPerTask is the CPU one task may use; 0 or less reads as 1.
+	VCPUsPerTask float64 `json:"vcpus_per_task"`
+	// LagSum is the backlog in records across all partitions: records waiting to be
+	// processed (Kafka: end − committed, less what open windows hold; Kinesis: each shard's
+	// MillisBehindLatest × its arrival rate).
 	LagSum float64 `json:"lag_sum"`
-	// LagMax is the largest single partition lag. Published only; sizing uses LagSum.
+	// LagMax is the largest single partition's backlog. Published only.
 	LagMax float64 `json:"lag_max"`
-	// CurrentTasks is how many tasks share the partitions now (group members / lease owners).
-	// Zero or less is read as 1: the task computing this is itself running.
+	// LagSeconds is the largest time lag of any partition (Kinesis MillisBehindLatest; 0 when
+	// not known). Sizing uses it only to tell a fleet that is stuck behind, having processed
+	// nothing, from an idle one.
+	LagSeconds float64 `json:"lag_seconds"`
+	// HottestShare is the busiest partition's share of the demand (arrival ÷ target
+	// utilisation + backlog ÷ catch-up window), in [1/Partitions, 1]; 0 means evenly spread.
+	// A partition is never split between tasks, so the task that owns the busiest one (with
+	// its share of the others) is the one that falls behind first.
+	HottestShare float64 `json:"hottest_share"`
+	// CurrentTasks is how many tasks run now (workers that reported load for the period). Zero
+	// or less is read as 1.
 	CurrentTasks int `json:"current_tasks"`
-	// Partitions is the number of partitions or open shards; 0 when not known yet, in which
-	// case only MaxTasks bounds the decision from above.
+	// Partitions is the number of partitions (Kafka) or shards still to be read (Kinesis); 0
+	// when not known, in which case only MaxTasks bounds the decision from above.
 	Partitions int `json:"partitions"`
 }
 
@@ -55,10 +67,15 @@ type Decision struct {
 	// RequiredTasks is the unrounded, unbounded requirement (demand ÷ true rate per task).
 	RequiredTasks float64 `json:"required_tasks"`
 	// TrueRatePerTask is what one task could process if it were busy all the time:
-	// observed rate ÷ busy fraction (0 when nothing was processed).
+	// records per CPU second × vCPUs per task (0 when nothing was processed).
 	TrueRatePerTask float64 `json:"true_rate_per_task"`
-	// BacklogSecondsPerTask is how long the current fleet needs to drain the lag, ignoring new
-	// arrivals: LagSum ÷ (effective current tasks × TrueRatePerTask). 0 when there is no lag or
+	// Utilization is the fleet's CPU use: CPU rate ÷ (current tasks × vCPUs per task).
+	Utilization float64 `json:"utilization"`
+	// EffectiveTasks is how many tasks' worth of rate the current tasks deliver, given that
+	// the one owning the busiest partitions must keep up (see Desired).
+	EffectiveTasks float64 `json:"effective_tasks"`
+	// BacklogSecondsPerTask is how long the current fleet needs to drain the backlog, ignoring
+	// new arrivals: LagSum ÷ (EffectiveTasks × TrueRatePerTask). 0 when there is no backlog or
 	// the rate is unknown.
 	BacklogSecondsPerTask float64 `json:"backlog_seconds_per_task"`
 	Reason                Reason  `json:"reason"`
@@ -67,14 +84,25 @@ type Decision struct {
 // Desired sizes the fleet. It is pure: the same Inputs and Config always give the same
 // Decision, and it never returns NaN or Inf however malformed the inputs are.
 //
-//	true rate      r = observed ÷ max(busy, MinBusyFraction)
-//	demand         d = arrival ÷ TargetUtilization + lag ÷ CatchUpWindow      (records/s)
-//	required       n = d ÷ r                                                   (tasks)
-//	effective   e(N) = P ÷ ⌈P/N⌉ with AlignToPartitions and P known, else N   (tasks' worth)
-//	desired          = current           if n is within e(current) × (1 ± Tolerance)
-//	                 = ⌈n⌉, or with alignment the least N with e(N) ≥ n   otherwise
-//	                 = current           if that is below current and lag ÷ (e(current) × r) > ScaleDownMaxBacklog
-//	                 clamped to [MinTasks, min(Partitions, MaxTasks)]
+//	true rate        r = processed ÷ max(cpu, MinBusyFraction × current × vcpus) × vcpus
+//	demand           d = arrival ÷ TargetUtilization + lag ÷ CatchUpWindow        (records/s)
+//	required         n = d ÷ r                                                     (tasks)
+//	busiest share s(N) = h + (k − 1)(1 − h) ÷ (P − 1), k = ⌈P/N⌉, h = HottestShare  (of d)
+//	effective     e(N) = 1 ÷ s(N) with AlignToPartitions and P known, else N      (tasks' worth)
+//	desired            = current           if n is within e(current) × (1 ± Tolerance)
+//	                   = the least N with e(N) ≥ n                                  otherwise
+//	                   = current           if that is below current and lag ÷ (e(current) × r) > ScaleDownMaxBacklog
+//	                   clamped to [MinTasks, min(Partitions, MaxTasks)]
+//
+// The true rate is the Flink autoscaler's observed ÷ busy, measured on the whole fleet in CPU
+// seconds: a task processing flat out spends vcpus CPU seconds per second, however many
+// partition runners share them. The floor keeps a nearly idle fleet from claiming near-infinite
+// capacity from timer noise; it applies to the fleet as a whole, so a cold task no longer
+// inflates anything. e(N) is the rate the fleet delivers while the task holding the busiest
+// partition (and ⌈P/N⌉ − 1 average others) keeps up: with even partitions (h = 1/P) it is
+// P ÷ ⌈P/N⌉, Flink's key-group alignment; with one hot partition it stops growing once that
+// partition has a task nearly to itself, and no task count can fix a partition hotter than a
+// task (the count is then the partition bound).
 //
 // The catch-up term is what makes the fleet drain a backlog instead of only keeping up with
 // arrivals; the tolerance band and the hold-behind rule are what keep it from oscillating.
@@ -84,30 +112,41 @@ func Desired(in Inputs, cfg Config) Decision {
 		return Decision{DesiredTasks: max(cfg.MinTasks, 1), Reason: ReasonUnconfigured}
 	}
 	arrival := nonNegative(in.ArrivalRate)
-	observed := nonNegative(in.ObservedRate)
+	processed := nonNegative(in.ProcessedRate)
 	lag := nonNegative(in.LagSum)
-	busy := min(nonNegative(in.BusyFraction), 1)
 	current := max(in.CurrentTasks, 1)
+	vcpus := nonNegative(in.VCPUsPerTask)
+	if vcpus == 0 {
+		vcpus = 1
+	}
 	lower, upper := bounds(in.Partitions, cfg)
 
-	partitions := in.Partitions
-	if !cfg.AlignToPartitions {
-		partitions = 0
+	sp := spread{hottest: nonNegative(in.HottestShare)}
+	if cfg.AlignToPartitions {
+		sp.partitions = in.Partitions
 	}
-	cur := effective(current, partitions)
+	cur := sp.effective(current)
 
-	var d Decision
-	if observed > 0 {
-		d.TrueRatePerTask = observed / max(busy, cfg.MinBusyFraction)
+	d := Decision{EffectiveTasks: cur}
+	full := float64(current) * vcpus // CPU seconds per second of a fleet busy flat out
+	cpu := min(nonNegative(in.CPURate), full)
+	d.Utilization = cpu / full
+	if processed > 0 {
+		if cpu == 0 || cpu == full {
+			// Unmeasured, or as much as the tasks have or more (a vCPU figure too low):
+			// a task processes at least what it did.
+			cpu, d.Utilization = full, 1
+		}
+		d.TrueRatePerTask = processed / max(cpu, cfg.MinBusyFraction*full) * vcpus
 		d.BacklogSecondsPerTask = lag / (cur * d.TrueRatePerTask)
 	}
 
 	switch {
-	case arrival == 0 && lag == 0:
+	case arrival == 0 && lag == 0 && nonNegative(in.LagSeconds) == 0:
 		d.DesiredTasks, d.Reason = lower, ReasonIdle
 		return d
 	case d.TrueRatePerTask == 0:
-		// Records are waiting but this task processed none: a stall or a task that just
+		// Records are waiting but the fleet processed none: a stall or a fleet that just
 		// started. Adding tasks does not fix a stall (the lag status alarm reports it), and
 		// removing them would be a guess, so hold.
 		d.DesiredTasks, d.Reason = current, ReasonRateUnknown
@@ -116,7 +155,7 @@ func Desired(in Inputs, cfg Config) Decision {
 
 	demand := arrival/cfg.TargetUtilization + lag/cfg.CatchUpWindow.Seconds()
 	d.RequiredTasks = demand / d.TrueRatePerTask
-	switch n := aligned(d.RequiredTasks, partitions); {
+	switch n := sp.aligned(d.RequiredTasks); {
 	case d.RequiredTasks >= cur*(1-cfg.Tolerance) && d.RequiredTasks <= cur*(1+cfg.Tolerance):
 		d.DesiredTasks, d.Reason = current, ReasonInTolerance
 	case n == current:
@@ -153,30 +192,6 @@ func clamp(d Decision, lower, upper int) Decision {
 		d.DesiredTasks, d.Reason = lower, ReasonClampedMin
 	}
 	return d
-}
-
-// effective is how many tasks' worth of rate n tasks deliver on p evenly loaded partitions:
-// the busiest owns ⌈p/n⌉ partitions and the others wait for nothing it does, but the fleet
-// keeps up only while that busiest task does. p ≤ 0 means unknown or not aligning.
-func effective(n, p int) float64 {
-	if p <= 0 {
-		return float64(n)
-	}
-	if n >= p {
-		return float64(p)
-	}
-	return float64(p) / float64((p+n-1)/n)
-}
-
-// aligned is the least task count whose effective rate covers required tasks: ⌈required⌉
-// without partitions, else ⌈p/k⌉ for the largest partitions-per-task k with p/k ≥ required.
-func aligned(required float64, p int) int {
-	n := ceilTasks(required)
-	if p <= 0 || n >= p || required <= 0 {
-		return n
-	}
-	k := max(int(math.Floor(float64(p)/required+1e-9)), 1)
-	return (p + k - 1) / k
 }
 
 // ceilTasks rounds up, forgiving float error: 3.0000000001 tasks is 3, not 4.

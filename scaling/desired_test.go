@@ -10,8 +10,13 @@ func TestDesired(t *testing.T) {
 	def := DefaultConfig() // u=0.7, W=600s, tolerance 0.1, hold-behind 30s, min 1
 	with := func(f func(*Config)) Config { c := def; f(&c); return c }
 
-	// A task that processed 700 rec/s while 70 % busy has a true rate of 1000 rec/s.
-	busyTask := func(in Inputs) Inputs { in.ObservedRate, in.BusyFraction = 700, 0.7; return in }
+	// A fleet whose tasks (1 vCPU each) processed 700 rec/s apiece while spending 0.7 CPU
+	// seconds per second apiece: a true rate of 1000 rec/s per task.
+	busyTask := func(in Inputs) Inputs {
+		n := float64(max(in.CurrentTasks, 1))
+		in.ProcessedRate, in.CPURate, in.VCPUsPerTask = 700*n, 0.7*n, 1
+		return in
+	}
 
 	tests := []struct {
 		name     string
@@ -75,13 +80,47 @@ func TestDesired(t *testing.T) {
 			// 1.5 tasks is outside 2 × (1 ± 0.1) but still rounds up to 2.
 			in:   busyTask(Inputs{ArrivalRate: 1050, CurrentTasks: 2}),
 			want: 2, reason: ReasonSteady, required: 1.5},
-		{name: "busy fraction near zero is floored", cfg: def,
-			// 10 rec/s at 0.01 % busy would claim 100 000 rec/s; the floor makes it 10/0.05.
-			in:   Inputs{ArrivalRate: 10, ObservedRate: 10, BusyFraction: 0.0001, CurrentTasks: 4, Partitions: 8},
+		{name: "a nearly idle fleet's CPU is floored", cfg: def,
+			// 40 rec/s for 0.0004 CPU s/s would claim 100 000 rec/s per task; the floor
+			// (5 % of 4 tasks' CPU) makes it 40/0.2.
+			in:   Inputs{ArrivalRate: 40, ProcessedRate: 40, CPURate: 0.0004, VCPUsPerTask: 1, CurrentTasks: 4, Partitions: 8},
 			want: 1, reason: ReasonScaleIn, trueRate: 200},
-		{name: "busy fraction above one is read as one", cfg: def,
-			in:   Inputs{ArrivalRate: 7000, ObservedRate: 1000, BusyFraction: 1.5, CurrentTasks: 10},
+		{name: "more CPU than the tasks have is read as fully busy", cfg: def,
+			in:   Inputs{ArrivalRate: 7000, ProcessedRate: 10000, CPURate: 15, VCPUsPerTask: 1, CurrentTasks: 10},
 			want: 10, reason: ReasonInTolerance, trueRate: 1000},
+		{name: "unmeasured CPU is read as fully busy", cfg: def,
+			in:   Inputs{ArrivalRate: 7000, ProcessedRate: 10000, VCPUsPerTask: 1, CurrentTasks: 10},
+			want: 10, reason: ReasonInTolerance, trueRate: 1000},
+		{name: "capacity is per vCPU second times the task's vCPUs", cfg: def,
+			// 8 tasks of 2 vCPUs, 8 partitions each would have looked 25 % busy per runner;
+			// in CPU they are 4000 rec/s for 4 CPU s/s: 1000 per CPU second, 2000 per task,
+			// and 2.86 tasks are needed: 3 (22 partitions for the busiest: 2.9 tasks' worth).
+			in:   Inputs{ArrivalRate: 4000, ProcessedRate: 4000, CPURate: 4, VCPUsPerTask: 2, CurrentTasks: 8, Partitions: 64},
+			want: 3, reason: ReasonScaleIn, trueRate: 2000, required: 4000 / 0.7 / 2000},
+		{name: "stuck behind with nothing processed is not idle", cfg: def,
+			// Kinesis: the readers are an hour behind and processed nothing, so no rate and
+			// no backlog in records can be derived; the time lag alone says: hold.
+			in:   Inputs{LagSeconds: 3600, VCPUsPerTask: 1, CurrentTasks: 3, Partitions: 8},
+			want: 3, reason: ReasonRateUnknown},
+		{name: "a hot partition: the task holding it must keep up", cfg: def,
+			// 32 partitions, one with 10 % of the demand. 8 tasks would do as 10 tasks'
+			// worth evenly (8 tasks of 4 partitions: 0.1 + 3 × 0.9/31 = 18.7 % for the
+			// busiest, 5.3 tasks' worth): 10 needed, so 16 tasks (2 partitions each: 12.9 %,
+			// 7.75 tasks' worth) is not enough either; 32 is.
+			in:   busyTask(Inputs{ArrivalRate: 7000, CurrentTasks: 10, Partitions: 32, HottestShare: 0.1}),
+			want: 32, reason: ReasonScaleOut, required: 10, backlog: 0},
+		{name: "a hot partition hotter than a task: the partition bound", cfg: def,
+			// One partition with half the demand of 10 tasks: no count covers it.
+			in:   busyTask(Inputs{ArrivalRate: 7000, CurrentTasks: 10, Partitions: 32, HottestShare: 0.5}),
+			want: 32, reason: ReasonClampedMax, required: 10},
+		{name: "a hot partition the current count already carries holds", cfg: def,
+			// 16 tasks, 2 partitions each, hottest 5 %: 0.05 + 0.95/31 = 8.1 %, 12.4 tasks'
+			// worth; 12 needed.
+			in:   busyTask(Inputs{ArrivalRate: 8400, CurrentTasks: 16, Partitions: 32, HottestShare: 0.05}),
+			want: 16, reason: ReasonInTolerance},
+		{name: "an even share is the even spread", cfg: def,
+			in:   busyTask(Inputs{ArrivalRate: 7000, CurrentTasks: 10, Partitions: 32, HottestShare: 1.0 / 32}),
+			want: 11, reason: ReasonScaleOut, required: 10},
 		{name: "nothing processed while work waits holds", cfg: def,
 			in:   Inputs{ArrivalRate: 5000, LagSum: 1000, CurrentTasks: 3, Partitions: 8},
 			want: 3, reason: ReasonRateUnknown},
@@ -92,11 +131,11 @@ func TestDesired(t *testing.T) {
 			in:   busyTask(Inputs{ArrivalRate: 7000}),
 			want: 10, reason: ReasonScaleOut, required: 10},
 		{name: "broken measurements read as zero", cfg: def,
-			in:   Inputs{ArrivalRate: math.NaN(), LagSum: -5, ObservedRate: math.Inf(1), BusyFraction: 1, CurrentTasks: 3, Partitions: 8},
+			in:   Inputs{ArrivalRate: math.NaN(), LagSum: -5, ProcessedRate: math.Inf(1), CPURate: math.NaN(), LagSeconds: -1, CurrentTasks: 3, Partitions: 8},
 			want: 1, reason: ReasonIdle},
 		{name: "float noise does not add a task", cfg: with(func(c *Config) { c.Tolerance, c.AlignToPartitions = 0, false }),
 			// 2100/0.7/1000 is 3 up to rounding error.
-			in:   Inputs{ArrivalRate: 2100, ObservedRate: 1000, BusyFraction: 1, CurrentTasks: 2, Partitions: 8},
+			in:   Inputs{ArrivalRate: 2100, ProcessedRate: 2000, CPURate: 2, VCPUsPerTask: 1, CurrentTasks: 2, Partitions: 8},
 			want: 3, reason: ReasonScaleOut},
 		{name: "aligned: 10 tasks on 32 partitions work like 8, so 11",
 			cfg:  def,
@@ -164,11 +203,12 @@ func TestDesiredBoundsHold(t *testing.T) {
 	}
 	for i := 0; i < 20000; i++ {
 		in := Inputs{
-			ArrivalRate: pick(), ObservedRate: pick(), BusyFraction: pick() / 1e5, LagSum: pick() * 100,
+			ArrivalRate: pick(), ProcessedRate: pick(), CPURate: pick() / 1e5, VCPUsPerTask: pick() / 1e5,
+			LagSum: pick() * 100, LagSeconds: pick(), HottestShare: pick() / 1e6,
 			CurrentTasks: rng.IntN(70) - 5, Partitions: rng.IntN(64),
 		}
 		d := Desired(in, cfg)
-		for _, v := range []float64{d.RequiredTasks, d.TrueRatePerTask, d.BacklogSecondsPerTask} {
+		for _, v := range []float64{d.RequiredTasks, d.TrueRatePerTask, d.BacklogSecondsPerTask, d.Utilization, d.EffectiveTasks} {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 				t.Fatalf("non-finite or negative output %+v for %+v", d, in)
 			}

@@ -11,6 +11,7 @@ import (
 
 func TestLatestServesSignal(t *testing.T) {
 	var latest Latest
+	latest.SetAggregator(true)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/scaling", &latest)
 	srv := httptest.NewServer(mux)
@@ -25,8 +26,8 @@ func TestLatestServesSignal(t *testing.T) {
 		t.Fatalf("before any signal: %d %v, want 503 with Retry-After", res.StatusCode, res.Header)
 	}
 
-	in := Inputs{ArrivalRate: 7000, ObservedRate: 700, BusyFraction: 0.7, LagSum: 1.2e6, CurrentTasks: 10, Partitions: 60}
-	want := Evaluate(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), "task-1", in, DefaultConfig())
+	in := Inputs{ArrivalRate: 7000, ProcessedRate: 7000, CPURate: 7, VCPUsPerTask: 1, LagSum: 1.2e6, CurrentTasks: 10, Partitions: 60}
+	want := Evaluate(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), in, DefaultConfig())
 	latest.Set(want)
 
 	res, err = http.Get(srv.URL + "/v1/scaling")
@@ -42,7 +43,7 @@ func TestLatestServesSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	dec := raw["decision"].(map[string]any)
-	if dec["desired_tasks"] != 12.0 || dec["reason"] != "scale-out" || raw["task_id"] != "task-1" ||
+	if dec["desired_tasks"] != 12.0 || dec["reason"] != "scale-out" ||
 		raw["time"] != "2025-03-01T12:00:00Z" || raw["inputs"].(map[string]any)["lag_sum"] != 1.2e6 {
 		t.Fatalf("unexpected body %v", raw)
 	}

@@ -11,9 +11,9 @@ import (
 func TestMetricsObserveAndLint(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := NewMetrics(reg)
-	in := Inputs{ArrivalRate: 7000, ObservedRate: 700, BusyFraction: 0.7, LagSum: 1.2e6, LagMax: 9e4, CurrentTasks: 10, Partitions: 32}
-	m.Observe(Evaluate(time.Unix(1700000000, 0), "", in, DefaultConfig()))
-	m.Observe(Evaluate(time.Unix(1700000060, 0), "", Inputs{CurrentTasks: 12, Partitions: 32}, DefaultConfig()))
+	in := Inputs{ArrivalRate: 7000, ProcessedRate: 7000, CPURate: 7, VCPUsPerTask: 1, LagSum: 1.2e6, LagMax: 9e4, CurrentTasks: 10, Partitions: 32}
+	m.Observe(Evaluate(time.Unix(1700000000, 0), in, DefaultConfig()))
+	m.Observe(Evaluate(time.Unix(1700000060, 0), Inputs{CurrentTasks: 12, Partitions: 32}, DefaultConfig()))
 
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

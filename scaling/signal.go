@@ -10,20 +10,22 @@ import (
 // It is the body of GET /v1/scaling and the source of the CloudWatch points and Prometheus
 // gauges, so all three always agree.
 type Signal struct {
-	Time time.Time `json:"time"`
-	// TaskID is the ECS task id of the publisher, empty when not running on ECS.
-	TaskID   string   `json:"task_id,omitempty"`
-	Inputs   Inputs   `json:"inputs"`
-	Decision Decision `json:"decision"`
+	Time     time.Time `json:"time"`
+	Inputs   Inputs    `json:"inputs"`
+	Decision Decision  `json:"decision"`
+	// Fleet is what the aggregator's sizing saw: the load reports, the workers, partitions
+	// nobody reported.
+	Fleet *Detail `json:"fleet,omitempty"`
 }
 
 // Evaluate sizes the fleet for in and stamps the result. Pure, like Desired.
-func Evaluate(now time.Time, taskID string, in Inputs, cfg Config) Signal {
-	return Signal{Time: now, TaskID: taskID, Inputs: in, Decision: Desired(in, cfg)}
+func Evaluate(now time.Time, in Inputs, cfg Config) Signal {
+	return Signal{Time: now, Inputs: in, Decision: Desired(in, cfg)}
 }
 
 // The CloudWatch metric names of the signal. The ECS scaling policy in deploy/ tracks
-// MetricDesiredTasks; changing a name here breaks the deployed policy.
+// MetricDesiredTasks, and the alarms and dashboards read others; changing a name here breaks
+// the deployed policy (deploy's tests check every one against a real run's output).
 const (
 	MetricDesiredTasks          = "DesiredTasks"
 	MetricCurrentTasks          = "CurrentTasks"
@@ -31,19 +33,16 @@ const (
 	MetricTrueRatePerTask       = "TrueRatePerTask"
 	MetricLagSum                = "ScalingLagSum"
 	MetricLagMax                = "ScalingLagMax"
+	MetricArrivalRate           = "ScalingArrivalRate"
+	MetricProcessedRate         = "ScalingProcessedRate"
+	MetricUtilization           = "ScalingUtilization"
 )
 
-// DimensionTaskID is the dimension name carrying the ECS task id.
-const DimensionTaskID = "TaskId"
-
-// Points turns s into CloudWatch points. Every metric is emitted on every call, as zero when
-// there is nothing to report, because target tracking never scales in on missing data: an idle
-// fleet that stopped publishing would stay at its peak size forever.
-//
-// Each metric is emitted once with fleet (the dimensions shared by every task of the service,
-// e.g. ServiceName) so that CloudWatch aggregates the tasks into the series the scaling policy
-// reads, and once more with TaskId added when the task id is known, for per-task diagnosis.
-// fleet is not modified.
+// Points turns s into CloudWatch points, each once with fleet (the dimensions of the service,
+// e.g. ServiceName): one series per metric and service, published by the fleet's aggregator
+// alone. Every metric is emitted on every call, as zero when there is nothing to report,
+// because target tracking never scales in on missing data: an idle fleet that stopped
+// publishing would stay at its peak size forever. fleet is shared by the points, not copied.
 func Points(s Signal, fleet []pipeline.Dimension) []pipeline.Point {
 	d, in := s.Decision, s.Inputs
 	values := [...]struct {
@@ -57,18 +56,13 @@ func Points(s Signal, fleet []pipeline.Dimension) []pipeline.Point {
 		{MetricTrueRatePerTask, pipeline.UnitCountPerSec, d.TrueRatePerTask},
 		{MetricLagSum, pipeline.UnitCount, nonNegative(in.LagSum)},
 		{MetricLagMax, pipeline.UnitCount, nonNegative(in.LagMax)},
+		{MetricArrivalRate, pipeline.UnitCountPerSec, nonNegative(in.ArrivalRate)},
+		{MetricProcessedRate, pipeline.UnitCountPerSec, nonNegative(in.ProcessedRate)},
+		{MetricUtilization, pipeline.UnitPercent, 100 * d.Utilization},
 	}
-	sets := [][]pipeline.Dimension{fleet}
-	if s.TaskID != "" {
-		perTask := make([]pipeline.Dimension, 0, len(fleet)+1)
-		perTask = append(append(perTask, fleet...), pipeline.Dimension{Name: DimensionTaskID, Value: s.TaskID})
-		sets = append(sets, perTask)
-	}
-	points := make([]pipeline.Point, 0, len(values)*len(sets))
-	for _, dims := range sets {
-		for _, v := range values {
-			points = append(points, pipeline.Point{Name: v.name, Dimensions: dims, Time: s.Time, Unit: v.unit, Value: v.value})
-		}
+	points := make([]pipeline.Point, 0, len(values))
+	for _, v := range values {
+		points = append(points, pipeline.Point{Name: v.name, Dimensions: fleet, Time: s.Time, Unit: v.unit, Value: v.value})
 	}
 	return points
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/weirstream/weir/pipeline/contrib"
 	"github.com/weirstream/weir/pipeline/decode"
 	"github.com/weirstream/weir/pipeline/throughput"
-	"github.com/weirstream/weir/scaling"
 	"github.com/weirstream/weir/sinks/cloudwatch"
 	"github.com/weirstream/weir/sinks/file"
 	"github.com/weirstream/weir/sinks/s3"
@@ -52,7 +51,7 @@ type Assembly struct {
 	health  *health
 	task    ecs.TaskMetadata // zero when not on ECS
 	protect *ecs.ProtectionController
-	scaler  *scaling.Publisher
+	scale   fleetScaling
 
 	// offline is set while Check builds: every step that would talk to the network, start
 	// something or leave something behind is replaced by its check (see Check).
@@ -134,6 +133,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	if cfg.ServiceName != "" {
 		fleet = []pipeline.Dimension{{Name: "ServiceName", Value: cfg.ServiceName}}
 	}
+	a.buildScaling(stores.partials, fleet)
 	var partials pipeline.PartialWriter = stores.partials
 	if a.src != nil { // offline, without the Kafka client (see newSource), there is no seat to hold
 		if err := a.buildAggregator(ops, stores.partials); err != nil {
@@ -168,18 +168,6 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 	}
 	a.lagPts = &lagPublisher{analyzer: &lag.Analyzer{Tracker: a.tracker, Dimensions: fleet}, every: cfg.Window.Period,
 		sink: a.metrics, log: a.log}
-	latest := &scaling.Latest{}
-	runnerTime := func() (busy, backpressured, idle time.Duration) { return pm.StageTotals("runner") }
-	meter := &scaling.Meter{Tracker: a.tracker, Records: func() int64 { return a.rt.Stats().Records },
-		Busy: scaling.BusyFraction(runnerTime), Span: cfg.Scaling.Period,
-		Hold: cfg.Window.Period + cfg.Window.AllowedLateness}
-	a.scaler = &scaling.Publisher{Config: cfg.Scaling, TaskID: a.task.TaskID, Fleet: fleet,
-		Measure: meter.Measure, Latest: latest, Metrics: scaling.NewMetrics(a.reg)}
-	if a.metrics != nil {
-		a.scaler.Emit = func(ctx context.Context, pts []pipeline.Point) error {
-			return a.metrics.Write(ctx, &pipeline.Output{Points: pts})
-		}
-	}
 	stats := a.rt.Stats
 	if a.agg != nil { // the aggregator's report and metric sinks count as this worker's sinks
 		stats = func() pipeline.Stats {
@@ -188,10 +176,8 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 			return st
 		}
 	}
-	health := &pipeline.HealthMeter{Stats: stats}
-	a.scaler.Health = func(now time.Time) []pipeline.Point {
-		return append(health.Points(nil), lag.StalledPoint(a.tracker.Snapshot(now)))
-	}
+	a.scale.health = &healthPoints{meter: &pipeline.HealthMeter{Stats: stats}, tracker: a.tracker, every: cfg.Scaling.Period,
+		fleet: fleet, sink: a.metrics, log: a.log}
 	if cfg.ECS.Protection.Enabled {
 		m := ecs.NewMetrics(a.reg)
 		client := ecs.NewProtectionClient(os.Getenv(ecs.EnvAgentURI), nil, cfg.ECS.Protection, m)
@@ -208,7 +194,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		if a.offline {
 			err = checkAddr(cfg.HTTP.Addr)
 		} else {
-			a.srv, err = newServer(cfg.HTTP.Addr, a.reg, a.health, map[string]http.Handler{"/v1/scaling": latest})
+			a.srv, err = newServer(cfg.HTTP.Addr, a.reg, a.health, map[string]http.Handler{"/v1/scaling": a.scale.latest})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("http.addr: %w", err)

@@ -3,6 +3,7 @@ package worker
 import (
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,4 +40,10 @@ type Hooks struct {
 	// Stopped, if set, is called as each part of the worker has stopped during the shutdown,
 	// with its name (Part…), from Run's goroutine. It must not block.
 	Stopped func(part string)
+	// CPU, if set, replaces the process CPU clock of this worker's load reports, and VCPUs,
+	// when positive, the vCPUs they state: several workers in one process share getrusage's
+	// clock, and a test of the fleet's sizing wants a capacity it knows. CPU is called from the
+	// load writer's goroutine, once per scaling period.
+	CPU   func() (time.Duration, bool)
+	VCPUs float64
 }

@@ -6,8 +6,8 @@
 // Build turns a Config and the process-wide Deps (one logger, one Prometheus registry) into an
 // Assembly: the source, the pipeline runtime with its operators and the partial store, the
 // fleet's aggregator (fleet.go) with the report and metric sinks and the anomaly analyzer, the
-// lag tracker and its points, the scaling publisher, ECS task protection and the HTTP
-// endpoints. Run starts them and, on cancellation, shuts them down in the order written once
+// lag tracker and its points, the load-report writer and the fleet's scaling publisher (a duty
+// of the aggregator's term: scaling.go), ECS task protection and the HTTP endpoints. Run starts them and, on cancellation, shuts them down in the order written once
 // in run.go.
 //
 // The aggregator serves while the source says this worker holds its seat (leadership.go); a

@@ -25,6 +25,12 @@ func (a *Assembly) buildAggregator(ops []pipeline.Operator, store partialStore) 
 	opts := aggregator.Options{
 		Config: cfg.Aggregator, Window: cfg.Window, Store: store, Partitions: a.src, Leadership: lead,
 		Operators: ops, Registerer: a.reg, Logger: a.log,
+		// The fleet's scaling signal is the aggregator's to publish, for as long as it serves.
+		Duties: []func(context.Context){func(ctx context.Context) {
+			if err := a.scale.fleet.Run(ctx); err != nil {
+				a.log.Warn("the fleet's scaling signal stopped", "err", err)
+			}
+		}},
 	}
 	for _, r := range a.reports {
 		opts.Reports = append(opts.Reports, r)

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -122,20 +121,7 @@ func publishedRecords(t *testing.T, files ...string) map[int64][]float64 {
 	t.Helper()
 	out := map[int64][]float64{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var line map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-				t.Fatal(err)
-			}
+		for _, line := range emfLines(t, f) {
 			aws, _ := line["_aws"].(map[string]any)
 			v, ok := line["Records"]
 			if !ok || aws == nil || line["Partition"] != nil || line["Stream"] == nil {

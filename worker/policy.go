@@ -6,7 +6,9 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/weirstream/weir/aggregator"
+	"github.com/weirstream/weir/load"
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/scaling"
 	"github.com/weirstream/weir/sinks/file"
 	"github.com/weirstream/weir/sinks/s3"
 )
@@ -18,6 +20,8 @@ import (
 type partialStore interface {
 	pipeline.PartialWriter
 	aggregator.Store
+	load.Store         // every worker's load reports
+	scaling.LoadReader // read back by the aggregator's sizing
 }
 
 // storePolicy chooses where partials and dead letters go: the S3 bucket when the S3 sink is

@@ -43,7 +43,8 @@ const (
 	PartPipeline = "pipeline"
 	// PartLag keeps the lag tracker current and publishes this worker's lag points.
 	PartLag = "lag"
-	// PartScaling publishes the autoscaling signal.
+	// PartScaling writes this worker's load reports and publishes its health counts (the
+	// fleet's scaling signal itself is the aggregator's duty).
 	PartScaling = "scaling"
 	// PartSource is the source's fetching: it stops before the pipeline flushes, so nothing
 	// is flushed that the source could still add to.
@@ -100,10 +101,7 @@ func (a *Assembly) parts() *group {
 		wg.Wait()
 		return nil
 	}})
-	g.add(part{name: PartScaling, run: func(ctx context.Context) error {
-		_ = a.scaler.Run(ctx, func(err error) { a.log.Warn("publishing the scaling signal", "err", err) })
-		return nil
-	}})
+	g.add(part{name: PartScaling, run: a.runScaling})
 	g.add(part{name: PartSource, ends: true, run: func(ctx context.Context) error { return a.src.Run(ctx, a.rt) }})
 	if a.gen != nil {
 		g.add(part{name: PartGenerator, run: a.gen.Run})

@@ -10,6 +10,7 @@ import (
 // Result is what one run is judged by.
 type Result struct {
 	Profile string `json:"profile"`
+	Stream  string `json:"stream"`
 	Mode    Mode   `json:"mode"`
 	// TimeToRecoverSeconds is the longest time lag stayed above the lag target (LagTarget
 	// seconds of arrivals) in one stretch.
@@ -25,14 +26,20 @@ type Result struct {
 	TaskMinutes    float64 `json:"task_minutes"`
 	// IdealTaskMinutes is ⌈arrival ÷ (target utilisation × task rate)⌉ integrated over time:
 	// an oracle with zero start delay and zero lag, for scale.
-	IdealTaskMinutes float64  `json:"ideal_task_minutes"`
-	ScaleOuts        int      `json:"scale_outs"`
-	ScaleIns         int      `json:"scale_ins"`
-	Oscillations     int      `json:"oscillations"`
-	MinTasks         int      `json:"min_tasks"`
-	MaxTasks         int      `json:"max_tasks"`
-	Actions          []Action `json:"actions"`
-	Samples          []Sample `json:"-"`
+	IdealTaskMinutes float64 `json:"ideal_task_minutes"`
+	ScaleOuts        int     `json:"scale_outs"`
+	ScaleIns         int     `json:"scale_ins"`
+	Oscillations     int     `json:"oscillations"`
+	MinTasks         int     `json:"min_tasks"`
+	MaxTasks         int     `json:"max_tasks"`
+	// SettledMin and SettledMax are the ECS desired count's range after the first half hour:
+	// the band the fleet stays in once it has found its size.
+	SettledMin int `json:"settled_min"`
+	SettledMax int `json:"settled_max"`
+	// FinalLag is the lag when the run ended, in seconds of the arrivals then.
+	FinalLagSeconds float64  `json:"final_lag_s"`
+	Actions         []Action `json:"actions"`
+	Samples         []Sample `json:"-"`
 }
 
 // tracker accumulates the per-second figures of a run.
@@ -49,20 +56,31 @@ type tracker struct {
 	idealSeconds   float64
 	minTasks       int
 	maxTasks       int
+	settledMin     int
+	settledMax     int
 	idealPerTask   float64
+	lastLag        float64
+	lastArrival    float64
 }
 
-func (tr *tracker) init(s Scenario) {
+func (tr *tracker) init(s Scenario, taskRate float64) {
 	tr.lagTarget = s.LagTarget.Seconds()
 	tr.burstAt = s.Profile.BurstAt
-	tr.minTasks = math.MaxInt
-	tr.idealPerTask = s.Scaling.TargetUtilization * s.Fleet.TaskRate
+	tr.minTasks, tr.settledMin = math.MaxInt, math.MaxInt
+	tr.idealPerTask = s.Scaling.TargetUtilization * taskRate
 }
+
+// settleAfter is when a run's band starts: the fleet has found its size by then.
+const settleAfter = 30 * time.Minute
 
 func (tr *tracker) second(t time.Duration, arrival, lag float64, tasks int) {
 	tr.taskSeconds += float64(tasks)
 	tr.idealSeconds += math.Max(1, math.Ceil(arrival/tr.idealPerTask-1e-9))
 	tr.minTasks, tr.maxTasks = min(tr.minTasks, tasks), max(tr.maxTasks, tasks)
+	if t >= settleAfter {
+		tr.settledMin, tr.settledMax = min(tr.settledMin, tasks), max(tr.settledMax, tasks)
+	}
+	tr.lastLag, tr.lastArrival = lag, arrival
 	if lag > tr.peakLag {
 		tr.peakLag = lag
 		if arrival > 0 {
@@ -87,7 +105,7 @@ func (tr *tracker) result(s Scenario, actions []Action, samples []Sample) Result
 		tr.longest = max(tr.longest, s.Profile.Duration-tr.aboveSince)
 	}
 	r := Result{
-		Profile: s.Profile.Name, Mode: s.Mode,
+		Profile: s.Profile.Name, Stream: s.Layout.Name, Mode: s.Mode,
 		TimeToRecoverSeconds: tr.longest.Seconds(),
 		BurstRecoverySeconds: tr.burstRecovered.Seconds(),
 		RecoveredInCatchUp:   !tr.above && tr.longest <= s.Scaling.CatchUpWindow,
@@ -96,7 +114,11 @@ func (tr *tracker) result(s Scenario, actions []Action, samples []Sample) Result
 		TaskMinutes:          math.Round(tr.taskSeconds / 60),
 		IdealTaskMinutes:     math.Round(tr.idealSeconds / 60),
 		MinTasks:             tr.minTasks, MaxTasks: tr.maxTasks,
+		SettledMin: tr.settledMin, SettledMax: tr.settledMax,
 		Actions: actions, Samples: samples,
+	}
+	if tr.lastArrival > 0 {
+		r.FinalLagSeconds = math.Round(tr.lastLag/tr.lastArrival*10) / 10
 	}
 	var lastIn time.Duration
 	haveIn := false
@@ -116,18 +138,18 @@ func (tr *tracker) result(s Scenario, actions []Action, samples []Sample) Result
 
 // writeMarkdown writes the results table the README embeds.
 func writeMarkdown(w io.Writer, rs []Result) error {
-	if _, err := fmt.Fprintln(w, "| profile | policy metric | time to recover | burst recovery | peak lag (records / s of input) | task-minutes (ideal) | scale-outs / -ins | oscillations | tasks min–max |"); err != nil {
+	if _, err := fmt.Fprintln(w, "| profile | stream | signal | time to recover | burst recovery | peak lag (records / s of input) | lag at the end | task-minutes (ideal) | scale-outs / -ins | oscillations | tasks min–max (after 30 min) |"); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		burst := "—"
 		if r.BurstRecoverySeconds > 0 {
 			burst = fmtDur(r.BurstRecoverySeconds)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f / %.1f s | %.0f (%.0f) | %d / %d | %d | %d–%d |\n",
-			r.Profile, r.Mode, fmtDur(r.TimeToRecoverSeconds), burst, r.PeakLag, r.PeakLagSeconds,
-			r.TaskMinutes, r.IdealTaskMinutes, r.ScaleOuts, r.ScaleIns, r.Oscillations, r.MinTasks, r.MaxTasks)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f / %.1f s | %.1f s | %.0f (%.0f) | %d / %d | %d | %d–%d (%d–%d) |\n",
+			r.Profile, r.Stream, r.Mode, fmtDur(r.TimeToRecoverSeconds), burst, r.PeakLag, r.PeakLagSeconds, r.FinalLagSeconds,
+			r.TaskMinutes, r.IdealTaskMinutes, r.ScaleOuts, r.ScaleIns, r.Oscillations, r.MinTasks, r.MaxTasks, r.SettledMin, r.SettledMax)
 	}
 	return nil
 }

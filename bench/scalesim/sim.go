@@ -6,24 +6,49 @@ import (
 	"github.com/weirstream/weir/scaling"
 )
 
-// Mode is the metric the target-tracking policy follows.
+// Mode is the signal the target-tracking policy follows.
 type Mode string
 
 const (
-	// ModeDesired is what deploy/cloudformation uses: the metric-math expression
-	// 100 × DesiredTasks ÷ DesiredTaskCount with target 100, under which target tracking's
-	// proportional rule ⌈capacity × metric ÷ target⌉ lands exactly on DesiredTasks, so the
-	// worker's policy (tolerance band, hold while behind, partition clamp) is the policy.
-	ModeDesired Mode = "desired"
-	// ModeBacklog tracks BacklogSecondsPerTask directly (target BacklogTarget), the textbook
-	// queue pattern. Simulated for comparison: a stream that is caught up has zero backlog
-	// whatever its arrival rate, so this mode scales in to the minimum and oscillates.
+	// ModeFleet is what deploy/cloudformation uses: the aggregator's DesiredTasks, sized from
+	// every task's load report and the source's view (scaling.Measure), tracked through the
+	// metric-math expression 100 × DesiredTasks ÷ DesiredTaskCount with target 100, under which
+	// target tracking's proportional rule ⌈capacity × metric ÷ target⌉ lands exactly on
+	// DesiredTasks.
+	ModeFleet Mode = "fleet"
+	// ModeTaskMax is the signal before issue 18: every task sized the fleet from its own
+	// observed rate and runner-averaged busy fraction, and the policy took the Maximum.
+	ModeTaskMax Mode = "task-max"
+	// ModeBacklog tracks the fleet's BacklogSecondsPerTask directly (target BacklogTarget),
+	// the textbook queue pattern. Simulated for comparison: a stream that is caught up has
+	// zero backlog whatever its arrival rate, so this mode scales in to the minimum and
+	// oscillates.
 	ModeBacklog Mode = "backlog"
 )
+
+// Layout is the stream the fleet reads: its source and how the load lies over partitions.
+type Layout struct {
+	Name   string
+	Source Source
+	Shares []float64
+}
+
+// Layouts are the streams the README's numbers come from: 32 Kafka partitions evenly loaded,
+// the same with Zipf-distributed load (exponent 0.5: the hottest partition carries 3.3× the
+// mean), and a Kinesis stream of 32 shards with the same skew.
+func Layouts() []Layout {
+	zipf := Zipf(32, 0.5, 7)
+	return []Layout{
+		{Name: "kafka-even", Source: Kafka, Shares: Even(32)},
+		{Name: "kafka-zipf", Source: Kafka, Shares: zipf},
+		{Name: "kinesis-zipf", Source: Kinesis, Shares: zipf},
+	}
+}
 
 // Scenario is one simulated run.
 type Scenario struct {
 	Profile Profile
+	Layout  Layout
 	Mode    Mode
 	Scaling scaling.Config
 	Fleet   Fleet
@@ -37,21 +62,24 @@ type Scenario struct {
 	OscillationWindow time.Duration
 }
 
-// DefaultScenario is the fleet the README's numbers come from: 32 partitions, tasks of
-// 1000 records/s, 90 s Fargate start, 10 s rebalance pause, ECS target-tracking alarms
-// (3 × 1 min out, 15 × 1 min in at 90 %), 120 s scale-out and 300 s scale-in cooldowns, as
-// deploy/cloudformation configures them.
-func DefaultScenario(p Profile) Scenario {
+// DefaultScenario is the fleet the README's numbers come from: tasks of 2 vCPUs, 1 ms of CPU
+// per record (half of it on the partition's runner), 0.02 CPU s/s of overhead, so 1990
+// records/s per task flat out; 90 s Fargate start, 10 s rebalance pause; ECS target-tracking
+// alarms (3 × 1 min out, 15 × 1 min in at 90 %), 120 s scale-out and 300 s scale-in cooldowns,
+// as deploy/cloudformation configures them.
+func DefaultScenario(p Profile, l Layout) Scenario {
 	cfg := scaling.DefaultConfig()
 	return Scenario{
 		Profile: p,
-		Mode:    ModeDesired,
+		Layout:  l,
+		Mode:    ModeFleet,
 		Scaling: cfg,
-		Fleet:   Fleet{Partitions: 32, TaskRate: 1000, StartDelay: 90 * time.Second, RebalancePause: 10 * time.Second},
+		Fleet: Fleet{Partitions: len(l.Shares), VCPUs: 2, CostPerRecord: 0.001, RunnerShare: 0.5, Overhead: 0.02,
+			StartDelay: 90 * time.Second, RebalancePause: 10 * time.Second},
 		Policy: TargetTracking{
 			Target: 100, HighPoints: 3, LowPoints: 15, LowRatio: 0.9,
 			ScaleOutCooldown: 120 * time.Second, ScaleInCooldown: 300 * time.Second,
-			Min: cfg.MinTasks, Max: 32,
+			Min: cfg.MinTasks, Max: len(l.Shares),
 		},
 		LagTarget:         30 * time.Second,
 		BacklogTarget:     60,
@@ -63,11 +91,11 @@ func DefaultScenario(p Profile) Scenario {
 type Sample struct {
 	T        time.Duration
 	Arrival  float64 // records/s
-	Capacity float64 // records/s the running fleet can process
+	Capacity float64 // records/s the running fleet processed, or could have
 	Lag      float64 // records
 	Tasks    int     // ECS desired count
 	Running  int
-	Desired  int // the worker's last DesiredTasks
+	Desired  int // the last DesiredTasks the policy saw
 }
 
 // Action is one change of the ECS desired count.
@@ -76,72 +104,71 @@ type Action struct {
 	From, To int
 }
 
-// Run simulates s in one-second steps. Processing is fluid: each second the fleet processes
-// min(lag, rate) records. Once a minute the worker evaluates scaling.Desired on what it
-// measured during the minute, publishes the metric, and the policy evaluates its alarms.
+// Run simulates s in one-second steps. Processing is fluid. Once a minute the signal of the
+// scenario's mode is computed from what the minute measured, published, and the policy
+// evaluates its alarms.
 func Run(s Scenario) Result {
 	const step = time.Second
 	cfg := s.Scaling
-	first := scaling.Desired(scaling.Inputs{
-		ArrivalRate: s.Profile.Rate(0), ObservedRate: s.Fleet.TaskRate, BusyFraction: 1, Partitions: s.Fleet.Partitions,
-	}, cfg)
-	fleet := NewFleet(s.Fleet, first.DesiredTasks)
+	fl := s.Fleet
+	// Start at the size the fleet signal asks for at the first minute's rate.
+	first := scaling.Desired(scaling.Inputs{ArrivalRate: s.Profile.Rate(0), ProcessedRate: fl.TaskRate(),
+		CPURate: fl.VCPUs, VCPUsPerTask: fl.VCPUs, Partitions: fl.Partitions}, cfg)
+	fleet := NewFleet(fl, first.DesiredTasks)
+	stream := NewStream(s.Layout.Source, s.Layout.Shares)
 	policy := s.Policy
 	sampleEvery := max(s.Profile.Duration/720, step).Truncate(step)
 
 	var (
-		lag, arrived, processed, offered float64
-		desired                          = first.DesiredTasks
-		tr                               tracker
-		actions                          []Action
-		samples                          []Sample
+		desired = first.DesiredTasks
+		tr      tracker
+		actions []Action
+		samples []Sample
+		sec     Second
+		m       minute
+		before  []scaling.PartitionOffsets
 	)
-	tr.init(s)
+	tr.init(s, fleet.TaskRate())
+	m.reset(0, stream)
 	for t := time.Duration(0); t < s.Profile.Duration; t += step {
 		fleet.Advance(t)
 		a := s.Profile.Rate(t)
-		rate := fleet.Rate(t)
-		lag += a
-		done := min(lag, rate)
-		lag -= done
-		arrived += a
-		processed += done
-		offered += float64(fleet.Running()) * s.Fleet.TaskRate
+		stream.Arrive(t, a)
+		fleet.Process(t, stream, &sec)
+		m.add(t, fleet, a, &sec)
+		lag := stream.TotalLag()
 		tr.second(t, a, lag, fleet.Capacity())
 
 		if t%sampleEvery == 0 {
-			samples = append(samples, Sample{T: t, Arrival: a, Capacity: rate, Lag: lag,
+			capacity := 0.0
+			for _, r := range sec.Records {
+				capacity += r
+			}
+			samples = append(samples, Sample{T: t, Arrival: a, Capacity: capacity, Lag: lag,
 				Tasks: fleet.Capacity(), Running: fleet.Running(), Desired: desired})
 		}
 		if (t+step)%time.Minute != 0 {
 			continue
 		}
-		// End of a minute: what one worker measured, as the lead's operators will report it.
-		running := max(fleet.Running(), 1)
-		in := scaling.Inputs{
-			ArrivalRate:  arrived / 60,
-			ObservedRate: processed / 60 / float64(running),
-			LagSum:       lag,
-			LagMax:       lag / float64(s.Fleet.Partitions),
-			CurrentTasks: fleet.Running(),
-			Partitions:   s.Fleet.Partitions,
-		}
-		if offered > 0 {
-			in.BusyFraction = processed / offered
-		}
-		d := scaling.Desired(in, cfg)
-		desired = d.DesiredTasks
+		now := t + step
+		var d scaling.Decision
 		switch s.Mode {
-		case ModeBacklog:
-			policy.Observe(d.BacklogSecondsPerTask)
+		case ModeTaskMax:
+			d = taskMaxSignal(&m, fleet, stream, cfg)
 		default:
+			_, d, before = fleetSignal(&m, fleet, stream, now, before, cfg)
+		}
+		desired = d.DesiredTasks
+		if s.Mode == ModeBacklog {
+			policy.Observe(d.BacklogSecondsPerTask)
+		} else {
 			policy.Observe(100 * float64(d.DesiredTasks) / float64(fleet.Capacity()))
 		}
 		if n := policy.Evaluate(t, fleet.Capacity()); n != fleet.Capacity() {
 			actions = append(actions, Action{T: t, From: fleet.Capacity(), To: n})
 			fleet.SetCapacity(t, n)
 		}
-		arrived, processed, offered = 0, 0, 0
+		m.reset(now, stream)
 	}
 	return tr.result(s, actions, samples)
 }

@@ -28,7 +28,7 @@ func writeSVG(w io.Writer, r Result, lagTarget time.Duration) error {
 	panels := []panel{
 		{"load (records/s)", []series{
 			{"arrival rate", "#1f77b4", false, func(s Sample) float64 { return s.Arrival }},
-			{"fleet capacity", "#2ca02c", true, func(s Sample) float64 { return s.Capacity }},
+			{"processed", "#2ca02c", true, func(s Sample) float64 { return s.Capacity }},
 		}},
 		{"lag (records)", []series{
 			{"lag", "#d62728", false, func(s Sample) float64 { return s.Lag }},
@@ -44,7 +44,7 @@ func writeSVG(w io.Writer, r Result, lagTarget time.Duration) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", plotW, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14">weir scaling simulation — profile %s, policy metric %s</text>`+"\n", marginL, r.Profile, r.Mode)
+	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14">weir scaling simulation — profile %s, stream %s, signal %s</text>`+"\n", marginL, r.Profile, r.Stream, r.Mode)
 
 	n := len(r.Samples)
 	if n < 2 {

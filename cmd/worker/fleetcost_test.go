@@ -133,6 +133,8 @@ func TestFleetS3RequestsPerWindow(t *testing.T) {
 		idle     = 2 * time.Second
 		poll     = period / 10 // the default ratio (aggregator.poll: max(1s, period/10))
 		measured = 6           // windows
+		// scalingPeriod: a few load reports within the measured windows (the default is 60s).
+		scalingPeriod = 10 * time.Second
 	)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "events"),
 		kfake.GroupMinSessionTimeout(500*time.Millisecond))
@@ -187,6 +189,7 @@ func TestFleetS3RequestsPerWindow(t *testing.T) {
 			"WEIR_WINDOW_PERIOD=" + period.String(), "WEIR_WINDOW_TIME_FIELD=$.ts",
 			"WEIR_WINDOW_ALLOWED_LATENESS=" + lateness.String(), "WEIR_WINDOW_IDLE_TIMEOUT=" + idle.String(),
 			"WEIR_AGGREGATOR_POLL=" + poll.String(), "WEIR_CONTRIBUTORS_RULES=" + strings.Join(rules, ","),
+			"WEIR_SCALING_PERIOD=" + scalingPeriod.String(),
 			"WEIR_SINKS_FILE_DIR=", "WEIR_SINKS_S3_BUCKET=weir", "WEIR_AWS_LOCAL_CREDENTIALS=true",
 			"WEIR_AWS_ENDPOINT=" + p.proxy.Endpoint(),
 			"WEIR_SINKS_CLOUDWATCH_EMF_PATH=" + dir + "/" + p.name + ".emf",
@@ -295,9 +298,19 @@ func TestFleetS3RequestsPerWindow(t *testing.T) {
 	cost := map[time.Time]windowCost{}
 	done := map[time.Time]time.Time{} // window → its last report durable
 	var unattributed []string
+	// Load reports belong to scaling periods, not windows: counted apart, per worker and op,
+	// from the first measured window on.
+	loads := map[string]map[string]int{}
 	for _, p := range fleet {
 		var lastMarked time.Time
+		loads[p.name] = map[string]int{}
 		for _, r := range p.proxy.Requests() {
+			if r.Kind() == "load" {
+				if !r.Start.Before(first) {
+					loads[p.name][r.Op]++
+				}
+				continue
+			}
 			w, ok := windowOf(r)
 			if r.Op == s3proxy.Put && r.Kind() == "published" {
 				lastMarked = w
@@ -411,6 +424,29 @@ func TestFleetS3RequestsPerWindow(t *testing.T) {
 		float64(sums.partialPuts)/float64(measured*parts),
 		float64(sums.gets)/measured, float64(sums.lists)/measured, float64(sums.aggPuts)/measured,
 		delays[len(delays)/2].Round(10*time.Millisecond), delays[len(delays)-1].Round(10*time.Millisecond), hist)
+	// Per scaling period, each worker PUTs its load report, and the aggregator alone LISTs the
+	// period's reports and GETs each once.
+	puts := 0
+	for _, p := range fleet {
+		puts += loads[p.name][s3proxy.Put]
+		if loads[p.name][s3proxy.Put] == 0 {
+			t.Errorf("%s wrote no load report in %v of %v scaling periods", p.name, last.Add(period).Sub(first), scalingPeriod)
+		}
+		if p != seat && loads[p.name][s3proxy.Get]+loads[p.name][s3proxy.List] != 0 {
+			t.Errorf("%s (not the aggregator) read load reports: %v", p.name, loads[p.name])
+		}
+	}
+	if agg := loads[seat.name]; agg[s3proxy.List] == 0 || agg[s3proxy.Get] > puts || len(agg) > 3 {
+		t.Errorf("the aggregator's load requests %v: want a LIST per sizing, at most one GET per report written (%d), nothing else", agg, puts)
+	}
+	t.Logf("load reports over %v (scaling period %v): PUT %v; the aggregator LIST %d, GET %d",
+		last.Add(period).Sub(first), scalingPeriod, func() map[string]int {
+			m := map[string]int{}
+			for _, p := range fleet {
+				m[p.name] = loads[p.name][s3proxy.Put]
+			}
+			return m
+		}(), loads[seat.name][s3proxy.List], loads[seat.name][s3proxy.Get])
 	for _, p := range fleet {
 		p.Stop(t, 30*time.Second)
 	}

@@ -24,6 +24,9 @@ type TaskMetadata struct {
 	Revision         string
 	AvailabilityZone string
 	LaunchType       string
+	// CPULimit is the task's CPU in vCPUs (Limits.CPU: 0.25 for a 256-unit Fargate task); 0
+	// when the metadata does not say.
+	CPULimit float64
 }
 
 // ReadTaskMetadata fetches GET {metadataURI}/task. An empty metadataURI means the worker is
@@ -54,6 +57,7 @@ func ReadTaskMetadata(ctx context.Context, hc *http.Client, metadataURI string) 
 	}
 	var v struct {
 		Cluster, TaskARN, Family, Revision, AvailabilityZone, LaunchType string
+		Limits                                                           struct{ CPU float64 }
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return TaskMetadata{}, false, fmt.Errorf("ecs: task metadata: %w", err)
@@ -65,6 +69,7 @@ func ReadTaskMetadata(ctx context.Context, hc *http.Client, metadataURI string) 
 	return TaskMetadata{
 		TaskARN: v.TaskARN, TaskID: id, Cluster: clusterName(v.Cluster),
 		Family: v.Family, Revision: v.Revision, AvailabilityZone: v.AvailabilityZone, LaunchType: v.LaunchType,
+		CPULimit: max(v.Limits.CPU, 0),
 	}, true, nil
 }
 

@@ -28,6 +28,7 @@ const fargateTask = `{
   "TaskARN": "arn:aws:ecs:eu-west-1:111122223333:task/weir-prod/5f2c8d7a9b6e4c3d8e1f0a2b3c4d5e6f",
   "Family": "weir-worker", "Revision": "7", "DesiredStatus": "RUNNING", "KnownStatus": "RUNNING",
   "AvailabilityZone": "eu-west-1b", "LaunchType": "FARGATE",
+  "Limits": {"CPU": 0.5, "Memory": 1024},
   "Containers": [{"Name": "worker"}]
 }`
 
@@ -39,7 +40,7 @@ func TestReadTaskMetadata(t *testing.T) {
 	want := TaskMetadata{
 		TaskARN: "arn:aws:ecs:eu-west-1:111122223333:task/weir-prod/5f2c8d7a9b6e4c3d8e1f0a2b3c4d5e6f",
 		TaskID:  "5f2c8d7a9b6e4c3d8e1f0a2b3c4d5e6f", Cluster: "weir-prod", Family: "weir-worker",
-		Revision: "7", AvailabilityZone: "eu-west-1b", LaunchType: "FARGATE",
+		Revision: "7", AvailabilityZone: "eu-west-1b", LaunchType: "FARGATE", CPULimit: 0.5,
 	}
 	if md != want {
 		t.Fatalf("got %+v\nwant %+v", md, want)

@@ -10,6 +10,7 @@
 //	kind=partial/window=20261121T130000Z/stream=<stream>/partition=<id>.msgpack
 //	kind=published/window=20261121T130000Z.json
 //	kind=state/name=<name>.msgpack
+//	kind=load/t=20261121T130000Z/worker=<id>.msgpack
 //
 // A fleet's global reports (the aggregator's) have no owner: every aggregator that merges a
 // window writes the same key, without the _<owner> part.

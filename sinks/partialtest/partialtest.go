@@ -1,6 +1,6 @@
 // Package partialtest is the conformance suite of the fleet's partial stores (sinks/s3 and
-// sinks/file): what every store of partials, publish markers and the aggregator's state must do,
-// whatever it is built on. A store's tests call Run with a constructor of fresh, empty stores.
+// sinks/file): what every store of partials, publish markers, the aggregator's state and the
+// workers' load reports must do, whatever it is built on. A store's tests call Run with a constructor of fresh, empty stores.
 package partialtest
 
 import (
@@ -26,6 +26,9 @@ type Store interface {
 	ClaimPublish(ctx context.Context, w pipeline.Window, body []byte) (bool, error)
 	LoadState(ctx context.Context, name string) ([]byte, string, error)
 	SaveState(ctx context.Context, name string, data []byte, version string) (string, bool, error)
+	WriteLoad(ctx context.Context, start time.Time, worker string, body []byte) error
+	ListLoads(ctx context.Context, start time.Time, fn func(worker string) bool) error
+	ReadLoad(ctx context.Context, start time.Time, worker string) ([]byte, error)
 }
 
 // Features says what a store's test harness can do to it.
@@ -52,6 +55,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, f Features) {
 		{"ClaimOnceConcurrently", claimOnceConcurrently},
 		{"StateCompareAndSwap", stateCompareAndSwap},
 		{"StateSwapConcurrently", stateSwapConcurrently},
+		{"LoadWriteReadList", loadWriteReadList},
+		{"LoadListSkipsForeignObjects", loadListSkipsForeignObjects},
 		{"CanceledContext", canceledContext},
 	}
 	for _, c := range cases {
@@ -318,6 +323,9 @@ func canceledContext(t *testing.T, s Store, _ Features) {
 	_, errs["ClaimPublish"] = s.ClaimPublish(cctx, w, nil)
 	_, _, errs["SaveState"] = s.SaveState(cctx, "x", nil, "")
 	_, _, errs["LoadState"] = s.LoadState(cctx, "x")
+	errs["WriteLoad"] = s.WriteLoad(cctx, T0, "w", []byte("x"))
+	errs["ListLoads"] = s.ListLoads(cctx, T0, func(string) bool { return true })
+	_, errs["ReadLoad"] = s.ReadLoad(cctx, T0, "w")
 	names := make([]string, 0, len(errs))
 	for n := range errs {
 		names = append(names, n)
@@ -327,5 +335,94 @@ func canceledContext(t *testing.T, s Store, _ Features) {
 		if !errors.Is(errs[n], context.Canceled) {
 			t.Errorf("%s with a canceled context: %v, want context.Canceled", n, errs[n])
 		}
+	}
+}
+
+// The workers the suite writes load reports for: names that need escaping included.
+var workers = []string{"0f1e2d3c", "ip-10-0-1-7/4242", "w 2", "w3"} // more than one S3 test page
+
+func loads(t *testing.T, s Store, start time.Time) []string {
+	t.Helper()
+	var got []string
+	if err := s.ListLoads(ctx, start, func(w string) bool {
+		got = append(got, w)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	return got
+}
+
+// A period's load reports list as their workers, each once, and nothing of another period; a
+// report reads back as last written; one never written is fs.ErrNotExist; a listing stops
+// when asked.
+func loadWriteReadList(t *testing.T, s Store, _ Features) {
+	if got := loads(t, s, T0); len(got) != 0 {
+		t.Fatalf("an empty store lists %v", got)
+	}
+	if _, err := s.ReadLoad(ctx, T0, workers[0]); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadLoad of nothing: %v, want fs.ErrNotExist", err)
+	}
+	next := T0.Add(time.Minute)
+	for _, w := range workers {
+		for _, start := range []time.Time{T0, next} {
+			if err := s.WriteLoad(ctx, start, w, []byte("load "+w+" "+start.Format(time.RFC3339))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.WriteLoad(ctx, T0, workers[1], []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Sorted(slices.Values(workers))
+	for _, start := range []time.Time{T0, next} {
+		if got := loads(t, s, start); !slices.Equal(got, want) {
+			t.Errorf("period %v lists %q, want %q", start, got, want)
+		}
+	}
+	if got := loads(t, s, T0.Add(-time.Minute)); len(got) != 0 {
+		t.Errorf("an earlier period lists %q", got)
+	}
+	if got := loads(t, s, T0.Add(30*time.Second)); len(got) != 0 {
+		t.Errorf("a period between two lists %q", got)
+	}
+	for _, c := range []struct {
+		start time.Time
+		w     string
+		want  string
+	}{
+		{T0, workers[0], "load " + workers[0] + " " + T0.Format(time.RFC3339)},
+		{T0, workers[1], "again"},
+		{next, workers[2], "load " + workers[2] + " " + next.Format(time.RFC3339)},
+	} {
+		if b, err := s.ReadLoad(ctx, c.start, c.w); err != nil || string(b) != c.want {
+			t.Errorf("ReadLoad(%v, %q) = %q, %v; want %q", c.start, c.w, b, err, c.want)
+		}
+	}
+	calls := 0
+	if err := s.ListLoads(ctx, T0, func(string) bool { calls++; return false }); err != nil || calls != 1 {
+		t.Errorf("a listing asked to stop went on: %d calls, %v", calls, err)
+	}
+}
+
+func loadListSkipsForeignObjects(t *testing.T, s Store, f Features) {
+	if f.AddForeign == nil {
+		t.Skip("the harness cannot add foreign objects")
+	}
+	if err := s.WriteLoad(ctx, T0, workers[0], []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "kind=load/t=20261121T130000Z/"
+	for _, k := range []string{
+		prefix + "worker=0f1e2d3c.msgpack.tmp-1",
+		prefix + ".tmp-2",
+		prefix + "notes.txt",
+		prefix + "worker=a%2fb.msgpack", // an escape the layout never writes
+	} {
+		f.AddForeign(t, k)
+	}
+	if got := loads(t, s, T0); !slices.Equal(got, workers[:1]) {
+		t.Errorf("listing with foreign objects: %q", got)
 	}
 }

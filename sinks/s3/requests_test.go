@@ -68,6 +68,15 @@ func TestRequestsCountedByKindAndOp(t *testing.T) {
 	if _, _, err := ps.LoadState(ctx, "aggregator"); err != nil { // list, then get
 		t.Fatal(err)
 	}
+	if err := ps.WriteLoad(ctx, w.Start, "task-a", []byte("load")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.ListLoads(ctx, w.Start, func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.ReadLoad(ctx, w.Start, "task-a"); err != nil {
+		t.Fatal(err)
+	}
 
 	type kindOp struct{ kind, op string }
 	wire := map[kindOp]int{}
@@ -88,6 +97,7 @@ func TestRequestsCountedByKindAndOp(t *testing.T) {
 	for kind, ops := range map[string][]string{
 		"probe": {opPut}, "anomaly": {opPut}, "report": {opPut, opCreateMultipart, opUploadPart, opCompleteMultipart, opAbortMultipart},
 		"partial": {opPut, opGet, opList}, "published": {opPut}, "state": {opPut, opGet, opList},
+		"load": {opPut, opGet, opList},
 	} {
 		for _, op := range ops {
 			if n := int(testutil.ToFloat64(s.m.requests.WithLabelValues(kind, op))); n > 0 {

@@ -2,12 +2,10 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
@@ -15,10 +13,10 @@ import (
 
 // LagPoller feeds a lag.Tracker from the brokers: every Interval it lists the end offsets of
 // every partition of the topics and the group's committed offsets (two requests, whatever the
-// partition count), samples the partitions this member owns, forgets those it no longer owns,
-// and records the whole-topic view (arrival, group lag, partitions, members) for the scaling
-// signal. It reads the committed offsets from the group coordinator rather than trusting its
-// own marks, so the lag is what a restart would actually resume from.
+// partition count), samples the partitions this member owns and forgets those it no longer
+// owns. It reads the committed offsets from the group coordinator rather than trusting its
+// own marks, so the lag is what a restart would actually resume from. (The whole topics' view
+// the fleet's sizing needs is Offsets, asked by the aggregator alone.)
 type LagPoller struct {
 	s   *Source
 	tr  *lag.Tracker
@@ -47,7 +45,7 @@ func (s *Source) TrackLag(ctx context.Context, tr *lag.Tracker) {
 }
 
 // Run polls every tracker Interval until ctx ends. A failed round is logged and skipped: the
-// next one retries, and the tracker's Fleet goes stale (and so unused) if failures persist.
+// next one retries.
 // It must run on one goroutine only; it never blocks the source's poll loop (it holds the
 // source's lock only while handing samples over, never across a request).
 func (p *LagPoller) Run(ctx context.Context) {
@@ -70,47 +68,18 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, max(p.tr.Config().Interval, time.Second))
 	defer cancel()
 	cfg := p.s.cfg
-	ends, err := p.adm.ListEndOffsets(ctx, cfg.Topics...)
+	o, err := listOffsets(ctx, p.adm, cfg)
 	if err != nil {
-		return fmt.Errorf("kafka lag: end offsets: %w", err)
+		return fmt.Errorf("kafka lag: %w", err)
 	}
-	committed, err := p.adm.FetchOffsets(ctx, cfg.Group)
-	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		return fmt.Errorf("kafka lag: committed offsets: %w", err)
-	}
-	var starts kadm.ListedOffsets
-	if cfg.Start == "earliest" && uncommitted(ends, committed) {
-		// Only needed as the base of a partition nobody committed yet, so only asked then.
-		if starts, err = p.adm.ListStartOffsets(ctx, cfg.Topics...); err != nil {
-			return fmt.Errorf("kafka lag: start offsets: %w", err)
-		}
-	}
-	members := 0
-	if groups, err := p.adm.DescribeGroups(ctx, cfg.Group); err == nil {
-		if g, ok := groups[cfg.Group]; ok && g.Err == nil {
-			members = len(g.Members)
-		}
-	}
+	ends := o.ends
 	now := p.now()
-
-	fleet := lag.FleetSample{Time: now, Members: members}
 	var firstErr error
 	ends.Each(func(e kadm.ListedOffset) {
-		if e.Err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("kafka lag: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err)
-			}
-			return
+		if e.Err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("kafka lag: end offset of %s/%d: %w", e.Topic, e.Partition, e.Err)
 		}
-		l := lag.OffsetLag(p.sample(now, e, committed, starts, -1))
-		fleet.Ends += e.Offset
-		fleet.LagSum += l
-		fleet.LagMax = max(fleet.LagMax, l)
-		fleet.Partitions++
 	})
-	if firstErr == nil {
-		p.tr.ObserveFleet(fleet)
-	}
 
 	// Hand the owned partitions' samples over under the source's lock, so that a partition
 	// revoked while the requests were in flight is forgotten, never resurrected.
@@ -122,44 +91,34 @@ func (p *LagPoller) Poll(ctx context.Context) error {
 			delete(p.tracked, key)
 		}
 	}
-	for key, o := range p.s.owned {
-		if o.revoking {
+	for key, own := range p.s.owned {
+		if own.revoking {
 			continue
 		}
 		e, ok := ends.Lookup(key.topic, key.partition)
 		if !ok || e.Err != nil {
 			continue
 		}
-		p.tr.Observe(o.part, p.sample(now, e, committed, starts, o.next.Load()))
-		p.tracked[key] = o.part
+		p.tr.Observe(own.part, p.sample(now, e, o, own.next.Load()))
+		p.tracked[key] = own.part
 	}
 	return firstErr
 }
 
-// sample builds one partition's Sample. next is the offset after the last record the source
-// dispatched (0 before the first), or -1 for a partition this member does not own.
-func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, committed kadm.OffsetResponses,
-	starts kadm.ListedOffsets, next int64) lag.Sample {
+// sample builds one owned partition's Sample. next is the offset after the last record the
+// source dispatched (0 before the first).
+func (p *LagPoller) sample(now time.Time, e kadm.ListedOffset, o topicOffsets, next int64) lag.Sample {
 	s := lag.Sample{Time: now, End: e.Offset, Committed: lag.Unknown, Processed: lag.Unknown, MillisBehind: lag.Unknown}
-	if c, ok := committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil && c.At >= 0 {
+	if c, ok := o.committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil && c.At >= 0 {
 		s.Committed = c.At
 	}
-	// Without a commit the group consumes from the log start ("earliest") or from wherever
-	// the end was when the partition was assigned ("latest"; the end now is the best guess
-	// for a partition nobody consumes).
 	s.Start = e.Offset
-	if st, ok := starts.Lookup(e.Topic, e.Partition); ok && st.Err == nil {
+	if st, ok := o.starts.Lookup(e.Topic, e.Partition); ok && st.Err == nil {
 		s.Start = st.Offset
 	}
-	switch {
-	case next > 0:
-		s.Processed = next
-	case next == 0:
-		// Owned, nothing dispatched yet: consumption resumes from the base.
-		s.Processed = s.Committed
-		if s.Processed < 0 {
-			s.Processed = s.Start
-		}
+	s.Processed = next
+	if next == 0 { // nothing dispatched yet: consumption resumes from the base
+		s.Processed = o.base(e)
 	}
 	return s
 }

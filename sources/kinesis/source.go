@@ -223,6 +223,19 @@ func (s *Source) Lag() time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
+// MillisBehind returns the MillisBehindLatest of the last GetRecords of p, if this worker reads
+// p: what its load report says of the shard (the fleet's sizing derives the shard's rate and
+// backlog from it).
+func (s *Source) MillisBehind(p pipeline.Partition) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.held[p.ID]
+	if !ok || h.part != p || h.gone.Load() {
+		return 0, false
+	}
+	return h.behind.Load(), true
+}
+
 // Held returns the shard ids whose leases this worker holds now (for the live summary and
 // tests).
 func (s *Source) Held() []string {

@@ -1,0 +1,32 @@
+package load
+
+import (
+	"time"
+
+	"github.com/weirstream/weir/pipeline"
+)
+
+// Counters are a worker's running totals, which the Writer turns into one Report per period by
+// differences. The worker builds them from the runtime (records) and the source (ownership,
+// MillisBehindLatest).
+type Counters struct {
+	// Records is how many records the worker has processed since it started
+	// (pipeline.Stats.Records): every partition's, owned now or not.
+	Records int64
+	// Partitions are the partitions the worker owns now.
+	Partitions []PartitionCounters
+}
+
+// PartitionCounters are one owned partition's totals.
+type PartitionCounters struct {
+	Partition pipeline.Partition
+	// Since is when the worker's current ownership of the partition began. A partition taken
+	// again after a revoke has a new Since, which tells the Writer that Records started again
+	// from zero. Zero means "before the Writer started".
+	Since time.Time
+	// Records is how many of the partition's records the worker processed since Since.
+	Records int64
+	// MillisBehind is Kinesis' MillisBehindLatest from the partition's last read; Unknown on
+	// Kafka.
+	MillisBehind int64
+}
