@@ -241,14 +241,16 @@ func (s *idsState) EncodeMsgpack(e *msgpack.Encoder) error {
 }
 func (s *idsState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Decode(&s.Seen) }
 
-// committer forwards commit points to the source until the worker "crashes".
+// committer forwards commit points to the source until the worker "crashes", except those of
+// the partitions withhold names.
 type committer struct {
-	src     Source
-	crashed *atomic.Bool
+	src      Source
+	crashed  *atomic.Bool
+	withhold func(pipeline.Partition) bool
 }
 
 func (c *committer) Commit(p pipeline.Partition, cp pipeline.Checkpoint) {
-	if !c.crashed.Load() {
+	if !c.crashed.Load() && (c.withhold == nil || !c.withhold(p)) {
 		c.src.Commit(p, cp)
 	}
 }
@@ -282,6 +284,12 @@ type Options struct {
 	Log io.Writer
 	// Describe, if set, adds the source's own state to the worker's dump (held leases, say).
 	Describe func() string
+	// Withhold, if set, keeps the commit points of the partitions it names from the source:
+	// their partials become durable, their checkpoints never move, as when a process dies
+	// after a partial is written and before the source stores the commit point it allowed
+	// (a Kinesis checkpoint waits up to CheckpointInterval, a Kafka commit its own interval,
+	// and either for a slow server).
+	Withhold func(pipeline.Partition) bool
 }
 
 // DefaultWindow is the test workers' windowing: one-second windows by the records' broker
@@ -337,7 +345,7 @@ func Start[S Source](t *testing.T, st *Store, open func(Deps) (S, error), o Opti
 	rt, err := pipeline.New(pipeline.Options{
 		Window: wc, Plan: decode.NewPlan(decode.JSON),
 		Operators: []pipeline.Operator{idsOp{id: st.id, cost: o.RecordCost, observe: o.Observe}},
-		Partials:  sk, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed},
+		Partials:  sk, DeadLetters: sk, Committer: &committer{src: src, crashed: w.crashed, withhold: o.Withhold},
 		Budget: w.Budget, Metrics: pm, Logger: log,
 	})
 	if err != nil {

@@ -10,7 +10,8 @@
 //
 // the counts are exact and the commits reach the end; a worker killed mid-stream loses nothing
 // and counts nothing twice (its replacement resumes from the checkpoints it committed, and the
-// partials it writes again are the same bytes); a member that lost its partitions in a
+// partials it writes again are the same bytes), also when it died after a partition's
+// partials were durable and before any of its commit points was stored; a member that lost its partitions in a
 // rebalance refuses commit points for them, and every record is counted once across the
 // rebalance; a stalled store stops the source within the in-flight budget, and everything
 // completes once it resumes.
@@ -122,6 +123,32 @@ func Run(t *testing.T, sub Subject) {
 			if err := s.CommittedToEnd(t); err != nil {
 				t.Error(err)
 			}
+		}},
+		{"a crash after partials are durable and before their commit counts nothing twice", func(t *testing.T) {
+			// The worst moment of a crash, made certain instead of left to timing: every
+			// record of one partition is in a durable partial and none of its commit points
+			// reached the source, so the next owner reads all of it again. It must write the
+			// same partials under the same keys (replacing them), never count a record in
+			// another window. Windows by the wall clock when a record is read (processing
+			// time) cannot promise this, and fail here.
+			s := sub.NewStream(t, sub.Partitions)
+			ids := s.Produce(t, sub.Records)
+			st := NewStore(sub.ID)
+			o := opts("a")
+			replayed := s.Partition()
+			o.Withhold = func(p pipeline.Partition) bool { return p == replayed }
+			a := start(t, s, st, o)
+			WaitUntil(t, sub.Timeout, "every record durable and another partition committed", func() bool {
+				return st.Distinct() == len(ids) && s.AnyCommitted(t)
+			}, a)
+			a.Crash(t)
+			b := start(t, s, st, opts("b"))
+			// Every record is durable already: wait for the replay to commit to the end.
+			WaitUntil(t, sub.Timeout, "every partition committed to its end after the restart", func() bool {
+				return s.CommittedToEnd(t) == nil
+			}, b)
+			b.Stop(t)
+			checkExact(t, st, ids)
 		}},
 		{"a rebalance counts every record once and refuses foreign commits", func(t *testing.T) {
 			s := sub.NewStream(t, sub.Partitions)
