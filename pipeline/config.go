@@ -14,7 +14,9 @@ const (
 	// EventTime windows by a timestamp field of the payload or, when no field is configured, by
 	// the record's broker append / arrival time. Windows close on the watermark.
 	EventTime TimeMode = "event"
-	// ProcessingTime windows by the worker's wall clock when the batch arrives.
+	// ProcessingTime windows by the worker's wall clock when the batch arrives. A replay
+	// after a crash therefore counts the records it reads again in new windows: exactly once
+	// holds by event time only (README.md, "Replays agree").
 	ProcessingTime TimeMode = "processing"
 )
 

@@ -58,7 +58,9 @@ import "time"
 //     which narrows this to a crash between the two).
 //
 // Processing time (window.time: processing) has no lateness: a batch's records take the wall
-// clock when it arrives, and windows close on the wall clock.
+// clock when it arrives, and windows close on the wall clock. Rule 7 does not hold for it: a
+// record read again after a crash (past the last stored checkpoint, in a partial already
+// durable) falls in the window of its second reading, under another key.
 
 // Clock is the wall clock the runtime reads: time.Now in production, a settable clock in tests
 // (quiet spells of a day run in no time). It is read once per batch and once per tick, never
