@@ -47,6 +47,23 @@ func accessLogs(t *testing.T, cl *kgo.Client, parts int32, perPartition, windows
 	}
 }
 
+// closeWindows appends to every partition a record stamped a second past end, beyond the
+// allowed lateness: it closes every window before end by event time, as later traffic would,
+// where a quiet partition's windows would close by the wall clock at times no two runs share
+// (and a record arriving after that is late in one run, on time in a replay of the backlog).
+func closeWindows(t *testing.T, cl *kgo.Client, parts int32, end time.Time) {
+	t.Helper()
+	var recs []*kgo.Record
+	ts := end.Add(time.Second)
+	for p := range parts {
+		recs = append(recs, &kgo.Record{Topic: "events", Partition: p, Timestamp: ts,
+			Value: fmt.Appendf(nil, `{"ts":%q,"tenant":"t-close","user":"u-close","path":"/close","status":200,"bytes":1}`, ts.Format(time.RFC3339Nano))})
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fleetConfig is a worker of a fleet reading the topic as group, writing to the bucket under
 // prefix, its EMF lines to emf: one-second windows closed promptly once the partitions are
 // quiet, the example contributor rules.
@@ -151,8 +168,8 @@ func TestFleetOfThreeReportsWhatOneDoes(t *testing.T) {
 	// Half the records now, the other half once the three workers run (below).
 	accessLogs(t, cl, parts, perPartition/2, windows/2, start)
 	dir := t.TempDir()
-	// The windows with records, as keys name them: once quiet, the partitions go on writing
-	// empty partials (and the aggregator reports those windows), at times no two runs share.
+	// The windows with records, as keys name them (the window of closeWindows' records stays
+	// open, and is written by neither run).
 	var stamps []string
 	for i := range windows {
 		stamps = append(stamps, start.Add(time.Duration(i)*time.Second).UTC().Format("20060102T150405Z"))
@@ -176,7 +193,12 @@ func TestFleetOfThreeReportsWhatOneDoes(t *testing.T) {
 		for i := range workers {
 			emf := filepath.Join(dir, fmt.Sprintf("%s-%d.emf", group, i))
 			emfs = append(emfs, emf)
-			w, stop := runWorker(t, fleetConfig(t, srv, c.ListenAddrs(), group, group, emf), testDeps())
+			cfg := fleetConfig(t, srv, c.ListenAddrs(), group, group, emf)
+			// No partition goes quiet within the test: the wall clock closes no window, so
+			// which records are late depends on the records alone, not on how long the
+			// second half took to come (see closeWindows).
+			cfg.Window.IdleTimeout = 10 * time.Minute
+			w, stop := runWorker(t, cfg, testDeps())
 			ws, stops = append(ws, w), append(stops, stop)
 			// The others join while the first is draining: a rebalance moves partitions with
 			// windows open, which their new owners read again from the checkpoints.
@@ -187,6 +209,7 @@ func TestFleetOfThreeReportsWhatOneDoes(t *testing.T) {
 		if workers > 1 {
 			// The rest of the records, while the group rebalances: every member gets some.
 			accessLogs(t, cl, parts, perPartition/2, windows/2, start.Add(windows/2*time.Second))
+			closeWindows(t, cl, parts, start.Add(windows*time.Second))
 		}
 		deadline := time.Now().Add(90 * time.Second)
 		for len(under(ofData(objects(t, s3c, group)), "kind=summary/operator=fleet/")) < windows {
