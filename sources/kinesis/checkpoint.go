@@ -27,6 +27,9 @@ type held struct {
 	// left in the table (0 when every write since the last success was answered); see
 	// fencedWrite.
 	unanswered int64
+	// unansweredSent is when the earliest write that may have left unanswered was sent (see
+	// noAnswer).
+	unansweredSent time.Time
 
 	// cmu guards the commit candidate: Commit is called from writer goroutines and must not
 	// wait behind a DynamoDB write.

@@ -26,8 +26,16 @@ type fenceWrite func(ctx context.Context, counter int64) (next int64, handoff st
 // h.unanswered bounds the counter they can have reached. Any other row means the lease is
 // lost. The loop ends: every round either returns or adopts a higher counter, which takes a
 // write of this round that landed unanswered, and ctx bounds how long that can go on.
+//
+// A write found landed this way renews the lease as much as an answered one: the table's
+// counter moved under this worker's name, which is what other workers' expiry watches. So
+// h.lastRenew (the worker's own expiry, renewAll) moves to when the earliest unanswered write
+// on the adopted counter's predecessor was sent: it cannot have landed before that. Without
+// this, a server that applies every write and answers none in time, for LeaseDuration, makes
+// the worker give up a lease that nobody else could take, and read its shard again.
 func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (string, error) {
 	for {
+		sent := time.Now()
 		next, handoff, err := write(ctx, h.counter)
 		switch {
 		case err == nil:
@@ -35,10 +43,10 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (st
 			return handoff, nil
 		case !errors.Is(err, errLeaseLost):
 			// No answer, or an error whose write may have landed anyway.
-			h.unanswered = max(h.unanswered, h.counter+1)
+			h.noAnswer(sent)
 			return "", err
 		case errors.Is(err, errLeaseLostUnanswered):
-			h.unanswered = max(h.unanswered, h.counter+1)
+			h.noAnswer(sent)
 		}
 		if h.unanswered <= h.counter {
 			return "", err
@@ -54,7 +62,20 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (st
 		s.log.Info("a lease write whose answer was lost had landed; going on from it", "shard", h.shard,
 			"counter", counter)
 		h.counter = counter
+		if h.unansweredSent.After(h.lastRenew) {
+			h.lastRenew = h.unansweredSent
+		}
 	}
+}
+
+// noAnswer records a write fenced on h.counter, sent at sent, whose answer was lost: it may
+// have moved the counter to h.counter+1. unansweredSent keeps the earliest such send since
+// the counter last moved, the earliest the landed one can have landed.
+func (h *held) noAnswer(sent time.Time) {
+	if h.unanswered <= h.counter {
+		h.unansweredSent = sent
+	}
+	h.unanswered = max(h.unanswered, h.counter+1)
 }
 
 // ownCounter reads h's lease back and reports its counter, and whether this worker's own
