@@ -20,6 +20,7 @@ import (
 	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kinesis"
+	"github.com/weirstream/weir/sources/sourcetest"
 )
 
 // faulty injects the errors moto never returns in front of a real client: throttling on
@@ -192,50 +193,65 @@ func (l *lossy) Do(req *http.Request) (*http.Response, error) {
 	return nil, req.Context().Err()
 }
 
+// lossyRun is one worker on a 2-shard stream of moto whose DynamoDB answers go through lossy.
+type lossyRun struct {
+	l  *lossy
+	p  *producer
+	st *sourcetest.Store
+	w  *worker
+}
+
+func startLossy(t *testing.T, stream string) *lossyRun {
+	t.Helper()
+	srv := moto.Start(t)
+	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
+	e.createStream(t, stream, 2)
+	r := &lossyRun{l: &lossy{next: e.ddbCfg.HTTPClient}, p: newProducer(e, stream, 16), st: newStore()}
+	le := *e
+	le.ddbCfg = e.ddbCfg.Copy()
+	le.ddbCfg.HTTPClient = r.l
+	r.w = le.startWorker(t, stream, r.st, workerOpts{id: "a"})
+	return r
+}
+
+// finish waits for every record, stops the worker and checks that it kept both leases: none
+// lost, each shard taken once, every record counted once. Windows are by processing time
+// here, so a record read again after a lost lease lands in a second window: "counted twice" is
+// how a re-read shows, and a shard taken more than once says where it came from.
+func (r *lossyRun) finish(t *testing.T) {
+	t.Helper()
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
+	events := map[string]float64{}
+	for _, ev := range []string{"taken", "taken_expired", "lost", "recovered", "released", "handed_over"} {
+		events[ev] = metrictest.Sum(t, r.w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": ev})
+	}
+	r.w.Stop(t)
+	missing, dups := r.st.Check(r.p.ids())
+	taken := events["taken"] + events["taken_expired"]
+	t.Logf("%d records; answers lost: %d late, %d reset; lease events %v; missing %d, counted twice %d",
+		r.p.total(), r.l.late.Load(), r.l.reset.Load(), events, missing, dups)
+	if events["lost"] != 0 || taken != 2 || missing != 0 || dups != 0 {
+		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d, counted twice %d; want 0, 2, 0, 0",
+			events["lost"], taken, missing, dups)
+	}
+	if events["recovered"] == 0 {
+		t.Error("no write recovered: the lost answers never mattered, the test proves nothing")
+	}
+}
+
 // A renewal or checkpoint whose answer is lost may have landed: the lease counter moved under
 // the worker's own name, and its next write, fenced on the old counter, is refused. That is
 // not a lost lease: the worker must find its own write in the table and carry on, instead of
 // dropping the shard's open windows and re-reading it from the last checkpoint (duplicates
 // with no failure at all, as TestReshardWhileProducingKeepsPerKeyOrder saw under load).
 func TestLostWriteAnswersKeepTheLease(t *testing.T) {
-	srv := moto.Start(t)
-	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
-	const stream = "lossy"
-	e.createStream(t, stream, 2)
-	p := newProducer(e, stream, 16)
-	st := newStore()
-	l := &lossy{next: e.ddbCfg.HTTPClient}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = l
-	w := le.startWorker(t, stream, st, workerOpts{id: "a"})
+	r := startLossy(t, "lossy")
 	// Records keep coming while answers are lost, so every lease has windows in flight.
-	for l.late.Load() < 2 || l.reset.Load() < 2 {
-		p.put(t, 1)
+	for r.l.late.Load() < 2 || r.l.reset.Load() < 2 {
+		r.p.put(t, 1)
 		time.Sleep(50 * time.Millisecond)
 	}
-	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
-	events := map[string]float64{}
-	for _, ev := range []string{"taken", "taken_expired", "lost", "recovered", "released", "handed_over"} {
-		events[ev] = metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": ev})
-	}
-	lost, recovered := events["lost"], events["recovered"]
-	w.Stop(t)
-	// Windows are by processing time here, so a record read again after a lost lease lands in
-	// a second window: "counted twice" is how a re-read shows, and a shard taken more than once
-	// says where it came from.
-	missing, dups := st.Check(p.ids())
-	t.Logf("%d records; answers lost: %d late, %d reset; lease events %v; missing %d, counted twice %d",
-		p.total(), l.late.Load(), l.reset.Load(), events, missing, dups)
-	if lost != 0 || missing != 0 || dups != 0 {
-		t.Errorf("leases lost %v, missing %d, counted twice %d; want 0, 0, 0 (lease events %v)", lost, missing, dups, events)
-	}
-	if taken := events["taken"] + events["taken_expired"]; taken != 2 {
-		t.Errorf("%v leases taken for 2 shards: a shard was read again", taken)
-	}
-	if recovered == 0 {
-		t.Error("no write recovered: the lost answers never mattered, the test proves nothing")
-	}
+	r.finish(t)
 }
 
 // Every lease write the server applies loses its answer, for twice the lease duration; its
@@ -244,39 +260,15 @@ func TestLostWriteAnswersKeepTheLease(t *testing.T) {
 // under its name all along, so no other worker may take the lease, and the worker must not
 // give it up as unrenewed either. Giving it up re-reads the shards from their checkpoints.
 func TestUnansweredRenewalsThatLandedKeepTheLease(t *testing.T) {
-	srv := moto.Start(t)
-	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
-	const stream = "silent"
-	e.createStream(t, stream, 2)
-	p := newProducer(e, stream, 16)
-	st := newStore()
-	l := &lossy{next: e.ddbCfg.HTTPClient}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = l
-	w := le.startWorker(t, stream, st, workerOpts{id: "a"})
-	p.put(t, 1)
-	waitUntil(t, 30*time.Second, "the first records durable", func() bool { return st.Distinct() == p.total() }, w)
-	l.silent.Store(true)
-	for end := time.Now().Add(2 * testConfig(stream, "", "a").LeaseDuration); time.Now().Before(end); {
-		p.put(t, 1)
+	r := startLossy(t, "silent")
+	r.p.put(t, 1)
+	waitUntil(t, 30*time.Second, "the first records durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
+	r.l.silent.Store(true)
+	for end := time.Now().Add(2 * testConfig("silent", "", "a").LeaseDuration); time.Now().Before(end); {
+		r.p.put(t, 1)
 		time.Sleep(50 * time.Millisecond)
 	}
-	l.silent.Store(false)
-	p.put(t, 1)
-	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
-	events := map[string]float64{}
-	for _, ev := range []string{"taken", "taken_expired", "lost", "recovered"} {
-		events[ev] = metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": ev})
-	}
-	w.Stop(t)
-	missing, dups := st.Check(p.ids())
-	t.Logf("%d records; answers lost late: %d; lease events %v; missing %d, counted twice %d", p.total(), l.late.Load(), events, missing, dups)
-	if events["lost"] != 0 || events["taken"]+events["taken_expired"] != 2 || missing != 0 || dups != 0 {
-		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d, counted twice %d; want 0, 2, 0, 0",
-			events["lost"], events["taken"]+events["taken_expired"], missing, dups)
-	}
-	if events["recovered"] == 0 {
-		t.Error("no write recovered: the lost answers never mattered, the test proves nothing")
-	}
+	r.l.silent.Store(false)
+	r.p.put(t, 1)
+	r.finish(t)
 }
