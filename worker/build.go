@@ -77,6 +77,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		return nil, err
 	}
 	a = &Assembly{cfg: cfg, log: deps.Logger, reg: deps.Registry, hooks: deps.Hooks, status: deps.Status, offline: offline}
+	warnConfig(cfg, a.log)
 	partial := a // the named result is nil on error returns; abort what was started
 	defer func() {
 		if err != nil {
