@@ -15,10 +15,10 @@ const (
 )
 
 // HealthMeter turns the runtime's dead-letter and sink-error totals, and the source's failed
-// commits, into points counting what happened since its previous call. It is meant for a publisher that runs on a timer (the
-// scaling signal's), not for window outputs: a sink that keeps failing holds back every later
-// window, so a count carried by windows would stop exactly when it matters. Safe for
-// concurrent use; each call consumes the counts it reports.
+// commits, into points counting what happened since its previous call. It is meant for a
+// publisher that runs on a timer (the scaling signal's), not for window outputs: a sink that
+// keeps failing holds back every later window, so a count carried by windows would stop
+// exactly when it matters. Safe for concurrent use; each call consumes the counts it reports.
 type HealthMeter struct {
 	// Stats returns the runtime's totals (Runtime.Stats).
 	Stats func() Stats

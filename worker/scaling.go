@@ -148,9 +148,9 @@ func (v sourceView) Partitions(ctx context.Context) ([]scaling.PartitionOffsets,
 }
 
 // healthPoints publishes this worker's health counts (dead letters, failed sink writes,
-// failed commits, stalled partitions) every scaling period, zeros included, stamped with the period and the
-// service's dimensions: alarms on them must see data whether or not windows close, and each
-// worker has its own to add (CloudWatch sums them over the service's series).
+// failed commits, stalled partitions) every scaling period, zeros included, stamped with the
+// period and the service's dimensions: alarms on them must see data whether or not windows
+// close, and each worker has its own to add (CloudWatch sums them over the service's series).
 type healthPoints struct {
 	meter   *pipeline.HealthMeter
 	tracker *lag.Tracker

@@ -21,9 +21,8 @@ import (
 // checkpoint meets when the table or the role is wrong. Renewals and every other call go
 // through.
 type refusingCheckpoints struct {
-	next    aws.HTTPClient
-	refuse  atomic.Bool
-	refused atomic.Int64
+	next   aws.HTTPClient
+	refuse atomic.Bool
 }
 
 func (r *refusingCheckpoints) Do(req *http.Request) (*http.Response, error) {
@@ -38,7 +37,6 @@ func (r *refusingCheckpoints) Do(req *http.Request) (*http.Response, error) {
 	if !bytes.Contains(body, []byte("checkpoint = :cp")) {
 		return r.next.Do(req)
 	}
-	r.refused.Add(1)
 	answer := []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"injected: checkpoint refused"}`)
 	return &http.Response{StatusCode: http.StatusBadRequest, Request: req,
 		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"},
