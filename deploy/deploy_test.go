@@ -70,6 +70,7 @@ func TestTemplateInvariants(t *testing.T) {
 				"StalledPartitionsAlarm":    lag.MetricPartitionsStalled,
 				"DeadLetterAlarm":           pipeline.MetricDeadLetters,
 				"SinkErrorAlarm":            pipeline.MetricSinkWriteErrors,
+				"CommitErrorAlarm":          pipeline.MetricCommitErrors,
 			} {
 				if name := get(res, alarm, "Properties", "MetricName"); name != metric {
 					t.Errorf("%s reads %v, worker publishes %s", alarm, name, metric)

@@ -263,6 +263,8 @@ func (s *stack) ref(name string) (any, error) {
 		return s.str(get(res, "Properties", "TableName"))
 	case "AWS::Logs::LogGroup":
 		return s.str(get(res, "Properties", "LogGroupName"))
+	case "AWS::S3::Bucket":
+		return s.str(get(res, "Properties", "BucketName"))
 	}
 	return "physical-id-of-" + name, nil
 }

@@ -62,3 +62,23 @@ func values(pts []pipeline.Point) map[string]float64 {
 	}
 	return m
 }
+
+// With the source's commit-error total, the meter reports the failed commits since its
+// previous call too, zero when none failed; without it, no CommitErrors point at all.
+func TestHealthMeterCountsCommitErrors(t *testing.T) {
+	var total int64
+	meter := &pipeline.HealthMeter{Stats: func() pipeline.Stats { return pipeline.Stats{} },
+		CommitErrors: func() int64 { return total }}
+	for _, step := range []struct{ add, want int64 }{{0, 0}, {3, 3}, {0, 0}, {1, 1}} {
+		total += step.add
+		pts := meter.Points(nil)
+		got, ok := values(pts)[pipeline.MetricCommitErrors]
+		if !ok || got != float64(step.want) {
+			t.Fatalf("after %d more failed commits: %v (present %v), want %d", step.add, got, ok, step.want)
+		}
+	}
+	none := &pipeline.HealthMeter{Stats: func() pipeline.Stats { return pipeline.Stats{} }}
+	if _, ok := values(none.Points(nil))[pipeline.MetricCommitErrors]; ok {
+		t.Error("a CommitErrors point without a source that commits")
+	}
+}

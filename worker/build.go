@@ -77,6 +77,7 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 		return nil, err
 	}
 	a = &Assembly{cfg: cfg, log: deps.Logger, reg: deps.Registry, hooks: deps.Hooks, status: deps.Status, offline: offline}
+	warnConfig(cfg, a.log)
 	partial := a // the named result is nil on error returns; abort what was started
 	defer func() {
 		if err != nil {
@@ -176,7 +177,11 @@ func build(ctx context.Context, cfg Config, deps Deps, offline bool) (a *Assembl
 			return st
 		}
 	}
-	a.scale.health = &healthPoints{meter: &pipeline.HealthMeter{Stats: stats}, tracker: a.tracker, every: cfg.Scaling.Period,
+	meter := &pipeline.HealthMeter{Stats: stats}
+	if ce, ok := a.src.(commitErrorCounter); ok {
+		meter.CommitErrors = ce.CommitErrors
+	}
+	a.scale.health = &healthPoints{meter: meter, tracker: a.tracker, every: cfg.Scaling.Period,
 		fleet: fleet, sink: a.metrics, log: a.log}
 	if cfg.ECS.Protection.Enabled {
 		m := ecs.NewMetrics(a.reg)

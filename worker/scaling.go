@@ -89,6 +89,13 @@ type behindReader interface {
 	MillisBehind(p pipeline.Partition) (int64, bool)
 }
 
+// commitErrorCounter is a source that counts its failed commits (*kafka.Source: offset
+// commits; *kinesis.Source: checkpoint writes), published as CommitErrors with the health
+// counts.
+type commitErrorCounter interface {
+	CommitErrors() int64
+}
+
 // loadCounters are the worker's totals for its load report: the runtime's records, and per
 // running partition its records since it was assigned and, on Kinesis, how far behind it is.
 func (a *Assembly) loadCounters() load.Counters {
@@ -141,9 +148,9 @@ func (v sourceView) Partitions(ctx context.Context) ([]scaling.PartitionOffsets,
 }
 
 // healthPoints publishes this worker's health counts (dead letters, failed sink writes,
-// stalled partitions) every scaling period, zeros included, stamped with the period and the
-// service's dimensions: alarms on them must see data whether or not windows close, and each
-// worker has its own to add (CloudWatch sums them over the service's series).
+// failed commits, stalled partitions) every scaling period, zeros included, stamped with the
+// period and the service's dimensions: alarms on them must see data whether or not windows
+// close, and each worker has its own to add (CloudWatch sums them over the service's series).
 type healthPoints struct {
 	meter   *pipeline.HealthMeter
 	tracker *lag.Tracker

@@ -95,6 +95,9 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 		return noHandoff(s.store.release(ctx, h.shard, s.cfg.WorkerID, counter))
 	})
 	if err != nil {
+		if moved && !errors.Is(err, errLeaseLost) {
+			s.m.checkpointErrs.Inc()
+		}
 		return err
 	}
 	if moved {

@@ -14,6 +14,7 @@ type metrics struct {
 	discarded       *prometheus.CounterVec
 	commitsRejected *prometheus.CounterVec
 	checkpoints     prometheus.Counter
+	checkpointErrs  prometheus.Counter
 	resumed         *prometheus.CounterVec
 	budgetWaits     prometheus.Counter
 	millisBehind    *prometheus.GaugeVec
@@ -62,6 +63,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "weir_kinesis_checkpoints_total",
 			Help: "Checkpoints written to the lease table (position and event-time state in one update).",
 		}),
+		checkpointErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weir_kinesis_checkpoint_errors_total",
+			Help: "Checkpoint writes that failed after the lease store's retries (a lost lease is not one: see weir_kinesis_lease_events_total); the shard's records since the last checkpoint that held are read again by its next reader.",
+		}),
 		resumed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kinesis_checkpoints_read_total",
 			Help: "Leases taken, by what their checkpoint carried (restored: weir's event-time state; without_state: a sequence number only; none: a shard read from its start).",
@@ -80,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"shard"}),
 	}
 	reg.MustRegister(m.leasesHeld, m.leaseEvents, m.apiErrors, m.getRecords, m.records, m.deaggregated,
-		m.deaggErrors, m.discarded, m.commitsRejected, m.checkpoints, m.resumed, m.budgetWaits, m.millisBehind, m.arrivalLag)
+		m.deaggErrors, m.discarded, m.commitsRejected, m.checkpoints, m.checkpointErrs, m.resumed, m.budgetWaits, m.millisBehind, m.arrivalLag)
 	for _, r := range []string{"restored", "without_state", "none"} {
 		m.resumed.WithLabelValues(r)
 	}
