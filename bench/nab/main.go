@@ -1,7 +1,7 @@
 // Command nab runs weir's anomaly detector over the Numenta Anomaly Benchmark and scores it
 // with shared/tools/nab/nabscore.py by leave-one-category-out (README.md, "The protocol").
 //
-//	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all]
+//	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all] [-detector weir|cad]
 //	go run ./bench/nab -data NAB -out OUT
 //
 // The first runs the detector over the dev set and prints the LOCO table (or a look at the
