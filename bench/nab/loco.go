@@ -61,7 +61,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 	case *jobs < 1:
 		return errors.New("-jobs must be at least 1")
 	}
-	cfg, events, err := det.config()
+	spec, err := det.config()
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 	}
 	sort.Strings(keys)
 	began := time.Now()
-	points, err := writeAll(cfg, events, filepath.Join(*dataDir, "data"), results, keys)
+	points, err := writeAll(spec, filepath.Join(*dataDir, "data"), results, keys)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Command nab runs weir's anomaly detector over the Numenta Anomaly Benchmark and scores it
 // with shared/tools/nab/nabscore.py by leave-one-category-out (README.md, "The protocol").
 //
-//	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all]
+//	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all] [-detector weir|cad]
 //	go run ./bench/nab -data NAB -out OUT
 //
 // The first runs the detector over the dev set and prints the LOCO table (or a look at the
@@ -53,7 +53,7 @@ func run(args []string) error {
 	case *outDir == "":
 		return errors.New("-out is required")
 	}
-	cfg, events, err := det.config()
+	spec, err := det.config()
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func run(args []string) error {
 		return fmt.Errorf("no CSV files under %s", filepath.Join(*dataDir, "data"))
 	}
 	start := time.Now()
-	points, err := writeAll(cfg, events, filepath.Join(*dataDir, "data"), *outDir, files)
+	points, err := writeAll(spec, filepath.Join(*dataDir, "data"), *outDir, files)
 	if err != nil {
 		return err
 	}
@@ -77,14 +77,25 @@ func run(args []string) error {
 
 // detFlags are the detector settings both commands take.
 type detFlags struct {
-	cfg  anomaly.Config
-	mode *string
+	cfg   anomaly.Config
+	mode  *string
+	model *string
+}
+
+// detSpec is what a run runs: the detector's configuration, whether scores are written on
+// reports only, and whether the detector is round 4a's contextual prototype (cad.go) instead
+// of pipeline/anomaly's.
+type detSpec struct {
+	cfg    anomaly.Config
+	events bool
+	cad    bool
 }
 
 func detectorFlags(fset *flag.FlagSet) *detFlags {
 	def := anomaly.DefaultConfig()
 	d := &detFlags{cfg: def}
 	d.mode = fset.String("score", "events", "what to write as anomaly_score: \"events\" (score, 0 inside an already-alarmed episode) or \"raw\" (Result.Score)")
+	d.model = fset.String("detector", "weir", "\"weir\" (pipeline/anomaly) or \"cad\" (round 4a's contextual prototype with CAD's rest rule; -memory and -quiet apply)")
 	fset.IntVar(&d.cfg.WarmUp, "warmup", def.WarmUp, "Config.WarmUp")
 	fset.IntVar(&d.cfg.Memory, "memory", def.Memory, "Config.Memory")
 	fset.Float64Var(&d.cfg.AlarmScore, "alarm", def.AlarmScore, "Config.AlarmScore")
@@ -92,24 +103,33 @@ func detectorFlags(fset *flag.FlagSet) *detFlags {
 	return d
 }
 
-// config returns the detector configuration and whether to write event scores.
-func (d *detFlags) config() (anomaly.Config, bool, error) {
+// config returns what to run.
+func (d *detFlags) config() (detSpec, error) {
+	spec := detSpec{cfg: d.cfg, events: *d.mode == "events", cad: *d.model == "cad"}
 	if *d.mode != "events" && *d.mode != "raw" {
-		return d.cfg, false, fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *d.mode)
+		return spec, fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *d.mode)
 	}
-	return d.cfg, *d.mode == "events", d.cfg.Validate()
+	if *d.model != "weir" && *d.model != "cad" {
+		return spec, fmt.Errorf("-detector: want \"weir\" or \"cad\", got %q", *d.model)
+	}
+	return spec, d.cfg.Validate()
 }
 
 // writeAll runs a fresh detector over each data file (keys relative to dataDir) and writes its
 // results file under outDir; it returns the points processed.
-func writeAll(cfg anomaly.Config, events bool, dataDir, outDir string, keys []string) (int, error) {
+func writeAll(spec detSpec, dataDir, outDir string, keys []string) (int, error) {
 	points := 0
 	for _, rel := range keys {
 		series, err := readSeries(filepath.Join(dataDir, rel))
 		if err != nil {
 			return points, err
 		}
-		scores := detect(cfg, series, events)
+		var scores []float64
+		if spec.cad {
+			scores = detectCAD(series, 1/float64(spec.cfg.Memory), spec.cfg.Quiet)
+		} else {
+			scores = detect(spec.cfg, series, spec.events)
+		}
 		dir, name := filepath.Split(rel)
 		out := filepath.Join(outDir, dir, detectorName+"_"+name)
 		if err := writeResults(out, series, scores); err != nil {

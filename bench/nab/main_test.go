@@ -73,6 +73,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"-data", dir},
 		{"-data", dir, "-out", dir, "-score", "max"},
 		{"-data", dir, "-out", dir, "-alarm", "2"},
+		{"-data", dir, "-out", dir, "-detector", "htm"},
 		{"-data", dir, "-out", dir}, // no CSV files under DIR/data
 	} {
 		if err := run(args); err == nil {
