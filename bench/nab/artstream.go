@@ -9,6 +9,7 @@ type artConfig struct {
 	categories int  // the network's category bound
 	memory     int  // points: the horizon of the slow statistics (anomaly.Config.Memory)
 	rangeDecay bool // the running range forgets its extremes at 1/memory per point
+	rangeFixed bool // the range stops moving at the end of the probation (values clip)
 	peaks      bool // de-duplicate by weir's report rule (slidingMax), not ARTime's mask
 }
 
@@ -124,6 +125,9 @@ func (s *artStream) observe(v float64) float64 {
 func (s *artStream) scale(v float64) {
 	if s.points == 1 {
 		s.lo, s.hi = v, v
+		return
+	}
+	if s.c.rangeFixed && s.points > s.probationPoints() {
 		return
 	}
 	if s.c.rangeDecay {

@@ -97,6 +97,7 @@ func detectorFlags(fset *flag.FlagSet) *detFlags {
 	fset.IntVar(&d.art.window, "art-window", d.art.window, "ART: block values per feature window (a power of two)")
 	fset.IntVar(&d.art.categories, "art-categories", d.art.categories, "ART: the network's category bound")
 	fset.BoolVar(&d.art.rangeDecay, "art-range-decay", d.art.rangeDecay, "ART: the running range forgets its extremes at 1/memory per point")
+	fset.BoolVar(&d.art.rangeFixed, "art-range-fixed", d.art.rangeFixed, "ART: the range stops moving at the end of the probation")
 	fset.BoolVar(&d.art.peaks, "art-peaks", d.art.peaks, "ART: de-duplicate by weir's report rule over -quiet points instead of ARTime's mask")
 	return d
 }
