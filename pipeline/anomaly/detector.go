@@ -35,6 +35,7 @@ type Detector struct {
 	resid   residualChannel // the forecaster's standardised residual
 	novel   noveltyChannel  // its calibrated surprise
 	stops   zeros           // runs of zeros: activity that stops
+	shape   artChannel      // shapes over hours the series has not produced (fuzzy ART)
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
 }
@@ -97,6 +98,8 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		s, why = st, ReasonStopped
 	}
 
+	sh := d.shape.observe(v, d.p.memory)
+
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	if !res.Warm {
 		return res
@@ -109,6 +112,16 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	res.Score = c / (c + scoreHalf)
 	if s > 0 {
 		res.Reason = why
+	}
+	// A shape report is a report of its own: its surprise is already a rate of reports (the
+	// shape channel's), so it bypasses the report curve and the report rule and is set beside
+	// their verdict (bench/nab/DECISIONS.md 121). On a point the other channels do not report,
+	// their score belongs to an excursion already reported: the report is the shape's alone.
+	if sh > 0 {
+		if sc := sh / (sh + scoreHalf); !res.Peak || sc > res.Score {
+			res.Score, res.Reason = sc, ReasonShape
+		}
+		res.Peak = true
 	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res

@@ -11,6 +11,7 @@ const (
 	ReasonDeviation               // the value is far from the expected one (the residual)
 	ReasonPattern                 // the shape of the last few points is new (novelty)
 	ReasonStopped                 // a run of zeros this series rarely produces
+	ReasonShape                   // the last hours' shape starts a new cluster (the shape channel)
 )
 
 // String returns the reason as events and log lines write it.
@@ -22,6 +23,8 @@ func (r Reason) String() string {
 		return "pattern"
 	case ReasonStopped:
 		return "stopped"
+	case ReasonShape:
+		return "shape"
 	}
 	return "none"
 }

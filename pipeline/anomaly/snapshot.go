@@ -20,13 +20,14 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of version 5 are still read
-// (snapshot_v5.go).
-const snapshotVersion = 6
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 and 6 are still
+// read (snapshot_v5.go; version 6 had no shape channel, which a restore starts afresh).
+const snapshotVersion = 7
 
 // fields lists pointers to every piece of state, in snapshot order. gone, when not nil,
-// receives the state of version 5's slow-pattern channel, at its place in that version's order.
-func (d *Detector) fields(gone *slowPattern) []any {
+// receives the state of version 5's slow-pattern channel, at its place in that version's order;
+// shape says whether the shape channel's state is included (from version 7).
+func (d *Detector) fields(gone *slowPattern, shape bool) []any {
 	fc := &d.fc
 	fs := []any{
 		&d.p.warmUp, &d.p.memory, &d.p.alarm, &d.p.quiet,
@@ -55,14 +56,24 @@ func (d *Detector) fields(gone *slowPattern) []any {
 	}
 	z := &d.stops
 	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.surprise[:])
-	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
+	fs = append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
+	if shape {
+		c := &d.shape
+		fs = append(fs, &c.points, &c.blocks, &c.bn, &c.bsum, &c.bmin, &c.bmax, &c.avg, &c.lo, &c.hi,
+			c.hist[:], &c.histN, c.win[:], &c.head,
+			c.net.w[:], c.net.seen[:], &c.net.n, &c.net.lb, &c.net.ub,
+			&c.meanA, &c.probSum, &c.probN, c.sims[:], c.shortfalls[:], &c.simHead, &c.sfHead,
+			&c.lastAnom, &c.lastRho, &c.maskAfterCat, &c.quietCats, &c.anomSum, &c.anomN,
+			&c.anomLast, &c.lastAnomSim, &c.rate)
+	}
+	return fs
 }
 
-// MarshalMsgpack returns a snapshot of the detector (about 3.5 KB).
+// MarshalMsgpack returns a snapshot of the detector (about 10 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	fs := d.fields(nil)
+	fs := d.fields(nil, true)
 	if err := enc.EncodeArrayLen(len(fs) + 1); err != nil {
 		return nil, err
 	}
@@ -91,6 +102,16 @@ func encodeField(enc *msgpack.Encoder, f any) error {
 		return enc.EncodeFloat64(*p)
 	case *bool:
 		return enc.EncodeBool(*p)
+	case *uint32:
+		return enc.EncodeUint(uint64(*p))
+	case []uint8:
+		return enc.EncodeBytes(p)
+	case []uint32:
+		b := make([]byte, 4*len(p))
+		for i, v := range p {
+			binary.LittleEndian.PutUint32(b[4*i:], v)
+		}
+		return enc.EncodeBytes(b)
 	case []float64:
 		if err := enc.EncodeArrayLen(len(p)); err != nil {
 			return err
@@ -132,13 +153,13 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion:
+	case snapshotVersion, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5, 6)", v, snapshotVersion)
 	}
-	fs := nd.fields(gone)
+	fs := nd.fields(gone, v >= 7)
 	if n != len(fs)+1 {
 		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
@@ -156,6 +177,9 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
 		nd.stops.run < 0 || nd.stops.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
+	}
+	if err := nd.shape.check(); err != nil {
+		return fmt.Errorf("anomaly: snapshot: shape channel: %w", err)
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
 	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread,
@@ -212,6 +236,35 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		v, err := dec.DecodeBool()
 		*p = v
 		return err
+	case *uint32:
+		v, err := dec.DecodeUint64()
+		if err == nil && uint64(uint32(v)) != v {
+			err = fmt.Errorf("%d overflows uint32", v)
+		}
+		*p = uint32(v)
+		return err
+	case []uint8:
+		b, err := dec.DecodeBytes()
+		if err != nil {
+			return err
+		}
+		if len(b) != len(p) {
+			return fmt.Errorf("%d bytes, want %d", len(b), len(p))
+		}
+		copy(p, b)
+		return nil
+	case []uint32:
+		b, err := dec.DecodeBytes()
+		if err != nil {
+			return err
+		}
+		if len(b) != 4*len(p) {
+			return fmt.Errorf("%d bytes, want %d", len(b), 4*len(p))
+		}
+		for i := range p {
+			p[i] = binary.LittleEndian.Uint32(b[4*i:])
+		}
+		return nil
 	case []float64:
 		n, err := dec.DecodeArrayLen()
 		if err != nil {
