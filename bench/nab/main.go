@@ -77,10 +77,8 @@ func run(args []string) error {
 
 // detFlags are the detector settings both commands take.
 type detFlags struct {
-	cfg    anomaly.Config
-	mode   *string
-	family *string
-	art    artConfig
+	cfg  anomaly.Config
+	mode *string
 }
 
 func detectorFlags(fset *flag.FlagSet) *detFlags {
@@ -91,33 +89,20 @@ func detectorFlags(fset *flag.FlagSet) *detFlags {
 	fset.IntVar(&d.cfg.Memory, "memory", def.Memory, "Config.Memory")
 	fset.Float64Var(&d.cfg.AlarmScore, "alarm", def.AlarmScore, "Config.AlarmScore")
 	fset.IntVar(&d.cfg.Quiet, "quiet", def.Quiet, "Config.Quiet")
-	d.family = fset.String("family", "weir", "which detector writes the score: \"weir\", \"art\" (the ART detector alone) or \"max\" (the larger of weir's and the ART's calibrated score)")
-	d.art = defaultARTConfig()
-	fset.IntVar(&d.art.step, "art-step", d.art.step, "ART: points per block")
-	fset.IntVar(&d.art.window, "art-window", d.art.window, "ART: block values per feature window (a power of two)")
-	fset.IntVar(&d.art.categories, "art-categories", d.art.categories, "ART: the network's category bound")
-	fset.BoolVar(&d.art.rangeDecay, "art-range-decay", d.art.rangeDecay, "ART: the running range forgets its extremes at 1/memory per point")
-	fset.BoolVar(&d.art.rangeFixed, "art-range-fixed", d.art.rangeFixed, "ART: the range stops moving at the end of the probation")
-	fset.BoolVar(&d.art.peaks, "art-peaks", d.art.peaks, "ART: de-duplicate by weir's report rule over -quiet points instead of ARTime's mask")
 	return d
 }
 
 // config returns the detector configuration and whether to write event scores.
-func (d *detFlags) config() (detector, bool, error) {
+func (d *detFlags) config() (anomaly.Config, bool, error) {
 	if *d.mode != "events" && *d.mode != "raw" {
-		return detector{}, false, fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *d.mode)
+		return d.cfg, false, fmt.Errorf("-score: want \"events\" or \"raw\", got %q", *d.mode)
 	}
-	d.art.memory = d.cfg.Memory
-	det := detector{cfg: d.cfg, family: *d.family, art: d.art}
-	if err := d.cfg.Validate(); err != nil {
-		return det, false, err
-	}
-	return det, *d.mode == "events", det.validate()
+	return d.cfg, *d.mode == "events", d.cfg.Validate()
 }
 
 // writeAll runs a fresh detector over each data file (keys relative to dataDir) and writes its
 // results file under outDir; it returns the points processed.
-func writeAll(cfg detector, events bool, dataDir, outDir string, keys []string) (int, error) {
+func writeAll(cfg anomaly.Config, events bool, dataDir, outDir string, keys []string) (int, error) {
 	points := 0
 	for _, rel := range keys {
 		series, err := readSeries(filepath.Join(dataDir, rel))
@@ -133,6 +118,24 @@ func writeAll(cfg detector, events bool, dataDir, outDir string, keys []string) 
 		points += len(series)
 	}
 	return points, nil
+}
+
+// detect runs a fresh detector over one series and returns the anomaly_score column.
+//
+// With events, a point inside an episode that has already raised its alarm is written as 0:
+// weir reports one event per anomalous episode, and NAB likewise counts only the first
+// detection in a window and charges every later one outside it as a false positive.
+func detect(cfg anomaly.Config, series []point, events bool) []float64 {
+	d := anomaly.New(cfg)
+	scores := make([]float64, len(series))
+	for i, p := range series {
+		r := d.Observe(p.t, p.v)
+		if events && !r.Peak {
+			continue
+		}
+		scores[i] = r.Score
+	}
+	return scores
 }
 
 // dataFiles lists the CSV files under root as relative paths (<category>/<name>.csv), sorted
