@@ -24,6 +24,7 @@ package anomaly
 type artNet struct {
 	w    [artCategories * 2 * artDim]uint8 // category j's weights are w[j·2·artDim:][:2·artDim]
 	seen [artCategories]uint32             // per category, the block of its last match
+	size [artCategories]uint16             // per category, the sum of its weights (|w|)
 	n    int                               // categories in use
 
 	lb, ub float64 // lower and upper vigilance
@@ -46,24 +47,33 @@ func (a *artNet) present(x *[artDim]uint8, now uint32) (best float64, novel, ok 
 		a.n = 1
 		return 0, false, false
 	}
+	var xx [2 * d]uint8 // x complement-coded
+	for k := 0; k < d; k++ {
+		xx[k], xx[d+k] = x[k], 255-x[k]
+	}
 	var match [artCategories]float64
 	const e = d - 1 // the newest feature
 	bestJ := -1
 	for j := 0; j < a.n; j++ {
 		w := (*[2 * d]uint8)(a.w[j*2*d:])
-		var num, den int
-		for k := 0; k < d; k++ {
-			xk := x[k]
-			num += int(min(xk, w[k])) + int(min(255-xk, w[d+k]))
-			den += int(w[k]) + int(w[d+k])
-		}
-		fs := 0.0
-		if den > 0 {
-			fs = float64(num) / float64(den)
-		}
 		en := 1.0 // a box spanning the whole range on the newest feature holds any value
 		if de := int(w[e]) + int(w[d+e]); de > 0 {
-			en = float64(int(min(x[e], w[e]))+int(min(255-x[e], w[d+e]))) / float64(de)
+			en = float64(int(min(xx[e], w[e]))+int(min(xx[d+e], w[d+e]))) / float64(de)
+		}
+		// The match is at most en²: a category that could neither learn nor beat the best so
+		// far is skipped without its full sum, which leaves every result as it was and spares
+		// most of the network on a series whose level moves.
+		if bound := en * en; bestJ >= 0 && bound < a.ub && bound <= best {
+			match[j] = 0
+			continue
+		}
+		num := 0
+		for k := range xx {
+			num += int(min(xx[k], w[k]))
+		}
+		fs := 0.0
+		if den := a.size[j]; den > 0 {
+			fs = float64(num) / float64(den)
 		}
 		m := fs * fs * fs * en * en
 		match[j] = m
@@ -76,10 +86,10 @@ func (a *artNet) present(x *[artDim]uint8, now uint32) (best float64, novel, ok 
 	for j := 0; j < a.n; j++ {
 		if match[j] >= a.ub {
 			w := (*[2 * d]uint8)(a.w[j*2*d:])
-			for k := 0; k < d; k++ {
-				w[k] = min(w[k], x[k])
-				w[d+k] = min(w[d+k], 255-x[k])
+			for k := range xx {
+				w[k] = min(w[k], xx[k])
 			}
+			a.size[j] = weightSum(w)
 			a.seen[j] = now
 			learned = true
 		}
@@ -117,5 +127,22 @@ func (a *artNet) commit(j int, x *[artDim]uint8, now uint32) {
 		w[k] = x[k]
 		w[d+k] = 255 - x[k]
 	}
+	a.size[j] = weightSum(w)
 	a.seen[j] = now
+}
+
+// weightSum returns |w|, at most 2·artDim·255.
+func weightSum(w *[2 * artDim]uint8) uint16 {
+	var s uint16
+	for _, v := range w {
+		s += uint16(v)
+	}
+	return s
+}
+
+// resize recomputes every category's |w| (after a restore: it is derived, not saved).
+func (a *artNet) resize() {
+	for j := 0; j < a.n; j++ {
+		a.size[j] = weightSum((*[2 * artDim]uint8)(a.w[j*2*artDim:]))
+	}
 }

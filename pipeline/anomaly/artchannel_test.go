@@ -128,3 +128,18 @@ func TestShapeReasonAndScore(t *testing.T) {
 		t.Error("an inverted cycle was never reported as a shape")
 	}
 }
+
+// BenchmarkShapeObserve measures the shape channel alone, on a daily cycle after its probation.
+func BenchmarkShapeObserve(b *testing.B) {
+	xs := cycle(1<<14, 4)
+	var c artChannel
+	for _, x := range xs {
+		c.observe(x, 6000)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.observe(xs[i&(1<<14-1)], 6000)
+	}
+	b.ReportMetric(float64(c.net.n), "categories")
+}

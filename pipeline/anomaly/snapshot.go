@@ -195,6 +195,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		}
 	}
 	nd.pk.recompute()
+	nd.shape.net.resize()
 	*d = nd
 	return nil
 }
