@@ -65,7 +65,7 @@ type Config struct {
 	// rule's report at any rank, and for idle_timeout after (see contributors.go).
 	TopContributors int `yaml:"top_contributors"`
 
-	// MaxSeries caps the series watched (memory: ~5 KB each, so the default 1000 is ~5 MB,
+	// MaxSeries caps the series watched (memory: ~10 KB each, so the default 1000 is ~10 MB,
 	// and a snapshot of the same size). A new series beyond the cap is refused, and counted in
 	// weir_anomaly_series_refused_total{reason="max_series"} every window it is refused, until
 	// an idle series expires. First come, first kept: a burst of new series cannot evict the
@@ -79,7 +79,7 @@ type Config struct {
 
 	// SnapshotEvery saves the detectors every this many windows (when a StateStore is given).
 	// Default 1: a restart loses nothing it learned. Larger values trade write volume
-	// (max_series × ~5 KB per save) against relearning up to that many windows.
+	// (max_series × ~10 KB per save) against relearning up to that many windows.
 	SnapshotEvery int `yaml:"snapshot_every"`
 
 	// SnapshotName is the name the state is saved under in the StateStore. Default "anomaly".

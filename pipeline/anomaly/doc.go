@@ -3,7 +3,7 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 3.5 KB),
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 10 KB),
 // snapshot and restore with msgpack. Each point is judged by three channels, each a surprise
 // (−ln of a tail probability) calibrated against the series' own history:
 //
@@ -18,7 +18,13 @@
 // and tailRate recalibrate it by the frequencies the series really produces. The most
 // surprising channel speaks for the point; tailCurve recalibrates that again by the series'
 // rate of reports; peaks.go reports a point when it exceeds every score of the last Quiet
-// points, with no threshold of its own. Result.Score is continuous and scale-free, and
+// points, with no threshold of its own.
+//
+// A fourth channel reports on its own: the shape channel (artchannel.go, art.go), an
+// ARTime-like dual-vigilance fuzzy ART network over windows of hours (8 blocks of 6 points),
+// reports a window that starts a new cluster of shapes, after a probation of 624 points. Its
+// report is scored by how rarely this series produces such reports, and is a report of the
+// detector whatever the other channels say. Result.Score is continuous and scale-free, and
 // Config.AlarmScore is the only threshold: an alarm is a report at or above it. Result.Reason
 // names the channel that spoke (reason.go), so that an event on a value inside its band says
 // why it is one.
