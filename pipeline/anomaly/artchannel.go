@@ -144,7 +144,10 @@ func (c *artChannel) block(memory int) bool {
 	if r := c.hi - c.lo; r > 0 {
 		ds /= r
 	}
-	level := int(math.Round(min(1, max(0, ds)) * artLevels))
+	if !(ds > 0) { // NaN too: values near ±MaxFloat64 overflow the span to Inf
+		ds = 0
+	}
+	level := int(math.Round(min(1, ds) * artLevels))
 	med := c.median(level)
 	ds = float64(level) / artLevels
 	if m := float64(med) / artLevels; math.Abs(ds-m) < artChomp {

@@ -143,3 +143,18 @@ func BenchmarkShapeObserve(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.net.n), "categories")
 }
+
+// TestShapeExtremeValues: values whose span overflows to Inf (and so normalise to NaN) are
+// handled as the lowest level, never an index out of range.
+func TestShapeExtremeValues(t *testing.T) {
+	var c artChannel
+	// Each block: five lowest values, then the highest, which spans the range to Inf on the
+	// block's last point.
+	for i := range 3 * artProbPts {
+		v := -math.MaxFloat64
+		if i%artStep == artStep-1 {
+			v = math.MaxFloat64
+		}
+		c.observe(v, 6000)
+	}
+}

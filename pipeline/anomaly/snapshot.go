@@ -245,22 +245,13 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		*p = uint32(v)
 		return err
 	case []uint8:
-		b, err := dec.DecodeBytes()
-		if err != nil {
-			return err
-		}
-		if len(b) != len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), len(p))
-		}
+		b, err := decodeBytes(dec, len(p))
 		copy(p, b)
-		return nil
+		return err
 	case []uint32:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, 4*len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != 4*len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), 4*len(p))
 		}
 		for i := range p {
 			p[i] = binary.LittleEndian.Uint32(b[4*i:])
@@ -281,24 +272,18 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		}
 		return nil
 	case []int8:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), len(p))
 		}
 		for i := range p {
 			p[i] = int8(b[i])
 		}
 		return nil
 	case []uint16:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, 2*len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != 2*len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), 2*len(p))
 		}
 		for i := range p {
 			p[i] = binary.LittleEndian.Uint16(b[2*i:])
@@ -306,4 +291,13 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported field type %T", f)
+}
+
+// decodeBytes decodes a msgpack bin of exactly n bytes.
+func decodeBytes(dec *msgpack.Decoder, n int) ([]byte, error) {
+	b, err := dec.DecodeBytes()
+	if err == nil && len(b) != n {
+		err = fmt.Errorf("%d bytes, want %d", len(b), n)
+	}
+	return b, err
 }

@@ -87,6 +87,13 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	}
 	good, _ := d.MarshalMsgpack()
 	f.Add(good)
+	// One whose shape channel is past its probation, so that its network and vigilances
+	// are in play.
+	for i, x := range series(2*artProbPts, 13, daily) {
+		d.Observe(t0.Add(time.Duration(500+i)*step), x)
+	}
+	mature, _ := d.MarshalMsgpack()
+	f.Add(mature)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -98,8 +105,9 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 		if err := d.UnmarshalMsgpack(b); err != nil {
 			return
 		}
-		// Whatever was accepted must be usable: no panic, a score in [0, 1].
-		for i := 0; i < 3; i++ {
+		// Whatever was accepted must be usable: no panic, a score in [0, 1]; two blocks of
+		// the shape channel.
+		for i := 0; i < 2*artStep; i++ {
 			r := d.Observe(t0.Add(time.Duration(i)*step), float64(i))
 			if !(r.Score >= 0 && r.Score <= 1) {
 				t.Fatalf("restored detector scored %v", r.Score)
@@ -113,21 +121,11 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 // 869 points of a daily cycle with one extreme spike) restores, with every field the current
 // detector keeps at the value the old one wrote, and resumes observing.
 func TestSnapshotReadsVersion5(t *testing.T) {
-	b, err := os.ReadFile("testdata/detector-v5.msgpack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d Detector
-	if err := d.UnmarshalMsgpack(b); err != nil {
-		t.Fatalf("version-5 snapshot refused: %v", err)
-	}
+	d := restoreFile(t, "testdata/detector-v5.msgpack")
 	// As the old code printed them (%v prints the shortest form that reads back exactly).
 	curve := [numLevels]float64{2.0113653621712544, 2.9908131363747974, 4.421475877783595, 6.5657931174374315, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
 	reports := [numLevels]float64{2.061441587872676, 3.047708727604575, 4.504446996988408, 6.684792183210895, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
-	for _, c := range []struct {
-		name      string
-		got, want any
-	}{
+	checkRestored(t, []restoredField{
 		{"n", d.n, int64(869)},
 		{"fc.level", d.fc.level, 94.81131605639496},
 		{"fc.dev", d.fc.dev, 0.8554549219915595},
@@ -148,11 +146,7 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 		{"pk.head", d.pk.head, 11},
 		{"pk.cur", d.pk.cur, 4.7882243117861485},
 		{"pk.in", d.pk.in, 4},
-	} {
-		if c.got != c.want {
-			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 	for i := 869; i < 869+288; i++ {
 		r := d.Observe(t0.Add(time.Duration(i)*step), daily(i))
 		if !finite(r.Score, r.Expected, r.Lower, r.Upper) {
@@ -171,33 +165,19 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 }
 
 // TestSnapshotReadsVersion6: a snapshot written before the shape channel (version 6;
-// testdata/detector-v6.msgpack, saved by the code before the shape channel after 869 points of a daily
-// cycle with a spike of 200 at point 700) restores with the other channels as saved and the
+// testdata/detector-v6.msgpack, saved by the code before the shape channel after 869
+// points of a daily cycle with a spike of 200 at point 700) restores with the other channels as saved and the
 // shape channel fresh, which starts its probation on the next point.
 func TestSnapshotReadsVersion6(t *testing.T) {
-	b, err := os.ReadFile("testdata/detector-v6.msgpack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d Detector
-	if err := d.UnmarshalMsgpack(b); err != nil {
-		t.Fatalf("version-6 snapshot refused: %v", err)
-	}
-	for _, c := range []struct {
-		name      string
-		got, want any
-	}{
+	d := restoreFile(t, "testdata/detector-v6.msgpack")
+	checkRestored(t, []restoredField{
 		{"n", d.n, int64(869)},
 		{"fc.level", d.fc.level, 93.05437925704356},
 		{"fc.dev", d.fc.dev, 0.5213586018551726},
 		{"reports[4]", d.reports.surprise[4], 8.51319063170644},
 		{"pk.head", d.pk.head, 11},
 		{"shape", d.shape, artChannel{}},
-	} {
-		if c.got != c.want {
-			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 	for i := 869; i < 869+2*artProbPts; i++ {
 		r := d.Observe(t0.Add(time.Duration(i)*step), daily(i))
 		if !finite(r.Score, r.Expected, r.Lower, r.Upper) {
@@ -231,6 +211,35 @@ func TestSnapshotRejectsBadShapeState(t *testing.T) {
 		var r Detector
 		if err := r.UnmarshalMsgpack(b); err == nil {
 			t.Errorf("%s: a spoilt shape channel was restored", name)
+		}
+	}
+}
+
+// restoreFile restores the snapshot in path.
+func restoreFile(t *testing.T, path string) Detector {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Detector
+	if err := d.UnmarshalMsgpack(b); err != nil {
+		t.Fatalf("%s refused: %v", path, err)
+	}
+	return d
+}
+
+// restoredField is a field of a restored detector and the value its snapshot holds.
+type restoredField struct {
+	name      string
+	got, want any
+}
+
+func checkRestored(t *testing.T, fs []restoredField) {
+	t.Helper()
+	for _, c := range fs {
+		if c.got != c.want {
+			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
 		}
 	}
 }
