@@ -84,17 +84,19 @@ type Aggregator struct {
 	ops      []pipeline.Operator
 	opIndex  map[string]int
 	opConfig []string
-	analyze  func(SnapshotStore, prometheus.Registerer) ([]pipeline.Analyzer, error)
-	reports  []ReportSink
-	publish  MetricSink
-	duties   []func(context.Context)
-	reg      prometheus.Registerer
-	log      *slog.Logger
-	now      func() time.Time
-	m        *metrics
-	notify   chan struct{}
-	settle   chan chan struct{}
-	serving  atomic.Bool
+	// free holds merged-in operator states for the next partials to be decoded into.
+	free    *freeStates
+	analyze func(SnapshotStore, prometheus.Registerer) ([]pipeline.Analyzer, error)
+	reports []ReportSink
+	publish MetricSink
+	duties  []func(context.Context)
+	reg     prometheus.Registerer
+	log     *slog.Logger
+	now     func() time.Time
+	m       *metrics
+	notify  chan struct{}
+	settle  chan chan struct{}
+	serving atomic.Bool
 	// sinkErrors counts failed report writes and metric publishes (SinkErrors).
 	sinkErrors atomic.Int64
 }
@@ -136,6 +138,7 @@ func New(opts Options) (*Aggregator, error) {
 		a.opIndex[op.Name()] = i
 		a.opConfig = append(a.opConfig, pipeline.Fingerprint(op))
 	}
+	a.free = newFreeStates(len(a.ops), a.cfg.ReadConcurrency)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

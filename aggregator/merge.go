@@ -85,6 +85,8 @@ func (a *Aggregator) fold(ctx context.Context, w pipeline.Window, parts []pipeli
 			default:
 				if err := f.states[i].Merge(st); err != nil {
 					f.fail(a, i, fmt.Sprintf("merging %s: %v", d.p, err))
+				} else {
+					a.free.put(i, st)
 				}
 			}
 		}
@@ -224,7 +226,12 @@ func (a *Aggregator) readOne(ctx context.Context, w pipeline.Window, p pipeline.
 			d.foreign = append(d.foreign, pipeline.OpState{Name: os.Name, Config: os.Config})
 			continue
 		}
-		st := a.ops[i].NewState(p)
+		// A state merged into an earlier window's or partial's result, emptied, if one is
+		// free: decoding replaces everything it held.
+		st := a.free.get(i)
+		if st == nil {
+			st = a.ops[i].NewState(p)
+		}
 		if err := msgpack.Unmarshal(os.State, st); err != nil {
 			d.stateErr[i] = err
 			continue

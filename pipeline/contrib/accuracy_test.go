@@ -422,16 +422,35 @@ func TestStateCodecRoundTrip(t *testing.T) {
 
 func FuzzStateDecode(f *testing.F) {
 	op := newOp(f, Options{TopN: 3, TargetError: 0.1, HLLPrecision: 4})
+	var seeds [][]byte
 	for _, s := range []stream{zipfStream("a", 30, 1.0, 200, false, true, 1), zipfStream("b", 3, 1.0, 5, false, false, 2)} {
 		st := op.newState()
 		feed(st, s, s.events)
 		data, _ := msgpack.Marshal(st)
 		f.Add(data)
+		seeds = append(seeds, data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st := op.newState()
-		if err := msgpack.Unmarshal(data, st); err != nil {
+		err := msgpack.Unmarshal(data, st)
+		// Decoding into a State that held another (as the aggregator does) gives what a fresh
+		// State gives.
+		reused := op.newState()
+		if err := msgpack.Unmarshal(seeds[0], reused); err != nil {
+			t.Fatal(err)
+		}
+		if errR := msgpack.Unmarshal(data, reused); (err == nil) != (errR == nil) {
+			t.Fatalf("fresh State: %v; reused State: %v", err, errR)
+		}
+		if err != nil {
 			return
+		}
+		if st.usable() {
+			a, _ := msgpack.Marshal(st)
+			b, _ := msgpack.Marshal(reused)
+			if !bytes.Equal(a, b) {
+				t.Fatal("a reused State decoded to another state than a fresh one")
+			}
 		}
 		// Whatever decoded must encode, decode to the same bytes, merge and report; a nil
 		// decodes to a zero State, which must be refused, not dereferenced.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -79,11 +80,21 @@ func (s *State) EncodeMsgpack(enc *msgpack.Encoder) error {
 }
 
 // DecodeMsgpack implements msgpack.CustomDecoder. The receiving State must come from the same
-// rule's Operator (NewState), which supplies the sizing to check against.
+// rule's Operator (NewState), which supplies the sizing to check against. It replaces what the
+// State held (a State can be decoded into again: the aggregator reuses the states it merged),
+// reusing its memory; on error the State is left empty.
 func (s *State) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if s.op == nil {
 		return errors.New("contrib: decode into a State that no Operator created")
 	}
+	if err := s.decode(dec); err != nil {
+		s.Reset()
+		return err
+	}
+	return nil
+}
+
+func (s *State) decode(dec *msgpack.Decoder) error {
 	fail := func(what string, args ...any) error {
 		return fmt.Errorf("rule %q: decoding state: %s", s.op.rule.Name, fmt.Sprintf(what, args...))
 	}
@@ -116,52 +127,78 @@ func (s *State) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if err != nil || cn < 0 || cn%3 != 0 || cn/3 > s.op.counters {
 		return fail("counter list of %d (%v)", cn, err)
 	}
-	counters := make([]sketch.Counter, cn/3)
-	for i := range counters {
-		c := &counters[i]
-		if c.Key, err = dec.DecodeString(); err != nil {
+	// The keys are read into one buffer of the State's, not a string each: the sketch copies
+	// them into its own arena.
+	sc := &s.dec
+	sc.keys, sc.ends, sc.entries = sc.keys[:0], sc.ends[:0], sc.entries[:0]
+	for range cn / 3 {
+		kn, err := dec.DecodeBytesLen() // a str (or bin: the library's DecodeString took both)
+		if err != nil {
 			return fail("%v", err)
 		}
-		if _, ok := splitKey(c.Key); !ok || len(c.Key) > MaxKeys*(MaxKeyValueBytes+2) {
+		kn = max(kn, 0) // nil, read as ""
+		if kn > MaxKeys*(MaxKeyValueBytes+2) {
 			return fail("malformed contributor key")
 		}
-		if c.Count, err = dec.DecodeFloat64(); err != nil {
+		at := len(sc.keys)
+		sc.keys = slices.Grow(sc.keys, kn)[:at+kn]
+		key := sc.keys[at:]
+		if kn > 0 {
+			if err := dec.ReadFull(key); err != nil {
+				return fail("%v", err)
+			}
+		}
+		if !validKey(key) {
+			return fail("malformed contributor key")
+		}
+		var e sketch.Entry
+		if e.Count, err = dec.DecodeFloat64(); err != nil {
 			return fail("%v", err)
 		}
-		if c.Err, err = dec.DecodeFloat64(); err != nil {
+		if e.Err, err = dec.DecodeFloat64(); err != nil {
 			return fail("%v", err)
 		}
+		sc.ends = append(sc.ends, len(sc.keys))
+		sc.entries = append(sc.entries, e)
 	}
-	ss := sketch.NewSpaceSaving(s.op.counters)
-	if !ss.Restore(counters, nums[4]) {
+	// Sliced once every key is read: the buffer may have moved as it grew.
+	at := 0
+	for i, end := range sc.ends {
+		sc.entries[i].Key = sc.keys[at:end:end]
+		at = end
+	}
+	if !s.ss.RestoreEntries(sc.entries, nums[4]) {
 		return fail("invalid counters")
 	}
 	p, err := dec.DecodeUint()
-	if err != nil || p != uint(s.op.opts.HLLPrecision) {
+	if err != nil || p != uint(s.op.opts.HLLPrecision) || p != uint(s.hll.Precision()) {
 		return fail("distinct counter precision %d, this rule has %d (%v)", p, s.op.opts.HLLPrecision, err)
 	}
-	hll := sketch.NewHLL(int(p))
 	code, err := dec.PeekCode()
 	if err != nil {
 		return fail("%v", err)
 	}
 	if isBin(code) {
-		regs, err := dec.DecodeBytes()
-		if err != nil || !hll.RestoreDense(regs) {
+		rn, err := dec.DecodeBytesLen()
+		if err != nil || rn != 1<<p {
+			return fail("invalid registers (%d bytes, %v)", rn, err)
+		}
+		sc.regs = slices.Grow(sc.regs[:0], rn)[:rn]
+		if err := dec.ReadFull(sc.regs); err != nil || !s.hll.RestoreDense(sc.regs) {
 			return fail("invalid registers (%v)", err)
 		}
 	} else {
 		hn, err := dec.DecodeArrayLen()
-		if err != nil || hn < 0 || hn > hll.SparseLimit() {
+		if err != nil || hn < 0 || hn > s.hll.SparseLimit() {
 			return fail("exact set of %d (%v)", hn, err)
 		}
-		hashes := make([]uint64, hn)
-		for i := range hashes {
-			if hashes[i], err = dec.DecodeUint64(); err != nil {
+		sc.hashes = slices.Grow(sc.hashes[:0], hn)[:hn]
+		for i := range sc.hashes {
+			if sc.hashes[i], err = dec.DecodeUint64(); err != nil {
 				return fail("%v", err)
 			}
 		}
-		if !hll.RestoreSparse(hashes) {
+		if !s.hll.RestoreSparse(sc.hashes) {
 			return fail("invalid exact set")
 		}
 	}
@@ -169,8 +206,17 @@ func (s *State) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if s.n < 0 {
 		return fail("negative sample count")
 	}
-	s.ss, s.hll = ss, hll
 	return nil
+}
+
+// decodeScratch is what DecodeMsgpack reads into before the sketches copy it, kept by the
+// State for its next decode.
+type decodeScratch struct {
+	keys    []byte
+	ends    []int
+	entries []sketch.Entry
+	regs    []byte
+	hashes  []uint64
 }
 
 func isBin(code byte) bool { return code == 0xc4 || code == 0xc5 || code == 0xc6 }

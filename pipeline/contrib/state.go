@@ -32,6 +32,21 @@ type State struct {
 	n, sum, min, max float64
 	// buf holds the contributor key being built: each key value as uvarint length + bytes.
 	buf []byte
+	// dec is DecodeMsgpack's buffers.
+	dec decodeScratch
+}
+
+// Reset empties the state, keeping its memory, as if NewState had just made it. The
+// aggregator resets the states it has merged and decodes later partials into them: Merge
+// copies what it keeps of the other state, so a merged-in state shares nothing with the
+// result.
+func (s *State) Reset() {
+	if !s.usable() {
+		return
+	}
+	s.ss.Reset()
+	s.hll.Reset()
+	s.n, s.sum, s.min, s.max = 0, 0, 0, 0
 }
 
 // Observe implements pipeline.State.
@@ -98,6 +113,19 @@ func keyText(v *decode.Value) ([]byte, bool) {
 		t = t[:cut]
 	}
 	return t, true
+}
+
+// validKey reports whether k is a contributor key as Observe builds them (splitKey would
+// accept it), without splitting it.
+func validKey(k []byte) bool {
+	for len(k) > 0 {
+		n, w := binary.Uvarint(k)
+		if w <= 0 || n > uint64(len(k)-w) {
+			return false
+		}
+		k = k[w+int(n):]
+	}
+	return true
 }
 
 // splitKey decodes a contributor key built by Observe into its key values.

@@ -34,7 +34,10 @@ func (x *hashIndex) reset(n int) {
 	for size < 2*n {
 		size *= 2
 	}
-	if len(x.cells) == size {
+	// A table reused at a smaller size finds the same slots: where a key sits in it never
+	// shows in the sketch's output.
+	if cap(x.cells) >= size {
+		x.cells = x.cells[:size]
 		clear(x.cells)
 	} else {
 		x.cells = make([]uint64, size)

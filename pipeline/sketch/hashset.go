@@ -82,6 +82,24 @@ func (s *hashSet) grow() {
 	}
 }
 
+// reset empties the set, keeping its table.
+func (s *hashSet) reset() {
+	clear(s.cells)
+	s.n, s.hasZero = 0, false
+}
+
+// each calls f with every hash of the set, in table order.
+func (s *hashSet) each(f func(uint64)) {
+	if s.hasZero {
+		f(0)
+	}
+	for _, x := range s.cells {
+		if x != 0 {
+			f(x)
+		}
+	}
+}
+
 // appendTo appends the set's hashes to out, in table order.
 func (s *hashSet) appendTo(out []uint64) []uint64 {
 	if s.hasZero {

@@ -18,6 +18,9 @@ type HLL struct {
 	p      uint8
 	sparse hashSet // empty once dense
 	regs   []uint8 // nil while sparse
+	// spare keeps the registers' memory while the sketch is sparse again (after a Reset or a
+	// sparse restore), for the next time it turns dense.
+	spare []uint8
 }
 
 // DefaultPrecision gives 16384 registers (16 KiB dense), a standard error of 0.81%.
@@ -70,11 +73,28 @@ func (h *HLL) addDense(x uint64) {
 }
 
 func (h *HLL) densify() {
-	h.regs = make([]uint8, 1<<h.p)
-	for _, x := range h.sparse.appendTo(nil) {
-		h.addDense(x)
+	h.regs = h.takeRegs()
+	clear(h.regs)
+	h.sparse.each(h.addDense)
+	h.sparse = hashSet{} // a dense sketch keeps no table: it would double its memory
+}
+
+// takeRegs returns memory for the 2^P registers, the spare if there is one (not cleared).
+func (h *HLL) takeRegs() []uint8 {
+	r := h.spare
+	h.spare = nil
+	if len(r) != 1<<h.p {
+		r = make([]uint8, 1<<h.p)
 	}
-	h.sparse = hashSet{}
+	return r
+}
+
+// Reset empties the sketch, keeping its memory.
+func (h *HLL) Reset() {
+	if h.regs != nil {
+		h.spare, h.regs = h.regs, nil
+	}
+	h.sparse.reset()
 }
 
 // Exact reports whether Estimate is an exact count.
@@ -137,9 +157,7 @@ func (h *HLL) Merge(o *HLL) bool {
 		return false
 	}
 	if o.regs == nil {
-		for _, x := range o.sparse.appendTo(nil) {
-			h.Add(x)
-		}
+		o.sparse.each(h.Add)
 		return true
 	}
 	if h.regs == nil {
@@ -178,7 +196,10 @@ func (h *HLL) RestoreDense(regs []uint8) bool {
 			return false
 		}
 	}
-	h.regs = append([]uint8(nil), regs...)
+	if h.regs == nil {
+		h.regs = h.takeRegs()
+	}
+	copy(h.regs, regs)
 	h.sparse = hashSet{}
 	return true
 }
@@ -189,8 +210,7 @@ func (h *HLL) RestoreSparse(hashes []uint64) bool {
 	if len(hashes) > h.SparseLimit() {
 		return false
 	}
-	h.regs = nil
-	h.sparse = hashSet{}
+	h.Reset()
 	for _, x := range hashes {
 		if !h.sparse.has(x) {
 			h.sparse.add(x)

@@ -37,6 +37,11 @@ type SpaceSaving struct {
 	slots []slot
 	heap  []heapEntry // a min-heap on count
 	index hashIndex   // key hash → slot
+	// arena holds the keys of the slots that Restore or Merge filled, one after another (a
+	// key added later has a buffer of its own).
+	arena []byte
+	// scratch is Merge's working memory, kept for the next merge (nil until the first).
+	scratch *mergeScratch
 	// floor bounds the total of every untracked key from what merges and evictions have
 	// forgotten; Bound() is the larger of it and the smallest counter when the sketch is full.
 	floor float64
@@ -192,41 +197,78 @@ func (s *SpaceSaving) Counters() []Counter {
 	return out
 }
 
+// Entry is a counter whose key is a byte slice: what a decoder restores a sketch from without
+// making a string per key.
+type Entry struct {
+	Key   []byte
+	Count float64
+	Err   float64
+}
+
 // Restore replaces the sketch's content (used when decoding a serialised partial). It checks
 // what a decoder cannot trust: at most K counters, distinct keys, finite non-negative errors.
 func (s *SpaceSaving) Restore(counters []Counter, floor float64) bool {
-	if len(counters) > s.k || math.IsNaN(floor) || math.IsInf(floor, 0) || floor < 0 {
+	es := make([]Entry, len(counters))
+	for i, c := range counters {
+		es[i] = Entry{Key: []byte(c.Key), Count: c.Count, Err: c.Err}
+	}
+	return s.RestoreEntries(es, floor)
+}
+
+// RestoreEntries is Restore from entries whose keys are bytes; the keys are copied into the
+// sketch's own memory, which it reuses, so restoring into a sketch that held as many keys
+// before allocates nothing. When it reports false the sketch is empty.
+func (s *SpaceSaving) RestoreEntries(es []Entry, floor float64) bool {
+	if len(es) > s.k || math.IsNaN(floor) || math.IsInf(floor, 0) || floor < 0 {
+		s.Reset()
 		return false
 	}
-	for _, c := range counters {
+	for _, c := range es {
 		if math.IsNaN(c.Count) || math.IsInf(c.Count, 0) || math.IsNaN(c.Err) || math.IsInf(c.Err, 0) || c.Err < 0 {
+			s.Reset()
 			return false
 		}
 	}
 	s.floor = floor
-	return s.rebuild(counters)
+	return s.rebuild(es)
+}
+
+// Reset empties the sketch, keeping its memory.
+func (s *SpaceSaving) Reset() {
+	s.slots, s.heap, s.arena = s.slots[:0], s.heap[:0], s.arena[:0]
+	s.index.reset(0)
+	s.floor = 0
 }
 
 // Floor is the merge/eviction part of Bound (serialised with the counters).
 func (s *SpaceSaving) Floor() float64 { return s.floor }
 
-// rebuild replaces the counters with cs, in that slot order, and heapifies them. It reports
-// false, leaving the sketch empty, when cs repeats a key.
-func (s *SpaceSaving) rebuild(cs []Counter) bool {
-	s.slots, s.heap = s.slots[:0], s.heap[:0]
-	s.index.reset(len(cs))
-	for i, c := range cs {
-		key := []byte(c.Key)
+// rebuild replaces the counters with es, in that slot order, copying the keys into the arena,
+// and heapifies them. It reports false, leaving the sketch empty, when es repeats a key.
+func (s *SpaceSaving) rebuild(es []Entry) bool {
+	size := 0
+	for _, e := range es {
+		size += len(e.Key)
+	}
+	// The old slots are being replaced, so their arena is free; sized once, so the keys
+	// sliced from it stay in it.
+	arena := growBytes(s.arena, size)
+	s.slots, s.heap = slices.Grow(s.slots[:0], len(es)), slices.Grow(s.heap[:0], len(es))
+	s.index.reset(len(es))
+	for i, e := range es {
+		start := len(arena)
+		arena = append(arena, e.Key...)
+		key := arena[start:len(arena):len(arena)]
 		h := s.hashOf(key)
 		if s.index.find(h, key, s.slots) >= 0 {
-			s.slots, s.heap = s.slots[:0], s.heap[:0]
-			s.index.reset(0)
+			s.Reset()
 			return false
 		}
-		s.slots = append(s.slots, slot{key: key, hash: h, err: c.Err, pos: int32(i)})
-		s.heap = append(s.heap, heapEntry{count: c.Count, slot: int32(i)})
+		s.slots = append(s.slots, slot{key: key, hash: h, err: e.Err, pos: int32(i)})
+		s.heap = append(s.heap, heapEntry{count: e.Count, slot: int32(i)})
 		s.index.insert(h, int32(i))
 	}
+	s.arena = arena
 	for i := len(s.heap)/2 - 1; i >= 0; i-- {
 		s.down(i)
 	}

@@ -18,20 +18,26 @@ import (
 // fold thousands of counters per window, and a map of string keys (one allocation per key,
 // each key hashed again, then again by rebuild) was most of their cost. s and o must hash keys
 // alike (the same sketch configuration), as Merge's callers' checks on K and rule ensure.
+//
+// s keeps the memory a merge works in (mergeScratch) for its next one, so merging many
+// sketches into one allocates only while that memory grows; s keeps nothing of o's.
 func (s *SpaceSaving) Merge(o *SpaceSaving) {
+	if s.scratch == nil {
+		s.scratch = &mergeScratch{}
+	}
+	sc := s.scratch
 	bs, bo := s.Bound(), o.Bound()
 	// One entry per distinct key: s's slots in slot order (entry i is slot i), then o's keys
 	// that s does not track. The sums are formed in the order s then o, as always.
-	all := make([]mergeEntry, len(s.slots), len(s.slots)+len(o.slots))
+	all := slices.Grow(sc.all[:0], len(s.slots)+len(o.slots))[:len(s.slots)]
 	for i := range s.slots {
 		sl := &s.slots[i]
 		c := s.heap[sl.pos].count
 		e := &all[i]
-		e.key, e.hash, e.own = sl.key, sl.hash, true
+		*e = mergeEntry{key: sl.key, hash: sl.hash, lo: c - sl.err}
 		if mg := c - bs; mg > 0 {
 			e.mg = mg
 		}
-		e.lo = c - sl.err
 	}
 	for i := range o.slots {
 		sl := &o.slots[i]
@@ -48,15 +54,17 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		}
 		e.lo += c - sl.err
 	}
+	sc.all = all
 	delta := bs + bo
 	// Sorted by count, largest first, then by key: small records that point at the entries,
 	// so the sort moves a few words at a time; equal counts are common (counts are mostly small
 	// integers), so each record carries its key's first 16 bytes to settle most ties without
 	// reading the key.
-	order := make([]mergeRank, len(all))
+	order := slices.Grow(sc.order[:0], len(all))[:len(all)]
 	for i := range all {
 		order[i] = mergeRank{mg: all[i].mg, p0: keyPrefix(all[i].key, 0), p1: keyPrefix(all[i].key, 8), i: int32(i)}
 	}
+	sc.order = order
 	slices.SortFunc(order, func(a, b mergeRank) int {
 		switch {
 		case a.mg != b.mg:
@@ -74,17 +82,18 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		delta += cut
 		order = order[:s.k]
 	}
-	// o's keys are copied into one buffer (a slot's key is sliced from it with its capacity cut
-	// to its length, so an evicted slot that takes a longer key gets a buffer of its own).
+	// Every surviving key is copied into the spare arena, s's own included: the keys then live
+	// in one buffer whatever mix of restored, merged and added keys s held, and the arena s
+	// used until now is spare for the next merge (nothing refers to it any more). A slot's key
+	// is sliced with its capacity cut to its length, so an evicted slot that takes a longer
+	// key gets a buffer of its own instead of overwriting its neighbour's.
 	size := 0
 	for _, r := range order {
-		if e := &all[r.i]; !e.own {
-			size += len(e.key)
-		}
+		size += len(all[r.i].key)
 	}
-	arena := make([]byte, 0, size)
-	slots := make([]slot, 0, len(order))
-	counts := make([]float64, 0, len(order))
+	arena := growBytes(sc.arena, size)
+	slots := slices.Grow(sc.slots[:0], len(order))
+	counts := slices.Grow(sc.counts[:0], len(order))
 	for _, r := range order {
 		e := &all[r.i]
 		e.mg -= cut
@@ -93,27 +102,48 @@ func (s *SpaceSaving) Merge(o *SpaceSaving) {
 		}
 		c := e.mg + delta
 		lo := max(e.lo, e.mg)
-		key := e.key
-		if !e.own { // o's buffer; s's own buffers move to their new slots
-			start := len(arena)
-			arena = append(arena, key...)
-			key = arena[start:len(arena):len(arena)]
-		}
+		start := len(arena)
+		arena = append(arena, e.key...)
 		// The lower bounds are summed apart from the counts, so with fractional weights lo can
 		// come out a rounding error above c: Err would be -1e-14, and Restore (rightly) refuses
 		// negative errors, so the merged state could not be read back.
-		slots = append(slots, slot{key: key, hash: e.hash, err: max(c-lo, 0)})
+		slots = append(slots, slot{key: arena[start:len(arena):len(arena)], hash: e.hash, err: max(c-lo, 0)})
 		counts = append(counts, c)
 	}
+	// The entries point at keys of o and of s's old arena: drop them, so the scratch keeps no
+	// other sketch's memory alive.
+	clear(all)
+	sc.counts = counts
+	sc.slots, s.slots = s.slots, slots
+	sc.arena, s.arena = s.arena, arena
 	s.floor = delta
-	s.rebuildSlots(slots, counts)
+	s.rebuildSlots(counts)
+}
+
+// mergeScratch is the memory a merge works in, kept by the sketch merged into: the
+// aggregator merges every partition's sketch into one, and fresh arrays for each of those
+// merges were most of what it allocated. slots and arena alternate with the sketch's own:
+// a merge builds the new counters there and swaps.
+type mergeScratch struct {
+	all    []mergeEntry
+	order  []mergeRank
+	slots  []slot
+	counts []float64
+	arena  []byte
+}
+
+// growBytes returns b emptied with room for n bytes.
+func growBytes(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, 0, n)
+	}
+	return b[:0]
 }
 
 // mergeEntry is one key of a merge: its Misra-Gries count and summed lower bound.
 type mergeEntry struct {
 	key    []byte
 	hash   uint64
-	own    bool // key is a buffer of s's, not o's
 	mg, lo float64
 }
 
@@ -142,14 +172,11 @@ func keyPrefix(key []byte, from int) uint64 {
 	return w
 }
 
-// rebuildSlots makes slots (with counts[i] the count of slots[i]) the sketch's counters, in
-// that slot order, and heapifies them. The keys are distinct.
-func (s *SpaceSaving) rebuildSlots(slots []slot, counts []float64) {
-	s.slots = slots
-	if cap(s.heap) < len(slots) {
-		s.heap = make([]heapEntry, 0, len(slots))
-	}
-	s.heap = s.heap[:0]
+// rebuildSlots heapifies s.slots (with counts[i] the count of slots[i]) and indexes them, in
+// that slot order. The keys are distinct.
+func (s *SpaceSaving) rebuildSlots(counts []float64) {
+	slots := s.slots
+	s.heap = slices.Grow(s.heap[:0], len(slots))
 	s.index.reset(len(slots))
 	for i := range slots {
 		slots[i].pos = int32(i)

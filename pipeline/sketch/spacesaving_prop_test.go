@@ -137,6 +137,16 @@ func propRun(t *testing.T, name string, seed uint64, hash func([]byte) uint64, k
 	sameSketch(t, name+" merged", a, aref)
 	sameSketch(t, name+" merge argument", b, bref)
 	feed("after merge", a, aref, n/2)
+	// Merge into the merged sketch again, observing between: each merge works in the memory
+	// the one before left, and the keys observed in between were written into its arena.
+	for range 2 {
+		b, bref := newPair()
+		feed("another stream", b, bref, n/2)
+		a.Merge(b)
+		aref.Merge(bref)
+		sameSketch(t, name+" merged again", a, aref)
+		feed("after merging again", a, aref, n/4)
+	}
 	// Merge into an empty sketch and back (the tree-merge shape).
 	e, eref := newPair()
 	e.Merge(a)
@@ -151,6 +161,12 @@ func propRun(t *testing.T, name string, seed uint64, hash func([]byte) uint64, k
 	}
 	sameSketch(t, name+" restored", c, cref)
 	feed("after restore", c, cref, n/2)
+	// Restore into a sketch that holds keys (its arena is reused), then keep observing.
+	if !c.Restore(e.Counters(), e.Floor()) || !cref.Restore(eref.Counters(), eref.Floor()) {
+		t.Fatalf("%s: a merged sketch's counters did not restore", name)
+	}
+	sameSketch(t, name+" restored again", c, cref)
+	feed("after restoring again", c, cref, n/2)
 	// A restore the sketch refuses leaves it usable.
 	if len(a.Counters()) > 1 {
 		dup := append(a.Counters(), a.Counters()[0])
