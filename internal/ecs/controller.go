@@ -19,6 +19,12 @@ type ProtectionController struct {
 	draining atomic.Bool
 
 	protected bool
+	// unsure: an Enable failed, and it may have reached the agent all the same (a timeout, or
+	// the shutdown cancelling it, leaves no answer), so the task may be protected for the
+	// request's ExpiresInMinutes without the controller knowing. It is released like protection that is
+	// held: a Disable of an unprotected task changes nothing, and a protection left behind keeps
+	// a task ECS wants gone for up to that long.
+	unsure    bool
 	expires   time.Time
 	idleSince time.Time
 }
@@ -59,9 +65,10 @@ func (c *ProtectionController) Step(ctx context.Context, now time.Time) error {
 		}
 		p, err := c.client.Enable(ctx)
 		if err != nil {
+			c.unsure = true
 			return err
 		}
-		c.protected, c.expires = true, p.Expires
+		c.protected, c.unsure, c.expires = true, false, p.Expires
 		if c.expires.IsZero() {
 			c.expires = now.Add(time.Duration(c.cfg.expiresInMinutes()) * time.Minute)
 		}
@@ -71,7 +78,7 @@ func (c *ProtectionController) Step(ctx context.Context, now time.Time) error {
 	if c.idleSince.IsZero() {
 		c.idleSince = now
 	}
-	if !c.protected || now.Sub(c.idleSince) < c.cfg.IdleGrace {
+	if !(c.protected || c.unsure) || now.Sub(c.idleSince) < c.cfg.IdleGrace {
 		return nil
 	}
 	return c.release(ctx)
@@ -81,7 +88,7 @@ func (c *ProtectionController) release(ctx context.Context) error {
 	if _, err := c.client.Disable(ctx); err != nil {
 		return err
 	}
-	c.protected, c.expires = false, time.Time{}
+	c.protected, c.unsure, c.expires = false, false, time.Time{}
 	c.metrics.setProtected(false)
 	return nil
 }
@@ -90,7 +97,8 @@ func (c *ProtectionController) release(ctx context.Context) error {
 // own short deadline, since ctx is already cancelled): a task that is stopping has nothing
 // left to protect. When protection is disabled or the task is not on ECS, Run just waits for
 // ctx, so it can sit in a run group like any other actor. onError, if non-nil, receives
-// every failed step. Run returns nil.
+// every failed step but one the shutdown interrupted (ctx ended during the call: the release
+// that follows covers it). Run returns nil.
 func (c *ProtectionController) Run(ctx context.Context, onError func(error)) error {
 	if !c.cfg.Enabled || !c.client.Available() {
 		<-ctx.Done()
@@ -101,7 +109,7 @@ func (c *ProtectionController) Run(ctx context.Context, onError func(error)) err
 	for {
 		select {
 		case <-ctx.Done():
-			if c.protected {
+			if c.protected || c.unsure {
 				final, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RequestTimeout*time.Duration(c.cfg.Attempts))
 				err := c.release(final)
 				cancel()
@@ -111,7 +119,7 @@ func (c *ProtectionController) Run(ctx context.Context, onError func(error)) err
 			}
 			return nil
 		case now := <-t.C:
-			if err := c.Step(ctx, now); err != nil && onError != nil {
+			if err := c.Step(ctx, now); err != nil && onError != nil && ctx.Err() == nil {
 				onError(err)
 			}
 		}

@@ -85,6 +85,57 @@ func TestControllerRunReleasesOnShutdown(t *testing.T) {
 	}
 }
 
+// A shutdown that cancels an Enable the agent has received leaves the task protected or not,
+// nobody knows: Run releases it all the same, and does not report the cancelled call as a
+// failure. Before, the controller believed itself unprotected, sent no release, and the task
+// stayed protected for ExpiresInMinutes after it had stopped.
+func TestControllerRunReleasesAnEnableTheShutdownCancelled(t *testing.T) {
+	agent := newFakeAgent(t, reply{200, okEnabled, time.Minute}, reply{200, okDisabled, 0})
+	cfg := testConfig()
+	cfg.CheckInterval = 10 * time.Millisecond
+	c := NewProtectionController(NewProtectionClient(agent.uri(), nil, cfg, nil), cfg, func() bool { return true }, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx, func(err error) { t.Errorf("reported: %v", err) }) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(agent.requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel() // the agent holds the Enable's answer for a minute: the shutdown cancels it
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := agent.requests()
+	if len(got) != 2 || got[1] != `{"ProtectionEnabled":false}` {
+		t.Fatalf("requests %q: want the Enable, then a release", got)
+	}
+	if c.Protected() {
+		t.Fatal("still protected after the release")
+	}
+}
+
+// An Enable that timed out may have landed: once the task stops wanting protection, the idle
+// release goes out for it as for protection the controller knows it holds.
+func TestControllerReleasesAnEnableThatTimedOut(t *testing.T) {
+	agent := newFakeAgent(t, reply{200, okEnabled, time.Minute}, reply{200, okDisabled, 0})
+	cfg := testConfig()
+	cfg.Attempts = 1
+	want := true
+	c := NewProtectionController(NewProtectionClient(agent.uri(), nil, cfg, nil), cfg, func() bool { return want }, nil)
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := c.Step(context.Background(), t0); err == nil || c.Protected() {
+		t.Fatalf("an Enable past RequestTimeout: %v, protected %v", err, c.Protected())
+	}
+	want = false
+	c.Step(context.Background(), t0.Add(time.Second))
+	if err := c.Step(context.Background(), t0.Add(time.Second+cfg.IdleGrace)); err != nil {
+		t.Fatal(err)
+	}
+	if got := agent.requests(); len(got) != 2 || got[1] != `{"ProtectionEnabled":false}` {
+		t.Fatalf("requests %q: want the Enable, then a release", got)
+	}
+}
+
 func TestControllerRunDisabledWaitsWithoutCalls(t *testing.T) {
 	agent := newFakeAgent(t, reply{200, okEnabled, 0})
 	cfg := testConfig()
