@@ -38,7 +38,9 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 	}
 	sendBad()
 	warned := func() int { return strings.Count(logs.String(), "reason=event_time") }
-	time.Sleep(50 * time.Millisecond)
+	// Each batch is read before the clock moves: a batch read after the move sees the later
+	// time as its arrival, and the idle timeout the test waits for would never pass.
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().DeadLetters == 100 })
 	if warned() != 0 {
 		t.Fatalf("warned before the idle timeout:\n%s", logs)
 	}
@@ -57,6 +59,7 @@ func TestDeadLettersWithNoUsableRecordAreLogged(t *testing.T) {
 	}
 	clock.advance(31 * time.Second)
 	sendBad()
+	pipelinetest.WaitFor(t, func() bool { return h.rt.Stats().DeadLetters == 300 })
 	clock.advance(20 * time.Second)
 	pipelinetest.WaitFor(t, func() bool { return warned() == 2 })
 	if !strings.Contains(logs.String(), "similar_warnings_suppressed=") {
