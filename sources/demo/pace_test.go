@@ -21,23 +21,18 @@ func TestPaceSpreadsAStallOverItsEventTime(t *testing.T) {
 	const window = time.Second // of event time
 	counts := map[int]int{}
 	emit := func(since time.Duration) { counts[int(since/window)]++ }
-	// 12 s of 10-ms ticks but none in two stalls: from 1.0 s to 1.6 s of wall time (2.0 s to
-	// 3.2 s of event time), and from 9.6 s to 10.4 s (19.2 s to 20.8 s), over the first
-	// traffic spike (19.8 s to 20.52 s).
-	for wall := 10 * time.Millisecond; wall <= 12*time.Second; wall += 10 * time.Millisecond {
-		if (wall > time.Second && wall < 1600*time.Millisecond) || (wall > 9600*time.Millisecond && wall < 10400*time.Millisecond) {
+	// 14 s of 10-ms ticks but none in two stalls: from 1.0 s to 1.6 s of wall time (2.0 s to
+	// 3.2 s of event time), and from 9.0 s to 11.5 s (18 s to 23 s), over the first traffic
+	// spike (19.8 s to 20.52 s).
+	for wall := 10 * time.Millisecond; wall <= 14*time.Second; wall += 10 * time.Millisecond {
+		if (wall > time.Second && wall < 1600*time.Millisecond) || (wall > 9*time.Second && wall < 11500*time.Millisecond) {
 			continue
 		}
 		p.due(start.Add(wall), emit)
 	}
-	// Every whole window of the 24 s of event time: the rate integrated over it.
-	for w := range 24 {
-		want := 0.0
-		const steps = 1000
-		for i := range steps {
-			since := time.Duration(w)*window + time.Duration((float64(i)+0.5)/steps*float64(window))
-			want += cfg.Rate * s.rateFactor(since) / steps
-		}
+	// Every whole window of the 28 s of event time: the rate integrated over it.
+	for w := range 28 {
+		want := owedFor(cfg, s, time.Duration(w)*window, time.Duration(w+1)*window)
 		if got := float64(counts[w]); math.Abs(got-want) > 0.01*want+2 {
 			t.Errorf("window %d of event time: %d events, want %.0f", w, counts[w], want)
 		}
@@ -50,22 +45,34 @@ func TestPaceMakesUpOnlyTheLastOfALongStall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Rate, cfg.Speed = 2000, 2
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := newPace(cfg, shape{day: cfg.DayLength}, start)
+	s := shape{day: cfg.DayLength}
+	p := newPace(cfg, s, start)
 	p.due(start.Add(10*time.Millisecond), func(time.Duration) {})
 	var first, last time.Duration
 	n := 0
-	p.due(start.Add(5*time.Second), func(since time.Duration) {
+	p.due(start.Add(8*time.Second), func(since time.Duration) {
 		if n == 0 {
 			first = since
 		}
 		last = since
 		n++
 	})
-	from := time.Duration(float64(5*time.Second-maxCatchUp) * cfg.Speed)
-	if first <= from || first > from+slice || last != 10*time.Second {
-		t.Errorf("a 5 s stall made up event time from %v to %v, want from just after %v to 10s", first, last, from)
+	from := time.Duration(float64(8*time.Second-maxCatchUp) * cfg.Speed)
+	if first <= from || first > from+slice || last != 16*time.Second {
+		t.Errorf("an 8 s stall made up event time from %v to %v, want from just after %v to 16s", first, last, from)
 	}
-	if want := cfg.Rate * cfg.Speed * maxCatchUp.Seconds(); math.Abs(float64(n)-want) > 0.05*want {
+	if want := owedFor(cfg, s, from, 16*time.Second); math.Abs(float64(n)-want) > 0.01*want+2 {
 		t.Errorf("%d events made up, want about %.0f", n, want)
 	}
+}
+
+// owedFor is the script's traffic over event time (from, to], integrated finely.
+func owedFor(cfg Config, s shape, from, to time.Duration) float64 {
+	const steps = 1000
+	owed := 0.0
+	for i := range steps {
+		since := from + time.Duration((float64(i)+0.5)/steps*float64(to-from))
+		owed += cfg.Rate * s.rateFactor(since) * (to - from).Seconds() / steps
+	}
+	return owed
 }
