@@ -59,9 +59,39 @@ func TestDemoScriptedAnomaliesFlagged(t *testing.T) {
 	}
 	for _, x := range wants {
 		if !flaggedNear(got[x.series], x.at, within) {
-			t.Errorf("%s at %.1f s: no event on %s within %d windows; events at %v", x.what, x.at, x.series, within, got[x.series])
+			recs, late := windowRecords(t, dir, int(x.at)-8, int(x.at)+within+1)
+			t.Errorf("%s at %.1f s: no event on %s within %d windows; events at %v; from %d s, records per window %v, late %v",
+				x.what, x.at, x.series, within, got[x.series], int(x.at)-8, recs, late)
 		}
 	}
+}
+
+// windowRecords reads the records and the late ones the summary reports in dir counted in each
+// window from second from to second to since the first window: what a failure is judged by.
+func windowRecords(t *testing.T, dir string, from, to int) (records, late []int64) {
+	t.Helper()
+	var first time.Time
+	type counts struct{ records, late int64 }
+	byStart := map[time.Time]counts{}
+	filetest.Lines(t, filepath.Join(dir, "kind=summary", "operator=throughput"), func(line []byte) {
+		var r struct {
+			Start   time.Time `json:"window_start"`
+			Records int64     `json:"records"`
+			Late    int64     `json:"late"`
+		}
+		if json.Unmarshal(line, &r) == nil {
+			c := byStart[r.Start]
+			byStart[r.Start] = counts{c.records + r.Records, c.late + r.Late}
+			if first.IsZero() || r.Start.Before(first) {
+				first = r.Start
+			}
+		}
+	})
+	for s := max(from, 0); s <= to; s++ {
+		c := byStart[first.Add(time.Duration(s)*time.Second)]
+		records, late = append(records, c.records), append(late, c.late)
+	}
+	return records, late
 }
 
 // anomalyEvents reads the anomaly events in dir: series → window starts, in seconds since the

@@ -207,7 +207,25 @@ func TestFleetOfThreeReportsWhatOneDoes(t *testing.T) {
 			}
 		}
 		if workers > 1 {
-			// The rest of the records, while the group rebalances: every member gets some.
+			// The rest of the records once every member owns partitions, so that every member
+			// reads some. Produced while the group was still rebalancing, on a loaded machine
+			// they were all read by the first member before the others were given anything.
+			settled := time.Now().Add(60 * time.Second)
+			for {
+				owned, members := 0, 0
+				for _, w := range ws {
+					if n := w.Stats().Partitions; n > 0 {
+						owned, members = owned+n, members+1
+					}
+				}
+				if members == workers && owned == parts {
+					break
+				}
+				if time.Now().After(settled) {
+					t.Fatalf("%s: after 60s %d of %d members own partitions, %d of %d partitions owned", group, members, workers, owned, parts)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			accessLogs(t, cl, parts, perPartition/2, windows/2, start.Add(windows/2*time.Second))
 			closeWindows(t, cl, parts, start.Add(windows*time.Second))
 		}

@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -45,56 +44,44 @@ func (g *Generator) Produced() int64 { return g.produced.Load() }
 
 // Run produces events until ctx ends or Duration passes, pacing them every 10ms to the scripted
 // rate (so the rate curve, spikes and bursts have event times that match their wall time, or
-// Speed times their wall time). What is owed is the rate integrated over the time since the
-// last tick, not a fixed tick's worth: a ticker drops ticks when the producer falls behind (a
-// busy machine), and counting ticks turned every stall into a dip of traffic the detector then
-// rightly flagged. Each record carries its event time as its Kafka timestamp, so windows on
-// broker time and on $.ts agree.
+// Speed times their wall time; see pace for a tick that comes late). Each record carries its
+// event time as its Kafka timestamp, so windows on broker time and on $.ts agree.
 func (g *Generator) Run(ctx context.Context) error {
 	defer g.cl.Close()
 	start := time.Now()
+	p := newPace(g.cfg, g.shape, start)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var owed float64
 	var buf []byte
-	last := start
+	var err error
+	emit := func(since time.Duration) {
+		if err != nil {
+			return
+		}
+		e := g.next(start.Add(since), since)
+		if g.cfg.Format == "msgpack" {
+			buf, err = e.Msgpack()
+		} else {
+			buf = e.AppendJSON(make([]byte, 0, 200))
+		}
+		if err == nil {
+			g.cl.Produce(ctx, &kgo.Record{Key: e.UserKey(), Value: buf, Timestamp: e.TS}, g.done)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return g.flush()
 		case now := <-tick.C:
-			wall := now.Sub(start)
-			if g.cfg.Duration > 0 && wall >= g.cfg.Duration {
+			if g.cfg.Duration > 0 && now.Sub(start) >= g.cfg.Duration {
 				return g.flush()
 			}
-			// A stall longer than maxCatchUp is not made up: a burst that large would be a
-			// spike of its own.
-			dt := min(now.Sub(last), maxCatchUp)
-			last = now
-			since := time.Duration(float64(wall) * g.cfg.Speed)
-			at := start.Add(since)
-			owed += g.cfg.Rate * g.cfg.Speed * g.shape.rateFactor(since) * dt.Seconds()
-			n := int(math.Floor(owed))
-			owed -= float64(n)
-			for range n {
-				e := g.next(at, since)
-				var err error
-				if g.cfg.Format == "msgpack" {
-					buf, err = e.Msgpack()
-				} else {
-					buf = e.AppendJSON(make([]byte, 0, 200))
-				}
-				if err != nil {
-					return err
-				}
-				g.cl.Produce(ctx, &kgo.Record{Key: e.UserKey(), Value: buf, Timestamp: e.TS}, g.done)
+			if p.due(now, emit); err != nil {
+				return err
 			}
 		}
 	}
 }
-
-// maxCatchUp bounds the traffic owed after a stall of the generator.
-const maxCatchUp = time.Second
 
 func (g *Generator) done(_ *kgo.Record, err error) {
 	if err != nil {

@@ -20,7 +20,7 @@ func TestFleetEvensOutAndSettles(t *testing.T) {
 	e.createStream(t, stream, shards)
 	p := newProducer(e, stream, 16)
 	st := newStore()
-	bg := p.background(50 * time.Millisecond)
+	bg := p.background(t, 50*time.Millisecond)
 	a := e.startWorker(t, stream, st, workerOpts{id: "a"})
 	waitUntil(t, 30*time.Second, "a holding every lease", balanced([]*worker{a}, shards, shards, shards), a)
 	b := e.startWorker(t, stream, st, workerOpts{id: "b"})

@@ -26,7 +26,7 @@ func TestFinishedShardLeaseDeletedOnceChildrenPassedIt(t *testing.T) {
 	p := newProducer(e, stream, 16)
 	st := newStore()
 	w := e.startWorker(t, stream, st, workerOpts{id: "a"})
-	bg := p.background(20 * time.Millisecond)
+	bg := p.background(t, 20*time.Millisecond)
 	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.Distinct() > 100 }, w)
 
 	parent := e.shardIDs(t, stream)[0]

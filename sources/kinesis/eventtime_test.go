@@ -26,7 +26,7 @@ type stampedProducer struct {
 	sent   []string
 }
 
-func (p *stampedProducer) round() error {
+func (p *stampedProducer) round(logf func(string, ...any)) error {
 	var entries []awsEntry
 	var payloads []string
 	now := time.Now().UTC()
@@ -38,12 +38,8 @@ func (p *stampedProducer) round() error {
 		payloads = append(payloads, v)
 		entries = append(entries, awsEntry{PartitionKey: aws.String(k), Data: []byte(v)})
 	}
-	out, err := p.e.kin.PutRecords(context.Background(), &awskinesis.PutRecordsInput{StreamName: &p.stream, Records: entries})
-	if err != nil {
+	if err := p.e.putExactlyOnce(context.Background(), p.stream, entries, logf); err != nil {
 		return err
-	}
-	if aws.ToInt32(out.FailedRecordCount) != 0 {
-		return errFailedRecords
 	}
 	p.mu.Lock()
 	p.sent = append(p.sent, payloads...)
@@ -87,7 +83,7 @@ func TestEventTimeQuietGapsAcrossReshard(t *testing.T) {
 	// second burst and a merge after the fourth.
 	burst := func() {
 		for range 10 {
-			if err := p.round(); err != nil {
+			if err := p.round(t.Logf); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(20 * time.Millisecond)

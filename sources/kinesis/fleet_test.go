@@ -15,7 +15,7 @@ type background struct {
 	err  error
 }
 
-func (p *producer) background(every time.Duration) *background {
+func (p *producer) background(t *testing.T, every time.Duration) *background {
 	b := &background{stop: make(chan struct{})}
 	b.wg.Add(1)
 	go func() {
@@ -26,7 +26,7 @@ func (p *producer) background(every time.Duration) *background {
 				return
 			case <-time.After(every):
 			}
-			if err := p.putRound(); err != nil {
+			if err := p.putRound(t.Logf); err != nil {
 				b.err = err
 				return
 			}
@@ -69,7 +69,7 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 	e.createStream(t, stream, shards)
 	p := newProducer(e, stream, 32)
 	st := newStore()
-	bg := p.background(20 * time.Millisecond)
+	bg := p.background(t, 20*time.Millisecond)
 	a := e.startWorker(t, stream, st, workerOpts{id: "a"})
 	b := e.startWorker(t, stream, st, workerOpts{id: "b"})
 	c := e.startWorker(t, stream, st, workerOpts{id: "c"})
@@ -95,7 +95,7 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 		t.Fatalf("%d records lost after the kill", missing)
 	}
 
-	bg = p.background(20 * time.Millisecond)
+	bg = p.background(t, 20*time.Millisecond)
 	time.Sleep(time.Second)
 	b.Stop(t)
 	waitUntil(t, 60*time.Second, "b's shards taken over", balanced([]*worker{a}, shards, shards, shards), a)

@@ -122,16 +122,8 @@ func (p *producer) put(t *testing.T, n int) {
 
 func (p *producer) putEntries(t *testing.T, entries []types.PutRecordsRequestEntry) {
 	t.Helper()
-	for len(entries) > 0 {
-		out, err := p.e.kin.PutRecords(context.Background(), &awskinesis.PutRecordsInput{StreamName: &p.stream, Records: entries})
-		if err != nil {
-			t.Fatalf("PutRecords: %v", err)
-		}
-		if aws.ToInt32(out.FailedRecordCount) == 0 {
-			return
-		}
-		// Retry only the failed entries, keeping their order: a partial retry could reorder a key.
-		t.Fatalf("PutRecords: %d records failed", aws.ToInt32(out.FailedRecordCount))
+	if err := p.e.putExactlyOnce(context.Background(), p.stream, entries, t.Logf); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -45,7 +45,7 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 				return
 			default:
 			}
-			if err := p.putRound(); err != nil {
+			if err := p.putRound(t.Logf); err != nil {
 				perr = err
 				return
 			}
@@ -143,18 +143,15 @@ func TestReshardWhileProducingKeepsPerKeyOrder(t *testing.T) {
 	}
 }
 
-// putRound writes one record per key (for use off the test goroutine).
-func (p *producer) putRound() error {
+// putRound writes one record per key (for use off the test goroutine); logf as in
+// putExactlyOnce.
+func (p *producer) putRound(logf func(string, ...any)) error {
 	var entries []awsEntry
 	for _, k := range p.keys {
 		entries = append(entries, awsEntry{PartitionKey: aws.String(k), Data: record(k, p.nextOf(k))})
 	}
-	out, err := p.e.kin.PutRecords(context.Background(), &awskinesis.PutRecordsInput{StreamName: &p.stream, Records: entries})
-	if err != nil {
+	if err := p.e.putExactlyOnce(context.Background(), p.stream, entries, logf); err != nil {
 		return err
-	}
-	if aws.ToInt32(out.FailedRecordCount) != 0 {
-		return errFailedRecords
 	}
 	p.mu.Lock()
 	for _, k := range p.keys {
