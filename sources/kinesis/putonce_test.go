@@ -142,7 +142,7 @@ func (l *loseAnswers) Do(req *http.Request) (*http.Response, error) {
 }
 
 // The test producer writes each record exactly once when PutRecords answers are lost, whether
-// the call had landed or not, several times in a row too: TestThroughputAgainstKinesalite
+// the call had landed or not, several times in a row too: TestThroughputAgainstKinesalite (now TestBacklogAgainstKinesalite)
 // failed once under load on such a lost answer, and resending the call would have counted its
 // records twice.
 func TestProducerWritesOnceWhenAnswersAreLost(t *testing.T) {

