@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 )
 
 // profile records a CPU profile of a run's drain and a heap profile at its end, when
@@ -49,6 +50,28 @@ func startProfile(sp spec) (*profile, error) {
 	return p, nil
 }
 
+// heapAt writes a heap profile now, as <name>.<rep>.<label>.heap.pprof. Its in-use figures are
+// as of the last completed collection, which is also what the collector sets its next goal
+// from, so nothing is forced: a collection here would change what the run goes on to do.
+func (p *profile) heapAt(label string) error {
+	if p.heap == "" {
+		return nil
+	}
+	return writeHeap(strings.TrimSuffix(p.heap, ".heap.pprof") + "." + label + ".heap.pprof")
+}
+
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func (p *profile) stop() error {
 	if p.cpu == nil {
 		return nil
@@ -63,15 +86,7 @@ func (p *profile) stop() error {
 	if err := p.cpu.Close(); err != nil {
 		return err
 	}
-	f, err := os.Create(p.heap)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeHeap(p.heap)
 }
 
 // profileProcess records a CPU profile of this whole process into dir/name.cpu.pprof when dir
