@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -50,13 +51,17 @@ func startProfile(sp spec) (*profile, error) {
 	return p, nil
 }
 
-// heapAt writes a heap profile now, as <name>.<rep>.<label>.heap.pprof. Its in-use figures are
-// as of the last completed collection, which is also what the collector sets its next goal
-// from, so nothing is forced: a collection here would change what the run goes on to do.
+// heapAt writes a heap profile now, as <name>.<rep>.<label>.heap.pprof, after a collection it
+// forces: a heap profile's in-use figures are those of the collection before last, and an idle
+// stall runs only two or three, so without one the profile at the sink's return showed the
+// heap of the stall's first second. The forced collection sets the heap goal from what is live
+// at that moment, as the stall's last collection does when it falls late, so a profiled run's
+// catch-up is the stall's worst case, not its measure.
 func (p *profile) heapAt(label string) error {
 	if p.heap == "" {
 		return nil
 	}
+	runtime.GC()
 	return writeHeap(strings.TrimSuffix(p.heap, ".heap.pprof") + "." + label + ".heap.pprof")
 }
 
