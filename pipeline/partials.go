@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,15 +25,22 @@ type partialWriter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	clock  *StageClock
+	// writing is set while run writes a partial: a window handed over meanwhile waits.
+	writing atomic.Bool
 }
 
 // closedWindow is a partial on its way to the store: everything but its operators' states,
-// which the writer encodes (the runner has let go of them), and the hold it releases.
+// which the writer encodes (the runner has let go of them), and the hold it releases. A window
+// that will wait behind others is encoded by the runner as it is handed over instead (body),
+// so a stalled store holds partials' bytes, not states (handover.go).
 type closedWindow struct {
 	partial Partial
 	states  []State // indexed like the runtime's operators; nil where none
-	ack     ack
-	counts  windowCounts
+	// body is the encoded partial when the runner encoded it already (handOver does for a
+	// window that will wait behind others), nil for the writer to encode.
+	body   []byte
+	ack    ack
+	counts windowCounts
 }
 
 func newPartialWriter(rt *Runtime, p Partition, ops []Operator, credits chan struct{}) *partialWriter {
@@ -50,7 +58,9 @@ func (w *partialWriter) run() {
 	defer w.rt.metrics.RetireStageClock("partials", w.clock)
 	failed := false
 	for cw := range w.queue {
+		w.writing.Store(true)
 		ok := !failed && w.write(cw)
+		w.writing.Store(false)
 		w.rt.metrics.pending.Dec()
 		w.credits <- struct{}{} // cannot block: the runner took it
 		if !ok {
@@ -67,7 +77,8 @@ func (w *partialWriter) run() {
 
 // write encodes and stores one partial, retrying until it succeeds or ctx ends.
 func (w *partialWriter) write(cw *closedWindow) bool {
-	var body []byte
+	body := cw.body
+	cw.body = nil
 	start := time.Unix(0, cw.partial.Start).UTC()
 	return retryUntil(w.ctx, func() error {
 		w.clock.Enter(StageBusy)

@@ -353,3 +353,59 @@ func TestFeedSendWhileBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Behind a blocked store a partition keeps up to MaxPendingWindows closed windows. Each waits
+// as its encoded partial, not as its operators' states (Space-Saving counters, HLL registers,
+// hash indexes: several times the partial's size, and live heap the collector doubles into
+// its goal for as long as the stall lasts). Every closed window reaches the store once it
+// returns.
+func TestBlockedStoreHoldsClosedWindowsEncoded(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.MaxPendingWindows = 4
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	h := newHarness(t, cfg, nil, store)
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p, nil)
+
+	var accepted, done atomic.Int64
+	next := 0
+	for blocked := false; !blocked; {
+		b := batch(p, int64(next*10), 10, t0.Add(time.Duration(next)*time.Second), 100*time.Millisecond, "x")
+		b.Done = func() { done.Add(1) }
+		next++
+		if !f.TrySend(b) {
+			t.Fatal("the feed refused a batch while the runner was idle")
+		}
+		accepted.Add(1)
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for done.Load() < accepted.Load() && !blocked {
+			blocked = time.Now().After(deadline)
+			time.Sleep(time.Millisecond)
+		}
+		if accepted.Load() > 50 {
+			t.Fatal("50 windows went through with a blocked store")
+		}
+	}
+	// One window is in the write the store blocks; the others wait in the writer's queue.
+	withStates, encoded := pipeline.QueuedPartials(h.rt, p)
+	if withStates != 0 || encoded != cfg.MaxPendingWindows-1 {
+		t.Errorf("behind the blocked store: %d windows waiting with their states, %d encoded; want 0 and %d",
+			withStates, encoded, cfg.MaxPendingWindows-1)
+	}
+	close(store.Gate)
+	pipelinetest.WaitFor(t, func() bool { return done.Load() == accepted.Load() })
+	if err := h.rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.Partials(t)
+	var records int64
+	for _, pt := range got {
+		records += pt.Records
+	}
+	// Close leaves the last window, still open, to the partition's next owner.
+	if want := int64(10 * (next - 1)); records != want {
+		t.Errorf("the store got partials of %d records in all, want %d (every closed window's)", records, want)
+	}
+}
