@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,8 +24,6 @@ type partialWriter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	clock  *StageClock
-	// writing is set while run writes a partial: a window handed over meanwhile waits.
-	writing atomic.Bool
 }
 
 // closedWindow is a partial on its way to the store: everything but its operators' states,
@@ -58,9 +55,7 @@ func (w *partialWriter) run() {
 	defer w.rt.metrics.RetireStageClock("partials", w.clock)
 	failed := false
 	for cw := range w.queue {
-		w.writing.Store(true)
 		ok := !failed && w.write(cw)
-		w.writing.Store(false)
 		w.rt.metrics.pending.Dec()
 		w.credits <- struct{}{} // cannot block: the runner took it
 		if !ok {

@@ -327,9 +327,20 @@ func TestFeedSendWhileBusy(t *testing.T) {
 func TestBlockedStoreHoldsClosedWindowsEncoded(t *testing.T) {
 	cfg, store, h, p, f := blockedStore(t, 4)
 
+	// One batch per window, each once the previous one is processed, until the partition has
+	// MaxPendingWindows partials pending: one in the write the store blocks, the others in the
+	// writer's queue, and the runner can hand over no more.
 	w := &windowFeeder{f: f, p: p}
-	w.untilBlocked(t)
-	// One window is in the write the store blocks; the others wait in the writer's queue.
+	full := func() bool {
+		return metrictest.Sum(t, h.reg, "weir_pending_partials", nil) == float64(cfg.MaxPendingWindows)
+	}
+	for !full() {
+		if !f.TrySend(w.mk()) {
+			t.Fatal("the feed refused a batch before the partition had its pending windows")
+		}
+		w.accepted.Add(1)
+		pipelinetest.WaitFor(t, func() bool { return w.done.Load() == w.accepted.Load() || full() })
+	}
 	withStates, encoded := pipeline.QueuedPartials(h.rt, p)
 	if withStates != 0 || encoded != cfg.MaxPendingWindows-1 {
 		t.Errorf("behind the blocked store: %d windows waiting with their states, %d encoded; want 0 and %d",
