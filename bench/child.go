@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -21,6 +22,11 @@ func runChild(ctx context.Context, sp spec, out, progress io.Writer) error {
 		r   *result
 		err error
 	)
+	if sp.Profile != "" {
+		// Sampled every 64 KiB instead of 512: the heap profiles' sites of a few MiB are then
+		// estimated from hundreds of samples, not tens.
+		runtime.MemProfileRate = 64 << 10
+	}
 	switch sp.Kind {
 	case kindPoll, kindDecode, kindParallel:
 		r, err = runBaseline(ctx, sp, progress)
@@ -82,6 +88,13 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	prof, err := startProfile(sp)
 	if err != nil {
 		return nil, err
+	}
+	if st != nil {
+		st.snap = func(label string) {
+			if err := prof.heapAt(label); err != nil {
+				fmt.Fprintf(progress, "bench: %s: heap profile at %s: %v\n", sp.Name, label, err)
+			}
+		}
 	}
 	if err := m.run(ctx); err != nil {
 		return nil, err

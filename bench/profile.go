@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 )
 
 // profile records a CPU profile of a run's drain and a heap profile at its end, when
@@ -49,6 +51,32 @@ func startProfile(sp spec) (*profile, error) {
 	return p, nil
 }
 
+// heapAt writes a heap profile now, as <name>.<rep>.<label>.heap.pprof, after a collection it
+// forces: a heap profile's in-use figures are those of the collection before last, and an idle
+// stall runs only two or three, so without one the profile at the sink's return showed the
+// heap of the stall's first second. The forced collection sets the heap goal from what is live
+// at that moment, as the stall's last collection does when it falls late, so a profiled run's
+// catch-up is the stall's worst case, not its measure.
+func (p *profile) heapAt(label string) error {
+	if p.heap == "" {
+		return nil
+	}
+	runtime.GC()
+	return writeHeap(strings.TrimSuffix(p.heap, ".heap.pprof") + "." + label + ".heap.pprof")
+}
+
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func (p *profile) stop() error {
 	if p.cpu == nil {
 		return nil
@@ -63,15 +91,7 @@ func (p *profile) stop() error {
 	if err := p.cpu.Close(); err != nil {
 		return err
 	}
-	f, err := os.Create(p.heap)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeHeap(p.heap)
 }
 
 // profileProcess records a CPU profile of this whole process into dir/name.cpu.pprof when dir

@@ -57,7 +57,10 @@ type spec struct {
 	SampleEvery int64 `json:"sample_every,omitempty"`
 	// Profile, if set, is a directory for a CPU profile of the drain and a heap profile at
 	// its end (<name>.<rep>.cpu.pprof, <name>.<rep>.heap.pprof), for finding where the time
-	// goes; `go tool pprof` merges the repetitions' profiles when given them all.
+	// goes; `go tool pprof` merges the repetitions' profiles when given them all. The stall
+	// run adds heap profiles at the stall's start and at the sink's return
+	// (<name>.<rep>.stallbegin.heap.pprof, .stallend.heap.pprof), each after a forced
+	// collection (profile.heapAt).
 	Profile string `json:"profile,omitempty"`
 	// Rep is the repetition the run belongs to (it names the profiles).
 	Rep int `json:"rep,omitempty"`

@@ -15,6 +15,10 @@ import (
 type staller struct {
 	d     time.Duration
 	armed chan struct{} // closed by arm
+	// snap, if set, is called when the stall begins ("stallbegin") and when the store is about
+	// to return ("stallend"), from the write that saw it: -profile writes a heap profile at
+	// each, so what the stall adds to the live heap can be told apart by allocation site.
+	snap func(label string)
 
 	once  sync.Once
 	mu    sync.Mutex
@@ -47,21 +51,29 @@ func (k *stallingStore) WritePartial(ctx context.Context, start time.Time, p pip
 	select {
 	case <-k.s.armed:
 		k.s.mu.Lock()
-		if k.s.began.IsZero() {
+		first := k.s.began.IsZero()
+		if first {
 			k.s.began = time.Now()
 			k.s.until = k.s.began.Add(k.s.d)
 		}
 		wait := time.Until(k.s.until)
 		k.s.mu.Unlock()
+		if first && k.s.snap != nil {
+			k.s.snap("stallbegin")
+		}
 		if wait > 0 {
 			if err := sleep(ctx, wait); err != nil {
 				return err
 			}
 			k.s.mu.Lock()
-			if k.s.ended.IsZero() {
+			last := k.s.ended.IsZero()
+			if last {
 				k.s.ended = time.Now()
 			}
 			k.s.mu.Unlock()
+			if last && k.s.snap != nil {
+				k.s.snap("stallend")
+			}
 		}
 	default:
 	}

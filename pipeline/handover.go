@@ -123,6 +123,16 @@ func (r *runner) handOver(cw *closedWindow) bool {
 		r.blocked.Store(false)
 		r.clock.Enter(StageBusy)
 	}
+	if cw.states != nil && cap(r.credits)-len(r.credits) > 1 {
+		// An earlier window is not durable yet (it holds the other credit taken), so this one
+		// will wait behind it (a slow or stalled store holds up to MaxPendingWindows of them a
+		// partition): waiting as its encoded partial, it holds a fraction of what its
+		// operators' states do. An error is left for the writer, which encodes again and
+		// reports it.
+		if body, err := r.writer.encode(cw); err == nil {
+			cw.body = body
+		}
+	}
 	r.writer.queue <- cw // never blocks: it holds as many as there are credits
 	r.rt.metrics.pending.Inc()
 	r.rt.alarm.window(cw.partial.Window(), &cw.counts, r.rt.cfg.Late)

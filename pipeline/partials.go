@@ -27,12 +27,17 @@ type partialWriter struct {
 }
 
 // closedWindow is a partial on its way to the store: everything but its operators' states,
-// which the writer encodes (the runner has let go of them), and the hold it releases.
+// which the writer encodes (the runner has let go of them), and the hold it releases. A window
+// that will wait behind others is encoded by the runner as it is handed over instead (body),
+// so a stalled store holds partials' bytes, not states (handover.go).
 type closedWindow struct {
 	partial Partial
 	states  []State // indexed like the runtime's operators; nil where none
-	ack     ack
-	counts  windowCounts
+	// body is the encoded partial when the runner encoded it already (handOver does for a
+	// window that will wait behind others), nil for the writer to encode.
+	body   []byte
+	ack    ack
+	counts windowCounts
 }
 
 func newPartialWriter(rt *Runtime, p Partition, ops []Operator, credits chan struct{}) *partialWriter {
@@ -67,7 +72,8 @@ func (w *partialWriter) run() {
 
 // write encodes and stores one partial, retrying until it succeeds or ctx ends.
 func (w *partialWriter) write(cw *closedWindow) bool {
-	var body []byte
+	body := cw.body
+	cw.body = nil
 	start := time.Unix(0, cw.partial.Start).UTC()
 	return retryUntil(w.ctx, func() error {
 		w.clock.Enter(StageBusy)

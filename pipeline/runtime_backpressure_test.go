@@ -21,14 +21,7 @@ import (
 // runner stops taking batches, the feed refuses more, nothing is committed, and everything
 // resumes when the store does.
 func TestRuntimeBlockedSinkStopsIntakeAndRecovers(t *testing.T) {
-	cfg := pipeline.DefaultWindowConfig()
-	cfg.Period = time.Second
-	cfg.AllowedLateness = 0
-	cfg.MaxPendingWindows = 2
-	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
-	h := newHarness(t, cfg, nil, store)
-	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p, nil)
+	_, store, h, p, f := blockedStore(t, 2)
 
 	// One batch per second of event time; keep offering until the feed refuses.
 	sent := 0
@@ -178,39 +171,11 @@ func TestRuntimeRevokeCommitsDurableAndAbandonsOpen(t *testing.T) {
 // signals (empty batches) still pass, a blocking Send waits, and everything flows again when
 // the sink returns.
 func TestRuntimeBlockedRunnerQueuesNothing(t *testing.T) {
-	cfg := pipeline.DefaultWindowConfig()
-	cfg.Period = time.Second
-	cfg.AllowedLateness = 0
-	cfg.MaxPendingWindows = 1
-	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
-	h := newHarness(t, cfg, nil, store) // QueueLen: the default, 4
-	p := pipeline.Partition{Stream: "events", ID: "0"}
-	f, _ := h.rt.Assign(p, nil)
+	_, store, h, p, f := blockedStore(t, 1) // QueueLen: the default, 4
 
-	var accepted, done atomic.Int64
-	next := 0
-	mk := func() pipeline.Batch {
-		b := batch(p, int64(next*10), 10, t0.Add(time.Duration(next)*time.Second), 100*time.Millisecond, "x")
-		b.Done = func() { done.Add(1) }
-		next++
-		return b
-	}
-	// One window per batch, each sent once the previous one is processed, until one is not
-	// processed within 200 ms: the runner is blocked in it, waiting for a credit.
-	for blocked := false; !blocked; {
-		if !f.TrySend(mk()) {
-			t.Fatal("the feed refused a batch while the runner was idle")
-		}
-		accepted.Add(1)
-		deadline := time.Now().Add(200 * time.Millisecond)
-		for done.Load() < accepted.Load() && !blocked {
-			blocked = time.Now().After(deadline)
-			time.Sleep(time.Millisecond)
-		}
-		if accepted.Load() > 50 {
-			t.Fatal("50 windows went through with a blocked sink")
-		}
-	}
+	w := &windowFeeder{f: f, p: p}
+	w.untilBlocked(t)
+	accepted, done, mk := &w.accepted, &w.done, w.mk
 	b := mk()
 	for range 20 {
 		if f.TrySend(b) {
@@ -352,4 +317,100 @@ func TestFeedSendWhileBusy(t *testing.T) {
 	if err := rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Behind a blocked store a partition keeps up to MaxPendingWindows closed windows. Each waits
+// as its encoded partial, not as its operators' states (Space-Saving counters, HLL registers,
+// hash indexes: about twice the partial's size, and live heap the collector doubles into
+// its goal for as long as the stall lasts). Every closed window reaches the store once it
+// returns.
+func TestBlockedStoreHoldsClosedWindowsEncoded(t *testing.T) {
+	cfg, store, h, p, f := blockedStore(t, 4)
+
+	// One batch per window, each once the previous one is processed, until the partition has
+	// MaxPendingWindows partials pending: one in the write the store blocks, the others in the
+	// writer's queue, and the runner can hand over no more.
+	w := &windowFeeder{f: f, p: p}
+	full := func() bool {
+		return metrictest.Sum(t, h.reg, "weir_pending_partials", nil) == float64(cfg.MaxPendingWindows)
+	}
+	for !full() {
+		if !f.TrySend(w.mk()) {
+			t.Fatal("the feed refused a batch before the partition had its pending windows")
+		}
+		w.accepted.Add(1)
+		pipelinetest.WaitFor(t, func() bool { return w.done.Load() == w.accepted.Load() || full() })
+	}
+	withStates, encoded := pipeline.QueuedPartials(h.rt, p)
+	if withStates != 0 || encoded != cfg.MaxPendingWindows-1 {
+		t.Errorf("behind the blocked store: %d windows waiting with their states, %d encoded; want 0 and %d",
+			withStates, encoded, cfg.MaxPendingWindows-1)
+	}
+	close(store.Gate)
+	pipelinetest.WaitFor(t, func() bool { return w.done.Load() == w.accepted.Load() })
+	if err := h.rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.Partials(t)
+	var records int64
+	for _, pt := range got {
+		records += pt.Records
+	}
+	// Close leaves the last window, still open, to the partition's next owner.
+	if want := int64(10 * (w.next - 1)); records != want {
+		t.Errorf("the store got partials of %d records in all, want %d (every closed window's)", records, want)
+	}
+}
+
+// windowFeeder sends a partition one batch per one-second window (10 records each) and counts
+// what the runner accepted and finished.
+type windowFeeder struct {
+	f              *pipeline.Feed
+	p              pipeline.Partition
+	next           int
+	accepted, done atomic.Int64
+}
+
+func (w *windowFeeder) mk() pipeline.Batch {
+	b := batch(w.p, int64(w.next*10), 10, t0.Add(time.Duration(w.next)*time.Second), 100*time.Millisecond, "x")
+	b.Done = func() { w.done.Add(1) }
+	w.next++
+	return b
+}
+
+// untilBlocked sends batches, each once the previous one is processed, until one is not
+// processed within 200 ms: the runner is blocked in it, waiting for a credit (its store holds
+// max_pending_windows partials).
+func (w *windowFeeder) untilBlocked(t *testing.T) {
+	t.Helper()
+	for blocked := false; !blocked; {
+		if !w.f.TrySend(w.mk()) {
+			t.Fatal("the feed refused a batch while the runner was idle")
+		}
+		w.accepted.Add(1)
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for w.done.Load() < w.accepted.Load() && !blocked {
+			blocked = time.Now().After(deadline)
+			time.Sleep(time.Millisecond)
+		}
+		if w.accepted.Load() > 50 {
+			t.Fatal("50 windows went through with a blocked store")
+		}
+	}
+}
+
+// blockedStore is a runtime with one-second windows, no allowed lateness and maxPending
+// pending windows a partition, whose partial store blocks every write until its Gate is
+// closed, and a partition assigned to it.
+func blockedStore(t *testing.T, maxPending int) (pipeline.WindowConfig, *pipelinetest.MemStore, *harness, pipeline.Partition, *pipeline.Feed) {
+	t.Helper()
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.MaxPendingWindows = maxPending
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	h := newHarness(t, cfg, nil, store)
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p, nil)
+	return cfg, store, h, p, f
 }

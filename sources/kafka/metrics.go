@@ -18,6 +18,7 @@ type metrics struct {
 	rebalances      *prometheus.CounterVec
 	connectErrors   prometheus.Counter
 	groupErrors     prometheus.Counter
+	poolTrimmed     prometheus.Counter
 }
 
 // pooled registers weir_kafka_pooled_bytes, read from bytes at every scrape.
@@ -87,13 +88,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "weir_kafka_group_errors_total",
 		Help: "Errors that broke the consumer group session (the client rejoins).",
 	})
+	m.poolTrimmed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "weir_kafka_pool_trimmed_bytes_total",
+		Help: "Bytes the free lists of fetched records and buffers gave up because no fetch took them for a second (left to the garbage collector).",
+	})
 	for _, r := range []pauseReason{pausedQueueFull, pausedBudget} {
 		m.pauses.WithLabelValues(r.String()) // exported at 0 before the first pause
 	}
 	for _, r := range []string{"restored", "without_state", "none"} {
 		m.checkpoints.WithLabelValues(r)
 	}
-	reg.MustRegister(m.connectErrors, m.groupErrors, m.fetchErrors, m.paused, m.pauses, m.budgetWaits, m.discarded, m.commitsMarked,
+	reg.MustRegister(m.connectErrors, m.groupErrors, m.poolTrimmed, m.fetchErrors, m.paused, m.pauses, m.budgetWaits, m.discarded, m.commitsMarked,
 		m.commitsRejected, m.commits, m.commitsStale, m.commitErrors, m.checkpoints, m.rebalances)
 	return m
 }

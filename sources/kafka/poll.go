@@ -35,6 +35,13 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 		defer close(s.commitsDone)
 		s.commits.run(cctx, s.cfg.CommitInterval)
 	}()
+	tctx, stopTrims := context.WithCancel(ctx)
+	trimsDone := make(chan struct{})
+	go func() {
+		defer close(trimsDone)
+		s.trimPoolsEvery(tctx, poolTrimEvery)
+	}()
+	defer func() { stopTrims(); <-trimsDone }()
 	for {
 		if ctx.Err() != nil || !s.underBudget(ctx) {
 			return nil

@@ -21,7 +21,8 @@ import (
 // second GC, which at this allocation rate is several times a second, so most gets missed. A
 // list never holds more than a share of the budget (poolShare), and a slice the
 // list cannot take is left to the GC, so forgetting to return one costs an allocation, never
-// correctness.
+// correctness. What no fetch has taken for a while is dropped (pooltrim.go): the lists hold the
+// working set of the fetches, not the most that was ever in flight at once.
 
 // poolSlices is how many slices each size class of a free list keeps at most; the list's byte
 // bound (poolShare) usually binds first.
@@ -71,6 +72,9 @@ type slicePool[T any] struct {
 	classes [maxClass + 1]chan []T
 	limit   int64
 	pooled  atomic.Int64 // elements (capacity) in the lists
+	// low is, per class, the fewest slices its list held since the last trim: that many sat
+	// idle the whole time (pooltrim.go).
+	low [maxClass + 1]atomic.Int32
 }
 
 // newSlicePool keeps up to n slices per class and limitBytes of them in all.
@@ -95,6 +99,7 @@ func (p *slicePool[T]) get(n int) []T {
 		select {
 		case s := <-p.classes[k]:
 			p.pooled.Add(-int64(cap(s)))
+			p.lower(k)
 			return s[:0]
 		default:
 		}

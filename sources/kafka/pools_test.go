@@ -96,3 +96,73 @@ func TestDecompressBytesSizing(t *testing.T) {
 		t.Errorf("lz4: buffer of %d, want the %d× guess", got, decompressGuess)
 	}
 }
+
+// What a list held throughout an interval is dropped at its end; what a get took from it in
+// the interval is kept. A burst of returns (a stalled sink's batches coming back at once) is
+// gone within two trims if no fetch needs it.
+func TestSlicePoolTrim(t *testing.T) {
+	p := newSlicePool[int64](100, 1<<20)
+	k := classWithin(64)
+	burst := func(n int) {
+		for range n {
+			p.put(make([]int64, 0, 64))
+		}
+	}
+	burst(6)
+	if got := p.trim(); got != 0 {
+		t.Fatalf("first trim after a burst dropped %d bytes: the list was empty at the interval's start", got)
+	}
+	// The next interval, fetches take two slices at most at once, and give them back.
+	a, b := p.get(64), p.get(64)
+	p.put(a)
+	p.put(b)
+	if got, want := p.trim(), int64(4*64*8); got != want {
+		t.Fatalf("trim dropped %d bytes, want %d (the 4 slices no get needed)", got, want)
+	}
+	if n := len(p.classes[k]); n != 2 {
+		t.Fatalf("the class kept %d slices, want the 2 its gets cycled through", n)
+	}
+	// An interval without a get: everything left was idle throughout.
+	p.trim()
+	if got := p.idleBytes(); got != 0 {
+		t.Fatalf("after an idle interval the list holds %d bytes, want 0", got)
+	}
+	if got := p.pooled.Load(); got != 0 {
+		t.Fatalf("pooled %d elements, want 0", got)
+	}
+	// Trimming does not stop the list from working.
+	burst(1)
+	if s := p.get(64); cap(s) != 64 {
+		t.Fatalf("after trims a get of a pooled class returned capacity %d, want the pooled 64", cap(s))
+	}
+}
+
+// Concurrent gets, puts and trims keep the byte count equal to what the lists hold (-race).
+func TestSlicePoolTrimConcurrent(t *testing.T) {
+	p := newSlicePool[byte](256, 1<<30)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20000 {
+			s := p.get(100 + i%2000)
+			p.put(s)
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			var held int64
+			for k := range p.classes {
+				for len(p.classes[k]) > 0 {
+					held += int64(cap(<-p.classes[k]))
+				}
+			}
+			if got := p.pooled.Load(); got != held {
+				t.Fatalf("pooled counts %d bytes, the lists hold %d", got, held)
+			}
+			return
+		default:
+			p.trim()
+		}
+	}
+}
