@@ -172,7 +172,7 @@ func (t *term) poll(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	if t.st.Next == 0 {
-		first, ok, err := t.first(ctx)
+		first, ok, err := t.first(ctx, now)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -226,19 +226,35 @@ func (t *term) refreshPartitions(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// first finds the window of the earliest partial in the store: where an aggregator without
-// a state begins.
-func (t *term) first(ctx context.Context) (int64, bool, error) {
+// first finds where an aggregator without a state begins: the window of the earliest
+// partial in the store, once every partition of the set has delivered one, or once Grace has
+// passed since the term began (a partition that has delivered nothing by then is quiet, and
+// the windows merged without it name it missing). Each partition writes its windows in order,
+// so its earliest partial listed is its first; but partitions do not start together, and the
+// earliest partial listed before all have delivered can be later than a slow partition's
+// first: starting there would skip that partition's earlier windows for good.
+func (t *term) first(ctx context.Context, now time.Time) (int64, bool, error) {
 	var first int64
 	found := false
-	err := t.a.store.ListPartials(ctx, unixTime(0), func(start time.Time, _ pipeline.Partition) bool {
-		first, found = start.UnixNano(), true
-		return false
+	waiting := make(map[pipeline.Partition]bool, len(t.parts))
+	for _, p := range t.parts {
+		waiting[p] = true
+	}
+	err := t.a.store.ListPartials(ctx, unixTime(0), func(start time.Time, p pipeline.Partition) bool {
+		if !found {
+			first, found = start.UnixNano(), true
+		}
+		delete(waiting, p)
+		return len(waiting) > 0
 	})
 	if err != nil {
 		t.a.m.errors.WithLabelValues(opList).Inc()
+		return 0, false, err
 	}
-	return first, found, err
+	if found && len(waiting) > 0 && now.Sub(t.began) < t.a.cfg.Grace {
+		return 0, false, nil
+	}
+	return first, found, nil
 }
 
 // scan lists the partials from the window starting at next on, recording what it sees, and
