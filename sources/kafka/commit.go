@@ -162,6 +162,7 @@ func (c *committer) request(ctx context.Context) (map[tp]pipeline.Checkpoint, *k
 	}
 	ids, err := c.topicIDs(ctx, batch)
 	if err != nil {
+		c.s.m.commitErrors.Inc() // the commit could not be sent
 		return nil, nil, err
 	}
 	req := kmsg.NewPtrOffsetCommitRequest()

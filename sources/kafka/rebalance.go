@@ -78,8 +78,7 @@ func (s *Source) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	// the flush takes them with the rest.
 	cctx, ccancel := context.WithTimeout(ctx, s.cfg.RevokeCommitTimeout)
 	defer ccancel()
-	if err := s.commits.flush(cctx); err != nil {
-		s.m.commitErrors.Inc()
+	if err := s.commits.flush(cctx); err != nil { // counted by the flush
 		s.log.Warn("commit on revoke failed; the next owner re-reads from the last commit", "err", err)
 	}
 	s.forget(parts)

@@ -368,6 +368,15 @@ func Start[S Source](t *testing.T, st *Store, open func(Deps) (S, error), o Opti
 // Stop is the graceful shutdown the worker performs: stop fetching, drain, commit, release.
 func (w *Worker) Stop(t *testing.T) {
 	t.Helper()
+	if err := w.StopSource(t); err != nil {
+		t.Errorf("%s: source close: %v", w.Name, err)
+	}
+}
+
+// StopSource is Stop for a test that makes the source's close fail (a broker refusing the
+// final commit): it returns that error instead of failing the test on it.
+func (w *Worker) StopSource(t *testing.T) error {
+	t.Helper()
 	w.cancel()
 	w.cancel = nil
 	if err := <-w.runErr; err != nil {
@@ -378,9 +387,7 @@ func (w *Worker) Stop(t *testing.T) {
 	if err := w.RT.Close(ctx); err != nil {
 		t.Errorf("%s: runtime close: %v", w.Name, err)
 	}
-	if err := w.Src.Close(ctx); err != nil {
-		t.Errorf("%s: source close: %v", w.Name, err)
-	}
+	return w.Src.Close(ctx)
 }
 
 // Crash stops the worker as a killed process would: nothing more is written, committed or
