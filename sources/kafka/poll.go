@@ -27,6 +27,7 @@ const RecordOverhead = int64(unsafe.Sizeof(kgo.Record{}) + unsafe.Sizeof(pipelin
 func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	s.rt = rt
 	close(s.rtReady)
+	context.AfterFunc(ctx, func() { close(s.stopping) })
 	// The committer outlives Run: the runtime commits what becomes durable while it closes,
 	// and Close stores the last checkpoints.
 	cctx, stop := context.WithCancel(context.Background())

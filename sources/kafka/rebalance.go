@@ -24,16 +24,26 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 			parts = append(parts, tp{topic, p})
 		}
 	}
-	cps, err := s.checkpoints(ctx, parts)
-	for err != nil && ctx.Err() == nil {
+	// Reading the checkpoints waits for the broker; it gives up when Run ends (Source.stopping).
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	cps, err := s.checkpoints(rctx, parts)
+	for err != nil && rctx.Err() == nil {
 		s.log.Warn("reading the assigned partitions' checkpoints failed; retrying", "err", err)
 		select {
 		case <-time.After(time.Second):
-		case <-ctx.Done():
+		case <-rctx.Done():
 		}
-		cps, err = s.checkpoints(ctx, parts)
+		cps, err = s.checkpoints(rctx, parts)
 	}
-	if ctx.Err() != nil {
+	if rctx.Err() != nil {
 		return
 	}
 	var fresh []tp

@@ -35,6 +35,11 @@ type Source struct {
 	clock   *pipeline.StageClock
 	rt      pipeline.Assigner
 	rtReady chan struct{}
+	// stopping is closed when Run's context ends: work in franz-go's callbacks that would wait
+	// for the broker (an assignment retrying its checkpoints) gives up then. Their own context
+	// ends only when the client closes, which Close does after Run has returned, while franz-go
+	// holds Run's poll until the callback returns.
+	stopping chan struct{}
 
 	// slices recycles the []pipeline.Record of finished batches, so steady-state dispatch does
 	// not allocate per record (a batch's slice is returned in its Done; see pools.go).
@@ -88,16 +93,17 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		return nil, err
 	}
 	s := &Source{
-		cfg:     cfg,
-		budget:  budget,
-		log:     log,
-		m:       newMetrics(reg),
-		pm:      pm,
-		clock:   pm.StageClock("source"),
-		rtReady: make(chan struct{}),
-		owned:   make(map[tp]*owned),
-		slices:  newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
-		fetch:   newFetchPools(poolSlices, budget.Limit()/poolShare),
+		cfg:      cfg,
+		budget:   budget,
+		log:      log,
+		m:        newMetrics(reg),
+		pm:       pm,
+		clock:    pm.StageClock("source"),
+		rtReady:  make(chan struct{}),
+		stopping: make(chan struct{}),
+		owned:    make(map[tp]*owned),
+		slices:   newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
+		fetch:    newFetchPools(poolSlices, budget.Limit()/poolShare),
 	}
 	s.m.pooled(reg, s.PooledBytes)
 	s.commits = newCommitter(s)
