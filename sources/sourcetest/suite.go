@@ -200,8 +200,13 @@ func Run(t *testing.T, sub Subject) {
 			// The peak is sampled for 2 s from the first fetch, not from the start: taking the
 			// partitions (a Kinesis lease in DynamoDB, a Kafka group join) took over 2 s on a
 			// loaded machine, and the case then saw nothing fetched.
-			WaitUntil(t, sub.Timeout, "a first fetch through the budget", func() bool { return w.Budget.InUse() > 0 }, w)
+			// A fetch shows as bytes in flight, or, when it was small enough to be read into
+			// windows before a sample caught it (its bytes already released), as records read.
 			var peak int64
+			WaitUntil(t, sub.Timeout, "a first fetch through the budget", func() bool {
+				peak = max(peak, w.Budget.InUse())
+				return peak > 0 || w.RT.Stats().Records > 0
+			}, w)
 			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 				peak = max(peak, w.Budget.InUse())
 				time.Sleep(2 * time.Millisecond)
@@ -209,7 +214,7 @@ func Run(t *testing.T, sub Subject) {
 			if allowed := o.Budget + sub.Overshoot(o.Budget); peak > allowed {
 				t.Errorf("in-flight bytes peaked at %d with a stalled store; the budget %d allows %d", peak, o.Budget, allowed)
 			}
-			if peak == 0 {
+			if peak == 0 && w.RT.Stats().Records == 0 {
 				t.Error("nothing was fetched; the case proves nothing")
 			}
 			if n := st.Distinct(); n != 0 {
