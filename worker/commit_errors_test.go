@@ -1,12 +1,10 @@
 package worker
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/weirstream/weir/internal/grouptest"
 )
 
 // Offset commits the broker refuses reach CloudWatch: the worker publishes CommitErrors with its
@@ -16,27 +14,7 @@ import (
 func TestRefusedCommitsArePublishedAsCommitErrors(t *testing.T) {
 	const parts = 2
 	c, cl := newTopic(t, parts)
-	var refuse atomic.Bool
-	c.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if !refuse.Load() {
-			return nil, nil, false
-		}
-		r := req.(*kmsg.OffsetCommitRequest)
-		resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
-		resp.SetVersion(r.GetVersion())
-		for _, rt := range r.Topics {
-			st := kmsg.NewOffsetCommitResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.OffsetMetadataTooLarge.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
+	refusals := grouptest.RefuseCommits(c)
 
 	dir := t.TempDir()
 	cfg := kafkaConfig(c, "commits", dir)
@@ -75,9 +53,9 @@ func TestRefusedCommitsArePublishedAsCommitErrors(t *testing.T) {
 	if v := commitErrors(); v[0] != 0 {
 		t.Errorf("CommitErrors %v before any commit was refused, want zeros", v)
 	}
-	refuse.Store(true)
+	refusals.Refuse.Store(true)
 	await("CommitErrors above zero once commits are refused", func(v []float64) bool { return len(v) > 0 && v[len(v)-1] > 0 })
-	refuse.Store(false)
+	refusals.Refuse.Store(false)
 	n := len(commitErrors())
 	await("CommitErrors back to zero once commits succeed", func(v []float64) bool { return len(v) > n && v[len(v)-1] == 0 })
 }
