@@ -108,6 +108,87 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	})
 }
 
+// TestSnapshotRejectsBadRecords: a records range upside down (every value a record) or a
+// record rate above 1 (a negative surprise) is refused.
+func TestSnapshotRejectsBadRecords(t *testing.T) {
+	for name, spoil := range map[string]func(*Detector){
+		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
+		"rate above 1":      func(d *Detector) { d.rec.rate = 2 },
+		"negative rate":     func(d *Detector) { d.rec.rate = -0.5 },
+	} {
+		d := New(DefaultConfig())
+		for i, x := range series(300, 15, flat) {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		spoil(d)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestSnapshotReadsVersion6: a snapshot written by the detector before records
+// (version 6; testdata/detector-v6.msgpack, saved by that code after 869 points of a daily
+// cycle with a spike of 500 at point 700) restores with every field at the value the old one
+// wrote, its records starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion6(t *testing.T) {
+	b, err := os.ReadFile("testdata/detector-v6.msgpack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Detector
+	if err := d.UnmarshalMsgpack(b); err != nil {
+		t.Fatalf("version-6 snapshot refused: %v", err)
+	}
+	// As the old code printed them.
+	curve := [numLevels]float64{2.0287486169670204, 3.000443043096125, 4.36463414643871, 6.156654000852426, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	reports := [numLevels]float64{2.055799765196147, 3.0343244621976, 4.45577825745925, 6.362441125965869, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"n", d.n, int64(869)},
+		{"fc.level", d.fc.level, 93.05437925704356},
+		{"fc.dev", d.fc.dev, 0.5213586018551726},
+		{"cx.last", d.cx.last, uint64(3103953129319895940)},
+		{"resid.s.mean", d.resid.s.mean, 1.0190443298252574},
+		{"resid.c", d.resid.c.surprise, curve},
+		{"novel.t.low", d.novel.t.low, 0.04905061847028249},
+		{"stops.n", d.stops.n, int64(869)},
+		{"reports", d.reports.surprise, reports},
+		{"pk.head", d.pk.head, 11},
+		{"pk.cur", d.pk.cur, 1.5162733721961674},
+		{"pk.in", d.pk.in, 4},
+		{"rec", d.rec, records{}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	for i := 869; i < 869+288; i++ {
+		r := d.Observe(t0.Add(time.Duration(i)*step), daily(i))
+		if !finite(r.Score, r.Expected, r.Lower, r.Upper) {
+			t.Fatalf("point %d after the restore: %+v", i, r)
+		}
+	}
+	if d.rec.n != 288 {
+		t.Errorf("records observed %d points after the restore, want 288", d.rec.n)
+	}
+	b2, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again Detector
+	if err := again.UnmarshalMsgpack(b2); err != nil || again != d {
+		t.Fatalf("the restored detector's own snapshot: %v (equal: %v)", err, again == d)
+	}
+}
+
 // TestSnapshotReadsVersion5: a snapshot written by the detector that still had the
 // slow-pattern channel (version 5; testdata/detector-v5.msgpack, saved by that code after
 // 869 points of a daily cycle with one extreme spike) restores, with every field the current
