@@ -19,7 +19,8 @@ type Result struct {
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
-	// Reason is the channel that spoke for the point (the most surprising one); ReasonNone
+	// Reason is the channel that spoke for the point (the most surprising one, or
+	// ReasonRecord when the rarity of a value beyond the series' range is larger); ReasonNone
 	// when nothing was surprising or during warm-up.
 	Reason Reason
 }
@@ -35,6 +36,7 @@ type Detector struct {
 	resid   residualChannel // the forecaster's standardised residual
 	novel   noveltyChannel  // its calibrated surprise
 	stops   zeros           // runs of zeros: activity that stops
+	rec     records         // values beyond the series' range so far
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
 }
@@ -80,7 +82,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	decay := -math.Log1p(-tail)
 
 	// Three channels of evidence, each a surprise calibrated against this series' history; the
-	// most surprising speaks for the point.
+	// most surprising speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
 	var rs float64
 	if d.fc.n > youth {
@@ -96,6 +98,13 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	if st := d.stops.observe(v, slow, tail, decay); st > s {
 		s, why = st, ReasonStopped
 	}
+	// A value beyond everything the series has produced adds the rarity of that: the point is
+	// both a surprising excursion and a first visit, two events whose probabilities multiply.
+	rec := d.rec.observe(v, bandZ*dev, slow, tail)
+	if rec > s {
+		why = ReasonRecord
+	}
+	s += rec
 
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	if !res.Warm {

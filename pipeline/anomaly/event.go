@@ -27,7 +27,8 @@ type Event struct {
 	Score    float64 `json:"score"`
 	// Reason says what about the value is anomalous (Reason.String): "deviation" (far from
 	// the expected value), "pattern" (a shape the series has not produced, which a value
-	// inside its band can be), "stopped" (a run of zeros).
+	// inside its band can be), "stopped" (a run of zeros), "record" (beyond every value the
+	// series has produced).
 	Reason string `json:"reason"`
 	// Rule and ContributorKeys name the contributor of a per-contributor series (in the
 	// order of the rule's Keys), so that the event says which tenant, not only that something

@@ -3,7 +3,8 @@ package anomaly
 // Reason is the channel that spoke for a point: what about it is surprising. It lets an event
 // on a value inside its band make sense to the person reading it: such a value is anomalous
 // because its recent shape is one the series has not produced, or because the series stopped,
-// not because it is far from what was expected.
+// not because it is far from what was expected; or, beyond every value it has produced,
+// because it never went there before.
 type Reason uint8
 
 const (
@@ -11,6 +12,7 @@ const (
 	ReasonDeviation               // the value is far from the expected one (the residual)
 	ReasonPattern                 // the shape of the last few points is new (novelty)
 	ReasonStopped                 // a run of zeros this series rarely produces
+	ReasonRecord                  // a value beyond every value the series has produced (records.go)
 )
 
 // String returns the reason as events and log lines write it.
@@ -22,6 +24,8 @@ func (r Reason) String() string {
 		return "pattern"
 	case ReasonStopped:
 		return "stopped"
+	case ReasonRecord:
+		return "record"
 	}
 	return "none"
 }

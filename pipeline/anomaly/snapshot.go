@@ -20,13 +20,14 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of version 5 are still read
-// (snapshot_v5.go).
-const snapshotVersion = 6
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 and 6 are still
+// read (snapshot_v5.go; version 6 had no records, which then start as for a new series).
+const snapshotVersion = 7
 
-// fields lists pointers to every piece of state, in snapshot order. gone, when not nil,
-// receives the state of version 5's slow-pattern channel, at its place in that version's order.
-func (d *Detector) fields(gone *slowPattern) []any {
+// fields lists pointers to every piece of state of a snapshot of the given version, in its
+// order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
+// place in that version's order.
+func (d *Detector) fields(version int, gone *slowPattern) []any {
 	fc := &d.fc
 	fs := []any{
 		&d.p.warmUp, &d.p.memory, &d.p.alarm, &d.p.quiet,
@@ -55,14 +56,18 @@ func (d *Detector) fields(gone *slowPattern) []any {
 	}
 	z := &d.stops
 	fs = append(fs, &z.p0, &z.q, &z.run, &z.n, &z.held, z.c.surprise[:])
-	return append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
+	fs = append(fs, d.reports.surprise[:], d.pk.block[:], &d.pk.head, &d.pk.cur, &d.pk.in)
+	if version >= 7 {
+		fs = append(fs, &d.rec.n, &d.rec.lo, &d.rec.hi, &d.rec.rate)
+	}
+	return fs
 }
 
 // MarshalMsgpack returns a snapshot of the detector (about 3.5 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
-	fs := d.fields(nil)
+	fs := d.fields(snapshotVersion, nil)
 	if err := enc.EncodeArrayLen(len(fs) + 1); err != nil {
 		return nil, err
 	}
@@ -132,13 +137,13 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion:
+	case snapshotVersion, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5, 6)", v, snapshotVersion)
 	}
-	fs := nd.fields(gone)
+	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
 		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
@@ -154,7 +159,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
-		nd.stops.run < 0 || nd.stops.n < 0 {
+		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
@@ -164,11 +169,16 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.reports.surprise[:]...)
 	scales = append(scales, nd.stops.p0, nd.stops.q)
 	scales = append(scales, nd.stops.c.surprise[:]...)
-	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high)
+	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high, nd.rec.rate)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")
 		}
+	}
+	// A range upside down would make every value a record, and a rate above 1 a negative
+	// surprise.
+	if nd.rec.n > 0 && nd.rec.lo > nd.rec.hi || nd.rec.rate > 1 {
+		return errors.New("anomaly: snapshot: records out of range")
 	}
 	nd.pk.recompute()
 	*d = nd

@@ -108,47 +108,50 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	})
 }
 
-// TestSnapshotReadsVersion5: a snapshot written by the detector that still had the
-// slow-pattern channel (version 5; testdata/detector-v5.msgpack, saved by that code after
-// 869 points of a daily cycle with one extreme spike) restores, with every field the current
-// detector keeps at the value the old one wrote, and resumes observing.
-func TestSnapshotReadsVersion5(t *testing.T) {
-	b, err := os.ReadFile("testdata/detector-v5.msgpack")
+// TestSnapshotRejectsBadRecords: a records range upside down (every value a record) or a
+// record rate above 1 (a negative surprise) is refused.
+func TestSnapshotRejectsBadRecords(t *testing.T) {
+	for name, spoil := range map[string]func(*Detector){
+		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
+		"rate above 1":      func(d *Detector) { d.rec.rate = 2 },
+		"negative rate":     func(d *Detector) { d.rec.rate = -0.5 },
+	} {
+		d := New(DefaultConfig())
+		for i, x := range series(300, 15, flat) {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		spoil(d)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// restored is one field of a restored snapshot and the value the code that wrote it printed.
+type restored struct {
+	name      string
+	got, want any
+}
+
+// readOldSnapshot restores testdata/file, a snapshot of an earlier version; checks the fields
+// fields lists; resumes observing a daily cycle for a day; and checks that the detector is
+// saved and restored again, exactly, in the current version. It returns the detector.
+func readOldSnapshot(t *testing.T, file string, fields func(d *Detector) []restored) *Detector {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d Detector
 	if err := d.UnmarshalMsgpack(b); err != nil {
-		t.Fatalf("version-5 snapshot refused: %v", err)
+		t.Fatalf("%s refused: %v", file, err)
 	}
-	// As the old code printed them (%v prints the shortest form that reads back exactly).
-	curve := [numLevels]float64{2.0113653621712544, 2.9908131363747974, 4.421475877783595, 6.5657931174374315, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
-	reports := [numLevels]float64{2.061441587872676, 3.047708727604575, 4.504446996988408, 6.684792183210895, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
-	for _, c := range []struct {
-		name      string
-		got, want any
-	}{
-		{"n", d.n, int64(869)},
-		{"fc.level", d.fc.level, 94.81131605639496},
-		{"fc.dev", d.fc.dev, 0.8554549219915595},
-		{"fc.base", d.fc.base, 102.80057185719333},
-		{"fc.profile[0][10]", d.fc.profile[0][10], 16.38118480566035},
-		{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
-		{"cx.center", d.cx.center, 100.05691833576792},
-		{"cx.last", d.cx.last, uint64(1859271624149452776)},
-		{"resid.s.n", d.resid.s.n, int64(959)},
-		{"resid.s.mean", d.resid.s.mean, 1.0185523280524476},
-		{"resid.s.vari", d.resid.s.vari, 2.0175711606124818},
-		{"resid.c", d.resid.c.surprise, curve},
-		{"novel.s.mean", d.novel.s.mean, 0.022842347525891857},
-		{"novel.t.low", d.novel.t.low, 0.046622565587987566},
-		{"stops.q", d.stops.q, 0.5},
-		{"stops.n", d.stops.n, int64(869)},
-		{"reports", d.reports.surprise, reports},
-		{"pk.head", d.pk.head, 11},
-		{"pk.cur", d.pk.cur, 4.7882243117861485},
-		{"pk.in", d.pk.in, 4},
-	} {
+	for _, c := range fields(&d) {
 		if c.got != c.want {
 			t.Errorf("%s restored as %v, want %v", c.name, c.got, c.want)
 		}
@@ -159,7 +162,6 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 			t.Fatalf("point %d after the restore: %+v", i, r)
 		}
 	}
-	// It is saved again in the current version.
 	b2, err := d.MarshalMsgpack()
 	if err != nil {
 		t.Fatal(err)
@@ -168,4 +170,70 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 	if err := again.UnmarshalMsgpack(b2); err != nil || again != d {
 		t.Fatalf("the restored detector's own snapshot: %v (equal: %v)", err, again == d)
 	}
+	return &d
+}
+
+// TestSnapshotReadsVersion6: a snapshot written by the detector before records
+// (version 6; testdata/detector-v6.msgpack, saved by that code after 869 points of a daily
+// cycle with a spike of 500 at point 700) restores with every field at the value the old one
+// wrote, its records starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion6(t *testing.T) {
+	// As the old code printed them.
+	curve := [numLevels]float64{2.0287486169670204, 3.000443043096125, 4.36463414643871, 6.156654000852426, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	reports := [numLevels]float64{2.055799765196147, 3.0343244621976, 4.45577825745925, 6.362441125965869, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	d := readOldSnapshot(t, "detector-v6.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 93.05437925704356},
+			{"fc.dev", d.fc.dev, 0.5213586018551726},
+			{"cx.last", d.cx.last, uint64(3103953129319895940)},
+			{"resid.s.mean", d.resid.s.mean, 1.0190443298252574},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"novel.t.low", d.novel.t.low, 0.04905061847028249},
+			{"stops.n", d.stops.n, int64(869)},
+			{"reports", d.reports.surprise, reports},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 1.5162733721961674},
+			{"pk.in", d.pk.in, 4},
+			{"rec", d.rec, records{}},
+		}
+	})
+	if d.rec.n != 288 {
+		t.Errorf("records observed %d points after the restore, want 288", d.rec.n)
+	}
+}
+
+// TestSnapshotReadsVersion5: a snapshot written by the detector that still had the
+// slow-pattern channel (version 5; testdata/detector-v5.msgpack, saved by that code after
+// 869 points of a daily cycle with one extreme spike) restores, with every field the current
+// detector keeps at the value the old one wrote, and resumes observing.
+func TestSnapshotReadsVersion5(t *testing.T) {
+	// As the old code printed them (%v prints the shortest form that reads back exactly).
+	curve := [numLevels]float64{2.0113653621712544, 2.9908131363747974, 4.421475877783595, 6.5657931174374315, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
+	reports := [numLevels]float64{2.061441587872676, 3.047708727604575, 4.504446996988408, 6.684792183210895, 9.039523333160595, 9.414097711571259, 9.416994814246689, 9.416996276031973, 9.416996276048492, 9.416996276048492}
+	readOldSnapshot(t, "detector-v5.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 94.81131605639496},
+			{"fc.dev", d.fc.dev, 0.8554549219915595},
+			{"fc.base", d.fc.base, 102.80057185719333},
+			{"fc.profile[0][10]", d.fc.profile[0][10], 16.38118480566035},
+			{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
+			{"cx.center", d.cx.center, 100.05691833576792},
+			{"cx.last", d.cx.last, uint64(1859271624149452776)},
+			{"resid.s.n", d.resid.s.n, int64(959)},
+			{"resid.s.mean", d.resid.s.mean, 1.0185523280524476},
+			{"resid.s.vari", d.resid.s.vari, 2.0175711606124818},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"novel.s.mean", d.novel.s.mean, 0.022842347525891857},
+			{"novel.t.low", d.novel.t.low, 0.046622565587987566},
+			{"stops.q", d.stops.q, 0.5},
+			{"stops.n", d.stops.n, int64(869)},
+			{"reports", d.reports.surprise, reports},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 4.7882243117861485},
+			{"pk.in", d.pk.in, 4},
+			{"rec", d.rec, records{}},
+		}
+	})
 }
