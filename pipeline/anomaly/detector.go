@@ -100,7 +100,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	}
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
-	rec := d.rec.observe(v, recordMargin*dev, slow, tail)
+	rec := d.rec.observe(v, bandZ*dev, slow, tail)
 	if rec > s {
 		why = ReasonRecord
 	}

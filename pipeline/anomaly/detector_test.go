@@ -148,13 +148,11 @@ func poisson(r *rand.Rand, lam float64) float64 {
 // TestActivityStopsOnBurstyCounts: counts whose bursts (2% of points, 5× the mean) make the
 // forecaster's band wide, so that zero is only a few deviations below the level; then the
 // activity stops. The zeros channel re-evaluates a run at 1, 2, 4, … zeros; it flags the stop
-// by the time the run is 16 points long on all but at most two of these ten series, and by 32
-// on every one. Measured over 40 series (λ 3 and 10, seeds 1 to 20): 35 within 15 points and 5
-// at 31, two of them here (λ=3 seed 5, λ=10 seed 4); with a record margin of 3 deviations
-// instead of 2, 38 and 2. The late ones score 0.442 to 0.449 at 16 zeros against alarm_score
-// 0.45: the records their bursts set taught the report curve that their large reports are
-// common, and a lower margin makes more of those records. The detector before issue 21 missed
-// all 10.
+// by the time the run is 16 points long on all but at most one of these ten series, and by 32
+// on every one (measured over 40 seeds: 14 to 15 points on 37, 31 on 3; before records, 31 on
+// 2, one of them here: λ=10 seed 4, where the records the bursts set in the series' first days
+// taught the report curve that its large reports are common, and the stop scores 0.449 at 16
+// zeros against alarm_score 0.45). The detector before issue 21 missed all 10.
 func TestActivityStopsOnBurstyCounts(t *testing.T) {
 	const stop = 2000
 	late := 0
@@ -179,8 +177,8 @@ func TestActivityStopsOnBurstyCounts(t *testing.T) {
 			}
 		}
 	}
-	if late > 2 {
-		t.Errorf("%d of 10 stops flagged later than 15 points, want at most 2", late)
+	if late > 1 {
+		t.Errorf("%d of 10 stops flagged later than 15 points, want at most 1", late)
 	}
 }
 

@@ -11,17 +11,11 @@ import "math"
 // its range earns about ln n for leaving it, while a series that trends (a count that grows)
 // sets records often and earns little for each.
 //
-// A record must clear the range by a margin the caller gives (recordMargin of the forecaster's
+// A record must clear the range by a margin the caller gives (bandZ of the forecaster's
 // deviations): a new high by a hair on a drifting series is not news. Its rarity is added to
 // the channels' surprise before the report curve (detector.go), so that a series whose records
 // are routine reports learns to discount them like any other report (bench/nab/DECISIONS.md
 // 133–140).
-// recordMargin is how far beyond the range, in the forecaster's deviations, a value must lie
-// to count as a record: the lower end of Brutlag's 2 to 3 deviations for a band, chosen over 3
-// (the band's bandZ) and 4 by bench/nab decisions 145–146. It is its own constant because the
-// band is what a person reads on a chart and moves no score, while this moves scores.
-const recordMargin = 2
-
 type records struct {
 	n      int64
 	lo, hi float64 // the lowest and highest value so far
