@@ -21,6 +21,38 @@ func outputBytes(t *testing.T, out *pipeline.Output) []byte {
 	return b
 }
 
+// writeWindows writes the partials of n partitions for windows 0 to windows-1, events(w, i)
+// demo events each, and returns the partitions in ComparePartitions order.
+func writeWindows(t *testing.T, env *storeEnv, pr *producer, n, windows int, events func(w, i int) int) []pipeline.Partition {
+	t.Helper()
+	parts := make([]pipeline.Partition, n)
+	for w := range windows {
+		for i := range n {
+			parts[i] = pipeline.Partition{Stream: "events", ID: fmt.Sprint(i)}
+			body := pr.partial(t, parts[i], win(w), partitionEvents(w, i, events(w, i)), 0)
+			if err := env.writer.WritePartial(ctx, win(w).Start, parts[i], body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	slices.SortFunc(parts, pipeline.ComparePartitions)
+	return parts
+}
+
+// mergedBytes folds window w's partials of parts, every one usable, and returns the output's
+// bytes.
+func mergedBytes(t *testing.T, a *Aggregator, w int, parts []pipeline.Partition) []byte {
+	t.Helper()
+	f, err := a.fold(ctx, win(w), parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.summary.Partitions != len(parts) || len(f.summary.FailedOperators) != 0 {
+		t.Fatalf("window %d: merged %d partials, failed %v", w, f.summary.Partitions, f.summary.FailedOperators)
+	}
+	return outputBytes(t, a.output(win(w), f))
+}
+
 // The fold decodes partials into states it merged before (freeStates): a window merged by an
 // aggregator that has merged others must give the bytes a fresh aggregator gives. The first
 // window's partials are large (every rule's sketch full, distinct counters dense), the
@@ -36,28 +68,8 @@ func TestReusedStatesLeakNothing(t *testing.T) {
 		}
 		return []int{3, 0, 200, 1, 40, 0, 7, 1000}[i]
 	}
-	parts := make([]pipeline.Partition, n)
-	for w := range 2 {
-		for i := range n {
-			parts[i] = pipeline.Partition{Stream: "events", ID: fmt.Sprint(i)}
-			body := pr.partial(t, parts[i], win(w), partitionEvents(w, i, events(w, i)), 0)
-			if err := env.writer.WritePartial(ctx, win(w).Start, parts[i], body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	slices.SortFunc(parts, pipeline.ComparePartitions)
-	merge := func(a *Aggregator, w int) []byte {
-		t.Helper()
-		f, err := a.fold(ctx, win(w), parts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.summary.Partitions != n || len(f.summary.FailedOperators) != 0 {
-			t.Fatalf("window %d: merged %d partials, failed %v", w, f.summary.Partitions, f.summary.FailedOperators)
-		}
-		return outputBytes(t, a.output(win(w), f))
-	}
+	parts := writeWindows(t, env, pr, n, 2, events)
+	merge := func(a *Aggregator, w int) []byte { return mergedBytes(t, a, w, parts) }
 	readers := func(o *Options) { o.Config.ReadConcurrency = 2 }
 	clk := &clock{now: win(1).End}
 

@@ -2,11 +2,7 @@ package aggregator
 
 import (
 	"bytes"
-	"fmt"
-	"slices"
 	"testing"
-
-	"github.com/weirstream/weir/pipeline"
 )
 
 // readOnly hides a store's AppendPartial: the aggregator reads it with ReadPartial.
@@ -20,28 +16,8 @@ func TestReusedReadBuffersMergeTheSameBytes(t *testing.T) {
 	env := fileEnv(t)
 	pr := newProducer(t, nil)
 	events := func(w, i int) int { return []int{1000, 3, 0, 200, 1, 40, 0, 7}[(i+3*w)%n] }
-	parts := make([]pipeline.Partition, n)
-	for w := range 3 {
-		for i := range n {
-			parts[i] = pipeline.Partition{Stream: "events", ID: fmt.Sprint(i)}
-			body := pr.partial(t, parts[i], win(w), partitionEvents(w, i, events(w, i)), 0)
-			if err := env.writer.WritePartial(ctx, win(w).Start, parts[i], body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	slices.SortFunc(parts, pipeline.ComparePartitions)
-	merge := func(a *Aggregator, w int) []byte {
-		t.Helper()
-		f, err := a.fold(ctx, win(w), parts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.summary.Partitions != n {
-			t.Fatalf("window %d: merged %d partials", w, f.summary.Partitions)
-		}
-		return outputBytes(t, a.output(win(w), f))
-	}
+	parts := writeWindows(t, env, pr, n, 3, events)
+	merge := func(a *Aggregator, w int) []byte { return mergedBytes(t, a, w, parts) }
 	readers := func(o *Options) { o.Config.ReadConcurrency = 2 }
 	clk := &clock{now: win(2).End}
 	reused := newAgg(t, env, n, nil, clk, readers)

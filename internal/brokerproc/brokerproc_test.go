@@ -24,12 +24,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A broker in its own process serves a round trip, and stops when its parent closes the pipe.
-func TestServeAndStop(t *testing.T) {
+// brokerCommand runs this test binary as a broker process (TestMain).
+func brokerCommand() *exec.Cmd {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BROKERPROC_TEST_SERVE=1")
 	cmd.Stderr = os.Stderr
-	p, err := Start(cmd)
+	return cmd
+}
+
+// A broker in its own process serves a round trip, and stops when its parent closes the pipe.
+func TestServeAndStop(t *testing.T) {
+	p, err := Start(brokerCommand())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +83,7 @@ func TestHelperBrokerParent(t *testing.T) {
 	if !testproc.IsHelper() {
 		return
 	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BROKERPROC_TEST_SERVE=1")
-	cmd.Stderr = os.Stderr
+	cmd := brokerCommand()
 	p, err := Start(cmd)
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,8 @@ package kinesis_test
 
 import (
 	"bytes"
-	"context"
 	"hash/crc32"
 	"io"
-	"math/big"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/weirstream/weir/internal/kinesalite"
 	"github.com/weirstream/weir/internal/metrictest"
@@ -21,16 +18,19 @@ import (
 	"github.com/weirstream/weir/sources/kinesis"
 )
 
-// refusingCheckpoints answers every checkpoint write (an UpdateItem setting the checkpoint)
-// with a DynamoDB ValidationException, without forwarding it, while refuse is set: the error a
-// checkpoint meets when the table or the role is wrong. Renewals and every other call go
-// through.
-type refusingCheckpoints struct {
-	next   aws.HTTPClient
-	refuse atomic.Bool
+// refusingUpdates answers the UpdateItem calls whose body holds marker with a DynamoDB
+// ValidationException, without forwarding them, while refuse is set (with once, only the next
+// such call): the error a write meets when the table or the role is wrong. It counts what it
+// refused; every other call goes through.
+type refusingUpdates struct {
+	next    aws.HTTPClient
+	marker  string
+	once    bool
+	refuse  atomic.Bool
+	refused atomic.Int64
 }
 
-func (r *refusingCheckpoints) Do(req *http.Request) (*http.Response, error) {
+func (r *refusingUpdates) Do(req *http.Request) (*http.Response, error) {
 	if !r.refuse.Load() || req.Header.Get("X-Amz-Target") != "DynamoDB_20120810.UpdateItem" || req.Body == nil {
 		return r.next.Do(req)
 	}
@@ -39,10 +39,11 @@ func (r *refusingCheckpoints) Do(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	if !bytes.Contains(body, []byte("checkpoint = :cp")) {
+	if !bytes.Contains(body, []byte(r.marker)) || (r.once && !r.refuse.CompareAndSwap(true, false)) {
 		return r.next.Do(req)
 	}
-	answer := []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"injected: checkpoint refused"}`)
+	r.refused.Add(1)
+	answer := []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"injected: write refused"}`)
 	return &http.Response{StatusCode: http.StatusBadRequest, Request: req,
 		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"},
 			"X-Amz-Crc32": {strconv.FormatUint(uint64(crc32.ChecksumIEEE(answer)), 10)}}, // the SDK checks it
@@ -57,10 +58,8 @@ func TestFailedCheckpointsAreCounted(t *testing.T) {
 	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
 	const stream, table = "refused", "leases-refused"
 	e.createStream(t, stream, 1)
-	rc := &refusingCheckpoints{next: e.ddbCfg.HTTPClient}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = rc
+	rc := &refusingUpdates{next: e.ddbCfg.HTTPClient, marker: "checkpoint = :cp"}
+	le := e.withDynamoDB(rc)
 	p := newProducer(e, stream, 4)
 	st := newStore()
 	w := le.startWorker(t, stream, st, workerOpts{id: "a"})
@@ -110,36 +109,6 @@ func TestFailedCheckpointsAreCounted(t *testing.T) {
 	}, w)
 }
 
-// refusingOnce answers the next UpdateItem whose body holds marker with a ValidationException,
-// without forwarding it, once refuse is set, and counts what it refused. Every other call goes
-// through.
-type refusingOnce struct {
-	next    aws.HTTPClient
-	marker  string
-	refuse  atomic.Bool
-	refused atomic.Int64
-}
-
-func (r *refusingOnce) Do(req *http.Request) (*http.Response, error) {
-	if !r.refuse.Load() || req.Header.Get("X-Amz-Target") != "DynamoDB_20120810.UpdateItem" || req.Body == nil {
-		return r.next.Do(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	if !bytes.Contains(body, []byte(r.marker)) || !r.refuse.CompareAndSwap(true, false) {
-		return r.next.Do(req)
-	}
-	r.refused.Add(1)
-	answer := []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"injected: write refused"}`)
-	return &http.Response{StatusCode: http.StatusBadRequest, Request: req,
-		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"},
-			"X-Amz-Crc32": {strconv.FormatUint(uint64(crc32.ChecksumIEEE(answer)), 10)}},
-		Body: io.NopCloser(bytes.NewReader(answer))}, nil
-}
-
 // A handover's final checkpoint that fails is counted like any other failed checkpoint
 // (weir_kinesis_checkpoint_errors_total, CommitErrors), and once: the lease is forgotten after
 // the attempt, so no later write retries it; the lease expires and is taken again.
@@ -149,10 +118,8 @@ func TestFailedHandoverCheckpointIsCountedOnce(t *testing.T) {
 	const stream, shards = "handover-refused", 2
 	e.createStream(t, stream, shards)
 	// A handover is the one write that names a new owner (:to).
-	rh := &refusingOnce{next: e.ddbCfg.HTTPClient, marker: `":to"`}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = rh
+	rh := &refusingUpdates{next: e.ddbCfg.HTTPClient, marker: `":to"`, once: true}
+	le := e.withDynamoDB(rh)
 	p := newProducer(e, stream, 16)
 	st := newStore()
 	// No periodic checkpoint: the handover is the first write of the moved commit point, so
@@ -194,11 +161,9 @@ func TestFailedShardEndCheckpointIsCountedOnce(t *testing.T) {
 	e := newEnv(t, kl.Endpoint(), ddb.Endpoint())
 	const stream, table = "shard-end-refused", "leases-shard-end-refused"
 	e.createStream(t, stream, 1)
-	rs := &refusingOnce{next: e.ddbCfg.HTTPClient, marker: `"SHARD_END"`}
+	rs := &refusingUpdates{next: e.ddbCfg.HTTPClient, marker: `"SHARD_END"`, once: true}
 	rs.refuse.Store(true)
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = rs
+	le := e.withDynamoDB(rs)
 	p := newProducer(e, stream, 16)
 	st := newStore()
 	w := le.startWorker(t, stream, st, workerOpts{id: "a"})
@@ -206,12 +171,7 @@ func TestFailedShardEndCheckpointIsCountedOnce(t *testing.T) {
 	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, w)
 
 	parent := e.shardIDs(t, stream)[0]
-	half := new(big.Int).Lsh(big.NewInt(1), 127).String()
-	if _, err := e.kin.SplitShard(context.Background(), &awskinesis.SplitShardInput{StreamName: aws.String(stream),
-		ShardToSplit: aws.String(parent), NewStartingHashKey: aws.String(half)}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitActive(t, stream)
+	e.splitInHalf(t, stream, parent)
 	waitUntil(t, 60*time.Second, "SHARD_END refused", func() bool { return rs.refused.Load() == 1 }, w)
 	// The lease expires, is taken again and its tail re-read: SHARD_END is written then and
 	// the children are read (the parent's lease may be gone already: cleaned up).

@@ -72,30 +72,46 @@ func (u *unanswering) Do(req *http.Request) (*http.Response, error) {
 	return nil, req.Context().Err()
 }
 
-// An endpoint that accepts connections and never answers, at start (Kinesis for the stream
-// check, DynamoDB for the lease table's): the first attempt that runs out of time is logged at
-// once, saying what is retried and until when (not two minutes of silence and then an exit),
-// and Run returns as soon as it is stopped.
-func TestUnansweringEndpointsLoggedAtOnce(t *testing.T) {
+// refused is an endpoint that refuses connections: a closed port.
+func refused(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
+// An endpoint that cannot be reached at start (Kinesis for the stream check, DynamoDB for the
+// lease table's), whether it refuses connections or accepts them and never answers: the first
+// failed attempt is logged at once (one that is not answered within its 5 s), saying what is
+// retried and until when, not two minutes of silence and then an exit; and Run returns as soon
+// as it is stopped.
+func TestUnreachableEndpointsLoggedAtOnce(t *testing.T) {
 	srv := moto.Start(t)
-	for _, tc := range []struct{ name, what, op string }{
-		{"lease table", "the lease table leases-unanswered", "DescribeTable"},
-		{"stream", "the stream", "DescribeStreamSummary"},
+	for _, tc := range []struct {
+		name, what, op string
+		endpoint       func(*testing.T) string
+	}{
+		{"lease table refusing", "the lease table leases-unreachable", "DescribeTable", refused},
+		{"lease table not answering", "the lease table leases-unreachable", "DescribeTable", blackhole},
+		{"stream not answering", "the stream", "DescribeStreamSummary", blackhole},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, srv.Endpoint(), srv.Endpoint())
-			ddbCfg := awsConfig(t, blackhole(t))
+			ddbCfg := awsConfig(t, tc.endpoint(t))
 			if tc.op == "DescribeStreamSummary" {
-				e = newEnv(t, blackhole(t), srv.Endpoint())
+				e = newEnv(t, tc.endpoint(t), srv.Endpoint())
 				ddbCfg = e.ddbCfg
 			} else {
-				e.createStream(t, "unanswered", 1)
+				e.createStream(t, "unreachable", 1)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			start := time.Now()
-			logs, done := e.startSource(t, ctx, ddbCfg, testConfig("unanswered", "leases-unanswered", "a"))
-			waitUntil(t, 20*time.Second, "the unanswering endpoint logged", func() bool {
+			logs, done := e.startSource(t, ctx, ddbCfg, testConfig("unreachable", "leases-unreachable", "a"))
+			waitUntil(t, 20*time.Second, "the unreachable endpoint logged", func() bool {
 				return strings.Contains(logs.String(), "cannot reach "+tc.what+" at start; retrying")
 			})
 			t.Logf("logged %v after start: %s", time.Since(start).Round(time.Millisecond), logs.String())
@@ -107,7 +123,7 @@ func TestUnansweringEndpointsLoggedAtOnce(t *testing.T) {
 			select {
 			case err := <-done:
 				if err == nil {
-					t.Error("Run returned no error with an endpoint that never answered")
+					t.Error("Run returned no error with an endpoint it never reached")
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("Run did not return within 5s of its context ending")
@@ -126,9 +142,7 @@ func TestShutdownWhileDynamoDBDoesNotAnswer(t *testing.T) {
 	const stream, shards = "unanswered-run", 2
 	e.createStream(t, stream, shards)
 	un := &unanswering{next: e.ddbCfg.HTTPClient}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = un
+	le := e.withDynamoDB(un)
 	p := newProducer(e, stream, 8)
 	st := newStore()
 	logs := &logBuffer{}
@@ -175,9 +189,7 @@ func TestLeaseTableUnansweredAfterStartIsLogged(t *testing.T) {
 
 	un := &unanswering{next: e.ddbCfg.HTTPClient, spare: []string{"DescribeTable"}}
 	un.cut.Store(true)
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = un
+	le := e.withDynamoDB(un)
 	logs := &logBuffer{}
 	w := le.startWorker(t, stream, newStore(), workerOpts{id: "a", table: table, logs: logs})
 	start := time.Now()
