@@ -2,6 +2,7 @@ package kinesis_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -90,7 +91,7 @@ func refused(t *testing.T) string {
 // as it is stopped.
 func TestUnreachableEndpointsLoggedAtOnce(t *testing.T) {
 	srv := moto.Start(t)
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name, what, op string
 		endpoint       func(*testing.T) string
 	}{
@@ -99,18 +100,19 @@ func TestUnreachableEndpointsLoggedAtOnce(t *testing.T) {
 		{"stream not answering", "the stream", "DescribeStreamSummary", blackhole},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			stream := fmt.Sprintf("unreachable-%d", i) // one moto for every case
 			e := newEnv(t, srv.Endpoint(), srv.Endpoint())
 			ddbCfg := awsConfig(t, tc.endpoint(t))
 			if tc.op == "DescribeStreamSummary" {
 				e = newEnv(t, tc.endpoint(t), srv.Endpoint())
 				ddbCfg = e.ddbCfg
 			} else {
-				e.createStream(t, "unreachable", 1)
+				e.createStream(t, stream, 1)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			start := time.Now()
-			logs, done := e.startSource(t, ctx, ddbCfg, testConfig("unreachable", "leases-unreachable", "a"))
+			logs, done := e.startSource(t, ctx, ddbCfg, testConfig(stream, "leases-unreachable", "a"))
 			waitUntil(t, 20*time.Second, "the unreachable endpoint logged", func() bool {
 				return strings.Contains(logs.String(), "cannot reach "+tc.what+" at start; retrying")
 			})
