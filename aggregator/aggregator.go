@@ -85,7 +85,9 @@ type Aggregator struct {
 	opIndex  map[string]int
 	opConfig []string
 	// free holds merged-in operator states for the next partials to be decoded into.
-	free    *freeStates
+	free *freeStates
+	// bufs holds the readers' buffers for a partial's bytes and its decoding.
+	bufs    readBuffers
 	analyze func(SnapshotStore, prometheus.Registerer) ([]pipeline.Analyzer, error)
 	reports []ReportSink
 	publish MetricSink
@@ -139,6 +141,7 @@ func New(opts Options) (*Aggregator, error) {
 		a.opConfig = append(a.opConfig, pipeline.Fingerprint(op))
 	}
 	a.free = newFreeStates(len(a.ops), a.cfg.ReadConcurrency)
+	a.bufs = newReadBuffers(a.cfg.ReadConcurrency)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -29,13 +29,17 @@ type folded struct {
 
 // decoded is one partial, read and decoded (on a reader goroutine).
 type decoded struct {
-	p        pipeline.Partition
-	partial  *pipeline.Partial
-	states   []pipeline.State // indexed like Options.Operators
-	stateErr []error
-	foreign  []pipeline.OpState // states of another configuration, or of an unknown operator
-	invalid  error              // the partial cannot be used at all
-	readErr  error              // the store failed: the merge is retried later
+	p pipeline.Partition
+	// records, bytes, dropped and ended are the partial's own counts; its operators' states
+	// are in states (the Partial itself is the reader's, decoded into again for the next).
+	records, bytes int64
+	dropped        pipeline.DropCounts
+	ended          bool
+	states         []pipeline.State // indexed like Options.Operators
+	stateErr       []error
+	foreign        []pipeline.OpState // states of another configuration, or of an unknown operator
+	invalid        error              // the partial cannot be used at all
+	readErr        error              // the store failed: the merge is retried later
 }
 
 // fold reads the partials of w from parts (in that order, which is ComparePartitions order)
@@ -61,17 +65,16 @@ func (a *Aggregator) fold(ctx context.Context, w pipeline.Window, parts []pipeli
 			f.summary.Invalid = append(f.summary.Invalid, Problem{Name: d.p.String(), Error: d.invalid.Error()})
 			return nil
 		}
-		pt := d.partial
 		f.summary.Partitions++
-		f.summary.Records += pt.Records
-		f.summary.Bytes += pt.Bytes
-		for reason, n := range pt.Dropped {
+		f.summary.Records += d.records
+		f.summary.Bytes += d.bytes
+		for reason, n := range d.dropped {
 			if f.summary.Dropped == nil {
 				f.summary.Dropped = map[string]int64{}
 			}
 			f.summary.Dropped[reason] += n
 		}
-		if pt.Ended {
+		if d.ended {
 			f.ended = append(f.ended, d.p)
 		}
 		for i, st := range d.states {
@@ -155,8 +158,10 @@ func (a *Aggregator) readAll(ctx context.Context, w pipeline.Window, parts []pip
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := a.bufs.get()
+			defer a.bufs.put(buf)
 			for i := range jobs {
-				results[i] <- a.readOne(ctx, w, parts[i])
+				results[i] <- a.readOne(ctx, w, parts[i], buf)
 			}
 		}()
 	}
@@ -192,10 +197,20 @@ func (a *Aggregator) readAll(ctx context.Context, w pipeline.Window, parts []pip
 	return nil
 }
 
-// readOne reads and decodes p's partial of w.
-func (a *Aggregator) readOne(ctx context.Context, w pipeline.Window, p pipeline.Partition) *decoded {
+// readOne reads and decodes p's partial of w, in buf's memory: nothing of the result refers
+// to it, so buf is free again when readOne returns.
+func (a *Aggregator) readOne(ctx context.Context, w pipeline.Window, p pipeline.Partition, buf *readBuffer) *decoded {
 	d := &decoded{p: p}
-	b, err := a.store.ReadPartial(ctx, w.Start, p)
+	var b []byte
+	var err error
+	if ap, ok := a.store.(partialAppender); ok {
+		b, err = ap.AppendPartial(ctx, buf.raw[:0], w.Start, p)
+		if cap(b) > cap(buf.raw) {
+			buf.raw = b[:0]
+		}
+	} else {
+		b, err = a.store.ReadPartial(ctx, w.Start, p)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			// Listed, then gone (a lifecycle rule?): nothing to wait for.
@@ -207,8 +222,8 @@ func (a *Aggregator) readOne(ctx context.Context, w pipeline.Window, p pipeline.
 		return d
 	}
 	a.m.partialsRead.Inc()
-	pt, err := pipeline.DecodePartial(b)
-	if err != nil {
+	pt := &buf.partial
+	if err := pipeline.DecodePartialInto(b, pt); err != nil {
 		d.invalid = err
 		return d
 	}
@@ -217,7 +232,10 @@ func (a *Aggregator) readOne(ctx context.Context, w pipeline.Window, p pipeline.
 			pt.Source(), rfc3339(unixTime(pt.Start)), rfc3339(unixTime(pt.End)), p, rfc3339(w.Start), w.End.Sub(w.Start))
 		return d
 	}
-	d.partial = pt
+	d.records, d.bytes, d.ended = pt.Records, pt.Bytes, pt.Ended
+	if len(pt.Dropped) > 0 {
+		d.dropped = maps.Clone(pt.Dropped) // pt's map is decoded into again
+	}
 	d.states = make([]pipeline.State, len(a.ops))
 	d.stateErr = make([]error, len(a.ops))
 	for _, os := range pt.Ops {

@@ -177,22 +177,41 @@ var ErrPartialVersion = errors.New("partial: unsupported format version")
 // bytes, an inverted window, negative counts or two states of one operator are errors, so a
 // damaged object is refused instead of merged.
 func DecodePartial(b []byte) (*Partial, error) {
-	r := bytes.NewReader(b)
-	dec := msgpack.NewDecoder(r)
 	var p Partial
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("partial: %w", err)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("partial: %d bytes after the partial", r.Len())
-	}
-	if p.V != PartialVersion {
-		return nil, fmt.Errorf("%w: %d, this build reads %d", ErrPartialVersion, p.V, PartialVersion)
-	}
-	if err := p.validate(); err != nil {
+	if err := DecodePartialInto(b, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// DecodePartialInto is DecodePartial into p, reusing the memory p holds from an earlier
+// decode: its Ops and each operator's State buffer (a partial's states are most of its bytes;
+// the aggregator decodes every partition's partial of every window), and its Dropped map.
+// Nothing else of the earlier partial survives: p ends as DecodePartial would make it. On an
+// error p holds an unspecified mix and must not be used, but may be decoded into again.
+func DecodePartialInto(b []byte, p *Partial) error {
+	ops, dropped := p.Ops[:cap(p.Ops)], p.Dropped
+	for i := range ops {
+		// Decoding reslices Ops within its capacity and decodes into the elements in place: a
+		// field the encoding lacks must not keep an earlier partial's value.
+		ops[i].Name, ops[i].Config, ops[i].State = "", "", ops[i].State[:0]
+	}
+	clear(dropped)
+	*p = Partial{Ops: ops[:0], Dropped: dropped}
+	r := bytes.NewReader(b)
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(r)
+	if err := dec.Decode(p); err != nil {
+		return fmt.Errorf("partial: %w", err)
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("partial: %d bytes after the partial", r.Len())
+	}
+	if p.V != PartialVersion {
+		return fmt.Errorf("%w: %d, this build reads %d", ErrPartialVersion, p.V, PartialVersion)
+	}
+	return p.validate()
 }
 
 func (p *Partial) validate() error {

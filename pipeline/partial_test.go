@@ -138,15 +138,22 @@ func TestEmptyPartialIsValid(t *testing.T) {
 	}
 }
 
-// FuzzDecodePartial: any input either fails cleanly or decodes to a partial that re-encodes
-// deterministically and decodes back to itself.
-func FuzzDecodePartial(f *testing.F) {
+// addPartialSeeds seeds a fuzz target of partials: a sample, nil, an empty map, an empty
+// window. It returns the sample's encoding.
+func addPartialSeeds(f *testing.F) []byte {
 	good, _ := EncodePartial(samplePartial())
 	f.Add(good)
 	f.Add([]byte{0xc0})
 	f.Add([]byte{0x80})
 	empty, _ := EncodePartial(&Partial{V: 1, Stream: "s", Partition: "p", End: 1})
 	f.Add(empty)
+	return good
+}
+
+// FuzzDecodePartial: any input either fails cleanly or decodes to a partial that re-encodes
+// deterministically and decodes back to itself.
+func FuzzDecodePartial(f *testing.F) {
+	addPartialSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := DecodePartial(b)
 		if err != nil {
@@ -187,4 +194,60 @@ func normal(p *Partial) *Partial {
 		}
 	}
 	return &c
+}
+
+// DecodePartialInto reuses an earlier partial's memory and keeps nothing else of it: a small
+// partial (one operator, nothing dropped, another window) decoded into what held a large one
+// (two operators, drops, positions) is the partial DecodePartial makes of it, and its state
+// is in the earlier buffer.
+func TestDecodePartialIntoKeepsNothingOfTheLast(t *testing.T) {
+	big := samplePartial()
+	big.Ops[1].State = bytes.Repeat([]byte{0xc0}, 1000)
+	big.Ended = true
+	small := &Partial{V: PartialVersion, Stream: "other", Partition: "9", Start: 60e9, End: 120e9,
+		Ops: []OpState{{Name: "contributors/x", State: []byte{0x90}}}}
+	var p Partial
+	for _, in := range []*Partial{big, small, big} {
+		b, err := EncodePartial(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reused := p.Ops
+		if err := DecodePartialInto(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := DecodePartial(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(normal(&p), normal(fresh)) {
+			t.Errorf("decoded into a used partial:\n got %+v\nwant %+v", p, *fresh)
+		}
+		if cap(reused) >= len(p.Ops) && len(p.Ops) > 0 && &reused[:1][0] != &p.Ops[0] {
+			t.Error("the operators' slice was not reused")
+		}
+	}
+	if cap(p.Ops[1].State) < 1000 {
+		t.Errorf("the large state's buffer was not reused: cap %d", cap(p.Ops[1].State))
+	}
+}
+
+// FuzzDecodePartialInto: any input decoded into a partial that held another gives what
+// DecodePartial gives: the same error, or the same partial.
+func FuzzDecodePartialInto(f *testing.F) {
+	good := addPartialSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fresh, ferr := DecodePartial(b)
+		var p Partial
+		if err := DecodePartialInto(good, &p); err != nil {
+			t.Fatal(err)
+		}
+		err := DecodePartialInto(b, &p)
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("into a used partial: %v; fresh: %v", err, ferr)
+		}
+		if err == nil && !reflect.DeepEqual(normal(&p), normal(fresh)) {
+			t.Fatalf("into a used partial:\n%+v\nfresh:\n%+v", p, *fresh)
+		}
+	})
 }

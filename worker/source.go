@@ -74,7 +74,7 @@ func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipelin
 			return nil, err
 		}
 		kcfg.Brokers, kcfg.Topics, kcfg.Group = a.broker.Addrs(), []string{cfg.Demo.Topic}, "weir-demo"
-		if a.gen, err = demo.NewGenerator(cfg.Demo, a.broker.Addrs()); err != nil {
+		if a.gen, err = demo.NewGenerator(cfg.Demo, a.broker.Addrs(), a.reg, a.log); err != nil {
 			return nil, err
 		}
 		a.log.Info("embedded demo broker started", "addrs", a.broker.Addrs(), "topic", cfg.Demo.Topic,

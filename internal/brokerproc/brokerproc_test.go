@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/testproc"
 )
 
 // TestMain lets the test start this test binary as a broker process.
@@ -22,12 +24,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A broker in its own process serves a round trip, and stops when its parent closes the pipe.
-func TestServeAndStop(t *testing.T) {
+// brokerCommand runs this test binary as a broker process (TestMain).
+func brokerCommand() *exec.Cmd {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BROKERPROC_TEST_SERVE=1")
 	cmd.Stderr = os.Stderr
-	p, err := Start(cmd)
+	return cmd
+}
+
+// A broker in its own process serves a round trip, and stops when its parent closes the pipe.
+func TestServeAndStop(t *testing.T) {
+	p, err := Start(brokerCommand())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,4 +69,24 @@ func TestServeAndStop(t *testing.T) {
 	if err := p.Stop(); err != nil {
 		t.Fatalf("the broker did not exit cleanly when its stdin closed: %v", err)
 	}
+}
+
+// The broker process dies with the process that started it, even one killed with SIGKILL: its
+// stdin (Serve's pipe) closes with the parent. No fix was needed; this keeps it so.
+func TestBrokerDiesWithItsParent(t *testing.T) {
+	testproc.CheckDiesWithParent(t, "TestHelperBrokerParent", 10*time.Second)
+}
+
+// TestHelperBrokerParent is TestBrokerDiesWithItsParent's helper process (it returns at once
+// in any other run).
+func TestHelperBrokerParent(t *testing.T) {
+	if !testproc.IsHelper() {
+		return
+	}
+	cmd := brokerCommand()
+	p, err := Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testproc.HelperServe("kafka://"+p.Addrs()[0], cmd.Process.Pid)
 }

@@ -3,6 +3,9 @@ package moto
 import (
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/weirstream/weir/internal/testproc"
 )
 
 func status(t *testing.T, method, url string) int {
@@ -43,4 +46,23 @@ func TestStartResetStop(t *testing.T) {
 	if _, err := http.Get(a.Endpoint() + "/moto-api/data.json"); err == nil {
 		t.Fatal("server still answers after stop")
 	}
+}
+
+// moto_server dies with the test binary that started it, even one killed with SIGKILL (a
+// `go test -timeout`), instead of holding its port and memory on a shared machine.
+func TestServerDiesWithTheTestBinary(t *testing.T) {
+	testproc.CheckDiesWithParent(t, "TestHelperMotoServer", 10*time.Second)
+}
+
+// TestHelperMotoServer is TestServerDiesWithTheTestBinary's helper process (it returns at once
+// in any other run).
+func TestHelperMotoServer(t *testing.T) {
+	if !testproc.IsHelper() {
+		return
+	}
+	s, err := StartProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testproc.HelperServe(s.Endpoint(), s.Pid())
 }

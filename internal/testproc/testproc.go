@@ -1,6 +1,7 @@
 // Package testproc runs a local protocol server (moto_server, kinesalite) for tests: on a free
-// loopback port, in its own process group (so stopping it also ends what it spawned), with its
-// output kept (bounded) for failure messages.
+// loopback port, in its own process group (so stopping it also ends what it spawned), killed
+// by the kernel if the process that started it dies first (a test binary killed by a timeout),
+// with its output kept (bounded) for failure messages.
 package testproc
 
 import (
@@ -37,7 +38,7 @@ func Start(name string, argv func(port int) []string, ready func(ctx context.Con
 	out := &lockedBuffer{}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -49,6 +50,9 @@ func Start(name string, argv func(port int) []string, ready func(ctx context.Con
 	}
 	return p, nil
 }
+
+// Pid is the server's process id, which is also its process group's.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 func (p *Process) waitReady(ready func(context.Context, string) bool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

@@ -41,3 +41,24 @@ func TestStartStopAndEarlyExit(t *testing.T) {
 		t.Fatalf("early exit: %v", err)
 	}
 }
+
+// A server started through Start dies with the process that started it, killed with SIGKILL
+// (a test binary killed by a timeout): no moto or kinesalite left running on a shared machine.
+func TestServerDiesWithItsParent(t *testing.T) {
+	CheckDiesWithParent(t, "TestHelperHTTPServer", 10*time.Second)
+}
+
+// TestHelperHTTPServer is TestServerDiesWithItsParent's helper process (it returns at once in
+// any other run).
+func TestHelperHTTPServer(t *testing.T) {
+	if !IsHelper() {
+		return
+	}
+	p, err := Start("http.server", func(port int) []string {
+		return []string{"python3", "-m", "http.server", strconv.Itoa(port), "--bind", "127.0.0.1"}
+	}, httpReady, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	HelperServe(p.Endpoint(), p.Pid())
+}

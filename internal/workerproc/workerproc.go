@@ -97,8 +97,9 @@ type Proc struct {
 func command(bin, dir string, env, args []string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir, cmd.Env = dir, env
+	cmd.SysProcAttr = sysProcAttr()
 	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534}
 	}
 	return cmd
 }

@@ -23,6 +23,8 @@ type Store interface {
 	WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error
 	ListPartials(ctx context.Context, from time.Time, fn func(start time.Time, p pipeline.Partition) bool) error
 	ReadPartial(ctx context.Context, start time.Time, p pipeline.Partition) ([]byte, error)
+	// AppendPartial is ReadPartial appending to dst (the aggregator reuses one buffer).
+	AppendPartial(ctx context.Context, dst []byte, start time.Time, p pipeline.Partition) ([]byte, error)
 	ClaimPublish(ctx context.Context, w pipeline.Window, body []byte) (bool, error)
 	LoadState(ctx context.Context, name string) ([]byte, string, error)
 	SaveState(ctx context.Context, name string, data []byte, version string) (string, bool, error)
@@ -112,6 +114,9 @@ func writeReadOverwrite(t *testing.T, s Store, _ Features) {
 	if _, err := s.ReadPartial(ctx, T0, p); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ReadPartial of nothing: %v, want fs.ErrNotExist", err)
 	}
+	if _, err := s.AppendPartial(ctx, nil, T0, p); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("AppendPartial of nothing: %v, want fs.ErrNotExist", err)
+	}
 	for _, b := range [][]byte{[]byte("first"), []byte("second, longer"), {}} {
 		if err := s.WritePartial(ctx, T0, p, b); err != nil {
 			t.Fatal(err)
@@ -119,6 +124,13 @@ func writeReadOverwrite(t *testing.T, s Store, _ Features) {
 		got, err := s.ReadPartial(ctx, T0, p)
 		if err != nil || !bytes.Equal(got, b) {
 			t.Fatalf("ReadPartial = %q, %v; want %q", got, err, b)
+		}
+		// Appended after what dst holds, in dst's memory when it has room.
+		dst := make([]byte, 3, 64)
+		copy(dst, "pre")
+		got, err = s.AppendPartial(ctx, dst, T0, p)
+		if err != nil || string(got) != "pre"+string(b) || &got[0] != &dst[0] {
+			t.Fatalf("AppendPartial after %q = %q, %v; want %q in dst's memory", dst, got, err, "pre"+string(b))
 		}
 	}
 	if got := list(t, s, T0); len(got) != 1 || got[0].p != p || !got[0].start.Equal(T0) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,13 @@ func (s *PartialStore) WritePartial(ctx context.Context, start time.Time, p pipe
 
 // ReadPartial returns one partial; a missing one is an error wrapping fs.ErrNotExist.
 func (s *PartialStore) ReadPartial(ctx context.Context, start time.Time, p pipeline.Partition) ([]byte, error) {
-	data, _, err := s.get(ctx, "partial", s.cfg.key(layout.PartialKey(start, p)))
+	return s.AppendPartial(ctx, nil, start, p)
+}
+
+// AppendPartial is ReadPartial appending the partial to dst, for a reader that reuses one
+// buffer for partial after partial (the aggregator's, ~27 KB per partition per window).
+func (s *PartialStore) AppendPartial(ctx context.Context, dst []byte, start time.Time, p pipeline.Partition) ([]byte, error) {
+	data, _, err := s.getAppend(ctx, dst, "partial", s.cfg.key(layout.PartialKey(start, p)))
 	return data, err
 }
 
@@ -229,7 +236,12 @@ func conflict(err error) bool {
 
 // get returns an object and its ETag; a missing one is an error wrapping fs.ErrNotExist.
 func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, string, error) {
-	var data []byte
+	return s.getAppend(ctx, nil, kind, key)
+}
+
+// getAppend is get appending the object to dst (each attempt from dst's length again).
+func (s *PartialStore) getAppend(ctx context.Context, dst []byte, kind, key string) ([]byte, string, error) {
+	data := dst
 	var etag string
 	missing := false
 	err := s.read(ctx, kind, opGet, func(ctx context.Context) error {
@@ -244,14 +256,23 @@ func (s *PartialStore) get(ctx context.Context, kind, key string) ([]byte, strin
 		}
 		defer out.Body.Close()
 		etag = aws.ToString(out.ETag)
-		data, err = io.ReadAll(out.Body)
+		if n := aws.ToInt64(out.ContentLength); out.ContentLength != nil && n >= 0 {
+			// The size is known: read it into dst's room, growing dst at most once.
+			data = slices.Grow(dst, int(n))
+			_, err = io.ReadFull(out.Body, data[len(dst):len(dst)+int(n)])
+			data = data[:len(dst)+int(n)]
+			return err
+		}
+		b := bytes.NewBuffer(dst)
+		_, err = b.ReadFrom(out.Body)
+		data = b.Bytes()
 		return err
 	})
 	switch {
 	case err != nil:
-		return nil, "", fmt.Errorf("s3: get s3://%s/%s: %w", s.cfg.Bucket, key, err)
+		return dst, "", fmt.Errorf("s3: get s3://%s/%s: %w", s.cfg.Bucket, key, err)
 	case missing:
-		return nil, "", fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, key, fs.ErrNotExist)
+		return dst, "", fmt.Errorf("s3://%s/%s: %w", s.cfg.Bucket, key, fs.ErrNotExist)
 	}
 	return data, etag, nil
 }

@@ -2,11 +2,14 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -19,11 +22,13 @@ type Generator struct {
 	users    Zipf
 	rng      *rand.Rand
 	produced atomic.Int64
-	failed   atomic.Int64
+	m        *metrics
+	log      *slog.Logger
+	logged   atomic.Bool // the first refused record was logged
 }
 
-// NewGenerator connects a producer to addrs.
-func NewGenerator(cfg Config, addrs []string) (*Generator, error) {
+// NewGenerator connects a producer to addrs; its metrics go to reg.
+func NewGenerator(cfg Config, addrs []string, reg prometheus.Registerer, log *slog.Logger) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -36,6 +41,7 @@ func NewGenerator(cfg Config, addrs []string) (*Generator, error) {
 		cfg: cfg, cl: cl, shape: shape{day: cfg.DayLength},
 		tenants: NewZipf(cfg.Tenants, 1.1), users: NewZipf(cfg.Users, 1.05),
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		m:   newMetrics(reg), log: log.With("component", "demo-generator"),
 	}, nil
 }
 
@@ -83,14 +89,26 @@ func (g *Generator) Run(ctx context.Context) error {
 	}
 }
 
+// done is the producer's callback for each record (on the client's goroutines).
 func (g *Generator) done(_ *kgo.Record, err error) {
-	if err != nil {
-		g.failed.Add(1)
-		return
+	switch {
+	case err == nil:
+		g.produced.Add(1)
+		g.m.produced.Inc()
+	case errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed):
+		// Run's context ended, or the client closed with the record still buffered.
+		g.m.failed.WithLabelValues(failStopping).Inc()
+	default:
+		g.m.failed.WithLabelValues(failBroker).Inc()
+		if !g.logged.Swap(true) {
+			g.log.Warn("the embedded broker did not take a demo event; every one it refuses is counted in "+
+				"weir_demo_produce_failures_total (logged once)", "err", err)
+		}
 	}
-	g.produced.Add(1)
 }
 
+// flush waits (up to 5s) for what is buffered; what is still unacknowledged then is cut off
+// by the client's close, counted as stopping.
 func (g *Generator) flush() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -3,10 +3,12 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -35,7 +37,7 @@ func TestGeneratorProducesSkewedAccessLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := demo.NewGenerator(cfg, b.Addrs())
+		g, err := demo.NewGenerator(cfg, b.Addrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +107,7 @@ func TestGeneratorSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	g, err := demo.NewGenerator(cfg, b.Addrs())
+	g, err := demo.NewGenerator(cfg, b.Addrs(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

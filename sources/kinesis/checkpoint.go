@@ -95,8 +95,8 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 		return noHandoff(s.store.release(ctx, h.shard, s.cfg.WorkerID, counter))
 	})
 	if err != nil {
-		if moved && !errors.Is(err, errLeaseLost) {
-			s.m.checkpointErrs.Inc()
+		if moved {
+			s.checkpointFailed(err)
 		}
 		return err
 	}
@@ -105,6 +105,16 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 		s.m.checkpoints.Inc()
 	}
 	return nil
+}
+
+// checkpointFailed counts a checkpoint write that failed (weir_kinesis_checkpoint_errors_total,
+// published as CommitErrors): a periodic one, a release's, a handover's or SHARD_END. A write
+// refused because another worker holds the lease now is not a failed write but a lost lease,
+// counted as such.
+func (s *Source) checkpointFailed(err error) {
+	if !errors.Is(err, errLeaseLost) {
+		s.m.checkpointErrs.Inc()
+	}
 }
 
 // checkpointLoop writes every held lease's moved checkpoint each CheckpointInterval, until
@@ -155,14 +165,20 @@ func (s *Source) handOver(h *held, to string) {
 	s.rt.Revoke(ctx, h.part)
 	cancel()
 	cand, ok := h.candidate()
+	moved := false
 	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
 		cp, sub, state := "", int64(0), ""
 		if ok && cand.String() != h.written {
-			cp, sub, state = cand.Position.Seq, int64(cand.Position.Sub), cand.String()
+			cp, sub, state, moved = cand.Position.Seq, int64(cand.Position.Sub), cand.String(), true
 		}
 		return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, state, to))
 	})
 	if err != nil {
+		if moved {
+			// The lease is forgotten whatever the outcome (lastWrite): no later write retries
+			// this checkpoint, so this is its one count.
+			s.checkpointFailed(err)
+		}
 		s.log.Warn("handing a lease over failed; it expires and is taken instead", "shard", h.shard, "to", to, "err", err)
 		return
 	}

@@ -1,13 +1,8 @@
 package kinesis_test
 
 import (
-	"context"
-	"math/big"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/weirstream/weir/internal/kinesalite"
 	"github.com/weirstream/weir/internal/metrictest"
@@ -30,12 +25,7 @@ func TestFinishedShardLeaseDeletedOnceChildrenPassedIt(t *testing.T) {
 	waitUntil(t, 30*time.Second, "records flowing", func() bool { return st.Distinct() > 100 }, w)
 
 	parent := e.shardIDs(t, stream)[0]
-	half := new(big.Int).Lsh(big.NewInt(1), 127).String()
-	if _, err := e.kin.SplitShard(context.Background(), &awskinesis.SplitShardInput{StreamName: aws.String(stream),
-		ShardToSplit: aws.String(parent), NewStartingHashKey: aws.String(half)}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitActive(t, stream)
+	e.splitInHalf(t, stream, parent)
 	ids := e.shardIDs(t, stream)
 	if len(ids) != 3 {
 		t.Fatalf("after the split: shards %v", ids)

@@ -42,10 +42,19 @@ func (s *Source) syncAndTake(t *taker) {
 	if s.runCtx.Err() != nil {
 		return
 	}
-	if err := s.syncShards(s.runCtx); err != nil && s.runCtx.Err() == nil {
+	s.syncOnce(s.runCtx)
+	s.takeRound(t)
+}
+
+// syncOnce runs one shard sync, bounded by LeaseDuration as a take round is: a DynamoDB or
+// Kinesis that stops answering must not hold the coordinator (and Run, at start) silently
+// until shutdown. A failure is logged unless Run is stopping.
+func (s *Source) syncOnce(runCtx context.Context) {
+	ctx, cancel := context.WithTimeout(runCtx, s.cfg.LeaseDuration)
+	defer cancel()
+	if err := s.syncShards(ctx); err != nil && runCtx.Err() == nil {
 		s.log.Warn("shard sync failed; retrying", "err", err)
 	}
-	s.takeRound(t)
 }
 
 // renewAll bumps every held lease's counter. A lease whose fencing condition fails was taken by
@@ -126,7 +135,7 @@ func (s *Source) takeRound(t *taker) {
 	defer cancel()
 	all, leaderRow, err := s.store.scan(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
+		if s.runCtx.Err() == nil { // a scan that ran out of time is a failure too; a stop is not
 			s.log.Warn("scanning the lease table failed", "err", err)
 		}
 		return

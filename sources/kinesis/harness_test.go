@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,27 @@ func newEnv(t *testing.T, kinEndpoint, ddbEndpoint string) *env {
 	e.kin = awskinesis.NewFromConfig(e.kinCfg)
 	e.ddb = dynamodb.NewFromConfig(e.ddbCfg)
 	return e
+}
+
+// withDynamoDB is e with its DynamoDB calls made through c (a front that injects faults in
+// front of the real server).
+func (e *env) withDynamoDB(c aws.HTTPClient) *env {
+	le := *e
+	le.ddbCfg = e.ddbCfg.Copy()
+	le.ddbCfg.HTTPClient = c
+	return &le
+}
+
+// splitInHalf splits shard at the middle of the hash key range and waits for the stream to be
+// active again (kinesalite: moto's resharding is wrong).
+func (e *env) splitInHalf(t *testing.T, stream, shard string) {
+	t.Helper()
+	half := new(big.Int).Lsh(big.NewInt(1), 127).String()
+	if _, err := e.kin.SplitShard(context.Background(), &awskinesis.SplitShardInput{StreamName: aws.String(stream),
+		ShardToSplit: aws.String(shard), NewStartingHashKey: aws.String(half)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitActive(t, stream)
 }
 
 func (e *env) createStream(t *testing.T, name string, shards int32) {

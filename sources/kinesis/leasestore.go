@@ -92,16 +92,16 @@ func (s *leaseStore) ensureTable(ctx context.Context, create bool, watch func(re
 	defer cancel()
 	for {
 		var out *dynamodb.DescribeTableOutput
-		err := s.do(ctx, "DescribeTable", func(ctx context.Context) (err error) {
+		err := s.do(ctx, "DescribeTable", boundAttempt(startupAttemptTimeout, func(ctx context.Context) (err error) {
 			out, err = s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
 			return err
-		}, watch)
+		}), watch)
 		var nf *types.ResourceNotFoundException
 		switch {
 		case errors.As(err, &nf) && !create:
 			return fmt.Errorf("source.kinesis.lease_table: table %q does not exist and create_table is false", s.table)
 		case errors.As(err, &nf):
-			err = s.do(ctx, "CreateTable", func(ctx context.Context) error {
+			err = s.do(ctx, "CreateTable", boundAttempt(startupAttemptTimeout, func(ctx context.Context) error {
 				_, err := s.db.CreateTable(ctx, &dynamodb.CreateTableInput{
 					TableName:            &s.table,
 					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrKey), AttributeType: types.ScalarAttributeTypeS}},
@@ -113,7 +113,7 @@ func (s *leaseStore) ensureTable(ctx context.Context, create bool, watch func(re
 					return nil // another worker created it a moment ago
 				}
 				return err
-			}, watch)
+			}), watch)
 			if err != nil {
 				return fmt.Errorf("creating lease table %q: %w", s.table, err)
 			}

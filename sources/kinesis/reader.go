@@ -223,6 +223,7 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 		return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cpShardEnd, 0, "", true))
 	})
 	if err != nil {
+		s.checkpointFailed(err) // the lease is forgotten (lastWrite): nothing retries it
 		s.log.Warn("checkpointing SHARD_END failed; the next owner re-reads the shard's tail", "shard", h.shard, "err", err)
 		return
 	}

@@ -150,10 +150,9 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	}
 	s.ready.started.Store(true)
 	s.rt, s.runCtx = rt, ctx
-	if err := s.syncShards(ctx); err != nil && ctx.Err() == nil {
-		// Not fatal: the coordinator retries, and leases that exist can be read meanwhile.
-		s.log.Warn("shard sync failed; retrying", "err", err)
-	}
+	// Not fatal if it fails: the coordinator retries, and leases that exist can be read
+	// meanwhile.
+	s.syncOnce(ctx)
 	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.coordinate() }()
 	go func() { defer s.bg.Done(); s.checkpointLoop() }()
@@ -184,6 +183,8 @@ func (s *Source) Close(ctx context.Context) error {
 			defer func() { <-sem }()
 			if err := s.releaseLease(ctx, h); err != nil {
 				errs[i] = fmt.Errorf("releasing lease %s: %w", h.shard, err)
+				s.log.Warn("lease not released; it expires after lease_duration and its next owner resumes at the last checkpoint written",
+					"shard", h.shard, "lease_duration", s.cfg.LeaseDuration, "err", err)
 			}
 		}()
 	}

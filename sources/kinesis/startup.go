@@ -18,6 +18,38 @@ import (
 // retries and waits (a stream being created, a table becoming active).
 const startupTimeout = 2 * time.Minute
 
+// startupAttemptTimeout bounds one attempt of a start-up call. An endpoint that accepts the
+// connection and never answers (a stuck proxy, a peer gone without a reset) would otherwise
+// hold the first attempt for all of startupTimeout: nothing logged for two minutes, then an
+// exit. Bounded, the attempt fails as a network error, which is logged at once and retried.
+// The calls are single-item metadata reads and a CreateTable: milliseconds when answered.
+const startupAttemptTimeout = 5 * time.Second
+
+// boundAttempt bounds each attempt of call by d. An attempt that ran out of time while the
+// caller's ctx had not is returned as errNoAnswer, a connection error to the retry policy
+// (awsconf.Classify: network, retried); a context error would end the retries instead.
+func boundAttempt(d time.Duration, call func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		err := call(actx)
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			return errNoAnswer{after: d, err: err}
+		}
+		return err
+	}
+}
+
+// errNoAnswer is an attempt that got no answer in time. It does not unwrap to the SDK's
+// canceled error, which the SDK's retry rules (and so Classify) take as not retryable.
+type errNoAnswer struct {
+	after time.Duration
+	err   error
+}
+
+func (e errNoAnswer) Error() string         { return fmt.Sprintf("no answer within %v: %v", e.after, e.err) }
+func (e errNoAnswer) ConnectionError() bool { return true }
+
 // checkStream makes sure the stream exists before anything is created for it.
 //
 // A stream that does not exist fails Run at once, with the field named, instead of leaving a
@@ -33,10 +65,10 @@ func (s *Source) checkStream(ctx context.Context) error {
 	w := s.startupWatch("the stream", "DescribeStreamSummary")
 	for {
 		var out *kinesis.DescribeStreamSummaryOutput
-		err := s.cfg.Retry.Do(ctx, func(ctx context.Context) (err error) {
+		err := s.cfg.Retry.Do(ctx, boundAttempt(startupAttemptTimeout, func(ctx context.Context) (err error) {
 			out, err = s.kin.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(s.cfg.Stream)})
 			return err
-		}, func(reason string, err error) {
+		}), func(reason string, err error) {
 			s.m.apiErrors.WithLabelValues("DescribeStreamSummary", reason).Inc()
 			w.failed(reason, err)
 		})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -76,40 +75,5 @@ func TestMissingStreamFailsAtStart(t *testing.T) {
 	var nf *ddbtypes.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Errorf("lease table after the failed start: %v, want it never created", err)
-	}
-}
-
-// DynamoDB unreachable at start: the first failure is logged at once, saying what is retried
-// and until when, not only when the retries give up minutes later.
-func TestUnreachableLeaseTableLoggedAtOnce(t *testing.T) {
-	srv := moto.Start(t)
-	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
-	e.createStream(t, "reachable", 1)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	start := time.Now()
-	logs, done := e.startSource(t, ctx, awsConfig(t, closed), testConfig("reachable", "leases-unreachable", "a"))
-	waitUntil(t, 10*time.Second, "the unreachable lease table logged", func() bool {
-		return strings.Contains(logs.String(), "cannot reach the lease table leases-unreachable at start; retrying")
-	})
-	t.Logf("logged %v after start: %s", time.Since(start).Round(time.Millisecond), logs.String())
-	if line := logs.String(); !strings.Contains(line, "op=DescribeTable") || !strings.Contains(line, "retrying_until=") ||
-		!strings.Contains(line, "reason=network") {
-		t.Errorf("the log line does not say what is retried and until when: %s", line)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("Run returned no error without a lease table")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after its context ended")
 	}
 }

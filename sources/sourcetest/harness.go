@@ -377,13 +377,21 @@ func (w *Worker) Stop(t *testing.T) {
 // final commit): it returns that error instead of failing the test on it.
 func (w *Worker) StopSource(t *testing.T) error {
 	t.Helper()
+	return w.StopWithin(t, 20*time.Second)
+}
+
+// StopWithin is StopSource within the worker's shutdown deadline d, which starts as Run is
+// told to stop and bounds the runtime's Close and the source's (as worker.Config's
+// ShutdownTimeout does); Run itself must return promptly, the caller times it.
+func (w *Worker) StopWithin(t *testing.T, d time.Duration) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
 	w.cancel()
 	w.cancel = nil
 	if err := <-w.runErr; err != nil {
 		t.Errorf("%s: Run: %v", w.Name, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	if err := w.RT.Close(ctx); err != nil {
 		t.Errorf("%s: runtime close: %v", w.Name, err)
 	}
