@@ -46,6 +46,11 @@ type Detector struct {
 // points remain ranked), and 0.5 at a tail probability of e^-10 ≈ 4.5e-5.
 const scoreHalf = 10
 
+// settleDiv is the forecaster's horizon as a share of Memory: its level and baseline move at
+// settleDiv/Memory per point, so they settle over Memory/settleDiv points, and a record counts
+// only once the series is that old (records.go).
+const settleDiv = 10
+
 // maxZ caps the standardised residual fed to the calibration, so that one astronomically large
 // spike cannot inflate the baseline variance for the whole memory horizon.
 const maxZ = 50
@@ -83,7 +88,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 
 	// Three channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point, unless a record's rarity is larger.
-	z, exp, dev := d.fc.observe(v, ws, ts, 10*slow)
+	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
 	var rs float64
 	if d.fc.n > youth {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
@@ -100,23 +105,27 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	}
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
-	rec := d.rec.observe(v, bandZ*dev, slow, tail)
-	if rec > s {
-		why = ReasonRecord
-	}
-	s += rec
+	rec := d.rec.observe(v, bandZ*dev, slow, tail, int64(d.p.memory/settleDiv))
 
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	if !res.Warm {
 		return res
 	}
-	// The combined surprise, recalibrated by how often this series reports that much; then
-	// reported if it tops the recent maximum.
-	c := d.reports.correct(s)
+	// The channels' surprise, recalibrated by how often this series reports that much, plus
+	// the record's rarity, which is already this series' own rate and is not mapped again: the
+	// report curve of a series with many large reports flattens, and a record through it would
+	// be worth a fraction of a nat however rare records are. The curve learns the whole report,
+	// s + rec, so that a series whose reports are routinely records still learns to discount
+	// its large reports. Then reported if it tops the recent maximum.
+	cs := d.reports.correct(s)
+	if rec > cs {
+		why = ReasonRecord
+	}
+	c := cs + rec
 	res.Peak = d.pk.observe(c, d.p.quiet)
-	d.reports.observe(s, res.Peak, tail, decay)
+	d.reports.observe(s+rec, res.Peak, tail, decay)
 	res.Score = c / (c + scoreHalf)
-	if s > 0 {
+	if c > 0 {
 		res.Reason = why
 	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm

@@ -16,10 +16,11 @@
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
 // and tailRate recalibrate it by the frequencies the series really produces. The most
-// surprising channel speaks for the point; a value beyond every value the series has produced
-// (records.go) adds the rarity of such records for this series; tailCurve recalibrates the
-// sum by the series' rate of reports; peaks.go reports a point when it exceeds every score of the last Quiet
-// points, with no threshold of its own. Result.Score is continuous and scale-free, and
+// surprising channel speaks for the point, and tailCurve recalibrates it by the series' rate of
+// reports; a value beyond every value the series has produced (records.go) then adds the rarity
+// of such records for this series, once the series is old enough for its range to mean
+// something; peaks.go reports a point when it exceeds every score of the last Quiet points,
+// with no threshold of its own. Result.Score is continuous and scale-free, and
 // Config.AlarmScore is the only threshold: an alarm is a report at or above it. Result.Reason
 // names the channel that spoke (reason.go), so that an event on a value inside its band says
 // why it is one.

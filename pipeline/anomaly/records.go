@@ -12,10 +12,11 @@ import "math"
 // sets records often and earns little for each.
 //
 // A record must clear the range by a margin the caller gives (bandZ of the forecaster's
-// deviations): a new high by a hair on a drifting series is not news. Its rarity is added to
-// the channels' surprise before the report curve (detector.go), so that a series whose records
-// are routine reports learns to discount them like any other report (bench/nab/DECISIONS.md
-// 133–140).
+// deviations): a new high by a hair on a drifting series is not news. Nor is a record while the
+// series is younger than the forecaster's own horizon (Memory/10 points, over which its level
+// and baseline settle): until then the range says how young the series is, not where it lives;
+// such records still count in the rate. The rarity is added to the channels' surprise after the
+// report curve (detector.go), and the curve learns the sum (bench/nab/DECISIONS.md 133–150).
 type records struct {
 	n      int64
 	lo, hi float64 // the lowest and highest value so far
@@ -25,9 +26,9 @@ type records struct {
 }
 
 // observe folds v in and returns −ln of the series' record rate, taken before v counts and
-// floored at one record per tail horizon, when v lies beyond the range by more than margin;
-// 0 otherwise.
-func (r *records) observe(v, margin, slow, tail float64) float64 {
+// floored at one record per tail horizon, when v lies beyond the range by more than margin and
+// the series has produced more than settled points; 0 otherwise.
+func (r *records) observe(v, margin, slow, tail float64, settled int64) float64 {
 	r.n++
 	if r.n == 1 {
 		r.lo, r.hi, r.rate = v, v, 1
@@ -35,7 +36,7 @@ func (r *records) observe(v, margin, slow, tail float64) float64 {
 	}
 	rec := v > r.hi+margin || v < r.lo-margin
 	var s float64
-	if rec {
+	if rec && r.n > settled {
 		s = -math.Log(math.Max(r.rate, tail))
 	}
 	r.lo, r.hi = math.Min(r.lo, v), math.Max(r.hi, v)
