@@ -34,8 +34,13 @@ func newOwnership(partitions int32) *ownership {
 	return &ownership{partitions: partitions, last: map[int32]string{}}
 }
 
-// watch polls g until ctx ends. Describe errors are skipped: the next poll will do.
-func (o *ownership) watch(ctx context.Context, g *group) {
+// ownerLister says who owns what (bed.owners).
+type ownerLister interface {
+	owners(ctx context.Context) (map[string][]int32, bool, error)
+}
+
+// watch polls g until ctx ends. Errors are skipped: the next poll will do.
+func (o *ownership) watch(ctx context.Context, g ownerLister) {
 	t := time.NewTicker(ownershipPoll)
 	defer t.Stop()
 	for {
