@@ -25,6 +25,8 @@ type eventRecord struct {
 	// another owner (timeHandovers); HandoverIncomplete, that some never did.
 	Handover           time.Duration `json:"handover,omitempty"`
 	HandoverIncomplete bool          `json:"handover_incomplete,omitempty"`
+	// Detail says what a split did: "parent → children".
+	Detail string `json:"detail,omitempty"`
 	// Skipped says why the event did not happen (the worker was not in the state the
 	// schedule expected: it had exited on its own).
 	Skipped string `json:"skipped,omitempty"`

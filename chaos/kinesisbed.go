@@ -38,6 +38,9 @@ type kinesisBed struct {
 	ddb *moto.Server // the trial's: it may serve the S3 output too
 	kin *awskinesis.Client
 	db  *dynamodb.Client
+	// closed is the shards a reshard had closed when the stream was read back: the fleet
+	// deletes their leases once their children are past them, which behind takes as done.
+	closed map[int32]bool
 }
 
 // newKinesisBed starts kinesalite, creates the stream of o.Partitions shards, and creates the
@@ -185,17 +188,18 @@ func (b *kinesisBed) evict(context.Context, string) (int, error) { return 0, nil
 func (b *kinesisBed) produced(ctx context.Context, acked *tally) (*tally, error) {
 	t := newTally()
 	t.Unanswered = acked.Failed
-	shards, err := b.kin.ListShards(ctx, &awskinesis.ListShardsInput{StreamName: aws.String(trialStream)})
+	shards, err := b.shards(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing the shards: %w", err)
+		return nil, err
 	}
-	if shards.NextToken != nil {
-		return nil, fmt.Errorf("more than one page of shards: the harness reads one")
-	}
-	for _, sh := range shards.Shards {
+	b.closed = map[int32]bool{}
+	for _, sh := range shards {
 		p, err := partitionIndex(aws.ToString(sh.ShardId))
 		if err != nil {
 			return nil, err
+		}
+		if sh.SequenceNumberRange.EndingSequenceNumber != nil {
+			b.closed[p] = true
 		}
 		if err := b.readShard(ctx, sh.ShardId, p, t); err != nil {
 			return nil, fmt.Errorf("reading %s back: %w", aws.ToString(sh.ShardId), err)
@@ -241,13 +245,17 @@ func (b *kinesisBed) readShard(ctx context.Context, shard *string, p int32, t *t
 }
 
 // behind compares every shard's checkpoint in the lease table with the sequence number of its
-// last record.
+// last record. A closed shard without a lease is done: the fleet deletes a finished shard's
+// lease (SHARD_END) once its children have checkpointed past their start.
 func (b *kinesisBed) behind(ctx context.Context, t *tally) ([]string, error) {
 	rows, err := b.leases(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cps := map[int32]string{}
+	for p := range b.closed {
+		cps[p] = "SHARD_END" // unless its lease, not yet deleted, says otherwise
+	}
 	for _, r := range rows {
 		if r.shard == aggregatorLease {
 			continue

@@ -39,6 +39,9 @@ type options struct {
 	// LeaseDuration is the Kinesis workers' source.kinesis.lease_duration: how long a killed
 	// worker's shards stall before another worker takes them (renewals every third of it).
 	LeaseDuration time.Duration `json:"lease_duration,omitempty"`
+	// Splits is how many times a Kinesis trial splits a shard while records flow (kinesalite
+	// reshards as Kinesis does), evenly spaced over the producer's run.
+	Splits int `json:"splits,omitempty"`
 
 	// DrainTimeout bounds the wait, after the producer stopped, for the group to commit every
 	// record.
@@ -117,6 +120,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.RevokeCommit, "revoke-commit-timeout", o.RevokeCommit, "the workers' kafka.revoke_commit_timeout")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "the workers' shutdown_timeout; a SIGTERMed worker still running 10 s after it is SIGKILLed")
 	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval or kinesis.checkpoint_interval (0: the worker's default); a longer one replays more after a kill")
+	fl.IntVar(&o.Splits, "splits", o.Splits, "Kinesis: shards split while records flow, evenly spaced over -produce (a seeded open shard each, at the middle of its hash keys)")
 	fl.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "the Kinesis workers' source.kinesis.lease_duration: how long a killed worker's shards wait for another owner")
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
 	fl.Int64Var(&o.MaxLost, "max-lost", o.MaxLost, "fail a trial that lost more records (-1: report only)")
@@ -178,6 +182,9 @@ func (o *options) validate() error {
 	}
 	if o.Source == "kinesis" && o.LeaseDuration < time.Second {
 		bad("lease-duration", "%v is below 1s (the worker refuses it)", o.LeaseDuration)
+	}
+	if o.Splits < 0 || (o.Splits > 0 && o.Source != "kinesis") {
+		bad("splits", "%d: a count, and only with -source kinesis", o.Splits)
 	}
 	if o.CommitInterval < 0 {
 		bad("commit-interval", "%v is negative", o.CommitInterval)

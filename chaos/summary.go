@@ -120,6 +120,8 @@ func causeName(e *eventRecord, workers int) string {
 		b.WriteString("final ")
 	}
 	switch {
+	case e.Action == actSplit:
+		b.WriteString("shard split")
 	case e.Slot == 0:
 		b.WriteString("stop of the fleet")
 	case e.Action == actKill:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,10 +127,11 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	bgCtx, stopBg := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	defer func() { stopBg(); bg.Wait() }()
-	ev := &eventRunner{o: o, fl: fl, b: b, own: own, bgCtx: bgCtx, bg: &bg, say: say}
+	ev := &eventRunner{o: o, fl: fl, b: b, own: own, rng: rand.New(rand.NewPCG(tr.seed, tr.seed^0x73706c74)), bgCtx: bgCtx, bg: &bg, say: say}
 
 	sched := newSchedule(tr.seed, scheduleConfig{Workers: o.Workers, First: o.First, Last: o.Produce - o.MinGap/2,
 		MinGap: o.MinGap, MaxGap: o.MaxGap})
+	sched = withSplits(sched, o)
 	for _, e := range sched {
 		if err := sleep(ctx, time.Until(t0.Add(e.At))); err != nil {
 			return nil, err
@@ -253,6 +255,7 @@ type eventRunner struct {
 	bgCtx context.Context
 	bg    *sync.WaitGroup
 	say   func(string, ...any)
+	rng   *rand.Rand // draws the shards to split
 }
 
 // apply does e now and returns its record. A kill schedules the eviction of the member it left
@@ -282,6 +285,18 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 				}
 			})
 		}
+	case actSplit:
+		rec.Time = time.Now()
+		s, ok := r.b.(splitter)
+		if !ok {
+			rec.Skipped = "the source cannot reshard"
+			break
+		}
+		detail, err := s.split(ctx, r.rng)
+		if err != nil {
+			rec.Skipped = err.Error()
+		}
+		rec.Detail = detail
 	case actStart:
 		if prev := r.fl.last(e.Slot); prev != nil && prev.sent() == syscall.SIGTERM && !prev.exited() {
 			r.fl.waitTerm(prev, time.Now())
@@ -298,7 +313,7 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 	if final {
 		what = "final " + what
 	}
-	r.say("+%v %s worker %d %s owned %v %s", e.At.Round(100*time.Millisecond), what, e.Slot, rec.Worker, rec.Owned, rec.Skipped)
+	r.say("+%v %s worker %d %s owned %v %s%s", e.At.Round(100*time.Millisecond), what, e.Slot, rec.Worker, rec.Owned, rec.Detail, rec.Skipped)
 	return rec
 }
 
