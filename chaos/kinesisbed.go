@@ -27,6 +27,10 @@ const (
 	trialLeaseTable = "weir-chaos-leases"
 	// aggregatorLease is the lease table's row of the fleet's aggregator, not a shard.
 	aggregatorLease = "weir#aggregator"
+	// finishedOwner is who the harness says owns a shard read to its end (SHARD_END, no owner
+	// in the table): nobody is to take it, so a worker stopped while it held the shard has
+	// handed it over once it finished.
+	finishedOwner = "(finished)"
 )
 
 // kinesisBed is a stream on kinesalite in a process of its own (it reshards correctly; moto
@@ -154,8 +158,9 @@ func str(v ddbtypes.AttributeValue) string {
 	return ""
 }
 
-// owners reads who holds each shard's lease. A lease table is always settled: a dead worker's
-// leases name it until another worker takes them, which is the handover the harness times.
+// owners reads who holds each shard's lease (finishedOwner for a shard at SHARD_END). A lease
+// table is always settled: a dead worker's leases name it until another worker takes them,
+// which is the handover the harness times.
 func (b *kinesisBed) owners(ctx context.Context) (map[string][]int32, bool, error) {
 	rows, err := b.leases(ctx)
 	if err != nil {
@@ -163,6 +168,9 @@ func (b *kinesisBed) owners(ctx context.Context) (map[string][]int32, bool, erro
 	}
 	out := map[string][]int32{}
 	for _, r := range rows {
+		if r.checkpoint == "SHARD_END" {
+			r.owner = finishedOwner
+		}
 		if r.shard == aggregatorLease || r.owner == "" {
 			continue
 		}
