@@ -47,8 +47,9 @@ bench-full:
 
 # The chaos harness (chaos/README.md): a fleet of worker processes killed, stopped and restarted
 # while records flow, every record counted per (partition, window); 10 trials, ~3 min each on
-# 2 cores; summary in out/chaos. A short trial runs in `make test`. Replay one trial:
-# make chaos CHAOS_ARGS="-trials 1 -seed 7"
+# 2 cores; summary in out/chaos. A short trial of each source runs in `make test`. Replay one
+# trial: make chaos CHAOS_ARGS="-trials 1 -seed 7". A Kinesis fleet (kinesalite, leases on
+# moto) with a shard split: make chaos CHAOS_ARGS="-source kinesis -splits 1"
 CHAOS_ARGS ?=
 chaos:
 	$(GO) run ./chaos -out out/chaos $(CHAOS_ARGS)

@@ -31,7 +31,10 @@ type Config struct {
 	MaxWatched int `yaml:"max_watched"`
 	// ReadConcurrency is how many partials are read (GET and decode) at once. Default 16.
 	ReadConcurrency int `yaml:"read_concurrency"`
-	// PartitionsRefresh is how often the partition set is asked for again. Default 1m.
+	// PartitionsRefresh is how often the partition set is asked for again while windows wait.
+	// Default 1m. The set is also asked for before each window is merged or skipped: a
+	// partition that joined since (a Kinesis reshard's children) must not be left out of a
+	// window merged complete, which is never watched for late partials.
 	PartitionsRefresh time.Duration `yaml:"partitions_refresh"`
 	// StateName names the aggregator's state object (kind=state/name=<StateName>.msgpack).
 	// Default "aggregator".

@@ -187,6 +187,18 @@ func (t *term) poll(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	v, missing := t.g.judge(w, t.parts, now, t.began, a.cfg.Grace)
+	if v != wait && t.partsAt.Before(now) {
+		// The set may have grown since it was read: a Kinesis reshard gives the children
+		// leases while the parent's last windows close, and the children write their first
+		// partials only once the parent is finished. A window merged (or skipped) without a
+		// partition the set did not hold is never watched for it: read the set again, once per
+		// window, before deciding for good.
+		if err := t.readPartitions(ctx, now); err != nil {
+			t.log.Warn("aggregator: reading the partition set before a merge failed; the window waits", "err", err)
+			return false, nil
+		}
+		v, missing = t.g.judge(w, t.parts, now, t.began, a.cfg.Grace)
+	}
 	switch v {
 	case skip:
 		next, ok := t.g.nextAfter(t.st.Next)
@@ -212,6 +224,11 @@ func (t *term) refreshPartitions(ctx context.Context, now time.Time) error {
 	if t.parts != nil && now.Sub(t.partsAt) < t.a.cfg.PartitionsRefresh {
 		return nil
 	}
+	return t.readPartitions(ctx, now)
+}
+
+// readPartitions asks for the partition set now.
+func (t *term) readPartitions(ctx context.Context, now time.Time) error {
 	ps, err := t.a.parts.Partitions(ctx)
 	if err != nil {
 		t.a.m.errors.WithLabelValues(opPartitions).Inc()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/pipeline/throughput"
 	"github.com/weirstream/weir/sinks/file"
@@ -32,11 +33,10 @@ func outputsUnderTest(t *testing.T) map[string]func() (output, *summaries) {
 		"dir":       func() (output, *summaries) { return dirUnderTest(t, false) },
 		"dir, gzip": func() (output, *summaries) { return dirUnderTest(t, true) },
 		"s3": func() (output, *summaries) {
-			o, err := newS3Output(context.Background())
+			o, err := newS3Output(context.Background(), moto.Start(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(o.close)
 			cfg := s3sink.Config{Bucket: s3Bucket, Prefix: s3Prefix}
 			cfg.ApplyDefaults()
 			sink, err := s3sink.New(o.client, cfg, prometheus.NewRegistry(), nil)

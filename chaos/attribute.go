@@ -21,6 +21,12 @@ type eventRecord struct {
 	// Final marks what the harness did after the schedule, to let the fleet drain: restart
 	// the stopped workers, stop the extra one, and at last stop them all.
 	Final bool `json:"final,omitempty"`
+	// Handover is how long after a kill or SIGTERM every partition the worker owned had
+	// another owner (timeHandovers); HandoverIncomplete, that some never did.
+	Handover           time.Duration `json:"handover,omitempty"`
+	HandoverIncomplete bool          `json:"handover_incomplete,omitempty"`
+	// Detail says what a split did: "parent → children".
+	Detail string `json:"detail,omitempty"`
 	// Skipped says why the event did not happen (the worker was not in the state the
 	// schedule expected: it had exited on its own).
 	Skipped string `json:"skipped,omitempty"`

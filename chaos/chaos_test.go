@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,29 @@ func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the worker and runs a fleet for about a minute")
 	}
+	shortTrial(t, shortOptions())
+}
+
+// The same trial on Kinesis: a stream of 8 shards on kinesalite, the lease table on moto, and
+// one shard split while records flow (the children's windows must be counted too).
+func TestChaosShortKinesis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the worker and runs a fleet for about a minute")
+	}
 	o := shortOptions()
+	o.Source, o.Splits = "kinesis", 1
+	r := shortTrial(t, o)
+	split := false
+	for _, e := range r.Events {
+		split = split || (e.Action == actSplit && e.Skipped == "")
+	}
+	if !split {
+		t.Error("the trial split no shard")
+	}
+}
+
+// shortTrial runs one trial of o, asserts what every short trial must hold, and returns it.
+func shortTrial(t *testing.T, o options) *trialResult {
 	o.MaxDuplicated = maxDuplicated
 	o.Work, o.Out = t.TempDir(), ""
 	o.Weir = filepath.Join(o.Work, "weir")
@@ -45,7 +68,11 @@ func TestChaosShort(t *testing.T) {
 	if err := buildWeir(ctx, o.Weir); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runTrials(ctx, o, os.Args[0], replayCommand([]string{"-short"}), testLog{t})
+	args := []string{"-short", "-source", o.Source}
+	if o.Splits > 0 {
+		args = append(args, "-splits", strconv.Itoa(o.Splits))
+	}
+	s, err := runTrials(ctx, o, os.Args[0], replayCommand(args), testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +98,7 @@ func TestChaosShort(t *testing.T) {
 	if r.Account.Undecodable.Produced == 0 || r.Account.Cells < 4*o.Partitions {
 		t.Errorf("%d undecodable records over %d cells: too little traffic to test the count", r.Account.Undecodable.Produced, r.Account.Cells)
 	}
+	return r
 }
 
 // testLog writes the harness's progress lines to the test log.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,14 +71,14 @@ func countOutputs(ctx context.Context, out output, topic string) (*counted, erro
 			if err := json.Unmarshal(line, &l); err != nil {
 				return err
 			}
-			n, err := strconv.ParseInt(l.Partition, 10, 32)
+			n, err := partitionIndex(l.Partition)
 			if err != nil {
-				return fmt.Errorf("partition %q: %w", l.Partition, err)
+				return err
 			}
 			if c.Letters[l.Reason] == nil {
 				c.Letters[l.Reason] = map[letter]int{}
 			}
-			c.Letters[l.Reason][letter{Partition: int32(n), Position: l.Position}]++
+			c.Letters[l.Reason][letter{Partition: n, Position: l.Position}]++
 			return nil
 		})
 	})
@@ -138,11 +137,10 @@ func (c *counted) add(rep *summaryReport, topic string) error {
 		if p.Stream != topic {
 			continue
 		}
-		n, err := strconv.ParseInt(p.Partition, 10, 32)
+		part, err := partitionIndex(p.Partition)
 		if err != nil {
-			return fmt.Errorf("partition %q: %w", p.Partition, err)
+			return err
 		}
-		part := int32(n)
 		if p.Records != 0 {
 			c.Cells[cell{Partition: part, Window: win}] += p.Records
 		}

@@ -19,6 +19,7 @@ type fleet struct {
 	config  string
 	logDir  string
 	emfDir  string
+	idVar   string // the variable naming an incarnation to the source (bed.idVar)
 	env     []string
 	drainBy time.Duration // the workers' shutdown_timeout plus a margin: a SIGTERM not done by then is escalated
 
@@ -43,9 +44,9 @@ type workerProc struct {
 	signal syscall.Signal // what the harness sent; 0 while it sent nothing
 }
 
-func newFleet(weir, config, dir string, env []string, drainBy time.Duration) (*fleet, error) {
+func newFleet(weir, config, dir, idVar string, env []string, drainBy time.Duration) (*fleet, error) {
 	f := &fleet{dir: dir, weir: weir, config: config, logDir: filepath.Join(dir, "logs"), emfDir: filepath.Join(dir, "emf"),
-		env: env, drainBy: drainBy, procs: map[int]*workerProc{}, incs: map[int]int{}}
+		idVar: idVar, env: env, drainBy: drainBy, procs: map[int]*workerProc{}, incs: map[int]int{}}
 	for _, d := range []string{f.logDir, f.emfDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -74,7 +75,7 @@ func (f *fleet) start(slot int) (*workerProc, error) {
 	defer logf.Close() // the child has its own descriptor
 	cmd := exec.Command(f.weir, "-config", f.config)
 	cmd.Env = append(append([]string(nil), f.env...),
-		"WEIR_SOURCE_KAFKA_CLIENT_ID="+id,
+		f.idVar+"="+id,
 		"WEIR_SINKS_CLOUDWATCH_EMF_PATH="+filepath.Join(f.emfDir, id+".emf"))
 	cmd.Dir = f.dir
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -128,7 +128,8 @@ func runTrials(ctx context.Context, o options, self, replay string, progress io.
 		if err := writeJSON(filepath.Join(dir, "result.json"), r); err != nil {
 			return s, err
 		}
-		if len(r.Failures) > 0 || o.Keep {
+		// A SIGTERM that ended in an error fails nothing, but its worker's log says why.
+		if len(r.Failures) > 0 || r.TermErrors > 0 || o.Keep {
 			r.Dir, kept = dir, true
 		} else if err := os.RemoveAll(dir); err != nil {
 			return s, err

@@ -15,8 +15,11 @@ type options struct {
 	Trials int    `json:"trials"`
 	Seed   uint64 `json:"seed"` // trial i (from 0) draws everything from Seed+i
 
-	Partitions int `json:"partitions"`
-	Workers    int `json:"workers"` // the fleet; one more comes and goes
+	// Source is what the fleet reads: "kafka" (a topic on a kfake broker) or "kinesis" (a
+	// stream on kinesalite, the lease table on moto).
+	Source     string `json:"source"`
+	Partitions int    `json:"partitions"` // partitions of the topic, or shards of the stream
+	Workers    int    `json:"workers"`    // the fleet; one more comes and goes
 
 	traffic
 
@@ -33,6 +36,12 @@ type options struct {
 	RevokeCommit     time.Duration `json:"revoke_commit_timeout"`
 	ShutdownTimeout  time.Duration `json:"shutdown_timeout"`
 	CommitInterval   time.Duration `json:"commit_interval,omitempty"` // 0: the worker's default
+	// LeaseDuration is the Kinesis workers' source.kinesis.lease_duration: how long a killed
+	// worker's shards stall before another worker takes them (renewals every third of it).
+	LeaseDuration time.Duration `json:"lease_duration,omitempty"`
+	// Splits is how many times a Kinesis trial splits a shard while records flow (kinesalite
+	// reshards as Kinesis does), evenly spaced over the producer's run.
+	Splits int `json:"splits,omitempty"`
 
 	// DrainTimeout bounds the wait, after the producer stopped, for the group to commit every
 	// record.
@@ -55,7 +64,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		Trials: 10, Seed: 1, Partitions: 8, Workers: 3,
+		Trials: 10, Seed: 1, Source: "kafka", Partitions: 8, Workers: 3,
 		traffic: traffic{Rate: 2000, Produce: 150 * time.Second,
 			ActiveMin: 5 * time.Second, ActiveMax: 20 * time.Second, QuietMin: time.Second, QuietMax: 8 * time.Second,
 			Undecodable: 0.001},
@@ -67,8 +76,11 @@ func defaultOptions() options {
 		SessionTimeout: 15 * time.Second, RebalanceTimeout: 30 * time.Second,
 		RevokeTimeout: 6 * time.Second, RevokeCommit: 3 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
-		DrainTimeout:    3 * time.Minute,
-		MaxLost:         0, MaxDuplicated: -1,
+		// Short enough that a killed worker's shards move within a gap between events, long
+		// enough for renewals every 2 s on a loaded machine.
+		LeaseDuration: 6 * time.Second,
+		DrainTimeout:  3 * time.Minute,
+		MaxLost:       0, MaxDuplicated: -1,
 		Output: "dir", Work: "", Out: "out/chaos",
 	}
 }
@@ -87,7 +99,8 @@ func shortOptions() options {
 func (o *options) register(fl *flag.FlagSet) {
 	fl.IntVar(&o.Trials, "trials", o.Trials, "trials to run")
 	fl.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the first trial; trial i uses seed+i (replay one trial: -seed S -trials 1)")
-	fl.IntVar(&o.Partitions, "partitions", o.Partitions, "partitions of the topic")
+	fl.StringVar(&o.Source, "source", o.Source, "what the fleet reads: kafka (a topic on kfake) or kinesis (a stream on kinesalite, the lease table on moto)")
+	fl.IntVar(&o.Partitions, "partitions", o.Partitions, "partitions of the topic, or shards of the stream")
 	fl.IntVar(&o.Workers, "workers", o.Workers, "workers in the fleet (one more comes and goes)")
 	fl.IntVar(&o.Rate, "rate", o.Rate, "records per second while the producer is active")
 	fl.DurationVar(&o.Produce, "produce", o.Produce, "how long the producer runs")
@@ -106,7 +119,9 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.RevokeTimeout, "revoke-timeout", o.RevokeTimeout, "the workers' kafka.revoke_timeout")
 	fl.DurationVar(&o.RevokeCommit, "revoke-commit-timeout", o.RevokeCommit, "the workers' kafka.revoke_commit_timeout")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "the workers' shutdown_timeout; a SIGTERMed worker still running 10 s after it is SIGKILLed")
-	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval (0: the worker's default); a longer one replays more after a kill")
+	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval or kinesis.checkpoint_interval (0: the worker's default); a longer one replays more after a kill")
+	fl.IntVar(&o.Splits, "splits", o.Splits, "Kinesis: shards split while records flow, evenly spaced over -produce (a seeded open shard each, at the middle of its hash keys)")
+	fl.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "the Kinesis workers' source.kinesis.lease_duration: how long a killed worker's shards wait for another owner")
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
 	fl.Int64Var(&o.MaxLost, "max-lost", o.MaxLost, "fail a trial that lost more records (-1: report only)")
 	fl.Int64Var(&o.MaxDuplicated, "max-duplicated", o.MaxDuplicated, "fail a trial that duplicated more records (-1: report only)")
@@ -125,6 +140,9 @@ func (o *options) validate() error {
 	}
 	if o.Trials < 1 {
 		bad("trials", "%d is below 1", o.Trials)
+	}
+	if o.Source != "kafka" && o.Source != "kinesis" {
+		bad("source", "%q is not one of kafka, kinesis", o.Source)
 	}
 	if o.Partitions < 1 {
 		bad("partitions", "%d is below 1", o.Partitions)
@@ -153,7 +171,7 @@ func (o *options) validate() error {
 	if o.Window < time.Second {
 		bad("window", "%v is below 1s", o.Window)
 	}
-	if o.RevokeTimeout+o.RevokeCommit >= o.SessionTimeout {
+	if o.Source == "kafka" && o.RevokeTimeout+o.RevokeCommit >= o.SessionTimeout {
 		// See defaultOptions: a revoke longer than the session costs the other members
 		// their membership on kfake.
 		bad("revoke-timeout", "revoke %v + commit %v must stay below -session-timeout (%v) on kfake",
@@ -161,6 +179,12 @@ func (o *options) validate() error {
 	}
 	if o.Output != "dir" && o.Output != "s3" {
 		bad("output", "%q is not one of dir, s3", o.Output)
+	}
+	if o.Source == "kinesis" && o.LeaseDuration < time.Second {
+		bad("lease-duration", "%v is below 1s (the worker refuses it)", o.LeaseDuration)
+	}
+	if o.Splits < 0 || (o.Splits > 0 && o.Source != "kinesis") {
+		bad("splits", "%d: a count, and only with -source kinesis", o.Splits)
 	}
 	if o.CommitInterval < 0 {
 		bad("commit-interval", "%v is negative", o.CommitInterval)

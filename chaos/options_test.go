@@ -23,6 +23,20 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("the error does not name %s: %v", flag, err)
 		}
 	}
+
+	o = defaultOptions()
+	o.Source = "pulsar"
+	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "-source") {
+		t.Errorf("-source pulsar: %v", err)
+	}
+	// A Kinesis fleet has no consumer group: the Kafka timeouts' check does not apply, the
+	// lease duration's does.
+	o = defaultOptions()
+	o.Source, o.RevokeTimeout, o.LeaseDuration = "kinesis", 20*time.Second, 500*time.Millisecond
+	err = o.validate()
+	if err == nil || !strings.Contains(err.Error(), "-lease-duration") || strings.Contains(err.Error(), "-revoke-timeout") {
+		t.Errorf("kinesis with a 500ms lease and a long revoke: %v", err)
+	}
 }
 
 // The replay command keeps every flag but the run's seed, trial count and output directory.

@@ -20,8 +20,6 @@ type output interface {
 	walk(ctx context.Context, prefix string, fn func(key string, body []byte) error) error
 	// describe names the location for the report.
 	describe() string
-	// close stops what the output runs (a server).
-	close()
 }
 
 // dirOutput is one directory shared by every worker's file sink.
@@ -39,8 +37,6 @@ func (o *dirOutput) config() map[string]any {
 }
 
 func (o *dirOutput) describe() string { return "file sink in " + o.dir }
-
-func (o *dirOutput) close() {}
 
 // walk visits the directory's objects. Temporary files (a write a kill interrupted before its
 // rename) are not objects.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -34,8 +35,13 @@ func newOwnership(partitions int32) *ownership {
 	return &ownership{partitions: partitions, last: map[int32]string{}}
 }
 
-// watch polls g until ctx ends. Describe errors are skipped: the next poll will do.
-func (o *ownership) watch(ctx context.Context, g *group) {
+// ownerLister says who owns what (bed.owners).
+type ownerLister interface {
+	owners(ctx context.Context) (map[string][]int32, bool, error)
+}
+
+// watch polls g until ctx ends. Errors are skipped: the next poll will do.
+func (o *ownership) watch(ctx context.Context, g ownerLister) {
 	t := time.NewTicker(ownershipPoll)
 	defer t.Stop()
 	for {
@@ -61,7 +67,13 @@ func (o *ownership) observe(at time.Time, owners map[string][]int32) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// The partitions the trial began with, and any that appeared since (a Kinesis reshard's
+	// children).
+	ps := union(o.last, cur)
 	for p := range o.partitions {
+		ps[p] = true
+	}
+	for _, p := range slices.Sorted(maps.Keys(ps)) {
 		if !o.seen || cur[p] != o.last[p] {
 			o.changes = append(o.changes, ownerChange{At: at, Partition: p, From: o.last[p], To: cur[p]})
 		}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/demo"
 )
@@ -23,10 +21,12 @@ import (
 // separated by quiet spells, some longer than the workers' idle timeout, so windows are also
 // closed by the wall clock while workers come and go.
 type producePlan struct {
-	Brokers []string      `json:"brokers"`
-	Topic   string        `json:"topic"`
-	Window  time.Duration `json:"window"`
-	Seed    uint64        `json:"seed"`
+	Source   string        `json:"source"`             // kafka | kinesis
+	Brokers  []string      `json:"brokers,omitempty"`  // Kafka
+	Endpoint string        `json:"endpoint,omitempty"` // Kinesis: kinesalite
+	Topic    string        `json:"topic"`              // the topic or the stream
+	Window   time.Duration `json:"window"`
+	Seed     uint64        `json:"seed"`
 	traffic
 }
 
@@ -49,31 +49,47 @@ const produceTick = 10 * time.Millisecond
 // runProducer is the producer process: it produces plan, then writes the tally of what the
 // broker acknowledged as one JSON object on out. progress gets a line per spell.
 func runProducer(ctx context.Context, plan producePlan, out, progress io.Writer) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(plan.Brokers...), kgo.DefaultProduceTopic(plan.Topic),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000),
-		kgo.RecordDeliveryTimeout(time.Minute))
-	if err != nil {
-		return err
+	var (
+		snd sender
+		err error
+	)
+	switch plan.Source {
+	case "kinesis":
+		snd, err = newKinesisSender(ctx, plan.Endpoint, plan.Topic)
+	default:
+		snd, err = newKafkaSender(ctx, plan.Brokers, plan.Topic)
 	}
-	defer cl.Close()
-	if err := cl.Ping(ctx); err != nil {
+	if err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
-	p := &producer{cl: cl, plan: plan, tally: newTally(),
+	defer snd.close()
+	p := &producer{snd: snd, plan: plan, tally: newTally(),
 		rng:     rand.New(rand.NewPCG(plan.Seed, plan.Seed^0x70726f64)),
 		tenants: demo.NewZipf(200, 1.1), users: demo.NewZipf(20000, 1.05)}
 	if err := p.run(ctx, progress); err != nil {
 		return err
 	}
-	if err := cl.Flush(ctx); err != nil {
+	if err := snd.flush(ctx); err != nil {
 		return err
 	}
 	p.wg.Wait()
 	return json.NewEncoder(out).Encode(p.tally)
 }
 
+// sender writes the producer's records to the stream.
+type sender interface {
+	// send writes one record (or queues it for the next tick) and calls done once the server
+	// answered: the record's partition, or the error it never got past.
+	send(ctx context.Context, key, value []byte, done func(partition int32, err error))
+	// tick is called every produceTick: a sender that batches sends what it holds.
+	tick(ctx context.Context)
+	// flush sends what is held and waits for every answer.
+	flush(ctx context.Context) error
+	close()
+}
+
 type producer struct {
-	cl      *kgo.Client
+	snd     sender
 	plan    producePlan
 	rng     *rand.Rand
 	tenants demo.Zipf
@@ -117,6 +133,7 @@ func (p *producer) spell(ctx context.Context, d time.Duration) (int64, error) {
 		for due := int64(elapsed.Seconds() * float64(p.plan.Rate)); sent < due; sent++ {
 			p.produce(ctx)
 		}
+		p.snd.tick(ctx)
 		if elapsed >= d {
 			return sent, nil
 		}
@@ -141,7 +158,7 @@ func (p *producer) produce(ctx context.Context) {
 	win := pipeline.WindowOf(e.TS, p.plan.Window).Start.Unix()
 	key := []byte("t-" + strconv.Itoa(e.Tenant))
 	p.wg.Add(1)
-	p.cl.Produce(ctx, &kgo.Record{Key: key, Value: v}, func(r *kgo.Record, err error) {
+	p.snd.send(ctx, key, v, func(partition int32, err error) {
 		defer p.wg.Done()
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -149,9 +166,9 @@ func (p *producer) produce(ctx context.Context) {
 		case err != nil:
 			p.tally.Failed++
 		case bad:
-			p.tally.Undecodable[r.Partition]++
+			p.tally.Undecodable[partition]++
 		default:
-			p.tally.Cells[cell{Partition: r.Partition, Window: win}]++
+			p.tally.Cells[cell{Partition: partition, Window: win}]++
 		}
 	})
 }

@@ -14,8 +14,8 @@ import (
 	s3sink "github.com/weirstream/weir/sinks/s3"
 )
 
-// s3Output is one bucket on a moto server of the trial's own, shared by every worker's S3 sink
-// (which then also takes the dead letters and the anomaly state); the file sink is off.
+// s3Output is one bucket on the trial's moto server, shared by every worker's S3 sink (which
+// then also takes the dead letters and the anomaly state); the file sink is off.
 type s3Output struct {
 	srv    *moto.Server
 	aws    awsconf.Config
@@ -28,15 +28,10 @@ const (
 	s3Prefix = "fleet"
 )
 
-// newS3Output starts moto and creates the bucket. Stop it with close.
-func newS3Output(ctx context.Context) (*s3Output, error) {
-	srv, err := moto.StartProcess()
-	if err != nil {
-		return nil, err
-	}
+// newS3Output creates the bucket on srv (the trial's, which stops it).
+func newS3Output(ctx context.Context, srv *moto.Server) (*s3Output, error) {
 	conf, cfg, err := srv.Config(ctx)
 	if err != nil {
-		srv.Stop()
 		return nil, err
 	}
 	o := &s3Output{srv: srv, aws: conf}
@@ -44,7 +39,6 @@ func newS3Output(ctx context.Context) (*s3Output, error) {
 	// validated none.
 	o.client = s3sink.NewClient(cfg, &o.aws, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
 	if _, err := o.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s3Bucket)}); err != nil {
-		srv.Stop()
 		return nil, fmt.Errorf("creating bucket %s: %w", s3Bucket, err)
 	}
 	return o, nil
@@ -91,5 +85,3 @@ func (o *s3Output) walk(ctx context.Context, prefix string, fn func(string, []by
 	}
 	return nil
 }
-
-func (o *s3Output) close() { o.srv.Stop() }

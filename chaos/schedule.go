@@ -17,6 +17,9 @@ const (
 	// actStart starts a stopped or killed worker again; on the extra slot, a fourth worker
 	// joining the fleet (a scale-out).
 	actStart action = "start"
+	// actSplit splits a shard of a Kinesis stream (-splits): not drawn by the schedule, so a
+	// seed's kills and restarts are the same with and without it.
+	actSplit action = "split"
 )
 
 // event is one step of a trial's schedule.

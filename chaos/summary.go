@@ -120,6 +120,8 @@ func causeName(e *eventRecord, workers int) string {
 		b.WriteString("final ")
 	}
 	switch {
+	case e.Action == actSplit:
+		b.WriteString("shard split")
 	case e.Slot == 0:
 		b.WriteString("stop of the fleet")
 	case e.Action == actKill:
@@ -156,9 +158,9 @@ func (s *summary) markdown() string {
 	var b strings.Builder
 	o, t := s.Options, s.Totals
 	fmt.Fprintf(&b, "# Chaos: %d trials, %d failed\n\n", t.Trials, t.Failed)
-	fmt.Fprintf(&b, "%s. Each trial: %d workers (+1 coming and going) on %d partitions, %v of traffic at %d records/s "+
+	fmt.Fprintf(&b, "%s. Each trial: %d workers (+1 coming and going) on %s, %v of traffic at %d records/s "+
 		"in spells, %v windows, an event every %v–%v from %v.\n\n",
-		s.Machine, o.Workers, o.Partitions, o.Produce, o.Rate, o.Window, o.MinGap, o.MaxGap, o.First)
+		s.Machine, o.Workers, describeSource(o), o.Produce, o.Rate, o.Window, o.MinGap, o.MaxGap, o.First)
 	b.WriteString("| seed | records | kill -9 | SIGTERM | starts | evicted | lost | duplicated | dup/kill | dead letters counted twice | drain | verdict |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range s.Trials {
@@ -178,6 +180,8 @@ func (s *summary) markdown() string {
 		t.Records, t.Produced, t.Kills, t.Terms, t.Starts, t.Evictions, t.Lost, t.LostOnTime, t.Duplicated,
 		100*t.DuplicatedShare, perKill(t.Duplicated, t.Kills), t.DeadLettersCountedTwice, t.LettersMissing,
 		t.LettersRepeated, t.Late, t.Escalated, t.TermErrors)
+	fmt.Fprintf(&b, "Handover (until every partition a stopped worker owned had a new owner): after kill -9 %s; after SIGTERM %s.\n\n",
+		s.handovers(actKill), s.handovers(actTerm))
 	b.WriteString("Dead letters by reason, as the summaries count them:")
 	reasons := slices.Sorted(maps.Keys(t.DeadLetters))
 	for _, k := range reasons {
@@ -193,12 +197,12 @@ func (s *summary) markdown() string {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s |\n", k, c.Events, c.Lost, c.Duplicated, perKill(c.Duplicated, c.Events))
 	}
 	b.WriteString("\nPer kill -9 (what it owned, whether its member had to be evicted, what its partitions' changes of owner were blamed for):\n\n")
-	b.WriteString("| seed | at | worker | owned | evicted | lost | duplicated |\n|---:|---:|---|---|---:|---:|---:|\n")
+	b.WriteString("| seed | at | worker | owned | evicted | handed over after | lost | duplicated |\n|---:|---:|---|---|---:|---:|---:|---:|\n")
 	for _, r := range s.Trials {
 		for _, e := range r.Events {
 			if e.Action == actKill && e.Skipped == "" {
-				fmt.Fprintf(&b, "| %d | %v | %s | %v | %d | %d | %d |\n", r.Seed, e.At.Round(100*time.Millisecond),
-					e.Worker, e.Owned, e.Evicted, e.Lost, e.Duplicated)
+				fmt.Fprintf(&b, "| %d | %v | %s | %v | %d | %s | %d | %d |\n", r.Seed, e.At.Round(100*time.Millisecond),
+					e.Worker, e.Owned, e.Evicted, handover(e), e.Lost, e.Duplicated)
 			}
 		}
 	}
@@ -212,6 +216,55 @@ func (s *summary) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// describeSource names what a trial's fleet reads.
+func describeSource(o options) string {
+	if o.Source == "kinesis" {
+		return fmt.Sprintf("a Kinesis stream of %d shards (kinesalite; leases on moto, lease_duration %v)", o.Partitions, o.LeaseDuration)
+	}
+	return fmt.Sprintf("a Kafka topic of %d partitions (kfake)", o.Partitions)
+}
+
+// handovers is the median and the longest handover after the events of one action, over every
+// trial.
+func (s *summary) handovers(a action) string {
+	var ds []time.Duration
+	never := 0
+	for _, r := range s.Trials {
+		for _, e := range r.Events {
+			switch {
+			case e.Action != a || e.Skipped != "" || e.Final || len(e.Owned) == 0:
+			case e.HandoverIncomplete:
+				never++
+			default:
+				ds = append(ds, e.Handover)
+			}
+		}
+	}
+	if len(ds) == 0 && never == 0 {
+		return "none"
+	}
+	out := fmt.Sprintf("%d events", len(ds)+never)
+	if len(ds) > 0 {
+		slices.Sort(ds)
+		out += fmt.Sprintf(", median %v, longest %v", ds[len(ds)/2], ds[len(ds)-1])
+	}
+	if never > 0 {
+		out += fmt.Sprintf(", %d never handed over every partition", never)
+	}
+	return out
+}
+
+// handover is one event's, for a table.
+func handover(e *eventRecord) string {
+	switch {
+	case e.HandoverIncomplete:
+		return "never"
+	case len(e.Owned) == 0:
+		return "–"
+	}
+	return e.Handover.String()
 }
 
 func pct(n, of int64) float64 {

@@ -70,6 +70,13 @@ type tally struct {
 	// Failed counts records the broker never acknowledged. Such a record may or may not have
 	// been written, so a trial with any cannot be judged exactly.
 	Failed int64 `json:"failed"`
+	// Last is, per partition, the sequence number of its last record, where the source's
+	// checkpoints are sequence numbers (Kinesis): the drain waits until every checkpoint is
+	// past it.
+	Last map[int32]string `json:"last,omitempty"`
+	// Unanswered is the producer's calls that got no answer, where the count is taken from
+	// the stream itself (Kinesis) and is exact regardless: reported, not a failure.
+	Unanswered int64 `json:"unanswered,omitempty"`
 }
 
 func newTally() *tally { return &tally{Cells: cellCounts{}, Undecodable: map[int32]int64{}} }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,16 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/weirstream/weir/internal/brokerproc"
+	"github.com/weirstream/weir/internal/moto"
 )
 
-// The names a trial uses on its broker.
-const (
-	trialTopic = "chaos"
-	trialGroup = "weir-chaos"
-)
-
-// trial is one run: a fresh broker, a fleet, a producer, a schedule of events drawn from seed,
+// trial is one run: a fresh stream (a broker, or kinesalite and moto), a fleet, a producer, a schedule of events drawn from seed,
 // then the drain and the count.
 type trial struct {
 	o        options
@@ -40,13 +35,16 @@ type trialResult struct {
 	Started time.Time     `json:"started"`
 	Took    time.Duration `json:"took"`
 	// Records is what the broker acknowledged, undecodable records included.
-	Records   int64          `json:"records"`
-	Kills     int            `json:"kills"`
-	Terms     int            `json:"terms"`
-	Starts    int            `json:"starts"`
-	Evictions int            `json:"evictions"`
-	Events    []*eventRecord `json:"events"`
-	Account   account        `json:"account"`
+	Records int64 `json:"records"`
+	// Unanswered is producer calls without an answer where the stream itself is counted
+	// (Kinesis): the count stays exact.
+	Unanswered int64          `json:"unanswered,omitempty"`
+	Kills      int            `json:"kills"`
+	Terms      int            `json:"terms"`
+	Starts     int            `json:"starts"`
+	Evictions  int            `json:"evictions"`
+	Events     []*eventRecord `json:"events"`
+	Account    account        `json:"account"`
 	attribution
 	OwnerChanges    []ownerChange `json:"owner_changes"`
 	SummaryObjects  int           `json:"summary_objects"`
@@ -74,30 +72,28 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	say := func(format string, args ...any) {
 		fmt.Fprintf(tr.progress, "chaos: seed %d: "+format+"\n", append([]any{tr.seed}, args...)...)
 	}
-	out, err := tr.newOutput(ctx)
+	var err error
+	var srv *moto.Server // the AWS services the trial needs: S3 for the output, DynamoDB for leases
+	if o.Output == "s3" || o.Source == "kinesis" {
+		if srv, err = moto.StartProcess(); err != nil {
+			return nil, err
+		}
+		defer srv.Stop()
+	}
+	out, err := tr.newOutput(ctx, srv)
 	if err != nil {
 		return nil, err
 	}
-	defer out.close()
-
-	broker, err := tr.startBroker()
+	b, err := tr.newBed(ctx, srv)
 	if err != nil {
 		return nil, err
 	}
-	defer broker.Stop()
-	g, err := newGroup(broker.Addrs(), trialGroup, trialTopic)
-	if err != nil {
-		return nil, err
-	}
-	defer g.close()
-	if err := g.createTopic(ctx, int32(o.Partitions)); err != nil {
-		return nil, err
-	}
+	defer b.close()
 	cfgPath := filepath.Join(tr.dir, "worker.yaml")
-	if err := writeWorkerConfig(cfgPath, o, broker.Addrs(), out); err != nil {
+	if err := writeWorkerConfig(cfgPath, o, b, out); err != nil {
 		return nil, err
 	}
-	fl, err := newFleet(o.Weir, cfgPath, tr.dir, workerEnv(), o.ShutdownTimeout+termGrace)
+	fl, err := newFleet(o.Weir, cfgPath, tr.dir, b.idVar(), workerEnv(), o.ShutdownTimeout+termGrace)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +102,7 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	own := newOwnership(int32(o.Partitions))
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
-	go func() { own.watch(watchCtx, g); close(watched) }()
+	go func() { own.watch(watchCtx, b); close(watched) }()
 	defer func() { stopWatch(); <-watched }()
 
 	for s := 1; s <= o.Workers; s++ {
@@ -117,10 +113,10 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	if err := waitFor(ctx, time.Minute, own.complete); err != nil {
 		return nil, fmt.Errorf("the fleet never owned every partition: %w (logs in %s)", err, fl.logDir)
 	}
-	say("fleet of %d owns the %d partitions, writing to the %s; producing %v at %d records/s",
-		o.Workers, o.Partitions, out.describe(), o.Produce, o.Rate)
+	say("fleet of %d owns the %d partitions of the %s, writing to the %s; producing %v at %d records/s",
+		o.Workers, o.Partitions, b.describe(), out.describe(), o.Produce, o.Rate)
 
-	prod, err := tr.startProducer(ctx, broker.Addrs())
+	prod, err := tr.startProducer(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +127,11 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	bgCtx, stopBg := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	defer func() { stopBg(); bg.Wait() }()
-	ev := &eventRunner{o: o, fl: fl, g: g, own: own, bgCtx: bgCtx, bg: &bg, say: say}
+	ev := &eventRunner{o: o, fl: fl, b: b, own: own, rng: rand.New(rand.NewPCG(tr.seed, tr.seed^0x73706c74)), bgCtx: bgCtx, bg: &bg, say: say}
 
 	sched := newSchedule(tr.seed, scheduleConfig{Workers: o.Workers, First: o.First, Last: o.Produce - o.MinGap/2,
 		MinGap: o.MinGap, MaxGap: o.MaxGap})
+	sched = withSplits(sched, o)
 	for _, e := range sched {
 		if err := sleep(ctx, time.Until(t0.Add(e.At))); err != nil {
 			return nil, err
@@ -142,12 +139,17 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 		res.Events = append(res.Events, ev.apply(ctx, e, false))
 	}
 
-	t, err := prod.wait()
+	acked, err := prod.wait()
 	if err != nil {
 		return nil, err
 	}
-	res.Records = t.records()
-	say("producer done: %d records acknowledged (%d undecodable), %d failed", res.Records, res.Records-t.Cells.total(), t.Failed)
+	t, err := b.produced(ctx, acked)
+	if err != nil {
+		return nil, err
+	}
+	res.Records, res.Unanswered = t.records(), t.Unanswered
+	say("producer done: %d records in the stream (%d undecodable), %d acknowledged, %d failed",
+		res.Records, res.Records-t.Cells.total(), acked.records(), acked.Failed)
 
 	// Let the fleet drain: every worker of the fleet up, the extra one gone.
 	for s := 1; s <= o.Workers+1; s++ {
@@ -159,7 +161,7 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 			res.Events = append(res.Events, rec)
 		}
 	}
-	res.Drain = drain(ctx, g, int32(o.Partitions), o.DrainTimeout)
+	res.Drain = drain(ctx, b, t, o.DrainTimeout)
 	say("drain: done=%v in %v %s", res.Drain.Done, res.Drain.Took, strings.Join(res.Drain.Behind, " "))
 
 	stopBg()
@@ -184,6 +186,7 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	res.SummaryObjects = c.Objects
 	res.Account = settle(t, c)
 	res.attribution = attribute(res.Events, res.OwnerChanges, t, c)
+	timeHandovers(res.Events, res.OwnerChanges)
 	for _, e := range res.Events {
 		switch {
 		case e.Skipped != "" || e.Final:
@@ -233,7 +236,7 @@ func (r *trialResult) judge(o options, t *tally) {
 		fail("the group did not commit every record within %v: %s", o.DrainTimeout, strings.Join(r.Drain.Behind, " "))
 	}
 	if t.Failed > 0 {
-		fail("the broker refused %d records: they may or may not be in the topic, so the count is not exact", t.Failed)
+		fail("the broker refused %d records: they may or may not be in the stream, so the count is not exact", t.Failed)
 	}
 	for _, u := range r.UnexpectedExits {
 		fail("%s", u)
@@ -247,11 +250,12 @@ func (r *trialResult) judge(o options, t *tally) {
 type eventRunner struct {
 	o     options
 	fl    *fleet
-	g     *group
+	b     bed
 	own   *ownership
 	bgCtx context.Context
 	bg    *sync.WaitGroup
 	say   func(string, ...any)
+	rng   *rand.Rand // draws the shards to split
 }
 
 // apply does e now and returns its record. A kill schedules the eviction of the member it left
@@ -281,6 +285,18 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 				}
 			})
 		}
+	case actSplit:
+		rec.Time = time.Now()
+		s, ok := r.b.(splitter)
+		if !ok {
+			rec.Skipped = "the source cannot reshard"
+			break
+		}
+		detail, err := s.split(ctx, r.rng)
+		if err != nil {
+			rec.Skipped = err.Error()
+		}
+		rec.Detail = detail
 	case actStart:
 		if prev := r.fl.last(e.Slot); prev != nil && prev.sent() == syscall.SIGTERM && !prev.exited() {
 			r.fl.waitTerm(prev, time.Now())
@@ -297,7 +313,7 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 	if final {
 		what = "final " + what
 	}
-	r.say("+%v %s worker %d %s owned %v %s", e.At.Round(100*time.Millisecond), what, e.Slot, rec.Worker, rec.Owned, rec.Skipped)
+	r.say("+%v %s worker %d %s owned %v %s%s", e.At.Round(100*time.Millisecond), what, e.Slot, rec.Worker, rec.Owned, rec.Detail, rec.Skipped)
 	return rec
 }
 
@@ -307,7 +323,7 @@ func (r *eventRunner) evictLater(ctx context.Context, id string) int {
 	if err := sleep(ctx, r.o.SessionTimeout+time.Second); err != nil {
 		return 0
 	}
-	n, err := r.g.evict(ctx, id)
+	n, err := r.b.evict(ctx, id)
 	if err != nil {
 		r.say("evicting %s: %v", id, err)
 	}
@@ -326,21 +342,15 @@ func (r *eventRunner) later(fn func(context.Context)) {
 	}()
 }
 
-// drain waits until the group has committed every record of every partition.
-func drain(ctx context.Context, g *group, partitions int32, timeout time.Duration) drainResult {
+// drain waits until the fleet has committed every record of t.
+func drain(ctx context.Context, b bed, t *tally, timeout time.Duration) drainResult {
 	start := time.Now()
 	var behind []string
 	done := func() bool {
-		committed, end, err := g.progress(ctx)
-		if err != nil {
+		var err error
+		if behind, err = b.behind(ctx, t); err != nil {
 			behind = []string{err.Error()}
 			return false
-		}
-		behind = behind[:0]
-		for p := range partitions {
-			if committed[p] < end[p] {
-				behind = append(behind, fmt.Sprintf("%d:%d/%d", p, committed[p], end[p]))
-			}
 		}
 		return len(behind) == 0
 	}
@@ -360,25 +370,22 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error
 	return nil
 }
 
-// newOutput makes the trial's output: a directory in the trial's, or a bucket on a moto server
-// of its own.
-func (tr *trial) newOutput(ctx context.Context) (output, error) {
+// newOutput makes the trial's output: a directory in the trial's, or a bucket on the trial's
+// moto server.
+func (tr *trial) newOutput(ctx context.Context, srv *moto.Server) (output, error) {
 	if tr.o.Output == "s3" {
-		return newS3Output(ctx)
+		return newS3Output(ctx, srv)
 	}
 	return newDirOutput(filepath.Join(tr.dir, "out"))
 }
 
-// startBroker starts the harness's binary in the broker role.
-func (tr *trial) startBroker() (*brokerproc.Proc, error) {
-	logf, err := os.Create(filepath.Join(tr.dir, "broker.log"))
-	if err != nil {
-		return nil, err
+// newBed makes the trial's stream: a topic on a broker of its own, or a stream on kinesalite
+// with the lease table on the trial's moto server.
+func (tr *trial) newBed(ctx context.Context, srv *moto.Server) (bed, error) {
+	if tr.o.Source == "kinesis" {
+		return newKinesisBed(ctx, tr.o, srv)
 	}
-	defer logf.Close()
-	cmd := exec.Command(tr.self, "-role", "broker")
-	cmd.Stderr = logf
-	return brokerproc.Start(cmd)
+	return newKafkaBed(ctx, tr.o, tr.self, tr.dir)
 }
 
 // producerProc is the running producer process.
@@ -389,9 +396,10 @@ type producerProc struct {
 }
 
 // startProducer starts the harness's binary in the producer role.
-func (tr *trial) startProducer(ctx context.Context, brokers []string) (*producerProc, error) {
+func (tr *trial) startProducer(ctx context.Context, b bed) (*producerProc, error) {
 	o := tr.o
-	plan := producePlan{Brokers: brokers, Topic: trialTopic, Window: o.Window, Seed: tr.seed, traffic: o.traffic}
+	plan := producePlan{Window: o.Window, Seed: tr.seed, traffic: o.traffic}
+	b.connect(&plan)
 	raw, err := json.Marshal(plan)
 	if err != nil {
 		return nil, err

@@ -43,21 +43,30 @@ type Server struct {
 // ends. Streams stay in CREATING/UPDATING for 50ms (kinesalite's default is 500ms).
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, err := StartProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartProcess starts kinesalite as Start does, for a harness that runs outside a test (the
+// chaos command); the caller stops it.
+func StartProcess() (*Server, error) {
 	cli, err := ensureInstalled()
 	if err != nil {
-		t.Fatalf("kinesalite: %v", err)
+		return nil, fmt.Errorf("kinesalite: %w", err)
 	}
 	var lastErr error
 	for range 3 { // the free port may be taken between choosing and binding it
 		s, err := start(cli)
 		if err == nil {
-			t.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("kinesalite: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("kinesalite: %w", lastErr)
 }
 
 // Dir is where kinesalite is installed: WEIR_NPM_CACHE, else <user cache>/weir-npm.

@@ -190,13 +190,21 @@ func (r *shardReader) waitBudget(ctx context.Context) error {
 	return nil
 }
 
-// finishShard runs when a closed shard has been read to its end: tell the runner the shard
-// ended (it closes every window, whatever the watermark, and writes a last partial marked
-// Ended: the aggregator takes the shard as past every later window), let the runtime wait
-// until those partials are durable (Revoke), then checkpoint SHARD_END and release the lease in
-// one fenced write. Only then may the shard's children be read, which the next shard sync and
-// take round arrange.
+// finishShard runs when a closed shard has been read to its end: give its children leases,
+// tell the runner the shard ended (it closes every window, whatever the watermark, and writes a
+// last partial marked Ended: the aggregator takes the shard as past every later window), let
+// the runtime wait until those partials are durable (Revoke), then checkpoint SHARD_END and
+// release the lease in one fenced write. Only then may the shard's children be read, which the
+// next take round arranges.
 func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
+	// The children get their leases before the end is written: the fleet's aggregator reads
+	// the partition set (the lease table) before it merges the window of the parent's last
+	// partial, and a child not yet in it would have its partial of that window left out. A
+	// failed sync is logged and the shard finishes anyway: the next sync creates the leases,
+	// and only that one window is at risk.
+	if err := s.syncShards(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("creating the leases of a finished shard's children failed; the next shard sync will", "shard", h.shard, "err", err)
+	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	ended := make(chan struct{})
 	if err := r.feed.Send(rctx, pipeline.Batch{Partition: h.part, End: true, Done: func() { close(ended) }}); err == nil {

@@ -3,16 +3,21 @@ package kinesis_test
 import (
 	"context"
 	"math/big"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/weirstream/weir/internal/kinesalite"
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/sources/kinesis"
 )
 
 // A split and then a merge while records are being written, read by two workers on
@@ -172,4 +177,63 @@ func (e *env) shardIDs(t *testing.T, stream string) []string {
 		ids = append(ids, *s.ShardId)
 	}
 	return ids
+}
+
+// A split shard's children have their leases by the time the parent's last partial (Ended) is
+// written: the fleet's aggregator reads the partition set (every shard in the lease table) when
+// it merges that partial's window, and a child missing from the set then has its partial of
+// that window left out of the reports. The periodic shard sync is set far away, so only the
+// finishing shard can create the children's leases in time.
+func TestSplitChildrenLeasedBeforeTheParentEnds(t *testing.T) {
+	kl := kinesalite.Start(t)
+	ddb := moto.Start(t)
+	e := newEnv(t, kl.Endpoint(), ddb.Endpoint())
+	const stream, table = "ended", "leases-ended"
+	e.createStream(t, stream, 1)
+	p := newProducer(e, stream, 8)
+	st := newStore()
+	var mu sync.Mutex
+	leasedAtEnd := map[string][]string{} // parent → the shards leased when its end was written
+	var scanErr error
+	st.OnEnded = func(part pipeline.Partition) { // on the runner's goroutine: no t.Fatal here
+		out, err := e.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			scanErr = err
+			return
+		}
+		for _, it := range out.Items {
+			if k, ok := it["leaseKey"].(*ddbtypes.AttributeValueMemberS); ok {
+				leasedAtEnd[part.ID] = append(leasedAtEnd[part.ID], k.Value)
+			}
+		}
+	}
+	a := e.startWorker(t, stream, st, workerOpts{id: "a", cfg: func(c *kinesis.Config) { c.ShardSyncInterval = time.Hour }})
+	p.put(t, 5)
+	waitUntil(t, 30*time.Second, "records durable", func() bool { return st.Distinct() == p.total() }, a)
+	parent := e.shardIDs(t, stream)[0]
+	if _, err := e.kin.SplitShard(context.Background(), &awskinesis.SplitShardInput{StreamName: aws.String(stream),
+		ShardToSplit: aws.String(parent), NewStartingHashKey: aws.String(new(big.Int).Lsh(big.NewInt(1), 127).String())}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitActive(t, stream)
+	children := e.shardIDs(t, stream)[1:]
+	p.put(t, 5)
+	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == p.total() }, a)
+	a.Stop(t)
+	mu.Lock()
+	defer mu.Unlock()
+	if scanErr != nil {
+		t.Fatal(scanErr)
+	}
+	leased, ended := leasedAtEnd[parent]
+	if !ended {
+		t.Fatalf("the parent %s never wrote an Ended partial", parent)
+	}
+	for _, c := range children {
+		if !slices.Contains(leased, c) {
+			t.Errorf("child %s had no lease when the parent's Ended partial was written (leases then: %v)", c, leased)
+		}
+	}
 }

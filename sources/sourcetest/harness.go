@@ -48,6 +48,9 @@ type Store struct {
 
 	// stalled makes every write wait while it is set: a stalled store (see Stall).
 	stalled atomic.Bool
+	// OnEnded, if set, is called with a partition's partial marked Ended before the write
+	// returns: what else is true at the moment the fleet's aggregator can first see the end.
+	OnEnded func(pipeline.Partition)
 
 	mu          sync.Mutex
 	parts       map[pipelinetest.Key]partial
@@ -154,6 +157,9 @@ func (s sink) WritePartial(ctx context.Context, start time.Time, p pipeline.Part
 	pt, err := pipeline.DecodePartial(body)
 	if err != nil {
 		return err
+	}
+	if pt.Ended && s.st.OnEnded != nil {
+		s.st.OnEnded(p)
 	}
 	seen := map[string]int{}
 	for _, os := range pt.Ops {
