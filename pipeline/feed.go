@@ -20,24 +20,45 @@ func (f *Feed) Partition() Partition { return f.r.p }
 // holds restarts it then. Queued batches would only wait, each holding its bytes of the budget:
 // during a store stall memory would grow by the whole budget, and in a backlog drain the
 // partitions that ran ahead of the others, waiting for window credits, would hold budget the
-// lagging ones need. Empty batches (progress
-// signals) always pass.
+// lagging ones need. The same holds, one step earlier, while the partition's store is behind
+// (a closed window waits behind another not yet durable: the runner may block soon): the queue
+// then takes one batch, not QueueLen (see held). Empty batches (progress signals) always pass.
 func (f *Feed) TrySend(b Batch) bool {
 	if f.held(b) {
 		return false
 	}
 	select {
 	case f.r.in <- b:
+		f.queued(b)
 		return true
 	default:
 		return false
 	}
 }
 
+// ReadAhead reports whether a source should fetch more of the partition now, before the runner
+// has finished what it was given. It is false while the partition's store is behind (see held)
+// and the runner has a batch, queued or in hand: the store is a window behind, so the runner
+// may block any moment, and a batch fetched meanwhile would wait out the stall beside the one
+// it blocks in, held live by the collections during the stall (bench/README.md, "Issue 20,
+// third pass"). A source that gets false pauses fetching the partition and asks again.
+func (f *Feed) ReadAhead() bool {
+	return !f.r.storeBehind() || f.r.outstanding.Load() <= 0
+}
+
+// queued counts a batch the runner now has (see ReadAhead). The runner may finish it first:
+// the count is then below zero for a moment, which ReadAhead reads as nothing outstanding.
+func (f *Feed) queued(b Batch) {
+	if len(b.Records) > 0 {
+		f.r.outstanding.Add(1)
+	}
+}
+
 // SendWhileBusy queues b, waiting while the partition's queue is full but its runner is working
 // through it. It gives up, reporting false, when the runner is or becomes blocked handing a
-// window over (see TrySend), after wait (at once if wait <= 0), or when ctx ends; the source
-// then keeps the batch and pauses the partition.
+// window over, at once when the store is behind and a batch is queued already (see TrySend),
+// after wait (at once if wait <= 0), or when ctx ends; the source then keeps the batch and
+// pauses the partition.
 //
 // Waiting briefly beats pausing when the runner is merely busy: a paused partition is left out
 // of the fetch that follows, and if the other partitions of its broker are caught up that fetch
@@ -58,6 +79,7 @@ func (f *Feed) SendWhileBusy(ctx context.Context, b Batch, wait time.Duration) b
 	defer t.Stop()
 	select {
 	case f.r.in <- b:
+		f.queued(b)
 		return true
 	case <-f.r.blockedSig:
 	case <-t.C:
@@ -83,13 +105,26 @@ func (f *Feed) Send(ctx context.Context, b Batch) error {
 	}
 	select {
 	case f.r.in <- b:
+		f.queued(b)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// held reports whether b must wait because the runner is blocked.
+// behindQueueLen is how many batches a partition's queue takes while its store is behind (see
+// held), instead of QueueLen.
+const behindQueueLen = 1
+
+// held reports whether b must wait because the runner is blocked, or because its store is
+// behind (a closed window waits behind another not yet durable) and the queue already holds
+// behindQueueLen batches. A store that is behind is one the runner may soon block on: if it
+// does, what is queued then waits out the stall, holding its bytes of the budget, and the
+// collections during the stall count them live, so the catch-up's heap goal is paced from them.
+// One queued batch still keeps the runner busy while the source fetches the next.
 func (f *Feed) held(b Batch) bool {
-	return len(b.Records) > 0 && f.r.blocked.Load()
+	if len(b.Records) == 0 {
+		return false
+	}
+	return f.r.blocked.Load() || (f.r.storeBehind() && len(f.r.in) >= behindQueueLen)
 }

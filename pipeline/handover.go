@@ -123,7 +123,7 @@ func (r *runner) handOver(cw *closedWindow) bool {
 		r.blocked.Store(false)
 		r.clock.Enter(StageBusy)
 	}
-	if cw.states != nil && cap(r.credits)-len(r.credits) > 1 {
+	if cw.states != nil && r.storeBehind() {
 		// An earlier window is not durable yet (it holds the other credit taken), so this one
 		// will wait behind it (a slow or stalled store holds up to MaxPendingWindows of them a
 		// partition): waiting as its encoded partial, it holds a fraction of what its
@@ -138,6 +138,11 @@ func (r *runner) handOver(cw *closedWindow) bool {
 	r.rt.alarm.window(cw.partial.Window(), &cw.counts, r.rt.cfg.Late)
 	return true
 }
+
+// storeBehind reports whether the partition's store is behind: more than one of its closed
+// windows is not durable yet, so the newest waits behind another. The feed reads it from the
+// source's goroutine (Feed.held): a credit count, safe to read anywhere.
+func (r *runner) storeBehind() bool { return cap(r.credits)-len(r.credits) > 1 }
 
 // setBlocked marks the runner blocked handing a window over and wakes a source waiting for room.
 func (r *runner) setBlocked() {

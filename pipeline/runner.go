@@ -41,6 +41,9 @@ type runner struct {
 	// blockedSig receives (without blocking the runner) each time blocked is set, so a source
 	// waiting for queue room (Feed.SendWhileBusy) stops waiting at once.
 	blockedSig chan struct{}
+	// outstanding counts the batches with records the feed queued that the runner has not
+	// finished: queued or in hand (Feed.ReadAhead).
+	outstanding atomic.Int32
 	// assigned is when the runtime took the partition; records counts what it processed since
 	// (Runtime.PartitionRecords: the per-partition figures of a worker's load report).
 	assigned time.Time
@@ -145,6 +148,9 @@ func (r *runner) process(b Batch) bool {
 	defer func() {
 		if b.Done != nil {
 			b.Done()
+		}
+		if len(b.Records) > 0 {
+			r.outstanding.Add(-1)
 		}
 	}()
 	if r.ended {

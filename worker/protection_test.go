@@ -16,16 +16,23 @@ import (
 )
 
 // slowablePartials makes every partial written take delay while it is set: a partial store
-// slow enough to put the worker behind.
+// slow enough to put the worker behind. A write in progress when the delay is lifted returns
+// then, as a store that recovers does, rather than sleeping out the delay it began with: a
+// partition blocked on the store must not stay blocked for up to a whole delay after it.
 type slowablePartials struct {
 	pipeline.PartialWriter
 	delay *atomic.Int64
 }
 
 func (s slowablePartials) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
-	if d := time.Duration(s.delay.Load()); d > 0 {
+	began := time.Now()
+	for {
+		d := time.Duration(s.delay.Load())
+		if d <= 0 || time.Since(began) >= d {
+			break
+		}
 		select {
-		case <-time.After(d):
+		case <-time.After(min(10*time.Millisecond, d-time.Since(began))):
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -24,6 +24,11 @@ import (
 //     stayed busy for the whole wait: the batch waits here and the partition is paused (reason
 //     "runner") until the runner has taken it; the poll loop offers it again every
 //     pendingRecheck (retry). So a stall costs at most one fetch per partition beyond the budget.
+//   - The runner's store is behind (a closed window waits behind another not yet durable) and
+//     the runner has a batch: the partition is paused (reason "store") until the runner has
+//     finished it (Feed.ReadAhead), the poll loop looking again every pendingRecheck. The
+//     runner may block any moment, and a batch fetched meanwhile would wait out the stall beside
+//     the one it blocks in: so a partition blocked on its store holds one batch, not two.
 //   - The in-flight budget is full: every partition holding bytes of it is paused (reason
 //     "budget") until usage falls below 90% of the budget (see Source.underBudget); partitions
 //     holding none keep fetching: pausing them would free nothing, and their windows (and the
@@ -57,12 +62,16 @@ type pauseReason uint8
 const (
 	pausedQueueFull pauseReason = 1 << iota // the runner cannot take the batch: it waits in pending
 	pausedBudget                            // the budget is full and this partition holds some of it
+	pausedStore                             // the store is behind and the runner has a batch: no read-ahead
 )
 
 // String names the reason in weir_kafka_pauses_total.
 func (r pauseReason) String() string {
-	if r == pausedBudget {
+	switch r {
+	case pausedBudget:
 		return "budget"
+	case pausedStore:
+		return "store"
 	}
 	return "runner"
 }
@@ -73,14 +82,17 @@ func newGate(key tp, feed *pipeline.Feed, cl *kgo.Client, m *metrics) *gate {
 
 // hand gives b to the runner: at once if its queue has room; else, if no batch waits here
 // already, after waiting up to wait for a runner that is busy but not blocked. A batch the
-// runner did not take waits here, the partition is paused, and hand reports true. It is called
-// by the poll loop only, without Source.mu held (commits take it).
-func (g *gate) hand(ctx context.Context, b pipeline.Batch, wait time.Duration) (waits bool) {
+// runner did not take waits here, the partition is paused, and hand reports true; so it does
+// when the runner took b but the partition is held back (holdBack). It is called by the poll
+// loop only, without Source.mu held (commits take it).
+func (g *gate) hand(ctx context.Context, b pipeline.Batch, wait time.Duration) (recheck bool) {
 	g.mu.Lock()
 	queued := len(g.pending) > 0
 	g.mu.Unlock()
 	if !queued && g.feed.SendWhileBusy(ctx, b, wait) {
-		return false
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return !g.closed && g.holdBack()
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -96,11 +108,12 @@ func (g *gate) hand(ctx context.Context, b pipeline.Batch, wait time.Duration) (
 }
 
 // retry offers the waiting batches to the runner again, in order, resumes the partition once
-// the runner took them all, and reports whether any still wait.
+// the runner took them all and may read ahead (holdBack), and reports whether the gate is to be
+// looked at again: batches still wait, or the partition is held back.
 func (g *gate) retry() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.pending) == 0 || g.closed {
+	if g.closed || len(g.pending) == 0 && g.paused&pausedStore == 0 {
 		return false
 	}
 	for len(g.pending) > 0 && g.feed.TrySend(g.pending[0]) {
@@ -112,7 +125,19 @@ func (g *gate) retry() bool {
 	}
 	g.pending = nil
 	g.resume(pausedQueueFull)
-	return false
+	return g.holdBack()
+}
+
+// holdBack pauses the partition while the runner should not read ahead (Feed.ReadAhead: its
+// store is behind and it has a batch) and resumes it once it may; it reports whether the
+// partition is held back. g.mu is held.
+func (g *gate) holdBack() bool {
+	if g.feed.ReadAhead() {
+		g.resume(pausedStore)
+		return false
+	}
+	g.pause(pausedStore)
+	return true
 }
 
 // budgetFull pauses the partition for the budget if it holds part of it and resumes it if it
@@ -222,8 +247,9 @@ func (s *Source) underBudget(ctx context.Context) bool {
 	}
 }
 
-// retryWaiting offers every partition's waiting batches to its runner again and reports
-// whether any still wait. Poll loop only.
+// retryWaiting offers every partition's waiting batches to its runner again, resumes the
+// partitions held back that may read ahead again, and reports whether any gate is to be looked
+// at again (gate.retry). Poll loop only.
 func (s *Source) retryWaiting() bool { return s.eachGate((*gate).retry) }
 
 // eachGate calls fn for the gate of every owned partition not being revoked, under s.mu, and

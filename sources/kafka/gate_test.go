@@ -174,3 +174,95 @@ func TestGateCloseReleasesWhatWaited(t *testing.T) {
 		t.Error("a closed gate still has batches to offer")
 	}
 }
+
+// A partition whose store stalls holds one fetched batch, the one its runner blocks in, not a
+// queue of them and a batch waiting here besides: once the store is a window behind, the gate
+// pauses the partition whenever its runner has a batch (reason "store") and resumes it when the
+// runner has finished it. Fed as the poll loop feeds it (a batch whenever the partition is not
+// paused, the gate looked at again in between), each batch half a one-second window.
+func TestGateHoldsOneBatchBehindAStalledStore(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period, cfg.AllowedLateness, cfg.MaxPendingWindows = time.Second, 0, 4
+	store := &pipelinetest.MemStore{Gate: make(chan struct{})}
+	rt, err := pipeline.New(pipeline.Options{Window: cfg, Plan: decode.NewPlan(decode.JSON),
+		Partials: store, DeadLetters: store, Committer: pipelinetest.Discard{}, Budget: pipeline.NewBudget(1 << 30),
+		Metrics: pipeline.NewMetrics(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}) // QueueLen: the default, 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Start()
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	feed, err := rt.Assign(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1")) // pause bookkeeping only
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGate(tp{"events", 0}, feed, cl, m)
+	gateOpen := false
+	t.Cleanup(func() {
+		if !gateOpen {
+			close(store.Gate)
+		}
+		_ = rt.Close(context.Background())
+		cl.Close()
+	})
+	paused := func() bool { return len(cl.PauseFetchPartitions(nil)["events"]) > 0 }
+
+	var handed, done atomic.Int64
+	next := 0
+	mk := func() pipeline.Batch {
+		b := pipeline.Batch{Partition: p, Done: func() { done.Add(1) }, More: true}
+		at := time.Unix(0, 0).Add(time.Hour + time.Duration(next)*500*time.Millisecond)
+		for i := range 200 {
+			b.Records = append(b.Records, pipeline.Record{Partition: p, Position: pipeline.Position{Offset: int64(next*200 + i)},
+				Value: []byte(`{}`), Time: at.Add(time.Duration(i) * 2 * time.Millisecond)})
+		}
+		next++
+		return b
+	}
+	ctx := context.Background()
+	last, since := int64(-1), time.Now()
+	for {
+		g.retry()
+		if !paused() {
+			g.hand(ctx, mk(), 0)
+			handed.Add(1)
+		}
+		if d := done.Load(); d != last {
+			last, since = d, time.Now()
+		} else if time.Since(since) > 300*time.Millisecond {
+			break // the runner is blocked on the store: nothing finished for 300 ms
+		}
+		if handed.Load() > 200 {
+			t.Fatal("200 batches went through with a stalled store")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	g.mu.Lock()
+	waiting := len(g.pending)
+	g.mu.Unlock()
+	t.Logf("held %d batches, %d of them waiting in the gate", handed.Load()-done.Load(), waiting)
+	if held := handed.Load() - done.Load(); held > 1 || !paused() {
+		t.Errorf("behind the stalled store the partition holds %d batches (%d waiting in the gate), paused %v; want 1 (the one its runner is blocked in), paused",
+			held, waiting, paused())
+	}
+	if got := testutil.ToFloat64(m.pauses.WithLabelValues("store")); got == 0 {
+		t.Error("no pause for the store counted")
+	}
+	// The store returns: the runner finishes what it holds and the partition is fetched again.
+	close(store.Gate)
+	gateOpen = true
+	deadline := time.Now().Add(10 * time.Second)
+	for done.Load() < handed.Load() || paused() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the store returned: %d of %d batches finished, paused %v", done.Load(), handed.Load(), paused())
+		}
+		g.retry()
+		time.Sleep(time.Millisecond)
+	}
+}

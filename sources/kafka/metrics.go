@@ -41,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		pauses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kafka_pauses_total",
-			Help: "Partitions paused, by the first reason (runner: its runner was blocked on the sinks or took nothing for fetch_max_wait; budget: the in-flight budget was full).",
+			Help: "Partitions paused, by the first reason (runner: its runner was blocked on the sinks or took nothing for fetch_max_wait; budget: the in-flight budget was full; store: its store was a window behind and its runner had a batch, so nothing was read ahead).",
 		}, []string{"reason"}),
 		budgetWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weir_kafka_budget_waits_total",
@@ -92,7 +92,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "weir_kafka_pool_trimmed_bytes_total",
 		Help: "Bytes the free lists of fetched records and buffers gave up because no fetch took them for a second (left to the garbage collector).",
 	})
-	for _, r := range []pauseReason{pausedQueueFull, pausedBudget} {
+	for _, r := range []pauseReason{pausedQueueFull, pausedBudget, pausedStore} {
 		m.pauses.WithLabelValues(r.String()) // exported at 0 before the first pause
 	}
 	for _, r := range []string{"restored", "without_state", "none"} {

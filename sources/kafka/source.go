@@ -48,7 +48,7 @@ type Source struct {
 	fetch *fetchPools
 
 	// Read and written only by Run's goroutine: batchesWaiting, some gate holds batches its
-	// runner has not taken; budgetPaused, the budget filled and usage has not yet fallen below
+	// runner has not taken or holds its partition back (gate.retry); budgetPaused, the budget filled and usage has not yet fallen below
 	// the level that resumes the partitions (see underBudget).
 	batchesWaiting bool
 	budgetPaused   bool
