@@ -39,6 +39,65 @@ func HelperServe(endpoint string, pid int) {
 // process group) so the check leaves nothing behind either way.
 func CheckDiesWithParent(t *testing.T, helper string, timeout time.Duration) {
 	t.Helper()
+	// A helper whose server could not start (its free port taken by another test between the
+	// pick and the bind, on a machine running many packages' tests at once) exits without a
+	// line: that is the set-up failing, not the check, so it is tried again, a few times.
+	var h *helperProc
+	for attempt := 1; ; attempt++ {
+		var ok bool
+		h, ok = startHelper(t, helper)
+		if ok {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("helper %s exited without starting a server, 3 times", helper)
+		}
+		t.Logf("helper %s exited without starting a server (attempt %d); trying again", helper, attempt)
+	}
+	defer h.stop()
+	endpoint, pidText, _ := strings.Cut(h.line, " ")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil {
+		t.Fatalf("helper line %q: %v", h.line, err)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !listening(u.Host) {
+		t.Fatalf("nothing listening on %s before the helper is killed", u.Host)
+	}
+	h.kill()
+	deadline := time.Now().Add(timeout)
+	for listening(u.Host) {
+		if time.Now().After(deadline) {
+			// Our server (and its group, if it leads one): not left running.
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the server (pid %d) still serves %s %v after the process that started it was killed", pid, u.Host, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// helperProc is a running helper process and the line it printed.
+type helperProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	line   string
+}
+
+func (h *helperProc) kill() { _ = h.cmd.Process.Kill() }
+
+func (h *helperProc) stop() {
+	h.kill()
+	<-h.exited
+}
+
+// startHelper runs the test named helper as a process of its own and waits for its line. ok is
+// false if the helper exited without one.
+func startHelper(t *testing.T, helper string) (h *helperProc, ok bool) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	cmd.Stderr = os.Stderr
@@ -49,55 +108,40 @@ func CheckDiesWithParent(t *testing.T, helper string, timeout time.Duration) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
+	h = &helperProc{cmd: cmd, exited: make(chan struct{})}
+	// One goroutine reads the helper's output to its end and only then waits for the process
+	// (Wait closes the pipe): a second reader of lines would race the select below for the one
+	// line, and the select would then wait out its two minutes for a helper that is serving.
 	lines := make(chan string, 1)
 	go func() {
-		defer close(lines)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if l, ok := strings.CutPrefix(sc.Text(), helperLine); ok {
-				lines <- l
+				select {
+				case lines <- l:
+				default: // only the first line counts
+				}
 			}
 		}
+		_ = cmd.Wait()
+		close(h.exited)
 	}()
-	go func() { <-lines; _ = cmd.Wait(); close(exited) }()
-	kill := func() { _ = cmd.Process.Kill() }
-	defer func() {
-		kill()
-		<-exited
-	}()
-	var line string
 	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatalf("helper %s exited without starting a server", helper)
+	case l := <-lines:
+		h.line = l
+		return h, true
+	case <-h.exited:
+		select {
+		case l := <-lines: // printed, then died: the check below finds nothing listening
+			h.line = l
+			return h, true
+		default:
+			return nil, false
 		}
-		line = l
 	case <-time.After(2 * time.Minute):
+		h.stop()
 		t.Fatalf("helper %s started no server within 2 minutes", helper)
-	}
-	endpoint, pidText, _ := strings.Cut(line, " ")
-	pid, err := strconv.Atoi(pidText)
-	if err != nil {
-		t.Fatalf("helper line %q: %v", line, err)
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !listening(u.Host) {
-		t.Fatalf("nothing listening on %s before the helper is killed", u.Host)
-	}
-	kill()
-	deadline := time.Now().Add(timeout)
-	for listening(u.Host) {
-		if time.Now().After(deadline) {
-			// Our server (and its group, if it leads one): not left running.
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("the server (pid %d) still serves %s %v after the process that started it was killed", pid, u.Host, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return nil, false
 	}
 }
 

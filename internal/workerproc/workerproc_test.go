@@ -31,7 +31,7 @@ func TestHelperWorkerProc(t *testing.T) {
 	p := Start(t, "/usr/bin/python3", Shared(t), os.Environ(), "-m", "http.server", port, "--bind", "127.0.0.1")
 	p.WaitFor(t, "the server answering", 20*time.Second, func() bool {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+addr, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
 		if err != nil {
 			return false
 		}
