@@ -105,7 +105,9 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	}
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
-	rec := d.rec.observe(v, bandZ*dev, slow, tail, int64(d.p.memory/settleDiv))
+	// The margin is in the long-run spread, the range's own horizon: the forecaster's deviation
+	// is a ~50-point average that an excursion inflates, and would hide a record just after one.
+	rec := d.rec.observe(v, bandZ*d.cx.spreadFloor(), slow, tail, int64(d.p.memory/settleDiv))
 
 	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	if !res.Warm {

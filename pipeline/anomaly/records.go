@@ -11,8 +11,10 @@ import "math"
 // its range earns about ln n for leaving it, while a series that trends (a count that grows)
 // sets records often and earns little for each.
 //
-// A record must clear the range by a margin the caller gives (bandZ of the forecaster's
-// deviations): a new high by a hair on a drifting series is not news. Nor is a record while the
+// A record must clear the range by a margin the caller gives (bandZ of the series' long-run
+// spread, an EWMA over Memory points like the range's own horizon, not the forecaster's
+// 50-point deviation, which an excursion inflates for as long again after it; bench/nab
+// decision 161): a new high by a hair on a drifting series is not news. Nor is a record while the
 // series is younger than the forecaster's own horizon (Memory/10 points, over which its level
 // and baseline settle): until then the range says how young the series is, not where it lives;
 // such records still count in the rate. The rarity is added to the channels' surprise after the

@@ -139,3 +139,42 @@ func TestYoungRecordAddsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordAfterAnExcursion: an excursion inflates the forecaster's deviation, an EWMA over
+// ~50 points, for as long again after it (here from about 8 to about 20 within 15 points).
+// A drop below everything the series has produced shortly after must still count as a record:
+// the margin it must clear is ordinary variation on the range's own horizon (the long-run
+// spread), not the deviation the last excursion left. With the margin in the forecaster's
+// deviation (before bench/nab decision 161) the drop scored as if inside the range.
+func TestRecordAfterAnExcursion(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		d := New(DefaultConfig())
+		i := 0
+		observe := func(v float64) {
+			d.Observe(t0.Add(time.Duration(i)*step), v)
+			i++
+		}
+		for ; i < 4000; observe(1000 + 10*r.NormFloat64()) {
+		}
+		for k := 0; k < 15; k++ {
+			observe(1300 + 50*r.NormFloat64())
+		}
+		for k := 0; k < 20; k++ {
+			observe(1000 + 10*r.NormFloat64())
+		}
+		longRun, recent := bandZ*d.cx.spread, bandZ*d.fc.devFloor()
+		if recent < 1.5*longRun {
+			t.Fatalf("seed %d: the excursion left a margin of %.1f, not well above the long-run %.1f", seed, recent, longRun)
+		}
+		at := t0.Add(time.Duration(i) * step)
+		v := d.rec.lo - (longRun+recent)/2
+		asRecord, inside := *d, *d
+		inside.rec.lo = v - 1 // the same point, with a range that already holds it
+		got, want := asRecord.Observe(at, v).Score, inside.Observe(at, v).Score
+		if got <= want {
+			t.Errorf("seed %d: a drop to %.1f, %.1f below everything after an excursion, scored %.4f, as if inside the range (%.4f)",
+				seed, v, d.rec.lo-v, got, want)
+		}
+	}
+}
