@@ -62,6 +62,17 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 		h.Operators = append(h.Operators, probe)
 		h.WrapPartials = probe.wrapPartials(workerConfig(sp).Window.Period)
 	}
+	if !sp.StoreLatency.zero() {
+		// Outermost: the slow store's delay is the store's, so the stall and the probe's
+		// timer, inside it, see the write when the store would.
+		inner := h.WrapPartials
+		h.WrapPartials = func(w pipeline.PartialWriter) pipeline.PartialWriter {
+			if inner != nil {
+				w = inner(w)
+			}
+			return sp.StoreLatency.wrap(w)
+		}
+	}
 	w, err := buildWorker(ctx, sp, h)
 	if err != nil {
 		return nil, err
@@ -126,10 +137,15 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 	} else if n > 0 && !sp.Messy {
 		return nil, fmt.Errorf("%s: %d records dead-lettered (%s): the data are valid, so the run measured a broken pipeline", sp.Name, n, reasons)
 	}
+	ctrs, err := counters(w.reg)
+	if err != nil {
+		return nil, err
+	}
 	stats := w.Stats()
 	r := &result{Name: sp.Name, Kind: sp.Kind, Format: sp.Format, Records: stats.Records, Bytes: stats.Bytes,
 		Partials: stats.Partials, BudgetBytes: w.Budget().Limit(),
-		DurableSeconds: durable.Sub(m.first).Seconds(), CommittedSeconds: committed.Sub(m.first).Seconds()}
+		DurableSeconds: durable.Sub(m.first).Seconds(), CommittedSeconds: committed.Sub(m.first).Seconds(),
+		Counters: ctrs}
 	m.fill(r)
 	if st != nil {
 		if r.Stall = st.analyze(m.first, m.series, w.Budget().Limit()); r.Stall == nil {

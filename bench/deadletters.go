@@ -13,27 +13,14 @@ import (
 // broken pipeline (a format or time field it could not read), however fast: the child fails
 // it instead of reporting a rate.
 func deadLetters(g prometheus.Gatherer) (total int64, reasons string, err error) {
-	mfs, err := g.Gather()
+	byReason, err := byLabel(g, "weir_dead_letters_total", "reason", nil)
 	if err != nil {
 		return 0, "", err
 	}
 	var by []string
-	for _, mf := range mfs {
-		if mf.GetName() != "weir_dead_letters_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			n := int64(m.GetCounter().GetValue())
-			if n == 0 {
-				continue
-			}
+	for reason, v := range byReason {
+		if n := int64(v); n > 0 {
 			total += n
-			reason := "?"
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" {
-					reason = l.GetValue()
-				}
-			}
 			by = append(by, fmt.Sprintf("%s %d", reason, n))
 		}
 	}

@@ -31,12 +31,16 @@ type options struct {
 	Rules        []string      `json:"rules"`
 	Before       string        `json:"before,omitempty"`
 	Wrap         string        `json:"wrap,omitempty"`
+	// Window is the standard, msgpack and keys runs' window (-window); StoreLatency slows their
+	// partial store (-store-latency, -store-jitter, -store-tail).
+	Window       time.Duration `json:"window"`
+	StoreLatency storeLatency  `json:"store_latency,omitzero"`
 	Profile      string        `json:"-"`
 	Trace        bool          `json:"-"`
 	Out          string        `json:"-"`
 	JSON         bool          `json:"-"`
 
-	scenarios, keys, rules string
+	scenarios, keys, rules, storeTail string
 }
 
 // allScenarios returns the scenario names in the order they run.
@@ -46,7 +50,7 @@ func allScenarios() []string {
 
 func defaultOptions() options {
 	return options{Records: 2_000_000, Stall: 60 * time.Second, LatencyFor: 60 * time.Second,
-		LoadFraction: 0.5, BudgetBytes: pipeline.DefaultBudgetBytes}
+		LoadFraction: 0.5, BudgetBytes: pipeline.DefaultBudgetBytes, Window: time.Minute}
 }
 
 func (o *options) register(fl *flag.FlagSet) {
@@ -65,6 +69,10 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.StringVar(&o.Out, "out", "bench/results", "directory for results.json, summary.md and the plots (\"\" writes none)")
 	fl.StringVar(&o.Before, "before", "", "a bench binary built from an earlier commit: its standard, msgpack and keys runs join the rotation as standard@before, …, for a before/after comparison within one run")
 	fl.StringVar(&o.Wrap, "wrap", "", "a command each run's child process runs under, {run} stands for the run's name and repetition: e.g. \"valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/tmp/cg/{run}\" for instruction counts, which a busy machine does not change (timings under it mean nothing)")
+	fl.DurationVar(&o.Window, "window", o.Window, "the event-time window of standard, msgpack, keys and stall (their backlogs span 20 minutes of event time, 120 minutes for stall)")
+	fl.DurationVar(&o.StoreLatency.Latency, "store-latency", 0, "a delay on every partial write of the pipeline runs, as an S3 PUT takes tens of ms where the file sink takes µs (the runs of -before too: build it with this bench/ directory)")
+	fl.DurationVar(&o.StoreLatency.Jitter, "store-jitter", 0, "with -store-latency: up to this much more on each write, uniformly")
+	fl.StringVar(&o.storeTail, "store-tail", "", "N:DURATION: one partial write in N (at random, the same sequence every run) takes DURATION instead, a store's slow tail")
 	fl.StringVar(&o.Profile, "profile", "", "directory for CPU and heap profiles of the pipeline runs")
 	fl.BoolVar(&o.Trace, "trace", false, "with -profile: also an execution trace of each pipeline run (go tool trace)")
 	fl.BoolVar(&o.JSON, "json", false, "print only the JSON result on stdout")
@@ -163,6 +171,19 @@ func (o *options) finish(fl *flag.FlagSet) error {
 	}
 	if o.LoadFraction <= 0 || o.LoadFraction > 1 {
 		errs = append(errs, fmt.Errorf("-load: %v is not in (0, 1]", o.LoadFraction))
+	}
+	if o.Window < time.Second || o.Window > eventSpan {
+		errs = append(errs, fmt.Errorf("-window: %v is not in [1s, %v]", o.Window, eventSpan))
+	}
+	if o.storeTail != "" {
+		every, d, err := parseTail(o.storeTail)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-store-tail: %w", err))
+		}
+		o.StoreLatency.TailEvery, o.StoreLatency.Tail = every, d
+	}
+	if err := o.StoreLatency.check(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Trace && o.Profile == "" {
 		errs = append(errs, errors.New("-trace needs -profile: the directory the traces go to"))

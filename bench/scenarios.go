@@ -78,8 +78,8 @@ func orchestrate(ctx context.Context, self string, o options, progress io.Writer
 		}
 	}
 	base := spec{Brokers: b.addrs, Topic: topicJSON, Format: "json", Records: int64(o.Records),
-		Rules: o.Rules, BudgetBytes: o.BudgetBytes, MemoryLimit: o.MemoryLimit, Window: time.Minute, TimeField: "$.ts",
-		Profile: o.Profile, Trace: o.Trace}
+		Rules: o.Rules, BudgetBytes: o.BudgetBytes, MemoryLimit: o.MemoryLimit, Window: o.Window, TimeField: "$.ts",
+		StoreLatency: o.StoreLatency, Profile: o.Profile, Trace: o.Trace}
 	repIdx := 0
 	runOne := func(sp spec, onReady func() error) (*result, error) {
 		fmt.Fprintf(progress, "bench: === %s (%s, %s, %d records)\n", sp.Name, sp.Kind, sp.Topic, sp.Records)

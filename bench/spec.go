@@ -46,6 +46,9 @@ type spec struct {
 	StallAfter time.Duration `json:"stall_after,omitempty"`
 	StallAt    int64         `json:"stall_at,omitempty"`
 	StallFor   time.Duration `json:"stall_for,omitempty"`
+	// StoreLatency delays every partial write (-store-latency, -store-jitter, -store-tail): a
+	// store as slow as S3 in the standard, msgpack and keys runs.
+	StoreLatency storeLatency `json:"store_latency,omitzero"`
 	// Group is the worker's consumer group; empty means a fresh one named after the run. The
 	// latency scenario names it, to trim the live topic behind the worker's commits.
 	Group string `json:"group,omitempty"`
@@ -102,11 +105,15 @@ type result struct {
 	BudgetBytes       int64 `json:"budget_bytes,omitempty"`
 	Partials          int64 `json:"partials_written,omitempty"`
 	// Distinct is the number of distinct (tenant, user) contributors in the data (keys).
-	Distinct int64          `json:"distinct_contributors,omitempty"`
-	Series   []sample       `json:"series,omitempty"`
-	Stall    *stallResult   `json:"stall,omitempty"`
-	Latency  *latencyResult `json:"latency,omitempty"`
-	Messy    *messyResult   `json:"messy,omitempty"`
+	Distinct int64 `json:"distinct_contributors,omitempty"`
+	// Counters are the worker's pause and runner-time counters at the end of the run (pipeline
+	// only, see counters.go): weir_kafka_pauses_total by reason as "pauses_<reason>",
+	// weir_stage_seconds_total of the runners by state as "runner_<state>_seconds".
+	Counters map[string]float64 `json:"counters,omitempty"`
+	Series   []sample           `json:"series,omitempty"`
+	Stall    *stallResult       `json:"stall,omitempty"`
+	Latency  *latencyResult     `json:"latency,omitempty"`
+	Messy    *messyResult       `json:"messy,omitempty"`
 }
 
 // sample is one point of a run's time series, every sampleEvery.
