@@ -171,7 +171,14 @@ func Run(t *testing.T, sub Subject) {
 			o.Name = "b"
 			b := start(t, s, st, o)
 			WaitUntil(t, sub.Timeout, "a quarter durable", func() bool { return st.Distinct() >= len(ids)/2 }, a, b)
-			b.Stop(t) // b leaves: a takes every partition
+			// b leaves: a takes every partition. Its final commit may meet a rebalance still
+			// completing (a cooperative group's second round, late on a loaded machine) and be
+			// refused as stale: Close then returns that error, as documented, and a reads those
+			// records again, which the counts below must still show once. Any other stop is
+			// checked by the cases that stop a worker alone.
+			if err := b.StopSource(t); err != nil {
+				t.Logf("b: source close: %v (a commit refused during a rebalance: a replays it)", err)
+			}
 
 			// b owns nothing now: a commit point from it (an acknowledgement arriving late)
 			// must not be committed.
