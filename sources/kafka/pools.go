@@ -8,8 +8,6 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weirstream/weir/pipeline"
 )
 
 // Fetched records are the bulk of what a worker allocates: franz-go's []kgo.Record and its
@@ -21,8 +19,8 @@ import (
 //
 // The free lists are bounded channels rather than sync.Pools: a sync.Pool is emptied by every
 // second GC, which at this allocation rate is several times a second, so most gets missed. A
-// the lists together never hold more than a share of the budget (poolShare), and a slice the
-// lists cannot take is left to the GC, so forgetting to return one costs an allocation, never
+// list never holds more than a share of the budget (poolShare), and a slice the
+// list cannot take is left to the GC, so forgetting to return one costs an allocation, never
 // correctness. What no fetch has taken for a while is dropped (pooltrim.go): the lists hold the
 // working set of the fetches, not the most that was ever in flight at once.
 
@@ -30,39 +28,13 @@ import (
 // bound (poolShare) usually binds first.
 const poolSlices = 256
 
-// poolShare: the free lists together may keep 1/poolShare of the in-flight budget idle. Per-class
+// poolShare: each free list may keep 1/poolShare of the in-flight budget idle. Per-class
 // bounds alone are not enough: batch sizes wander across classes, and the sum of every class's
 // peak was twice what was ever in flight at once. The lists must cover the swing between
 // batches finishing and fetches arriving, which is wide (the budget pauses and resumes whole
 // partitions): of the shares tried, a quarter processed the most records per CPU-second, for
 // about the same peak RSS (bench/README.md).
-//
-// The share bounds the three lists (weir's records, franz-go's records and its decompression
-// buffers) together, not each: idle slices are live heap the collector doubles into its goal,
-// and with a share each the lists kept up to three quarters of the budget idle, growing after
-// every burst of in-flight batches, so a drain's peak RSS wandered with the machine's load
-// (bench/README.md, issue 20, fourth pass).
 const poolShare = 4
-
-// idleBound is the byte bound the free lists share: a put that would take the bytes the lists
-// hold together past limit is dropped (left to the GC).
-type idleBound struct {
-	limit int64
-	held  atomic.Int64 // bytes in all the lists sharing the bound
-}
-
-func newIdleBound(limitBytes int64) *idleBound { return &idleBound{limit: limitBytes} }
-
-// take reserves n bytes if they fit under the limit.
-func (b *idleBound) take(n int64) bool {
-	if b.held.Add(n) > b.limit {
-		b.held.Add(-n)
-		return false
-	}
-	return true
-}
-
-func (b *idleBound) give(n int64) { b.held.Add(-n) }
 
 // Size classes are spaced four to a power of two (16, 20, 24, 28, 32, 40, …), so a slice serves
 // any request up to its capacity with at most a fifth of it unused. With powers of two up to
@@ -94,22 +66,21 @@ func classWithin(c int) int {
 	return k
 }
 
-// slicePool is a bounded free list of slices per size class; what it holds counts against its
-// idleBound, which other lists may share.
+// slicePool is a bounded free list of slices per size class, holding at most limit elements in
+// all.
 type slicePool[T any] struct {
 	classes [maxClass + 1]chan []T
-	bound   *idleBound
-	size    int64        // bytes per element
+	limit   int64
 	pooled  atomic.Int64 // elements (capacity) in the lists
 	// low is, per class, the fewest slices its list held since the last trim: that many sat
 	// idle the whole time (pooltrim.go).
 	low [maxClass + 1]atomic.Int32
 }
 
-// newSlicePool keeps up to n slices per class, and as many bytes as bound has room for.
-func newSlicePool[T any](n int, bound *idleBound) *slicePool[T] {
+// newSlicePool keeps up to n slices per class and limitBytes of them in all.
+func newSlicePool[T any](n int, limitBytes int64) *slicePool[T] {
 	var zero T
-	p := &slicePool[T]{bound: bound, size: max(int64(unsafe.Sizeof(zero)), 1)}
+	p := &slicePool[T]{limit: limitBytes / max(int64(unsafe.Sizeof(zero)), 1)}
 	for c := range p.classes {
 		p.classes[c] = make(chan []T, n)
 	}
@@ -127,7 +98,7 @@ func (p *slicePool[T]) get(n int) []T {
 	for k := c; k <= min(c+2, maxClass); k++ {
 		select {
 		case s := <-p.classes[k]:
-			p.release(s)
+			p.pooled.Add(-int64(cap(s)))
 			p.lower(k)
 			return s[:0]
 		default:
@@ -145,31 +116,21 @@ func (p *slicePool[T]) put(s []T) {
 		return
 	}
 	n := int64(cap(s))
-	if !p.bound.take(n * p.size) {
+	if p.pooled.Add(n) > p.limit {
+		p.pooled.Add(-n)
 		return
 	}
-	p.pooled.Add(n)
 	select {
 	case p.classes[min(c, maxClass)] <- s[:0]:
 	default:
-		p.release(s)
+		p.pooled.Add(-n)
 	}
 }
 
-// release uncounts s, which has left the list.
-func (p *slicePool[T]) release(s []T) {
-	p.pooled.Add(-int64(cap(s)))
-	p.bound.give(int64(cap(s)) * p.size)
-}
-
 // idleBytes is the memory the lists hold: live heap, outside the budget.
-func (p *slicePool[T]) idleBytes() int64 { return p.pooled.Load() * p.size }
-
-// newFreeLists returns the source's free lists (weir's records' slices, and franz-go's), bound
-// together to budget/poolShare bytes.
-func newFreeLists(budget int64) (*slicePool[pipeline.Record], *fetchPools) {
-	b := newIdleBound(budget / poolShare)
-	return newSlicePool[pipeline.Record](poolSlices, b), newFetchPools(poolSlices, b)
+func (p *slicePool[T]) idleBytes() int64 {
+	var zero T
+	return p.pooled.Load() * int64(unsafe.Sizeof(zero))
 }
 
 // PooledBytes is the memory the source's free lists hold idle (weir_kafka_pooled_bytes).
@@ -190,8 +151,8 @@ type fetchPools struct {
 // that is short costs franz-go one grow (and the grown buffer is what comes back to the list).
 const decompressGuess = 4
 
-func newFetchPools(n int, bound *idleBound) *fetchPools {
-	return &fetchPools{records: newSlicePool[kgo.Record](n, bound), decompress: newSlicePool[byte](n, bound)}
+func newFetchPools(n int, limitBytes int64) *fetchPools {
+	return &fetchPools{records: newSlicePool[kgo.Record](n, limitBytes), decompress: newSlicePool[byte](n, limitBytes)}
 }
 
 // GetRecords implements kgo.PoolRecords.

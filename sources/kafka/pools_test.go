@@ -3,12 +3,9 @@ package kafka
 import (
 	"bytes"
 	"testing"
-	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weirstream/weir/pipeline"
 )
 
 func TestClassFor(t *testing.T) {
@@ -38,7 +35,7 @@ func TestClassFor(t *testing.T) {
 }
 
 func TestSlicePool(t *testing.T) {
-	p := newSlicePool[int](2, newIdleBound(1<<20))
+	p := newSlicePool[int](2, 1<<20)
 	a := p.get(100)
 	if cap(a) < 100 || len(a) != 0 {
 		t.Fatalf("get(100): len %d cap %d", len(a), cap(a))
@@ -66,7 +63,7 @@ func TestSlicePool(t *testing.T) {
 }
 
 func TestSlicePoolByteLimit(t *testing.T) {
-	p := newSlicePool[int64](100, newIdleBound(8*100)) // room for 100 elements
+	p := newSlicePool[int64](100, 8*100) // room for 100 elements
 	p.put(make([]int64, 0, 64))
 	p.put(make([]int64, 0, 64)) // would make 128: dropped
 	p.put(make([]int64, 0, 32))
@@ -85,7 +82,7 @@ func TestSlicePoolByteLimit(t *testing.T) {
 // A raw snappy block gets a buffer of its decoded length (s2 would allocate its own for a
 // short one); framed snappy and other codecs get the guess.
 func TestDecompressBytesSizing(t *testing.T) {
-	p := newFetchPools(4, newIdleBound(64<<20))
+	p := newFetchPools(4, 64<<20)
 	plain := bytes.Repeat([]byte(`{"tenant":"t-0001","status":200}`), 1000)
 	raw := s2.EncodeSnappy(nil, plain)
 	if got := cap(p.GetDecompressBytes(raw, kgo.CodecSnappy)); got < len(plain) || got > len(plain)+len(plain)/4 {
@@ -104,7 +101,7 @@ func TestDecompressBytesSizing(t *testing.T) {
 // the interval is kept. A burst of returns (a stalled sink's batches coming back at once) is
 // gone within two trims if no fetch needs it.
 func TestSlicePoolTrim(t *testing.T) {
-	p := newSlicePool[int64](100, newIdleBound(1<<20))
+	p := newSlicePool[int64](100, 1<<20)
 	k := classWithin(64)
 	burst := func(n int) {
 		for range n {
@@ -142,7 +139,7 @@ func TestSlicePoolTrim(t *testing.T) {
 
 // Concurrent gets, puts and trims keep the byte count equal to what the lists hold (-race).
 func TestSlicePoolTrimConcurrent(t *testing.T) {
-	p := newSlicePool[byte](256, newIdleBound(1<<30))
+	p := newSlicePool[byte](256, 1<<30)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -167,49 +164,5 @@ func TestSlicePoolTrimConcurrent(t *testing.T) {
 		default:
 			p.trim()
 		}
-	}
-}
-
-// The three free lists share one bound of budget/poolShare: together they never keep more
-// idle, and what one gives up another may take. (With a share each they kept up to three
-// times that, and the drain's live heap grew with every burst of batches they took back.)
-func TestFreeListsShareOneBound(t *testing.T) {
-	const budget = 4 << 20
-	slices, fetch := newFreeLists(budget)
-	idle := func() int64 {
-		return slices.idleBytes() + fetch.records.idleBytes() + fetch.decompress.idleBytes()
-	}
-	// Every list is offered more than the whole share, in slices of a few classes.
-	for i := range 200 {
-		slices.put(make([]pipeline.Record, 0, 256+i))
-		fetch.PutRecords(make([]kgo.Record, 0, 256+i))
-		fetch.PutDecompressBytes(make([]byte, 0, 64<<10+i))
-	}
-	if got, limit := idle(), int64(budget/poolShare); got > limit {
-		t.Fatalf("the free lists hold %d bytes idle together, over their shared bound %d (budget %d / %d)", got, limit, budget, poolShare)
-	}
-	if slices.idleBytes() == 0 || fetch.records.idleBytes() == 0 || fetch.decompress.idleBytes() == 0 {
-		t.Fatalf("a list kept nothing: weir's records %d, franz-go's records %d, decompression %d bytes",
-			slices.idleBytes(), fetch.records.idleBytes(), fetch.decompress.idleBytes())
-	}
-	// Room one list gives up (a get) is room another may fill.
-	before := idle()
-	freed := int64(cap(slices.get(256))) * int64(unsafe.Sizeof(pipeline.Record{}))
-	fetch.PutDecompressBytes(make([]byte, 0, freed))
-	if got := idle(); got != before {
-		t.Fatalf("after a get of %d bytes from one list and a put of as many to another the lists hold %d, want %d", freed, got, before)
-	}
-	// A trim gives the room back too.
-	slices.trim()
-	slices.trim()
-	fetch.records.trim()
-	fetch.records.trim()
-	fetch.decompress.trim()
-	fetch.decompress.trim()
-	if got := idle(); got != 0 {
-		t.Fatalf("after two idle trims the lists hold %d bytes", got)
-	}
-	if got := slices.bound.held.Load(); got != 0 {
-		t.Fatalf("after two idle trims the shared bound counts %d bytes held", got)
 	}
 }

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"time"
+	"unsafe"
 )
 
 // A free list fills with whatever was in flight at its highest: when a stalled sink returns,
@@ -36,13 +37,14 @@ func (p *slicePool[T]) lower(k int) {
 // and returns the bytes dropped. Gets and puts may run concurrently: a slice one of them moves
 // meanwhile is counted in the next interval.
 func (p *slicePool[T]) trim() (dropped int64) {
+	var zero T
 	for k := range p.classes {
 		ch := p.classes[k]
 	drain:
 		for n := p.low[k].Load(); n > 0; n-- {
 			select {
 			case s := <-ch:
-				p.release(s)
+				p.pooled.Add(-int64(cap(s)))
 				dropped += int64(cap(s))
 			default:
 				break drain
@@ -50,7 +52,7 @@ func (p *slicePool[T]) trim() (dropped int64) {
 		}
 		p.low[k].Store(int32(len(ch)))
 	}
-	return dropped * p.size
+	return dropped * int64(unsafe.Sizeof(zero))
 }
 
 // trimPools trims the source's free lists (the records' slices and franz-go's) and counts what

@@ -102,8 +102,9 @@ func New(ctx context.Context, cfg Config, budget *pipeline.Budget, reg prometheu
 		rtReady:  make(chan struct{}),
 		stopping: make(chan struct{}),
 		owned:    make(map[tp]*owned),
+		slices:   newSlicePool[pipeline.Record](poolSlices, budget.Limit()/poolShare),
+		fetch:    newFetchPools(poolSlices, budget.Limit()/poolShare),
 	}
-	s.slices, s.fetch = newFreeLists(budget.Limit())
 	s.m.pooled(reg, s.PooledBytes)
 	s.commits = newCommitter(s)
 	start := kgo.NewOffset().AtStart()
