@@ -317,3 +317,32 @@ func TestOptionsDerived(t *testing.T) {
 		t.Errorf("-memory-limit with -budget: budget %d, want -budget's", o.BudgetBytes)
 	}
 }
+
+// Each collection's live heap is counted once, from the first sample that saw it, and only
+// within the span asked for.
+func TestCollectionsLive(t *testing.T) {
+	mb := int64(1 << 20)
+	at := func(tm float64, gcs, live int64) sample {
+		return sample{T: tm, Heap: &heapStat{GCs: gcs, Live: live * mb}}
+	}
+	series := []sample{
+		at(0.1, 1, 5),  // before the span
+		at(0.6, 2, 20), // the first sample of the span: its collection may predate the span
+		at(0.7, 3, 22), // collection 3
+		at(0.8, 3, 22), // the same collection again
+		at(0.9, 5, 30), // 4 and 5 between two samples: 5's live heap
+		at(1.0, 6, 24), // collection 6
+		at(1.1, 7, 26), // collection 7
+		at(2.0, 8, 90), // after the span
+		at(2.1, 9, 95), // after the span
+		{T: 1.05},      // no heap figures: skipped
+	}
+	got := collectionsLive(series, 0.5, 2.0)
+	want := liveAtCollections{Collections: 4, Median: 26 * mb, P90: 30 * mb, Max: 30 * mb}
+	if got != want {
+		t.Fatalf("collectionsLive = %+v, want %+v", got, want)
+	}
+	if got := collectionsLive(series, 3, 4); got != (liveAtCollections{}) {
+		t.Fatalf("no samples in the span: %+v, want zero", got)
+	}
+}

@@ -106,6 +106,15 @@ func runPipeline(ctx context.Context, sp spec, out, progress io.Writer) (*result
 				fmt.Fprintf(progress, "bench: %s: heap profile at %s: %v\n", sp.Name, label, err)
 			}
 		}
+		if prof.heap != "" {
+			arm, peaks := m.onSample, newCatchUpPeaks(st, prof)
+			m.onSample = func(s sample) {
+				arm(s)
+				if err := peaks.see(s); err != nil {
+					fmt.Fprintf(progress, "bench: %s: heap profile at a catch-up peak: %v\n", sp.Name, err)
+				}
+			}
+		}
 	}
 	if err := m.run(ctx); err != nil {
 		return nil, err

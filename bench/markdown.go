@@ -72,6 +72,11 @@ func (r *report) markdown() string {
 			"recovery to ≥ 90%% of the steady rate: %s after the sink returned (mean rate afterwards %s/s).\n",
 			st.StallSeconds, st.BeganAt, si(st.SteadyRate), si(float64(st.RecordsDuringStall)), mib(st.RSSBeforeBytes), mib(st.RSSDuringBytes),
 			100*st.RSSGrowthInRun, vsStandard, 100*st.RSSGrowthStall, mib(st.InFlightPeakBytes), mib(st.BudgetBytes), recovery, si(st.PostStallRate))
+		if b4, af := st.LiveBefore, st.LiveAfter; b4.Collections > 0 && af.Collections > 0 {
+			fmt.Fprintf(&b, "\nHeap live after each collection (median / 90th percentile / highest): %s / %s / %s over %d collections before the stall, "+
+				"%s / %s / %s over %d after the store returned.\n", mib1(b4.Median), mib1(b4.P90), mib1(b4.Max), b4.Collections,
+				mib1(af.Median), mib1(af.P90), mib1(af.Max), af.Collections)
+		}
 		if st.GoSoftLimitBytes > 0 {
 			fmt.Fprintf(&b, "\nThe Go runtime's soft memory limit was %s (-memory-limit).\n", mib(st.GoSoftLimitBytes))
 		}

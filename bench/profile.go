@@ -62,7 +62,12 @@ func (p *profile) heapAt(label string) error {
 		return nil
 	}
 	runtime.GC()
-	return writeHeap(strings.TrimSuffix(p.heap, ".heap.pprof") + "." + label + ".heap.pprof")
+	return writeHeap(p.path(label))
+}
+
+// path is where a heap profile labelled label goes: <name>.<rep>.<label>.heap.pprof.
+func (p *profile) path(label string) string {
+	return strings.TrimSuffix(p.heap, ".heap.pprof") + "." + label + ".heap.pprof"
 }
 
 func writeHeap(path string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -123,6 +124,12 @@ type stallResult struct {
 	AtBegin          sample `json:"at_begin"`
 	AtEnd            sample `json:"at_end"`
 	AtPeak           sample `json:"at_peak"`
+	// LiveBefore and LiveAfter are the live heap the collections left, from half a second into
+	// the drain to the stall, and from the store's return to the end (a collection counts once
+	// a sample sees it): how the catch-up's heap compares with the drain's before the stall,
+	// collection for collection.
+	LiveBefore liveAtCollections `json:"live_before"`
+	LiveAfter  liveAtCollections `json:"live_after"`
 	// RecoverySeconds is the time from the store returning to the first 0.5 s in which the
 	// drain ran at ≥ 90% of SteadyRate; -1 if the backlog ran out first. PostStallRate is the
 	// mean rate from the store returning to the end of the drain.
@@ -163,6 +170,8 @@ func (s *staller) analyze(first time.Time, series []sample, budget int64) *stall
 		r.SteadyRate = float64(atBegin.Records-warm.Records) / (atBegin.T - warm.T)
 	}
 	r.RecordsDuringStall = atEnd.Records - atBegin.Records
+	r.LiveBefore = collectionsLive(series, warm.T, r.BeganAt)
+	r.LiveAfter = collectionsLive(series, r.EndedAt, math.Inf(1))
 	r.AtBegin, r.AtEnd = atBegin, atEnd
 	if r.RSSBeforeBytes > 0 {
 		r.RSSGrowthInRun = float64(r.RSSDuringBytes)/float64(r.RSSBeforeBytes) - 1
