@@ -58,10 +58,11 @@ func WithEndpoints(kinesisURL, dynamodbURL string) Option {
 
 // Source consumes one Kinesis stream as one worker of a fleet sharing a lease table.
 //
-// Concurrency: the coordinator goroutine (renew, take, shard sync), the checkpointer, one
-// reader goroutine per held lease, and the runtime's Commit calls (from sink goroutines) share
-// the held-lease table under mu. mu is never held while calling into the runtime or AWS: the
-// runtime calls Commit while holding its own per-partition lock.
+// Concurrency: the renewer (renewer.go), the aggregator row's renewer (leader.go), the
+// coordinator (take rounds, shard syncs), the checkpointer, one reader goroutine per held
+// lease, and the runtime's Commit calls (from sink goroutines) share the held-lease table under
+// mu; each lease's writes are serialised by its own held.wmu. mu is never held while calling
+// into the runtime or AWS: the runtime calls Commit while holding its own per-partition lock.
 type Source struct {
 	cfg    Config
 	region string // for messages about the stream
@@ -82,7 +83,8 @@ type Source struct {
 	// drains after Run returned.
 	leaseCtx  context.Context
 	stopLease context.CancelFunc
-	bg        sync.WaitGroup // coordinator and checkpointer
+	bg        sync.WaitGroup // renewers, coordinator and checkpointer
+	coordDone chan struct{}  // closed when the coordinator returned (Run stopped)
 
 	mu   sync.Mutex
 	held map[string]*held
@@ -94,7 +96,7 @@ type Source struct {
 	ready readiness // what Ready reports from (health.go)
 
 	foreignOnce sync.Once // the warning about checkpoints without weir's state
-	// leader is the aggregator's row (leader.go); only the coordinator goroutine touches it.
+	// leader is the aggregator's row (leader.go).
 	leader leadership
 }
 
@@ -153,7 +155,10 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	// Not fatal if it fails: the coordinator retries, and leases that exist can be read
 	// meanwhile.
 	s.syncOnce(ctx)
-	s.bg.Add(2)
+	s.coordDone = make(chan struct{})
+	s.bg.Add(4)
+	go func() { defer s.bg.Done(); s.renewLoop() }()
+	go func() { defer s.bg.Done(); s.leaderLoop() }()
 	go func() { defer s.bg.Done(); s.coordinate() }()
 	go func() { defer s.bg.Done(); s.checkpointLoop() }()
 	<-ctx.Done()
