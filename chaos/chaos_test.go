@@ -40,21 +40,23 @@ func TestChaosShort(t *testing.T) {
 	shortTrial(t, shortOptions())
 }
 
-// The same trial on Kinesis: a stream of 8 shards on kinesalite, the lease table on moto, and
-// one shard split while records flow (the children's windows must be counted too).
+// The same trial on Kinesis: a stream of 8 shards on kinesalite, the lease table on moto, one
+// shard split and two adjacent shards merged while records flow (the children's windows must
+// be counted too, and a merged child read only once both parents ended).
 func TestChaosShortKinesis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the worker and runs a fleet for about a minute")
 	}
 	o := shortOptions()
-	o.Source, o.Splits = "kinesis", 1
+	o.Source, o.Splits, o.Merges = "kinesis", 1, 1
 	r := shortTrial(t, o)
-	split := false
+	split, merged := false, false
 	for _, e := range r.Events {
 		split = split || (e.Action == actSplit && e.Skipped == "")
+		merged = merged || (e.Action == actMerge && e.Skipped == "")
 	}
-	if !split {
-		t.Error("the trial split no shard")
+	if !split || !merged {
+		t.Errorf("the trial split a shard: %v, merged two: %v; want both", split, merged)
 	}
 }
 
@@ -71,6 +73,9 @@ func shortTrial(t *testing.T, o options) *trialResult {
 	args := []string{"-short", "-source", o.Source}
 	if o.Splits > 0 {
 		args = append(args, "-splits", strconv.Itoa(o.Splits))
+	}
+	if o.Merges > 0 {
+		args = append(args, "-merges", strconv.Itoa(o.Merges))
 	}
 	s, err := runTrials(ctx, o, os.Args[0], replayCommand(args), testLog{t})
 	if err != nil {

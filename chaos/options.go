@@ -42,6 +42,9 @@ type options struct {
 	// Splits is how many times a Kinesis trial splits a shard while records flow (kinesalite
 	// reshards as Kinesis does), evenly spaced over the producer's run.
 	Splits int `json:"splits,omitempty"`
+	// Merges is how many times a Kinesis trial merges two adjacent open shards while records
+	// flow, evenly spaced over the producer's run, between the splits.
+	Merges int `json:"merges,omitempty"`
 
 	// DrainTimeout bounds the wait, after the producer stopped, for the group to commit every
 	// record.
@@ -120,6 +123,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.RevokeCommit, "revoke-commit-timeout", o.RevokeCommit, "the workers' kafka.revoke_commit_timeout")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "the workers' shutdown_timeout; a SIGTERMed worker still running 10 s after it is SIGKILLed")
 	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval or kinesis.checkpoint_interval (0: the worker's default); a longer one replays more after a kill")
+	fl.IntVar(&o.Merges, "merges", o.Merges, "Kinesis: two adjacent open shards (seeded) merged while records flow, evenly spaced over -produce, between the splits")
 	fl.IntVar(&o.Splits, "splits", o.Splits, "Kinesis: shards split while records flow, evenly spaced over -produce (a seeded open shard each, at the middle of its hash keys)")
 	fl.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "the Kinesis workers' source.kinesis.lease_duration: how long a killed worker's shards wait for another owner")
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
@@ -185,6 +189,9 @@ func (o *options) validate() error {
 	}
 	if o.Splits < 0 || (o.Splits > 0 && o.Source != "kinesis") {
 		bad("splits", "%d: a count, and only with -source kinesis", o.Splits)
+	}
+	if o.Merges < 0 || (o.Merges > 0 && o.Source != "kinesis") {
+		bad("merges", "%d: a count, and only with -source kinesis", o.Merges)
 	}
 	if o.CommitInterval < 0 {
 		bad("commit-interval", "%v is negative", o.CommitInterval)

@@ -20,6 +20,9 @@ const (
 	// actSplit splits a shard of a Kinesis stream (-splits): not drawn by the schedule, so a
 	// seed's kills and restarts are the same with and without it.
 	actSplit action = "split"
+	// actMerge merges two adjacent shards of a Kinesis stream (-merges), not drawn by the
+	// schedule either.
+	actMerge action = "merge"
 )
 
 // event is one step of a trial's schedule.

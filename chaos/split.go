@@ -14,10 +14,12 @@ import (
 	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
-// splitter is a bed whose stream can be resharded while the fleet reads it.
-type splitter interface {
+// resharder is a bed whose stream can be resharded while the fleet reads it.
+type resharder interface {
 	// split splits one open shard drawn with rng and says which, into which.
 	split(ctx context.Context, rng *rand.Rand) (string, error)
+	// merge merges two adjacent open shards drawn with rng and says which, into which.
+	merge(ctx context.Context, rng *rand.Rand) (string, error)
 }
 
 // withSplits adds o.Splits splits to a schedule, evenly spaced over the producer's run.
@@ -46,10 +48,9 @@ func (b *kinesisBed) split(ctx context.Context, rng *rand.Rand) (string, error) 
 		return "", fmt.Errorf("no open shard")
 	}
 	sh := open[rng.IntN(len(open))]
-	lo, ok1 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.StartingHashKey), 10)
-	hi, ok2 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.EndingHashKey), 10)
-	if !ok1 || !ok2 {
-		return "", fmt.Errorf("shard %s: hash key range %v", aws.ToString(sh.ShardId), sh.HashKeyRange)
+	lo, hi, err := hashRange(sh)
+	if err != nil {
+		return "", err
 	}
 	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
 	mid.Add(mid, big.NewInt(1)) // the new shard starts above the middle: both halves non-empty
@@ -58,15 +59,7 @@ func (b *kinesisBed) split(ctx context.Context, rng *rand.Rand) (string, error) 
 		return "", fmt.Errorf("splitting %s: %w", aws.ToString(sh.ShardId), err)
 	}
 	var children []string
-	done := func() bool {
-		out, err := b.kin.DescribeStreamSummary(ctx, &awskinesis.DescribeStreamSummaryInput{StreamName: aws.String(trialStream)})
-		if err != nil || out.StreamDescriptionSummary.StreamStatus != kintypes.StreamStatusActive {
-			return false
-		}
-		all, err := b.shards(ctx)
-		if err != nil {
-			return false
-		}
+	err = b.waitResharded(ctx, func(all []kintypes.Shard) bool {
 		children = children[:0]
 		for _, c := range all {
 			if aws.ToString(c.ParentShardId) == aws.ToString(sh.ShardId) {
@@ -74,11 +67,34 @@ func (b *kinesisBed) split(ctx context.Context, rng *rand.Rand) (string, error) 
 			}
 		}
 		return len(children) == 2
-	}
-	if err := waitFor(ctx, 30*time.Second, done); err != nil {
+	})
+	if err != nil {
 		return "", fmt.Errorf("split of %s: %w", aws.ToString(sh.ShardId), err)
 	}
 	return aws.ToString(sh.ShardId) + " → " + strings.Join(children, ", "), nil
+}
+
+// waitResharded waits (30 s at most) until the stream is active again and found holds for its
+// shards: the reshard's children are listed.
+func (b *kinesisBed) waitResharded(ctx context.Context, found func([]kintypes.Shard) bool) error {
+	return waitFor(ctx, 30*time.Second, func() bool {
+		out, err := b.kin.DescribeStreamSummary(ctx, &awskinesis.DescribeStreamSummaryInput{StreamName: aws.String(trialStream)})
+		if err != nil || out.StreamDescriptionSummary.StreamStatus != kintypes.StreamStatusActive {
+			return false
+		}
+		all, err := b.shards(ctx)
+		return err == nil && found(all)
+	})
+}
+
+// hashRange returns a shard's hash key range.
+func hashRange(sh kintypes.Shard) (lo, hi *big.Int, err error) {
+	lo, ok1 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.StartingHashKey), 10)
+	hi, ok2 := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.EndingHashKey), 10)
+	if !ok1 || !ok2 {
+		return nil, nil, fmt.Errorf("shard %s: hash key range %v", aws.ToString(sh.ShardId), sh.HashKeyRange)
+	}
+	return lo, hi, nil
 }
 
 // shards lists every shard of the stream, closed ones included.

@@ -122,6 +122,8 @@ func causeName(e *eventRecord, workers int) string {
 	switch {
 	case e.Action == actSplit:
 		b.WriteString("shard split")
+	case e.Action == actMerge:
+		b.WriteString("shard merge")
 	case e.Slot == 0:
 		b.WriteString("stop of the fleet")
 	case e.Action == actKill:

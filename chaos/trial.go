@@ -132,6 +132,7 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 	sched := newSchedule(tr.seed, scheduleConfig{Workers: o.Workers, First: o.First, Last: o.Produce - o.MinGap/2,
 		MinGap: o.MinGap, MaxGap: o.MaxGap})
 	sched = withSplits(sched, o)
+	sched = withMerges(sched, o)
 	for _, e := range sched {
 		if err := sleep(ctx, time.Until(t0.Add(e.At))); err != nil {
 			return nil, err
@@ -285,14 +286,18 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 				}
 			})
 		}
-	case actSplit:
+	case actSplit, actMerge:
 		rec.Time = time.Now()
-		s, ok := r.b.(splitter)
+		rs, ok := r.b.(resharder)
 		if !ok {
 			rec.Skipped = "the source cannot reshard"
 			break
 		}
-		detail, err := s.split(ctx, r.rng)
+		reshard := rs.split
+		if e.Action == actMerge {
+			reshard = rs.merge
+		}
+		detail, err := reshard(ctx, r.rng)
 		if err != nil {
 			rec.Skipped = err.Error()
 		}

@@ -25,7 +25,7 @@ import (
 //     lost a lease does not trigger a storm of steals.
 //
 // held says which leases this worker holds in memory; a lease the table says is ours but that we
-// do not hold (we lost track of it) counts as free.
+// do not hold (we lost track of it) counts as free, one we hold never does.
 func balance(me string, active []lease, held map[string]bool, expired func(lease) bool, rnd *rand.Rand) (take []lease, steal *lease) {
 	count := map[string]int{me: 0}
 	byOwner := map[string][]lease{}
@@ -33,7 +33,10 @@ func balance(me string, active []lease, held map[string]bool, expired func(lease
 	asked := false // a lease is being handed to this worker
 	for _, l := range active {
 		switch {
-		case l.Owner == "" || expired(l) || (l.Owner == me && !held[l.Shard]):
+		case l.Owner == "" || (l.Owner == me && !held[l.Shard]) || (l.Owner != me && expired(l)):
+			// A lease this worker holds is never free to it, however long its counter seems
+			// to have stood still: the renewer decides when to give it up, and a take would
+			// move the counter under the renewer's feet and fence it out.
 			free = append(free, l)
 		case l.Handoff != "":
 			// Being handed over: it counts for the worker that asked for it, so that worker

@@ -43,9 +43,12 @@ type held struct {
 	gone     atomic.Bool  // no longer held (released, handed over, lost): nothing more to write
 	// handoffTo is the worker this lease is being handed to (balancing), once asked.
 	handoffTo atomic.Pointer[string]
-	cancel    context.CancelFunc
-	done      chan struct{} // closed when the reader goroutine ended
-	prev      chan struct{} // the previous reader of the shard in this worker, or nil
+	// leaving: the reader stopped fetching to hand the lease over or to finish the shard, and
+	// makes the lease's last write itself; Close does not release it.
+	leaving atomic.Bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the reader goroutine ended
+	prev    chan struct{} // the previous reader of the shard in this worker, or nil
 }
 
 // Commit implements pipeline.Committer: it records c as the shard's checkpoint candidate, which
@@ -160,10 +163,20 @@ func (s *Source) releaseLease(ctx context.Context, h *held) error {
 // shard's windows and waits (up to DrainTimeout) until they are durable, then one fenced write
 // checkpoints what is durable and makes the asking worker the owner. That worker resumes at
 // the checkpoint, so nothing is read twice unless the drain ran out of time.
+//
+// At shutdown a handover under way must end by the deadline: Close cancels leaveCtx when its
+// own context ends, which cuts the drain short (the runtime abandons the windows not yet
+// durable) and the last write. A handover cut short is abandoned (abandonHandover): the lease
+// is left to expire, its checkpoint where the last write that held left it, never past what
+// is durable; the asker takes it once it expired and re-reads from there.
 func (s *Source) handOver(h *held, to string) {
-	ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.DrainTimeout)
+	ctx, cancel := context.WithTimeout(s.leaveCtx, s.cfg.DrainTimeout)
 	s.rt.Revoke(ctx, h.part)
 	cancel()
+	if s.leaveCtx.Err() != nil {
+		s.abandonHandover(h, to, "the shutdown deadline passed while the shard drained")
+		return
+	}
 	cand, ok := h.candidate()
 	moved := false
 	err := s.lastWrite(h, func(ctx context.Context, counter int64) (int64, string, error) {
@@ -173,6 +186,11 @@ func (s *Source) handOver(h *held, to string) {
 		}
 		return noHandoff(s.store.handOver(ctx, h.shard, s.cfg.WorkerID, counter, cp, sub, state, to))
 	})
+	if err != nil && s.leaveCtx.Err() != nil {
+		// Cut short by the shutdown deadline, not failed: the write may even have landed.
+		s.abandonHandover(h, to, "the shutdown deadline passed during its write: "+err.Error())
+		return
+	}
 	if err != nil {
 		if moved {
 			// The lease is forgotten whatever the outcome (lastWrite): no later write retries
@@ -186,11 +204,22 @@ func (s *Source) handOver(h *held, to string) {
 	s.log.Info("lease handed over", "shard", h.shard, "to", to)
 }
 
+// abandonHandover gives up a handover the shutdown deadline cut short: the lease is forgotten
+// and left to expire after LeaseDuration, with the checkpoint the last write that held left
+// (what was durable then); whoever takes it re-reads the shard from there.
+func (s *Source) abandonHandover(h *held, to, why string) {
+	s.forget(h)
+	s.m.leaseEvents.WithLabelValues("handover_abandoned").Inc()
+	s.log.Warn("handover abandoned at shutdown; the lease expires after lease_duration and its next owner re-reads from the last checkpoint written",
+		"shard", h.shard, "to", to, "lease_duration", s.cfg.LeaseDuration, "why", why)
+}
+
 // lastWrite makes the last fenced write of a lease this worker gives up (a handover, SHARD_END)
-// within LeaseDuration, with h.wmu held while write runs, and forgets the lease whatever the
-// outcome: after it the shard is another worker's, or nobody's until its lease expires.
+// within LeaseDuration and the shutdown deadline (leaveCtx), with h.wmu held while write runs,
+// and forgets the lease whatever the outcome: after it the shard is another worker's, or
+// nobody's until its lease expires.
 func (s *Source) lastWrite(h *held, write fenceWrite) error {
-	ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.LeaseDuration)
+	ctx, cancel := context.WithTimeout(s.leaveCtx, s.cfg.LeaseDuration)
 	defer cancel()
 	h.wmu.Lock()
 	err := errLeaseLost

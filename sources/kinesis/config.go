@@ -67,7 +67,8 @@ type Config struct {
 	// DrainTimeout bounds how long a shard this worker gives up while running (read to its end,
 	// or handed to another worker for balance) waits for its windows to become durable before
 	// the final checkpoint. Default 30s. If it passes, what is durable is checkpointed and the
-	// rest is read again by the next owner (duplicates, no loss).
+	// rest is read again by the next owner (duplicates, no loss). A handover under way at
+	// shutdown ends by the shutdown deadline too, abandoned if it must (README.md).
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 	// Retry is the backoff on throttling, 5xx and network errors of every Kinesis and DynamoDB
 	// call.

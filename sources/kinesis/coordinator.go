@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// coordinate renews the held leases and, while Run runs, takes and balances leases and keeps
-// the shard list in sync. One goroutine, from Run until Close: renewal must go on while the
-// runtime drains after Run returned, or the leases would expire under a worker that is still
-// committing.
+// coordinate takes and balances leases and keeps the shard list in sync, from Run until Run
+// stops. Renewals run apart (renewLoop, leaderLoop): a take round scans the lease table and a
+// shard sync lists the shards, each bounded by LeaseDuration, and neither may delay them.
 func (s *Source) coordinate() {
+	defer close(s.coordDone)
 	tick := time.NewTicker(s.cfg.renewInterval())
 	defer tick.Stop()
 	sync := time.NewTicker(s.cfg.ShardSyncInterval)
@@ -20,8 +20,6 @@ func (s *Source) coordinate() {
 	for {
 		select {
 		case <-tick.C:
-			s.renewAll()
-			s.renewLeader()
 			s.takeRound(t)
 		case <-s.wake:
 			s.takeRound(t)
@@ -29,10 +27,7 @@ func (s *Source) coordinate() {
 			s.syncAndTake(t)
 		case <-s.syncNow:
 			s.syncAndTake(t)
-		case <-s.leaseCtx.Done():
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.renewInterval())
-			s.releaseLeader(ctx)
-			cancel()
+		case <-s.runCtx.Done():
 			return
 		}
 	}
@@ -57,72 +52,15 @@ func (s *Source) syncOnce(runCtx context.Context) {
 	}
 }
 
-// renewAll bumps every held lease's counter. A lease whose fencing condition fails was taken by
-// another worker; a lease this worker could not renew for LeaseDuration (DynamoDB unreachable)
-// is given up too, because other workers consider it expired by then and may be reading it.
-func (s *Source) renewAll() {
-	for _, h := range s.heldLeases() {
-		ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.renewInterval())
-		err := s.renew(ctx, h)
-		cancel()
-		switch {
-		case errors.Is(err, errLeaseLost):
-			s.loseLease(h, "renewal refused: the lease counter moved")
-		case err != nil && time.Since(s.lastRenew(h)) > s.cfg.LeaseDuration:
-			s.loseLease(h, "not renewed within lease_duration: "+err.Error())
-		case err != nil && s.leaseCtx.Err() == nil:
-			s.log.Warn("lease renewal failed; retrying", "shard", h.shard, "err", err)
-		}
-	}
-}
-
-func (s *Source) renew(ctx context.Context, h *held) error {
-	h.wmu.Lock()
-	defer h.wmu.Unlock()
-	if h.gone.Load() {
-		return nil // released or handed over a moment ago
-	}
-	if h.lost.Load() {
-		return errLeaseLost
-	}
-	handoff, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
-		return s.store.renew(ctx, h.shard, s.cfg.WorkerID, counter)
-	})
-	if err != nil {
-		return err
-	}
-	if handoff != "" && handoff != s.cfg.WorkerID && h.handoffTo.CompareAndSwap(nil, &handoff) {
-		// Another worker asked for this lease to balance the fleet: stop reading; the reader's
-		// exit drains the shard and hands the lease over (see handOver).
-		s.log.Info("handing a lease over", "shard", h.shard, "to", handoff)
-		h.cancel()
-	}
-	return nil
-}
-
-func (s *Source) lastRenew(h *held) time.Time {
-	h.wmu.Lock()
-	defer h.wmu.Unlock()
-	return h.lastRenew
-}
-
 // taker is the coordinator's memory between rounds.
 type taker struct {
-	// seen is each lease's owner and counter as last scanned, and since when (local clock):
-	// a lease is expired when its counter has not moved for LeaseDuration. Only local time
-	// differences are compared, so workers' clocks need not agree.
+	// seen is each lease's owner and counter as last scanned, and since when (expiry.go).
 	seen       map[string]observed
 	lastVictim string // damping: steal only when two rounds in a row chose the same victim
 	// asked is the owner this worker asked to hand each shard over, until the handover
 	// arrives or the request is gone: the handover writes this worker as the owner, so the
 	// row no longer says whose lease it was.
 	asked map[string]string
-}
-
-type observed struct {
-	owner   string
-	counter int64
-	since   time.Time
 }
 
 // takeRound scans the lease table, takes free and expired leases up to this worker's share,
@@ -133,6 +71,7 @@ func (s *Source) takeRound(t *taker) {
 	}
 	ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.LeaseDuration)
 	defer cancel()
+	began := time.Now()
 	all, leaderRow, err := s.store.scan(ctx)
 	if err != nil {
 		if s.runCtx.Err() == nil { // a scan that ran out of time is a failure too; a stop is not
@@ -141,15 +80,14 @@ func (s *Source) takeRound(t *taker) {
 		return
 	}
 	stamp(&s.ready.scanned)
-	now := time.Now()
-	s.leaderRound(ctx, leaderRow, now)
+	end := time.Now()
+	s.leaderRound(ctx, leaderRow, began, end)
 	present := make(map[string]bool, len(all))
 	for _, l := range all {
 		present[l.Shard] = true
-		o, ok := t.seen[l.Shard]
-		if !ok || o.owner != l.Owner || o.counter != l.Counter {
-			t.seen[l.Shard] = observed{owner: l.Owner, counter: l.Counter, since: now}
-		}
+		o := t.seen[l.Shard]
+		o.see(l.Owner, l.Counter, end)
+		t.seen[l.Shard] = o
 	}
 	for id := range t.seen {
 		if !present[id] {
@@ -166,9 +104,7 @@ func (s *Source) takeRound(t *taker) {
 			delete(t.asked, id)
 		}
 	}
-	expired := func(l lease) bool {
-		return l.Owner != "" && now.Sub(t.seen[l.Shard].since) > s.cfg.LeaseDuration
-	}
+	expired := func(l lease) bool { return t.seen[l.Shard].expired(began, s.cfg.LeaseDuration) }
 	heldNow := map[string]bool{}
 	for _, id := range s.Held() {
 		heldNow[id] = true

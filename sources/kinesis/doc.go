@@ -10,7 +10,10 @@
 //	source.go      Source: New, Run, Close, Lag
 //	config.go      Config (source.kinesis) and its defaults
 //	startup.go     what Run checks before it creates anything: the stream, the lease table
-//	coordinator.go the coordinator: renewals, take rounds, handoff requests, shard syncs
+//	coordinator.go the coordinator: take rounds, handoff requests, shard syncs
+//	renewer.go     lease renewals, on their own goroutine
+//	expiry.go      when a lease another worker holds counts as expired
+//	leader.go      the aggregator's row: taken in take rounds, renewed on its own goroutine
 //	balance.go     which leases to take or ask for: the fair share, as the KCL's taker
 //	shards.go      ListShards, and the leases a shard sync creates and deletes
 //	leasestore.go  the lease table: every read and fenced write

@@ -209,6 +209,11 @@ type workerOpts struct {
 	logs   io.Writer // also gets the worker's log lines (text format)
 	// window, if set, changes the runtime's window configuration (processing time by default).
 	window func(*pipeline.WindowConfig)
+	// leader, if set, makes the worker contend for the aggregator's row (WatchLeadership).
+	leader func(held bool, token int64)
+	// withhold, if set, keeps the commit points of the partitions it names from the source
+	// (sourcetest.Options.Withhold).
+	withhold func(pipeline.Partition) bool
 }
 
 // testConfig is a fast configuration for tests: short leases, frequent checkpoints.
@@ -239,7 +244,11 @@ func (e *env) open(stream string, o workerOpts) func(sourcetest.Deps) (*kinesis.
 		}
 		kinClient := awskinesis.NewFromConfig(e.kinCfg)
 		opts := append([]kinesis.Option{kinesis.WithStreamAPI(func(kinesis.StreamAPI) kinesis.StreamAPI { return kinClient })}, o.opts...)
-		return kinesis.New(context.Background(), cfg, e.ddbCfg, d.Budget, d.Registry, d.Metrics, d.Logger, opts...)
+		src, err := kinesis.New(context.Background(), cfg, e.ddbCfg, d.Budget, d.Registry, d.Metrics, d.Logger, opts...)
+		if err == nil && o.leader != nil {
+			src.WatchLeadership(o.leader)
+		}
+		return src, err
 	}
 }
 
@@ -256,7 +265,7 @@ func window(o workerOpts) pipeline.WindowConfig {
 func (e *env) startWorker(t *testing.T, stream string, st *sourcetest.Store, o workerOpts) *worker {
 	t.Helper()
 	w := &worker{id: o.id}
-	so := sourcetest.Options{Name: o.id, Budget: o.budget, Log: o.logs, Window: new(pipeline.WindowConfig)}
+	so := sourcetest.Options{Name: o.id, Budget: o.budget, Log: o.logs, Window: new(pipeline.WindowConfig), Withhold: o.withhold}
 	*so.Window = window(o)
 	if o.log != nil {
 		so.Observe = o.log.observe
@@ -287,9 +296,17 @@ type leaseRow struct {
 
 func (e *env) leases(t *testing.T, table string) map[string]leaseRow {
 	t.Helper()
-	out, err := e.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)})
+	rows, err := e.leaseRows(context.Background(), table)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return rows
+}
+
+func (e *env) leaseRows(ctx context.Context, table string) (map[string]leaseRow, error) {
+	out, err := e.ddb.Scan(ctx, &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
 	}
 	rows := map[string]leaseRow{}
 	for _, it := range out.Items {
@@ -314,7 +331,7 @@ func (e *env) leases(t *testing.T, table string) map[string]leaseRow {
 		}
 		rows[it["leaseKey"].(*ddbtypes.AttributeValueMemberS).Value] = r
 	}
-	return rows
+	return rows, nil
 }
 
 // lastSequence returns each shard's last sequence number (reading it whole).

@@ -14,8 +14,13 @@ import (
 // read is the goroutine of one held lease: it feeds the shard's records to the partition's
 // runner, in order, until the lease is lost, Run stops, or the shard ends.
 func (s *Source) read(ctx context.Context, h *held) {
-	defer s.readers.Done()
-	defer close(h.done)
+	fetching := true
+	defer func() {
+		if fetching {
+			s.readers.Done()
+		}
+		close(h.done)
+	}()
 	if h.prev != nil {
 		select {
 		case <-h.prev:
@@ -34,6 +39,15 @@ func (s *Source) read(ctx context.Context, h *held) {
 		r.skipSeq, r.skipSub = h.start.Checkpoint, h.start.Sub
 	}
 	ended := r.run(ctx)
+	// Fetching has stopped, and Run, which waits only for that, may return: a shard end or a
+	// handover still to finish here (a drain, a last write) is bounded by the shutdown
+	// deadline instead, which Close applies (leaveCtx); Close leaves these leases to them.
+	to := h.handoffTo.Load()
+	h.leaving.Store(ended || to != nil)
+	s.leaving.Add(1)
+	defer s.leaving.Done()
+	fetching = false
+	s.readers.Done()
 	switch {
 	case h.lost.Load():
 		// The lease is gone: stop the runner at once; its remaining commits are refused.
@@ -42,8 +56,8 @@ func (s *Source) read(ctx context.Context, h *held) {
 		s.rt.Revoke(done, h.part)
 	case ended:
 		s.finishShard(ctx, h, r)
-	case h.handoffTo.Load() != nil:
-		s.handOver(h, *h.handoffTo.Load())
+	case to != nil:
+		s.handOver(h, *to)
 	}
 	// Otherwise Run is stopping: the runtime's Close stops the partition (its open windows are
 	// read again by the next owner), Close checkpoints what is durable.
@@ -222,7 +236,7 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 		// Not everything became durable in time (or Run is stopping): give the lease back with
 		// what is durable; whoever takes it re-reads the tail and reaches the end again.
 		s.log.Warn("shard ended but its last records are not durable; releasing it for a re-read", "shard", h.shard)
-		wctx, wcancel := context.WithTimeout(s.leaseCtx, s.cfg.renewInterval())
+		wctx, wcancel := context.WithTimeout(s.leaveCtx, s.cfg.renewInterval())
 		_ = s.releaseLease(wctx, h)
 		wcancel()
 		return

@@ -58,10 +58,11 @@ func WithEndpoints(kinesisURL, dynamodbURL string) Option {
 
 // Source consumes one Kinesis stream as one worker of a fleet sharing a lease table.
 //
-// Concurrency: the coordinator goroutine (renew, take, shard sync), the checkpointer, one
-// reader goroutine per held lease, and the runtime's Commit calls (from sink goroutines) share
-// the held-lease table under mu. mu is never held while calling into the runtime or AWS: the
-// runtime calls Commit while holding its own per-partition lock.
+// Concurrency: the renewer (renewer.go), the aggregator row's renewer (leader.go), the
+// coordinator (take rounds, shard syncs), the checkpointer, one reader goroutine per held
+// lease, and the runtime's Commit calls (from sink goroutines) share the held-lease table under
+// mu; each lease's writes are serialised by its own held.wmu. mu is never held while calling
+// into the runtime or AWS: the runtime calls Commit while holding its own per-partition lock.
 type Source struct {
 	cfg    Config
 	region string // for messages about the stream
@@ -82,19 +83,27 @@ type Source struct {
 	// drains after Run returned.
 	leaseCtx  context.Context
 	stopLease context.CancelFunc
-	bg        sync.WaitGroup // coordinator and checkpointer
+	bg        sync.WaitGroup // renewers, coordinator and checkpointer
+	coordDone chan struct{}  // closed when the coordinator returned (Run stopped)
 
 	mu   sync.Mutex
 	held map[string]*held
 	// lastReader is the done channel of each shard's latest reader (see takeLease).
 	lastReader map[string]chan struct{}
 	stopping   bool           // Run is returning: no more readers start
-	readers    sync.WaitGroup // reader goroutines
+	readers    sync.WaitGroup // reader goroutines still fetching: Run waits for them
+	// leaving counts reader goroutines past fetching (a handover, a shard end, a lost lease's
+	// revoke): Close waits for them, within its deadline.
+	leaving sync.WaitGroup
+	// leaveCtx bounds what leaving readers do; Close cancels it (abandonLeaving) when its own
+	// context ends, so a handover under way cannot outlast the shutdown deadline.
+	leaveCtx       context.Context
+	abandonLeaving context.CancelFunc
 
 	ready readiness // what Ready reports from (health.go)
 
 	foreignOnce sync.Once // the warning about checkpoints without weir's state
-	// leader is the aggregator's row (leader.go); only the coordinator goroutine touches it.
+	// leader is the aggregator's row (leader.go).
 	leader leadership
 }
 
@@ -130,13 +139,15 @@ func New(_ context.Context, cfg Config, awsCfg aws.Config, budget *pipeline.Budg
 	s.store = &leaseStore{db: dynamodb.NewFromConfig(awsCfg, o.dynamoFn...), table: cfg.LeaseTable, stream: cfg.Stream, retry: cfg.Retry,
 		onErr: func(op, reason string) { s.m.apiErrors.WithLabelValues(op, reason).Inc() }}
 	s.leaseCtx, s.stopLease = context.WithCancel(context.Background())
+	s.leaveCtx, s.abandonLeaving = context.WithCancel(context.Background())
 	return s, nil
 }
 
 // Run takes leases and reads their shards until ctx ends, handing each shard's records to its
 // runner. It returns once it has stopped fetching; leases stay held (and are renewed) until
 // Close, so the caller closes the runtime (which commits the last durable positions) and then
-// calls Close (which checkpoints them and releases the leases).
+// calls Close (which checkpoints them and releases the leases). A handover or a shard end
+// under way goes on after Run returned, within Close's deadline.
 //
 // Before anything else it checks the stream and the lease table (startup.go): a stream that
 // does not exist, or a table that cannot be reached or created, ends Run with an error
@@ -153,7 +164,10 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 	// Not fatal if it fails: the coordinator retries, and leases that exist can be read
 	// meanwhile.
 	s.syncOnce(ctx)
-	s.bg.Add(2)
+	s.coordDone = make(chan struct{})
+	s.bg.Add(4)
+	go func() { defer s.bg.Done(); s.renewLoop() }()
+	go func() { defer s.bg.Done(); s.leaderLoop() }()
 	go func() { defer s.bg.Done(); s.coordinate() }()
 	go func() { defer s.bg.Done(); s.checkpointLoop() }()
 	<-ctx.Done()
@@ -170,8 +184,20 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 // and renewals go on until they are done: a lease that expired while its turn came would be
 // taken (and partly re-read) by another worker. With an expired ctx the leases are left to
 // expire, as after a crash.
+//
+// A handover or a shard end still under way (its drain, its last write) finishes within ctx
+// too: when ctx ends it is abandoned (its lease left to expire, its checkpoint where the last
+// write that held left it), so Close returns by ctx's deadline whatever the partial store or
+// DynamoDB do (plus the moment the abandoned calls take to return).
 func (s *Source) Close(ctx context.Context) error {
-	hs := s.heldLeases()
+	stop := context.AfterFunc(ctx, s.abandonLeaving)
+	defer stop()
+	var hs []*held
+	for _, h := range s.heldLeases() {
+		if !h.leaving.Load() { // a leaving reader writes its lease's end itself
+			hs = append(hs, h)
+		}
+	}
 	errs := make([]error, len(hs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16) // bounded: a worker may hold hundreds of leases
@@ -189,7 +215,9 @@ func (s *Source) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	s.leaving.Wait()
 	s.stopLease()
+	s.abandonLeaving()
 	s.bg.Wait()
 	return errors.Join(errs...)
 }

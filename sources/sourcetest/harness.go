@@ -48,6 +48,8 @@ type Store struct {
 
 	// stalled makes every write wait while it is set: a stalled store (see Stall).
 	stalled atomic.Bool
+	// waiting counts the partial writes waiting on the stall now.
+	waiting atomic.Int64
 	// OnEnded, if set, is called with a partition's partial marked Ended before the write
 	// returns: what else is true at the moment the fleet's aggregator can first see the end.
 	OnEnded func(pipeline.Partition)
@@ -69,6 +71,10 @@ type partial struct {
 // Stall makes the workers' stores block every write (until the write's context ends) while on
 // is true, and lets them go on when it is false.
 func (st *Store) Stall(on bool) { st.stalled.Store(on) }
+
+// Waiting returns how many partial writes wait on the stall now (at most one per partition a
+// worker runs): a test that needs windows closed and not yet durable waits for it.
+func (st *Store) Waiting() int { return int(st.waiting.Load()) }
 
 // NewStore returns an empty store naming records by id (a record's ID must be unique in the
 // stream and the same however often the record is read).
@@ -144,6 +150,10 @@ type sink struct {
 }
 
 func (s sink) WritePartial(ctx context.Context, start time.Time, p pipeline.Partition, body []byte) error {
+	if s.st.stalled.Load() {
+		s.st.waiting.Add(1)
+		defer s.st.waiting.Add(-1)
+	}
 	for s.st.stalled.Load() {
 		select {
 		case <-time.After(5 * time.Millisecond):
@@ -391,6 +401,17 @@ func (w *Worker) StopSource(t *testing.T) error {
 // ShutdownTimeout does); Run itself must return promptly, the caller times it.
 func (w *Worker) StopWithin(t *testing.T, d time.Duration) error {
 	t.Helper()
+	rtErr, srcErr := w.StopByDeadline(t, d)
+	if rtErr != nil {
+		t.Errorf("%s: runtime close: %v", w.Name, rtErr)
+	}
+	return srcErr
+}
+
+// StopByDeadline is StopWithin for a test whose store cannot make everything durable by the
+// deadline: it returns the runtime's close error too, instead of failing the test on it.
+func (w *Worker) StopByDeadline(t *testing.T, d time.Duration) (rtErr, srcErr error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	w.cancel()
@@ -398,10 +419,8 @@ func (w *Worker) StopWithin(t *testing.T, d time.Duration) error {
 	if err := <-w.runErr; err != nil {
 		t.Errorf("%s: Run: %v", w.Name, err)
 	}
-	if err := w.RT.Close(ctx); err != nil {
-		t.Errorf("%s: runtime close: %v", w.Name, err)
-	}
-	return w.Src.Close(ctx)
+	rtErr = w.RT.Close(ctx)
+	return rtErr, w.Src.Close(ctx)
 }
 
 // Crash stops the worker as a killed process would: nothing more is written, committed or
