@@ -9,19 +9,26 @@ import (
 )
 
 // launcher serves moto's own WSGI application (what moto_server runs), handling DynamoDB
-// requests one at a time.
+// requests and S3 writes one at a time.
 //
 // Why: moto_server is threaded and moto's backends take no lock, so a conditional write is a
-// check followed by a separate write (moto 5.2.1 dynamodb update_item: get_item, evaluate
-// the condition, then apply the update). Two concurrent UpdateItem calls with
-// "leaseCounter = :cur" can both pass the check, and two workers then both hold the same
-// Kinesis lease; under CPU load that happened in about one run in five of
-// TestReshardWhileProducingKeepsPerKeyOrder. DynamoDB applies each write to an item
-// atomically, and so must the server the tests trust. The request body is read before taking
-// the lock and the response sent after releasing it, so a slow client holds up nobody. Other
-// services are served exactly as moto_server serves them, concurrently: only the lease table
-// is known to need this (moto's S3 If-None-Match is presumably racy the same way; serialising
-// every request cost the S3 and CloudWatch sink tests nothing measurable, should they need it).
+// check followed by a separate write. DynamoDB (moto 5.2.1 update_item: get_item, evaluate the
+// condition, then apply the update): two concurrent UpdateItem calls with
+// "leaseCounter = :cur" could both pass the check, and two workers then both held the same
+// Kinesis lease (about one run in five of TestReshardWhileProducingKeepsPerKeyOrder under
+// CPU load). S3 (moto 5.2.1 put_object: get_object for If-Match / If-None-Match, then
+// put_object): two PUTs with If-None-Match: * could both create the key, and two aggregators
+// then both claimed one window's publication. DynamoDB applies each write to an item
+// atomically, S3 each conditional write to a key, and so must the server the tests trust.
+//
+// Every S3 write is serialised, not only the conditional ones: the condition reads the key's
+// current version, and an unconditional PUT or DELETE of that key landing between the check and
+// the write would be lost under a write that S3 would have refused. An S3 request is known by
+// its signature's credential scope (moto answers an unsigned conditional write with 403
+// anyway); a write that carries If-Match or If-None-Match is serialised whatever it is. The
+// request body is read before taking the lock and the response sent after releasing it, so a
+// slow client holds up nobody. Reads and the other services are served exactly as moto_server
+// serves them, concurrently.
 const launcher = `
 import argparse, io, os, threading
 from werkzeug.serving import run_simple
@@ -37,8 +44,16 @@ os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto_server does: moto 
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
 
+def serialised(environ):
+    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        return True
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return ("HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ
+            or "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""))
+
 def atomic(environ, start_response):
-    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+    if not serialised(environ):
         return app(environ, start_response)
     body = get_input_stream(environ).read()
     environ["wsgi.input"] = io.BytesIO(body)

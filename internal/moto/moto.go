@@ -10,9 +10,9 @@
 //     tests parse the lines back themselves.
 //   - moto never throttles: throttling is injected in front of it (see sinks/cloudwatch tests).
 //   - moto_server handles requests on concurrent threads without locking its backends, so
-//     conditional writes (DynamoDB ConditionExpression, and presumably S3 If-None-Match) are
-//     not atomic: moto's application is served through a launcher that handles DynamoDB
-//     requests one at a time (atomic.go).
+//     conditional writes (DynamoDB ConditionExpression, S3 If-None-Match and If-Match) are not
+//     atomic: moto's application is served through a launcher that handles DynamoDB requests
+//     and S3 writes one at a time (atomic.go).
 package moto
 
 import (

@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,12 +223,16 @@ func (Discard) WriteDeadLetters(context.Context, []pipeline.DeadLetter) error { 
 // Commit implements pipeline.Committer.
 func (Discard) Commit(pipeline.Partition, pipeline.Checkpoint) {}
 
-// WaitFor polls cond every few milliseconds and fails the test if it does not hold within 10s.
-func WaitFor(t testing.TB, cond func() bool) {
+// WaitFor polls cond every few milliseconds and fails the test if it does not hold within 10s;
+// what, if given, says in the failure what did not happen.
+func WaitFor(t testing.TB, cond func() bool, what ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if len(what) > 0 {
+				t.Fatal(strings.Join(what, " ") + " (not within 10s)")
+			}
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -33,7 +33,10 @@ import (
 // If-Match: <ETag> (or If-None-Match: * for the first), so two aggregators cannot both
 // replace one version. A conditional PUT whose answer was lost (a timeout, a 5xx) and whose
 // retry then fails the condition is resolved by reading the object back: if it holds exactly
-// the bytes sent, the first attempt won.
+// the bytes sent, the first attempt won. A create (If-None-Match: *) that fails the condition
+// is always read back, for the same reason across calls: a claim that failed after its PUT
+// landed is tried again with the same body (the aggregator's next poll), and finds its own
+// marker.
 type PartialStore struct {
 	up       *uploader
 	reads    readAPI
@@ -112,9 +115,10 @@ func (s *PartialStore) ListPartials(ctx context.Context, from time.Time, fn func
 }
 
 // ClaimPublish creates w's publish marker with body unless it exists (PUT with
-// If-None-Match: *) and reports whether this call created it. A body that identifies the
-// claimer (the aggregator's fencing token and a nonce) lets a retried claim recognise its own
-// marker.
+// If-None-Match: *) and reports whether the marker is this claimer's: created by this call,
+// or by an earlier call with the same body that failed after its PUT landed. A body that
+// identifies the claimer (the aggregator's fencing token and a nonce) lets a retried claim
+// recognise its own marker. A lost claim costs one GET.
 func (s *PartialStore) ClaimPublish(ctx context.Context, w pipeline.Window, body []byte) (bool, error) {
 	_, ok, err := s.conditionalPut(ctx, "published", s.cfg.key(layout.PublishedKey(w)), "application/json", body, "")
 	return ok, err
@@ -198,8 +202,10 @@ func (s *PartialStore) conditionalPut(ctx context.Context, kind, key, contentTyp
 		s.m.objects.WithLabelValues(kind, "error").Inc()
 		return "", false, fmt.Errorf("s3: conditional put s3://%s/%s: %w", s.cfg.Bucket, key, err)
 	}
-	if failed && uncertain {
-		// An earlier attempt may have written body before its answer was lost.
+	if failed && (uncertain || ifMatch == "") {
+		// An earlier attempt, or an earlier call that failed, may have written body before its
+		// answer was lost. (A failed If-Match from an earlier call is the caller's to resolve:
+		// the object's version moved, and the aggregator's save reads the state back.)
 		cur, curTag, gerr := s.get(ctx, kind, key)
 		if gerr == nil && bytes.Equal(cur, body) {
 			failed, etag = false, curTag

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/sinks/layout"
 	"github.com/weirstream/weir/sinks/partialtest"
 )
 
@@ -93,5 +94,36 @@ func TestConditionalPutWithALostAnswer(t *testing.T) {
 	lost.lose = 1
 	if _, ok, err := ps.SaveState(ctx, "aggregator", []byte("three"), v1); err != nil || ok {
 		t.Fatalf("a stale save with a lost answer: %v, %v; want not saved", ok, err)
+	}
+}
+
+// A claim whose answers are all lost fails (the PUT landed; the claimer cannot know), and the
+// aggregator tries it again, with the same body, at its next poll. That call's PUT fails the
+// condition on the marker the first call wrote: the store must recognise its own marker there
+// too, or the aggregator would skip the window as published by someone else, and nobody would
+// ever publish it.
+func TestClaimRetriedAfterAFailedCallRecognisesItsMarker(t *testing.T) {
+	env := newMotoEnv(t)
+	lost := &lostAnswerHTTP{next: awshttp.NewBuildableClient()}
+	ps := env.sink(t, func(c *Config) { c.Retry.GiveUpAfter = 30 * time.Millisecond }, lost).PartialStore(env.reader)
+	ctx := context.Background()
+	w := pipeline.Window{Start: partialtest.T0, End: partialtest.T0.Add(time.Minute)}
+
+	lost.lose = 1 << 20 // every answer until the call gives up
+	if ok, err := ps.ClaimPublish(ctx, w, []byte("claimer A")); err == nil {
+		t.Fatalf("a claim with every answer lost: %v, nil; want an error", ok)
+	}
+	if lost.lose == 1<<20 {
+		t.Fatal("the claim sent no PUT")
+	}
+	lost.lose = 0
+	if ok, err := ps.ClaimPublish(ctx, w, []byte("claimer A")); err != nil || !ok {
+		t.Fatalf("the claim retried by the same claimer: %v, %v; want claimed", ok, err)
+	}
+	if ok, err := ps.ClaimPublish(ctx, w, []byte("claimer B")); err != nil || ok {
+		t.Fatalf("another claimer: %v, %v; want not claimed", ok, err)
+	}
+	if got := env.get(t, "weir/test/"+layout.PublishedKey(w)); string(got) != "claimer A" {
+		t.Fatalf("the marker holds %q, want claimer A's", got)
 	}
 }
