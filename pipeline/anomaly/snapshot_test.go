@@ -173,6 +173,37 @@ func readOldSnapshot(t *testing.T, file string, fields func(d *Detector) []resto
 	return &d
 }
 
+// TestSnapshotReadsVersion7: a snapshot written by the detector before the value tail
+// (version 7; testdata/detector-v7.msgpack, saved by that code after 869 points of a daily
+// cycle with a spike of 500 at point 700) restores with every field at the value the old one
+// wrote, its value tail starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion7(t *testing.T) {
+	// As the old code printed them.
+	curve := [numLevels]float64{2.0287486169670204, 3.000443043096125, 4.36463414643871, 6.156654000852426, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	reports := [numLevels]float64{2.055799765196147, 3.0343244621976, 4.45577825745925, 6.362441125965869, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	d := readOldSnapshot(t, "detector-v7.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 93.05437925704356},
+			{"fc.dev", d.fc.dev, 0.5213586018551726},
+			{"cx.last", d.cx.last, uint64(3103953129319895940)},
+			{"resid.s.mean", d.resid.s.mean, 1.0190443298252574},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"novel.t.low", d.novel.t.low, 0.04905061847028249},
+			{"stops.n", d.stops.n, int64(869)},
+			{"reports", d.reports.surprise, reports},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 1.5162733721961674},
+			{"pk.in", d.pk.in, 4},
+			{"rec", d.rec, records{n: 869, lo: 80, hi: 500, rate: 0.003452243958573078}},
+			{"vt", d.vt, valueTail{}},
+		}
+	})
+	if d.vt.n != 288 {
+		t.Errorf("value tail observed %d points after the restore, want 288", d.vt.n)
+	}
+}
+
 // TestSnapshotReadsVersion6: a snapshot written by the detector before records
 // (version 6; testdata/detector-v6.msgpack, saved by that code after 869 points of a daily
 // cycle with a spike of 500 at point 700) restores with every field at the value the old one
@@ -196,6 +227,7 @@ func TestSnapshotReadsVersion6(t *testing.T) {
 			{"pk.cur", d.pk.cur, 1.5162733721961674},
 			{"pk.in", d.pk.in, 4},
 			{"rec", d.rec, records{}},
+			{"vt", d.vt, valueTail{}},
 		}
 	})
 	if d.rec.n != 288 {
@@ -234,6 +266,7 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 			{"pk.cur", d.pk.cur, 4.7882243117861485},
 			{"pk.in", d.pk.in, 4},
 			{"rec", d.rec, records{}},
+			{"vt", d.vt, valueTail{}},
 		}
 	})
 }
