@@ -101,8 +101,8 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 // the gaps before it), then its gap.
 func (t *valueTail) trip(i int, now float64) {
 	t.onTime &^= 1 << i
-	if t.trips[i] > 0 {
-		g := now - t.last[i]
+	// A clock that steps back (points out of order) gives no gap, only a new start.
+	if g := now - t.last[i]; t.trips[i] > 0 && g > 0 {
 		if t.trips[i] >= regularTrips && t.gap[i] > 0 && math.Sqrt(t.gapVari[i]) < regularCV*t.gap[i] &&
 			math.Abs(g-t.gap[i]) < regularCV*t.gap[i] {
 			t.onTime |= 1 << i
