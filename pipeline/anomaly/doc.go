@@ -3,7 +3,7 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 3.5 KB),
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 5.5 KB),
 // snapshot and restore with msgpack. Each point is judged by three channels, each a surprise
 // (−ln of a tail probability) calibrated against the series' own history:
 //
@@ -15,7 +15,9 @@
 //   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides.
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
-// and tailRate recalibrate it by the frequencies the series really produces. The most
+// and tailRate recalibrate it by the frequencies the series really produces. A deviation out to
+// a value the series reaches on a regular schedule (a nightly job) is bounded by how often it
+// goes that far (valuetail.go), unless this trip came off schedule. The most
 // surprising channel speaks for the point, and tailCurve recalibrates it by the series' rate of
 // reports; a value beyond every value the series has produced (records.go) then adds the rarity
 // of such records for this series, once the series is old enough for its range to mean

@@ -20,9 +20,10 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 and 6 are still
-// read (snapshot_v5.go; version 6 had no records, which then start as for a new series).
-const snapshotVersion = 7
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5, 6 and 7 are still
+// read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
+// as for a new series).
+const snapshotVersion = 8
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -60,10 +61,14 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	if version >= 7 {
 		fs = append(fs, &d.rec.n, &d.rec.lo, &d.rec.hi, &d.rec.rate)
 	}
+	if version >= 8 {
+		vt := &d.vt
+		fs = append(fs, &vt.n, vt.rate[:], &vt.prev, vt.trips[:], vt.last[:], vt.gap[:], vt.gapVari[:], &vt.onTime)
+	}
 	return fs
 }
 
-// MarshalMsgpack returns a snapshot of the detector (about 3.5 KB).
+// MarshalMsgpack returns a snapshot of the detector (about 6 KB).
 func (d *Detector) MarshalMsgpack() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
@@ -137,11 +142,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 6:
+	case snapshotVersion, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5, 6)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5, 6, 7)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -159,7 +164,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
-		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 {
+		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
@@ -179,6 +184,23 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	// surprise.
 	if nd.rec.n > 0 && nd.rec.lo > nd.rec.hi || nd.rec.rate > 1 {
 		return errors.New("anomaly: snapshot: records out of range")
+	}
+	// The value tail's rates are shares of points: each in [0, 1], and a negative one would
+	// make a sum of them a logarithm of a negative number.
+	for _, x := range nd.vt.rate {
+		if !(x >= 0 && x <= 1) {
+			return errors.New("anomaly: snapshot: value tail rate out of range")
+		}
+	}
+	// The previous bin indexes the histogram; trip counts, gaps and their variances are
+	// counts and squares.
+	if nd.vt.prev < 0 || nd.vt.prev >= 2*valueSpan {
+		return errors.New("anomaly: snapshot: value tail bin out of range")
+	}
+	for i := range nd.vt.trips {
+		if nd.vt.trips[i] < 0 || nd.vt.gap[i] < 0 || nd.vt.gapVari[i] < 0 {
+			return errors.New("anomaly: snapshot: value tail trips out of range")
+		}
 	}
 	nd.pk.recompute()
 	*d = nd

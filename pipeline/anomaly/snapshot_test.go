@@ -108,13 +108,18 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	})
 }
 
-// TestSnapshotRejectsBadRecords: a records range upside down (every value a record) or a
-// record rate above 1 (a negative surprise) is refused.
+// TestSnapshotRejectsBadRecords: a records range upside down (every value a record), a
+// record rate above 1 (a negative surprise), or a value tail out of range is refused.
 func TestSnapshotRejectsBadRecords(t *testing.T) {
 	for name, spoil := range map[string]func(*Detector){
 		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
 		"rate above 1":      func(d *Detector) { d.rec.rate = 2 },
 		"negative rate":     func(d *Detector) { d.rec.rate = -0.5 },
+		// The value tail (valuetail.go): a share of points, a bin index, a gap.
+		"value tail rate above 1": func(d *Detector) { d.vt.rate[3] = 2 },
+		"value tail bin":          func(d *Detector) { d.vt.prev = 2 * valueSpan },
+		"negative gap":            func(d *Detector) { d.vt.gap[5] = -1 },
+		"negative trips":          func(d *Detector) { d.vt.trips[5] = -1 },
 	} {
 		d := New(DefaultConfig())
 		for i, x := range series(300, 15, flat) {
@@ -173,30 +178,49 @@ func readOldSnapshot(t *testing.T, file string, fields func(d *Detector) []resto
 	return &d
 }
 
-// TestSnapshotReadsVersion6: a snapshot written by the detector before records
-// (version 6; testdata/detector-v6.msgpack, saved by that code after 869 points of a daily
-// cycle with a spike of 500 at point 700) restores with every field at the value the old one
-// wrote, its records starting as for a new series, and resumes observing.
-func TestSnapshotReadsVersion6(t *testing.T) {
+// dailySnapshotFields lists the fields of testdata/detector-v6.msgpack and detector-v7.msgpack
+// (both saved after 869 points of a daily cycle with a spike of 500 at point 700, by code whose
+// detector differed only in the records), with rec the records each restores.
+func dailySnapshotFields(d *Detector, rec records) []restored {
 	// As the old code printed them.
 	curve := [numLevels]float64{2.0287486169670204, 3.000443043096125, 4.36463414643871, 6.156654000852426, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
 	reports := [numLevels]float64{2.055799765196147, 3.0343244621976, 4.45577825745925, 6.362441125965869, 8.51319063170644, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	return []restored{
+		{"n", d.n, int64(869)},
+		{"fc.level", d.fc.level, 93.05437925704356},
+		{"fc.dev", d.fc.dev, 0.5213586018551726},
+		{"cx.last", d.cx.last, uint64(3103953129319895940)},
+		{"resid.s.mean", d.resid.s.mean, 1.0190443298252574},
+		{"resid.c", d.resid.c.surprise, curve},
+		{"novel.t.low", d.novel.t.low, 0.04905061847028249},
+		{"stops.n", d.stops.n, int64(869)},
+		{"reports", d.reports.surprise, reports},
+		{"pk.head", d.pk.head, 11},
+		{"pk.cur", d.pk.cur, 1.5162733721961674},
+		{"pk.in", d.pk.in, 4},
+		{"rec", d.rec, rec},
+		{"vt", d.vt, valueTail{}},
+	}
+}
+
+// TestSnapshotReadsVersion7: a snapshot written by the detector before the value tail
+// (version 7; testdata/detector-v7.msgpack) restores with every field at the value the old one
+// wrote, its value tail starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion7(t *testing.T) {
+	d := readOldSnapshot(t, "detector-v7.msgpack", func(d *Detector) []restored {
+		return dailySnapshotFields(d, records{n: 869, lo: 80, hi: 500, rate: 0.003452243958573078})
+	})
+	if d.vt.n != 288 {
+		t.Errorf("value tail observed %d points after the restore, want 288", d.vt.n)
+	}
+}
+
+// TestSnapshotReadsVersion6: a snapshot written by the detector before records (version 6;
+// testdata/detector-v6.msgpack) restores with every field at the value the old one wrote, its
+// records starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion6(t *testing.T) {
 	d := readOldSnapshot(t, "detector-v6.msgpack", func(d *Detector) []restored {
-		return []restored{
-			{"n", d.n, int64(869)},
-			{"fc.level", d.fc.level, 93.05437925704356},
-			{"fc.dev", d.fc.dev, 0.5213586018551726},
-			{"cx.last", d.cx.last, uint64(3103953129319895940)},
-			{"resid.s.mean", d.resid.s.mean, 1.0190443298252574},
-			{"resid.c", d.resid.c.surprise, curve},
-			{"novel.t.low", d.novel.t.low, 0.04905061847028249},
-			{"stops.n", d.stops.n, int64(869)},
-			{"reports", d.reports.surprise, reports},
-			{"pk.head", d.pk.head, 11},
-			{"pk.cur", d.pk.cur, 1.5162733721961674},
-			{"pk.in", d.pk.in, 4},
-			{"rec", d.rec, records{}},
-		}
+		return dailySnapshotFields(d, records{})
 	})
 	if d.rec.n != 288 {
 		t.Errorf("records observed %d points after the restore, want 288", d.rec.n)
@@ -234,6 +258,7 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 			{"pk.cur", d.pk.cur, 4.7882243117861485},
 			{"pk.in", d.pk.in, 4},
 			{"rec", d.rec, records{}},
+			{"vt", d.vt, valueTail{}},
 		}
 	})
 }

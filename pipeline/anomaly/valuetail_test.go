@@ -1,0 +1,81 @@
+package anomaly
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// nightly is a flat series with a one-point spike of 30 noise deviations at the same hour every
+// night (a nightly job on a CPU that otherwise idles: bench/nab's ec2_cpu_utilization_c6585a).
+func nightly(i int) float64 {
+	if i%int(24*time.Hour/step) == 40 {
+		return 130
+	}
+	return 100
+}
+
+// TestRoutineNightlySpikeNotAlarmed: once the series has made its nightly trip on schedule for
+// a few nights, the spike is routine and raises no alarm, while a spike twice as high, to a
+// level it has never visited, does. A schedule needs three trips (two gaps) before the one it
+// judges; the first night's spike, on a series 40 points old, lands in another bin of the value
+// tail (its spread still young), so the fifth night (4) is the first a schedule can speak for.
+func TestRoutineNightlySpikeNotAlarmed(t *testing.T) {
+	const days, spikeAt = 21, 20*288 + 150
+	day := int(24 * time.Hour / step)
+	var routine, nights int
+	for seed := uint64(1); seed <= 10; seed++ {
+		xs := series(days*day, seed, nightly)
+		xs[spikeAt] = 160
+		rs := run(t, xs)
+		for d := 4; d < days; d++ {
+			nights++
+			if rs[d*day+40].Alarm {
+				routine++
+			}
+		}
+		checkDetected(t, rs, "a spike to a new height", spikeAt, 0)
+	}
+	t.Logf("nightly spikes alarmed from the fifth night: %d of %d", routine, nights)
+	if routine > nights/20 {
+		t.Errorf("%d of %d routine nightly spikes alarmed, want at most %d", routine, nights, nights/20)
+	}
+}
+
+// TestRoutineSpikeOffScheduleAlarmed: the nightly job's height reached at noon, off its
+// schedule, is not bounded by how often the series goes there: it scores well above the
+// routine spike of the night before (which is bounded) and its Reason is the deviation.
+// (Measured over 10 seeds: about 0.46 against 0.36, an alarm at the default alarm_score on
+// most; the residual's own curve has learned that 30-deviation spikes happen daily.)
+func TestRoutineSpikeOffScheduleAlarmed(t *testing.T) {
+	const days = 12
+	day := int(24 * time.Hour / step)
+	offAt := (days-1)*day + 144 // noon of the last day
+	for seed := uint64(1); seed <= 10; seed++ {
+		xs := series(days*day, seed, nightly)
+		xs[offAt] = 130
+		rs := run(t, xs)
+		night, noon := rs[(days-2)*day+40], rs[offAt]
+		if noon.Score < night.Score+0.05 || noon.Reason != ReasonDeviation {
+			t.Errorf("seed %d: the nightly height at noon scores %.3f (%v), the routine spike the night before %.3f: want at least 0.05 more, for the deviation",
+				seed, noon.Score, noon.Reason, night.Score)
+		}
+	}
+}
+
+// TestIrregularSpikesStillAlarmed: spikes to the same height at irregular times (gaps of 0.7
+// to 5.6 days) are not a schedule, and each one alarms however often the series has gone there.
+func TestIrregularSpikesStillAlarmed(t *testing.T) {
+	day := int(24 * time.Hour / step)
+	at := []int{3 * day, 3*day + day*7/10, 8*day + day*6/10, 10*day + day*2/10, 15*day + day*8/10}
+	for seed := uint64(1); seed <= 10; seed++ {
+		xs := series(21*day, seed, flat)
+		for _, i := range at {
+			xs[i] = 130
+		}
+		rs := run(t, xs)
+		for n, i := range at {
+			checkDetected(t, rs, fmt.Sprintf("seed %d: irregular spike %d", seed, n+1), i, 0)
+		}
+	}
+}
