@@ -11,14 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weirstream/weir/internal/awsconf"
 	"github.com/weirstream/weir/internal/kinesalite"
 	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/internal/workerproc"
@@ -186,33 +182,7 @@ func TestSIGTERMDuringStartKinesis(t *testing.T) {
 	}
 	bin := workerproc.Build(t, ".")
 	mt, kl := moto.Start(t), kinesalite.Start(t)
-	ctx := context.Background()
-	conf := awsconf.Config{Region: "us-east-1", LocalCredentials: true, Endpoints: awsconf.Endpoints{Kinesis: kl.Endpoint()}}
-	awsCfg, err := conf.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := awskinesis.NewFromConfig(awsCfg, func(o *awskinesis.Options) { o.BaseEndpoint = conf.BaseEndpoint(awsconf.Kinesis) })
-	if _, err := kc.CreateStream(ctx, &awskinesis.CreateStreamInput{StreamName: aws.String("events"), ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, err := kc.DescribeStreamSummary(ctx, &awskinesis.DescribeStreamSummaryInput{StreamName: aws.String("events")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var entries []types.PutRecordsRequestEntry
-	for i := range 200 {
-		entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint("k", i)), Data: fmt.Appendf(nil, `{"i":%d}`, i)})
-	}
-	if out, err := kc.PutRecords(ctx, &awskinesis.PutRecordsInput{StreamName: aws.String("events"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-		t.Fatalf("PutRecords: %v", err)
-	}
+	kl.Stream(t, "events", 2, 200)
 	for i, p := range startPoints("lease taken") {
 		t.Run(p.String(), func(t *testing.T) {
 			dir := workerproc.Writable(t)
