@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/weirstream/weir/internal/awsconf"
@@ -41,28 +39,8 @@ func TestPerServiceEndpointsKinesaliteAndMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := awskinesis.NewFromConfig(awsCfg, func(o *awskinesis.Options) { o.BaseEndpoint = clientConf.BaseEndpoint(awsconf.Kinesis) })
-	if _, err := kc.CreateStream(ctx, &awskinesis.CreateStreamInput{StreamName: aws.String("events"), ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, err := kc.DescribeStreamSummary(ctx, &awskinesis.DescribeStreamSummaryInput{StreamName: aws.String("events")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	const n = 200
-	var entries []types.PutRecordsRequestEntry
-	for i := range n {
-		entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint("k", i)), Data: fmt.Appendf(nil, `{"i":%d}`, i)})
-	}
-	if out, err := kc.PutRecords(ctx, &awskinesis.PutRecordsInput{StreamName: aws.String("events"), Records: entries}); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-		t.Fatalf("PutRecords: %v", err)
-	}
+	kl.Stream(t, "events", 2, n)
 	s3c := s3.NewClient(awsCfg, &clientConf)
 	if _, err := s3c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("weir")}); err != nil {
 		t.Fatal(err)

@@ -45,6 +45,8 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returned
 	err    error         // run's result, read after done
+	// stopped: run returned once its context was cancelled (the shutdown), not by itself.
+	stopped bool
 }
 
 func newGroup(log *slog.Logger) *group { return &group{log: log, ended: make(chan error, 1)} }
@@ -67,8 +69,9 @@ func (g *group) start() {
 		go func() {
 			defer close(r.done)
 			r.err = p.run(ctx)
+			r.stopped = ctx.Err() != nil
 			switch {
-			case ctx.Err() != nil: // stopped
+			case r.stopped:
 			case p.ends:
 				g.log.Error(p.name+" stopped", "err", r.err)
 				select {
@@ -99,7 +102,10 @@ func (g *group) stop(ctx context.Context, after func(name string)) error {
 		}
 		if r.cancel != nil {
 			<-r.done
-			if r.part.ends {
+			// A part stopped while it was still starting (a source checking its stream and
+			// lease table when the SIGTERM came) returns the cancellation it was handed: that
+			// is the shutdown asked for, not a failure, and must not make the exit non-zero.
+			if r.part.ends && !(r.stopped && errors.Is(r.err, context.Canceled)) {
 				errs = append(errs, r.err)
 			}
 		}

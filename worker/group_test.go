@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -71,5 +72,42 @@ func TestGroupEndsWhenTheSourceFails(t *testing.T) {
 	}
 	if err := g.stop(context.Background(), nil); err == nil || err.Error() != "client closed" {
 		t.Errorf("stop returned %v, want only the source's error", err)
+	}
+}
+
+// An ends-part stopped while it was still starting returns the cancellation it was handed
+// (a Kinesis source describing its stream when the SIGTERM came): the shutdown asked for, not
+// an error of the worker's. A real error returned after the stop, and a cancellation the part
+// met by itself before any stop, are still the worker's.
+func TestGroupStoppedWhileStartingIsNoError(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		run     func(ctx context.Context) error
+		wantErr string
+	}{
+		{"cancelled while starting", func(ctx context.Context) error {
+			<-ctx.Done()
+			return fmt.Errorf("describing the stream: %w", ctx.Err())
+		}, ""},
+		{"a real error at the stop", func(ctx context.Context) error {
+			<-ctx.Done()
+			return errors.New("commit refused")
+		}, "commit refused"},
+		{"a cancellation of its own", func(context.Context) error {
+			return fmt.Errorf("its client: %w", context.Canceled)
+		}, "its client: context canceled"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := newGroup(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			g.add(part{name: "source", ends: true, run: c.run})
+			g.start()
+			if c.wantErr != "" && c.name == "a cancellation of its own" {
+				<-g.ended
+			}
+			err := g.stop(context.Background(), nil)
+			if got := fmt.Sprint(err); (c.wantErr == "" && err != nil) || (c.wantErr != "" && got != c.wantErr) {
+				t.Errorf("stop returned %v, want %q", err, c.wantErr)
+			}
+		})
 	}
 }

@@ -219,20 +219,24 @@ func TestFailingSinkNotReadyThenNotLive(t *testing.T) {
 	}
 }
 
-// blockingOp is an operator whose Observe blocks while block is set: a stuck runner.
-type blockingOp struct{ block *atomic.Bool }
+// blockingOp is an operator whose Observe blocks while block is set: a stuck runner. blocked,
+// if set, counts the Observe calls that found it set.
+type blockingOp struct{ block, blocked *atomic.Int64 }
 
 func (blockingOp) Name() string { return "blocking" }
 func (o blockingOp) NewState(pipeline.Partition) pipeline.State {
-	return &blockingState{block: o.block}
+	return &blockingState{block: o.block, blocked: o.blocked}
 }
 
 type blockingState struct {
-	block *atomic.Bool
+	block, blocked *atomic.Int64
 }
 
 func (s *blockingState) Observe(*pipeline.Record, []decode.Value) {
-	for s.block.Load() {
+	if s.block.Load() != 0 && s.blocked != nil {
+		s.blocked.Add(1)
+	}
+	for s.block.Load() != 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -246,22 +250,33 @@ func (s *blockingState) DecodeMsgpack(d *msgpack.Decoder) error { return d.Skip(
 func TestStuckRunnerNotLive(t *testing.T) {
 	const parts = 2
 	c, cl := newTopic(t, parts)
-	var block atomic.Bool
-	w := startHealthWorker(t, c, "stuck", func(_ *Config, d *Deps) {
-		d.Hooks.Operators = []pipeline.Operator{blockingOp{block: &block}}
+	var block, blocked atomic.Int64
+	w := startHealthWorker(t, c, "stuck", func(cfg *Config, d *Deps) {
+		d.Hooks.Operators = []pipeline.Operator{blockingOp{block: &block, blocked: &blocked}}
+		// The partitions are quiet until the records come, and a quiet partition's watermark
+		// follows the wall clock: with no allowed lateness, a record that took longer to
+		// arrive than was left of its second (a loaded machine) was late, dead-lettered, never
+		// seen by the operator, and nothing was stuck. 2s is as much as stall_timeout (4s)
+		// allows with one-second windows.
+		cfg.Window.AllowedLateness = 2 * time.Second
 	})
-	t.Cleanup(func() { block.Store(false) }) // before the drain (cleanups run last first): it waits for the runner
+	t.Cleanup(func() { block.Store(0) }) // before the drain (cleanups run last first): it waits for the runner
 	w.await(t, "/readyz", http.StatusOK, "ready", 15*time.Second)
 	time.Sleep(5 * time.Second) // longer than stall_timeout with nothing to do
 	if code, body := w.status("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz %d %q idle with nothing behind, want 200", code, body)
 	}
 
-	block.Store(true)
+	block.Store(1)
 	produceNow(t, cl, parts, 50)
+	for deadline := time.Now().Add(20 * time.Second); blocked.Load() < parts; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s %d of %d runners are stuck in the operator; %+v", blocked.Load(), parts, w.Stats())
+		}
+	}
 	w.await(t, "/healthz", http.StatusServiceUnavailable, "records not yet committed", 20*time.Second)
 	w.await(t, "/readyz", http.StatusServiceUnavailable, "stalled", time.Second)
-	block.Store(false)
+	block.Store(0)
 	w.await(t, "/healthz", http.StatusOK, "ok", 10*time.Second)
 }
 

@@ -249,25 +249,34 @@ func checkSignalSeries(t *testing.T, emfs []string, log *signalLog) {
 	}
 }
 
-// Kafka: two workers on 8 partitions, a task doing 1000 records/s flat out. 600 records/s
-// need 0.86 tasks: 1; 2400 need 3.4: 4 (2 partitions each); nothing: the lower bound, zeros.
+// Kafka: two workers on 8 partitions, a task doing 1000 records/s flat out. 500 records/s
+// need 0.71 tasks: 1; 2400 need 3.4: 4 (2 partitions each); nothing: the lower bound, zeros.
+//
+// Each worker really does at most 1000 records/s (capacityOp), the rate its CPU clock states.
+// Workers that processed 2400 records/s while their clock said two tasks were flat out at
+// 2000 were sized from a capped CPU: a true rate of processed ÷ 2, so 2.86 × arrival ÷
+// processed tasks, 7 % above the 3-or-4 boundary; on a loaded machine a period that
+// processed a little more than arrived came out at 3.
 func TestFleetScalingFollowsTheLoadOnKafka(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a minute of scripted load")
 	}
-	const parts = 8
+	const parts, cost = 8, time.Millisecond
 	period := 2 * time.Second
 	c, cl := newTopic(t, parts)
 	dir := t.TempDir()
-	addrs, emfs, stop := scalingWorkers(t, 2, time.Millisecond, func(i int) Config {
+	addrs, emfs, stop := scalingWorkers(t, 2, cost, func(i int) Config {
 		cfg := kafkaConfig(c, "scaling", dir)
+		// Small batches: a runner counts a batch's records once it has folded them all, and
+		// at 1000 records/s a large batch would move its records into the next period.
+		cfg.Source.Kafka.MaxPollRecords = 50
 		cfg.Sinks.CloudWatch.EMF.Path = filepath.Join(dir, fmt.Sprintf("metrics-%d.emf", i))
 		cfg.Scaling.Period = period
 		cfg.Window.AllowedLateness, cfg.Window.IdleTimeout = 200*time.Millisecond, 300*time.Millisecond
 		return cfg
-	})
+	}, func(d *Deps) { d.Hooks.Operators = []pipeline.Operator{capacityOp{&capacity{cost: cost}}} })
 	followScript(t, addrs, emfs, stop, 2*period, period, sourceSeen{parts, "end-offsets"}, spread(t, cl, parts), []scalingPhase{
-		{rate: 600, desired: 1},
+		{rate: 500, desired: 1},
 		{rate: 2400, desired: 4, reason: scaling.ReasonScaleOut},
 		{rate: 0, desired: 1, reason: scaling.ReasonIdle},
 	})
@@ -395,6 +404,46 @@ func TestFleetScalingKafkaBacklogScalesOut(t *testing.T) {
 	view.check(t, after)
 	checkSignalSeries(t, emfs, log)
 }
+
+// capacity is one worker's processing capacity: a record every cost, whatever the machine
+// and however many partitions the worker runs. A record waits for the next free slot. Slots
+// missed by a sleep that overslept are taken up to capacitySlack late (without that, a loaded
+// machine's late wake-ups lost a third of the capacity); older ones pass, so a worker idle
+// for a while does not then go faster than its clock says.
+const capacitySlack = 50 // slots
+
+type capacity struct {
+	cost time.Duration
+	mu   sync.Mutex
+	next time.Time
+}
+
+func (c *capacity) take() {
+	c.mu.Lock()
+	at := time.Now().Add(-capacitySlack * c.cost)
+	if c.next.After(at) {
+		at = c.next
+	}
+	c.next = at.Add(c.cost)
+	c.mu.Unlock()
+	time.Sleep(time.Until(at))
+}
+
+// capacityOp is an operator whose Observe takes a slot of its worker's capacity.
+type capacityOp struct{ c *capacity }
+
+func (capacityOp) Name() string { return "capacity" }
+func (o capacityOp) NewState(pipeline.Partition) pipeline.State {
+	return &capacityState{c: o.c}
+}
+
+type capacityState struct{ c *capacity }
+
+func (s *capacityState) Observe(*pipeline.Record, []decode.Value) { s.c.take() }
+func (s *capacityState) Merge(pipeline.State) error               { return nil }
+func (s *capacityState) Emit(pipeline.Window, *pipeline.Output)   {}
+func (s *capacityState) EncodeMsgpack(e *msgpack.Encoder) error   { return e.EncodeNil() }
+func (s *capacityState) DecodeMsgpack(d *msgpack.Decoder) error   { return d.Skip() }
 
 // slowOp is an operator whose Observe takes perRecord (nanoseconds): runners slower than
 // the arrival rate, whatever the CPU clock says.
@@ -547,8 +596,12 @@ func (s *scalingStream) put(ctx context.Context, t *testing.T, n int) {
 }
 
 // pace calls send with as many records as rate (per second, read at every tick) owes since
-// the last call, every 100ms until ctx ends. A slow send is made up at the next tick, so the
-// rate holds over a period even on a loaded machine.
+// the last call, every 100ms until ctx ends. A slow send is made up at the next tick, up to
+// paceCatchUp of the rate: so the rate holds over a period on a loaded machine, and a send
+// that stalled for a second does not land a second's records in the next period at once (a
+// period that measured 3335 records/s of a scripted 2400 was sized at 8 tasks, and rightly).
+const paceCatchUp = 250 * time.Millisecond
+
 func pace(ctx context.Context, rate *atomic.Int64, sent *tally, send func(n int)) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -558,7 +611,8 @@ func pace(ctx context.Context, rate *atomic.Int64, sent *tally, send func(n int)
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			owed += float64(rate.Load()) * now.Sub(last).Seconds()
+			r := float64(rate.Load())
+			owed = min(owed+r*now.Sub(last).Seconds(), r*paceCatchUp.Seconds())
 			last = now
 			if n := int(owed); n > 0 {
 				owed -= float64(n)

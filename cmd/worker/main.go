@@ -39,6 +39,20 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 			return runHealthcheck(args[1:], stderr)
 		}
 	}
+	// Signals first: a SIGTERM while the configuration loads or the clients start (an ECS
+	// scale-in right after a start, a fleet stopped while a worker restarts) must end the start
+	// cleanly, not kill the process by the signal's default action.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second signal while draining exits at once.
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(stderr, "weir: second signal, exiting without finishing the drain")
+		os.Exit(1)
+	}()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML configuration file (default: the embedded demo); WEIR_… environment variables override it")
@@ -56,22 +70,17 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// A second signal while draining exits at once.
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
-		<-again
-		fmt.Fprintln(stderr, "weir: second signal, exiting without finishing the drain")
-		os.Exit(1)
-	}()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w, err := worker.Build(ctx, cfg, worker.Deps{Logger: log, Registry: reg, Memory: worker.ApplyMemoryLimit(cfg.Memory, os.DirFS("/")), Status: stderr})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Asked to stop while starting: nothing was read, so nothing is committed, and the
+			// start not finishing is what the signal asked for. The error (most often the
+			// cancellation itself) is logged for the rare real failure it may hide.
+			log.Info("stopped by a signal during start-up", "err", err)
+			return 0
+		}
 		log.Error("startup failed", "err", err)
 		return 1
 	}

@@ -167,11 +167,18 @@ func (p *Proc) Terminate(timeout time.Duration) (took time.Duration, err error, 
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return 0, err, false
 	}
+	err, exited = p.Wait(timeout)
+	return time.Since(start), err, exited
+}
+
+// Wait waits up to timeout for the worker to exit, and returns its exit error (nil: exit 0);
+// exited is false if it did not exit.
+func (p *Proc) Wait(timeout time.Duration) (err error, exited bool) {
 	select {
 	case <-p.exited:
-		return time.Since(start), p.err, true
+		return p.err, true
 	case <-time.After(timeout):
-		return time.Since(start), nil, false
+		return nil, false
 	}
 }
 
