@@ -24,7 +24,9 @@ type PartialReader interface {
 // window is published only by the aggregator whose claim created the window's marker.
 type PublishClaimer interface {
 	// ClaimPublish creates w's marker with body unless it exists (S3: PUT with
-	// If-None-Match: *; a directory: O_EXCL). It reports whether this call created it.
+	// If-None-Match: *; a directory: a link that fails if the name exists). It reports whether
+	// the marker is this claimer's: created by this call, or holding exactly body (an earlier
+	// call with the same body that failed after the marker was in place).
 	ClaimPublish(ctx context.Context, w pipeline.Window, body []byte) (bool, error)
 }
 

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -133,37 +134,39 @@ func readDir(dir string, dirs bool) ([]string, error) {
 	return names, err
 }
 
-// ClaimPublish creates w's publish marker with body unless it exists, and reports whether
-// this call created it. The marker is synced before true is returned: a claim that a crash
-// could forget would let a second aggregator publish again.
+// ClaimPublish creates w's publish marker with body unless it exists, and reports whether the
+// marker is this claimer's: created by this call, or by an earlier call with the same body
+// whose failure was reported after the marker was in place (the aggregator retries a failed
+// claim with the same body, and its body is unique to its term). The marker is written whole
+// and synced in a temporary file first, then linked into place, which fails if the marker
+// exists: a marker is never seen half written, so the retry can compare it. It is synced
+// before true is returned: a claim that a crash could forget would let a second aggregator
+// publish again.
 func (s *PartialStore) ClaimPublish(ctx context.Context, w pipeline.Window, body []byte) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	path := s.path(layout.PublishedKey(w))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false, err
+	tmp, err := stage(path, func(f io.Writer) error { _, err := f.Write(body); return err })
+	if err != nil {
+		return false, fmt.Errorf("file: publish marker %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	defer os.Remove(tmp)
+	err = os.Link(tmp, path)
 	if errors.Is(err, fs.ErrExist) {
-		return false, nil
+		held, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return false, fmt.Errorf("file: publish marker %s: reading back: %w", path, rerr)
+		}
+		if !bytes.Equal(held, body) {
+			return false, nil
+		}
+		// This claimer's marker from an earlier call; its directory entry may not be synced.
+	} else if err != nil {
+		return false, fmt.Errorf("file: publish marker %s: %w", path, err)
 	}
-	if err != nil {
-		return false, err
-	}
-	_, err = f.Write(body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		// The marker exists, so the window counts as claimed whatever happens next; saying so
-		// would let the caller publish on an unsynced claim, so report the failure instead.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		// The marker exists whole: a retry with the same body finds it and syncs again.
 		return false, fmt.Errorf("file: publish marker %s: %w", path, err)
 	}
 	return true, nil

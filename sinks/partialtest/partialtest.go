@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, f Features) {
 		{"ListSkipsForeignObjects", listSkipsForeignObjects},
 		{"ClaimOnce", claimOnce},
 		{"ClaimOnceConcurrently", claimOnceConcurrently},
+		{"ClaimRecognisesItsOwnMarker", claimRecognisesItsOwnMarker},
 		{"StateCompareAndSwap", stateCompareAndSwap},
 		{"StateSwapConcurrently", stateSwapConcurrently},
 		{"LoadWriteReadList", loadWriteReadList},
@@ -218,6 +219,23 @@ func claimOnce(t *testing.T, s Store, _ Features) {
 	next := pipeline.Window{Start: w.End, End: w.End.Add(time.Minute)}
 	if got, err := s.ClaimPublish(ctx, next, nil); err != nil || !got {
 		t.Errorf("claim of the next window: %v, %v", got, err)
+	}
+}
+
+// A claim made again with the same body finds its own marker and wins: the aggregator retries
+// a claim whose call failed after the marker was in place (an answer lost, a sync that
+// failed) with the same body, unique to its term, and must not take the window for another's
+// (it would never be published). Any other body still loses.
+func claimRecognisesItsOwnMarker(t *testing.T, s Store, _ Features) {
+	w := pipeline.Window{Start: T0, End: T0.Add(time.Minute)}
+	for i, c := range []struct {
+		body string
+		want bool
+	}{{"term 1", true}, {"term 1", true}, {"term 2", false}, {"term 1", true}} {
+		got, err := s.ClaimPublish(ctx, w, []byte(c.body))
+		if err != nil || got != c.want {
+			t.Fatalf("claim %d (%s): %v, %v; want %v", i, c.body, got, err, c.want)
+		}
 	}
 }
 
