@@ -60,10 +60,28 @@ func TestChaosShortKinesis(t *testing.T) {
 	}
 }
 
+// keptOnFailure is a work directory for a trial that outlives a failed test: the trial's
+// workers' logs, the stream's read-back and the outputs are what a failure (one seen once
+// under load, say) can be diagnosed from, and t.TempDir would delete them with the test.
+func keptOnFailure(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "weir-chaos-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the trial's files are kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
 // shortTrial runs one trial of o, asserts what every short trial must hold, and returns it.
 func shortTrial(t *testing.T, o options) *trialResult {
 	o.MaxDuplicated = maxDuplicated
-	o.Work, o.Out = t.TempDir(), ""
+	o.Work, o.Out = keptOnFailure(t), ""
 	o.Weir = filepath.Join(o.Work, "weir")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
