@@ -1,5 +1,5 @@
 // Package kinesalite runs a real kinesalite server (https://github.com/mhart/kinesalite, from
-// the npm registry) for tests: one process per test, on a free loopback port, stopped when the
+// the npm registry) for tests: one process per test, on a loopback port it binds itself, stopped when the
 // test ends. Unlike moto, kinesalite reshards correctly (children receive the writes, closed
 // parents end with a nil NextShardIterator), which the Kinesis source's reshard tests need.
 //
@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,7 +38,7 @@ type Server struct {
 	*testproc.Process
 }
 
-// Start installs kinesalite if needed, starts it on a free port and stops it when the test
+// Start installs kinesalite if needed, starts it on a port it binds itself and stops it when the test
 // ends. Streams stay in CREATING/UPDATING for 50ms (kinesalite's default is 500ms).
 func Start(t testing.TB) *Server {
 	t.Helper()
@@ -47,7 +46,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() { s.StopAfter(t) })
 	return s
 }
 
@@ -58,15 +57,7 @@ func StartProcess() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kinesalite: %w", err)
 	}
-	var lastErr error
-	for range 3 { // the free port may be taken between choosing and binding it
-		s, err := start(cli)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, fmt.Errorf("kinesalite: %w", lastErr)
+	return start(cli)
 }
 
 // Dir is where kinesalite is installed: WEIR_NPM_CACHE, else <user cache>/weir-npm.
@@ -92,11 +83,11 @@ func ensureInstalled() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cli := filepath.Join(dir, "node_modules", "kinesalite", "cli.js")
+	pkg := filepath.Join(dir, "node_modules", "kinesalite")
 	installMu.Lock()
 	defer installMu.Unlock()
 	if installed(dir) {
-		return node + "\x00" + cli, nil
+		return node + "\x00" + pkg, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -123,10 +114,10 @@ func ensureInstalled() (string, error) {
 			return "", fmt.Errorf("npm install kinesalite@%s into %s: %w\n%s", Version, dir, err, out)
 		}
 		if !installed(dir) {
-			return "", fmt.Errorf("npm install kinesalite@%s into %s left no %s", Version, dir, cli)
+			return "", fmt.Errorf("npm install kinesalite@%s into %s left no %s", Version, dir, pkg)
 		}
 	}
-	return node + "\x00" + cli, nil
+	return node + "\x00" + pkg, nil
 }
 
 func installed(dir string) bool {
@@ -134,14 +125,19 @@ func installed(dir string) bool {
 	return err == nil && bytes.Contains(b, []byte(`"version": "`+Version+`"`))
 }
 
-func start(nodeCLI string) (*Server, error) {
-	node, cli, _ := strings.Cut(nodeCLI, "\x00")
-	p, err := testproc.Start("kinesalite", func(port int) []string {
-		return []string{node, cli, "--port", strconv.Itoa(port),
-			"--createStreamMs", "50", "--deleteStreamMs", "50", "--updateStreamMs", "50", "--shardLimit", "100"}
-	}, ready, 30*time.Second)
+// serve runs kinesalite's server (its package's main module, as its cli.js does) on a port
+// it binds itself, announced as testproc expects. The package's path is the script's first
+// argument.
+const serve = `
+const s = require(process.argv[1])({createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50, shardLimit: 100})
+s.listen(0, "127.0.0.1", () => console.log("` + testproc.ListeningLine + `" + s.address().port))
+`
+
+func start(nodePkg string) (*Server, error) {
+	node, pkg, _ := strings.Cut(nodePkg, "\x00")
+	p, err := testproc.Start("kinesalite", []string{node, "-e", serve, pkg}, ready, 30*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kinesalite: %w", err)
 	}
 	return &Server{p}, nil
 }

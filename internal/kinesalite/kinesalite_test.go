@@ -7,7 +7,7 @@ import (
 	"github.com/weirstream/weir/internal/testproc"
 )
 
-// kinesalite (node running its cli.js) dies with the test binary that started it, even one
+// kinesalite (node running its server) dies with the test binary that started it, even one
 // killed with SIGKILL (a `go test -timeout`), instead of holding its port and memory on a
 // shared machine.
 func TestServerDiesWithTheTestBinary(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/weirstream/weir/internal/testproc"
 )
 
 // launcher serves moto's own WSGI application (what moto_server runs), handling DynamoDB
@@ -30,16 +32,11 @@ import (
 // slow client holds up nobody. Reads and the other services are served exactly as moto_server
 // serves them, concurrently.
 const launcher = `
-import argparse, io, os, threading
-from werkzeug.serving import run_simple
+import io, os, threading
+from werkzeug.serving import make_server
 from werkzeug.wsgi import get_input_stream
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-p = argparse.ArgumentParser()
-p.add_argument("-H", "--host", default="127.0.0.1")
-p.add_argument("-p", "--port", type=int, required=True)
-args = p.parse_args()
-os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto_server does: moto builds URLs with it
 
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
@@ -67,7 +64,10 @@ def atomic(environ, start_response):
                 out.close()
     return [data]
 
-run_simple(args.host, args.port, atomic, threaded=True)
+srv = make_server("127.0.0.1", 0, atomic, threaded=True)
+os.environ["MOTO_PORT"] = str(srv.port)  # as moto_server does: moto builds URLs with it
+print("` + testproc.ListeningLine + `%d" % srv.port, flush=True)
+srv.serve_forever()
 `
 
 const findMoto = `import importlib.util as u, sys; sys.exit(u.find_spec("moto") is None)`

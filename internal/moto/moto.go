@@ -1,5 +1,5 @@
 // Package moto runs a real moto_server (https://github.com/getmoto/moto) for tests: one process
-// per test package (or per test), on a random free loopback port, stopped when the test ends.
+// per test package (or per test), on a loopback port it binds itself, stopped when the test ends.
 // moto speaks the real AWS wire protocols for S3, CloudWatch, CloudWatch Logs, DynamoDB and
 // Kinesis, so tests exercise weir's real SDK clients end to end.
 //
@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() { s.StopAfter(t) })
 	return s
 }
 
@@ -60,17 +59,7 @@ func StartProcess() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The port is chosen by binding :0 and releasing it, so another process can take it in
-	// between; a server that fails to come up is retried on a new port.
-	var lastErr error
-	for range 3 {
-		s, err := start(argv)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, fmt.Errorf("moto: %w", lastErr)
+	return start(argv)
 }
 
 // command returns the launcher (see atomic.go) run by a Python that has moto.
@@ -82,11 +71,9 @@ func command() ([]string, error) {
 }
 
 func start(argv []string) (*Server, error) {
-	p, err := testproc.Start("moto_server", func(port int) []string {
-		return append(append([]string(nil), argv...), "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	}, ready, 30*time.Second)
+	p, err := testproc.Start("moto_server", argv, ready, 30*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("moto: %w", err)
 	}
 	return &Server{p}, nil
 }

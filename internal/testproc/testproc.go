@@ -1,5 +1,5 @@
-// Package testproc runs a local protocol server (moto_server, kinesalite) for tests: on a free
-// loopback port, in its own process group (so stopping it also ends what it spawned), killed
+// Package testproc runs a local protocol server (moto_server, kinesalite) for tests: on a
+// loopback port the server binds itself, in its own process group (so stopping it also ends what it spawned), killed
 // by the kernel if the process that started it dies first (a test binary killed by a timeout),
 // with its output kept (bounded) for failure messages.
 package testproc
@@ -8,11 +8,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -25,26 +26,54 @@ type Process struct {
 	done     chan struct{}
 }
 
-// Start runs argv(port) on a free port and waits until ready(endpoint) reports true (polled
-// every 50 ms) or timeout passes; on failure it stops the process and returns its output in the
-// error.
-func Start(name string, argv func(port int) []string, ready func(ctx context.Context, endpoint string) bool,
+// ListeningLine starts the line a server prints, on stdout or stderr, once it listens: the
+// line is ListeningLine followed by the port, in decimal. The server binds the port itself
+// (port 0 on 127.0.0.1): a port chosen here and handed to it could be taken by another
+// process in between, and a readiness probe on it would then be answered by that process (a
+// moto of another test package answers kinesalite's probe and its CreateStream), until that
+// process went away in the middle of this test.
+const ListeningLine = "testproc-listening "
+
+// Start runs argv, reads the port from the server's ListeningLine, and waits until
+// ready(endpoint) reports true (polled every 50 ms) or timeout passes; on failure it stops the
+// process and returns its output in the error.
+func Start(name string, argv []string, ready func(ctx context.Context, endpoint string) bool,
 	timeout time.Duration) (*Process, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	args := argv(port)
-	out := &lockedBuffer{}
-	cmd := exec.Command(args[0], args[1:]...)
+	ports := make(chan int, 1)
+	out := &lockedBuffer{onLine: func(line string) {
+		if rest, ok := strings.CutPrefix(line, ListeningLine); ok {
+			if port, err := strconv.Atoi(strings.TrimSpace(rest)); err == nil && port > 0 && port < 1<<16 {
+				select {
+				case ports <- port:
+				default:
+				}
+			}
+		}
+	}}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{endpoint: "http://127.0.0.1:" + strconv.Itoa(port), name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
-	if err := p.waitReady(ready, timeout); err != nil {
+	deadline := time.Now().Add(timeout)
+	var port int
+	select {
+	case port = <-ports:
+	case <-p.done:
+		select {
+		case port = <-ports: // announced, then exited: waitReady says so
+		default:
+			return nil, fmt.Errorf("%s exited before listening\n%s output:\n%s", name, name, out.String())
+		}
+	case <-time.After(timeout):
+		p.Stop()
+		return nil, fmt.Errorf("%s printed no %q line within %v\n%s output:\n%s", name, strings.TrimSpace(ListeningLine), timeout, name, out.String())
+	}
+	p.endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := p.waitReady(ready, time.Until(deadline)); err != nil {
 		p.Stop()
 		return nil, fmt.Errorf("%w\n%s output:\n%s", err, name, out.String())
 	}
@@ -75,6 +104,26 @@ func (p *Process) Endpoint() string { return p.endpoint }
 // Output returns what the server printed so far (the last MiB or so).
 func (p *Process) Output() string { return p.out.String() }
 
+// StopAfter is Stop for a test's cleanup: if the test failed, it first logs whether the server
+// was still running (a server that died mid-test shows up in the test only as "connection
+// refused") and the tail of its output.
+func (p *Process) StopAfter(t testing.TB) {
+	if t.Failed() {
+		state := "still running"
+		select {
+		case <-p.done:
+			state = "exited: " + p.cmd.ProcessState.String()
+		default:
+		}
+		out := p.Output()
+		if len(out) > 4<<10 {
+			out = out[len(out)-4<<10:]
+		}
+		t.Logf("%s on %s (pid %d) %s at the end of the failed test; its last output:\n%s", p.name, p.endpoint, p.Pid(), state, out)
+	}
+	p.Stop()
+}
+
 // Stop ends the process group: SIGTERM, then SIGKILL if it lingers.
 func (p *Process) Stop() {
 	pgid := p.cmd.Process.Pid
@@ -87,20 +136,14 @@ func (p *Process) Stop() {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // lockedBuffer collects the server's output; exec writes to it from its own goroutines. It
-// keeps roughly the last MiB: servers like moto log every request.
+// keeps roughly the last MiB: servers like moto log every request. onLine sees each complete
+// line (lines longer than 4 KiB only in part).
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	line   []byte
+	onLine func(string)
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
@@ -108,6 +151,20 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	if b.buf.Len() > 1<<20 {
 		b.buf.Reset()
+	}
+	if b.onLine != nil {
+		for rest := p; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				if len(b.line) < 4<<10 {
+					b.line = append(b.line, rest...)
+				}
+				break
+			}
+			b.line = append(b.line, rest[:i]...)
+			b.onLine(string(b.line))
+			b.line, rest = b.line[:0], rest[i+1:]
+		}
 	}
 	return b.buf.Write(p)
 }

@@ -3,11 +3,18 @@ package testproc
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// httpServer is python's http.server on a port it binds itself, announced as Start expects.
+var httpServer = []string{"python3", "-c", `
+import http.server as h
+s = h.ThreadingHTTPServer(("127.0.0.1", 0), h.SimpleHTTPRequestHandler)
+print("` + ListeningLine + `%d" % s.server_port, flush=True)
+s.serve_forever()
+`}
 
 func httpReady(ctx context.Context, endpoint string) bool {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
@@ -22,9 +29,7 @@ func httpReady(ctx context.Context, endpoint string) bool {
 // A real server (python's http.server) comes up on the chosen port, answers, and is gone after
 // Stop; a command that exits at once is reported with its output.
 func TestStartStopAndEarlyExit(t *testing.T) {
-	p, err := Start("http.server", func(port int) []string {
-		return []string{"python3", "-m", "http.server", strconv.Itoa(port), "--bind", "127.0.0.1"}
-	}, httpReady, 20*time.Second)
+	p, err := Start("http.server", httpServer, httpReady, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,9 +41,13 @@ func TestStartStopAndEarlyExit(t *testing.T) {
 		t.Fatal("still answering after Stop")
 	}
 
-	_, err = Start("sh", func(int) []string { return []string{"sh", "-c", "echo nope; exit 3"} }, httpReady, 5*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "exited before answering") || !strings.Contains(err.Error(), "nope") {
+	_, err = Start("sh", []string{"sh", "-c", "echo nope; exit 3"}, httpReady, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "exited before listening") || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("early exit: %v", err)
+	}
+	_, err = Start("sh", []string{"sh", "-c", "echo " + ListeningLine + "1; exit 3"}, httpReady, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "exited before answering") {
+		t.Fatalf("exit after the listening line: %v", err)
 	}
 }
 
@@ -54,9 +63,7 @@ func TestHelperHTTPServer(t *testing.T) {
 	if !IsHelper() {
 		return
 	}
-	p, err := Start("http.server", func(port int) []string {
-		return []string{"python3", "-m", "http.server", strconv.Itoa(port), "--bind", "127.0.0.1"}
-	}, httpReady, 20*time.Second)
+	p, err := Start("http.server", httpServer, httpReady, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
