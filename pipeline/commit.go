@@ -47,9 +47,11 @@ import (
 //  5. Revoke and shutdown (stop). The runner stops taking batches, releases those queued
 //     unprocessed, queues its last dead letters, abandons its open windows and hands the
 //     partition's writer nothing more; the writer finishes the partials it has, until the
-//     deadline, and abandons the rest. Then holds.revoke: no Commit for the partition ever
-//     again, and acks arriving later are counted (weir_late_acks_total) and dropped. The source
-//     stores the last commit point it was given, which is as far as everything durable reaches.
+//     deadline, and abandons the rest. Revoke also waits, until the same deadline, for the
+//     partition's letters to be written (the dead-letter writer is told not to linger). Then
+//     holds.revoke: no Commit for the partition ever again, and acks arriving later are
+//     counted (weir_late_acks_total) and dropped. The source stores the last commit point it
+//     was given, which is as far as everything durable reaches.
 
 // ack is what a writer holds for what it writes, and the one way anything the runtime makes
 // durable releases its hold. The zero ack holds nothing.
@@ -326,8 +328,9 @@ func (h *holds) pending() int {
 	return h.live
 }
 
-// Revoke stops p's runner and waits (until ctx ends) for the partials it closed to become
-// durable, so that the commit point it leaves behind is as far as it can be (step 5). Its open
+// Revoke stops p's runner and waits (until ctx ends) for the partials it closed and the dead
+// letters it queued to become durable, so that the commit point it leaves behind is as far as
+// it can be (step 5). Its open
 // windows are abandoned: whoever reads the partition next writes them whole. When Revoke
 // returns, no Commit for p will ever be made again: acknowledgements arriving later are counted
 // in weir_late_acks_total and dropped. The source should then store its last commit point
@@ -342,6 +345,17 @@ func (rt *Runtime) Revoke(ctx context.Context, p Partition) {
 		return
 	}
 	rt.stop(ctx, r)
+	// The runner and its partial writer are done; what can still be live is the partition's
+	// dead letters, queued for the shared dead-letter writer. Wait for them too: a commit point
+	// left behind a letter that is written a moment later makes the next owner read (and
+	// dead-letter) it again, and a Kinesis shard whose tail holds one never finished: every
+	// owner reached its end, revoked, found the letter pending and gave the shard back, and
+	// the shard's children were never read.
+	rt.deadLetters.flushSoon()
+	select {
+	case <-r.holds.drained():
+	case <-ctx.Done():
+	}
 	if r.holds.pending() > 0 {
 		rt.log.Warn("revoke deadline passed before every closed window was durable; the rest will be replayed",
 			"partition", p.String(), "pending", r.holds.pending())

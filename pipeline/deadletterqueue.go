@@ -65,6 +65,9 @@ type deadLetterQueue struct {
 	queue  chan *letterGroup
 	writes chan []*letterGroup
 	done   chan struct{}
+	// flush cuts the current collection short (flushSoon): a Revoke waits for the partition's
+	// letters, and the linger would otherwise add up to a second to every revoke behind one.
+	flush chan struct{}
 }
 
 // The queue holds groups, each charged to the budget, so the budget (a full one pauses the
@@ -79,7 +82,17 @@ const (
 
 func newDeadLetterQueue(rt *Runtime, sink DeadLetterSink) *deadLetterQueue {
 	return &deadLetterQueue{rt: rt, sink: sink, linger: deadLetterLinger, queue: make(chan *letterGroup, deadLetterQueueLen),
-		writes: make(chan []*letterGroup), done: make(chan struct{})}
+		writes: make(chan []*letterGroup), done: make(chan struct{}), flush: make(chan struct{}, 1)}
+}
+
+// flushSoon has the groups queued so far written without waiting out the linger: the group
+// being collected is handed to a writer at once, and if none is, the next one is. It never
+// blocks.
+func (q *deadLetterQueue) flushSoon() {
+	select {
+	case q.flush <- struct{}{}:
+	default:
+	}
 }
 
 // enqueue queues a group, blocking while the queue is full. It returns false if stop closed
@@ -130,6 +143,8 @@ func (q *deadLetterQueue) run() {
 				n += len(g.letters)
 				size += g.bytes
 			case <-linger.C:
+				break collect
+			case <-q.flush:
 				break collect
 			}
 		}

@@ -158,6 +158,56 @@ func TestRuntimeRevokeRacingCloseNoPanicNoCommitPastLetters(t *testing.T) {
 	}
 }
 
+// A Revoke waits for the partition's dead letters as it waits for its partials: the commit
+// point it leaves behind passes a bad record at the end of what was read. With the dead-letter
+// writer's default linger (a second) the revoke used to return first, the letter still
+// pending, and the commit point stayed before it. On a Kinesis shard read to its end (the
+// parent of a split) that made the shard's end never durable: every owner re-read the tail,
+// dead-lettered the record again, revoked, found it pending and gave the shard back, and the
+// shard's children were never read (a chaos trial: the parent changed hands 100 times in two
+// minutes, its children's records were lost to the trial's end).
+func TestRevokeWaitsForTheLastDeadLetters(t *testing.T) {
+	cfg := pipeline.DefaultWindowConfig()
+	cfg.Period = time.Second
+	cfg.AllowedLateness = 0
+	cfg.TimeField = "$.ts"
+	store := &pipelinetest.MemStore{}
+	h := newHarnessLinger(t, time.Second, cfg, decode.NewPlan(decode.JSON), store)
+	p := pipeline.Partition{Stream: "events", ID: "0"}
+	f, _ := h.rt.Assign(p, nil)
+	ctx := context.Background()
+	tail := pipeline.Batch{Partition: p, Records: []pipeline.Record{stamped(p, 0, t0),
+		{Partition: p, Position: pipeline.Position{Offset: 1}, Value: []byte(`{"ts":`)}}}
+	if err := f.Send(ctx, tail); err != nil {
+		t.Fatal(err)
+	}
+	// The shard's end, as the Kinesis source sends it: every window closes.
+	ended := make(chan struct{})
+	if err := f.Send(ctx, pipeline.Batch{Partition: p, End: true, Done: func() { close(ended) }}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the end was not read")
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	h.rt.Revoke(rctx, p)
+	cancel()
+	if c, ok := h.commits.Get(p); !ok || c != 1 {
+		t.Errorf("after the revoke committed %d (%v), want 1: everything read was durable", c, ok)
+	}
+	if n := len(store.DeadLetters()); n != 1 {
+		t.Errorf("%d dead letters written, want 1", n)
+	}
+	if n := metrictest.Sum(t, h.reg, "weir_late_acks_total", nil); n != 0 {
+		t.Errorf("%v acknowledgements after the revoke, want 0", n)
+	}
+	if err := h.rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // unencodableOp is an operator whose states cannot be encoded: a bug in an operator's codec.
 type unencodableOp struct{}
 

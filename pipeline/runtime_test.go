@@ -27,6 +27,13 @@ type harness struct {
 // dead-letter sink, and opts applied to its options last.
 func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, store *pipelinetest.MemStore, opts ...func(*pipeline.Options)) *harness {
 	t.Helper()
+	return newHarnessLinger(t, time.Millisecond, cfg, plan, store, opts...) // commit points behind dead letters come at once
+}
+
+// newHarnessLinger is newHarness with the dead-letter writer's linger set to linger
+// (pipeline's default is a second).
+func newHarnessLinger(t *testing.T, linger time.Duration, cfg pipeline.WindowConfig, plan *decode.Plan, store *pipelinetest.MemStore, opts ...func(*pipeline.Options)) *harness {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	h := &harness{store: store, commits: pipelinetest.NewCommits(t), reg: reg,
 		budget: pipeline.NewBudget(1 << 20)}
@@ -54,7 +61,7 @@ func newHarness(t *testing.T, cfg pipeline.WindowConfig, plan *decode.Plan, stor
 	if o.Clock != nil {
 		pipeline.SetTickEvery(rt, 2*time.Millisecond) // the clock moves in jumps: look often
 	}
-	pipeline.SetDeadLetterLinger(rt, time.Millisecond) // commit points behind dead letters come at once
+	pipeline.SetDeadLetterLinger(rt, linger)
 	rt.Start()
 	h.rt = rt
 	return h

@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		leaseEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kinesis_lease_events_total",
-			Help: "Lease changes by event: taken (free), taken_expired, taken_handoff (handed over to this worker), handoff_requested, handed_over, handover_abandoned (cut short by the shutdown deadline: the lease expires), lost, released, shard_end, created, deleted (a finished shard's lease, once its children passed it), recovered (a write whose answer was lost had landed).",
+			Help: "Lease changes by event: taken (free), taken_expired, taken_handoff (handed over to this worker), handoff_requested, handed_over, handover_abandoned (cut short by the shutdown deadline: the lease expires), lost, released, shard_end, shard_end_deferred (read to its end, but not everything durable in time: released for a re-read of its tail; its children wait), created, deleted (a finished shard's lease, once its children passed it), recovered (a write whose answer was lost had landed).",
 		}, []string{"event"}),
 		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_kinesis_api_errors_total",

@@ -235,6 +235,7 @@ func (s *Source) finishShard(ctx context.Context, h *held, r *shardReader) {
 	if !complete {
 		// Not everything became durable in time (or Run is stopping): give the lease back with
 		// what is durable; whoever takes it re-reads the tail and reaches the end again.
+		s.m.leaseEvents.WithLabelValues("shard_end_deferred").Inc()
 		s.log.Warn("shard ended but its last records are not durable; releasing it for a re-read", "shard", h.shard)
 		wctx, wcancel := context.WithTimeout(s.leaveCtx, s.cfg.renewInterval())
 		_ = s.releaseLease(wctx, h)
