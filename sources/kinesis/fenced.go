@@ -58,7 +58,10 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, budget time.Duration,
 		if h.unanswered <= h.counter {
 			return "", err
 		}
-		rctx, cancel := context.WithDeadline(ctx, s.readBackDeadline(h))
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			rctx, cancel = context.WithDeadline(ctx, s.readBackDeadline(h))
+		}
 		counter, ours, rerr := s.ownCounter(rctx, h)
 		cancel()
 		if rerr != nil {
@@ -93,8 +96,9 @@ const maxWriteRounds = 3
 // large table, a slow patch) would make every worker of the fleet give up every lease it
 // holds after LeaseDuration, each re-read from its checkpoint. So it may take until the lease
 // expires in this worker's own eyes (lastRenew + LeaseDuration; at least RenewInterval from
-// now), as a take round's Scan may take LeaseDuration. The caller's ctx (Close's deadline, a
-// handover's) still bounds it. h.wmu is held.
+// now), as a take round's Scan may take LeaseDuration. A call bounded by its ctx alone (no
+// budget: a release at Close, a handover's last write) reads back within ctx, as it writes.
+// h.wmu is held.
 func (s *Source) readBackDeadline(h *held) time.Time {
 	deadline := h.lastRenew.Add(s.cfg.LeaseDuration)
 	if least := time.Now().Add(s.cfg.renewInterval()); deadline.Before(least) {
