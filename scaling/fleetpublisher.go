@@ -90,7 +90,7 @@ func (p *FleetPublisher) Run(ctx context.Context) error {
 		p.Latest.SetAggregator(true)
 		defer p.Latest.SetAggregator(false)
 	}
-	if err := p.Sizer.Prime(ctx, time.Now()); err != nil && ctx.Err() == nil {
+	if err := p.Sizer.Prime(ctx); err != nil && ctx.Err() == nil {
 		p.log().Warn("scaling: the source's view at the term's start", "err", err)
 	}
 	load.OnGrid(ctx, p.Config.Period, p.Delay(), func(now time.Time) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,22 @@ func (v *view) Partitions(context.Context) ([]scaling.PartitionOffsets, error) {
 	v.calls++
 	return v.parts, v.err
 }
+
+// clock is the sizer's time, moved by the test (and by slow readers).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func (v *view) set(ends ...int64) {
 	v.mu.Lock()
@@ -84,7 +101,8 @@ func TestFleetPublisherTick(t *testing.T) {
 	latest := &scaling.Latest{}
 	var emitted []pipeline.Point
 	fleet := []pipeline.Dimension{{Name: "ServiceName", Value: "weir"}}
-	p := &scaling.FleetPublisher{Config: cfg, Sizer: &scaling.Sizer{Config: cfg, Loads: st, Source: v}, Fleet: fleet,
+	clk := &clock{}
+	p := &scaling.FleetPublisher{Config: cfg, Sizer: &scaling.Sizer{Config: cfg, Loads: st, Source: v, Clock: clk.Now}, Fleet: fleet,
 		Emit:   func(_ context.Context, pts []pipeline.Point) error { emitted = append(emitted, pts...); return nil },
 		Latest: latest, Metrics: m}
 	ctx := context.Background()
@@ -92,7 +110,8 @@ func TestFleetPublisherTick(t *testing.T) {
 	// 12:00–12:01: two workers, 4 partitions at 1000 rec/s each, 1 CPU s/s each per 2000
 	// records; a damaged report beside them.
 	v.set(0, 0, 0, 0)
-	if err := p.Sizer.Prime(ctx, p0.Add(15*time.Second)); err != nil {
+	clk.set(p0.Add(15 * time.Second))
+	if err := p.Sizer.Prime(ctx); err != nil {
 		t.Fatal(err)
 	}
 	report(t, st, p0, "a", 120000, 60, "0", "1")
@@ -101,7 +120,8 @@ func TestFleetPublisherTick(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.set(60000, 60000, 60000, 60000)
-	s, err := p.Tick(ctx, p0.Add(time.Minute+15*time.Second))
+	clk.set(p0.Add(time.Minute + 15*time.Second))
+	s, err := p.Tick(ctx, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,23 +211,80 @@ func TestSizerComparesViewsAPeriodApart(t *testing.T) {
 	st := newStore(t)
 	v := &view{}
 	cfg := scaling.DefaultConfig()
-	sz := &scaling.Sizer{Config: cfg, Loads: st, Source: v}
+	clk := &clock{}
+	sz := &scaling.Sizer{Config: cfg, Loads: st, Source: v, Clock: clk.Now}
 	ctx := context.Background()
 	v.set(0)
-	if err := sz.Prime(ctx, p0.Add(70*time.Second)); err != nil {
+	clk.set(p0.Add(70 * time.Second))
+	if err := sz.Prime(ctx); err != nil {
 		t.Fatal(err)
 	}
 	report(t, st, p0, "a", 6000, 6, "0")
 	v.set(5000) // a burst in the 5 s before the tick
-	in, det, _, err := sz.Measure(ctx, p0.Add(75*time.Second))
+	clk.set(p0.Add(75 * time.Second))
+	in, det, _, err := sz.Measure(ctx, clk.Now())
 	if err != nil || det.ArrivalFrom != "processed" || in.ArrivalRate != 100 {
 		t.Fatalf("5 s after the prime: %v %+v %+v", err, in, det)
 	}
 	report(t, st, p0.Add(time.Minute), "a", 6000, 6, "0")
 	v.set(12000)
-	in, det, _, err = sz.Measure(ctx, p0.Add(135*time.Second))
+	clk.set(p0.Add(135 * time.Second))
+	in, det, _, err = sz.Measure(ctx, clk.Now())
 	if err != nil || det.ArrivalFrom != "end-offsets" || in.ArrivalRate != 12000.0/65 {
 		t.Fatalf("65 s after the prime: %v %+v %+v", err, in, det)
+	}
+}
+
+// slowView answers after lag and reads its end offsets halfway: what the source saw then.
+type slowView struct {
+	clk  *clock
+	lag  time.Duration
+	ends func(at time.Time) int64
+}
+
+func (v *slowView) Partitions(context.Context) ([]scaling.PartitionOffsets, error) {
+	v.clk.advance(v.lag / 2)
+	end := v.ends(v.clk.Now())
+	v.clk.advance(v.lag / 2)
+	return []scaling.PartitionOffsets{{Partition: pipeline.Partition{Stream: "events", ID: "0"}, End: end, Committed: end}}, nil
+}
+
+// slowLoads takes lag to list the reports.
+type slowLoads struct {
+	*file.PartialStore
+	clk *clock
+	lag time.Duration
+}
+
+func (l *slowLoads) ListLoads(ctx context.Context, start time.Time, fn func(string) bool) error {
+	l.clk.advance(l.lag)
+	return l.PartialStore.ListLoads(ctx, start, fn)
+}
+
+// The arrival rate is the growth of the end offsets over the time between their reads, not
+// between the ticks: under load the reports' listing and ListOffsets are slow, more on one
+// tick than another, and a rate over the ticks' minute would be wrong by as much.
+func TestSizerTimesTheViewByItsRead(t *testing.T) {
+	st := newStore(t)
+	clk := &clock{}
+	const rate = 100 // records a second, steady
+	v := &slowView{clk: clk, lag: 4 * time.Second, ends: func(at time.Time) int64 { return int64(at.Sub(p0).Seconds() * rate) }}
+	loads := &slowLoads{PartialStore: st, clk: clk}
+	sz := &scaling.Sizer{Config: scaling.DefaultConfig(), Loads: loads, Source: v, Clock: clk.Now}
+	ctx := context.Background()
+	clk.set(p0.Add(15 * time.Second))
+	if err := sz.Prime(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, lag := range []time.Duration{20 * time.Second, time.Second, 0} {
+		start := p0.Add(time.Duration(i) * time.Minute)
+		report(t, st, start, "a", 60*rate, 6, "0")
+		v.lag, loads.lag = lag, lag
+		clk.set(start.Add(time.Minute + 15*time.Second))
+		in, det, _, err := sz.Measure(ctx, clk.Now())
+		if err != nil || det.ArrivalFrom != "end-offsets" || math.Abs(in.ArrivalRate-rate) > 0.01 {
+			t.Fatalf("tick %d, reads %v slow: %v, arrival %v from %q, want %d rec/s from the end offsets", i, lag, err, in.ArrivalRate, det.ArrivalFrom, rate)
+		}
 	}
 }
 

@@ -37,6 +37,11 @@ type Sizer struct {
 	Source SourceView
 	// Hold is the window period plus the allowed lateness (see Evidence.Hold).
 	Hold time.Duration
+	// Clock stamps each view of the source with when it was read; nil: time.Now. The rate is
+	// the growth of the end offsets over the time between two reads, not between two ticks: a
+	// ListOffsets (or the listing of the reports before it) that is slow on one tick and not
+	// on the next would otherwise read as a burst or a lull that never happened.
+	Clock func() time.Time
 
 	prev   []PartitionOffsets
 	prevAt time.Time
@@ -47,17 +52,35 @@ const readConcurrency = 8
 
 // Prime takes the source's view now, so that the first Measure has an earlier one to compare
 // with. A failure is returned and is harmless: the first Measure then uses the processed rate.
-func (s *Sizer) Prime(ctx context.Context, now time.Time) error {
-	v, err := s.Source.Partitions(ctx)
+func (s *Sizer) Prime(ctx context.Context) error {
+	v, at, err := s.view(ctx)
 	if err != nil {
-		return fmt.Errorf("scaling: the source's view: %w", err)
+		return err
 	}
-	s.prev, s.prevAt = v, now
+	s.prev, s.prevAt = v, at
 	return nil
 }
 
+// view asks the source for its view and stamps it with the middle of the call: the offsets
+// were read at some moment during it, and the middle is off by at most half the call's
+// duration whichever end the slowness was at (a request waiting for a connection, or an
+// answer waiting for the CPU).
+func (s *Sizer) view(ctx context.Context) ([]PartitionOffsets, time.Time, error) {
+	now := s.Clock
+	if now == nil {
+		now = time.Now
+	}
+	sent := now()
+	v, err := s.Source.Partitions(ctx)
+	got := now()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("scaling: the source's view: %w", err)
+	}
+	return v, sent.Add(got.Sub(sent) / 2), nil
+}
+
 // Measure reads the load reports of the last period that ended at or before now and the
-// source's view now, and returns the Inputs (see Measure) with what it saw. An error means the
+// source's view (stamped by Clock, see view), and returns the Inputs (see Measure) with what it saw. An error means the
 // reports could not be listed: there is nothing to size from. A source that cannot be asked
 // is not an error: the reports stand in (Detail.ArrivalFrom says so), and the failure is
 // returned as sourceErr for the caller to log.
@@ -69,20 +92,20 @@ func (s *Sizer) Measure(ctx context.Context, now time.Time) (in Inputs, det Deta
 		return Inputs{}, Detail{}, nil, err
 	}
 	ev := Evidence{Period: p, Reports: reports, Hold: s.Hold}
-	view, serr := s.Source.Partitions(ctx)
+	view, at, serr := s.view(ctx)
 	if serr != nil {
-		sourceErr = fmt.Errorf("scaling: the source's view: %w", serr)
+		sourceErr = serr
 	} else {
 		ev.Partitions = view
 		// End offsets compared over less than half a period (a term that began just before
 		// this tick) would make one burst look like the period's rate: keep the earlier view
 		// until it is old enough, and let the processed rate stand in meanwhile.
-		switch elapsed := now.Sub(s.prevAt); {
+		switch elapsed := at.Sub(s.prevAt); {
 		case s.prev == nil:
-			s.prev, s.prevAt = view, now
+			s.prev, s.prevAt = view, at
 		case elapsed >= p/2:
 			ev.Before, ev.Elapsed = s.prev, elapsed
-			s.prev, s.prevAt = view, now
+			s.prev, s.prevAt = view, at
 		}
 	}
 	in, det = Measure(ev, s.Config)

@@ -162,9 +162,12 @@ func TestBusyRunnerDoesNotPauseHotPartition(t *testing.T) {
 
 	st := newStore()
 	// 50µs a record: the runner takes ~1600-record batches far slower than the client fetches
-	// them, so its queue of 4 is full almost all the time. A one-second fetch max wait would
-	// make every pause cost a second.
-	w := startWorker(t, c.ListenAddrs(), "hot", st, workerOpts{fetchMaxWait: time.Second, recordCost: 50 * time.Microsecond})
+	// them, so its queue of 4 is full almost all the time. The source waits for a busy runner
+	// up to the fetch max wait and pauses after that, by design: the longest wait there is
+	// (5 s) keeps a batch's ~80 ms from reaching it on a loaded machine (with 1 s, a runner
+	// starved of CPU under -race stayed busy that long in 7 of 10 runs), and would make every
+	// pause cost that much.
+	w := startWorker(t, c.ListenAddrs(), "hot", st, workerOpts{fetchMaxWait: 5 * time.Second, recordCost: 50 * time.Microsecond})
 	waitUntil(t, 60*time.Second, "every record durable", func() bool { return st.Distinct() == n }, w)
 	pauses := metrictest.Sum(t, w.Reg, "weir_kafka_pauses_total", map[string]string{"reason": "runner"})
 	w.Stop(t)

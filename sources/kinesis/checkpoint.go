@@ -30,6 +30,8 @@ type held struct {
 	// unansweredSent is when the earliest write that may have left unanswered was sent (see
 	// noAnswer).
 	unansweredSent time.Time
+	// renewing is set while a renewal of the lease is under way (renewAll).
+	renewing atomic.Bool
 
 	// cmu guards the commit candidate: Commit is called from writer goroutines and must not
 	// wait behind a DynamoDB write.
@@ -76,8 +78,10 @@ func (h *held) candidate() (pipeline.Checkpoint, bool) {
 }
 
 // writeCheckpoint writes the commit candidate if it moved, fenced by the lease counter. With
-// release it gives the lease up in the same write.
-func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) error {
+// release it gives the lease up in the same write. budget, if above 0, bounds each write from
+// when it is sent (see fencedWrite): not from before the wait for h.wmu, which a renewal's
+// read-back may hold for longer than that.
+func (s *Source) writeCheckpoint(ctx context.Context, budget time.Duration, h *held, release bool) error {
 	cand, ok := h.candidate()
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
@@ -91,7 +95,7 @@ func (s *Source) writeCheckpoint(ctx context.Context, h *held, release bool) err
 	if !moved && !release {
 		return nil
 	}
-	_, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+	_, err := s.fencedWrite(ctx, h, budget, func(ctx context.Context, counter int64) (int64, string, error) {
 		if moved {
 			return noHandoff(s.store.checkpoint(ctx, h.shard, s.cfg.WorkerID, counter, cand.Position.Seq, int64(cand.Position.Sub), cand.String(), release))
 		}
@@ -132,9 +136,7 @@ func (s *Source) checkpointLoop() {
 			return
 		}
 		for _, h := range s.heldLeases() {
-			ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.renewInterval())
-			err := s.writeCheckpoint(ctx, h, false)
-			cancel()
+			err := s.writeCheckpoint(s.leaseCtx, s.cfg.renewInterval(), h, false)
 			switch {
 			case errors.Is(err, errLeaseLost):
 				s.loseLease(h, "checkpoint refused: the lease counter moved")
@@ -148,7 +150,7 @@ func (s *Source) checkpointLoop() {
 // releaseLease is the graceful end of a lease: final checkpoint and release in one fenced
 // write, then forget it.
 func (s *Source) releaseLease(ctx context.Context, h *held) error {
-	err := s.writeCheckpoint(ctx, h, true)
+	err := s.writeCheckpoint(ctx, 0, h, true)
 	if err == nil {
 		s.m.leaseEvents.WithLabelValues("released").Inc()
 	}
@@ -224,7 +226,7 @@ func (s *Source) lastWrite(h *held, write fenceWrite) error {
 	h.wmu.Lock()
 	err := errLeaseLost
 	if !h.lost.Load() {
-		_, err = s.fencedWrite(ctx, h, write)
+		_, err = s.fencedWrite(ctx, h, 0, write)
 	}
 	h.wmu.Unlock()
 	s.forget(h)

@@ -3,6 +3,7 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -11,7 +12,8 @@ import (
 type fenceWrite func(ctx context.Context, counter int64) (next int64, handoff string, err error)
 
 // fencedWrite runs write on h.counter, with h.wmu held, and keeps h.counter in step with the
-// table when a write's answer is lost.
+// table when a write's answer is lost. budget, if above 0, bounds each write from when it is
+// sent; ctx bounds the whole call.
 //
 // A write that timed out or lost its connection may still have been applied: the table's
 // counter then moved under this worker's own name, and the next write, fenced on the old
@@ -25,7 +27,7 @@ type fenceWrite func(ctx context.Context, counter int64) (next int64, handoff st
 // fenced on h.counter at the time, so at most one of them per counter can have landed:
 // h.unanswered bounds the counter they can have reached. Any other row means the lease is
 // lost. The loop ends: every round either returns or adopts a higher counter, which takes a
-// write of this round that landed unanswered, and ctx bounds how long that can go on.
+// write of this round that landed unanswered, and maxWriteRounds bounds how often.
 //
 // A write found landed this way renews the lease as much as an answered one: the table's
 // counter moved under this worker's name, which is what other workers' expiry watches. So
@@ -33,10 +35,15 @@ type fenceWrite func(ctx context.Context, counter int64) (next int64, handoff st
 // on the adopted counter's predecessor was sent: it cannot have landed before that. Without
 // this, a server that applies every write and answers none in time, for LeaseDuration, makes
 // the worker give up a lease that nobody else could take, and read its shard again.
-func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (string, error) {
-	for {
+func (s *Source) fencedWrite(ctx context.Context, h *held, budget time.Duration, write fenceWrite) (string, error) {
+	for round := 1; ; round++ {
 		sent := time.Now()
-		next, handoff, err := write(ctx, h.counter)
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			wctx, cancel = context.WithTimeout(ctx, budget)
+		}
+		next, handoff, err := write(wctx, h.counter)
+		cancel()
 		switch {
 		case err == nil:
 			h.counter, h.lastRenew, h.unanswered = next, time.Now(), 0
@@ -51,7 +58,12 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (st
 		if h.unanswered <= h.counter {
 			return "", err
 		}
-		counter, ours, rerr := s.ownCounter(ctx, h)
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			rctx, cancel = context.WithDeadline(ctx, s.readBackDeadline(h))
+		}
+		counter, ours, rerr := s.ownCounter(rctx, h)
+		cancel()
 		if rerr != nil {
 			return "", rerr // still unknown: the next write tries again
 		}
@@ -65,7 +77,34 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, write fenceWrite) (st
 		if h.unansweredSent.After(h.lastRenew) {
 			h.lastRenew = h.unansweredSent
 		}
+		if round == maxWriteRounds {
+			// Every write of this call landed unanswered: leave the next to the next call.
+			return "", fmt.Errorf("lease %s: %d writes in a row landed without an answer", h.shard, round)
+		}
 	}
+}
+
+// maxWriteRounds bounds the writes one fencedWrite makes: each round after the first follows
+// a write that landed without an answer, and a server that answers none would keep the
+// lease's writes (h.wmu) for as long as it keeps losing them.
+const maxWriteRounds = 3
+
+// readBackDeadline bounds the read-back of fencedWrite. It is not the refused write's budget
+// (RenewInterval for renewals and checkpoints): the read-back is a Scan of the whole table,
+// slower than the write, and it is the one call that tells whether the lease is still this
+// worker's. Cut short, it tells nothing, and a DynamoDB slow enough for that on every round (a
+// large table, a slow patch) would make every worker of the fleet give up every lease it
+// holds after LeaseDuration, each re-read from its checkpoint. So it may take until the lease
+// expires in this worker's own eyes (lastRenew + LeaseDuration; at least RenewInterval from
+// now), as a take round's Scan may take LeaseDuration. A call bounded by its ctx alone (no
+// budget: a release at Close, a handover's last write) reads back within ctx, as it writes.
+// h.wmu is held.
+func (s *Source) readBackDeadline(h *held) time.Time {
+	deadline := h.lastRenew.Add(s.cfg.LeaseDuration)
+	if least := time.Now().Add(s.cfg.renewInterval()); deadline.Before(least) {
+		return least
+	}
+	return deadline
 }
 
 // noAnswer records a write fenced on h.counter, sent at sent, whose answer was lost: it may

@@ -27,37 +27,48 @@ const maxParallelRenewals = 16
 func (s *Source) renewLoop() {
 	tick := time.NewTicker(s.cfg.renewInterval())
 	defer tick.Stop()
+	sem := make(chan struct{}, maxParallelRenewals)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		select {
 		case <-tick.C:
-			s.renewAll()
+			s.renewAll(sem, &wg)
 		case <-s.leaseCtx.Done():
 			return
 		}
 	}
 }
 
-// renewAll bumps every held lease's counter, up to maxParallelRenewals at once, each within
-// RenewInterval. A lease whose fencing condition fails was taken by another worker; a lease
-// this worker could not renew for LeaseDuration (DynamoDB unreachable) is given up too,
-// because other workers consider it expired by then and may be reading it.
-func (s *Source) renewAll() {
-	sem := make(chan struct{}, maxParallelRenewals)
-	var wg sync.WaitGroup
+// renewAll bumps every held lease's counter, up to maxParallelRenewals at once. A lease whose
+// fencing condition fails was taken by another worker; a lease this worker could not renew for
+// LeaseDuration (DynamoDB unreachable) is given up too, because other workers consider it
+// expired by then and may be reading it.
+//
+// A round does not wait for the renewals it started: one lease whose renewal takes long (its
+// read-back after a lost answer may take until the lease expires, see fencedWrite) must not
+// hold back the next round of the others. A lease whose last renewal is still under way is
+// skipped (renewing).
+func (s *Source) renewAll(sem chan struct{}, wg *sync.WaitGroup) {
 	for _, h := range s.heldLeases() {
-		sem <- struct{}{}
+		if !h.renewing.CompareAndSwap(false, true) {
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-s.leaseCtx.Done():
+			h.renewing.Store(false)
+			return
+		}
 		wg.Go(func() {
-			defer func() { <-sem }()
+			defer func() { <-sem; h.renewing.Store(false) }()
 			s.renewOne(h)
 		})
 	}
-	wg.Wait()
 }
 
 func (s *Source) renewOne(h *held) {
-	ctx, cancel := context.WithTimeout(s.leaseCtx, s.cfg.renewInterval())
-	err := s.renew(ctx, h)
-	cancel()
+	err := s.renew(h)
 	switch {
 	case errors.Is(err, errLeaseLost):
 		s.loseLease(h, "renewal refused: the lease counter moved")
@@ -68,7 +79,10 @@ func (s *Source) renewOne(h *held) {
 	}
 }
 
-func (s *Source) renew(ctx context.Context, h *held) error {
+// renew renews h, each write within RenewInterval from when it is sent (see fencedWrite): a
+// checkpoint's read-back may hold h.wmu for longer than that, and a renewal that spent its
+// budget waiting for it would fail without having been sent.
+func (s *Source) renew(h *held) error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	if h.gone.Load() {
@@ -77,7 +91,7 @@ func (s *Source) renew(ctx context.Context, h *held) error {
 	if h.lost.Load() {
 		return errLeaseLost
 	}
-	handoff, err := s.fencedWrite(ctx, h, func(ctx context.Context, counter int64) (int64, string, error) {
+	handoff, err := s.fencedWrite(s.leaseCtx, h, s.cfg.renewInterval(), func(ctx context.Context, counter int64) (int64, string, error) {
 		return s.store.renew(ctx, h.shard, s.cfg.WorkerID, counter)
 	})
 	if err != nil {

@@ -93,7 +93,10 @@ func Run(t *testing.T, sub Subject) {
 			w.Stop(t)
 			checkExact(t, st, ids)
 			if err := s.CommittedToEnd(t); err != nil {
+				// Under CPU load this failed once in six runs, and never with logs on: the
+				// counters say whether a partition was lost (its final commit then skipped).
 				t.Error(err)
+				w.Dump(t)
 			}
 			problems, err := testutil.GatherAndLint(w.Reg)
 			if err != nil {
