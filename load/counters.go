@@ -29,4 +29,9 @@ type PartitionCounters struct {
 	// MillisBehind is Kinesis' MillisBehindLatest from the partition's last read; Unknown on
 	// Kafka.
 	MillisBehind int64
+	// MillisBehindAt is when that read was answered; zero when unknown. A reader held up by a
+	// full pipeline or a slow API reads rarely, so its reading can be seconds older than the
+	// report: the sizing measures the stretch the reader got through between the two reads,
+	// not between the two reports.
+	MillisBehindAt time.Time
 }

@@ -48,6 +48,12 @@ type Partition struct {
 	// time, from which the shard's arrival rate follows (scaling.Sizer).
 	MillisBehind      int64 `msgpack:"millis_behind" json:"millis_behind"`
 	MillisBehindStart int64 `msgpack:"millis_behind_start" json:"millis_behind_start"`
+	// MillisBehindAt and MillisBehindStartAt are when the reads that gave MillisBehind and
+	// MillisBehindStart were answered, Unix ns; 0 when unknown (a report from a build before
+	// them, or a source that does not tell). Readings are as old as the reader's last read,
+	// which under load can be seconds before the report's end.
+	MillisBehindAt      int64 `msgpack:"millis_behind_at,omitempty" json:"millis_behind_at,omitempty"`
+	MillisBehindStartAt int64 `msgpack:"millis_behind_start_at,omitempty" json:"millis_behind_start_at,omitempty"`
 }
 
 // Unknown marks a MillisBehind the source cannot tell (Kafka) or the worker did not see.
@@ -130,6 +136,8 @@ func (r *Report) validate() error {
 			return fail("partition %s/%s: records %d seconds %v", p.Stream, p.ID, p.Records, p.Seconds)
 		case p.MillisBehind < Unknown || p.MillisBehindStart < Unknown:
 			return fail("partition %s/%s: millis behind %d, %d", p.Stream, p.ID, p.MillisBehindStart, p.MillisBehind)
+		case p.MillisBehindAt < 0 || p.MillisBehindStartAt < 0:
+			return fail("partition %s/%s: millis behind read at %d, %d", p.Stream, p.ID, p.MillisBehindStartAt, p.MillisBehindAt)
 		}
 		seen[k] = true
 	}

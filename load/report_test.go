@@ -67,6 +67,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"partition without id", mutate(func(r *Report) { r.Partitions[0].ID = "" }), "without id"},
 		{"negative partition seconds", mutate(func(r *Report) { r.Partitions[0].Seconds = -1 }), "seconds"},
 		{"millis behind below unknown", mutate(func(r *Report) { r.Partitions[0].MillisBehind = -5 }), "millis behind"},
+		{"millis behind read before 1970", mutate(func(r *Report) { r.Partitions[0].MillisBehindStartAt = -5 }), "read at"},
 		{"not msgpack of a report", []byte{0x92, 0x01, 0x02}, "load report"},
 	}
 	for _, c := range cases {
@@ -84,6 +85,58 @@ func TestDecodeRefuses(t *testing.T) {
 	}
 	if _, err := Encode(&Report{V: Version}); err == nil {
 		t.Error("Encode wrote an invalid report")
+	}
+}
+
+// The times of the MillisBehind reads came after the format's first reports: in a rolling
+// deploy the aggregator reads reports of both builds, so neither may refuse the other's.
+func TestReportReadTimesAreOptional(t *testing.T) {
+	// The partition of a build before the read times, as it encoded it.
+	type oldPartition struct {
+		Stream            string  `msgpack:"stream"`
+		ID                string  `msgpack:"id"`
+		Records           int64   `msgpack:"records"`
+		Seconds           float64 `msgpack:"seconds"`
+		MillisBehind      int64   `msgpack:"millis_behind"`
+		MillisBehindStart int64   `msgpack:"millis_behind_start"`
+	}
+	type oldReport struct {
+		V          int            `msgpack:"v"`
+		Worker     string         `msgpack:"worker"`
+		Start      int64          `msgpack:"start"`
+		Seconds    float64        `msgpack:"seconds"`
+		VCPUs      float64        `msgpack:"vcpus"`
+		Records    int64          `msgpack:"records"`
+		CPUSeconds float64        `msgpack:"cpu_seconds"`
+		Partitions []oldPartition `msgpack:"partitions"`
+	}
+	old := oldReport{V: 1, Worker: "task-old", Start: 1, Seconds: 60, VCPUs: 1, Records: 10, CPUSeconds: -1,
+		Partitions: []oldPartition{{Stream: "orders", ID: "shardId-0", Records: 10, Seconds: 60, MillisBehind: 2000, MillisBehindStart: 3000}}}
+	b, err := msgpack.Marshal(&old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Decode(b)
+	if err != nil {
+		t.Fatalf("an older build's report refused: %v", err)
+	}
+	if p := r.Partitions[0]; p.MillisBehind != 2000 || p.MillisBehindStart != 3000 || p.MillisBehindAt != 0 || p.MillisBehindStartAt != 0 {
+		t.Errorf("older report read as %+v, want the readings without their times", p)
+	}
+
+	// This build's report, as an older build decodes it: the times are skipped.
+	now := sampleReport()
+	now.Partitions[0].MillisBehind, now.Partitions[0].MillisBehindAt = 2000, 5e18
+	b, err = Encode(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back oldReport
+	if err := msgpack.Unmarshal(b, &back); err != nil {
+		t.Fatalf("an older build cannot read this build's report: %v", err)
+	}
+	if back.Partitions[0].MillisBehind != 2000 || back.Records != now.Records {
+		t.Errorf("older build read %+v", back)
 	}
 }
 

@@ -51,9 +51,10 @@ type Writer struct {
 }
 
 type partitionMark struct {
-	since   time.Time
-	records int64
-	behind  int64
+	since    time.Time
+	records  int64
+	behind   int64
+	behindAt int64 // Unix ns; 0 unknown
 }
 
 // Begin takes the baseline the first report is measured from. Run calls it; tests call it
@@ -64,7 +65,8 @@ func (w *Writer) Begin(now time.Time) {
 	w.cpu, w.cpuOK = w.readCPU()
 	w.parts = make(map[pipeline.Partition]partitionMark, len(c.Partitions))
 	for _, p := range c.Partitions {
-		w.parts[p.Partition] = partitionMark{since: p.Since, records: p.Records, behind: p.MillisBehind}
+		w.parts[p.Partition] = partitionMark{since: p.Since, records: p.Records, behind: p.MillisBehind,
+			behindAt: unixNano(p.MillisBehindAt)}
 	}
 	w.begun = true
 }
@@ -97,10 +99,14 @@ func (w *Writer) Tick(ctx context.Context, now time.Time) (*Report, error) {
 	parts := make(map[pipeline.Partition]partitionMark, len(c.Partitions))
 	for _, pc := range c.Partitions {
 		p := Partition{Stream: pc.Partition.Stream, ID: pc.Partition.ID, MillisBehind: max(pc.MillisBehind, Unknown),
-			MillisBehindStart: Unknown}
+			MillisBehindStart: Unknown, MillisBehindAt: unixNano(pc.MillisBehindAt)}
+		if p.MillisBehind == Unknown {
+			p.MillisBehindAt = 0
+		}
 		if prev, ok := w.parts[pc.Partition]; ok && prev.since.Equal(pc.Since) && pc.Records >= prev.records {
 			// Owned through the whole interval.
-			p.Records, p.Seconds, p.MillisBehindStart = pc.Records-prev.records, seconds, prev.behind
+			p.Records, p.Seconds = pc.Records-prev.records, seconds
+			p.MillisBehindStart, p.MillisBehindStartAt = prev.behind, prev.behindAt
 		} else {
 			// Taken during the interval: everything since it was taken.
 			from := w.prevAt
@@ -110,7 +116,8 @@ func (w *Writer) Tick(ctx context.Context, now time.Time) (*Report, error) {
 			p.Records, p.Seconds = pc.Records, min(max(now.Sub(from).Seconds(), 0), seconds)
 		}
 		r.Partitions = append(r.Partitions, p)
-		parts[pc.Partition] = partitionMark{since: pc.Since, records: pc.Records, behind: p.MillisBehind}
+		parts[pc.Partition] = partitionMark{since: pc.Since, records: pc.Records, behind: p.MillisBehind,
+			behindAt: p.MillisBehindAt}
 	}
 	w.prevAt, w.records, w.cpu, w.cpuOK, w.parts = now, c.Records, cpu, cpuOK, parts
 
@@ -146,6 +153,14 @@ func (w *Writer) write(ctx context.Context, r *Report) error {
 		return fmt.Errorf("load: writing the report of %s: %w", time.Unix(0, r.Start).UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// unixNano is t in Unix ns, 0 for the zero time (unknown).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 0)
 }
 
 func (w *Writer) readCPU() (time.Duration, bool) {

@@ -90,7 +90,8 @@ const maxUnreported = 20
 //	vcpus       mean of the reports'
 //	Kafka       arrival = Σ Δend ÷ elapsed; backlog = Σ max(0, end − committed − arrival × hold)
 //	Kinesis     per shard s: λ = records ÷ (seconds − ΔMillisBehind), the rate of the stretch
-//	            of the shard the reader got through; backlog = λ × MillisBehind; arrival = Σ λ
+//	            of the shard the reader got through (timed by the reads, readThrough);
+//	            backlog = λ × MillisBehind; arrival = Σ λ
 //	hottest     max over partitions of (λ ÷ u + backlog ÷ W), over its sum
 //
 // A report covering more than the period (a late tick) counts for the period's share only.
@@ -175,6 +176,8 @@ type shardLoad struct {
 	records            int64
 	seconds            float64
 	behind, behindFrom int64
+	// when behind and behindFrom were read, Unix ns; 0 unknown
+	behindAt, behindFromAt int64
 }
 
 func reported(reports []*load.Report) map[pipeline.Partition]*shardLoad {
@@ -190,6 +193,7 @@ func reported(reports []*load.Report) map[pipeline.Partition]*shardLoad {
 			s.records += p.Records
 			if p.Seconds >= s.seconds { // two owners in one period: the longer one's view
 				s.behind, s.behindFrom = p.MillisBehind, p.MillisBehindStart
+				s.behindAt, s.behindFromAt = p.MillisBehindAt, p.MillisBehindStartAt
 			}
 			s.seconds += p.Seconds
 		}
@@ -273,7 +277,7 @@ func kinesisDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *De
 			through := s.seconds
 			switch {
 			case s.behind >= 0 && s.behindFrom >= 0:
-				through -= float64(s.behind-s.behindFrom) / 1000
+				through = readThrough(s)
 			case s.seconds < e.Period.Seconds():
 				// Taken during the period: its reader began at the last checkpoint, an unknown
 				// stretch behind, and read that stretch again first; over its own few seconds
@@ -297,6 +301,24 @@ func kinesisDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *De
 		det.ArrivalFrom = "processed"
 	}
 	return out
+}
+
+// readThrough is the stretch of stream time a shard's reader got through, scaled to the
+// report's Seconds. Each MillisBehindLatest is as old as the read that gave it, and a reader
+// held up (a full pipeline, a slow API) reads seconds before the report ends: between two reads
+// span apart, the reader moved through span − ΔMillisBehind of stream time. Taking the reports'
+// Seconds for span instead counts the readings' difference in age as stream time read or lost,
+// which for a reader far behind makes the stretch tiny and the rate huge. The stretch is scaled
+// by Seconds ÷ span, as the records are counted over Seconds: the reader's pace in stream time
+// per second, times the report's Seconds. Without the reads' times (a report from an older
+// build), or with no read between the two, span is Seconds.
+func readThrough(s *shardLoad) float64 {
+	delta := float64(s.behind-s.behindFrom) / 1000
+	if s.behindAt <= 0 || s.behindFromAt <= 0 || s.behindAt <= s.behindFromAt {
+		return s.seconds - delta
+	}
+	span := float64(s.behindAt-s.behindFromAt) / 1e9
+	return (span - delta) * s.seconds / span
 }
 
 func (d *Detail) unreported(p pipeline.Partition) {

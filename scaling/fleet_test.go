@@ -1,7 +1,9 @@
 package scaling
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -342,4 +344,69 @@ func nearRel(a, b float64) bool {
 		d = -d
 	}
 	return d <= 1e-6*max(1, b, -b)
+}
+
+// memLoad keeps the last load report written (load.Store).
+type memLoad struct{ body []byte }
+
+func (m *memLoad) WriteLoad(_ context.Context, _ time.Time, _ string, body []byte) error {
+	m.body = body
+	return nil
+}
+
+// A Kinesis reader's MillisBehindLatest is as old as its last read, and under load (a full
+// pipeline, a slow API) that read can be seconds before the report. On a fake clock: a shard
+// getting 40 records/s, its reader far behind and reading at pace (its position moving through
+// pace seconds of the stream per second), the reads that give the two readings taken
+// startAge before the first report's baseline and endAge before its end. The arrival measured
+// through the load Writer's report must be the shard's 40 whatever the readings' ages: the
+// period is 10 s, so a reader at pace 0.25 falls 7.5 s behind in it, and a reading 4 s older
+// than the baseline makes 3 s more of that count as stream time lost.
+func TestMeasureKinesisStaleReadings(t *testing.T) {
+	const arrival = 40.0
+	const behind0 = 30 * time.Second // how far behind the reader is at the baseline
+	t0 := period0.Add(10 * time.Second)
+	for _, c := range []struct {
+		name             string
+		pace             float64
+		startAge, endAge time.Duration
+	}{
+		{"fresh readings, falling behind", 0.25, 0, 0},
+		{"stale baseline, falling behind", 0.25, 4 * time.Second, 0},
+		{"stale end, falling behind", 0.25, 0, 3 * time.Second},
+		{"both stale, falling behind", 0.5, 3 * time.Second, 2 * time.Second},
+		{"stale baseline, catching up", 2, 4 * time.Second, 500 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			part := pipeline.Partition{Stream: "orders", ID: "shardId-000000000000"}
+			// behindAt is the reader's MillisBehindLatest at wall time at: the stream's newest
+			// record is as old as at, the reader's position moves pace s per s.
+			behindAt := func(at time.Time) int64 {
+				return (behind0 + time.Duration(float64(at.Sub(t0))*(1-c.pace))).Milliseconds()
+			}
+			counters := func(now, read time.Time) load.Counters {
+				records := int64(arrival * c.pace * now.Sub(period0).Seconds())
+				return load.Counters{Records: records, Partitions: []load.PartitionCounters{{
+					Partition: part, Since: period0, Records: records, MillisBehind: behindAt(read), MillisBehindAt: read}}}
+			}
+			store := &memLoad{}
+			var now, read time.Time
+			w := &load.Writer{Worker: "a", Period: 10 * time.Second, VCPUs: 1, Store: store, CPU: func() (time.Duration, bool) { return 0, false },
+				Counters: func() load.Counters { return counters(now, read) }}
+			now, read = t0, t0.Add(-c.startAge)
+			w.Begin(now)
+			now, read = t0.Add(10*time.Second), t0.Add(10*time.Second-c.endAge)
+			if _, err := w.Tick(context.Background(), now); err != nil {
+				t.Fatal(err)
+			}
+			r, err := load.Decode(store.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, _ := Measure(Evidence{Period: 10 * time.Second, Partitions: stream(1), Reports: []*load.Report{r}}, DefaultConfig())
+			if math.Abs(in.ArrivalRate-arrival) > 0.02*arrival {
+				t.Errorf("arrival %.1f records/s from %+v, want %v", in.ArrivalRate, r.Partitions[0], arrival)
+			}
+		})
+	}
 }

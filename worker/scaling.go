@@ -84,9 +84,10 @@ func (a *Assembly) workerID() string {
 }
 
 // behindReader is a source that knows how far behind each partition it reads is
-// (*kinesis.Source: MillisBehindLatest of the shard's last GetRecords).
+// (*kinesis.Source: MillisBehindLatest of the shard's last GetRecords, and when it was
+// answered).
 type behindReader interface {
-	MillisBehind(p pipeline.Partition) (int64, bool)
+	MillisBehind(p pipeline.Partition) (ms int64, at time.Time, ok bool)
 }
 
 // commitErrorCounter is a source that counts its failed commits (*kafka.Source: offset
@@ -104,8 +105,8 @@ func (a *Assembly) loadCounters() load.Counters {
 	a.rt.PartitionRecords(func(p pipeline.Partition, assigned time.Time, records int64) {
 		pc := load.PartitionCounters{Partition: p, Since: assigned, Records: records, MillisBehind: load.Unknown}
 		if br != nil {
-			if ms, ok := br.MillisBehind(p); ok {
-				pc.MillisBehind = ms
+			if ms, at, ok := br.MillisBehind(p); ok {
+				pc.MillisBehind, pc.MillisBehindAt = ms, at
 			}
 		}
 		c.Partitions = append(c.Partitions, pc)

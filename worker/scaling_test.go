@@ -120,6 +120,21 @@ func (l *signalLog) latest(from, to time.Time, period time.Duration, n int) []sc
 	return out
 }
 
+// await returns latest(from, to, period, n), waiting past to while fewer than n are in: the
+// signal of a period that ends at to is published Delay (period/4) after it, plus the time
+// the sizing takes, which under CPU load came to more than the test's slack. At most two
+// periods past to; the signals counted are the same, measured within [from, to).
+func (l *signalLog) await(from, to time.Time, period time.Duration, n int) []scaling.Signal {
+	deadline := to.Add(2 * period)
+	for {
+		ss := l.latest(from, to, period, n)
+		if len(ss) == n || time.Now().After(deadline) {
+			return ss
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // runPhases drives produce through the phases, each long enough for two whole periods after
 // the first one that straddles the change, and checks the last signal of each, and the
 // arrival rate over the last two. Every signal must come from the source's own view (view:
@@ -517,7 +532,7 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	time.Sleep(3 * period) // the leases taken and balanced, the aggregator's row held
 	from := time.Now()
 	time.Sleep(3*period + period/2)
-	last2 := log.latest(from, time.Now(), period, 2)
+	last2 := log.await(from, time.Now(), period, 2)
 	cancel()
 	wg.Wait()
 	stop()

@@ -39,10 +39,10 @@ type held struct {
 	cand    pipeline.Checkpoint
 	hasCand bool
 
-	behind   atomic.Int64 // MillisBehindLatest of the last GetRecords
-	inflight atomic.Int64 // bytes handed to the runtime and not yet released
-	lost     atomic.Bool  // another worker holds the lease now: never write, refuse commits
-	gone     atomic.Bool  // no longer held (released, handed over, lost): nothing more to write
+	behind   behindReading // MillisBehindLatest of the last GetRecords, and when
+	inflight atomic.Int64  // bytes handed to the runtime and not yet released
+	lost     atomic.Bool   // another worker holds the lease now: never write, refuse commits
+	gone     atomic.Bool   // no longer held (released, handed over, lost): nothing more to write
 	// handoffTo is the worker this lease is being handed to (balancing), once asked.
 	handoffTo atomic.Pointer[string]
 	// leaving: the reader stopped fetching to hand the lease over or to finish the shard, and

@@ -224,15 +224,6 @@ func startLossy(t *testing.T, stream string, timing func(*kinesis.Config)) *loss
 	return r
 }
 
-// lossyTiming gives the lossy runs a renewal budget above moto's answers under CPU load:
-// with the suite's 500 ms, moto on a loaded machine missed it on its own, write after write,
-// beside the answers lossy loses, and for a whole lease duration at times; that is a server
-// too slow for the configuration, not a lost answer, and giving the lease up then is right.
-func lossyTiming(c *kinesis.Config) {
-	c.RenewInterval = time.Second
-	c.LeaseDuration = 5 * time.Second
-}
-
 // finish waits for every record, stops the worker and checks that it kept both leases: none
 // lost, each shard taken once, every record counted once. Windows are by processing time
 // here, so a record read again after a lost lease lands in a second window: "counted twice" is
@@ -264,7 +255,7 @@ func (r *lossyRun) finish(t *testing.T) {
 // dropping the shard's open windows and re-reading it from the last checkpoint (duplicates
 // with no failure at all, as TestReshardWhileProducingKeepsPerKeyOrder saw under load).
 func TestLostWriteAnswersKeepTheLease(t *testing.T) {
-	r := startLossy(t, "lossy", lossyTiming)
+	r := startLossy(t, "lossy", nil)
 	// Records keep coming while answers are lost, so every lease has windows in flight.
 	for r.l.late.Load() < 2 || r.l.reset.Load() < 2 {
 		r.p.put(t, 1)
@@ -281,7 +272,7 @@ func TestLostWriteAnswersKeepTheLease(t *testing.T) {
 func TestSlowReadBacksKeepTheLease(t *testing.T) {
 	// Each lost answer now costs a renewal's budget and a slow read-back, and under CPU load
 	// two in a row came to more than 5 s: a lease duration with room for that.
-	timing := func(c *kinesis.Config) { lossyTiming(c); c.LeaseDuration = 8 * time.Second }
+	timing := func(c *kinesis.Config) { c.LeaseDuration = 8 * time.Second }
 	r := startLossy(t, "slowscan", timing)
 	r.p.put(t, 1)
 	waitUntil(t, 30*time.Second, "the first records durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
@@ -303,12 +294,11 @@ func TestSlowReadBacksKeepTheLease(t *testing.T) {
 // under its name all along, so no other worker may take the lease, and the worker must not
 // give it up as unrenewed either. Giving it up re-reads the shards from their checkpoints.
 func TestUnansweredRenewalsThatLandedKeepTheLease(t *testing.T) {
-	r := startLossy(t, "silent", lossyTiming)
+	r := startLossy(t, "silent", nil)
 	r.p.put(t, 1)
 	waitUntil(t, 30*time.Second, "the first records durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
 	r.l.silent.Store(true)
 	cfg := testConfig("silent", "", "a")
-	lossyTiming(&cfg)
 	for end := time.Now().Add(2 * cfg.LeaseDuration); time.Now().Before(end); {
 		r.p.put(t, 1)
 		time.Sleep(50 * time.Millisecond)

@@ -85,7 +85,8 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 	c.Crash(t)
 	killed := time.Now()
 	waitUntil(t, 60*time.Second, "the killed worker's shards taken over", balanced([]*worker{a, b}, shards, 4, 4), a, b)
-	t.Logf("kill: %d shards moved %v after the kill (lease duration 3s)", held, time.Since(killed).Round(time.Millisecond))
+	t.Logf("kill: %d shards moved %v after the kill (lease duration %v)", held, time.Since(killed).Round(time.Millisecond),
+		testConfig(stream, "", "").LeaseDuration)
 	bg.halt(t)
 	waitUntil(t, 60*time.Second, "every record durable after the kill", func() bool { return st.Distinct() == p.total() }, a, b)
 	missing, dupsKill := st.Check(p.ids())

@@ -217,11 +217,18 @@ type workerOpts struct {
 }
 
 // testConfig is a fast configuration for tests: short leases, frequent checkpoints.
+//
+// The renewal interval is also each lease write's budget. At 500 ms (with 3 s leases) moto on a
+// CPU-loaded machine missed it write after write, for a whole lease duration at times, and a
+// worker gave up a lease no other worker wanted: a clean handover then read records twice, and
+// a clean stop left a shard's checkpoint behind. That is a server too slow for the
+// configuration, and giving the lease up then is right; 1 s gives moto the room a production
+// DynamoDB has at the default 3.3 s, and 5 s leases keep the same three renewals per lease.
 func testConfig(stream, table, id string) kinesis.Config {
 	cfg := kinesis.DefaultConfig()
 	cfg.Stream, cfg.LeaseTable, cfg.WorkerID = stream, table, id
-	cfg.LeaseDuration = 3 * time.Second
-	cfg.RenewInterval = 500 * time.Millisecond
+	cfg.LeaseDuration = 5 * time.Second
+	cfg.RenewInterval = time.Second
 	cfg.CheckpointInterval = 200 * time.Millisecond
 	cfg.PollInterval = 200 * time.Millisecond
 	cfg.ShardSyncInterval = 2 * time.Second

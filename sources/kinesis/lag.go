@@ -58,7 +58,7 @@ func (l *LagSampler) Sample() {
 	held := make(map[string]shardLag, len(l.s.held))
 	for id, h := range l.s.held {
 		if !h.gone.Load() {
-			held[id] = shardLag{part: h.part, behind: h.behind.Load()}
+			held[id] = shardLag{part: h.part, behind: h.behind.millis()}
 		}
 	}
 	l.s.mu.Unlock()

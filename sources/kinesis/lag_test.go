@@ -21,8 +21,8 @@ func TestLagSamplerFeedsTimeLagAndForgets(t *testing.T) {
 	s := &Source{held: map[string]*held{}}
 	a := &held{shard: "shardId-0", part: pipeline.Partition{Stream: "s", ID: "shardId-0"}}
 	b := &held{shard: "shardId-1", part: pipeline.Partition{Stream: "s", ID: "shardId-1"}}
-	a.behind.Store(1500)
-	b.behind.Store(0)
+	a.behind.set(1500, now)
+	b.behind.set(0, now)
 	s.held["shardId-0"], s.held["shardId-1"] = a, b
 	ls := s.NewLagSampler(tr, func() time.Time { return now })
 	ls.Sample()

@@ -91,7 +91,7 @@ func (r *shardReader) run(ctx context.Context) bool {
 		if err != nil {
 			return false
 		}
-		r.h.behind.Store(f.millisBehind)
+		r.h.behind.set(f.millisBehind, time.Now())
 		r.s.m.millisBehind.WithLabelValues(r.h.shard).Set(float64(f.millisBehind))
 		b := r.batch(f)
 		switch {

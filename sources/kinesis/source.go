@@ -247,22 +247,23 @@ func (s *Source) Lag() time.Duration {
 	defer s.mu.Unlock()
 	var ms int64
 	for _, h := range s.held {
-		ms = max(ms, h.behind.Load())
+		ms = max(ms, h.behind.millis())
 	}
 	return time.Duration(ms) * time.Millisecond
 }
 
-// MillisBehind returns the MillisBehindLatest of the last GetRecords of p, if this worker reads
-// p: what its load report says of the shard (the fleet's sizing derives the shard's rate and
-// backlog from it).
-func (s *Source) MillisBehind(p pipeline.Partition) (int64, bool) {
+// MillisBehind returns the MillisBehindLatest of the last GetRecords of p and when that call
+// was answered (zero before the first), if this worker reads p: what its load report says of
+// the shard (the fleet's sizing derives the shard's rate and backlog from it).
+func (s *Source) MillisBehind(p pipeline.Partition) (int64, time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.held[p.ID]
 	if !ok || h.part != p || h.gone.Load() {
-		return 0, false
+		return 0, time.Time{}, false
 	}
-	return h.behind.Load(), true
+	ms, at := h.behind.get()
+	return ms, at, true
 }
 
 // Held returns the shard ids whose leases this worker holds now (for the live summary and
