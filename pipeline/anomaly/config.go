@@ -36,7 +36,8 @@ type Config struct {
 	// false alarms per 10,000 points of white noise and 9 of a clean daily cycle, twice that
 	// in a series' first 1000 points (detector_test.go). 0.5 halves them, and misses more: the
 	// score is calibrated by how often the series reports that much, so on a series that has
-	// had an extreme excursion in its last 12,000 points a new one scores about 0.48.
+	// had an extreme excursion in its last 12,000 points a new one no larger scores about 0.48
+	// (a larger one scores by how much it goes beyond: tailcurve.go).
 	AlarmScore float64 `yaml:"alarm_score"`
 
 	// Quiet is the de-duplication horizon in points: a point is reported only if its score

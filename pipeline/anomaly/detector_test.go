@@ -336,10 +336,10 @@ func TestDailySeasonalityMissedCycle(t *testing.T) {
 
 // TestLaterStrongerExcursion: a much stronger spike 10 points after a clear one is its own
 // alarm: de-duplication reports any point that scores higher than every score of the last
-// Quiet points, however close. What counts is the score: after an extreme excursion the
-// series' report rate at extreme levels is one in 12,000 points, and a second extreme one
-// soon after scores as high as that rate allows, not higher (tailcurve.go): +8 then +40
-// deviations gives 0.88 then 0.70.
+// Quiet points, however close. After an extreme excursion the series' report rate at extreme
+// levels is one in 12,000 points and the curves flatten up to the largest surprise seen; a
+// second excursion scores beyond that at the nominal slope (tailcurve.go): +5 then +40
+// deviations gives 0.77 then 0.99 (0.91 before decision 247).
 func TestLaterStrongerExcursion(t *testing.T) {
 	xs := series(3000, 7, flat)
 	xs[2000] += 5
@@ -347,6 +347,24 @@ func TestLaterStrongerExcursion(t *testing.T) {
 	rs := run(t, xs)
 	if !rs[2010].Alarm {
 		t.Errorf("the stronger spike 10 points after a weaker one: %+v, want an alarm", rs[2010])
+	}
+}
+
+// TestYoungSeriesLaterStrongerExcursion: the demo's bursting tenant, as a failed CI run recorded
+// it (its 5xx count per 1-second window; no point where the tenant was not listed). The deploy
+// that doubles every tenant's errors makes its 14th point a 7 against an expected 1.6, scored
+// 0.886 on a series this young; three points later its own burst, 79, must not be hidden by it.
+// Before decision 247 the first report flattened the residual's and the report curve's upper
+// levels, and the burst, eleven times the value, scored 0.599 and was no report.
+func TestYoungSeriesLaterStrongerExcursion(t *testing.T) {
+	xs := []float64{2, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2, 7, 3, 1, 79, 60, 4, 3, 13, 1, 3}
+	const first, burst = 11, 14
+	rs := run(t, xs)
+	if !rs[first].Alarm {
+		t.Errorf("the doubling: %+v, want an alarm", rs[first])
+	}
+	if !rs[burst].Alarm {
+		t.Errorf("the burst after the doubling's report (%.3f): %+v, want an alarm", rs[first].Score, rs[burst])
 	}
 }
 

@@ -20,10 +20,11 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5, 6 and 7 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 8 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
-// as for a new series).
-const snapshotVersion = 8
+// as for a new series; version 8 had no tops of the tail curves, which are then taken from the
+// curves' levels: tailCurve.levelTop).
+const snapshotVersion = 9
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -64,6 +65,9 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	if version >= 8 {
 		vt := &d.vt
 		fs = append(fs, &vt.n, vt.rate[:], &vt.prev, vt.trips[:], vt.last[:], vt.gap[:], vt.gapVari[:], &vt.onTime)
+	}
+	if version >= 9 {
+		fs = append(fs, &d.resid.c.top, &d.stops.c.top, &d.reports.top)
 	}
 	return fs
 }
@@ -142,11 +146,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 7, 6:
+	case snapshotVersion, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5, 6, 7)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 8)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -159,6 +163,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	if err := nd.p.validate(); err != nil {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
+	}
+	if v < 9 {
+		for _, c := range []*tailCurve{&nd.resid.c, &nd.stops.c, &nd.reports} {
+			c.top = c.levelTop()
+		}
 	}
 	// Counters feed rates of 1/n: a negative one would poison the state with Inf.
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
@@ -175,6 +184,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.stops.p0, nd.stops.q)
 	scales = append(scales, nd.stops.c.surprise[:]...)
 	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high, nd.rec.rate)
+	scales = append(scales, nd.resid.c.top, nd.stops.c.top, nd.reports.top)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")

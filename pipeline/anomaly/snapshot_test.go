@@ -203,6 +203,33 @@ func dailySnapshotFields(d *Detector, rec records) []restored {
 	}
 }
 
+// TestSnapshotReadsVersion8: a snapshot written by the detector before the tail curves kept
+// their tops (version 8; testdata/detector-v8.msgpack, saved by that code after 869 points of
+// series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
+// the old one wrote, each curve's top taken from its levels (the residual's and the report
+// curve's highest level, which the spike reached; 0 for the stops, which never ran), and resumes
+// observing.
+func TestSnapshotReadsVersion8(t *testing.T) {
+	// As the old code printed them.
+	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	reports := [numLevels]float64{2.0633900286313573, 3.051217176976974, 4.511401359662922, 6.563635075717283, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	top := curveLevels[numLevels-1]
+	readOldSnapshot(t, "detector-v8.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"reports", d.reports.surprise, reports},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
+			{"vt.n", d.vt.n, int64(869)},
+			{"resid.c.top", d.resid.c.top, top},
+			{"reports.top", d.reports.top, top},
+			{"stops.c.top", d.stops.c.top, 0.0},
+		}
+	})
+}
+
 // TestSnapshotReadsVersion7: a snapshot written by the detector before the value tail
 // (version 7; testdata/detector-v7.msgpack) restores with every field at the value the old one
 // wrote, its value tail starting as for a new series, and resumes observing.

@@ -8,7 +8,9 @@ import "math"
 // piecewise-linear curve through (0, 0) and (L, min(L, −ln rate_L)): a level reached more
 // often than its nominal probability says is worth only what its observed frequency
 // justifies, never more than nominal. The curve rises by at least tailMinSlope per nat so
-// that larger surprises still rank higher, and beyond the last level keeps that slope.
+// that larger surprises still rank higher, and beyond the last level keeps that slope; beyond
+// the largest event it has seen (top) it rises at one nat per nat, since its evidence ends
+// there (correct).
 //
 // It serves twice: on the residual channel, where every point is an event (the residuals'
 // real tail, which is heavier than the normal approximation on most series), and on the
@@ -23,6 +25,8 @@ type tailCurve struct {
 	// a logarithm so that neither mapping a surprise nor decaying the rates takes a logarithm
 	// per level and point; 0: not started (a rate of 1 is never the start).
 	surprise [numLevels]float64
+	// top is the largest surprise of an event so far: the curve's evidence ends there.
+	top float64
 }
 
 const numLevels = 10
@@ -31,11 +35,36 @@ const numLevels = 10
 // (2 nats, 1 point in 7) to the astronomically rare (77 nats).
 var curveLevels = [numLevels]float64{2, 3, 4.5, 6.75, 10.125, 15.1875, 22.78125, 34.171875, 51.2578125, 76.88671875}
 
-// correct maps s through the curve.
+// correct maps s through the curve. Beyond the largest event so far the curve knows nothing of
+// the series' tail, and a surprise rises from there at the nominal calibration's one nat per nat:
+// the series reached top at the rate the curve says, and went s − top nats further, which it has
+// never done. Without this a curve flattened by one extreme event (a young series' first report)
+// would score a later excursion far larger than it below that first one (bench/nab/DECISIONS.md 247).
 func (c *tailCurve) correct(s float64) float64 {
 	if c.surprise[0] == 0 {
 		c.surprise = curveLevels // the nominal rates e^−L
 	}
+	y := c.at(s)
+	if s > c.top {
+		y = max(y, c.at(c.top)+s-c.top)
+	}
+	return y
+}
+
+// levelTop is the highest level the curve's rates say was reached (a rate above its nominal
+// e^−L), 0 if none: a lower bound of top, for a curve saved before top was kept.
+func (c *tailCurve) levelTop() float64 {
+	var top float64
+	for k, x := range curveLevels {
+		if c.surprise[k] != 0 && c.surprise[k] < x {
+			top = x
+		}
+	}
+	return top
+}
+
+// at maps s through the piecewise-linear curve.
+func (c *tailCurve) at(s float64) float64 {
 	px, py := 0.0, 0.0
 	for k, x := range curveLevels {
 		y := max(py+tailMinSlope*(x-px), min(x, c.surprise[k]))
@@ -51,6 +80,9 @@ func (c *tailCurve) correct(s float64) float64 {
 // the combined score; every point, for a channel). r is the EWMA rate and decay is −ln(1−r),
 // which the caller computes once for all its curves.
 func (c *tailCurve) observe(s float64, event bool, r, decay float64) {
+	if event && s > c.top {
+		c.top = s
+	}
 	for k, x := range curveLevels {
 		if event && s >= x {
 			// rate ← rate·(1−r) + r
