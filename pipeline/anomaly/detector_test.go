@@ -352,19 +352,21 @@ func TestLaterStrongerExcursion(t *testing.T) {
 
 // TestYoungSeriesLaterStrongerExcursion: the demo's bursting tenant, as a failed CI run recorded
 // it (its 5xx count per 1-second window; no point where the tenant was not listed). The deploy
-// that doubles every tenant's errors makes its 14th point a 7 against an expected 1.6, scored
-// 0.886 on a series this young; three points later its own burst, 79, must not be hidden by it.
+// that doubles every tenant's errors makes its 12th point a 7 against an expected 1.6, reported
+// (0.886 under decision 247; whether it alarms is not this test's business: a count of 7 at an
+// expectation of 1.7 is a 1-in-500 Poisson value, which on 1-second windows comes by chance every
+// few minutes); three points later its own burst, 79, must alarm above it, not be hidden by it.
 // Before decision 247 the first report flattened the residual's and the report curve's upper
-// levels, and the burst, eleven times the value, scored 0.599 and was no report.
+// levels, and the burst, eleven times the value, scored 0.592 and was no report.
 func TestYoungSeriesLaterStrongerExcursion(t *testing.T) {
 	xs := []float64{2, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2, 7, 3, 1, 79, 60, 4, 3, 13, 1, 3}
 	const first, burst = 11, 14
 	rs := run(t, xs)
-	if !rs[first].Alarm {
-		t.Errorf("the doubling: %+v, want an alarm", rs[first])
+	if !rs[first].Peak {
+		t.Errorf("the doubling: %+v, want a report", rs[first])
 	}
-	if !rs[burst].Alarm {
-		t.Errorf("the burst after the doubling's report (%.3f): %+v, want an alarm", rs[first].Score, rs[burst])
+	if !rs[burst].Alarm || rs[burst].Score <= rs[first].Score {
+		t.Errorf("the burst after the doubling's report (%.3f): %+v, want an alarm above it", rs[first].Score, rs[burst])
 	}
 }
 
