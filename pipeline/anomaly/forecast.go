@@ -34,9 +34,6 @@ const (
 	// clipZ bounds how far one point can move the level and the deviation (Huber-style
 	// robustness): a spike is scored, not learned.
 	clipZ = 4
-	// youth is the number of first points learned without clipping, before the deviation
-	// means anything.
-	youth = 10
 	// bandZ is the half-width of the reported band in deviations (Brutlag uses 2 to 3).
 	bandZ = 3
 )
@@ -126,8 +123,8 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, 
 	// Model errors use the clipped residual of each model, so one spike cannot flip the choice.
 	seas := f.seasonal(w, s)
 	lim := clipZ * dev
-	if f.n <= youth {
-		lim = math.Inf(1) // no deviation estimate yet: learn everything
+	if f.n <= minEvidence {
+		lim = math.Inf(1) // no deviation estimate yet (minEvidence): learn everything
 	}
 	ePlain := math.Min(math.Abs(v-f.level), lim)
 	eSeas := math.Min(math.Abs(v-seas), lim)

@@ -27,7 +27,10 @@ const (
 	// a variance estimated from a handful of values near zero makes any later value look
 	// impossibly rare (what made a young demo raise 49 alerts at once for values inside their
 	// bands). The surprise is still computed and learned from meanwhile: it feeds the tail
-	// recalibration, which it keeps conservative while the series is young.
+	// recalibration, which it keeps conservative while the series is young. The forecaster's
+	// deviation is an estimate like any other: its first minEvidence points are learned
+	// unclipped (there is no deviation yet to clip by), and the residual channel does not
+	// see them (one constant for both: bench/nab/DECISIONS.md 278).
 	minEvidence = 10
 	// residualPrior is the weight, in observations, of the residual baseline's prior (chosen
 	// by leave-one-category-out on NAB over 10 and 1000: bench/nab/DECISIONS.md 38, 42, 43).
