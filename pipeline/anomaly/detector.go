@@ -91,7 +91,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	// most surprising speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
 	var rs float64
-	if d.fc.n > youth {
+	if d.fc.n > minEvidence {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
 		// not a residual, and one such z of 50 would wreck the channel's baseline for
 		// hundreds of points.

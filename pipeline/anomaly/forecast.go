@@ -21,22 +21,19 @@ import (
 const (
 	todBins = 48 // half-hour slots: resolves the sharp edges of business-hours patterns
 
-	// levelRate is the plain model's EWMA rate: a horizon of ~10 points, so the expected value
-	// follows real changes within a few points while a single spike moves it little (and
-	// residuals are clipped below, so not at all beyond clipZ deviations).
-	levelRate = 0.1
-	// profileRate is the per-visit learning rate of a time-of-day slot. A slot is visited once
-	// a day per point in it, so ~10 visits (days, or hours at 5-minute sampling) make it reliable.
-	profileRate = 0.1
+	// estimateRate is the learning rate of the plain level (per point) and of a time-of-day
+	// slot (per visit): an EWMA over about the minEvidence observations an estimate needs, so
+	// the expected value follows a real change within a few points while a single spike moves
+	// it little (and residuals are clipped below, so not at all beyond clipZ deviations), and a
+	// slot, visited once a day per point in it, is reliable after about as many days (or hours
+	// at 5-minute sampling). One horizon for both (bench/nab/DECISIONS.md 279).
+	estimateRate = 1.0 / minEvidence
 	// devRate sets the deviation's horizon (~50 points): slower than the scorer's short window
 	// so that a change of variance shows up as large residuals before it is absorbed.
 	devRate = 0.02
 	// clipZ bounds how far one point can move the level and the deviation (Huber-style
 	// robustness): a spike is scored, not learned.
 	clipZ = 4
-	// youth is the number of first points learned without clipping, before the deviation
-	// means anything.
-	youth = 10
 	// bandZ is the half-width of the reported band in deviations (Brutlag uses 2 to 3).
 	bandZ = 3
 )
@@ -126,8 +123,8 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, 
 	// Model errors use the clipped residual of each model, so one spike cannot flip the choice.
 	seas := f.seasonal(w, s)
 	lim := clipZ * dev
-	if f.n <= youth {
-		lim = math.Inf(1) // no deviation estimate yet: learn everything
+	if f.n <= minEvidence {
+		lim = math.Inf(1) // no deviation estimate yet (minEvidence): learn everything
 	}
 	ePlain := math.Min(math.Abs(v-f.level), lim)
 	eSeas := math.Min(math.Abs(v-seas), lim)
@@ -137,7 +134,7 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, 
 	f.dev += rate(devRate, f.n) * (math.Min(math.Abs(r), lim) - f.dev)
 
 	// Updates with clipped innovations.
-	f.level += rate(levelRate, f.n) * clip(v-f.level, lim)
+	f.level += rate(estimateRate, f.n) * clip(v-f.level, lim)
 	f.base += rate(baseRate, f.n) * clip(v-seas, lim)
 	if f.visited[w]&(1<<s) == 0 {
 		// First visit: start the slot from what is known (the weekday slot or this point)
@@ -148,7 +145,7 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, 
 		}
 		f.visited[w] |= 1 << s
 	}
-	f.profile[w][s] += profileRate * clip(v-f.base-f.profile[w][s], lim)
+	f.profile[w][s] += estimateRate * clip(v-f.base-f.profile[w][s], lim)
 	return z, expected, dev
 }
 

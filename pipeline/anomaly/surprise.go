@@ -23,15 +23,14 @@ const (
 	// pattern) becomes one clear signal. The residual is not smoothed: an isolated spike must
 	// stand on the point where it happens, not be averaged away (bench/nab/DECISIONS.md 4, 12).
 	shortRate = 0.2
-	// minSpread keeps the baseline spread from collapsing on a perfectly regular series, where
-	// any change would otherwise be infinitely surprising. It is relative to the baseline mean
-	// (plus an absolute epsilon for measures that sit at zero).
-	minSpread = 0.05
 	// minEvidence is the number of observations a baseline needs before its surprise counts:
 	// a variance estimated from a handful of values near zero makes any later value look
 	// impossibly rare (what made a young demo raise 49 alerts at once for values inside their
 	// bands). The surprise is still computed and learned from meanwhile: it feeds the tail
-	// recalibration, which it keeps conservative while the series is young.
+	// recalibration, which it keeps conservative while the series is young. The forecaster's
+	// deviation is an estimate like any other: its first minEvidence points are learned
+	// unclipped (there is no deviation yet to clip by), and the residual channel does not
+	// see them (one constant for both: bench/nab/DECISIONS.md 278).
 	minEvidence = 10
 	// residualPrior is the weight, in observations, of the residual baseline's prior (chosen
 	// by leave-one-category-out on NAB over 10 and 1000: bench/nab/DECISIONS.md 38, 42, 43).
@@ -43,7 +42,11 @@ const (
 func (s *surprise) observe(raw, longRate, smooth float64) float64 {
 	s.n++
 	s.short += rate(smooth, s.n) * (raw - s.short)
-	sd := math.Max(math.Sqrt(s.vari), minSpread*s.mean+1e-3)
+	// A measure that sits at zero (the novelty of a quiet series) has no spread: the floor keeps
+	// its first non-zero value from being infinitely surprising. A floor relative to the mean as
+	// well (5% of it, for a perfectly regular series) moved no result on NAB and no behaviour
+	// test, and went (bench/nab/DECISIONS.md 277).
+	sd := math.Max(math.Sqrt(s.vari), 1e-3)
 	var out float64
 	if s.n > 1 {
 		out = upperTailSurprise((s.short - s.mean) / sd)
