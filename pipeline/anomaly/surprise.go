@@ -43,9 +43,7 @@ func (s *surprise) observe(raw, longRate, smooth float64) float64 {
 	s.n++
 	s.short += rate(smooth, s.n) * (raw - s.short)
 	// A measure that sits at zero (the novelty of a quiet series) has no spread: the floor keeps
-	// its first non-zero value from being infinitely surprising. A floor relative to the mean as
-	// well (5% of it, for a perfectly regular series) moved no result on NAB and no behaviour
-	// test, and went (bench/nab/DECISIONS.md 277).
+	// its first non-zero value from being infinitely surprising (bench/nab/DECISIONS.md 277).
 	sd := math.Max(math.Sqrt(s.vari), 1e-3)
 	var out float64
 	if s.n > 1 {
