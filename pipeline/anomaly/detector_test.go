@@ -225,7 +225,7 @@ func TestConstantSeriesStaysQuiet(t *testing.T) {
 
 // TestSpikeReturnIsNotAPattern: a spike on white noise is one event. The points after it, back
 // at ordinary values, are not a second one named a pattern: before body.go the spike's level,
-// still in the novelty context, made the return to normal a new shape, and 1 to 6 points after
+// still in the novelty context, made the return to normal a new shape, and 2 to 5 points after
 // spikes of 10 deviations the pattern channel alarmed after 8 of 60 spikes, often above the
 // spike. A point of the return can still be a pattern alarm when its own value lies outside
 // the series' p10–p90 (1 of 60 with body.go): at most 3 in 60.
