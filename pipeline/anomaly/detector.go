@@ -38,6 +38,7 @@ type Detector struct {
 	stops   zeros           // runs of zeros: activity that stops
 	rec     records         // values beyond the series' range so far
 	vt      valueTail       // how often, and how regularly, the series goes as far out as this
+	rep     repeats         // how often a value equals the one before
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
 }
@@ -98,12 +99,16 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
 	nraw := d.cx.observe(v, slow)
+	// A new shape at a value the series produces all the time is not the pattern channel's to
+	// report, unless the value is frozen (body.go).
+	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor()) && !d.rep.frozen(v)
+	d.rep.observe(v, slow)
 	// A deviation out into the series' own tail, on a trip that came on schedule, is worth no
 	// more than how often the series goes that far: a nightly job's spike to the same height is
 	// routine however unexpected at the moment; the same height off schedule is not bounded.
 	rs = math.Min(rs, d.vt.observe(v, exp, d.cx.center, d.cx.spreadFloor(), slow, tail, float64(t.Unix())))
 	s, why := rs, ReasonDeviation
-	if nv := d.novel.observe(nraw, slow); nv > s {
+	if nv := d.novel.observe(nraw, slow); nv > s && !ordinary {
 		s, why = nv, ReasonPattern
 	}
 	if st := d.stops.observe(v, slow, tail, decay); st > s {

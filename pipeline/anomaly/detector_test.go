@@ -209,6 +209,51 @@ func TestStuckValueIsAPattern(t *testing.T) {
 	}
 }
 
+// TestConstantSeriesStaysQuiet: a metric that has had one value since its first point (a
+// configured limit, a replica count) is not stuck, it is what that metric is: two weeks of it
+// raise no alarm. Before body.go the pattern channel reported each doubling of the run as a new
+// context and alarmed at 1,024 and 2,048 points (0.553 and 0.677).
+func TestConstantSeriesStaysQuiet(t *testing.T) {
+	xs := make([]float64, 14*288)
+	for i := range xs {
+		xs[i] = 45
+	}
+	if got := alarms(run(t, xs)); len(got) > 0 {
+		t.Errorf("a constant series alarmed at %v, want no alarm", got)
+	}
+}
+
+// TestSpikeReturnIsNotAPattern: a spike on white noise is one event. The points after it, back
+// at ordinary values, are not a second one named a pattern: before body.go the spike's level,
+// still in the novelty context, made the return to normal a new shape, and 2 to 5 points after
+// spikes of 10 deviations the pattern channel alarmed after 8 of 60 spikes, often above the
+// spike. A point of the return can still be a pattern alarm when its own value lies outside
+// the series' p10–p90 (1 of 60 with body.go): at most 3 in 60.
+func TestSpikeReturnIsNotAPattern(t *testing.T) {
+	spikes := []int{1000, 1500, 2000, 2500, 3000, 3500}
+	var after []string
+	spiked := 0
+	for seed := uint64(1); seed <= 10; seed++ {
+		xs := series(14*288, seed, flat)
+		for _, at := range spikes {
+			xs[at] += 10
+		}
+		rs := run(t, xs)
+		for _, at := range spikes {
+			spiked++
+			for i := at + 1; i <= at+10; i++ {
+				if rs[i].Alarm && rs[i].Reason == ReasonPattern {
+					after = append(after, fmt.Sprintf("seed %d: %d after the spike at %d (%.3f)", seed, i-at, at, rs[i].Score))
+					break
+				}
+			}
+		}
+	}
+	if len(after) > 3 {
+		t.Errorf("pattern alarms on the return from %d of %d spikes, want at most 3: %v", len(after), spiked, after)
+	}
+}
+
 func TestReasonString(t *testing.T) {
 	seen := map[string]bool{}
 	for r := ReasonNone; r <= ReasonRecord; r++ {

@@ -14,6 +14,10 @@
 //     produced before, however small;
 //   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides.
 //
+// The novelty channel does not speak for a value in the body of the series (its p10–p90) unless
+// the value is frozen (body.go): a new shape made of ordinary values is the aftermath of what
+// was already judged, while a value stuck where the series rarely repeats is news.
+//
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
 // and tailRate recalibrate it by the frequencies the series really produces. A deviation out to
 // a value the series reaches on a regular schedule (a nightly job) is bounded by how often it

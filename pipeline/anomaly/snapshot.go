@@ -20,11 +20,12 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 8 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 9 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
-// curves' levels: tailCurve.levelTop).
-const snapshotVersion = 9
+// curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
+// series: the first point after the restore has no previous value to repeat).
+const snapshotVersion = 10
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -68,6 +69,9 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	}
 	if version >= 9 {
 		fs = append(fs, &d.resid.c.top, &d.stops.c.top, &d.reports.top)
+	}
+	if version >= 10 {
+		fs = append(fs, &d.rep.n, &d.rep.last, &d.rep.share)
 	}
 	return fs
 }
@@ -146,11 +150,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 8, 7, 6:
+	case snapshotVersion, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 8)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 9)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -173,7 +177,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
-		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 {
+		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 || nd.rep.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
@@ -201,6 +205,10 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		if !(x >= 0 && x <= 1) {
 			return errors.New("anomaly: snapshot: value tail rate out of range")
 		}
+	}
+	// The share of repeats is a share of points, compared with bodyShare.
+	if !(nd.rep.share >= 0 && nd.rep.share <= 1) {
+		return errors.New("anomaly: snapshot: share of repeats out of range")
 	}
 	// The previous bin indexes the histogram; trip counts, gaps and their variances are
 	// counts and squares.

@@ -109,7 +109,8 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 }
 
 // TestSnapshotRejectsBadRecords: a records range upside down (every value a record), a
-// record rate above 1 (a negative surprise), or a value tail out of range is refused.
+// record rate above 1 (a negative surprise), a value tail out of range, or a share of repeats
+// outside [0, 1] or a negative count of them is refused.
 func TestSnapshotRejectsBadRecords(t *testing.T) {
 	for name, spoil := range map[string]func(*Detector){
 		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
@@ -120,6 +121,9 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		"value tail bin":          func(d *Detector) { d.vt.prev = 2 * valueSpan },
 		"negative gap":            func(d *Detector) { d.vt.gap[5] = -1 },
 		"negative trips":          func(d *Detector) { d.vt.trips[5] = -1 },
+		// The repeats (body.go): a share of points compared with bodyShare, a count.
+		"share of repeats above 1": func(d *Detector) { d.rep.share = 1.5 },
+		"negative repeats count":   func(d *Detector) { d.rep.n = -1 },
 	} {
 		d := New(DefaultConfig())
 		for i, x := range series(300, 15, flat) {
@@ -200,6 +204,33 @@ func dailySnapshotFields(d *Detector, rec records) []restored {
 		{"pk.in", d.pk.in, 4},
 		{"rec", d.rec, rec},
 		{"vt", d.vt, valueTail{}},
+	}
+}
+
+// TestSnapshotReadsVersion9: a snapshot written by the detector before it kept its repeats
+// (version 9; testdata/detector-v9.msgpack, saved by that code after 869 points of
+// series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
+// the old one wrote, its repeats starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion9(t *testing.T) {
+	// As the old code printed them.
+	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	d := readOldSnapshot(t, "detector-v9.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
+			{"vt.n", d.vt.n, int64(869)},
+			{"vt.prev", d.vt.prev, 24},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"reports.top", d.reports.top, 2446.294052195124},
+			{"stops.c.top", d.stops.c.top, 0.0},
+			{"rep", d.rep, repeats{}},
+		}
+	})
+	if d.rep.n != 288 {
+		t.Errorf("repeats observed %d points after the restore, want 288", d.rep.n)
 	}
 }
 

@@ -58,8 +58,7 @@ const (
 // +Inf otherwise (no bound).
 func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 	t.n++
-	k := int(math.Floor((v - c) / w))
-	k = min(max(k, -valueSpan), valueSpan-1) + valueSpan
+	k := t.bin(v, c, w)
 	if t.n > 1 {
 		// The bins this point reaches on its side that the previous point did not.
 		if k >= valueSpan {
@@ -75,17 +74,7 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 	t.prev = k
 	bound := math.Inf(1)
 	if t.n > 1 && t.onTime&(1<<k) != 0 && math.Abs(v-c) > math.Abs(exp-c) && (v-c)*(v-exp) > 0 {
-		var f float64
-		if v > c {
-			for i := k; i < len(t.rate); i++ {
-				f += t.rate[i]
-			}
-		} else {
-			for i := 0; i <= k; i++ {
-				f += t.rate[i]
-			}
-		}
-		if f > floor {
+		if f := t.beyond(k, v > c); f > floor {
 			bound = -math.Log(f)
 		}
 	}
@@ -95,6 +84,28 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 	}
 	t.rate[k] += r
 	return bound
+}
+
+// bin is the histogram's bin of v against centre c and spread w, the two ends open.
+func (t *valueTail) bin(v, c, w float64) int {
+	k := int(math.Floor((v - c) / w))
+	return min(max(k, -valueSpan), valueSpan-1) + valueSpan
+}
+
+// beyond returns the rate of values in bin k or farther from the centre on its side (above it
+// when up).
+func (t *valueTail) beyond(k int, up bool) float64 {
+	var f float64
+	if up {
+		for i := k; i < len(t.rate); i++ {
+			f += t.rate[i]
+		}
+	} else {
+		for i := 0; i <= k; i++ {
+			f += t.rate[i]
+		}
+	}
+	return f
 }
 
 // trip records a trip out to bin i beginning at now: whether it is on schedule (judged against
