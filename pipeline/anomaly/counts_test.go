@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/contrib"
 )
 
 // runCount feeds xs to a fresh default detector as counts (ObserveCount).
@@ -149,4 +152,85 @@ func TestCleanCountsFalseAlarms(t *testing.T) {
 				lam, rates[1][0], rates[1][1], rates[0][0], rates[0][1])
 		}
 	}
+}
+
+// TestAnalyzerJudgesCountsByMetadata: the analyzer observes as counts the series whose metadata
+// says they are (a Records point with Unit Count, the contributors of a rule that aggregates on
+// Count) and no other (Bytes; a Records point with another unit; the contributors of a Sum
+// rule). Five series get the same young small counts, the demo tenant's 1s and 2s, then at
+// their 13th point the smallest count a Poisson count at their expectation reaches at most once
+// in 20 points: the two counts score it as a bare detector's ObserveCount does, below
+// alarm_score; the other three as its Observe does, an alarm (measured: a 5 at 1.58 expected,
+// once in 44 points, scores 0.275 against 0.823).
+func TestAnalyzerJudgesCountsByMetadata(t *testing.T) {
+	xs := []float64{2, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2, 1, 0}
+	const rareAt = 12
+	// The rare count, from the expectation of a bare detector fed the same windows (the
+	// analyzer does not feed a fresh analyzer's first window: the series start at window 1).
+	bare := New(DefaultConfig())
+	for i, x := range xs[:rareAt] {
+		bare.Observe(windowN(i+1).Start, x)
+	}
+	lam := bare.Observe(windowN(rareAt+1).Start, math.NaN()).Expected
+	for xs[rareAt] = math.Floor(lam) + 1; poissonReference(xs[rareAt], lam) < math.Log(20); xs[rareAt]++ {
+	}
+	plain, count := New(DefaultConfig()), New(DefaultConfig())
+	var want [2]Result
+	for i, x := range xs {
+		want = [2]Result{plain.Observe(windowN(i+1).Start, x), count.ObserveCount(windowN(i+1).Start, x)}
+	}
+	if want[0].Alarm == want[1].Alarm {
+		t.Fatalf("the test's series does not separate the paths: %v at %.2f expected scores %.3f through Observe, %.3f as a count",
+			xs[rareAt], lam, want[0].Score, want[1].Score)
+	}
+
+	h := newHarness(t, DefaultConfig(), nil)
+	report := func(out *pipeline.Output, rule, stat string, v float64) {
+		out.Reports = append(out.Reports, pipeline.Report{Kind: "report", Name: rule, Body: contrib.Report{
+			RuleName: rule, KeyLabels: []string{"tenant"}, AggregationStatistic: stat, AggregateValue: v,
+			Contributors: []contrib.Contributor{{Keys: []string{"t-0003"}, ApproximateAggregateValue: v}},
+		}})
+	}
+	var pts []pipeline.Point
+	for i, x := range append([]float64{0}, xs...) { // window 0 is not fed
+		out := &pipeline.Output{Window: windowN(i)}
+		addThroughput(out, "events", int64(x), int64(x))
+		out.Points = append(out.Points, pipeline.Point{Name: "Records", Unit: pipeline.UnitNone, Value: x,
+			Dimensions: []pipeline.Dimension{{Name: "Stream", Value: "resampled"}}})
+		report(out, "errors-by-tenant", "Count", x)
+		report(out, "latency-by-tenant", "Sum", x)
+		pts, _ = h.analyze(out)
+	}
+	score := func(metric, dimName, dimValue string) float64 {
+		for _, p := range pts {
+			if m, _ := dim(p.Dimensions, metricDimension); p.Name != MetricScore || m != metric {
+				continue
+			}
+			if v, _ := dim(p.Dimensions, dimName); v == dimValue {
+				return p.Value
+			}
+		}
+		t.Fatalf("no score for %s{%s=%q}", metric, dimName, dimValue)
+		return 0
+	}
+	for _, s := range []struct {
+		what                      string
+		metric, dimName, dimValue string
+		count                     bool
+	}{
+		{"Records, Unit Count", "Records", "Stream", "events", true},
+		{"a Count rule's contributor", contributorMetric, ruleDimension, "errors-by-tenant", true},
+		{"Bytes", "Bytes", "Stream", "events", false},
+		{"Records, Unit None", "Records", "Stream", "resampled", false},
+		{"a Sum rule's contributor", contributorMetric, ruleDimension, "latency-by-tenant", false},
+	} {
+		w := want[0]
+		if s.count {
+			w = want[1]
+		}
+		if got := score(s.metric, s.dimName, s.dimValue); got != w.Score {
+			t.Errorf("%s: a %v at %.2f expected scores %.3f, want %.3f (observed as a count: %v)", s.what, xs[rareAt], lam, got, w.Score, s.count)
+		}
+	}
+	t.Logf("a %v at %.2f expected: %.3f through Observe, %.3f as a count", xs[rareAt], lam, want[0].Score, want[1].Score)
 }
