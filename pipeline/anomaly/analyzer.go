@@ -55,9 +55,9 @@ type Analyzer struct {
 	pendingMu sync.Mutex
 	pending   []pendingSnapshot
 
-	// match caches whether a metric name is watched: names come from a fixed set of
+	// match caches what the patterns say of a metric name: names come from a fixed set of
 	// operators, so it stays small; it is bounded anyway (maxMatchCache).
-	match map[string]bool
+	match map[string]nameMatch
 
 	// Scratch, reused every window so that steady-state Analyze allocates only the grown
 	// Points slice: the id of the series being looked up, its sorted dimensions, a
@@ -92,7 +92,7 @@ func NewAnalyzer(cfg Config, store StateStore, reg prometheus.Registerer, log *s
 		log:   log,
 		m:     newMetrics(reg),
 		t:     newTable(cfg.MaxSeries),
-		match: make(map[string]bool),
+		match: make(map[string]nameMatch),
 	}
 	if store != nil {
 		if err := a.restore(); err != nil {
@@ -134,7 +134,8 @@ func (a *Analyzer) Analyze(out *pipeline.Output) {
 
 // point observes p if it belongs to a watched series.
 func (a *Analyzer) point(p *pipeline.Point, start time.Time) {
-	if !a.watched(p.Name) || hasAny(p.Dimensions, a.cfg.ExcludeDimensions) {
+	m := a.matchName(p.Name)
+	if !m.watched || hasAny(p.Dimensions, a.cfg.ExcludeDimensions) {
 		return
 	}
 	if p.Stats != nil {
@@ -153,27 +154,41 @@ func (a *Analyzer) point(p *pipeline.Point, start time.Time) {
 		}
 	}
 	a.t.touch(w, a.seq)
-	a.observe(w, start, p.Value, false)
+	// The unit is read every point rather than kept with the series: a count is a property of
+	// what the operator emits, and nothing about it needs saving.
+	a.observe(w, start, p.Value, false, m.count && p.Unit == pipeline.UnitCount)
 }
 
-// watched reports whether points named name are watched.
-func (a *Analyzer) watched(name string) bool {
-	if v, ok := a.match[name]; ok {
-		return v
+// nameMatch is what the configured patterns say of a metric name.
+type nameMatch struct {
+	watched bool // in anomaly.metrics (and not one of the analyzer's own outputs)
+	count   bool // watched and in anomaly.count_metrics
+}
+
+// matchName returns what the patterns say of points named name.
+func (a *Analyzer) matchName(name string) nameMatch {
+	if m, ok := a.match[name]; ok {
+		return m
 	}
-	v := false
+	var m nameMatch
 	if !isOutput(name) {
-		for _, pat := range a.cfg.Metrics {
-			if ok, _ := path.Match(pat, name); ok { // patterns were checked by Validate
-				v = true
-				break
-			}
-		}
+		m.watched = matchAny(a.cfg.Metrics, name)
+		m.count = m.watched && matchAny(a.cfg.CountMetrics, name)
 	}
 	if len(a.match) < maxMatchCache {
-		a.match[name] = v
+		a.match[name] = m
 	}
-	return v
+	return m
+}
+
+// matchAny reports whether name matches one of pats (checked by Validate).
+func matchAny(pats []string, name string) bool {
+	for _, pat := range pats {
+		if ok, _ := path.Match(pat, name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // admit creates the series whose id is in a.id, or refuses it (counted) and returns nil.
@@ -195,14 +210,15 @@ func (a *Analyzer) admit(metric string, dims []pipeline.Dimension, rule string, 
 	return w
 }
 
-// observe feeds v, the series' value in the window starting at start, to its detector.
+// observe feeds v, the series' value in the window starting at start, to its detector; count
+// says the value is a count of independent events (Detector.ObserveCount).
 //
 // The first window a fresh analyzer (one that restored nothing) sees is not fed: the worker
 // may have started inside it, and a partial window's value, learned as the series' first
 // point, widens its band for the next hundred windows (in the demo, a 2× traffic spike at
 // window 14 scored 0.1 behind a first window of 1,642 records against 20,000). A restored
 // analyzer resumes after its last durable window, which replays whole.
-func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored bool) {
+func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored, count bool) {
 	ns := start.UnixNano()
 	if ns <= w.lastSeen {
 		a.m.skipStale.Inc()
@@ -212,7 +228,12 @@ func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored bool) 
 		a.m.skipFirst.Inc()
 		return
 	}
-	r := w.det.Observe(start, v)
+	var r Result
+	if count {
+		r = w.det.ObserveCount(start, v)
+	} else {
+		r = w.det.Observe(start, v)
+	}
 	w.lastSeen = ns
 	w.expected = r.Expected
 	a.m.observations.Inc()

@@ -128,7 +128,8 @@ func dim(dims []pipeline.Dimension, name string) (string, bool) {
 // one event on the spike's window, with its log line (and other events only at the young-series
 // false-alarm rate), and four points per warm window, none for the partitions and none for
 // Bytes (not in this test's metrics). Every result equals that of a bare Detector fed the same
-// values: the analyzer adds nothing of its own.
+// values as counts (Records, Unit Count, is in the default count_metrics): the analyzer adds
+// nothing of its own.
 func TestSpikeRaisesOneEvent(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Metrics = []string{"Rec*"}
@@ -148,7 +149,7 @@ func TestSpikeRaisesOneEvent(t *testing.T) {
 		if i == 0 {
 			continue // a fresh analyzer does not feed its first window (it may be partial)
 		}
-		want := bare.Observe(out.Window.Start, float64(recs))
+		want := bare.ObserveCount(out.Window.Start, float64(recs))
 
 		if !want.Warm {
 			if len(pts) != 0 {

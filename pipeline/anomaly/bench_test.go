@@ -1,6 +1,8 @@
 package anomaly
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 	"unsafe"
@@ -26,6 +28,34 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
 }
 
+// BenchmarkObserveCount measures one point of a warm series of Poisson counts observed as
+// counts, where the residual's bound is computed whenever the channel has any surprise: a
+// small mean (summed exactly) and a large one (the approximation).
+func BenchmarkObserveCount(b *testing.B) {
+	for _, lam := range []float64{3, 300} {
+		b.Run(fmt.Sprintf("mean=%v", lam), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(13, 1))
+			xs := make([]float64, 1<<14)
+			ts := make([]time.Time, len(xs))
+			for i := range xs {
+				xs[i] = poisson(r, lam)
+				ts[i] = t0.Add(time.Duration(i) * step)
+			}
+			d := New(DefaultConfig())
+			for i := range xs {
+				d.ObserveCount(ts[i], xs[i])
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := i & (len(xs) - 1)
+				d.ObserveCount(ts[j], xs[j])
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
+		})
+	}
+}
+
 func TestObserveDoesNotAllocate(t *testing.T) {
 	d := New(DefaultConfig())
 	var i int
@@ -35,6 +65,13 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Observe allocates %v times per point, want 0", allocs)
+	}
+	allocs = testing.AllocsPerRun(1000, func() {
+		d.ObserveCount(t0.Add(time.Duration(i)*step), float64(i%7))
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("ObserveCount allocates %v times per point, want 0", allocs)
 	}
 }
 

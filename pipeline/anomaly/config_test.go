@@ -20,6 +20,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"anomaly.metrics[1]", func(c *Config) { c.Metrics = []string{"Records", "[bad"} }},
 		{"anomaly.metrics[0]", func(c *Config) { c.Metrics = []string{""} }},
+		{"anomaly.count_metrics[1]", func(c *Config) { c.CountMetrics = []string{"Records", "[bad"} }},
+		{"anomaly.count_metrics[0]", func(c *Config) { c.CountMetrics = []string{""} }},
 		{"anomaly.exclude_dimensions[0]", func(c *Config) { c.ExcludeDimensions = []string{""} }},
 		{"anomaly.top_contributors", func(c *Config) { c.TopContributors = -1 }},
 		{"anomaly.top_contributors", func(c *Config) { c.TopContributors = 1001 }},
@@ -54,6 +56,7 @@ func TestConfigYAML(t *testing.T) {
 alarm_score: 0.5
 quiet: 60
 metrics: [Records, "*Lag*"]
+count_metrics: [SampleCount]
 top_contributors: 3
 max_series: 200
 idle_timeout: 2h
@@ -68,6 +71,7 @@ snapshot_every: 5
 	want := DefaultConfig()
 	want.AlarmScore, want.Quiet = 0.5, 60
 	want.Metrics = []string{"Records", "*Lag*"}
+	want.CountMetrics = []string{"SampleCount"}
 	want.TopContributors, want.MaxSeries, want.IdleTimeout, want.SnapshotEvery = 3, 200, 2*time.Hour, 5
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("decoded %+v\nwant    %+v", c, want)

@@ -43,16 +43,23 @@ func (a *Analyzer) report(rep *pipeline.Report, start time.Time) {
 	}
 	switch r := rep.Body.(type) {
 	case contrib.Report:
-		a.contributors(r.RuleName, r.Contributors, start)
+		a.contributors(r.RuleName, r.AggregationStatistic == countStatistic, r.Contributors, start)
 	case *contrib.Report:
 		if r != nil {
-			a.contributors(r.RuleName, r.Contributors, start)
+			a.contributors(r.RuleName, r.AggregationStatistic == countStatistic, r.Contributors, start)
 		}
 	}
 }
 
-// contributors observes one rule's contributor series. cs is the report's list, largest first.
-func (a *Analyzer) contributors(rule string, cs []contrib.Contributor, start time.Time) {
+// countStatistic is the AggregationStatistic of a rule that counts matched events: each
+// contributor's value is its number of events in the window, a count (Detector.ObserveCount).
+// A Sum rule's contributor values are sums of a field, which need not be.
+const countStatistic = "Count"
+
+// contributors observes one rule's contributor series. cs is the report's list, largest first;
+// count says the rule aggregates on Count. It is read from every report, so a rule redefined
+// from Count to Sum (or back) is judged by what it reports now.
+func (a *Analyzer) contributors(rule string, count bool, cs []contrib.Contributor, start time.Time) {
 	for i := range cs {
 		c := &cs[i]
 		a.val = appendContributor(a.val[:0], c.Keys)
@@ -71,7 +78,7 @@ func (a *Analyzer) contributors(rule string, cs []contrib.Contributor, start tim
 			}
 		}
 		a.t.touch(w, a.seq)
-		a.observe(w, start, c.ApproximateAggregateValue, false)
+		a.observe(w, start, c.ApproximateAggregateValue, false, count)
 	}
 
 	ns := start.UnixNano()
@@ -84,12 +91,14 @@ func (a *Analyzer) contributors(rule string, cs []contrib.Contributor, start tim
 			continue
 		}
 		if len(cs) == 0 {
-			a.observe(w, start, 0, false) // no events: exactly 0
+			a.observe(w, start, 0, false, count) // no events: exactly 0
 			continue
 		}
 		bound := cs[len(cs)-1].ApproximateAggregateValue
 		if bound < w.expected {
-			a.observe(w, start, bound, true)
+			// A count bounded above: its Poisson tail below the expectation is no larger
+			// than the true value's, so the bound never overstates the drop either.
+			a.observe(w, start, bound, true, count)
 		} else {
 			a.m.skipUnlisted.Inc()
 		}

@@ -76,7 +76,19 @@ func settingsOf(cfg Config) settings {
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
 // expected in time order. A NaN or infinite value is not learned: it returns the current
 // expectation with score 0 and leaves the state untouched.
-func (d *Detector) Observe(t time.Time, v float64) Result {
+func (d *Detector) Observe(t time.Time, v float64) Result { return d.observe(t, v, false) }
+
+// ObserveCount is Observe for a point the caller knows is a count of independent events (the
+// records of a window, the events a Contributor Insights Count rule matched): when v is a
+// non-negative whole number, the residual's calibrated surprise is at most the Poisson tail
+// of v at the forecaster's expectation (poisson.go). A young series of small counts has a
+// deviation learned from a few whole-number residuals, and the normal approximation would
+// call a count that Poisson noise reaches once in 20 windows a 20-deviation event. The
+// caller decides per point, from the series' metadata, so nothing about it is kept in the
+// state: a series may be observed either way, and a snapshot is the same.
+func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observe(t, v, true) }
+
+func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slots(t)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		exp, _ := d.fc.predict(ws, ts)
@@ -107,6 +119,15 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 	// more than how often the series goes that far: a nightly job's spike to the same height is
 	// routine however unexpected at the moment; the same height off schedule is not bounded.
 	rs = math.Min(rs, d.vt.observe(v, exp, d.cx.center, d.cx.spreadFloor(), slow, tail, float64(t.Unix())))
+	// A count is worth no more than its Poisson tail at the expectation. The bound is on what
+	// the channel reports, after its tail curve: the curve keeps learning the residual's own
+	// surprise, since a young series' large normal-approximation surprises are what flatten
+	// its upper levels and keep later bursts' reports, and so the report curve, modest
+	// (bench/nab/DECISIONS.md, round 24: bounded before the curve, a stop after bursts is
+	// flagged late).
+	if count && rs > 0 && isCount(v) {
+		rs = math.Min(rs, poissonSurprise(v, exp))
+	}
 	s, why := rs, ReasonDeviation
 	if nv := d.novel.observe(nraw, slow); nv > s && !ordinary {
 		s, why = nv, ReasonPattern
@@ -146,3 +167,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result {
 }
 
 func (d *Detector) warm() bool { return d.n > int64(d.p.warmUp) }
+
+// isCount reports whether v is a non-negative whole number that a float64 holds exactly (below
+// 2^53): a value with a fraction, or a negative one, is not a count whatever its metadata says.
+func isCount(v float64) bool { return v >= 0 && v < 1<<53 && v == math.Trunc(v) }

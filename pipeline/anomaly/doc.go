@@ -21,15 +21,16 @@
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
 // and tailRate recalibrate it by the frequencies the series really produces. A deviation out to
 // a value the series reaches on a regular schedule (a nightly job) is bounded by how often it
-// goes that far (valuetail.go), unless this trip came off schedule. The most
-// surprising channel speaks for the point, and tailCurve recalibrates it by the series' rate of
-// reports; a value beyond every value the series has produced (records.go) then adds the rarity
-// of such records for this series, once the series is old enough for its range to mean
-// something; peaks.go reports a point when it exceeds every score of the last Quiet points,
-// with no threshold of its own. Result.Score is continuous and scale-free, and
-// Config.AlarmScore is the only threshold: an alarm is a report at or above it. Result.Reason
-// names the channel that spoke (reason.go), so that an event on a value inside its band says
-// why it is one.
+// goes that far (valuetail.go), unless this trip came off schedule. A point the caller knows
+// is a count (ObserveCount) is worth no more than its Poisson tail at the expectation
+// (poisson.go). The most surprising channel speaks for the point, and tailCurve recalibrates
+// it by the series' rate of reports; a value beyond every value the series has produced
+// (records.go) then adds the rarity of such records for this series, once the series is old
+// enough for its range to mean something; peaks.go reports a point when it exceeds every
+// score of the last Quiet points, with no threshold of its own. Result.Score is continuous and
+// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above
+// it. Result.Reason names the channel that spoke (reason.go), so that an event on a value
+// inside its band says why it is one.
 //
 // Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set
 // (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still
@@ -38,9 +39,10 @@
 // # The analyzer
 //
 // Analyzer (analyzer.go) watches the operators' metric points and the top contributors of each
-// rule's report (contributors.go), keeps at most max_series detectors (table.go), publishes
-// AnomalyScore/ExpectedValue/LowerBand/UpperBand points for every warm series and an "anomaly"
-// report and log line per alarm (event.go), and saves its detectors to a StateStore once each
-// window is durable (state.go, filestore.go). Its single writer is the fleet's aggregator,
-// which calls it once per window in window order.
+// rule's report (contributors.go), observes as counts the series whose metadata says they are
+// (count_metrics with Unit Count; a Count rule's contributors), keeps at most max_series
+// detectors (table.go), publishes AnomalyScore/ExpectedValue/LowerBand/UpperBand points for
+// every warm series and an "anomaly" report and log line per alarm (event.go), and saves its
+// detectors to a StateStore once each window is durable (state.go, filestore.go). Its single
+// writer is the fleet's aggregator, which calls it once per window in window order.
 package anomaly

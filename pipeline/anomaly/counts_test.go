@@ -1,0 +1,236 @@
+package anomaly
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/contrib"
+)
+
+// runCount feeds xs to a fresh default detector as counts (ObserveCount).
+func runCount(t testing.TB, xs []float64) []Result {
+	t.Helper()
+	d := New(DefaultConfig())
+	rs := make([]Result, len(xs))
+	for i, x := range xs {
+		rs[i] = d.ObserveCount(t0.Add(time.Duration(i)*step), x)
+	}
+	return rs
+}
+
+// observePaths are the two ways a series is observed, for the tests that concern counts.
+var observePaths = []struct {
+	name string
+	run  func(testing.TB, []float64) []Result
+}{{"Observe", run}, {"ObserveCount", runCount}}
+
+// youngCounts is round 22's young small-count series (bench/nab/DECISIONS.md, round 22): 40
+// points drawn evenly from vals, except at point countAt the count a Poisson count at the
+// detector's own expectation reaches about once in 20 points, and at burstAt the demo tenant's
+// burst of 79. It returns the results of observing it as a count (or not) and the count put at
+// countAt.
+func youngCounts(seed uint64, vals []float64, count bool) ([]Result, float64) {
+	const n, countAt, burstAt = 40, 13, 16
+	rng := rand.New(rand.NewPCG(seed, 22))
+	d := New(DefaultConfig())
+	obs := d.Observe
+	if count {
+		obs = d.ObserveCount
+	}
+	rs := make([]Result, n)
+	var rare float64
+	for i := range rs {
+		at := t0.Add(time.Duration(i) * step)
+		v := vals[rng.IntN(len(vals))]
+		switch i {
+		case countAt:
+			// The expectation, asked with a NaN, which learns nothing; then the smallest count
+			// above it that a Poisson count reaches at most once in 20 points.
+			lam := d.Observe(at, math.NaN()).Expected
+			for v = math.Floor(max(lam, 0)) + 1; lam > 0 && poissonReference(v, lam) < math.Log(20); v++ {
+			}
+			rare = v
+		case burstAt:
+			v = 79
+		}
+		rs[i] = obs(at, v)
+	}
+	return rs, rare
+}
+
+// TestYoungSmallCountsJudgedAsCounts, round 22's test rebuilt (bench/nab/README.md, plan (99)):
+// 200 young series of small counts in five families (values drawn evenly from 0–1, 1–2, 2–4,
+// 5–7, and a count stuck at 3), each with, at its 14th point, a count that Poisson noise at
+// the detector's own expectation reaches once in 20 points, and three points later the demo
+// tenant's burst of 79. Observed as counts, at most 1 in 20 of the first may alarm, and all but
+// 1 in 100 of the bursts must. Measured: as counts 2 of 200 loud (both 0s and 1s) and no burst
+// hidden; through Observe (the normal approximation of a deviation learned from a dozen whole
+// numbers) it fails, 190 loud and 45 hidden (40 after the stuck count, 2 after 0s and 1s, 2
+// after 1s and 2s, 1 after 5–7; round 22 logged 169 and 44 on its own seeds).
+func TestYoungSmallCountsJudgedAsCounts(t *testing.T) {
+	families := []struct {
+		name string
+		vals []float64
+	}{{"0-1", []float64{0, 1}}, {"1-2", []float64{1, 2}}, {"2-4", []float64{2, 3, 4}},
+		{"5-7", []float64{5, 6, 7}}, {"stuck at 3", []float64{3}}}
+	const perFamily, countAt, burstAt = 40, 13, 16
+	for _, count := range []bool{false, true} {
+		loud, hidden := 0, 0
+		var detail string
+		for _, f := range families {
+			fl, fh := 0, 0
+			for seed := uint64(1); seed <= perFamily; seed++ {
+				rs, _ := youngCounts(seed, f.vals, count)
+				if rs[countAt].Alarm {
+					fl++
+				}
+				if !rs[burstAt].Alarm {
+					fh++
+				}
+			}
+			loud, hidden = loud+fl, hidden+fh
+			detail += fmt.Sprintf(" %s: %d loud, %d hidden;", f.name, fl, fh)
+		}
+		t.Logf("count=%v: %d of 200 loud, %d bursts hidden (%s)", count, loud, hidden, detail)
+		if !count {
+			continue // the normal approximation's numbers, for the record: it fails
+		}
+		if loud > 10 || hidden > 2 {
+			t.Errorf("as counts: %d of 200 once-in-20 counts alarm (want at most 10), %d of 200 bursts hidden (want at most 2)", loud, hidden)
+		}
+	}
+}
+
+// TestCleanCountsFalseAlarms: Poisson counts with no anomaly (40 seeds of 2,000 points per mean)
+// alarm less often observed as counts than through Observe, at most 0.7 times as often after
+// their first 100 points and at most 1.6e-3 per point there (white noise through Observe: about
+// 1.3e-3, TestWhiteNoiseFalseAlarmRate), and no more often in their first 100, at most 7e-3.
+// Measured, alarms per point in the first 100 / after, as counts against Observe: mean 0.5
+// 4.25e-3 / 9.47e-4 against 1.05e-2 / 2.22e-3; 1: 1.75e-3 / 1.01e-3 against 1.12e-2 /
+// 2.33e-3; 3: 6.00e-3 / 1.46e-3 against 9.75e-3 / 2.75e-3; 10: 1.25e-3 / 1.50e-3 against
+// 6.50e-3 / 2.39e-3 (round 24 measured 263 likewise: halved after the first 100 at means up to
+// 3). Then a spike of ten standard deviations (and at least ten counts) above the mean at the
+// 2,001st point alarms on every series observed as a count.
+func TestCleanCountsFalseAlarms(t *testing.T) {
+	const seeds, young, spike = 40, 100, 2000
+	for _, lam := range []float64{0.5, 1, 3, 10} {
+		var rates [2][2]float64 // [path][young, after]
+		for p, path := range observePaths {
+			var early, late int
+			for seed := uint64(1); seed <= seeds; seed++ {
+				r := rand.New(rand.NewPCG(seed, 33))
+				xs := make([]float64, spike+1)
+				for i := range xs {
+					xs[i] = poisson(r, lam)
+				}
+				xs[spike] = math.Ceil(lam + max(10, 10*math.Sqrt(lam)))
+				rs := path.run(t, xs)
+				for i, x := range rs[:spike] {
+					if !x.Alarm {
+						continue
+					}
+					if i < young {
+						early++
+					} else {
+						late++
+					}
+				}
+				if !rs[spike].Alarm && path.name == "ObserveCount" {
+					t.Errorf("λ=%v seed %d: a spike of %v scores %.3f as a count, no alarm", lam, seed, xs[spike], rs[spike].Score)
+				}
+			}
+			rates[p] = [2]float64{float64(early) / (seeds * young), float64(late) / (seeds * (spike - young))}
+		}
+		t.Logf("λ=%v: alarms per point, first %d / after: ObserveCount %.2e / %.2e, Observe %.2e / %.2e",
+			lam, young, rates[1][0], rates[1][1], rates[0][0], rates[0][1])
+		if rates[1][0] > min(7e-3, rates[0][0]) || rates[1][1] > min(1.6e-3, 0.7*rates[0][1]) {
+			t.Errorf("λ=%v as counts: %.2e / %.2e alarms per point, want at most min(7e-3, Observe's %.2e) / min(1.6e-3, 0.7 × Observe's %.2e)",
+				lam, rates[1][0], rates[1][1], rates[0][0], rates[0][1])
+		}
+	}
+}
+
+// TestAnalyzerJudgesCountsByMetadata: the analyzer observes as counts the series whose metadata
+// says they are (a Records point with Unit Count, the contributors of a rule that aggregates on
+// Count) and no other (Bytes; a Records point with another unit; the contributors of a Sum
+// rule). Five series get the same young small counts, the demo tenant's 1s and 2s, then at
+// their 13th point the smallest count a Poisson count at their expectation reaches at most once
+// in 20 points: the two counts score it as a bare detector's ObserveCount does, below
+// alarm_score; the other three as its Observe does, an alarm (measured: a 5 at 1.58 expected,
+// once in 44 points, scores 0.275 against 0.823).
+func TestAnalyzerJudgesCountsByMetadata(t *testing.T) {
+	xs := []float64{2, 2, 2, 2, 1, 1, 2, 2, 1, 1, 2, 1, 0}
+	const rareAt = 12
+	// The rare count, from the expectation of a bare detector fed the same windows (the
+	// analyzer does not feed a fresh analyzer's first window: the series start at window 1).
+	bare := New(DefaultConfig())
+	for i, x := range xs[:rareAt] {
+		bare.Observe(windowN(i+1).Start, x)
+	}
+	lam := bare.Observe(windowN(rareAt+1).Start, math.NaN()).Expected
+	for xs[rareAt] = math.Floor(lam) + 1; poissonReference(xs[rareAt], lam) < math.Log(20); xs[rareAt]++ {
+	}
+	plain, count := New(DefaultConfig()), New(DefaultConfig())
+	var want [2]Result
+	for i, x := range xs {
+		want = [2]Result{plain.Observe(windowN(i+1).Start, x), count.ObserveCount(windowN(i+1).Start, x)}
+	}
+	if want[0].Alarm == want[1].Alarm {
+		t.Fatalf("the test's series does not separate the paths: %v at %.2f expected scores %.3f through Observe, %.3f as a count",
+			xs[rareAt], lam, want[0].Score, want[1].Score)
+	}
+
+	h := newHarness(t, DefaultConfig(), nil)
+	report := func(out *pipeline.Output, rule, stat string, v float64) {
+		out.Reports = append(out.Reports, pipeline.Report{Kind: "report", Name: rule, Body: contrib.Report{
+			RuleName: rule, KeyLabels: []string{"tenant"}, AggregationStatistic: stat, AggregateValue: v,
+			Contributors: []contrib.Contributor{{Keys: []string{"t-0003"}, ApproximateAggregateValue: v}},
+		}})
+	}
+	var pts []pipeline.Point
+	for i, x := range append([]float64{0}, xs...) { // window 0 is not fed
+		out := &pipeline.Output{Window: windowN(i)}
+		addThroughput(out, "events", int64(x), int64(x))
+		out.Points = append(out.Points, pipeline.Point{Name: "Records", Unit: pipeline.UnitNone, Value: x,
+			Dimensions: []pipeline.Dimension{{Name: "Stream", Value: "resampled"}}})
+		report(out, "errors-by-tenant", "Count", x)
+		report(out, "latency-by-tenant", "Sum", x)
+		pts, _ = h.analyze(out)
+	}
+	score := func(metric, dimName, dimValue string) float64 {
+		for _, p := range pts {
+			if m, _ := dim(p.Dimensions, metricDimension); p.Name != MetricScore || m != metric {
+				continue
+			}
+			if v, _ := dim(p.Dimensions, dimName); v == dimValue {
+				return p.Value
+			}
+		}
+		t.Fatalf("no score for %s{%s=%q}", metric, dimName, dimValue)
+		return 0
+	}
+	for _, s := range []struct {
+		what                      string
+		metric, dimName, dimValue string
+		count                     bool
+	}{
+		{"Records, Unit Count", "Records", "Stream", "events", true},
+		{"a Count rule's contributor", contributorMetric, ruleDimension, "errors-by-tenant", true},
+		{"Bytes", "Bytes", "Stream", "events", false},
+		{"Records, Unit None", "Records", "Stream", "resampled", false},
+		{"a Sum rule's contributor", contributorMetric, ruleDimension, "latency-by-tenant", false},
+	} {
+		w := want[0]
+		if s.count {
+			w = want[1]
+		}
+		if got := score(s.metric, s.dimName, s.dimValue); got != w.Score {
+			t.Errorf("%s: a %v at %.2f expected scores %.3f, want %.3f (observed as a count: %v)", s.what, xs[rareAt], lam, got, w.Score, s.count)
+		}
+	}
+	t.Logf("a %v at %.2f expected: %.3f through Observe, %.3f as a count", xs[rareAt], lam, want[0].Score, want[1].Score)
+}
