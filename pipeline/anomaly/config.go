@@ -42,8 +42,11 @@ type Config struct {
 
 	// Quiet is the de-duplication horizon in points: a point is reported only if its score
 	// exceeds every score of the last Quiet points (peaks.go). An incident raises one event,
-	// and another only if it gets worse. Default 75 (chosen by leave-one-category-out on NAB;
-	// 6 hours of 5-minute points).
+	// and another only if it gets worse. It is also the longest run at one level the novelty
+	// model tells apart (novelty.go): a level held for longer is the same episode, so a value
+	// that sticks is flagged as a new shape while its run is shorter than Quiet, and a longer
+	// hold is not flagged again. Default 75 (chosen by leave-one-category-out on NAB; 6 hours of 5-minute
+	// points).
 	Quiet int `yaml:"quiet"`
 
 	// Metrics are the names of the points watched, as path.Match patterns. Default: the

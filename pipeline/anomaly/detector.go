@@ -110,7 +110,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		// hundreds of points.
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
-	nraw := d.cx.observe(v, slow)
+	nraw := d.cx.observe(v, slow, d.p.quiet)
 	// A new shape at a value the series produces all the time is not the pattern channel's to
 	// report, unless the value is frozen (body.go).
 	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor()) && !d.rep.frozen(v)

@@ -45,8 +45,9 @@ const (
 
 // observe folds v in and returns the fraction of this point's contexts (of lengths 1 to
 // ctxOrder) that are new continuations of a known past, in [0, 1]. It is 0 while the context
-// is unchanged.
-func (c *novelty) observe(v, refRate float64) float64 {
+// is unchanged. Runs longer than longRun points (the report rule's horizon, Quiet) count as one
+// run length.
+func (c *novelty) observe(v, refRate float64, longRun int) float64 {
 	c.n++
 	r := rate(refRate, c.n)
 	c.center += r * (v - c.center)
@@ -75,7 +76,11 @@ func (c *novelty) observe(v, refRate float64) float64 {
 	}
 	// The context is the current run length (log2 bucket: 1, 2-3, 4-7, ...) followed by the
 	// levels; the run length is what makes "stuck at a level for unusually long" a new context.
-	h := mix(0x9e3779b97f4a7c15, uint64(bits.Len32(uint32(c.run))))
+	// The buckets stop at the one holding longRun: the report rule judges an episode over Quiet
+	// points, and a series that has held one level for longer than that is where it was, not
+	// somewhere new, so the doublings of its run are not new shapes (bench/nab/DECISIONS.md 297).
+	bucket := min(bits.Len32(uint32(c.run)), bits.Len32(uint32(longRun)))
+	h := mix(0x9e3779b97f4a7c15, uint64(bucket))
 	first := mix(h, uint64(uint8(c.hist[0])))
 	if first == c.last {
 		return 0 // same level, same run bucket: nothing new to look up
