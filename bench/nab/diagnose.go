@@ -48,7 +48,7 @@ func (r locoRun) thresholds(cats []string) (map[string]map[string]float64, strin
 func printSweepSplit(w io.Writer, base, frozen, cur locoRun, cats []string) {
 	fmt.Fprintln(w, "the form at the base's thresholds beside the form with its own sweep (standard; "+
 		"form = at the base's thresholds − base, sweep = own sweep − at the base's thresholds)")
-	fmt.Fprintf(w, "%-22s %-17s  %-11s %-11s %-11s %9s %9s\n", "held-out category",
+	fmt.Fprintf(w, "%-22s %-17s  %-11s %-11s %-11s %10s %10s\n", "held-out category",
 		"threshold", "base", "at base's", "own sweep", "form", "sweep")
 	p := profiles[0]
 	moved := 0
@@ -67,13 +67,13 @@ func printSweepSplit(w io.Writer, base, frozen, cur locoRun, cats []string) {
 		} else {
 			form, sweep = fmt.Sprintf("%+.2f", *f.Score-*b.Score), fmt.Sprintf("%+.2f", *n.Score-*f.Score)
 		}
-		fmt.Fprintf(w, "%-22s %-17s  %-11s %-11s %-11s %9s %9s\n", c, thr,
+		fmt.Fprintf(w, "%-22s %-17s  %-11s %-11s %-11s %10s %10s\n", c, thr,
 			cell(b), cell(f), cell(n), form, sweep)
 	}
 	for i, p := range profiles {
 		name := "pooled " + []string{"standard", "low FP", "low FN"}[i]
 		bp, fp, np := base.pooled(p), frozen.pooled(p), cur.pooled(p)
-		fmt.Fprintf(w, "%-22s %-17s  %-11.2f %-11.2f %-11.2f %+9.2f %+9.2f\n", name, "",
+		fmt.Fprintf(w, "%-22s %-17s  %-11.2f %-11.2f %-11.2f %+10.2f %+10.2f\n", name, "",
 			bp, fp, np, fp-bp, np-fp)
 	}
 	fmt.Fprintf(w, "standard thresholds moved by the form's own sweep: %d of %d folds\n", moved, len(cats))
@@ -136,7 +136,7 @@ func printSeriesDiff(w io.Writer, path string, base, cur locoRun, frozen *locoRu
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "%-58s %8s  %-20s   %-20s\n", "", "", "own sweep", "at base's thresholds")
+	fmt.Fprintf(w, "%-58s %8s  %-19s   %-19s\n", "", "", "own sweep", "at base's thresholds")
 	fmt.Fprintf(w, "%-58s %8s  %8s %4s %5s   %8s %4s %5s\n", "series", "base raw",
 		"Δraw", "win", "rows", "Δraw", "win", "rows")
 	fmt.Fprintln(w, strings.Join(rows, "\n"))
