@@ -16,10 +16,19 @@ import (
 )
 
 // locoRun is a saved LOCO evaluation: the held-out scoring of every fold.
+//
+// Each fold's thresholds (what nabscore's sweep chose on the other categories) have been
+// saved since the first version; from saveVersion 2 the standard profile also keeps each D
+// series' result, so that a later run can say which series moved (diagnose.go). T's series
+// are never kept.
 type locoRun struct {
-	Set   string              `json:"set"` // "D" (development set) or "all"
-	Folds map[string]scoreRun `json:"folds"`
+	Set     string              `json:"set"`               // "D" (development set) or "all"
+	Version int                 `json:"version,omitempty"` // 0: saved before per-series results
+	Folds   map[string]scoreRun `json:"folds"`
 }
+
+// saveVersion is the version -save writes.
+const saveVersion = 2
 
 // pooled returns the pooled normalised score of a profile over every fold:
 // 100 (Σ raw − Σ null) / (Σ perfect − Σ null).
@@ -64,6 +73,13 @@ func runLOCO(args []string, stdout io.Writer) error {
 	spec, err := det.config()
 	if err != nil {
 		return err
+	}
+	var base *locoRun
+	if *against != "" {
+		// Read before the run, so that a bad file fails in a second, not after the scoring.
+		if base, err = readRun(*against); err != nil {
+			return err
+		}
 	}
 	if *script == "" {
 		*script = filepath.Join(*dataDir, "..", "..", "tools", "nab", "nabscore.py")
@@ -117,33 +133,18 @@ func runLOCO(args []string, stdout io.Writer) error {
 		set, scored = "all", labels
 	}
 	cats := scored.categories()
-	loco := locoRun{Set: set, Folds: make(map[string]scoreRun, len(cats))}
-	var mu sync.Mutex
-	var errs []error
-	sem := make(chan struct{}, *jobs)
-	var wg sync.WaitGroup
-	for _, c := range cats {
+	// Per-series results are always asked for (they cost nabscore nothing worth measuring):
+	// -save keeps D's, and the diff against a base reads them.
+	folds, err := eachFold(cats, *jobs, func(c string) (scoreRun, error) {
 		held := scored.filter(func(k string) bool { return category(k) == c })
 		from := scored.filter(func(k string) bool { return category(k) != c })
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r, err := sc.score(c, held, from, *perFile)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			loco.Folds[c] = r
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+		return sc.score(c, held, from, true)
+	})
+	if err != nil {
 		return err
 	}
+	loco := locoRun{Set: set, Version: saveVersion, Folds: folds}
+	loco.keepFiles(func(k string) bool { return !test[k] })
 
 	fmt.Fprintf(stdout, "LOCO on %s (%v): %d points, detector %.2fs, total %.1fs\n\n",
 		set, scored, points, detectSecs, time.Since(began).Seconds())
@@ -160,33 +161,101 @@ func runLOCO(args []string, stdout io.Writer) error {
 		printFiles(stdout, loco, cats)
 	}
 	if *save != "" {
-		for c, f := range loco.Folds {
-			for p, r := range f.Profiles {
-				r.Files = nil
-				f.Profiles[p] = r
-			}
-			loco.Folds[c] = f
-		}
 		if err := writeJSON(*save, loco); err != nil {
 			return err
 		}
 	}
-	if *against != "" {
-		b, err := os.ReadFile(*against)
-		if err != nil {
-			return err
-		}
-		var base locoRun
-		if err := json.Unmarshal(b, &base); err != nil {
-			return fmt.Errorf("%s: %w", *against, err)
-		}
-		if base.Set != loco.Set {
-			return fmt.Errorf("%s is a run on set %s, this one on %s", *against, base.Set, loco.Set)
-		}
-		fmt.Fprintln(stdout)
-		verdict(stdout, base, loco, cats, *simplify)
+	if base == nil {
+		return nil
 	}
+	if base.Set != loco.Set {
+		return fmt.Errorf("%s is a run on set %s, this one on %s", *against, base.Set, loco.Set)
+	}
+	fmt.Fprintln(stdout)
+	verdict(stdout, *base, loco, cats, *simplify)
+
+	// The diagnostics: this run's scores at the base's thresholds, fold by fold, so that
+	// what the form moves is seen apart from what its own sweep moves.
+	fmt.Fprintf(stdout, "\n%s\n", diagnosticsHeader)
+	thresholds, missing := base.thresholds(cats)
+	if missing != "" {
+		fmt.Fprintf(stdout, "at the base's thresholds: not computed: %s has no threshold for %s; "+
+			"save the base again with this code (-save)\n", *against, missing)
+		printSeriesDiff(stdout, *against, *base, loco, nil)
+		return nil
+	}
+	fixed, err := eachFold(cats, *jobs, func(c string) (scoreRun, error) {
+		held := scored.filter(func(k string) bool { return category(k) == c })
+		return sc.scoreAt(c, held, thresholds[c])
+	})
+	if err != nil {
+		return err
+	}
+	frozen := locoRun{Set: set, Version: saveVersion, Folds: fixed}
+	frozen.keepFiles(func(k string) bool { return !test[k] })
+	printSweepSplit(stdout, *base, frozen, loco, cats)
+	printSeriesDiff(stdout, *against, *base, loco, &frozen)
 	return nil
+}
+
+// eachFold runs score for every category, at most jobs at once, and returns the results by
+// category.
+func eachFold(cats []string, jobs int, score func(c string) (scoreRun, error)) (map[string]scoreRun, error) {
+	out := make(map[string]scoreRun, len(cats))
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for _, c := range cats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, err := score(c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			out[c] = r
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// keepFiles keeps per-series results only in the standard profile, and only for the series
+// keep accepts: what -save writes and what -per-file and the diff may print.
+func (r locoRun) keepFiles(keep func(key string) bool) {
+	for c, f := range r.Folds {
+		for p, pr := range f.Profiles {
+			if p != profiles[0] {
+				pr.Files = nil
+			}
+			for k := range pr.Files {
+				if !keep(k) {
+					delete(pr.Files, k)
+				}
+			}
+			f.Profiles[p] = pr
+		}
+		r.Folds[c] = f
+	}
+}
+
+// readRun reads a run saved by -save.
+func readRun(path string) (*locoRun, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r locoRun
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }
 
 // printRow prints one scored set: per profile its score (or its raw score when it has no

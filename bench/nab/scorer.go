@@ -14,20 +14,23 @@ var profiles = []string{"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
 
 // profileResult is nabscore's result for one profile on one scored set.
 type profileResult struct {
-	Score     *float64 `json:"score"` // nil when the set has no windows
-	Threshold float64  `json:"threshold"`
-	Raw       float64  `json:"raw_score"`
-	Null      float64  `json:"null_raw_score"`
-	Perfect   float64  `json:"perfect_raw_score"`
-	TPWindows int      `json:"tp_windows"`
-	FNWindows int      `json:"fn_windows"`
-	FPRows    int      `json:"fp_rows"`
-	Files     map[string]struct {
-		Raw       float64 `json:"raw_score"`
-		TPWindows int     `json:"tp_windows"`
-		FNWindows int     `json:"fn_windows"`
-		FPRows    int     `json:"fp_rows"`
-	} `json:"files,omitempty"`
+	Score     *float64              `json:"score"`     // nil when the set has no windows
+	Threshold *float64              `json:"threshold"` // nil only in a saved run written without it
+	Raw       float64               `json:"raw_score"`
+	Null      float64               `json:"null_raw_score"`
+	Perfect   float64               `json:"perfect_raw_score"`
+	TPWindows int                   `json:"tp_windows"`
+	FNWindows int                   `json:"fn_windows"`
+	FPRows    int                   `json:"fp_rows"`
+	Files     map[string]fileResult `json:"files,omitempty"`
+}
+
+// fileResult is nabscore's per-file result (--per-file) for one profile.
+type fileResult struct {
+	Raw       float64 `json:"raw_score"`
+	TPWindows int     `json:"tp_windows"`
+	FNWindows int     `json:"fn_windows"`
+	FPRows    int     `json:"fp_rows"`
 }
 
 // scoreRun is one nabscore invocation's output.
@@ -50,8 +53,7 @@ func (s *scorer) score(name string, held, from labelSet, perFile bool) (scoreRun
 	if err := writeJSON(heldPath, held); err != nil {
 		return scoreRun{}, err
 	}
-	args := []string{s.script, "--data", s.data, "--labels", heldPath,
-		"--results", s.results, "--detector", detectorName}
+	args := []string{"--labels", heldPath}
 	if from != nil {
 		fromPath := filepath.Join(s.tmp, name+"-thresholds.json")
 		if err := writeJSON(fromPath, from); err != nil {
@@ -62,6 +64,29 @@ func (s *scorer) score(name string, held, from labelSet, perFile bool) (scoreRun
 	if perFile {
 		args = append(args, "--per-file")
 	}
+	return s.run(name, args)
+}
+
+// scoreAt scores the files of held at fixed thresholds (profile to threshold), with per-file
+// results: another run's sweep, applied to this run's scores.
+func (s *scorer) scoreAt(name string, held labelSet, thresholds map[string]float64) (scoreRun, error) {
+	heldPath := filepath.Join(s.tmp, name+"-fixed-scored.json")
+	if err := writeJSON(heldPath, held); err != nil {
+		return scoreRun{}, err
+	}
+	// nabscore reads a flat {profile: threshold}; JSON keeps a float64 exactly (shortest
+	// representation that round-trips), so a row at the threshold stays a detection.
+	fixedPath := filepath.Join(s.tmp, name+"-fixed-thresholds.json")
+	if err := writeJSON(fixedPath, thresholds); err != nil {
+		return scoreRun{}, err
+	}
+	return s.run(name, []string{"--labels", heldPath, "--thresholds", fixedPath, "--per-file"})
+}
+
+// run runs nabscore with args after the data, results and detector arguments.
+func (s *scorer) run(name string, args []string) (scoreRun, error) {
+	args = append([]string{s.script, "--data", s.data, "--results", s.results,
+		"--detector", detectorName}, args...)
 	cmd := exec.Command("python3", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
