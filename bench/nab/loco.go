@@ -247,13 +247,9 @@ func (r locoRun) keepFiles(keep func(key string) bool) {
 
 // readRun reads a run saved by -save.
 func readRun(path string) (*locoRun, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var r locoRun
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := readJSON(path, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -352,13 +348,21 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // readLabels reads a windows JSON.
 func readLabels(path string) (labelSet, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var l labelSet
+	if err := readJSON(path, &l); err != nil {
 		return nil, err
 	}
-	var l labelSet
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	return l, nil
+}
+
+// readJSON decodes the JSON file at path into v; a decoding error names the file.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

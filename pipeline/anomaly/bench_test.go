@@ -10,22 +10,7 @@ import (
 
 // BenchmarkObserve measures one point through a warm detector (allocs/op must be 0).
 func BenchmarkObserve(b *testing.B) {
-	xs := series(1<<14, 13, daily)
-	ts := make([]time.Time, len(xs))
-	for i := range ts {
-		ts[i] = t0.Add(time.Duration(i) * step)
-	}
-	d := New(DefaultConfig())
-	for i := range xs {
-		d.Observe(ts[i], xs[i])
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		j := i & (len(xs) - 1)
-		d.Observe(ts[j], xs[j])
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
+	benchObserve(b, series(1<<14, 13, daily), (*Detector).Observe)
 }
 
 // BenchmarkObserveCount measures one point of a warm series of Poisson counts observed as
@@ -36,24 +21,32 @@ func BenchmarkObserveCount(b *testing.B) {
 		b.Run(fmt.Sprintf("mean=%v", lam), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(13, 1))
 			xs := make([]float64, 1<<14)
-			ts := make([]time.Time, len(xs))
 			for i := range xs {
 				xs[i] = poisson(r, lam)
-				ts[i] = t0.Add(time.Duration(i) * step)
 			}
-			d := New(DefaultConfig())
-			for i := range xs {
-				d.ObserveCount(ts[i], xs[i])
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				j := i & (len(xs) - 1)
-				d.ObserveCount(ts[j], xs[j])
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
+			benchObserve(b, xs, (*Detector).ObserveCount)
 		})
 	}
+}
+
+// benchObserve warms a detector on xs (a power of two long) through observe, then measures
+// one point at a time, cycling through xs again.
+func benchObserve(b *testing.B, xs []float64, observe func(*Detector, time.Time, float64) Result) {
+	ts := make([]time.Time, len(xs))
+	for i := range ts {
+		ts[i] = t0.Add(time.Duration(i) * step)
+	}
+	d := New(DefaultConfig())
+	for i := range xs {
+		observe(d, ts[i], xs[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i & (len(xs) - 1)
+		observe(d, ts[j], xs[j])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpoints/s")
 }
 
 func TestObserveDoesNotAllocate(t *testing.T) {

@@ -12,15 +12,7 @@ import (
 )
 
 // runCount feeds xs to a fresh default detector as counts (ObserveCount).
-func runCount(t testing.TB, xs []float64) []Result {
-	t.Helper()
-	d := New(DefaultConfig())
-	rs := make([]Result, len(xs))
-	for i, x := range xs {
-		rs[i] = d.ObserveCount(t0.Add(time.Duration(i)*step), x)
-	}
-	return rs
-}
+func runCount(t testing.TB, xs []float64) []Result { return runWith(t, xs, (*Detector).ObserveCount) }
 
 // observePaths are the two ways a series is observed, for the tests that concern counts.
 var observePaths = []struct {

@@ -24,12 +24,15 @@ func series(n int, seed uint64, base func(i int) float64) []float64 {
 }
 
 // run feeds xs to a fresh default detector and returns every result.
-func run(t testing.TB, xs []float64) []Result {
+func run(t testing.TB, xs []float64) []Result { return runWith(t, xs, (*Detector).Observe) }
+
+// runWith feeds xs to a fresh default detector through observe (Observe or ObserveCount).
+func runWith(t testing.TB, xs []float64, observe func(*Detector, time.Time, float64) Result) []Result {
 	t.Helper()
 	d := New(DefaultConfig())
 	rs := make([]Result, len(xs))
 	for i, x := range xs {
-		rs[i] = d.Observe(t0.Add(time.Duration(i)*step), x)
+		rs[i] = observe(d, t0.Add(time.Duration(i)*step), x)
 	}
 	return rs
 }
