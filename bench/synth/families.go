@@ -52,8 +52,9 @@ type family struct {
 	cycle bool
 	// level is the clean expected value at load s.
 	level func(s float64) float64
-	// scale is the size of the series' ordinary point-to-point noise at level m: the unit the
-	// scripted anomalies are sized in (anomaly.go).
+	// scale is the unit the scripted anomalies are sized in (anomaly.go): the series' ordinary
+	// noise at level m, or a stated amount where that noise says nothing of a change users
+	// mean (lag near zero, a constant).
 	scale func(m float64) float64
 	// shift returns level m moved by k scales (k < 0 down); nil is m + k·scale(m).
 	shift func(m, k float64) float64
