@@ -1,0 +1,123 @@
+package main
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+)
+
+// kind is a scripted anomaly of the kinds users mean. Sizes are in the family's scale (its
+// ordinary point-to-point noise), so that each is plainly visible on a chart of the series
+// without being a different series: 10 scales for a one-window spike, 5 for a change that
+// lasts.
+type kind int
+
+const (
+	clean       kind = iota // no anomaly: the false-alarm series
+	spike                   // one window 10 scales above
+	shiftUp                 // the level 5 scales higher from onset on
+	shiftDown               // the level 5 scales lower from onset on
+	dropZero                // exactly 0 from onset on: activity stops
+	stuck                   // the value before onset repeated exactly: the exporter froze
+	variance                // the noise around the level three times as large
+	drift                   // the level moves up by 5 scales over a day, linearly
+	missedCycle             // the daily cycle does not happen for a day: the level stays at the day's mean
+)
+
+var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle"}
+
+func (k kind) String() string { return kindNames[k] }
+
+// kinds are the scripted anomalies, in the table's order.
+var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle}
+
+// delay is how many points after the onset an alarm still counts as detecting the anomaly.
+// A spike is one window: an alarm after it is about something else. A shift, a stop, a stuck
+// value or a wider noise is worth a page within the hour (12 points); later, a person looking
+// at a dashboard would have seen it. A drift is only 5 scales away at the end of its day, so
+// its whole ramp counts. A missed cycle differs from the clean day only where the cycle would
+// have left its mean; within 12 hours of any onset it passes a peak or a trough.
+func (k kind) delay() int {
+	switch k {
+	case spike:
+		return 0
+	case drift:
+		return pointsPerDay
+	case missedCycle:
+		return pointsPerDay / 2
+	}
+	return 12
+}
+
+// applies says whether kind k means something on family f, and if not why.
+func (f *family) applies(k kind) (bool, string) {
+	if k == missedCycle && !f.cycle {
+		return false, "no daily cycle"
+	}
+	if why, ok := f.skip[k]; ok {
+		return false, why
+	}
+	return true, ""
+}
+
+// Series are four weeks long: three to learn in (Memory is 6000 points, three weeks), and the
+// anomaly's onset at a uniform point of the fourth, so that it falls at any hour and on
+// weekdays and weekends alike.
+const (
+	learnPoints  = 3 * pointsPerWeek
+	seriesPoints = 4 * pointsPerWeek
+)
+
+// onset is where seed's anomalies start: the same for every family and kind of that seed,
+// drawn apart from the series' own noise.
+func onset(seed uint64) int {
+	r := rand.New(rand.NewPCG(seed, 0x0a5e7))
+	return learnPoints + r.IntN(pointsPerWeek)
+}
+
+// generate returns family f's series for seed with anomaly k starting at at (ignored for
+// clean), n points long. The noise is drawn from a stream keyed by the family and the seed
+// alone, in the same order for every kind, so every kind's series equals the clean one before
+// at.
+func generate(f *family, k kind, seed uint64, at, n int) []float64 {
+	h := fnv.New64a()
+	h.Write([]byte(f.name))
+	r := rand.New(rand.NewPCG(seed, h.Sum64()))
+	draw := f.source(r)
+	xs := make([]float64, n)
+	for i := range xs {
+		on := k != clean && i >= at
+		m := f.level(load(i))
+		if on {
+			switch k {
+			case shiftUp:
+				m = f.shifted(m, 5)
+			case shiftDown:
+				m = f.shifted(m, -5)
+			case drift:
+				m = f.shifted(m, 5*math.Min(1, float64(i-at+1)/float64(pointsPerDay)))
+			case missedCycle:
+				if i < at+pointsPerDay {
+					m = f.level(dayMeanLoad(i))
+				}
+			}
+		}
+		x := draw(m)
+		if on {
+			switch k {
+			case spike:
+				if i == at {
+					x += 10 * f.scale(m)
+				}
+			case dropZero:
+				x = 0
+			case stuck:
+				x = xs[at-1]
+			case variance:
+				x = m + 3*(x-m)
+			}
+		}
+		xs[i] = f.clamp(x)
+	}
+	return xs
+}

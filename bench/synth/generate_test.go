@@ -1,0 +1,218 @@
+package main
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	for i := range families {
+		f := &families[i]
+		a := generate(f, clean, 7, 0, 3000)
+		if b := generate(f, clean, 7, 0, 3000); !slices.Equal(a, b) {
+			t.Errorf("%s: two series of seed 7 differ", f.name)
+		}
+		if f.name == "setting" {
+			continue // a constant is the same for every seed
+		}
+		if b := generate(f, clean, 8, 0, 3000); slices.Equal(a, b) {
+			t.Errorf("%s: seeds 7 and 8 give the same series", f.name)
+		}
+	}
+	if a, b := onset(3), onset(3); a != b {
+		t.Errorf("onset(3) = %d, then %d", a, b)
+	}
+	// Onsets fall in the last week, at every hour and on weekends too.
+	hours, weekend := map[int]bool{}, 0
+	for seed := uint64(1); seed <= 200; seed++ {
+		at := onset(seed)
+		if at < learnPoints || at >= seriesPoints {
+			t.Fatalf("onset(%d) = %d, want in [%d, %d)", seed, at, learnPoints, seriesPoints)
+		}
+		hours[at%pointsPerDay/12] = true
+		if at/pointsPerDay%7 >= 5 {
+			weekend++
+		}
+	}
+	if len(hours) != 24 || weekend < 30 || weekend > 90 {
+		t.Errorf("200 onsets fall in %d hours of the day and %d on weekends, want 24 and about 57", len(hours), weekend)
+	}
+}
+
+// Every anomaly leaves the series before its onset as the clean one, so that the clean runs
+// measure the false alarms of the same series the anomalies are scripted into.
+func TestAnomalyLeavesThePastAlone(t *testing.T) {
+	const at, n = 2000, 2400
+	for i := range families {
+		f := &families[i]
+		c := generate(f, clean, 3, 0, n)
+		for _, k := range kinds {
+			xs := generate(f, k, 3, at, n)
+			if !slices.Equal(xs[:at], c[:at]) {
+				t.Errorf("%s %s: the series differs from the clean one before the onset", f.name, k)
+			}
+			if ok, _ := f.applies(k); ok && slices.Equal(xs[at:], c[at:]) {
+				t.Errorf("%s %s: the series is the clean one after the onset too", f.name, k)
+			}
+		}
+	}
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func sd(xs []float64) float64 {
+	m, s := mean(xs), 0.0
+	for _, x := range xs {
+		s += (x - m) * (x - m)
+	}
+	return math.Sqrt(s / float64(len(xs)))
+}
+
+// Each anomaly does what anomaly.go says, measured against the clean series of the same seed.
+func TestAnomaliesAsScripted(t *testing.T) {
+	const at, n = 2000, 2000 + 288
+	for i := range families {
+		f := &families[i]
+		c := generate(f, clean, 5, 0, n)
+		m := f.level(load(at))
+		for _, k := range kinds {
+			if ok, _ := f.applies(k); !ok {
+				continue
+			}
+			xs := generate(f, k, 5, at, n)
+			switch k {
+			case spike:
+				if d := xs[at] - c[at]; math.Abs(d-10*f.scale(m)) > 1 {
+					t.Errorf("%s spike: %.1f above the clean value, want 10 scales = %.1f", f.name, d, 10*f.scale(m))
+				}
+			case dropZero:
+				if slices.ContainsFunc(xs[at:], func(x float64) bool { return x != 0 }) {
+					t.Errorf("%s drop: not all zero after the onset", f.name)
+				}
+			case stuck:
+				if slices.ContainsFunc(xs[at:], func(x float64) bool { return x != xs[at-1] }) {
+					t.Errorf("%s stuck: not all %v after the onset", f.name, xs[at-1])
+				}
+			case shiftUp, shiftDown:
+				k5 := 5.0
+				if k == shiftDown {
+					k5 = -5
+				}
+				if r := moved(f, xs, c, at, n, func(int) float64 { return k5 }); r < 0.8 || r > 1.2 {
+					t.Errorf("%s %s: moved %.2f times the scripted shift over a day", f.name, k, r)
+				}
+			case variance:
+				xs := generate(f, k, 5, at, at+2000)
+				c := generate(f, clean, 5, 0, at+2000)
+				if r := sd(diffs(xs[at:])) / sd(diffs(c[at:])); r < 2.2 || r > 3.5 {
+					t.Errorf("%s variance: point-to-point deviation %.2f times the clean one's, want about 3", f.name, r)
+				}
+			case missedCycle:
+				if f.name == "errors" || f.name == "latency" {
+					// The errors' noise (±3 at the peak) is larger than their cycle (0.4 to 2);
+					// the latency's follows its level, so it does not cancel below.
+					continue
+				}
+				// The series moves from the clean one by the cycle's departure from its mean (the
+				// noise of both is drawn from the same stream, so it mostly cancels).
+				var off, want float64
+				for i := at; i < n; i++ {
+					m, flat := f.level(load(i)), f.level(dayMeanLoad(i))
+					off += math.Abs(xs[i] - c[i] - (flat - m))
+					want += math.Abs(flat - m)
+				}
+				if off > 0.3*want {
+					t.Errorf("%s missed cycle: off the cycle's removal by %.3g over the day, against its size %.3g", f.name, off, want)
+				}
+			case drift:
+				ramp := func(i int) float64 { return 5 * min(1, float64(i-at+1)/float64(pointsPerDay)) }
+				if r := moved(f, xs, c, at, n, ramp); r < 0.8 || r > 1.2 {
+					t.Errorf("%s drift: moved %.2f times the scripted ramp over its day", f.name, r)
+				}
+			}
+		}
+	}
+}
+
+// moved is how far xs moved from the clean series c over [at, n), as a share of the move of k(i)
+// scales at each point i that the family's shift scripts.
+func moved(f *family, xs, c []float64, at, n int, k func(i int) float64) float64 {
+	var got, want float64
+	for i := at; i < n; i++ {
+		m := f.level(load(i))
+		got += xs[i] - c[i]
+		want += f.shifted(m, k(i)) - m
+	}
+	return got / want
+}
+
+// diffs are the point-to-point changes of xs: the noise without the slow level.
+func diffs(xs []float64) []float64 {
+	d := make([]float64, len(xs)-1)
+	for i := range d {
+		d[i] = xs[i+1] - xs[i]
+	}
+	return d
+}
+
+// The clean families are what families.go says they are.
+func TestFamiliesAsStated(t *testing.T) {
+	get := func(name string) []float64 {
+		for i := range families {
+			if families[i].name == name {
+				return generate(&families[i], clean, 11, 0, seriesPoints)
+			}
+		}
+		t.Fatalf("no family %q", name)
+		return nil
+	}
+	week := func(xs []float64, hour int) []float64 { // the weekdays' points at an hour
+		var out []float64
+		for i := hour * 12; i < 5*pointsPerDay; i += pointsPerDay {
+			out = append(out, xs[i:i+12]...)
+		}
+		return out
+	}
+	rec := get("records")
+	if peak, trough := mean(week(rec, 16)), mean(week(rec, 4)); peak < 19000 || peak > 20500 || peak/trough < 2.5 {
+		t.Errorf("records: %.0f at 16:00 and %.0f at 04:00 on weekdays, want ~20,000 and a ratio near 3", peak, trough)
+	}
+	if cv := sd(week(rec, 16)) / mean(week(rec, 16)); cv < 0.03 || cv > 0.08 {
+		t.Errorf("records: coefficient of variation %.3f at the peak, want about 0.05", cv)
+	}
+	errs := week(get("errors"), 16)
+	if m, v := mean(errs), sd(errs)*sd(errs); m < 1.5 || m > 2.5 || v < 3*m {
+		t.Errorf("errors at the peak: mean %.2f, variance %.2f, want ~2 and over-dispersed (~10)", m, v)
+	}
+	lat := get("latency")
+	if slices.Min(lat) <= 0 || mean(lat) <= median(slices.Clone(lat)) {
+		t.Errorf("latency: min %.1f, mean %.1f, median %.1f: want positive and right-skewed", slices.Min(lat), mean(lat), median(slices.Clone(lat)))
+	}
+	if hi, lo := sd(week(lat, 16))/mean(week(lat, 16)), sd(week(lat, 4))/mean(week(lat, 4)); hi < 1.5*lo {
+		t.Errorf("latency: relative deviation %.3f at the peak, %.3f at night: want it larger at the peak", hi, lo)
+	}
+	cpu := get("cpu")
+	if slices.Min(cpu) < 0 || slices.Max(cpu) > 100 {
+		t.Errorf("cpu: range [%.1f, %.1f] outside [0, 100]", slices.Min(cpu), slices.Max(cpu))
+	}
+	lag := get("lag")
+	near := 0
+	for _, x := range lag {
+		if x <= 20 {
+			near++
+		}
+	}
+	if f := float64(near) / float64(len(lag)); f < 0.8 || slices.Max(lag) < 3000 {
+		t.Errorf("lag: %.2f of points near zero, max %.0f: want most near zero and backlogs in the thousands", f, slices.Max(lag))
+	}
+	if s := get("setting"); slices.Min(s) != 16 || slices.Max(s) != 16 {
+		t.Errorf("setting: range [%v, %v], want 16 exactly", slices.Min(s), slices.Max(s))
+	}
+}

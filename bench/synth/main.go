@@ -1,0 +1,58 @@
+// Command synth is issue 21's second yardstick: weir's anomaly detector on seeded, user-like
+// series of the kinds a platform team watches per window (families.go), clean and with the
+// anomalies users mean scripted in (anomaly.go). It prints false alarms per 10,000 points of
+// the clean series and, per family and anomaly, the detection rate within a stated delay, the
+// median delay and the median best score (README.md).
+//
+//	go run ./bench/synth [-seeds N] [-save FILE] [-against FILE]
+//
+// It decides nothing: decisions stay NAB's leave-one-category-out rule (bench/nab/README.md);
+// this is reported beside them, so that a change that helps NAB and hurts these series shows it.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "synth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fset := flag.NewFlagSet("synth", flag.ContinueOnError)
+	seeds := fset.Int("seeds", 50, "series per family and anomaly (each seed a different series and onset)")
+	save := fset.String("save", "", "save the run as JSON to this file")
+	against := fset.String("against", "", "compare with a run saved by -save and print what changed")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if *seeds < 1 {
+		return errors.New("-seeds must be at least 1")
+	}
+	var base *synthRun
+	if *against != "" {
+		var err error
+		// Read before the run, so that a bad file fails at once.
+		if base, err = readRun(*against); err != nil {
+			return err
+		}
+	}
+	cur := measure(*seeds)
+	cur.print(stdout)
+	if *save != "" {
+		if err := writeRun(*save, cur); err != nil {
+			return err
+		}
+	}
+	if base != nil {
+		return compare(stdout, *base, cur)
+	}
+	return nil
+}

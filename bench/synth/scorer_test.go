@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir/pipeline/anomaly"
+)
+
+// results is a hand-made run: alarms at the given indices, and scores as given.
+func results(n int, alarms []int, scores map[int]float64) []anomaly.Result {
+	rs := make([]anomaly.Result, n)
+	for i, s := range scores {
+		rs[i].Score = s
+	}
+	for _, i := range alarms {
+		rs[i].Alarm, rs[i].Peak = true, true
+	}
+	return rs
+}
+
+func TestJudge(t *testing.T) {
+	rs := results(2000, []int{3, 999, 1000, 1504, 1507},
+		map[int]float64{3: 0.6, 1499: 0.9, 1500: 0.2, 1504: 0.5, 1507: 0.7, 1513: 0.95})
+	all, young := falseAlarms(rs)
+	if all != 5 || young != 2 {
+		t.Errorf("falseAlarms = %d, %d; want 5 in all, 2 in the first %d", all, young, youngPoints)
+	}
+	for _, c := range []struct {
+		at, delay int
+		want      outcome
+	}{
+		{1500, 12, outcome{detected: true, delay: 4, best: 0.7}}, // 1499 before, 1513 after the window
+		{1500, 0, outcome{best: 0.2}},                            // a spike's window is its point
+		{1500, 3, outcome{best: 0.2}},
+		{1504, 0, outcome{detected: true, delay: 0, best: 0.5}},
+		{1990, 20, outcome{}}, // the window runs off the end of the series
+	} {
+		if got := judge(rs, c.at, c.delay); got != c.want {
+			t.Errorf("judge(at %d, delay %d) = %+v, want %+v", c.at, c.delay, got, c.want)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, -1}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	base := synthRun{Version: saveVersion, Seeds: 2, Step: "5m0s", ObserveCount: true,
+		Clean: []cleanRow{{Series: "a/value", Points: 10000, Alarms: 10, YoungPoints: 1000, YoungAlarms: 3},
+			{Series: "b/value", Points: 10000, Alarms: 1, YoungPoints: 1000}},
+		Detect: []detectRow{{Series: "a/value", Kind: "spike", Seeds: 2, Detected: 1, MedianBest: 0.4},
+			{Series: "b/value", Kind: "spike", Seeds: 2, Detected: 2, MedianBest: 0.9}},
+	}
+	cur := base
+	cur.Clean = []cleanRow{base.Clean[0], base.Clean[1]}
+	cur.Clean[0].Alarms = 20
+	cur.Detect = []detectRow{base.Detect[0], base.Detect[1]}
+	cur.Detect[0].Detected, cur.Detect[0].MedianDelay, cur.Detect[0].MedianBest = 2, 1, 0.6
+	var out bytes.Buffer
+	if err := compare(&out, base, cur); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"a/value           10.00 ->  20.00 (+10.00)    30.00 ->  30.00 (+0.00)",
+		"a/value          spike            1 -> 2    (  +1)      0 -> 1      0.400 -> 0.600 (+0.200)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("comparison lacks %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "(1 unchanged)"); n != 2 {
+		t.Errorf("comparison should count one unchanged row of each table:\n%s", out.String())
+	}
+	cur.Seeds = 3
+	if err := compare(&out, base, cur); err == nil {
+		t.Error("runs over different seeds compared")
+	}
+}
+
+// A run saved and compared with itself changes nothing; the count path is ObserveCount.
+func TestRunSaveAgainst(t *testing.T) {
+	if !hasObserveCount {
+		t.Error("the detector has ObserveCount, but the count path does not find it")
+	}
+	path := filepath.Join(t.TempDir(), "run.json")
+	var out bytes.Buffer
+	if err := run([]string{"-seeds", "1", "-save", path}, &out); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := readRun(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*8-8 {
+		t.Errorf("saved %d seeds, %d clean rows, %d detection rows; want 1, 8 (6 families, 2 with a count path), 56",
+			saved.Seeds, len(saved.Clean), len(saved.Detect))
+	}
+	out.Reset()
+	if err := run([]string{"-seeds", "1", "-against", path}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "(8 unchanged)") || !strings.Contains(out.String(), "(56 unchanged)") {
+		t.Errorf("a run against itself moved:\n%s", out.String())
+	}
+	if err := run([]string{"-seeds", "2", "-against", path}, &out); err == nil {
+		t.Error("a run over 2 seeds compared with one over 1")
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// synthRun is one run of the yardstick, as -save writes it.
+type synthRun struct {
+	Version int    `json:"version"`
+	Seeds   int    `json:"seeds"`
+	Step    string `json:"step"`
+	// ObserveCount is false when the detector had no ObserveCount: the count paths then went
+	// through Observe.
+	ObserveCount bool        `json:"observe_count"`
+	Clean        []cleanRow  `json:"clean"`
+	Detect       []detectRow `json:"detect"`
+}
+
+// saveVersion changes whenever the series or the measures change, so that runs that are not
+// comparable are not compared.
+const saveVersion = 1
+
+// cleanRow is one series kind's false alarms over its clean series.
+type cleanRow struct {
+	Series      string `json:"series"` // family/path
+	Points      int    `json:"points"`
+	Alarms      int    `json:"alarms"`
+	YoungPoints int    `json:"young_points"`
+	YoungAlarms int    `json:"young_alarms"`
+}
+
+func per10k(alarms, points int) float64 { return 1e4 * float64(alarms) / float64(points) }
+
+// detectRow is one series kind × anomaly kind over every seed.
+type detectRow struct {
+	Series   string `json:"series"`
+	Kind     string `json:"kind"`
+	Delay    int    `json:"delay"`
+	Seeds    int    `json:"seeds"`
+	Detected int    `json:"detected"`
+	// MedianDelay is over the detected seeds, in points; -1 when none was.
+	MedianDelay float64 `json:"median_delay"`
+	// MedianBest is the median over seeds of the best score within the delay.
+	MedianBest float64 `json:"median_best"`
+}
+
+func (r detectRow) key() string { return r.Series + " " + r.Kind }
+
+// paths returns the ways family f's series reach the detector: by value, and as counts when
+// the analyzer judges it so.
+func (f *family) paths() []string {
+	if f.count {
+		return []string{"count", "value"}
+	}
+	return []string{"value"}
+}
+
+// measure runs every family, path and kind over seeds 1..seeds.
+func measure(seeds int) synthRun {
+	run := synthRun{Version: saveVersion, Seeds: seeds, Step: step.String(), ObserveCount: hasObserveCount}
+	for i := range families {
+		f := &families[i]
+		for _, p := range f.paths() {
+			obs := observeValue
+			if p == "count" {
+				obs = observeCount
+			}
+			name := f.name + "/" + p
+			c := cleanRow{Series: name}
+			rows := map[kind]*detectRow{}
+			delays := map[kind][]float64{}
+			bests := map[kind][]float64{}
+			for seed := uint64(1); seed <= uint64(seeds); seed++ {
+				all, young := falseAlarms(detect(generate(f, clean, seed, 0, seriesPoints), obs))
+				c.Points += seriesPoints
+				c.Alarms += all
+				c.YoungPoints += youngPoints
+				c.YoungAlarms += young
+				at := onset(seed)
+				for _, k := range kinds {
+					if ok, _ := f.applies(k); !ok {
+						continue
+					}
+					r := rows[k]
+					if r == nil {
+						r = &detectRow{Series: name, Kind: k.String(), Delay: k.delay()}
+						rows[k] = r
+					}
+					o := judge(detect(generate(f, k, seed, at, at+k.delay()+1), obs), at, k.delay())
+					r.Seeds++
+					if o.detected {
+						r.Detected++
+						delays[k] = append(delays[k], float64(o.delay))
+					}
+					bests[k] = append(bests[k], o.best)
+				}
+			}
+			run.Clean = append(run.Clean, c)
+			for _, k := range kinds {
+				if r := rows[k]; r != nil {
+					r.MedianDelay, r.MedianBest = median(delays[k]), median(bests[k])
+					run.Detect = append(run.Detect, *r)
+				}
+			}
+		}
+	}
+	return run
+}
+
+// print writes the run: false alarms, the detection matrix, and each row in full.
+func (run synthRun) print(w io.Writer) {
+	fmt.Fprintf(w, "weir's detector on user-like series: %d seeds, one point per %s, %d points a series (onset in the last week)\n",
+		run.Seeds, run.Step, seriesPoints)
+	if !run.ObserveCount {
+		fmt.Fprintln(w, "(this detector has no ObserveCount: the count paths went through Observe)")
+	}
+	fmt.Fprintf(w, "\n%-16s %12s %12s\n", "false alarms", "per 10k", "first 1000")
+	for _, c := range run.Clean {
+		fmt.Fprintf(w, "%-16s %12.2f %12.2f\n", c.Series, per10k(c.Alarms, c.Points), per10k(c.YoungAlarms, c.YoungPoints))
+	}
+	fmt.Fprintf(w, "\n%-16s", "detected %")
+	for _, k := range kinds {
+		fmt.Fprintf(w, " %12s", k)
+	}
+	fmt.Fprintf(w, "\n%-16s", "within (points)")
+	for _, k := range kinds {
+		fmt.Fprintf(w, " %12d", k.delay())
+	}
+	fmt.Fprintln(w)
+	byKey := map[string]detectRow{}
+	for _, r := range run.Detect {
+		byKey[r.key()] = r
+	}
+	for _, c := range run.Clean {
+		fmt.Fprintf(w, "%-16s", c.Series)
+		for _, k := range kinds {
+			if r, ok := byKey[c.Series+" "+k.String()]; ok {
+				fmt.Fprintf(w, " %12.0f", 100*float64(r.Detected)/float64(r.Seeds))
+			} else {
+				fmt.Fprintf(w, " %12s", "-")
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n%-16s %-13s %5s %9s %12s %11s\n", "series", "anomaly", "delay", "detected", "median delay", "median best")
+	for _, r := range run.Detect {
+		fmt.Fprintf(w, "%-16s %-13s %5d %4d/%-4d %12s %11.3f\n", r.Series, r.Kind, r.Delay, r.Detected, r.Seeds, delayString(r.MedianDelay), r.MedianBest)
+	}
+}
+
+func delayString(d float64) string {
+	if d < 0 {
+		return "-"
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", d), ".0")
+}
