@@ -128,7 +128,22 @@ func installed(dir string) bool {
 // serve runs kinesalite's server (its package's main module, as its cli.js does) on a port
 // it binds itself, announced as testproc expects. The package's path is the script's first
 // argument.
+//
+// kinesalite rethrows any error on an incoming request (index.js: req.on('error', throw)), so a
+// client that goes away mid-request — a worker SIGTERMed while a call is in flight, which
+// TestSIGTERMDuringStartKinesis does on purpose — kills the server, and every later test on it
+// fails with "cannot reach the stream". Kinesis does not go down when a client hangs up: such an
+// error (ECONNRESET, "aborted") is logged and the server keeps serving; any other uncaught
+// error still ends it, as before.
 const serve = `
+process.on("uncaughtException", (err) => {
+  if (err && (err.code === "ECONNRESET" || err.message === "aborted")) {
+    console.error("kinesalite: a client went away mid-request (" + (err.code || err.message) + "); still serving")
+    return
+  }
+  console.error(err)
+  process.exit(1)
+})
 const s = require(process.argv[1])({createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50, shardLimit: 100})
 s.listen(0, "127.0.0.1", () => console.log("` + testproc.ListeningLine + `" + s.address().port))
 `
