@@ -7,7 +7,7 @@ import "math"
 // counter sit at an ordinary value, inside the band, and the forecaster's plain level soon
 // predicts the frozen value exactly: the residual goes to zero. On a series with a daily shape
 // the novelty model's levels are too wide for a run at one value to be a new context. So runs
-// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: 317).
+// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: 317 and 318).
 //
 // A run is k consecutive points each equal to the one before, and not zero (a run of zeros is the
 // stops channel's, zeros.go, whose reason names it). It is judged as a flatline alert a team
@@ -27,7 +27,9 @@ import "math"
 // a user would call the run a flatline, not how rare it is: the price stays that of the first
 // rare length, at most 2 ln Memory. A run that starts before the series has minEvidence points
 // is not judged: its rates are no evidence yet, and a value constant from the first point is a
-// setting, not a stall.
+// setting, not a stall. Nor is a run on a series where repeats are the rule (at least bodyShare
+// of its points repeat the one before: small counts, a coarse gauge, a setting): the flatline is
+// an alert for a metric that moves, as body.go's frozen value is.
 //
 // The channel speaks once per run: from the gate it holds its price until the run ends, and a
 // held score does not rise, so peaks.go reports the stall once, where re-evaluating the run at
@@ -75,10 +77,12 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 }
 
 // price is the raw surprise of a run starting now: that of its first length beyond ln Memory,
-// from the series' rates before it; 0 when the series is younger than minEvidence points or its
-// repeats always follow one another (q = 1: no run is rare on it).
+// from the series' rates before it; 0 when the series is younger than minEvidence points, when
+// repeats are the rule on it (bodyShare, body.go's line: a setting held again for twice as long
+// as ever is what a setting does, not a stall; 318), or when its repeats always follow one
+// another (q = 1: no run is rare on it).
 func (s *stuck) price(r *repeats, slow float64) float64 {
-	if r.n <= minEvidence {
+	if r.n <= minEvidence || r.share >= bodyShare {
 		return 0
 	}
 	p := math.Max(r.share, slow)

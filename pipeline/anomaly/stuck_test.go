@@ -69,7 +69,7 @@ var userFamilies = []userFamily{
 // the stall is one event: at most one alarm in its first Quiet points (a stall that lasts is
 // one episode, not one per doubling of its run). The onset is at a uniform point of the fourth
 // week, after three weeks to learn in (Memory), so it falls at any hour of any day. Before
-// the stuck-value channel (bench/nab/DECISIONS.md, rounds 42 and 43: 317) it was flagged on
+// the stuck-value channel (bench/nab/DECISIONS.md, rounds 42 and 43: 317, 318) it was flagged on
 // 0 (records), 0 (CPU) and 2 (latency) of 10 seeds, and latency seed 1 alarmed twice: the
 // forecaster's plain level soon predicts the frozen value, and the novelty model's levels are
 // too wide on a daily shape for a run at one value to be a new context.
@@ -105,5 +105,32 @@ func TestStuckValueOnUserSeries(t *testing.T) {
 					f.name, delay, flagged, seeds)
 			}
 		})
+	}
+}
+
+// TestSettingHeldAfterAChangeStaysQuiet: a setting (a replica count) that changes for one window
+// and goes back is a series where repeats are the rule: holding its value again for twice as
+// long as it ever has is what a setting does, not a stall. After the change's own event, no
+// alarm. The stuck-value channel as first shipped (bench/nab/DECISIONS.md 317) alarmed 5 to 6
+// times in a row once the new run passed twice the old one (after a change at point 2,000 or
+// 2,500; none at 500 or 1,000, whose doubling came before the report curve let the price reach
+// alarm_score). 318 prices no run where repeats are the rule.
+func TestSettingHeldAfterAChangeStaysQuiet(t *testing.T) {
+	for _, change := range []int{500, 1000, 2000, 2500} {
+		d := New(DefaultConfig())
+		var again []int
+		for i := 0; i < 3*change+2000; i++ {
+			v := 16.0
+			if i == change {
+				v = 17
+			}
+			if r := d.Observe(t0.Add(time.Duration(i)*step), v); r.Alarm && i > change+1 {
+				again = append(again, i-change)
+			}
+		}
+		if len(again) > 0 {
+			t.Errorf("a setting changed for one window at point %d alarmed %d times after, first %d points after the change",
+				change, len(again), again[0])
+		}
 	}
 }
