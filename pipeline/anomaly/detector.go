@@ -39,6 +39,7 @@ type Detector struct {
 	rec     records         // values beyond the series' range so far
 	vt      valueTail       // how often, and how regularly, the series goes as far out as this
 	rep     repeats         // how often a value equals the one before
+	stuck   stuck           // runs of a repeated value: a value that is stuck
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
 }
@@ -114,6 +115,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// A new shape at a value the series produces all the time is not the pattern channel's to
 	// report, unless the value is frozen (body.go).
 	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor()) && !d.rep.frozen(v)
+	sv := d.stuck.observe(v, &d.rep, slow, tail, decay)
 	d.rep.observe(v, slow)
 	// A deviation out into the series' own tail, on a trip that came on schedule, is worth no
 	// more than how often the series goes that far: a nightly job's spike to the same height is
@@ -129,8 +131,14 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		rs = math.Min(rs, poissonSurprise(v, exp))
 	}
 	s, why := rs, ReasonDeviation
-	if nv := d.novel.observe(nraw, slow); nv > s && !ordinary {
+	// A run at one value that the stuck channel judges is its news: the novelty of that shape is
+	// the same news, and would report the stall as an event of its own (stuck.go).
+	if nv := d.novel.observe(nraw, slow); nv > s && !ordinary && !d.stuck.speaking() {
 		s, why = nv, ReasonPattern
+	}
+	// A stuck value speaks as the pattern: the value is ordinary, its repetition is not.
+	if sv > s {
+		s, why = sv, ReasonPattern
 	}
 	if st := d.stops.observe(v, slow, tail, decay); st > s {
 		s, why = st, ReasonStopped

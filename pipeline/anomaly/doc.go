@@ -3,8 +3,8 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 5.5 KB),
-// snapshot and restore with msgpack. Each point is judged by three channels, each a surprise
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 5.7 KB),
+// snapshot and restore with msgpack. Each point is judged by four channels, each a surprise
 // (−ln of a tail probability) calibrated against the series' own history:
 //
 //   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
@@ -12,7 +12,11 @@
 //     standardised residual, which catches spikes, drops, shifts and changes of variance;
 //   - the contextual novelty of the series' shape (novelty.go): a pattern the series has not
 //     produced before, however small;
-//   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides.
+//   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides;
+//   - runs of a repeated value (stuck.go): on a series that rarely repeats a value, a value
+//     that has held for longer than minEvidence points and twice the longest the series has
+//     held one, a flatline (an exporter that froze), judged once per run as a pattern; the
+//     novelty channel is silent while such a run is under way.
 //
 // The novelty channel does not speak for a value in the body of the series (its p10–p90) unless
 // the value is frozen (body.go): a new shape made of ordinary values is the aftermath of what

@@ -20,12 +20,13 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 9 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 10 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
-// series: the first point after the restore has no previous value to repeat).
-const snapshotVersion = 10
+// series: the first point after the restore has no previous value to repeat; version 10 had no
+// stuck-value channel, which then starts as for a new series, its runs counted from the restore).
+const snapshotVersion = 11
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -72,6 +73,10 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	}
 	if version >= 10 {
 		fs = append(fs, &d.rep.n, &d.rep.last, &d.rep.share)
+	}
+	if version >= 11 {
+		u := &d.stuck
+		fs = append(fs, &u.run, &u.longest, &u.n, &u.held, &u.due, &u.pairs, &u.again, u.c.surprise[:], &u.c.top)
 	}
 	return fs
 }
@@ -150,11 +155,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 9, 8, 7, 6:
+	case snapshotVersion, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 9)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 10)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -177,7 +182,8 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
-		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 || nd.rep.n < 0 {
+		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 || nd.rep.n < 0 ||
+		nd.stuck.run < 0 || nd.stuck.longest < 0 || nd.stuck.n < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
@@ -189,6 +195,8 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.stops.c.surprise[:]...)
 	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high, nd.rec.rate)
 	scales = append(scales, nd.resid.c.top, nd.stops.c.top, nd.reports.top)
+	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.c.top)
+	scales = append(scales, nd.stuck.c.surprise[:]...)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")
@@ -206,8 +214,9 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 			return errors.New("anomaly: snapshot: value tail rate out of range")
 		}
 	}
-	// The share of repeats is a share of points, compared with bodyShare.
-	if !(nd.rep.share >= 0 && nd.rep.share <= 1) {
+	// The shares of repeats are shares of points, compared with bodyShare and divided one by the
+	// other into a probability.
+	if !(nd.rep.share >= 0 && nd.rep.share <= 1) || !(nd.stuck.pairs >= 0 && nd.stuck.pairs <= 1) {
 		return errors.New("anomaly: snapshot: share of repeats out of range")
 	}
 	// The previous bin indexes the histogram; trip counts, gaps and their variances are

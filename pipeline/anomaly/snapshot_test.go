@@ -207,6 +207,70 @@ func dailySnapshotFields(d *Detector, rec records) []restored {
 	}
 }
 
+// TestSnapshotMidStall: a snapshot taken five points into a stall, before the stuck-value
+// channel has judged it, restores a detector that judges it as the original does, point for
+// point: the run, its price and the series' longest run are state (version 11).
+func TestSnapshotMidStall(t *testing.T) {
+	const seed = 3
+	at := 21*pointsPerDay + 100
+	xs := userFamilies[1].gen(seed, at+pointsPerDay)
+	for i := at; i < len(xs); i++ {
+		xs[i] = xs[at-1]
+	}
+	cut := at + 5
+	orig := New(DefaultConfig())
+	for i := 0; i < cut; i++ {
+		orig.Observe(t0.Add(time.Duration(i)*step), xs[i])
+	}
+	b, err := orig.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restored Detector
+	if err := restored.UnmarshalMsgpack(b); err != nil {
+		t.Fatal(err)
+	}
+	alarmed := false
+	for i := cut; i < len(xs); i++ {
+		want, got := orig.Observe(t0.Add(time.Duration(i)*step), xs[i]), restored.Observe(t0.Add(time.Duration(i)*step), xs[i])
+		if got != want {
+			t.Fatalf("%d points into the stall, after the restore: %+v, want %+v", i-at, got, want)
+		}
+		alarmed = alarmed || want.Alarm && i <= at+12
+	}
+	if !alarmed {
+		t.Errorf("the stall was not flagged within 12 points: the test checks nothing")
+	}
+}
+
+// TestSnapshotReadsVersion10: a snapshot written by the detector before the stuck-value channel
+// (version 10; testdata/detector-v10.msgpack, saved by that code after 869 points of
+// series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
+// the old one wrote, its stuck-value channel starting as for a new series, and resumes observing.
+func TestSnapshotReadsVersion10(t *testing.T) {
+	// As the old code printed them.
+	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	d := readOldSnapshot(t, "detector-v10.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c", d.resid.c.surprise, curve},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
+			{"vt.n", d.vt.n, int64(869)},
+			{"vt.prev", d.vt.prev, 24},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"reports.top", d.reports.top, 2446.294052195124},
+			{"stops.c.top", d.stops.c.top, 0.0},
+			{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+			{"stuck", d.stuck, stuck{}},
+		}
+	})
+	if d.stuck.n != 288 {
+		t.Errorf("the stuck-value channel observed %d points after the restore, want 288", d.stuck.n)
+	}
+}
+
 // TestSnapshotReadsVersion9: a snapshot written by the detector before it kept its repeats
 // (version 9; testdata/detector-v9.msgpack, saved by that code after 869 points of
 // series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value

@@ -1,0 +1,108 @@
+package anomaly
+
+import "math"
+
+// stuck is the stuck-value channel: a value that holds for far longer than this series holds a
+// value. An exporter that dies and repeats its last value, a frozen sensor or a stalled job's
+// counter sit at an ordinary value, inside the band, and the forecaster's plain level soon
+// predicts the frozen value exactly: the residual goes to zero. On a series with a daily shape
+// the novelty model's levels are too wide for a run at one value to be a new context. So runs
+// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: 317 and 318).
+//
+// A run is k consecutive points each equal to the one before, and not zero (a run of zeros is the
+// stops channel's, zeros.go, whose reason names it). It is judged as a flatline alert a team
+// writes by hand, "the value has not changed for N windows" with N long against how long the
+// metric normally holds a value: once it is longer than minEvidence repeats (the evidence every
+// estimate here needs; 55 minutes at 5-minute windows, inside the hour a stall is worth a page
+// in) and longer than twice the longest run the series has completed (a record of run length, as
+// records.go's first visit beyond the series' range, with a margin of one doubling, the step run
+// lengths are judged by). Short runs on a series whose values come in steps (a CPU at 0.1%, an
+// hourly price) stay silent: round 42's forms, which spoke on them, cost NAB 0.5 to 1.5 points.
+//
+// Its raw surprise is priced at the run's first repeat from the series' rates before it (a run
+// is no evidence of its own ordinariness): −ln p − (j−1) ln q at the first length j beyond
+// ln Memory (a run rarer than once per horizon), p the series' share of repeats (repeats.share,
+// floored at one per horizon) and q its rate of a repeat after a repeat, relative to p, never
+// below p (a series too young to show its clusters is taken as independent). The gate says when
+// a user would call the run a flatline, not how rare it is: the price stays that of the first
+// rare length, at most 2 ln Memory. A run that starts before the series has minEvidence points
+// is not judged: its rates are no evidence yet, and a value constant from the first point is a
+// setting, not a stall. Nor is a run on a series where repeats are the rule (at least bodyShare
+// of its points repeat the one before: small counts, a coarse gauge, a setting): the flatline is
+// an alert for a metric that moves, as body.go's frozen value is.
+//
+// The channel speaks once per run: from the gate it holds its price until the run ends, and a
+// held score does not rise, so peaks.go reports the stall once, where re-evaluating the run at
+// each doubling, as the stops channel does, reported it at 8, 16, 32 and 64 points (round 42).
+// tailCurve recalibrates the price by how often this series produces such runs.
+type stuck struct {
+	run     int64   // current run of repeats
+	longest int64   // longest run of repeats the series has completed
+	n       int64   // points observed
+	held    float64 // raw surprise of the run once it has spoken, 0 before
+	due     float64 // raw surprise of the run under way, priced at its first repeat; 0: not judged
+	pairs   float64 // share of points that repeat the one before, which repeated the one before it
+	again   bool    // the last point repeated the one before (zeros too)
+	c       tailCurve
+}
+
+// observe folds in v, not yet observed by r (the series' repeats: its previous value and share
+// of repeats). slow is the EWMA rate over Memory; tail and decay are the tail rates' EWMA rate
+// and −ln(1 − tail).
+func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float64 {
+	s.n++
+	same := r.n > 0 && v == r.last
+	var x float64
+	if same && v != 0 {
+		if s.run == 0 {
+			s.due = s.price(r, slow)
+		}
+		if k := s.run + 1; s.held == 0 && k >= s.gate() {
+			s.held = s.due
+		}
+		x = s.held
+		s.run++
+	} else {
+		s.longest = max(s.longest, s.run)
+		s.run, s.held = 0, 0
+	}
+	out := s.c.correct(x)
+	s.c.observe(x, true, tail, decay)
+	s.pairs += rate(slow, s.n) * (indicator(same && s.again) - s.pairs)
+	s.again = same
+	if s.n <= minEvidence {
+		return 0
+	}
+	return out
+}
+
+// price is the raw surprise of a run starting now: that of its first length beyond ln Memory,
+// from the series' rates before it; 0 when the series is younger than minEvidence points, when
+// repeats are the rule on it (bodyShare, body.go's line: a setting held again for twice as long
+// as ever is what a setting does, not a stall; 318), or when its repeats always follow one
+// another (q = 1: no run is rare on it).
+func (s *stuck) price(r *repeats, slow float64) float64 {
+	if r.n <= minEvidence || r.share >= bodyShare {
+		return 0
+	}
+	p := math.Max(r.share, slow)
+	q := min(1, math.Max(p, s.pairs/p))
+	a, b, lm := -math.Log(p), -math.Log(q), -math.Log(slow)
+	if b == 0 {
+		return 0
+	}
+	// p ≥ slow, so a ≤ ln Memory: the first length j beyond it has j − 1 = ⌊(ln Memory − a)/b⌋ + 1
+	// (strictly beyond: one repeat on a series that has never repeated is exactly as rare as the
+	// floor assumes, and no rarer).
+	return a + (math.Floor((lm-a)/b)+1)*b
+}
+
+// gate is the length, in repeats, at which a run is judged: the first beyond minEvidence and
+// beyond twice the longest run the series has completed.
+func (s *stuck) gate() int64 { return max(minEvidence, 2*s.longest) + 1 }
+
+// speaking reports whether the channel judges the run under way: it has spoken for it, or will at
+// its gate. A run at one value is then this channel's news, and the novelty channel has nothing
+// to add: left to speak on the way to the gate, it reports a stall beyond the series' p90 as an
+// event of its own (bench/nab/DECISIONS.md 317).
+func (s *stuck) speaking() bool { return s.run > 0 && s.due > 0 }
