@@ -243,28 +243,35 @@ func TestSnapshotMidStall(t *testing.T) {
 	}
 }
 
+// restoredV9AndV10 is what the version-9 and version-10 snapshots in testdata hold in common:
+// both were saved after 869 points of series(869, 7, daily) with a spike of 500 at point 700,
+// by detectors that differ only in state those versions added. Values as the old code printed
+// them.
+func restoredV9AndV10(d *Detector) []restored {
+	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
+	return []restored{
+		{"n", d.n, int64(869)},
+		{"fc.level", d.fc.level, 97.9719802073806},
+		{"resid.c", d.resid.c.surprise, curve},
+		{"pk.cur", d.pk.cur, 0.8721880432263853},
+		{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
+		{"vt.n", d.vt.n, int64(869)},
+		{"vt.prev", d.vt.prev, 24},
+		{"resid.c.top", d.resid.c.top, 2440.989432969306},
+		{"reports.top", d.reports.top, 2446.294052195124},
+		{"stops.c.top", d.stops.c.top, 0.0},
+	}
+}
+
 // TestSnapshotReadsVersion10: a snapshot written by the detector before the stuck-value channel
 // (version 10; testdata/detector-v10.msgpack, saved by that code after 869 points of
 // series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
 // the old one wrote, its stuck-value channel starting as for a new series, and resumes observing.
 func TestSnapshotReadsVersion10(t *testing.T) {
-	// As the old code printed them.
-	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
 	d := readOldSnapshot(t, "detector-v10.msgpack", func(d *Detector) []restored {
-		return []restored{
-			{"n", d.n, int64(869)},
-			{"fc.level", d.fc.level, 97.9719802073806},
-			{"resid.c", d.resid.c.surprise, curve},
-			{"pk.cur", d.pk.cur, 0.8721880432263853},
-			{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
-			{"vt.n", d.vt.n, int64(869)},
-			{"vt.prev", d.vt.prev, 24},
-			{"resid.c.top", d.resid.c.top, 2440.989432969306},
-			{"reports.top", d.reports.top, 2446.294052195124},
-			{"stops.c.top", d.stops.c.top, 0.0},
-			{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
-			{"stuck", d.stuck, stuck{}},
-		}
+		return append(restoredV9AndV10(d),
+			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+			restored{"stuck", d.stuck, stuck{}})
 	})
 	if d.stuck.n != 288 {
 		t.Errorf("the stuck-value channel observed %d points after the restore, want 288", d.stuck.n)
@@ -276,22 +283,8 @@ func TestSnapshotReadsVersion10(t *testing.T) {
 // series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
 // the old one wrote, its repeats starting as for a new series, and resumes observing.
 func TestSnapshotReadsVersion9(t *testing.T) {
-	// As the old code printed them.
-	curve := [numLevels]float64{2.016571232314465, 2.9922570319954693, 4.448299406990849, 6.360672806676503, 9.032427095367257, 9.40379370380468, 9.406661065362083, 9.406662512119416, 9.406662512135766, 9.406662512135766}
 	d := readOldSnapshot(t, "detector-v9.msgpack", func(d *Detector) []restored {
-		return []restored{
-			{"n", d.n, int64(869)},
-			{"fc.level", d.fc.level, 97.9719802073806},
-			{"resid.c", d.resid.c.surprise, curve},
-			{"pk.cur", d.pk.cur, 0.8721880432263853},
-			{"rec", d.rec, records{n: 869, lo: 77.56457299287153, hi: 500, rate: 0.004602991944764101}},
-			{"vt.n", d.vt.n, int64(869)},
-			{"vt.prev", d.vt.prev, 24},
-			{"resid.c.top", d.resid.c.top, 2440.989432969306},
-			{"reports.top", d.reports.top, 2446.294052195124},
-			{"stops.c.top", d.stops.c.top, 0.0},
-			{"rep", d.rep, repeats{}},
-		}
+		return append(restoredV9AndV10(d), restored{"rep", d.rep, repeats{}})
 	})
 	if d.rep.n != 288 {
 		t.Errorf("repeats observed %d points after the restore, want 288", d.rep.n)
