@@ -20,14 +20,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	for i := 0; i < cut; i++ {
 		orig.Observe(at(i), xs[i])
 	}
-	b, err := orig.MarshalMsgpack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var restored Detector
-	if err := restored.UnmarshalMsgpack(b); err != nil {
-		t.Fatal(err)
-	}
+	restored := roundTrip(t, orig)
 	for i := cut; i < len(xs); i++ {
 		want, got := orig.Observe(at(i), xs[i]), restored.Observe(at(i), xs[i])
 		if got != want {
@@ -222,14 +215,7 @@ func TestSnapshotMidStall(t *testing.T) {
 	for i := 0; i < cut; i++ {
 		orig.Observe(t0.Add(time.Duration(i)*step), xs[i])
 	}
-	b, err := orig.MarshalMsgpack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var restored Detector
-	if err := restored.UnmarshalMsgpack(b); err != nil {
-		t.Fatal(err)
-	}
+	restored := roundTrip(t, orig)
 	alarmed := false
 	for i := cut; i < len(xs); i++ {
 		want, got := orig.Observe(t0.Add(time.Duration(i)*step), xs[i]), restored.Observe(t0.Add(time.Duration(i)*step), xs[i])
@@ -376,4 +362,18 @@ func TestSnapshotReadsVersion5(t *testing.T) {
 			{"vt", d.vt, valueTail{}},
 		}
 	})
+}
+
+// roundTrip returns a detector restored from d's snapshot.
+func roundTrip(t *testing.T, d *Detector) *Detector {
+	t.Helper()
+	b, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var restored Detector
+	if err := restored.UnmarshalMsgpack(b); err != nil {
+		t.Fatal(err)
+	}
+	return &restored
 }
