@@ -56,6 +56,8 @@ func runLOCO(args []string, stdout io.Writer) error {
 	all := fset.Bool("all", false, "LOCO over all 46 series (D and T): the final report only")
 	lookT := fset.Bool("test", false, "score the internal test subset T with thresholds from D (a logged look)")
 	perFile := fset.Bool("per-file", false, "print each held-out series' standard-profile result (never T's)")
+	losses := fset.String("losses", "", "print what each held-out D series of these categories (comma-separated, or \"all\") "+
+		"loses at its fold's standard threshold, row by row, with the channel that spoke (never T's)")
 	simplify := fset.Bool("simplify", false, "with -against: the run removes or merges a component; judge it by the simplification clause")
 	jobs := fset.Int("jobs", 2, "nabscore processes at once")
 	det := detectorFlags(fset)
@@ -69,6 +71,8 @@ func runLOCO(args []string, stdout io.Writer) error {
 		return errors.New("-all and -test exclude each other")
 	case *jobs < 1:
 		return errors.New("-jobs must be at least 1")
+	case *losses != "" && *lookT:
+		return errLossesOnT
 	}
 	spec, err := det.config()
 	if err != nil {
@@ -91,6 +95,13 @@ func runLOCO(args []string, stdout io.Writer) error {
 	test := split(labels)
 	dev := labels.filter(func(k string) bool { return !test[k] })
 	tset := labels.filter(func(k string) bool { return test[k] })
+	var lossCats []string
+	if *losses != "" {
+		// Resolved before the run, so that a misspelt category fails in a second.
+		if lossCats, err = lossCategories(*losses, dev); err != nil {
+			return err
+		}
+	}
 
 	tmp, err := os.MkdirTemp("", "nab-loco-")
 	if err != nil {
@@ -159,6 +170,12 @@ func runLOCO(args []string, stdout io.Writer) error {
 		fmt.Sprintf("%.2f", loco.pooled(profiles[2])))
 	if *perFile {
 		printFiles(stdout, loco, cats)
+	}
+	if lossCats != nil {
+		// dev, not scored: with -all the folds hold T's series too, and they are not printed.
+		if err := printLosses(stdout, spec, *dataDir, dev, loco, lossCats); err != nil {
+			return err
+		}
 	}
 	if *save != "" {
 		if err := writeJSON(*save, loco); err != nil {

@@ -146,16 +146,24 @@ func writeAll(spec detSpec, dataDir, outDir string, keys []string) (int, error) 
 // weir reports one event per anomalous episode, and NAB likewise counts only the first
 // detection in a window and charges every later one outside it as a false positive.
 func detect(cfg anomaly.Config, series []point, events bool) []float64 {
+	scores, _ := detectWhy(cfg, series, events)
+	return scores
+}
+
+// detectWhy is detect with the channel behind each score written (Result.Reason; ReasonNone
+// where 0 is written), for the losses printout (losses.go).
+func detectWhy(cfg anomaly.Config, series []point, events bool) ([]float64, []anomaly.Reason) {
 	d := anomaly.New(cfg)
 	scores := make([]float64, len(series))
+	why := make([]anomaly.Reason, len(series))
 	for i, p := range series {
 		r := d.Observe(p.t, p.v)
 		if events && !r.Peak {
 			continue
 		}
-		scores[i] = r.Score
+		scores[i], why[i] = r.Score, r.Reason
 	}
-	return scores
+	return scores, why
 }
 
 // dataFiles lists the CSV files under root as relative paths (<category>/<name>.csv), sorted
