@@ -113,8 +113,8 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	}
 	nraw := d.cx.observe(v, slow, d.p.quiet)
 	// A new shape at a value the series produces all the time is not the pattern channel's to
-	// report, unless the value is frozen (body.go).
-	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor()) && !d.rep.frozen(v)
+	// report (body.go); a value frozen there is the stuck channel's.
+	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor())
 	sv := d.stuck.observe(v, &d.rep, slow, tail, decay)
 	d.rep.observe(v, slow)
 	// A deviation out into the series' own tail, on a trip that came on schedule, is worth no
