@@ -7,16 +7,16 @@ package anomaly
 // the levels earlier in it, which were judged when they happened. Left to speak there, it
 // reports the return to normal after a spike as a second event, named a pattern, and a metric
 // that has been constant since its first point as stuck each time its run doubles. So the pattern
-// channel does not speak for a value in the body, unless that value is frozen
-// (bench/nab/DECISIONS.md 293–295).
+// channel does not speak for a value in the body (bench/nab/DECISIONS.md 293–295). A value frozen
+// there (a stuck sensor or a stalled job at an ordinary value) is news, but it is the stuck
+// channel's (stuck.go), which judges the run and keeps the pattern channel silent meanwhile, so
+// the body makes no exception for it (bench/nab/DECISIONS.md 331).
 //
 // A value is in the body when at least bodyShare of the series' values lie as far from the slow
 // centre on its side, or farther (the value tail's histogram, before the value counts): inside
-// the series' 10th to 90th percentiles, the range a user reads as "p10–p90". A frozen value is
-// one equal to the point before on a series whose values repeat less often than that: a stuck
-// sensor or a stalled job sits at an ordinary value, and only the pattern channel sees it; on a
-// series of small counts, a quantised gauge or a constant, where repeats are the rule, a repeat
-// is no news.
+// the series' 10th to 90th percentiles, the range a user reads as "p10–p90". A repeat is rare on
+// a series whose values repeat less often than that: on a series of small counts, a quantised
+// gauge or a constant, where repeats are the rule, a repeat is no news (stuck.go).
 
 // bodyShare is the share of a series' values that must lie at least as far out as a value, on its
 // side, for the value to be in the body; and the share of repeats below which a repeat is rare.
@@ -34,12 +34,6 @@ type repeats struct {
 	n     int64   // points observed
 	last  float64 // the previous value
 	share float64 // share of points equal to the one before: a running average, then an EWMA
-}
-
-// frozen reports whether v, not yet observed, repeats the previous value on a series whose values
-// repeat on fewer than bodyShare of its points.
-func (r *repeats) frozen(v float64) bool {
-	return r.n > 0 && v == r.last && r.share < bodyShare
 }
 
 // observe folds v in; slow is the EWMA rate (one over Memory points).

@@ -112,9 +112,14 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
 	nraw := d.cx.observe(v, slow, d.p.quiet)
+	nv := d.novel.observe(nraw, slow)
 	// A new shape at a value the series produces all the time is not the pattern channel's to
-	// report, unless the value is frozen (body.go).
-	ordinary := d.vt.inBody(v, d.cx.center, d.cx.spreadFloor()) && !d.rep.frozen(v)
+	// report (body.go); a value frozen there is the stuck channel's. Whether the value is in the
+	// body is read from the value tail's histogram before this point counts, and only when the
+	// pattern channel has something to say (it can speak only when nv > 0, since no surprise is
+	// negative): reading it sums one side of the histogram, and the channel is silent on most
+	// points.
+	ordinary := nv > 0 && d.vt.inBody(v, d.cx.center, d.cx.spreadFloor())
 	sv := d.stuck.observe(v, &d.rep, slow, tail, decay)
 	d.rep.observe(v, slow)
 	// A deviation out into the series' own tail, on a trip that came on schedule, is worth no
@@ -133,7 +138,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	s, why := rs, ReasonDeviation
 	// A run at one value that the stuck channel judges is its news: the novelty of that shape is
 	// the same news, and would report the stall as an event of its own (stuck.go).
-	if nv := d.novel.observe(nraw, slow); nv > s && !ordinary && !d.stuck.speaking() {
+	if nv > s && !ordinary && !d.stuck.speaking() {
 		s, why = nv, ReasonPattern
 	}
 	// A stuck value speaks as the pattern: the value is ordinary, its repetition is not.

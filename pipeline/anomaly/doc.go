@@ -18,9 +18,9 @@
 //     held one, a flatline (an exporter that froze), judged once per run as a pattern; the
 //     novelty channel is silent while such a run is under way.
 //
-// The novelty channel does not speak for a value in the body of the series (its p10–p90) unless
-// the value is frozen (body.go): a new shape made of ordinary values is the aftermath of what
-// was already judged, while a value stuck where the series rarely repeats is news.
+// The novelty channel does not speak for a value in the body of the series (its p10–p90;
+// body.go): a new shape made of ordinary values is the aftermath of what was already judged, and
+// a value stuck there is the stuck channel's news.
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
 // and tailRate recalibrate it by the frequencies the series really produces. A deviation out to

@@ -29,7 +29,7 @@ import "math"
 // is not judged: its rates are no evidence yet, and a value constant from the first point is a
 // setting, not a stall. Nor is a run on a series where repeats are the rule (at least bodyShare
 // of its points repeat the one before: small counts, a coarse gauge, a setting): the flatline is
-// an alert for a metric that moves, as body.go's frozen value is.
+// an alert for a metric that moves (body.go's line between a rare repeat and the rule).
 //
 // The channel speaks once per run: from the gate it holds its price until the run ends, and a
 // held score does not rise, so peaks.go reports the stall once, where re-evaluating the run at

@@ -19,10 +19,12 @@ type surprise struct {
 }
 
 const (
-	// shortRate averages the novelty measures over ~5 points: a burst of new contexts (a new
-	// pattern) becomes one clear signal. The residual is not smoothed: an isolated spike must
-	// stand on the point where it happens, not be averaged away (bench/nab/DECISIONS.md 4, 12).
-	shortRate = 0.2
+	// shortRate averages the novelty measures over about ctxOrder points: a new pattern is a
+	// context of ctxOrder levels, which passes in ctxOrder points at the fastest, and its burst of
+	// new contexts becomes one clear signal (bench/nab/DECISIONS.md 330). The residual is not
+	// smoothed: an isolated spike must stand on the point where it happens, not be averaged away
+	// (bench/nab/DECISIONS.md 4, 12).
+	shortRate = 1.0 / ctxOrder
 	// minEvidence is the number of observations a baseline needs before its surprise counts:
 	// a variance estimated from a handful of values near zero makes any later value look
 	// impossibly rare (what made a young demo raise 49 alerts at once for values inside their
@@ -101,9 +103,9 @@ func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 	return out
 }
 
-// noveltyChannel is the calibrated surprise of a novelty measure, smoothed over ~5 points and
-// recalibrated on two levels (tailRate). The novelty measures are mostly zero with rare bursts,
-// and the two-level curve suits them better than the residual's ten levels
+// noveltyChannel is the calibrated surprise of a novelty measure, smoothed over about ctxOrder
+// points and recalibrated on two levels (tailRate). The novelty measures are mostly zero with
+// rare bursts, and the two-level curve suits them better than the residual's ten levels
 // (bench/nab/DECISIONS.md 14).
 type noveltyChannel struct {
 	s surprise

@@ -39,9 +39,12 @@ type valueTail struct {
 const valueSpan = ctxHalf * ctxWidth
 
 const (
-	// tripRate weighs about the last four trips (a few nights) in the gaps' mean and variance;
-	// the first gaps are averaged plainly.
-	tripRate = 0.25
+	// tripRate is the weight of the latest gap in the gaps' mean and variance once they are an
+	// EWMA; the first gaps are averaged plainly (the k-th at 1/k). At 1/(regularTrips+1) the
+	// average stays plain through the first gap judged against it and the next, then keeps that
+	// weight (about the last four trips, a few nights): how many trips make a schedule is said
+	// once, by regularTrips (bench/nab/DECISIONS.md 329).
+	tripRate = 1.0 / (regularTrips + 1)
 	// regularCV is the coefficient of variation of the gaps below which trips are regular, and
 	// the share of the mean gap within which a trip is on schedule: a clock gives 0, memoryless
 	// (Poisson) arrivals 1, and a half is halfway.
