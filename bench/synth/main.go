@@ -4,7 +4,7 @@
 // the clean series and, per family and anomaly, the detection rate within a stated delay, the
 // median delay and the median best score (README.md).
 //
-//	go run ./bench/synth [-seeds N] [-save FILE] [-against FILE]
+//	go run ./bench/synth [-seeds N] [-save FILE] [-against FILE] [-alarms]
 //
 // It decides nothing: decisions stay NAB's leave-one-category-out rule (bench/nab/README.md);
 // this is reported beside them, so that a change that helps NAB and hurts these series shows it.
@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/weirstream/weir/pipeline/anomaly"
 )
 
 func main() {
@@ -30,6 +32,7 @@ func run(args []string, stdout io.Writer) error {
 	seeds := fset.Int("seeds", 50, "series per family and anomaly (each seed a different series and onset)")
 	save := fset.String("save", "", "save the run as JSON to this file")
 	against := fset.String("against", "", "compare with a run saved by -save and print what changed")
+	alarms := fset.Bool("alarms", false, "also print where the clean series' false alarms fall: by channel, age and time of day")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +55,12 @@ func run(args []string, stdout io.Writer) error {
 		}
 	}
 	if base != nil {
-		return compare(stdout, *base, cur)
+		if err := compare(stdout, *base, cur); err != nil {
+			return err
+		}
+	}
+	if *alarms {
+		printWhere(stdout, alarmsWhere(*seeds), anomaly.DefaultConfig().AlarmScore)
 	}
 	return nil
 }
