@@ -122,7 +122,16 @@ func TestRunSaveAgainst(t *testing.T) {
 			t.Errorf("a run against itself moved (no %q):\n%s", want, out.String())
 		}
 	}
-	if err := run([]string{"-seeds", "2", "-against", path}, &out); err == nil {
-		t.Error("a run over 2 seeds compared with one over 1")
+	// An incomparable base is refused before the run: nothing is printed.
+	out.Reset()
+	if err := run([]string{"-seeds", "2", "-against", path}, &out); err == nil || out.Len() > 0 {
+		t.Errorf("a run over 2 seeds compared with one over 1 (error %v, %d bytes printed)", err, out.Len())
+	}
+	saved.Version = saveVersion - 1
+	if err := writeRun(path, *saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-seeds", "1", "-against", path}, &out); err == nil || out.Len() > 0 {
+		t.Errorf("a run of version %d compared with one of version %d (error %v, %d bytes printed)", saveVersion, saveVersion-1, err, out.Len())
 	}
 }
