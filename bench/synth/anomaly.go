@@ -9,7 +9,11 @@ import (
 // kind is a scripted anomaly of the kinds users mean. Sizes are in the family's scale (its
 // ordinary point-to-point noise), so that each is plainly visible on a chart of the series
 // without being a different series: 10 scales for a one-window spike, 5 for a change that
-// lasts.
+// lasts. Two are smaller on purpose, because what users mean by them shows in no single point:
+// a small shift of 1.5 scales (a deploy raises a latency's floor a little, a producer loses a
+// tenth of its traffic), which only accumulated evidence can tell from noise; and flapping, one
+// point in three 3 scales above its level (the band's edge, which the clean noise reaches every
+// few days), where the rate of excursions is new and no excursion is.
 type kind int
 
 const (
@@ -22,21 +26,28 @@ const (
 	variance                // the noise around the level three times as large
 	drift                   // the level moves up by 5 scales over a day, linearly
 	missedCycle             // the daily cycle does not happen for a day: the level stays at the day's mean
+	smallShift              // the level 1.5 scales higher from onset on: a deploy raises a floor a little
+	flapping                // every third point 3 scales above its level from onset on: each excursion ordinary, their rate not
 )
 
-var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle"}
+var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle", "small shift", "flapping"}
 
 func (k kind) String() string { return kindNames[k] }
 
 // kinds are the scripted anomalies, in the table's order.
-var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle}
+var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle, smallShift, flapping}
 
 // delay is how many points after the onset an alarm still counts as detecting the anomaly.
 // A spike is one window: an alarm after it is about something else. A shift, a stop, a stuck
 // value or a wider noise is worth a page within the hour (12 points); later, a person looking
 // at a dashboard would have seen it. A drift is only 5 scales away at the end of its day, so
 // its whole ramp counts. A missed cycle differs from the clean day only where the cycle would
-// have left its mean; within 12 hours of any onset it passes a peak or a trough.
+// have left its mean; within 12 hours of any onset it passes a peak or a trough. A small shift
+// is not plain on its own point, only as evidence accumulated over points: 40 points is four
+// times the average run length of a two-sided CUSUM (k = 1/2, h = ln(Memory × tailHorizon) ≈ 9.4
+// nats) at 1.5 deviations, about 10 points (Siegmund), the delay round 38's behaviour test gave a
+// sequential test at that size. Flapping is four excursions within the hour, where its rate, not
+// any one excursion, is the news.
 func (k kind) delay() int {
 	switch k {
 	case spike:
@@ -45,6 +56,8 @@ func (k kind) delay() int {
 		return pointsPerDay
 	case missedCycle:
 		return pointsPerDay / 2
+	case smallShift:
+		return 40
 	}
 	return 12
 }
@@ -94,6 +107,8 @@ func generate(f *family, k kind, seed uint64, at, n int) []float64 {
 				m = f.shifted(m, 5)
 			case shiftDown:
 				m = f.shifted(m, -5)
+			case smallShift:
+				m = f.shifted(m, 1.5)
 			case drift:
 				m = f.shifted(m, 5*math.Min(1, float64(i-at+1)/float64(pointsPerDay)))
 			case missedCycle:
@@ -115,6 +130,10 @@ func generate(f *family, k kind, seed uint64, at, n int) []float64 {
 				x = xs[at-1]
 			case variance:
 				x = m + 3*(x-m)
+			case flapping:
+				if (i-at)%3 == 0 {
+					x += 3 * f.scale(m)
+				}
 			}
 		}
 		xs[i] = f.clamp(x)

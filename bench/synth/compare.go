@@ -43,8 +43,8 @@ func comparable(base, cur synthRun) string {
 	return ""
 }
 
-// compare prints what moved from base to cur: every false-alarm rate and every detection row
-// that changed, as old -> new, and how many rows did not. It decides nothing: the yardstick is
+// compare prints what moved from base to cur: every false-alarm rate (clean and delivered
+// otherwise) and every detection row that changed, as old -> new, and how many rows did not. It decides nothing: the yardstick is
 // reported beside NAB's rule.
 func compare(w io.Writer, base, cur synthRun) error {
 	if why := comparable(base, cur); why != "" {
@@ -73,6 +73,29 @@ func compare(w io.Writer, base, cur synthRun) error {
 			per10k(b.Alarms, b.Points), per10k(c.Alarms, c.Points), per10k(c.Alarms, c.Points)-per10k(b.Alarms, b.Points),
 			per10k(b.YoungAlarms, b.YoungPoints), per10k(c.YoungAlarms, c.YoungPoints),
 			per10k(c.YoungAlarms, c.YoungPoints)-per10k(b.YoungAlarms, b.YoungPoints))
+	}
+	fmt.Fprintf(w, "(%d unchanged)\n", same)
+
+	fmt.Fprintf(w, "\nagainst base: false alarms per 10k delivered otherwise (counted / early), base -> this run\n")
+	oldV := map[string]deliveryRow{}
+	for _, r := range base.Delivery {
+		oldV[r.key()] = r
+	}
+	same = 0
+	for _, r := range cur.Delivery {
+		b, ok := oldV[r.key()]
+		if !ok {
+			fmt.Fprintf(w, "%-16s %-11s new\n", r.Series, r.Kind)
+			continue
+		}
+		if b.Alarms == r.Alarms && b.EarlyAlarms == r.EarlyAlarms {
+			same++
+			continue
+		}
+		fmt.Fprintf(w, "%-16s %-11s %6.2f -> %6.2f (%+.2f)   %6.2f -> %6.2f (%+.2f)\n", r.Series, r.Kind,
+			per10k(b.Alarms, b.Points), per10k(r.Alarms, r.Points), per10k(r.Alarms, r.Points)-per10k(b.Alarms, b.Points),
+			per10k(b.EarlyAlarms, b.EarlyPoints), per10k(r.EarlyAlarms, r.EarlyPoints),
+			per10k(r.EarlyAlarms, r.EarlyPoints)-per10k(b.EarlyAlarms, b.EarlyPoints))
 	}
 	fmt.Fprintf(w, "(%d unchanged)\n", same)
 

@@ -174,8 +174,10 @@ var families = []family{
 		},
 		clamp: identity,
 		skip: map[kind]string{
-			stuck:    "a constant is always stuck",
-			variance: "a constant has no variance to scale: noise on it is new, counted as a shift or spike",
+			stuck:      "a constant is always stuck",
+			variance:   "a constant has no variance to scale: noise on it is new, counted as a shift or spike",
+			smallShift: "a constant's every change is plain: the shift rows",
+			flapping:   "a constant has no band to leave: any excursion on it is new, the spike row",
 		},
 	},
 }

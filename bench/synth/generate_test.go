@@ -100,13 +100,23 @@ func TestAnomaliesAsScripted(t *testing.T) {
 				if slices.ContainsFunc(xs[at:], func(x float64) bool { return x != xs[at-1] }) {
 					t.Errorf("%s stuck: not all %v after the onset", f.name, xs[at-1])
 				}
-			case shiftUp, shiftDown:
-				k5 := 5.0
-				if k == shiftDown {
-					k5 = -5
-				}
-				if r := moved(f, xs, c, at, n, func(int) float64 { return k5 }); r < 0.8 || r > 1.2 {
+			case shiftUp, shiftDown, smallShift:
+				size := map[kind]float64{shiftUp: 5, shiftDown: -5, smallShift: 1.5}[k]
+				if r := moved(f, xs, c, at, n, func(int) float64 { return size }); r < 0.8 || r > 1.2 {
 					t.Errorf("%s %s: moved %.2f times the scripted shift over a day", f.name, k, r)
+				}
+			case flapping:
+				// Every third point from the onset 3 scales above the clean value (whole counts
+				// round), the others the clean values.
+				for i := at; i < n; i++ {
+					d, want := xs[i]-c[i], 0.0
+					if (i-at)%3 == 0 {
+						want = 3 * f.scale(f.level(load(i)))
+					}
+					if math.Abs(d-want) > 1 {
+						t.Errorf("%s flapping: point %d is %.1f above the clean value, want %.1f", f.name, i-at, d, want)
+						break
+					}
 				}
 			case variance:
 				xs := generate(f, k, 5, at, at+2000)

@@ -42,9 +42,13 @@ func run(args []string, stdout io.Writer) error {
 	var base *synthRun
 	if *against != "" {
 		var err error
-		// Read before the run, so that a bad file fails at once.
+		// Read and checked before the run, so that a bad or incomparable file fails at once
+		// rather than after the whole run.
 		if base, err = readRun(*against); err != nil {
 			return err
+		}
+		if why := comparable(*base, synthRun{Version: saveVersion, Seeds: *seeds, Step: step.String()}); why != "" {
+			return fmt.Errorf("not comparable: %s", why)
 		}
 	}
 	cur := measure(*seeds)

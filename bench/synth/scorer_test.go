@@ -67,6 +67,10 @@ func TestCompare(t *testing.T) {
 	cur.Clean[0].Alarms = 20
 	cur.Detect = []detectRow{base.Detect[0], base.Detect[1]}
 	cur.Detect[0].Detected, cur.Detect[0].MedianDelay, cur.Detect[0].MedianBest = 2, 1, 0.6
+	base.Delivery = []deliveryRow{{Series: "a/value", Kind: "gap 2h", Points: 1000, Alarms: 1, EarlyPoints: 100},
+		{Series: "b/value", Kind: "gap 2h", Points: 1000, EarlyPoints: 100}}
+	cur.Delivery = []deliveryRow{base.Delivery[0], base.Delivery[1]}
+	cur.Delivery[1].Alarms, cur.Delivery[1].EarlyAlarms = 2, 1
 	var out bytes.Buffer
 	if err := compare(&out, base, cur); err != nil {
 		t.Fatal(err)
@@ -74,12 +78,13 @@ func TestCompare(t *testing.T) {
 	for _, want := range []string{
 		"a/value           10.00 ->  20.00 (+10.00)    30.00 ->  30.00 (+0.00)",
 		"a/value          spike            1 -> 2    (  +1)      0 -> 1      0.400 -> 0.600 (+0.200)",
+		"b/value          gap 2h        0.00 ->  20.00 (+20.00)     0.00 -> 100.00 (+100.00)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("comparison lacks %q:\n%s", want, out.String())
 		}
 	}
-	if n := strings.Count(out.String(), "(1 unchanged)"); n != 2 {
+	if n := strings.Count(out.String(), "(1 unchanged)"); n != 3 {
 		t.Errorf("comparison should count one unchanged row of each table:\n%s", out.String())
 	}
 	cur.Seeds = 3
@@ -102,18 +107,31 @@ func TestRunSaveAgainst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*8-8 {
-		t.Errorf("saved %d seeds, %d clean rows, %d detection rows; want 1, 8 (6 families, 2 with a count path), 56",
-			saved.Seeds, len(saved.Clean), len(saved.Detect))
+	// 8 series kinds × 10 anomalies, less the 10 skipped (lag 3, errors 1, setting 6); 8 × 5
+	// deliveries.
+	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*10-10 || len(saved.Delivery) != 8*5 {
+		t.Errorf("saved %d seeds, %d clean rows, %d detection rows, %d delivery rows; want 1, 8 (6 families, 2 with a count path), 70, 40",
+			saved.Seeds, len(saved.Clean), len(saved.Detect), len(saved.Delivery))
 	}
 	out.Reset()
 	if err := run([]string{"-seeds", "1", "-against", path}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "(8 unchanged)") || !strings.Contains(out.String(), "(56 unchanged)") {
-		t.Errorf("a run against itself moved:\n%s", out.String())
+	for _, want := range []string{"(8 unchanged)", "(40 unchanged)", "(70 unchanged)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("a run against itself moved (no %q):\n%s", want, out.String())
+		}
 	}
-	if err := run([]string{"-seeds", "2", "-against", path}, &out); err == nil {
-		t.Error("a run over 2 seeds compared with one over 1")
+	// An incomparable base is refused before the run: nothing is printed.
+	out.Reset()
+	if err := run([]string{"-seeds", "2", "-against", path}, &out); err == nil || out.Len() > 0 {
+		t.Errorf("a run over 2 seeds compared with one over 1 (error %v, %d bytes printed)", err, out.Len())
+	}
+	saved.Version = saveVersion - 1
+	if err := writeRun(path, *saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-seeds", "1", "-against", path}, &out); err == nil || out.Len() > 0 {
+		t.Errorf("a run of version %d compared with one of version %d (error %v, %d bytes printed)", saveVersion, saveVersion-1, err, out.Len())
 	}
 }

@@ -13,14 +13,16 @@ type synthRun struct {
 	Step    string `json:"step"`
 	// ObserveCount is false when the detector had no ObserveCount: the count paths then went
 	// through Observe.
-	ObserveCount bool        `json:"observe_count"`
-	Clean        []cleanRow  `json:"clean"`
-	Detect       []detectRow `json:"detect"`
+	ObserveCount bool          `json:"observe_count"`
+	Clean        []cleanRow    `json:"clean"`
+	Detect       []detectRow   `json:"detect"`
+	Delivery     []deliveryRow `json:"delivery"`
 }
 
 // saveVersion changes whenever the series or the measures change, so that runs that are not
-// comparable are not compared.
-const saveVersion = 1
+// comparable are not compared. 2: the small shift and flapping anomalies and the deliveries
+// (round 49).
+const saveVersion = 2
 
 // cleanRow is one series kind's false alarms over its clean series.
 type cleanRow struct {
@@ -57,7 +59,7 @@ func (f *family) paths() []string {
 	return []string{"value"}
 }
 
-// measure runs every family, path and kind over seeds 1..seeds.
+// measure runs every family, path, kind and delivery over seeds 1..seeds.
 func measure(seeds int) synthRun {
 	run := synthRun{Version: saveVersion, Seeds: seeds, Step: step.String(), ObserveCount: hasObserveCount}
 	for i := range families {
@@ -72,13 +74,31 @@ func measure(seeds int) synthRun {
 			rows := map[kind]*detectRow{}
 			delays := map[kind][]float64{}
 			bests := map[kind][]float64{}
+			drows := make([]deliveryRow, len(deliveries))
+			for j, k := range deliveries {
+				drows[j] = deliveryRow{Series: name, Kind: k.String()}
+			}
 			for seed := uint64(1); seed <= uint64(seeds); seed++ {
-				all, young := falseAlarms(detect(generate(f, clean, seed, 0, seriesPoints), obs))
+				at := onset(seed)
+				// The clean run goes on past the series' end as far as a delivery counts, so that
+				// each delivered point has the clean run's verdict on it; its false alarms are
+				// those of the series' own points.
+				n := seriesPoints
+				for _, k := range deliveries {
+					as, _, _ := k.arrivals(seed, at)
+					n = max(n, as[len(as)-1].i+1)
+				}
+				xs := generate(f, clean, seed, 0, n)
+				crs := detect(xs, obs)
+				all, young := falseAlarms(crs[:seriesPoints])
 				c.Points += seriesPoints
 				c.Alarms += all
 				c.YoungPoints += youngPoints
 				c.YoungAlarms += young
-				at := onset(seed)
+				for j, k := range deliveries {
+					as, from, early := k.arrivals(seed, at)
+					drows[j].add(deliver(xs, as, obs), as, from, early, crs)
+				}
 				for _, k := range kinds {
 					if ok, _ := f.applies(k); !ok {
 						continue
@@ -98,6 +118,7 @@ func measure(seeds int) synthRun {
 				}
 			}
 			run.Clean = append(run.Clean, c)
+			run.Delivery = append(run.Delivery, drows...)
 			for _, k := range kinds {
 				if r := rows[k]; r != nil {
 					r.MedianDelay, r.MedianBest = median(delays[k]), median(bests[k])
@@ -109,7 +130,8 @@ func measure(seeds int) synthRun {
 	return run
 }
 
-// print writes the run: false alarms, the detection matrix, and each row in full.
+// print writes the run: false alarms, clean and delivered otherwise, the detection matrix, and
+// each detection row in full.
 func (run synthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "weir's detector on user-like series: %d seeds, one point per %s, %d points a series (onset in the last week)\n",
 		run.Seeds, run.Step, seriesPoints)
@@ -119,6 +141,13 @@ func (run synthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%-16s %12s %12s\n", "false alarms", "per 10k", "first 1000")
 	for _, c := range run.Clean {
 		fmt.Fprintf(w, "%-16s %12.2f %12.2f\n", c.Series, per10k(c.Alarms, c.Points), per10k(c.YoungAlarms, c.YoungPoints))
+	}
+	fmt.Fprintf(w, "\nfalse alarms on the clean series delivered otherwise, per 10k points counted (the clean run's at the same points)\n")
+	fmt.Fprintf(w, "%-16s %-11s %8s %8s %8s %8s %8s %8s\n", "series", "delivery", "counted", "per 10k", "clean", "early", "per 10k", "clean")
+	for _, r := range run.Delivery {
+		fmt.Fprintf(w, "%-16s %-11s %8d %8.2f %8.2f %8d %8.2f %8.2f\n", r.Series, r.Kind,
+			r.Points, per10k(r.Alarms, r.Points), per10k(r.CleanAlarms, r.Points),
+			r.EarlyPoints, per10k(r.EarlyAlarms, r.EarlyPoints), per10k(r.CleanEarlyAlarms, r.EarlyPoints))
 	}
 	fmt.Fprintf(w, "\n%-16s", "detected %")
 	for _, k := range kinds {
