@@ -92,7 +92,7 @@ func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observ
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slots(t)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		exp, _ := d.fc.predict(ws, ts)
+		exp := d.fc.predict(ws, ts)
 		dev := d.fc.devFloor()
 		return Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
 	}

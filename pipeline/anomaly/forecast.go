@@ -80,16 +80,16 @@ func rate(r float64, n int64) float64 {
 	return r
 }
 
-// predict returns the expected value for a point in slot (w, s) and whether the seasonal
-// model is the one in use.
-func (f *forecast) predict(w, s int) (float64, bool) {
+// predict returns the expected value for a point in slot (w, s): the prediction of the model
+// that has been more accurate lately.
+func (f *forecast) predict(w, s int) float64 {
 	if f.n == 0 {
-		return 0, false
+		return 0
 	}
 	if f.errSeas < f.errPlain {
-		return f.seasonal(w, s), true
+		return f.seasonal(w, s)
 	}
-	return f.level, false
+	return f.level
 }
 
 // seasonal returns the seasonal model's prediction for slot (w, s). A weekend slot never
@@ -110,7 +110,7 @@ func (f *forecast) seasonal(w, s int) float64 {
 // observe folds v in and returns the standardised residual |v−expected|/dev computed before
 // the update, plus the expected value and the deviation it used.
 func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, dev float64) {
-	expected, _ = f.predict(w, s)
+	expected = f.predict(w, s)
 	f.n++
 	if f.n == 1 {
 		f.level, f.base = v, v

@@ -22,8 +22,8 @@ func poissonSurprise(v, lambda float64) float64 {
 	if !(lambda > 0) {
 		return math.Inf(1)
 	}
-	if v < lambda && v == 0 {
-		return lambda // P(X ≤ 0) = e^−λ exactly, whatever λ
+	if v == 0 {
+		return lambda // v < λ: P(X ≤ 0) = e^−λ exactly, whatever λ
 	}
 	// ln P(X = v), the tail's first term.
 	lg, _ := math.Lgamma(v + 1)

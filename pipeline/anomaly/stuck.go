@@ -70,9 +70,8 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 	s.c.observe(x, true, tail, decay)
 	s.pairs += rate(slow, s.n) * (indicator(same && s.again) - s.pairs)
 	s.again = same
-	if s.n <= minEvidence {
-		return 0
-	}
+	// No minEvidence return, unlike the stops channel: out is the curve at 0, which is 0, until a
+	// run reaches its gate, more than minEvidence repeats that this channel has observed.
 	return out
 }
 

@@ -97,9 +97,8 @@ func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 	s := e.s.observe(z, longRate, 1)
 	out := e.c.correct(s)
 	e.c.observe(s, true, tail, decay)
-	if !e.s.trusted() {
-		return 0
-	}
+	// No minEvidence check, unlike the novelty channel: the prior is worth residualPrior
+	// observations, more than minEvidence, so the baseline is trusted from the first residual.
 	return out
 }
 
