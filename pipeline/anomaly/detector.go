@@ -101,8 +101,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	tail := slow / tailHorizon // the tail rates' EWMA rate
 	decay := -math.Log1p(-tail)
 
-	// Three channels of evidence, each a surprise calibrated against this series' history; the
-	// most surprising speaks for the point, unless a record's rarity is larger.
+	// Four channels of evidence (the residual, the novelty of the shape, a stuck value, a run of
+	// zeros), each a surprise calibrated against this series' history; the most surprising
+	// speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
 	var rs float64
 	if d.fc.n > minEvidence {

@@ -7,7 +7,8 @@ import "math"
 // counter sit at an ordinary value, inside the band, and the forecaster's plain level soon
 // predicts the frozen value exactly: the residual goes to zero. On a series with a daily shape
 // the novelty model's levels are too wide for a run at one value to be a new context. So runs
-// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: 317 and 318).
+// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: the channel of 314 and
+// 316, judged at its gate, 317, and not where repeats are the rule, 318).
 //
 // A run is k consecutive points each equal to the one before, and not zero (a run of zeros is the
 // stops channel's, zeros.go, whose reason names it). It is judged as a flatline alert a team
