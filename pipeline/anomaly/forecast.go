@@ -71,15 +71,6 @@ func slots(t time.Time) (int, int) {
 	return week, sod * todBins / 86400
 }
 
-// rate returns max(r, 1/n): a running average while young, an EWMA once old enough. It lets
-// every statistic be useful after a handful of points without a separate initialisation.
-func rate(r float64, n int64) float64 {
-	if inv := 1 / float64(n); inv > r {
-		return inv
-	}
-	return r
-}
-
 // predict returns the expected value for a point in slot (w, s): the prediction of the model
 // that has been more accurate lately.
 func (f *forecast) predict(w, s int) float64 {

@@ -106,3 +106,19 @@ func (s *stuck) gate() int64 { return max(minEvidence, 2*s.longest) + 1 }
 // to add: left to speak on the way to the gate, it reports a stall beyond the series' p90 as an
 // event of its own (bench/nab/DECISIONS.md 317).
 func (s *stuck) speaking() bool { return s.run > 0 && s.due > 0 }
+
+// repeats is how often the series' values equal the one before: the evidence a repeat carries.
+type repeats struct {
+	n     int64   // points observed
+	last  float64 // the previous value
+	share float64 // share of points equal to the one before: a running average, then an EWMA
+}
+
+// observe folds v in; slow is the EWMA rate (one over Memory points).
+func (r *repeats) observe(v, slow float64) {
+	if r.n > 0 {
+		r.share += rate(slow, r.n) * (indicator(v == r.last) - r.share)
+	}
+	r.n++
+	r.last = v
+}
