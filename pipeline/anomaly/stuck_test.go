@@ -11,7 +11,6 @@ import (
 // The user-like series of bench/synth (its README, "The series"), written again here so that the
 // package's tests do not depend on the benchmark: one point per 5-minute window, a daily shape
 // from a trough at 04:00 UTC to a peak at 16:00 (about 3:1) and weekends at 60% of weekdays.
-const pointsPerDay = int(24 * time.Hour / step)
 
 // userLoad is that traffic shape, in [0.21, 1]; t0 is a Monday.
 func userLoad(i int) float64 {
