@@ -28,8 +28,9 @@ const (
 	// slot, visited once a day per point in it, is reliable after about as many days (or hours
 	// at 5-minute sampling). One horizon for both (bench/nab/DECISIONS.md 279).
 	estimateRate = 1.0 / minEvidence
-	// devRate sets the deviation's horizon (~50 points): slower than the scorer's short window
-	// so that a change of variance shows up as large residuals before it is absorbed.
+	// devRate sets the deviation's horizon (~50 points): slow enough that a change of variance
+	// shows up as large residuals, each scored on its own point (surprise.go), for tens of points
+	// before it is absorbed.
 	devRate = 0.02
 	// clipZ bounds how far one point can move the level and the deviation (Huber-style
 	// robustness): a spike is scored, not learned.
