@@ -143,12 +143,10 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, 
 
 // devFloor returns the deviation, kept away from zero so that a constant series does not turn
 // its first change into an infinite residual (and so that z stays finite).
-func (f *forecast) devFloor() float64 { return scaleFloor(f.dev, f.level) }
-
-// scaleFloor returns scale, a spread of values around level, kept at least a thousandth of the
-// level (and above zero at level 0): a series that has been constant has no spread, and a change
-// by a hair would otherwise be infinitely many spreads away.
-func scaleFloor(scale, level float64) float64 { return math.Max(scale, 1e-3*math.Abs(level)+1e-9) }
+func (f *forecast) devFloor() float64 {
+	floor := 1e-3*math.Abs(f.level) + 1e-9
+	return math.Max(f.dev, floor)
+}
 
 func clip(x, lim float64) float64 {
 	if x > lim {

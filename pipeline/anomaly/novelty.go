@@ -107,7 +107,9 @@ func (c *novelty) observe(v, refRate float64, longRun int) float64 {
 
 // spreadFloor returns the reference spread, kept away from zero as the forecaster's deviation
 // is (devFloor), so that on a constant series a change by a hair is not beyond it by a margin.
-func (c *novelty) spreadFloor() float64 { return scaleFloor(c.spread, c.center) }
+func (c *novelty) spreadFloor() float64 {
+	return math.Max(c.spread, 1e-3*math.Abs(c.center)+1e-9)
+}
 
 // lookupInsert reports whether fingerprint h was present, and inserts it. The set is 2-way
 // associative: a miss fills an empty way or evicts one chosen by a hash bit.
