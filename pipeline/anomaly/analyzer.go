@@ -24,9 +24,9 @@ import (
 //     report (contributors.go).
 //
 // For each series observed it appends AnomalyScore, ExpectedValue, LowerBand and UpperBand
-// points, and when an anomalous episode opens an "anomaly" report (Event) and a log line
-// (event.go). It saves its detectors to a StateStore every anomaly.snapshot_every windows and
-// restores them in NewAnalyzer (state.go).
+// points, and for each alarm an "anomaly" report (Event) and a log line (event.go). It encodes
+// its detectors every anomaly.snapshot_every windows, saves them to a StateStore once that
+// window is durable (Durable), and restores them in NewAnalyzer (state.go).
 //
 // A series absent from a window is not observed in it: a missing point is ambiguous (no
 // records, or the partitions moved to another worker), and a detector taught zeros for
@@ -35,8 +35,8 @@ import (
 //
 // Concurrency: Analyze is called by the aggregator's goroutine only, one window at a time, in window
 // order (pipeline.Analyzer's contract), so the series table and scratch buffers take no locks.
-// It must not be called concurrently. It blocks only while saving a snapshot, for at most
-// anomaly.snapshot_timeout.
+// It must not be called concurrently, and it does not wait on the store. Durable blocks while it
+// saves a snapshot, for at most anomaly.snapshot_timeout.
 type Analyzer struct {
 	cfg   Config
 	store StateStore
@@ -51,7 +51,8 @@ type Analyzer struct {
 	// sinceSave counts windows since the last snapshot.
 	sinceSave int
 	// pending are snapshots waiting for their window to be durable; pendingMu guards it because
-	// Durable runs on a sink goroutine.
+	// pipeline.DurableObserver does not promise Durable the goroutine of Analyze (the
+	// aggregator calls both from its own).
 	pendingMu sync.Mutex
 	pending   []pendingSnapshot
 

@@ -28,19 +28,3 @@ const bodyShare = 0.1
 func (t *valueTail) inBody(v, c, w float64) bool {
 	return t.n > minEvidence && t.beyond(t.bin(v, c, w), v > c) > bodyShare
 }
-
-// repeats is how often the series' values equal the one before: the evidence a repeat carries.
-type repeats struct {
-	n     int64   // points observed
-	last  float64 // the previous value
-	share float64 // share of points equal to the one before: a running average, then an EWMA
-}
-
-// observe folds v in; slow is the EWMA rate (one over Memory points).
-func (r *repeats) observe(v, slow float64) {
-	if r.n > 0 {
-		r.share += rate(slow, r.n) * (indicator(v == r.last) - r.share)
-	}
-	r.n++
-	r.last = v
-}

@@ -32,9 +32,9 @@ type Config struct {
 	// anomaly event: the one threshold (the score is continuous and de-duplication has none of
 	// its own). Default 0.45: a calibrated surprise of 8.2 nats, a report about as rare as 1
 	// point in 3,600 of the series' own history, and the threshold NAB's low-false-positive
-	// profile settles at (its standard profile: 0.43; bench/nab/README.md). Measured: about 13
-	// false alarms per 10,000 points of white noise and 9 of a clean daily cycle, twice that
-	// in a series' first 1000 points (detector_test.go). 0.5 halves them, and misses more: the
+	// profile settles at (its standard profile: 0.43; bench/nab/README.md). Measured: about 9
+	// false alarms per 10,000 points of white noise and 8 of a clean daily cycle, three times
+	// that in a series' first 1000 points (detector_test.go). 0.5 halves them, and misses more: the
 	// score is calibrated by how often the series reports that much, so on a series that has
 	// had an extreme excursion in its last 12,000 points a new one no larger scores about 0.48
 	// (a larger one scores by how much it goes beyond: tailcurve.go).
@@ -43,9 +43,9 @@ type Config struct {
 	// Quiet is the de-duplication horizon in points: a point is reported only if its score
 	// exceeds every score of the last Quiet points (peaks.go). An incident raises one event,
 	// and another only if it gets worse. It is also the longest run at one level the novelty
-	// model tells apart (novelty.go): a level held for longer is the same episode, so a value
-	// that sticks is flagged as a new shape while its run is shorter than Quiet, and a longer
-	// hold is not flagged again. Default 75 (chosen by leave-one-category-out on NAB; 6 hours of 5-minute
+	// model tells apart (novelty.go): a level held for longer is the same episode, not a new
+	// shape each time its run doubles (a value stuck at one level is the stuck channel's news:
+	// stuck.go). Default 75 (chosen by leave-one-category-out on NAB; 6 hours of 5-minute
 	// points).
 	Quiet int `yaml:"quiet"`
 
@@ -88,7 +88,7 @@ type Config struct {
 	// rule's report at any rank, and for idle_timeout after (see contributors.go).
 	TopContributors int `yaml:"top_contributors"`
 
-	// MaxSeries caps the series watched (memory: ~5 KB each, so the default 1000 is ~5 MB,
+	// MaxSeries caps the series watched (memory: ~6 KB each, so the default 1000 is ~6 MB,
 	// and a snapshot of the same size). A new series beyond the cap is refused, and counted in
 	// weir_anomaly_series_refused_total{reason="max_series"} every window it is refused, until
 	// an idle series expires. First come, first kept: a burst of new series cannot evict the
@@ -102,7 +102,7 @@ type Config struct {
 
 	// SnapshotEvery saves the detectors every this many windows (when a StateStore is given).
 	// Default 1: a restart loses nothing it learned. Larger values trade write volume
-	// (max_series × ~5 KB per save) against relearning up to that many windows.
+	// (max_series × ~6 KB per save) against relearning up to that many windows.
 	SnapshotEvery int `yaml:"snapshot_every"`
 
 	// SnapshotName is the name the state is saved under in the StateStore. Default "anomaly".

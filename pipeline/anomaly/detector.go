@@ -92,17 +92,16 @@ func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observ
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slots(t)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		exp, _ := d.fc.predict(ws, ts)
-		dev := d.fc.devFloor()
-		return Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
+		return d.band(d.fc.predict(ws, ts), d.fc.devFloor())
 	}
 	d.n++
 	slow := 1 / float64(d.p.memory)
 	tail := slow / tailHorizon // the tail rates' EWMA rate
 	decay := -math.Log1p(-tail)
 
-	// Three channels of evidence, each a surprise calibrated against this series' history; the
-	// most surprising speaks for the point, unless a record's rarity is larger.
+	// Four channels of evidence (the residual, the novelty of the shape, a stuck value, a run of
+	// zeros), each a surprise calibrated against this series' history; the most surprising
+	// speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
 	var rs float64
 	if d.fc.n > minEvidence {
@@ -154,7 +153,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// is a ~50-point average that an excursion inflates, and would hide a record just after one.
 	rec := d.rec.observe(v, bandZ*d.cx.spreadFloor(), slow, tail, int64(d.p.memory/settleDiv))
 
-	res := Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
+	res := d.band(exp, dev)
 	if !res.Warm {
 		return res
 	}
@@ -180,6 +179,12 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 }
 
 func (d *Detector) warm() bool { return d.n > int64(d.p.warmUp) }
+
+// band returns the verdict before scoring: the expectation exp, the band bandZ deviations dev
+// either side of it, and whether the detector is warm.
+func (d *Detector) band(exp, dev float64) Result {
+	return Result{Expected: exp, Lower: exp - bandZ*dev, Upper: exp + bandZ*dev, Warm: d.warm()}
+}
 
 // isCount reports whether v is a non-negative whole number that a float64 holds exactly (below
 // 2^53): a value with a fraction, or a negative one, is not a count whatever its metadata says.

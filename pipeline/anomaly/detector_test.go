@@ -11,6 +11,9 @@ import (
 // step is the sampling interval of the synthetic series: NAB's most common one.
 const step = 5 * time.Minute
 
+// pointsPerDay is a day of points at step (288).
+const pointsPerDay = int(24 * time.Hour / step)
+
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 
 // series is a synthetic test series: base(i) plus Gaussian noise of standard deviation 1.
@@ -226,7 +229,7 @@ func TestStuckValueIsAPattern(t *testing.T) {
 // raise no alarm. Before body.go the pattern channel reported each doubling of the run as a new
 // context and alarmed at 1,024 and 2,048 points (0.553 and 0.677).
 func TestConstantSeriesStaysQuiet(t *testing.T) {
-	xs := make([]float64, 14*288)
+	xs := make([]float64, 14*pointsPerDay)
 	for i := range xs {
 		xs[i] = 45
 	}
@@ -246,7 +249,7 @@ func TestSpikeReturnIsNotAPattern(t *testing.T) {
 	var after []string
 	spiked := 0
 	for seed := uint64(1); seed <= 10; seed++ {
-		xs := series(14*288, seed, flat)
+		xs := series(14*pointsPerDay, seed, flat)
 		for _, at := range spikes {
 			xs[at] += 10
 		}
@@ -301,7 +304,7 @@ func TestVarianceChange(t *testing.T) {
 
 // daily is a clean daily cycle with an amplitude of 20 noise deviations.
 func daily(i int) float64 {
-	return 100 + 20*math.Sin(2*math.Pi*float64(i)/float64(24*time.Hour/step))
+	return 100 + 20*math.Sin(2*math.Pi*float64(i)/float64(pointsPerDay))
 }
 
 // falseAlarms is the rate of alarms per point on seeds clean series made by base.
@@ -345,9 +348,9 @@ func TestDailySeasonalityNoFalseAlarm(t *testing.T) {
 	// hour at the same time.
 	const days, seeds = 14, 10
 	perSlot := map[int]int{} // alarms per hour of day from day 2 on, over all seeds
-	rate := falseAlarms(t, seeds, days*288, daily, func(i int) {
-		if i >= 288 {
-			perSlot[i%288/12]++
+	rate := falseAlarms(t, seeds, days*pointsPerDay, daily, func(i int) {
+		if i >= pointsPerDay {
+			perSlot[i%pointsPerDay/12]++
 		}
 	})
 	if rate > maxFalseAlarms {
@@ -359,22 +362,22 @@ func TestDailySeasonalityNoFalseAlarm(t *testing.T) {
 		}
 	}
 
-	xs := series(days*288, 5, daily)
+	xs := series(days*pointsPerDay, 5, daily)
 	rs := run(t, xs)
 	// After a week the expectation follows the cycle within the noise.
 	var sum float64
-	for i := 7 * 288; i < len(xs); i++ {
+	for i := 7 * pointsPerDay; i < len(xs); i++ {
 		sum += math.Abs(rs[i].Expected - daily(i))
 	}
-	if mae := sum / float64(len(xs)-7*288); mae > 1.5 {
+	if mae := sum / float64(len(xs)-7*pointsPerDay); mae > 1.5 {
 		t.Errorf("mean |expected - cycle| %.2f over the second week, want <= 1.5", mae)
 	}
 }
 
 func TestDailySeasonalityMissedCycle(t *testing.T) {
 	// The cycle fails to happen on day 10 (the series stays at its mean), then resumes.
-	xs := series(14*288, 6, func(i int) float64 {
-		if i >= 10*288 && i < 11*288 {
+	xs := series(14*pointsPerDay, 6, func(i int) float64 {
+		if i >= 10*pointsPerDay && i < 11*pointsPerDay {
 			return 100
 		}
 		return daily(i)
@@ -382,12 +385,12 @@ func TestDailySeasonalityMissedCycle(t *testing.T) {
 	rs := run(t, xs)
 	var got []int
 	for _, i := range alarms(rs) {
-		if i >= 10*288-72 {
+		if i >= 10*pointsPerDay-72 {
 			got = append(got, i)
 		}
 	}
-	if len(got) == 0 || got[0] < 10*288 || got[0] > 10*288+72 {
-		t.Fatalf("alarms from 6 hours before the missed cycle on at %v, want the first within 6 hours of it at %d", got, 10*288)
+	if len(got) == 0 || got[0] < 10*pointsPerDay || got[0] > 10*pointsPerDay+72 {
+		t.Fatalf("alarms from 6 hours before the missed cycle on at %v, want the first within 6 hours of it at %d", got, 10*pointsPerDay)
 	}
 }
 

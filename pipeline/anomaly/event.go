@@ -6,9 +6,9 @@ import (
 	"github.com/weirstream/weir/pipeline"
 )
 
-// Event is the body of an anomaly report (Kind "anomaly", Name the series id): one per
-// anomalous episode of a series, written when the episode opens (Result.Alarm). The sinks write
-// it as one JSON line under kind=anomaly/series=<id>/.
+// Event is the body of an anomaly report (Kind "anomaly", Name the series id): one per alarm
+// (Result.Alarm), which is one per excursion of a series and another only if it gets worse
+// (peaks.go). The sinks write it as one JSON line under kind=anomaly/series=<id>/.
 type Event struct {
 	// Series is the series id: Metric{Dim="value",...} (series.go).
 	Series     string            `json:"series"`
@@ -26,9 +26,10 @@ type Event struct {
 	Upper    float64 `json:"upper"`
 	Score    float64 `json:"score"`
 	// Reason says what about the value is anomalous (Reason.String): "deviation" (far from
-	// the expected value), "pattern" (a shape the series has not produced, which a value
-	// inside its band can be), "stopped" (a run of zeros), "record" (beyond every value the
-	// series has produced).
+	// the expected value), "pattern" (a shape the series has not produced, or a value that has
+	// not changed for far longer than the series' values hold, which a value inside its band
+	// can be), "stopped" (a run of zeros), "record" (beyond every value the series has
+	// produced).
 	Reason string `json:"reason"`
 	// Rule and ContributorKeys name the contributor of a per-contributor series (in the
 	// order of the rule's Keys), so that the event says which tenant, not only that something
@@ -102,7 +103,7 @@ func growPoints(ps []pipeline.Point, n int) []pipeline.Point {
 	return grown
 }
 
-// alarm writes the event of an episode that opened in this window, and logs it.
+// alarm writes the event of an alarm raised in this window, and logs it.
 func (a *Analyzer) alarm(out *pipeline.Output, o *observation) {
 	a.m.alarms.Inc()
 	w := out.Window

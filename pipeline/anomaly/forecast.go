@@ -28,8 +28,9 @@ const (
 	// slot, visited once a day per point in it, is reliable after about as many days (or hours
 	// at 5-minute sampling). One horizon for both (bench/nab/DECISIONS.md 279).
 	estimateRate = 1.0 / minEvidence
-	// devRate sets the deviation's horizon (~50 points): slower than the scorer's short window
-	// so that a change of variance shows up as large residuals before it is absorbed.
+	// devRate sets the deviation's horizon (~50 points): slow enough that a change of variance
+	// shows up as large residuals, each scored on its own point (surprise.go), for tens of points
+	// before it is absorbed.
 	devRate = 0.02
 	// clipZ bounds how far one point can move the level and the deviation (Huber-style
 	// robustness): a spike is scored, not learned.
@@ -71,25 +72,16 @@ func slots(t time.Time) (int, int) {
 	return week, sod * todBins / 86400
 }
 
-// rate returns max(r, 1/n): a running average while young, an EWMA once old enough. It lets
-// every statistic be useful after a handful of points without a separate initialisation.
-func rate(r float64, n int64) float64 {
-	if inv := 1 / float64(n); inv > r {
-		return inv
-	}
-	return r
-}
-
-// predict returns the expected value for a point in slot (w, s) and whether the seasonal
-// model is the one in use.
-func (f *forecast) predict(w, s int) (float64, bool) {
+// predict returns the expected value for a point in slot (w, s): the prediction of the model
+// that has been more accurate lately.
+func (f *forecast) predict(w, s int) float64 {
 	if f.n == 0 {
-		return 0, false
+		return 0
 	}
 	if f.errSeas < f.errPlain {
-		return f.seasonal(w, s), true
+		return f.seasonal(w, s)
 	}
-	return f.level, false
+	return f.level
 }
 
 // seasonal returns the seasonal model's prediction for slot (w, s). A weekend slot never
@@ -110,7 +102,7 @@ func (f *forecast) seasonal(w, s int) float64 {
 // observe folds v in and returns the standardised residual |v−expected|/dev computed before
 // the update, plus the expected value and the deviation it used.
 func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, dev float64) {
-	expected, _ = f.predict(w, s)
+	expected = f.predict(w, s)
 	f.n++
 	if f.n == 1 {
 		f.level, f.base = v, v

@@ -53,8 +53,7 @@ func (c *novelty) observe(v, refRate float64, longRun int) float64 {
 	c.center += r * (v - c.center)
 	c.spread += r * (math.Abs(v-c.center) - c.spread)
 	if c.n == 1 {
-		c.hist[0] = 0
-		return 0
+		return 0 // the first point is the reference itself: level 0, where hist starts
 	}
 	// Levels are ctxWidth reference deviations wide: coarse enough that noise mostly stays
 	// within a level or two (so ordinary wiggles repeat known contexts), fine enough that a

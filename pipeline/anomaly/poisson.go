@@ -22,8 +22,8 @@ func poissonSurprise(v, lambda float64) float64 {
 	if !(lambda > 0) {
 		return math.Inf(1)
 	}
-	if v < lambda && v == 0 {
-		return lambda // P(X ≤ 0) = e^−λ exactly, whatever λ
+	if v == 0 {
+		return lambda // v < λ: P(X ≤ 0) = e^−λ exactly, whatever λ
 	}
 	// ln P(X = v), the tail's first term.
 	lg, _ := math.Lgamma(v + 1)
@@ -82,15 +82,4 @@ func poissonTermSum(v, lambda float64) float64 {
 // cube-root approximation: P(Γ(a) ≤ x) ≈ Φ(z).
 func wilsonHilferty(x, a float64) float64 {
 	return (math.Cbrt(x/a) - 1 + 1/(9*a)) * 3 * math.Sqrt(a)
-}
-
-// normalTailSurprise returns −ln Q(x), Q the standard normal upper tail, for any x (unlike
-// upperTailSurprise, which is 0 below the mean), without underflow for large x.
-func normalTailSurprise(x float64) float64 {
-	if x < 30 {
-		return -math.Log(0.5 * math.Erfc(x/math.Sqrt2))
-	}
-	// Asymptotic: Q(x) ≈ φ(x)/x · (1 − 1/x² + 3/x⁴).
-	x2 := x * x
-	return x2/2 + math.Log(x*math.Sqrt(2*math.Pi)) - math.Log1p(-1/x2+3/(x2*x2))
 }

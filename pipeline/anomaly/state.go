@@ -15,14 +15,11 @@ import (
 // that produces exactly what the saved one would have: same detectors bit for bit, same
 // expiry order, same per-rule visiting order (table.go).
 //
-// When it is saved matters for what a crash can lose. It is saved in Analyze, after the
-// window's values were learned and before the sinks have made the window durable. A crash in
-// between replays the window (at-least-once), and the restored detectors, having already
-// learned it, skip it (reason stale_window): that window's anomaly points and events are not
-// produced again. At most the windows in flight to the sinks at the crash (a few) are
-// affected. Closing that gap needs the runtime to say when a window is durable: the snapshot
-// encoded after window w would be kept and saved only then, so that a restore always resumes
-// right after the last durable window and recomputes the replayed ones exactly.
+// When it is saved matters for what a crash can lose. It is encoded in Analyze, after the
+// window's values were learned, and saved only once the sinks have made that window durable
+// (Analyzer.Durable, pipeline.DurableObserver): a restore resumes right after the last durable
+// window, and the windows replayed after a crash, which the restored detectors have not
+// learned, are recomputed exactly.
 
 // stateVersion changes whenever stateFile or seriesState change incompatibly.
 const stateVersion = 1

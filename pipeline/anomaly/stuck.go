@@ -7,7 +7,8 @@ import "math"
 // counter sit at an ordinary value, inside the band, and the forecaster's plain level soon
 // predicts the frozen value exactly: the residual goes to zero. On a series with a daily shape
 // the novelty model's levels are too wide for a run at one value to be a new context. So runs
-// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: 317 and 318).
+// are judged by themselves (bench/nab/DECISIONS.md, rounds 42 and 43: the channel of 314 and
+// 316, judged at its gate, 317, and not where repeats are the rule, 318).
 //
 // A run is k consecutive points each equal to the one before, and not zero (a run of zeros is the
 // stops channel's, zeros.go, whose reason names it). It is judged as a flatline alert a team
@@ -70,9 +71,8 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 	s.c.observe(x, true, tail, decay)
 	s.pairs += rate(slow, s.n) * (indicator(same && s.again) - s.pairs)
 	s.again = same
-	if s.n <= minEvidence {
-		return 0
-	}
+	// No minEvidence return, unlike the stops channel: out is the curve at 0, which is 0, until a
+	// run reaches its gate, more than minEvidence repeats that this channel has observed.
 	return out
 }
 
@@ -106,3 +106,19 @@ func (s *stuck) gate() int64 { return max(minEvidence, 2*s.longest) + 1 }
 // to add: left to speak on the way to the gate, it reports a stall beyond the series' p90 as an
 // event of its own (bench/nab/DECISIONS.md 317).
 func (s *stuck) speaking() bool { return s.run > 0 && s.due > 0 }
+
+// repeats is how often the series' values equal the one before: the evidence a repeat carries.
+type repeats struct {
+	n     int64   // points observed
+	last  float64 // the previous value
+	share float64 // share of points equal to the one before: a running average, then an EWMA
+}
+
+// observe folds v in; slow is the EWMA rate (one over Memory points).
+func (r *repeats) observe(v, slow float64) {
+	if r.n > 0 {
+		r.share += rate(slow, r.n) * (indicator(v == r.last) - r.share)
+	}
+	r.n++
+	r.last = v
+}

@@ -50,10 +50,3 @@ func (t *tailRate) correct(s, slow float64) float64 {
 	t.high += r * (indicator(s >= tailHigh) - t.high)
 	return out
 }
-
-func indicator(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}

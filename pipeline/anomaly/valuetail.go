@@ -76,6 +76,8 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 	}
 	t.prev = k
 	bound := math.Inf(1)
+	// t.n > 1 is implied (onTime is set only by a trip, from the second point), and kept: without
+	// it Observe was slower (bench/nab/DECISIONS.md, round 50).
 	if t.n > 1 && t.onTime&(1<<k) != 0 && math.Abs(v-c) > math.Abs(exp-c) && (v-c)*(v-exp) > 0 {
 		if f := t.beyond(k, v > c); f > floor {
 			bound = -math.Log(f)

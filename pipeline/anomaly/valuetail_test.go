@@ -3,13 +3,12 @@ package anomaly
 import (
 	"fmt"
 	"testing"
-	"time"
 )
 
 // nightly is a flat series with a one-point spike of 30 noise deviations at the same hour every
 // night (a nightly job on a CPU that otherwise idles: bench/nab's ec2_cpu_utilization_c6585a).
 func nightly(i int) float64 {
-	if i%int(24*time.Hour/step) == 40 {
+	if i%pointsPerDay == 40 {
 		return 130
 	}
 	return 100
@@ -21,8 +20,8 @@ func nightly(i int) float64 {
 // judges; the first night's spike, on a series 40 points old, lands in another bin of the value
 // tail (its spread still young), so the fifth night (4) is the first a schedule can speak for.
 func TestRoutineNightlySpikeNotAlarmed(t *testing.T) {
-	const days, spikeAt = 21, 20*288 + 150
-	day := int(24 * time.Hour / step)
+	const days, spikeAt = 21, 20*pointsPerDay + 150
+	day := pointsPerDay
 	var routine, nights int
 	for seed := uint64(1); seed <= 10; seed++ {
 		xs := series(days*day, seed, nightly)
@@ -49,7 +48,7 @@ func TestRoutineNightlySpikeNotAlarmed(t *testing.T) {
 // most; the residual's own curve has learned that 30-deviation spikes happen daily.)
 func TestRoutineSpikeOffScheduleAlarmed(t *testing.T) {
 	const days = 12
-	day := int(24 * time.Hour / step)
+	day := pointsPerDay
 	offAt := (days-1)*day + 144 // noon of the last day
 	for seed := uint64(1); seed <= 10; seed++ {
 		xs := series(days*day, seed, nightly)
@@ -66,7 +65,7 @@ func TestRoutineSpikeOffScheduleAlarmed(t *testing.T) {
 // TestIrregularSpikesStillAlarmed: spikes to the same height at irregular times (gaps of 0.7
 // to 5.6 days) are not a schedule, and each one alarms however often the series has gone there.
 func TestIrregularSpikesStillAlarmed(t *testing.T) {
-	day := int(24 * time.Hour / step)
+	day := pointsPerDay
 	at := []int{3 * day, 3*day + day*7/10, 8*day + day*6/10, 10*day + day*2/10, 15*day + day*8/10}
 	for seed := uint64(1); seed <= 10; seed++ {
 		xs := series(21*day, seed, flat)
