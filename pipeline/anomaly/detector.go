@@ -1,6 +1,8 @@
 package anomaly
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -59,19 +61,26 @@ const settleDiv = 10
 const maxZ = 50
 
 // New returns a detector for one series, using cfg's detector settings (WarmUp, Memory,
-// AlarmScore, Quiet). They must be valid (Config.Validate); New panics otherwise, since that is
-// a programming error caught at start-up.
+// AlarmScore, Quiet, TimeZone). They must be valid (Config.Validate); New panics otherwise,
+// since that is a programming error caught at start-up.
 func New(cfg Config) *Detector {
-	d := &Detector{}
-	d.p = settingsOf(cfg)
-	if err := d.p.validate(); err != nil {
+	p, err := settingsOf(cfg)
+	if err != nil {
 		panic(err)
 	}
-	return d
+	return &Detector{p: p}
 }
 
-func settingsOf(cfg Config) settings {
-	return settings{warmUp: cfg.WarmUp, memory: cfg.Memory, alarm: cfg.AlarmScore, quiet: cfg.Quiet}
+// settingsOf returns cfg's detector settings, validated, with the time zone resolved.
+func settingsOf(cfg Config) (settings, error) {
+	p := settings{warmUp: cfg.WarmUp, memory: cfg.Memory, alarm: cfg.AlarmScore, quiet: cfg.Quiet, zone: cfg.TimeZone}
+	err := p.validate()
+	if loc, zerr := loadZone(cfg.TimeZone); zerr != nil {
+		err = errors.Join(err, fmt.Errorf("anomaly.time_zone: %w", zerr))
+	} else {
+		p.loc = loc
+	}
+	return p, err
 }
 
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
@@ -90,7 +99,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result { return d.observe(t, 
 func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observe(t, v, true) }
 
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
-	ws, ts := slots(t)
+	ws, ts := slotsIn(t, d.p.loc)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		exp, _ := d.fc.predict(ws, ts)
 		dev := d.fc.devFloor()

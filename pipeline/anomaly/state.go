@@ -125,11 +125,11 @@ func (a *Analyzer) restoreSeries(s *seriesState) (*watch, error) {
 	if (s.Rule == "") != (len(s.Keys) == 0) {
 		return nil, errors.New("a contributor series needs both a rule and keys")
 	}
-	w := newWatch(s.ID, s.Metric, dims, a.cfg)
+	w := newWatch(s.ID, s.Metric, dims, a.det)
 	if err := w.det.UnmarshalMsgpack(s.Detector); err != nil {
 		return nil, err
 	}
-	w.det.p = settingsOf(a.cfg)
+	w.det.p = a.det
 	w.rule, w.keys = s.Rule, s.Keys
 	w.lastSeen, w.touched, w.expected = s.LastSeen, s.Touched, s.Expected
 	return w, nil
