@@ -83,6 +83,20 @@ func settingsOf(cfg Config) (settings, error) {
 	return p, err
 }
 
+// adopt replaces a restored detector's settings with p (the configured ones) and returns the
+// time zone its snapshot was taken in. A detector restored under another zone reads its clock
+// in the new one from its first point, and keeps the profile its snapshot learned on the other
+// clock: each slot holds the level of the half hour the offsets' difference away (and the
+// weekend's days were cut at the other midnight) until the new clock's visits move it, at
+// estimateRate per visit. Dropping the profile instead costs more: the slots start again from
+// single points and the first weekend borrows the weekdays', so that a user who corrects the
+// zone gets about as many false alarms in the week after as with the wrong zone kept, against
+// fewer than half when the profile is kept (TestZoneChangeKeepsTheProfile).
+func (d *Detector) adopt(p settings) (zone string) {
+	zone, d.p = d.p.zone, p
+	return zone
+}
+
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
 // expected in time order. A NaN or infinite value is not learned: it returns the current
 // expectation with score 0 and leaves the state untouched.
