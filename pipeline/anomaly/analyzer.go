@@ -89,7 +89,7 @@ func NewAnalyzer(cfg Config, store StateStore, reg prometheus.Registerer, log *s
 	}
 	det, err := settingsOf(cfg)
 	if err != nil {
-		return nil, err // Validate said otherwise: unreachable
+		return nil, err // Validate resolved the same settings: not expected
 	}
 	a := &Analyzer{
 		cfg:   cfg,

@@ -10,8 +10,8 @@ import (
 
 // Config is the worker's `anomaly:` section: the detector's four settings, which serve every
 // series (nothing is tuned per series, and each is in units that mean the same on any series:
-// points, or a score in [0, 1]); which series of each window are watched; and how the
-// detectors' state is saved.
+// points, or a score in [0, 1]), and the users' time zone; which series of each window are
+// watched; and how the detectors' state is saved.
 type Config struct {
 	// WarmUp is the number of points (windows) a series is observed before it may alarm.
 	// During warm-up Result.Warm is false, Score is 0 and no point is reported. Default 10:
@@ -54,8 +54,9 @@ type Config struct {
 	// weekend at its midnight and the day into half hours on its clock, daylight-saving changes
 	// included (zone.go): a service whose users' weekend starts at their midnight is judged
 	// against the wrong profile at the week's edges when the split is hours away from it.
-	// Default UTC. A fact of the users' world, not a tuned value; changing it restarts the
-	// learned time-of-day profiles of a restored snapshot (state.go).
+	// Default UTC. A fact of the users' world, not a tuned value. A snapshot restored under
+	// another zone is logged with both names, and its learned profiles relearn on the new
+	// clock (Detector.adopt).
 	TimeZone string `yaml:"time_zone"`
 
 	// Metrics are the names of the points watched, as path.Match patterns. Default: the
@@ -207,7 +208,7 @@ func (c Config) validateDetector() error {
 }
 
 // settings are the Config fields a Detector keeps (and snapshots): four numbers and the time
-// zone, so that a detector stays a fixed-size value. loc is zone resolved (nil: UTC), once per
+// zone, so that a detector stays a fixed-size value. loc is the zone resolved (nil: UTC), once per
 // Analyzer: a Location holds the zone's transitions, and a copy per series would cost more
 // than the series' state.
 type settings struct {
