@@ -73,6 +73,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 			"shutdown_timeout: 3m20s is not in [1s, 120s]",
 			"shutdown_reserve: 2m30s is not in [0, shutdown_timeout/2 = 1m40s]",
 			`log.level: "loud" is not one of debug, info, warn, error`,
+			`anomaly.time_zone: "Europe/Berlinn" is not a zone of the IANA database`,
 		},
 
 		"rules-missing.yaml":     {"contributors.rules: open testdata/rules/missing.json: no such file or directory"},
@@ -117,6 +118,7 @@ func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
 		"WEIR_SINKS_CLOUDWATCH_NAMESPACE=Other",
 		"WEIR_SINKS_CLOUDWATCH_ENABLED=false",
 		"WEIR_SOURCE_DEMO_RATE=12.5",
+		"WEIR_ANOMALY_TIME_ZONE=Europe/Berlin",
 		"HOME=/root",
 		"WEIR_TEST_LOG=1", "WEIR_NPM_CACHE=/tmp/npm", // not configuration: ignored
 	})
@@ -126,7 +128,8 @@ func TestEnvironmentOverridesAndRejectsUnknown(t *testing.T) {
 	if got := cfg.Source.Kafka.Brokers; len(got) != 2 || got[1] != "b:2" {
 		t.Errorf("brokers %v", got)
 	}
-	if cfg.Window.Period != 30*time.Second || cfg.Sinks.CloudWatch.Namespace != "Other" || cfg.cloudWatchOn() || cfg.Source.Demo.Rate != 12.5 {
+	if cfg.Window.Period != 30*time.Second || cfg.Sinks.CloudWatch.Namespace != "Other" || cfg.cloudWatchOn() || cfg.Source.Demo.Rate != 12.5 ||
+		cfg.Anomaly.TimeZone != "Europe/Berlin" {
 		t.Errorf("overrides not applied: %+v", cfg)
 	}
 	_, err = LoadConfig("", []string{"WEIR_SOURCE_KAFKA_BROKER=a:1"})

@@ -19,14 +19,27 @@ const (
 	jitter                     // every timestamp off by up to ±4 minutes, drawn per point: some neighbours arrive out of order
 	clockAhead                 // every timestamp an hour ahead from the start: the clock slots an hour off the series' cycle
 	clockStep                  // timestamps an hour ahead from the onset on, after three weeks learned on time
+	// clockAhead's timestamps, with anomaly.time_zone set to the producer's clock (Etc/GMT+1,
+	// an hour behind the UTC they read as): the setting a user whose week is not UTC's sets.
+	clockAheadZone
 )
 
-var deliveryNames = [...]string{"gap 2h", "gap 1d", "jitter 4m", "clock +1h", "clock step"}
+var deliveryNames = [...]string{"gap 2h", "gap 1d", "jitter 4m", "clock +1h", "clock step", "+1h, tz set"}
 
 func (k delivery) String() string { return deliveryNames[k] }
 
 // deliveries are the ways measured, in the table's order.
-var deliveries = []delivery{gapShort, gapDay, jitter, clockAhead, clockStep}
+var deliveries = []delivery{gapShort, gapDay, jitter, clockAhead, clockStep, clockAheadZone}
+
+// config is the detector's configuration for delivery k: the default, in the producer's zone
+// for clockAheadZone.
+func (k delivery) config() anomaly.Config {
+	cfg := anomaly.DefaultConfig()
+	if k == clockAheadZone {
+		cfg.TimeZone = "Etc/GMT+1" // POSIX sign: UTC−1
+	}
+	return cfg
+}
 
 const (
 	// afterPoints is how many points are counted after a gap or a clock step: a day, so that
@@ -92,7 +105,7 @@ func (k delivery) arrivals(seed uint64, at int) (as []arrival, from, early int) 
 			as[i] = arrival{i, on(i).Add(time.Duration(r.Int64N(span))*time.Second - maxJitter)}
 		}
 		return as, 0, youngPoints
-	case clockAhead:
+	case clockAhead, clockAheadZone:
 		as = make([]arrival, seriesPoints)
 		for i := range as {
 			as[i] = arrival{i, on(i).Add(time.Hour)}
@@ -102,10 +115,9 @@ func (k delivery) arrivals(seed uint64, at int) (as []arrival, from, early int) 
 	panic("unknown delivery")
 }
 
-// deliver runs the arrivals of series xs through a fresh detector with the default
-// configuration, in arrival order.
-func deliver(xs []float64, as []arrival, observe observer) []anomaly.Result {
-	d := anomaly.New(anomaly.DefaultConfig())
+// deliver runs the arrivals of series xs through a fresh detector of cfg, in arrival order.
+func deliver(cfg anomaly.Config, xs []float64, as []arrival, observe observer) []anomaly.Result {
+	d := anomaly.New(cfg)
 	rs := make([]anomaly.Result, len(as))
 	for j, a := range as {
 		rs[j] = observe(d, a.t, xs[a.i])

@@ -44,7 +44,7 @@ func TestArrivalsAsStated(t *testing.T) {
 					break
 				}
 			}
-		case clockAhead, jitter:
+		case clockAhead, clockAheadZone, jitter:
 			if len(as) != seriesPoints || from != 0 || early != youngPoints {
 				t.Errorf("%s: %d arrivals counted from %d (%d early), want %d from 0 (%d)", k, len(as), from, early, seriesPoints, youngPoints)
 				continue
@@ -52,7 +52,7 @@ func TestArrivalsAsStated(t *testing.T) {
 			late := 0
 			for j, a := range as {
 				off := a.t.Sub(on(j))
-				if a.i != j || (k == clockAhead && off != time.Hour) || (k == jitter && (off < -maxJitter || off > maxJitter)) {
+				if a.i != j || (k != jitter && off != time.Hour) || (k == jitter && (off < -maxJitter || off > maxJitter)) {
 					t.Errorf("%s: arrival %d is point %d, %v off its time", k, j, a.i, off)
 					break
 				}
@@ -62,11 +62,17 @@ func TestArrivalsAsStated(t *testing.T) {
 			}
 			// Two uniform errors of ±4 minutes differ by more than the 5 between points with
 			// probability 4.5/64 (about 567 of 8064); none on a clock that is merely ahead.
-			if k == jitter && (late < 400 || late > 750) || k == clockAhead && late != 0 {
+			if k == jitter && (late < 400 || late > 750) || k != jitter && late != 0 {
 				t.Errorf("%s: %d points arrive no later than the one before", k, late)
 			}
 		default:
 			t.Errorf("%s: not tested", k)
+		}
+	}
+	// Only the zoned delivery's detector is configured otherwise: in the zone of its clock.
+	for _, k := range deliveries {
+		if z, want := k.config().TimeZone, map[bool]string{true: "Etc/GMT+1", false: "UTC"}[k == clockAheadZone]; z != want {
+			t.Errorf("%s: detector in zone %q, want %q", k, z, want)
 		}
 	}
 	if a, _, _ := jitter.arrivals(5, at); a[100].t.Equal(func() time.Time { b, _, _ := jitter.arrivals(4, at); return b[100].t }()) {

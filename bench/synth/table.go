@@ -97,7 +97,7 @@ func measure(seeds int) synthRun {
 				c.YoungAlarms += young
 				for j, k := range deliveries {
 					as, from, early := k.arrivals(seed, at)
-					drows[j].add(deliver(xs, as, obs), as, from, early, crs)
+					drows[j].add(deliver(k.config(), xs, as, obs), as, from, early, crs)
 				}
 				for _, k := range kinds {
 					if ok, _ := f.applies(k); !ok {

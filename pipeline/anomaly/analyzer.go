@@ -39,6 +39,7 @@ import (
 // saves a snapshot, for at most anomaly.snapshot_timeout.
 type Analyzer struct {
 	cfg   Config
+	det   settings // cfg's detector settings, the time zone resolved once for every series
 	store StateStore
 	log   *slog.Logger
 	m     *metrics
@@ -87,8 +88,13 @@ func NewAnalyzer(cfg Config, store StateStore, reg prometheus.Registerer, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	det, err := settingsOf(cfg)
+	if err != nil {
+		return nil, err // Validate resolved the same settings: not expected
+	}
 	a := &Analyzer{
 		cfg:   cfg,
+		det:   det,
 		store: store,
 		log:   log,
 		m:     newMetrics(reg),
@@ -202,7 +208,7 @@ func (a *Analyzer) admit(metric string, dims []pipeline.Dimension, rule string, 
 		a.m.refuseMax.Inc()
 		return nil
 	}
-	w := newWatch(string(a.id), metric, dims, a.cfg)
+	w := newWatch(string(a.id), metric, dims, a.det)
 	if rule != "" {
 		w.rule = rule
 		w.keys = append([]string(nil), keys...)

@@ -13,6 +13,20 @@ func BenchmarkObserve(b *testing.B) {
 	benchObserve(b, series(1<<14, 13, daily), (*Detector).Observe)
 }
 
+// BenchmarkObserveInZone is BenchmarkObserve with anomaly.time_zone set: the slot is read on
+// the zone's clock, one offset lookup per point (zone.go). The points are in January to March
+// 2026, outside the zone's cached current period, so the lookup searches the transitions: the
+// slower case (a live series' points are in the current period).
+func BenchmarkObserveInZone(b *testing.B) {
+	for _, zone := range []string{"Europe/Berlin", "America/New_York"} {
+		b.Run(zone, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.TimeZone = zone
+			benchObserveWith(b, cfg, series(1<<14, 13, daily), (*Detector).Observe)
+		})
+	}
+}
+
 // BenchmarkObserveCount measures one point of a warm series of Poisson counts observed as
 // counts, where the residual's bound is computed whenever the channel has any surprise: a
 // small mean (summed exactly) and a large one (the approximation).
@@ -32,11 +46,16 @@ func BenchmarkObserveCount(b *testing.B) {
 // benchObserve warms a detector on xs (a power of two long) through observe, then measures
 // one point at a time, cycling through xs again.
 func benchObserve(b *testing.B, xs []float64, observe func(*Detector, time.Time, float64) Result) {
+	benchObserveWith(b, DefaultConfig(), xs, observe)
+}
+
+// benchObserveWith is benchObserve with a detector of cfg.
+func benchObserveWith(b *testing.B, cfg Config, xs []float64, observe func(*Detector, time.Time, float64) Result) {
 	ts := make([]time.Time, len(xs))
 	for i := range ts {
 		ts[i] = t0.Add(time.Duration(i) * step)
 	}
-	d := New(DefaultConfig())
+	d := New(cfg)
 	for i := range xs {
 		observe(d, ts[i], xs[i])
 	}
@@ -66,10 +85,21 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("ObserveCount allocates %v times per point, want 0", allocs)
 	}
+	cfg := DefaultConfig()
+	cfg.TimeZone = "Europe/Berlin"
+	dz := New(cfg)
+	allocs = testing.AllocsPerRun(1000, func() {
+		dz.Observe(t0.Add(time.Duration(i)*step), float64(i%17))
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Observe in a time zone allocates %v times per point, want 0", allocs)
+	}
 }
 
 // TestBytesPerSeries states the memory of one series: the Detector is one fixed-size value
-// (no slices, maps or pointers into the heap besides itself), so its size is the whole cost.
+// (no slices, maps or pointers into the heap besides itself and its time zone, which every
+// series of an Analyzer shares), so its size is the whole cost.
 func TestBytesPerSeries(t *testing.T) {
 	size := unsafe.Sizeof(Detector{})
 	d := New(DefaultConfig())

@@ -10,8 +10,8 @@ import (
 
 // Config is the worker's `anomaly:` section: the detector's four settings, which serve every
 // series (nothing is tuned per series, and each is in units that mean the same on any series:
-// points, or a score in [0, 1]); which series of each window are watched; and how the
-// detectors' state is saved.
+// points, or a score in [0, 1]), and the users' time zone; which series of each window are
+// watched; and how the detectors' state is saved.
 type Config struct {
 	// WarmUp is the number of points (windows) a series is observed before it may alarm.
 	// During warm-up Result.Warm is false, Score is 0 and no point is reported. Default 10:
@@ -48,6 +48,16 @@ type Config struct {
 	// stuck.go). Default 75 (chosen by leave-one-category-out on NAB; 6 hours of 5-minute
 	// points).
 	Quiet int `yaml:"quiet"`
+
+	// TimeZone is the zone whose clock the series' week and day follow, as an IANA name
+	// ("Europe/Berlin", "America/New_York"). The seasonal profile splits weekdays from the
+	// weekend at its midnight and the day into half hours on its clock, daylight-saving changes
+	// included (zone.go): a service whose users' weekend starts at their midnight is judged
+	// against the wrong profile at the week's edges when the split is hours away from it.
+	// Default UTC. A fact of the users' world, not a tuned value. A snapshot restored under
+	// another zone is logged with both names, and its learned profiles relearn on the new
+	// clock (Detector.adopt).
+	TimeZone string `yaml:"time_zone"`
 
 	// Metrics are the names of the points watched, as path.Match patterns. Default: the
 	// throughput metrics (Records, Bytes), the seven contributor rule metrics (Sum,
@@ -133,6 +143,7 @@ func DefaultConfig() Config {
 		Memory:            6000,
 		AlarmScore:        0.45,
 		Quiet:             75,
+		TimeZone:          defaultZone,
 		Metrics:           DefaultMetrics(),
 		CountMetrics:      DefaultCountMetrics(),
 		ExcludeDimensions: []string{"Partition"},
@@ -192,15 +203,20 @@ func validPatterns(field string, pats []string) error {
 
 // validateDetector checks the settings a Detector uses.
 func (c Config) validateDetector() error {
-	return settings{warmUp: c.WarmUp, memory: c.Memory, alarm: c.AlarmScore, quiet: c.Quiet}.validate()
+	_, err := settingsOf(c)
+	return err
 }
 
-// settings are the Config fields a Detector keeps (and snapshots): four numbers, so that a
-// detector stays a fixed-size value.
+// settings are the Config fields a Detector keeps (and snapshots): four numbers and the time
+// zone, so that a detector stays a fixed-size value. loc is the zone resolved (nil: UTC), once per
+// Analyzer: a Location holds the zone's transitions, and a copy per series would cost more
+// than the series' state.
 type settings struct {
 	warmUp, memory int
 	alarm          float64
 	quiet          int
+	zone           string
+	loc            *time.Location
 }
 
 // maxQuiet bounds Quiet: the report rule keeps the recent maximum per block of Quiet/16

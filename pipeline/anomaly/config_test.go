@@ -36,6 +36,9 @@ func TestConfigValidate(t *testing.T) {
 		{"anomaly.alarm_score", func(c *Config) { c.AlarmScore = 0 }},
 		{"anomaly.quiet", func(c *Config) { c.Quiet = -1 }},
 		{"anomaly.quiet", func(c *Config) { c.Quiet = maxQuiet + 1 }},
+		{`anomaly.time_zone: "Europe/Berlinn" is not a zone`, func(c *Config) { c.TimeZone = "Europe/Berlinn" }},
+		{"anomaly.time_zone: empty", func(c *Config) { c.TimeZone = "" }},
+		{`anomaly.time_zone: "Local" is the machine's zone`, func(c *Config) { c.TimeZone = "Local" }},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)
@@ -61,6 +64,7 @@ top_contributors: 3
 max_series: 200
 idle_timeout: 2h
 snapshot_every: 5
+time_zone: America/New_York
 `
 	c := DefaultConfig()
 	dec := yaml.NewDecoder(strings.NewReader(doc))
@@ -73,6 +77,7 @@ snapshot_every: 5
 	want.Metrics = []string{"Records", "*Lag*"}
 	want.CountMetrics = []string{"SampleCount"}
 	want.TopContributors, want.MaxSeries, want.IdleTimeout, want.SnapshotEvery = 3, 200, 2*time.Hour, 5
+	want.TimeZone = "America/New_York"
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("decoded %+v\nwant    %+v", c, want)
 	}

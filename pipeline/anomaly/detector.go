@@ -1,6 +1,8 @@
 package anomaly
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -59,19 +61,40 @@ const settleDiv = 10
 const maxZ = 50
 
 // New returns a detector for one series, using cfg's detector settings (WarmUp, Memory,
-// AlarmScore, Quiet). They must be valid (Config.Validate); New panics otherwise, since that is
-// a programming error caught at start-up.
+// AlarmScore, Quiet, TimeZone). They must be valid (Config.Validate); New panics otherwise,
+// since that is a programming error caught at start-up.
 func New(cfg Config) *Detector {
-	d := &Detector{}
-	d.p = settingsOf(cfg)
-	if err := d.p.validate(); err != nil {
+	p, err := settingsOf(cfg)
+	if err != nil {
 		panic(err)
 	}
-	return d
+	return &Detector{p: p}
 }
 
-func settingsOf(cfg Config) settings {
-	return settings{warmUp: cfg.WarmUp, memory: cfg.Memory, alarm: cfg.AlarmScore, quiet: cfg.Quiet}
+// settingsOf returns cfg's detector settings, validated, with the time zone resolved.
+func settingsOf(cfg Config) (settings, error) {
+	p := settings{warmUp: cfg.WarmUp, memory: cfg.Memory, alarm: cfg.AlarmScore, quiet: cfg.Quiet, zone: cfg.TimeZone}
+	err := p.validate()
+	if loc, zerr := loadZone(cfg.TimeZone); zerr != nil {
+		err = errors.Join(err, fmt.Errorf("anomaly.time_zone: %w", zerr))
+	} else {
+		p.loc = loc
+	}
+	return p, err
+}
+
+// adopt replaces a restored detector's settings with p (the configured ones) and returns the
+// time zone its snapshot was taken in. A detector restored under another zone reads its clock
+// in the new one from its first point, and keeps the profile its snapshot learned on the other
+// clock: each slot holds the level of the half hour the offsets' difference away (and the
+// weekend's days were cut at the other midnight) until the new clock's visits move it, at
+// estimateRate per visit. Dropping the profile instead costs more: the slots start again from
+// single points and the first weekend borrows the weekdays', so that a user who corrects the
+// zone gets about as many false alarms in the week after as with the wrong zone kept, against
+// fewer than half when the profile is kept (TestZoneChangeKeepsTheProfile).
+func (d *Detector) adopt(p settings) (zone string) {
+	zone, d.p = d.p.zone, p
+	return zone
 }
 
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
@@ -90,7 +113,7 @@ func (d *Detector) Observe(t time.Time, v float64) Result { return d.observe(t, 
 func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observe(t, v, true) }
 
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
-	ws, ts := slots(t)
+	ws, ts := slotsIn(t, d.p.loc)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return d.band(d.fc.predict(ws, ts), d.fc.devFloor())
 	}

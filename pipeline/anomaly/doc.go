@@ -8,8 +8,10 @@
 // (−ln of a tail probability) calibrated against the series' own history:
 //
 //   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
-//     Holt-Winters profile, with a Brutlag deviation, gives Expected/Lower/Upper and the
-//     standardised residual, which catches spikes, drops, shifts and changes of variance;
+//     Holt-Winters profile (weekdays and weekend, half-hour slots, on the wall clock of
+//     Config.TimeZone, the users' zone: zone.go), with a Brutlag deviation, gives
+//     Expected/Lower/Upper and the standardised residual, which catches spikes, drops, shifts
+//     and changes of variance;
 //   - the contextual novelty of the series' shape (novelty.go): a pattern the series has not
 //     produced before, however small;
 //   - runs of zeros (zeros.go): activity that stops, which a bursty series' wide band hides;

@@ -54,11 +54,14 @@ type forecast struct {
 	dev float64 // EWMA |residual| of the chosen model
 }
 
-// slots returns the profile (0 weekday, 1 weekend) and time-of-day slot of t (UTC). It works
-// on Unix seconds rather than calendar fields: this runs on every point, and the calendar
-// conversion costs more than the rest of the forecaster.
-func slots(t time.Time) (int, int) {
-	sec := t.Unix()
+// slots returns the profile (0 weekday, 1 weekend) and time-of-day slot of t in UTC.
+func slots(t time.Time) (int, int) { return slotsAt(t.Unix()) }
+
+// slotsAt returns the profile and time-of-day slot of a wall clock given as seconds since its
+// 1970-01-01 00:00 (Unix seconds in UTC; shifted by the offset in a zone: slotsIn). It works on
+// seconds rather than calendar fields: this runs on every point, and the calendar conversion
+// costs more than the rest of the forecaster.
+func slotsAt(sec int64) (int, int) {
 	day := sec / 86400
 	if sec%86400 < 0 {
 		day-- // floor division for instants before 1970

@@ -124,9 +124,10 @@ func publishable(dims []pipeline.Dimension) bool {
 	return true
 }
 
-// newWatch builds a series from its (sorted) dimensions, which it copies.
-func newWatch(id, metric string, dims []pipeline.Dimension, cfg Config) *watch {
-	w := &watch{id: id, metric: metric, det: *New(cfg), lastSeen: math.MinInt64}
+// newWatch builds a series from its (sorted) dimensions, which it copies, with a new detector
+// of settings p (validated).
+func newWatch(id, metric string, dims []pipeline.Dimension, p settings) *watch {
+	w := &watch{id: id, metric: metric, det: Detector{p: p}, lastSeen: math.MinInt64}
 	w.outDims = make([]pipeline.Dimension, len(dims), len(dims)+1)
 	copy(w.outDims, dims)
 	w.dims = w.outDims[:len(dims):len(dims)]

@@ -20,13 +20,14 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 10 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 11 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
 // series: the first point after the restore has no previous value to repeat; version 10 had no
-// stuck-value channel, which then starts as for a new series, its runs counted from the restore).
-const snapshotVersion = 11
+// stuck-value channel, which then starts as for a new series, its runs counted from the restore;
+// version 11 had no time zone, and every detector then read its clock in UTC).
+const snapshotVersion = 12
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -78,6 +79,11 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 		u := &d.stuck
 		fs = append(fs, &u.run, &u.longest, &u.n, &u.held, &u.due, &u.pairs, &u.again, u.c.surprise[:], &u.c.top)
 	}
+	if version >= 12 {
+		// The zone the time-of-day profile was learned in: a restore under another one
+		// knows its slots mean other hours (state.go).
+		fs = append(fs, &d.p.zone)
+	}
 	return fs
 }
 
@@ -114,6 +120,8 @@ func encodeField(enc *msgpack.Encoder, f any) error {
 		return enc.EncodeFloat64(*p)
 	case *bool:
 		return enc.EncodeBool(*p)
+	case *string:
+		return enc.EncodeString(*p)
 	case []float64:
 		if err := enc.EncodeArrayLen(len(p)); err != nil {
 			return err
@@ -155,11 +163,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 10, 9, 8, 7, 6:
+	case snapshotVersion, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 10)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 11)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -172,6 +180,14 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	if err := nd.p.validate(); err != nil {
 		return fmt.Errorf("anomaly: snapshot: %w", err)
+	}
+	if v < 12 {
+		nd.p.zone = defaultZone
+	}
+	// A zone this binary's database does not know (a snapshot from a newer one, or garbage)
+	// cannot be read on any clock: refused, as a bad setting is.
+	if nd.p.loc, err = loadZone(nd.p.zone); err != nil {
+		return fmt.Errorf("anomaly: snapshot: time zone: %w", err)
 	}
 	if v < 9 {
 		for _, c := range []*tailCurve{&nd.resid.c, &nd.stops.c, &nd.reports} {
@@ -269,6 +285,10 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		return err
 	case *bool:
 		v, err := dec.DecodeBool()
+		*p = v
+		return err
+	case *string:
+		v, err := dec.DecodeString()
 		*p = v
 		return err
 	case []float64:

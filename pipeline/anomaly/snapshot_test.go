@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -246,6 +247,56 @@ func restoredV9AndV10(d *Detector) []restored {
 		{"resid.c.top", d.resid.c.top, 2440.989432969306},
 		{"reports.top", d.reports.top, 2446.294052195124},
 		{"stops.c.top", d.stops.c.top, 0.0},
+	}
+}
+
+// TestSnapshotReadsVersion11: a snapshot written by the detector before the time zone (version
+// 11; testdata/detector-v11.msgpack, saved by that code after 869 points of series(869, 7,
+// daily) with a spike of 500 at point 700) restores with every field at the value the old one
+// wrote and its clock in UTC, the only one that code read, and resumes observing.
+func TestSnapshotReadsVersion11(t *testing.T) {
+	readOldSnapshot(t, "detector-v11.msgpack", func(d *Detector) []restored {
+		return append(restoredV9AndV10(d),
+			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+			restored{"stuck.n", d.stuck.n, int64(869)},
+			restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
+			restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
+			restored{"zone", d.p.zone, "UTC"},
+			restored{"loc", d.p.loc, (*time.Location)(nil)})
+	})
+}
+
+// TestSnapshotInZone: a detector reading its clock in a zone restores in that zone and
+// resumes exactly, across the day the clocks change; a snapshot naming a zone the database
+// does not have is refused.
+func TestSnapshotInZone(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TimeZone = "Europe/Berlin"
+	start := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * step) }
+	xs := series(16*pointsPerDay, 9, daily)
+	cut := 12 * pointsPerDay // Saturday 28 March; the clocks change the next night
+	orig := New(cfg)
+	for i := range cut {
+		orig.Observe(at(i), xs[i])
+	}
+	restored := roundTrip(t, orig)
+	if restored.p.zone != "Europe/Berlin" || restored.p.loc == nil || restored.p.loc.String() != "Europe/Berlin" {
+		t.Fatalf("restored in zone %q (%v), want Europe/Berlin", restored.p.zone, restored.p.loc)
+	}
+	for i := cut; i < len(xs); i++ {
+		if want, got := orig.Observe(at(i), xs[i]), restored.Observe(at(i), xs[i]); got != want {
+			t.Fatalf("point %d after the restore: %+v, want %+v", i, got, want)
+		}
+	}
+	orig.p.zone = "Europe/Berlinn"
+	b, err := orig.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Detector
+	if err := r.UnmarshalMsgpack(b); err == nil || !strings.Contains(err.Error(), "time zone") {
+		t.Errorf("a snapshot in zone Europe/Berlinn: %v, want refused naming the time zone", err)
 	}
 }
 

@@ -71,7 +71,8 @@ func (a *Analyzer) encode() ([]byte, error) {
 // decode replaces the analyzer's (empty) state with data. A series that cannot be restored is
 // refused and counted (reason restore); so are series beyond anomaly.max_series if it was
 // lowered, keeping the most recently present ones. Restored detectors adopt the configured
-// detector settings, so that a change of alarm_score or quiet applies to them too.
+// detector settings, so that a change of alarm_score, quiet or time_zone applies to them too
+// (of time_zone, with one warning naming both zones: restoreSeries says what follows).
 func (a *Analyzer) decode(data []byte) error {
 	var st stateFile
 	if err := msgpack.Unmarshal(data, &st); err != nil {
@@ -89,21 +90,31 @@ func (a *Analyzer) decode(data []byte) error {
 		ss = ss[over:]
 	}
 	a.seq = st.Seq
+	moved, from := 0, ""
 	for i := range ss {
-		w, err := a.restoreSeries(&ss[i])
+		w, zone, err := a.restoreSeries(&ss[i])
 		if err != nil {
 			a.m.refuseRestore.Inc()
 			a.log.Warn("anomaly: dropping a series from the snapshot", "series", ss[i].ID, "err", err)
 			continue
 		}
+		if zone != a.det.zone {
+			moved, from = moved+1, zone
+		}
 		a.t.add(w)
+	}
+	if moved > 0 {
+		a.log.Warn("anomaly: the snapshot's time-of-day profiles were learned on another time zone's clock; they relearn on this one's",
+			"snapshot_time_zone", from, "time_zone", a.det.zone, "series", moved)
 	}
 	return nil
 }
 
-func (a *Analyzer) restoreSeries(s *seriesState) (*watch, error) {
+// restoreSeries rebuilds one series from its saved state. It returns the zone its detector's
+// snapshot was taken in.
+func (a *Analyzer) restoreSeries(s *seriesState) (*watch, string, error) {
 	if len(s.DimNames) != len(s.DimValues) {
-		return nil, errors.New("dimension names and values differ in number")
+		return nil, "", errors.New("dimension names and values differ in number")
 	}
 	dims := make([]pipeline.Dimension, len(s.DimNames))
 	for i := range dims {
@@ -111,23 +122,23 @@ func (a *Analyzer) restoreSeries(s *seriesState) (*watch, error) {
 	}
 	sortDims(dims)
 	if !publishable(dims) {
-		return nil, errors.New("dimensions not publishable")
+		return nil, "", errors.New("dimensions not publishable")
 	}
 	if id := string(appendID(nil, s.Metric, dims)); id != s.ID {
-		return nil, fmt.Errorf("id %q does not match its metric and dimensions (%q)", s.ID, id)
+		return nil, "", fmt.Errorf("id %q does not match its metric and dimensions (%q)", s.ID, id)
 	}
 	if _, dup := a.t.byID[s.ID]; dup {
-		return nil, errors.New("duplicate series")
+		return nil, "", errors.New("duplicate series")
 	}
 	if (s.Rule == "") != (len(s.Keys) == 0) {
-		return nil, errors.New("a contributor series needs both a rule and keys")
+		return nil, "", errors.New("a contributor series needs both a rule and keys")
 	}
-	w := newWatch(s.ID, s.Metric, dims, a.cfg)
+	w := newWatch(s.ID, s.Metric, dims, a.det)
 	if err := w.det.UnmarshalMsgpack(s.Detector); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	w.det.p = settingsOf(a.cfg)
+	zone := w.det.adopt(a.det)
 	w.rule, w.keys = s.Rule, s.Keys
 	w.lastSeen, w.touched, w.expected = s.LastSeen, s.Touched, s.Expected
-	return w, nil
+	return w, zone, nil
 }

@@ -3,6 +3,7 @@ package anomaly
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -281,4 +282,40 @@ func TestSnapshotWaitsForDurability(t *testing.T) {
 		t.Error("the second window's snapshot was not saved when it became durable")
 	}
 	h.a.Durable(first) // a repeat (or an unknown output) saves nothing and does not panic
+}
+
+// TestRestoreInAnotherZone: a snapshot taken at UTC and restored with anomaly.time_zone set to
+// Europe/Berlin logs one warning naming both zones and the series concerned; the restored
+// detectors read their clock in Berlin from their first point and keep what they learned,
+// profile included (Detector.adopt says why). Restored in the zone it was taken in, no warning.
+func TestRestoreInAnotherZone(t *testing.T) {
+	store, err := NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	h := newHarness(t, cfg, store)
+	for i := range 90 {
+		h.analyze(throughputOutput(i, "a", int64(1000+10*(i%30)), 300_000))
+	}
+	saved := h.a.t.head.det
+	cfg.TimeZone = "Europe/Berlin"
+	r := newHarness(t, cfg, store)
+	warns := r.warnLines()
+	if len(warns) != 1 || !strings.Contains(warns[0], "snapshot_time_zone=UTC") || !strings.Contains(warns[0], "time_zone=Europe/Berlin") ||
+		!strings.Contains(warns[0], fmt.Sprintf("series=%d", h.a.t.len())) {
+		t.Errorf("restored in another zone, the log's warnings: %q, want one naming UTC, Europe/Berlin and the %d series", warns, h.a.t.len())
+	}
+	got := r.a.t.head.det
+	if got.p.zone != "Europe/Berlin" || got.p.loc == nil || got.p.loc.String() != "Europe/Berlin" {
+		t.Errorf("restored detector in zone %q (%v), want Europe/Berlin", got.p.zone, got.p.loc)
+	}
+	if got.fc != saved.fc || got.n != saved.n {
+		t.Error("the restored detector's forecaster differs from the saved one's")
+	}
+	// Saved again, now in Berlin, and restored in Berlin: nothing to warn about.
+	r.analyze(throughputOutput(90, "a", 1000, 300_000))
+	if again := newHarness(t, cfg, store); len(again.warnLines()) != 0 {
+		t.Errorf("restored in the zone it was taken in, the log's warnings: %q, want none", again.warnLines())
+	}
 }

@@ -15,8 +15,13 @@ import (
 // userLoad is that traffic shape, in [0.21, 1]; t0 is a Monday.
 func userLoad(i int) float64 {
 	h := float64(i%pointsPerDay) / float64(pointsPerDay) * 24
+	return userLoadAt(h, i/pointsPerDay%7 >= 5)
+}
+
+// userLoadAt is the shape at hour h of a weekday or a weekend day.
+func userLoadAt(h float64, weekend bool) float64 {
 	s := 0.35 + 0.65*(0.5+0.5*math.Sin(2*math.Pi*(h-10)/24))
-	if day := i / pointsPerDay % 7; day >= 5 {
+	if weekend {
 		s *= 0.6
 	}
 	return s
