@@ -61,10 +61,7 @@ func alarmsWhere(seeds int) []where {
 	for i := range families {
 		f := &families[i]
 		for _, p := range f.paths() {
-			obs := observeValue
-			if p == "count" {
-				obs = observeCount
-			}
+			obs := observerFor(p)
 			w := where{series: f.name + "/" + p, seeds: seeds}
 			for seed := uint64(1); seed <= uint64(seeds); seed++ {
 				w.tally(detect(generate(f, clean, seed, 0, seriesPoints), obs))

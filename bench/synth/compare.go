@@ -54,71 +54,63 @@ func compare(w io.Writer, base, cur synthRun) error {
 		fmt.Fprintf(w, "\nnote: ObserveCount %v in the base, %v here: the count paths differ by that too\n", base.ObserveCount, cur.ObserveCount)
 	}
 	fmt.Fprintf(w, "\nagainst base: false alarms per 10k (all / first 1000), base -> this run\n")
-	old := map[string]cleanRow{}
-	for _, c := range base.Clean {
-		old[c.Series] = c
-	}
-	same := 0
-	for _, c := range cur.Clean {
-		b, ok := old[c.Series]
-		if !ok {
-			fmt.Fprintf(w, "%-16s new\n", c.Series)
-			continue
-		}
-		if b.Alarms == c.Alarms && b.YoungAlarms == c.YoungAlarms {
-			same++
-			continue
-		}
-		fmt.Fprintf(w, "%-16s %6.2f -> %6.2f (%+.2f)   %6.2f -> %6.2f (%+.2f)\n", c.Series,
-			per10k(b.Alarms, b.Points), per10k(c.Alarms, c.Points), per10k(c.Alarms, c.Points)-per10k(b.Alarms, b.Points),
-			per10k(b.YoungAlarms, b.YoungPoints), per10k(c.YoungAlarms, c.YoungPoints),
-			per10k(c.YoungAlarms, c.YoungPoints)-per10k(b.YoungAlarms, b.YoungPoints))
-	}
-	fmt.Fprintf(w, "(%d unchanged)\n", same)
+	rowsMoved(w, base.Clean, cur.Clean,
+		func(c cleanRow) string { return c.Series },
+		func(c cleanRow) string { return fmt.Sprintf("%-16s", c.Series) },
+		func(b, c cleanRow) bool { return b.Alarms == c.Alarms && b.YoungAlarms == c.YoungAlarms },
+		func(b, c cleanRow) string {
+			return rateMoved(b.Alarms, b.Points, c.Alarms, c.Points) + "   " +
+				rateMoved(b.YoungAlarms, b.YoungPoints, c.YoungAlarms, c.YoungPoints)
+		})
 
 	fmt.Fprintf(w, "\nagainst base: false alarms per 10k delivered otherwise (counted / early), base -> this run\n")
-	oldV := map[string]deliveryRow{}
-	for _, r := range base.Delivery {
-		oldV[r.key()] = r
-	}
-	same = 0
-	for _, r := range cur.Delivery {
-		b, ok := oldV[r.key()]
-		if !ok {
-			fmt.Fprintf(w, "%-16s %-11s new\n", r.Series, r.Kind)
-			continue
-		}
-		if b.Alarms == r.Alarms && b.EarlyAlarms == r.EarlyAlarms {
-			same++
-			continue
-		}
-		fmt.Fprintf(w, "%-16s %-11s %6.2f -> %6.2f (%+.2f)   %6.2f -> %6.2f (%+.2f)\n", r.Series, r.Kind,
-			per10k(b.Alarms, b.Points), per10k(r.Alarms, r.Points), per10k(r.Alarms, r.Points)-per10k(b.Alarms, b.Points),
-			per10k(b.EarlyAlarms, b.EarlyPoints), per10k(r.EarlyAlarms, r.EarlyPoints),
-			per10k(r.EarlyAlarms, r.EarlyPoints)-per10k(b.EarlyAlarms, b.EarlyPoints))
-	}
-	fmt.Fprintf(w, "(%d unchanged)\n", same)
+	rowsMoved(w, base.Delivery, cur.Delivery, deliveryRow.key,
+		func(r deliveryRow) string { return fmt.Sprintf("%-16s %-11s", r.Series, r.Kind) },
+		func(b, r deliveryRow) bool { return b.Alarms == r.Alarms && b.EarlyAlarms == r.EarlyAlarms },
+		func(b, r deliveryRow) string {
+			return rateMoved(b.Alarms, b.Points, r.Alarms, r.Points) + "   " +
+				rateMoved(b.EarlyAlarms, b.EarlyPoints, r.EarlyAlarms, r.EarlyPoints)
+		})
 
 	fmt.Fprintf(w, "\nagainst base: detection, base -> this run (detected, median delay, median best score)\n")
-	oldD := map[string]detectRow{}
-	for _, r := range base.Detect {
-		oldD[r.key()] = r
-	}
-	same = 0
-	for _, r := range cur.Detect {
-		b, ok := oldD[r.key()]
-		if !ok {
-			fmt.Fprintf(w, "%-16s %-13s new\n", r.Series, r.Kind)
-			continue
-		}
-		if b.Detected == r.Detected && b.MedianDelay == r.MedianDelay && math.Abs(b.MedianBest-r.MedianBest) < 5e-4 {
-			same++
-			continue
-		}
-		fmt.Fprintf(w, "%-16s %-13s %4d -> %-4d (%+4d)  %5s -> %-5s  %.3f -> %.3f (%+.3f)\n", r.Series, r.Kind,
-			b.Detected, r.Detected, r.Detected-b.Detected, delayString(b.MedianDelay), delayString(r.MedianDelay),
-			b.MedianBest, r.MedianBest, r.MedianBest-b.MedianBest)
-	}
-	fmt.Fprintf(w, "(%d unchanged)\n", same)
+	rowsMoved(w, base.Detect, cur.Detect, detectRow.key,
+		func(r detectRow) string { return fmt.Sprintf("%-16s %-13s", r.Series, r.Kind) },
+		func(b, r detectRow) bool {
+			return b.Detected == r.Detected && b.MedianDelay == r.MedianDelay && math.Abs(b.MedianBest-r.MedianBest) < 5e-4
+		},
+		func(b, r detectRow) string {
+			return fmt.Sprintf("%4d -> %-4d (%+4d)  %5s -> %-5s  %.3f -> %.3f (%+.3f)",
+				b.Detected, r.Detected, r.Detected-b.Detected, delayString(b.MedianDelay), delayString(r.MedianDelay),
+				b.MedianBest, r.MedianBest, r.MedianBest-b.MedianBest)
+		})
 	return nil
+}
+
+// rowsMoved prints each row of cur that base has under the same key and that moved (label, then
+// moved's text), "new" for a row base does not have, and how many rows did not move: the one
+// shape of every table -against prints.
+func rowsMoved[R any](w io.Writer, base, cur []R, key, label func(R) string, same func(b, c R) bool, moved func(b, c R) string) {
+	old := make(map[string]R, len(base))
+	for _, r := range base {
+		old[key(r)] = r
+	}
+	unchanged := 0
+	for _, c := range cur {
+		b, ok := old[key(c)]
+		switch {
+		case !ok:
+			fmt.Fprintf(w, "%s new\n", label(c))
+		case same(b, c):
+			unchanged++
+		default:
+			fmt.Fprintf(w, "%s %s\n", label(c), moved(b, c))
+		}
+	}
+	fmt.Fprintf(w, "(%d unchanged)\n", unchanged)
+}
+
+// rateMoved is a false-alarm rate per 10k, base -> this run, and the difference.
+func rateMoved(bAlarms, bPoints, cAlarms, cPoints int) string {
+	b, c := per10k(bAlarms, bPoints), per10k(cAlarms, cPoints)
+	return fmt.Sprintf("%6.2f -> %6.2f (%+.2f)", b, c, c-b)
 }

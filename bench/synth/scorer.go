@@ -27,6 +27,15 @@ var hasObserveCount = func() bool {
 
 func observeValue(d *anomaly.Detector, t time.Time, v float64) anomaly.Result { return d.Observe(t, v) }
 
+// observerFor is the observe path a family's series takes by the path's name ("count" or
+// "value", family.paths).
+func observerFor(path string) func(*anomaly.Detector, time.Time, float64) anomaly.Result {
+	if path == "count" {
+		return observeCount
+	}
+	return observeValue
+}
+
 func observeCount(d *anomaly.Detector, t time.Time, v float64) anomaly.Result {
 	var a any = d
 	if c, ok := a.(countObserver); ok {

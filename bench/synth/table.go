@@ -65,10 +65,7 @@ func measure(seeds int) synthRun {
 	for i := range families {
 		f := &families[i]
 		for _, p := range f.paths() {
-			obs := observeValue
-			if p == "count" {
-				obs = observeCount
-			}
+			obs := observerFor(p)
 			name := f.name + "/" + p
 			c := cleanRow{Series: name}
 			rows := map[kind]*detectRow{}
