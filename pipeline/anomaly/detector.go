@@ -103,7 +103,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 
 	// Three channels of evidence, each a surprise calibrated against this series' history; the
 	// most surprising speaks for the point, unless a record's rarity is larger.
-	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
+	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow, t.Unix())
 	var rs float64
 	if d.fc.n > minEvidence {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,

@@ -51,6 +51,12 @@ type forecast struct {
 	errSeas  float64
 
 	dev float64 // EWMA |residual| of the chosen model
+
+	// The usual interval (interval.go): points timed (equal to n, except after restoring a
+	// snapshot written before it was kept), the previous one's time and the EWMA spacing.
+	timed int64
+	last  int64   // Unix seconds
+	step  float64 // seconds
 }
 
 // slots returns the profile (0 weekday, 1 weekend) and time-of-day slot of t (UTC). It works
@@ -107,11 +113,13 @@ func (f *forecast) seasonal(w, s int) float64 {
 	return f.base + f.profile[w][s]
 }
 
-// observe folds v in and returns the standardised residual |v−expected|/dev computed before
-// the update, plus the expected value and the deviation it used.
-func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, dev float64) {
+// observe folds v, at now (Unix seconds), in and returns the standardised residual
+// |v−expected|/dev computed before the update, plus the expected value and the deviation it
+// used.
+func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z, expected, dev float64) {
 	expected, _ = f.predict(w, s)
 	f.n++
+	f.spacing(now)
 	if f.n == 1 {
 		f.level, f.base = v, v
 		return 0, v, 0

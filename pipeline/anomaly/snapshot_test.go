@@ -249,6 +249,51 @@ func restoredV9AndV10(d *Detector) []restored {
 	}
 }
 
+// TestSnapshotReadsVersion11: a snapshot written by the detector before it kept the series' usual
+// interval (version 11; testdata/detector-v11.msgpack, saved by main's code of round 49 after 869
+// points of series(869, 7, daily) with a spike of 500 at point 700, at t0 + i·step) restores with
+// every field at the value the old one wrote, its usual interval starting as for a new series (no
+// previous time, so the first point after the restore is no gap however long the restart took),
+// and resumes observing: after the 288 points readOldSnapshot feeds it, the interval is the
+// points' step.
+func TestSnapshotReadsVersion11(t *testing.T) {
+	d := readOldSnapshot(t, "detector-v11.msgpack", func(d *Detector) []restored {
+		return append(restoredV9AndV10(d),
+			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+			restored{"fc.dev", d.fc.dev, 1.0869246723086943},
+			restored{"stuck.n", d.stuck.n, int64(869)},
+			restored{"fc.timed", d.fc.timed, int64(0)},
+			restored{"fc.last", d.fc.last, int64(0)},
+			restored{"fc.step", d.fc.step, 0.0})
+	})
+	if d.fc.timed != 288 || d.fc.step != step.Seconds() {
+		t.Errorf("after 288 points the interval has timed %d points at %v s, want 288 at %v", d.fc.timed, d.fc.step, step.Seconds())
+	}
+}
+
+// TestSnapshotRejectsBadInterval: a negative usual interval or count of points timed is refused
+// (a negative interval would make every spacing a gap; a negative count a rate of 1/0).
+func TestSnapshotRejectsBadInterval(t *testing.T) {
+	for name, spoil := range map[string]func(*Detector){
+		"negative interval": func(d *Detector) { d.fc.step = -300 },
+		"negative count":    func(d *Detector) { d.fc.timed = -1 },
+	} {
+		d := New(DefaultConfig())
+		for i, x := range series(300, 15, flat) {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		spoil(d)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
 // TestSnapshotReadsVersion10: a snapshot written by the detector before the stuck-value channel
 // (version 10; testdata/detector-v10.msgpack, saved by that code after 869 points of
 // series(869, 7, daily) with a spike of 500 at point 700) restores with every field at the value
