@@ -229,6 +229,26 @@ func TestSnapshotMidStall(t *testing.T) {
 	}
 }
 
+// TestSnapshotAcrossAGap: a snapshot taken before a gap in reporting (a restart during an
+// exporter's outage) restores a detector that judges the points after the gap as the original
+// does, point for point: the usual interval and the previous point's time are state (version 12).
+func TestSnapshotAcrossAGap(t *testing.T) {
+	const seed = 2
+	at := 21*pointsPerDay + 100
+	xs := userFamilies[1].gen(seed, at+pointsPerDay+12)
+	orig := New(DefaultConfig())
+	for i := 0; i < at; i++ {
+		orig.Observe(t0.Add(time.Duration(i)*step), xs[i])
+	}
+	restored := roundTrip(t, orig)
+	for i := at + pointsPerDay; i < len(xs); i++ {
+		want, got := orig.Observe(t0.Add(time.Duration(i)*step), xs[i]), restored.Observe(t0.Add(time.Duration(i)*step), xs[i])
+		if got != want {
+			t.Fatalf("%d points after the gap, after the restore: %+v, want %+v", i-at-pointsPerDay, got, want)
+		}
+	}
+}
+
 // restoredV9AndV10 is what the version-9 and version-10 snapshots in testdata hold in common:
 // both were saved after 869 points of series(869, 7, daily) with a spike of 500 at point 700,
 // by detectors that differ only in state those versions added. Values as the old code printed
