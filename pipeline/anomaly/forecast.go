@@ -139,7 +139,7 @@ func (f *forecast) seasonal(w, s int) float64 {
 func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z, expected, dev float64) {
 	expected, seasonal := f.predict(w, s)
 	f.n++
-	k := f.spacing(now)
+	k, gap := f.gap(now)
 	if f.n == 1 {
 		f.level, f.base = v, v
 		return 0, v, 0
@@ -152,7 +152,6 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z,
 	if f.n <= minEvidence {
 		lim = math.Inf(1) // no deviation estimate yet (minEvidence): learn everything
 	}
-	gap := k > minEvidence
 	judged := true
 	if gap && !seasonal {
 		if f.visited[w]&(1<<s) != 0 || f.visited[0]&(1<<s) != 0 {

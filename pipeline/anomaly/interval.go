@@ -20,26 +20,32 @@ import "math"
 // Timestamps are taken in whole seconds: a series sampled faster than once a second has spacings
 // of 0 and never has a gap.
 
-// spacing folds the point at now (Unix seconds) into the usual interval and returns the spacing
-// since the previous point in usual intervals, measured against the interval known before this
-// point: 0 for the first point timed and while no interval is known (every timestamp so far
-// equal).
-func (f *forecast) spacing(now int64) float64 {
+// gap folds the point at now (Unix seconds) into the usual interval and reports whether it comes
+// after a gap, more than minEvidence usual intervals since the previous point, with that spacing
+// in usual intervals, k, both measured against the interval known before this point. The first
+// point timed, and every point while no interval is known (every timestamp so far equal), is no
+// gap. It runs on every point: the divisions are left to the points that need them.
+func (f *forecast) gap(now int64) (k float64, gap bool) {
 	f.timed++
 	if f.timed == 1 {
 		f.last = now
-		return 0
+		return 0, false
 	}
 	dt := math.Max(float64(now-f.last), 0)
 	f.last = now
-	k := 0.0
-	if f.step > 0 {
-		k = dt / f.step
+	step := f.step
+	gap = step > 0 && dt > minEvidence*step
+	if gap {
+		k = dt / step
 	}
-	lim := minEvidence * f.step
-	if f.timed <= minEvidence+1 || f.step == 0 {
-		lim = math.Inf(1) // fewer than minEvidence spacings, or none yet: a running mean
+	// A running mean over the first minEvidence spacings (rate), then the EWMA of the spacing
+	// clipped to one horizon.
+	r, lim := estimateRate, minEvidence*step
+	if n := f.timed - 1; n <= minEvidence {
+		r, lim = 1/float64(n), math.Inf(1)
+	} else if step == 0 {
+		lim = math.Inf(1)
 	}
-	f.step += rate(estimateRate, f.timed-1) * (math.Min(dt, lim) - f.step)
-	return k
+	f.step += r * (math.Min(dt, lim) - f.step)
+	return k, gap
 }
