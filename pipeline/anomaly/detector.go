@@ -115,7 +115,8 @@ func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observ
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slotsIn(t, d.p.loc)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return d.band(d.fc.predict(ws, ts), d.fc.devFloor())
+		exp, _ := d.fc.predict(ws, ts)
+		return d.band(exp, d.fc.devFloor())
 	}
 	d.n++
 	slow := 1 / float64(d.p.memory)
@@ -125,7 +126,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// Four channels of evidence (the residual, the novelty of the shape, a stuck value, a run of
 	// zeros), each a surprise calibrated against this series' history; the most surprising
 	// speaks for the point, unless a record's rarity is larger.
-	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow)
+	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow, t.Unix())
 	var rs float64
 	if d.fc.n > minEvidence {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,

@@ -20,6 +20,13 @@
 //     held one, a flatline (an exporter that froze), judged once per run as a pattern; the
 //     novelty channel is silent while such a run is under way.
 //
+// A series that stops reporting for longer than minEvidence of its usual intervals (learned from
+// its own timestamps: an exporter that was down, a contributor that left the top N for a while)
+// resumes at a point the plain level, an average per point, has no forecast for: the point is
+// judged by the clock-indexed profile in that model's own unit, and the level moves toward it by
+// the gain the time passed calls for (forecast.go, interval.go). Ordinary values after an outage
+// are not news; a spike or a drop to zero on the first point back still is.
+//
 // The novelty channel does not speak for a value in the body of the series (its p10–p90;
 // body.go): a new shape made of ordinary values is the aftermath of what was already judged, and
 // a value stuck there is the stuck channel's news.

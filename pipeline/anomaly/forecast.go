@@ -52,6 +52,12 @@ type forecast struct {
 	errSeas  float64
 
 	dev float64 // EWMA |residual| of the chosen model
+
+	// The usual interval (interval.go): points timed (equal to n, except after restoring a
+	// snapshot written before it was kept), the previous one's time and the EWMA spacing.
+	timed int64
+	last  int64   // Unix seconds
+	step  float64 // seconds
 }
 
 // slots returns the profile (0 weekday, 1 weekend) and time-of-day slot of t in UTC.
@@ -75,16 +81,16 @@ func slotsAt(sec int64) (int, int) {
 	return week, sod * todBins / 86400
 }
 
-// predict returns the expected value for a point in slot (w, s): the prediction of the model
-// that has been more accurate lately.
-func (f *forecast) predict(w, s int) float64 {
+// predict returns the expected value for a point in slot (w, s) and whether the seasonal
+// model is the one in use.
+func (f *forecast) predict(w, s int) (float64, bool) {
 	if f.n == 0 {
-		return 0
+		return 0, false
 	}
 	if f.errSeas < f.errPlain {
-		return f.seasonal(w, s)
+		return f.seasonal(w, s), true
 	}
-	return f.level
+	return f.level, false
 }
 
 // seasonal returns the seasonal model's prediction for slot (w, s). A weekend slot never
@@ -102,34 +108,74 @@ func (f *forecast) seasonal(w, s int) float64 {
 	return f.base + f.profile[w][s]
 }
 
-// observe folds v in and returns the standardised residual |v−expected|/dev computed before
-// the update, plus the expected value and the deviation it used.
-func (f *forecast) observe(v float64, w, s int, baseRate float64) (z, expected, dev float64) {
-	expected = f.predict(w, s)
+// observe folds v, at now (Unix seconds), in and returns the standardised residual
+// |v−expected|/dev computed before the update, plus the expected value and the deviation it
+// used.
+//
+// After a gap in reporting, more than minEvidence usual intervals without a point (interval.go),
+// the plain level's forecast is older than its horizon (an EWMA over about minEvidence points)
+// and is no forecast: a daily cycle, or the series' wander, moved the series on while it did not
+// report. So the point is not scored against it:
+//
+//   - when the plain level is the model in use, the seasonal model judges the point, in its own
+//     unit, the larger of dev and its tracked error (dev is then the plain model's error, and the
+//     profile's ordinary miss is not a spike); it is indexed by the clock, the one forecast that
+//     knows how much time passed. A slot never visited has no forecast either, and the point is
+//     not judged here (the other channels judge it as always);
+//   - the plain model's tracked error does not learn a forecast it did not make;
+//   - the level moves toward the point by the gain of the local-level model the EWMA is the
+//     steady-state filter of: at rate α its predicted variance, in units of the noise, is
+//     α/(1−α) and the level moves by α²/(1−α) a point, so after k intervals the variance is
+//     p = α(1 + (k−1)α)/(1−α) and the gain p/(p+1) (α at k = 1; about 0.27 after 24 intervals,
+//     0.77 after 288), its innovation clipped at clipZ of that forecast's spread,
+//     dev·√(1 + (k−1)α²). A full re-seed would take one noisy point as the level, and on a series
+//     that reports with gaps every few dozen points the level would be that noise again and
+//     again (bench/nab/DECISIONS.md 336, 337).
+func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z, expected, dev float64) {
+	expected, seasonal := f.predict(w, s)
 	f.n++
+	k, gap := f.gap(now)
 	if f.n == 1 {
 		f.level, f.base = v, v
 		return 0, v, 0
 	}
 	dev = f.devFloor()
-	r := v - expected
-	z = math.Abs(r) / dev
-
-	// Model errors use the clipped residual of each model, so one spike cannot flip the choice.
 	seas := f.seasonal(w, s)
+	// Model errors and updates use innovations clipped at clipZ deviations, so one spike cannot
+	// flip the choice of model nor move the level much.
 	lim := clipZ * dev
 	if f.n <= minEvidence {
 		lim = math.Inf(1) // no deviation estimate yet (minEvidence): learn everything
 	}
-	ePlain := math.Min(math.Abs(v-f.level), lim)
-	eSeas := math.Min(math.Abs(v-seas), lim)
-	er := rate(baseRate, f.n)
-	f.errPlain += er * (ePlain - f.errPlain)
-	f.errSeas += er * (eSeas - f.errSeas)
-	f.dev += rate(devRate, f.n) * (math.Min(math.Abs(r), lim) - f.dev)
+	judged := true
+	if gap && !seasonal {
+		if f.visited[w]&(1<<s) != 0 || f.visited[0]&(1<<s) != 0 {
+			expected, dev = seas, math.Max(dev, f.errSeas)
+		} else {
+			judged = false
+		}
+	}
+	r := v - expected
+	z = math.Abs(r) / dev
+	if !judged {
+		z, expected = 0, v
+	}
 
-	// Updates with clipped innovations.
-	f.level += rate(estimateRate, f.n) * clip(v-f.level, lim)
+	er := rate(baseRate, f.n)
+	gain, innov := rate(estimateRate, f.n), lim
+	if gap {
+		const a = estimateRate
+		p := a * (1 + (k-1)*a) / (1 - a)
+		gain, innov = p/(p+1), lim*math.Sqrt(1+(k-1)*a*a)
+	} else {
+		f.errPlain += er * (math.Min(math.Abs(v-f.level), lim) - f.errPlain)
+	}
+	f.errSeas += er * (math.Min(math.Abs(v-seas), lim) - f.errSeas)
+	if judged {
+		f.dev += rate(devRate, f.n) * (math.Min(math.Abs(r), lim) - f.dev)
+	}
+
+	f.level += gain * clip(v-f.level, innov)
 	f.base += rate(baseRate, f.n) * clip(v-seas, lim)
 	if f.visited[w]&(1<<s) == 0 {
 		// First visit: start the slot from what is known (the weekday slot or this point)

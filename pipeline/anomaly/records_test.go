@@ -18,7 +18,7 @@ import (
 func TestDropBelowEverythingOutranksAnEqualRise(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		d, at, lo, hi := burstingSeries(seed)
-		exp := d.fc.predict(slots(at))
+		exp, _ := d.fc.predict(slots(at))
 		gap := exp - lo + 2*bandZ*d.fc.devFloor() // beyond the low by twice the margin
 		if exp+gap >= hi {
 			t.Fatalf("seed %d: the rise %.1f is not inside the range (highest %.1f)", seed, exp+gap, hi)
@@ -99,7 +99,7 @@ func nats(score float64) float64 { return scoreHalf * score / (1 - score) }
 func TestRecordAddsItsWholeRarity(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		d, at, lo, _ := burstingSeries(seed)
-		exp := d.fc.predict(slots(at))
+		exp, _ := d.fc.predict(slots(at))
 		gap := exp - lo + 2*bandZ*d.fc.devFloor()
 		rarity := -math.Log(math.Max(d.rec.rate, 1/float64(DefaultConfig().Memory)/tailHorizon))
 		down, up := *d, *d

@@ -20,14 +20,16 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 11 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 12 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
 // series: the first point after the restore has no previous value to repeat; version 10 had no
 // stuck-value channel, which then starts as for a new series, its runs counted from the restore;
-// version 11 had no time zone, and every detector then read its clock in UTC).
-const snapshotVersion = 12
+// version 11 had no time zone, and every detector then read its clock in UTC; version 12 had no
+// usual interval, which then starts as for a new series: the first point after the restore has no
+// previous time, and the interval is a running mean of the spacings after it).
+const snapshotVersion = 13
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -83,6 +85,9 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 		// The zone the time-of-day profile was learned in: a restore under another one
 		// knows its slots mean other hours (state.go).
 		fs = append(fs, &d.p.zone)
+	}
+	if version >= 13 {
+		fs = append(fs, &fc.timed, &fc.last, &fc.step)
 	}
 	return fs
 }
@@ -163,11 +168,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 11)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 12)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -199,11 +204,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
 		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
 		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 || nd.rep.n < 0 ||
-		nd.stuck.run < 0 || nd.stuck.longest < 0 || nd.stuck.n < 0 {
+		nd.stuck.run < 0 || nd.stuck.longest < 0 || nd.stuck.n < 0 || nd.fc.timed < 0 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
-	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.cx.spread,
+	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.fc.step, nd.cx.spread,
 		nd.resid.s.vari}
 	scales = append(scales, nd.resid.c.surprise[:]...)
 	scales = append(scales, nd.reports.surprise[:]...)

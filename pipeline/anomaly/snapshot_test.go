@@ -230,6 +230,26 @@ func TestSnapshotMidStall(t *testing.T) {
 	}
 }
 
+// TestSnapshotAcrossAGap: a snapshot taken before a gap in reporting (a restart during an
+// exporter's outage) restores a detector that judges the points after the gap as the original
+// does, point for point: the usual interval and the previous point's time are state (version 12).
+func TestSnapshotAcrossAGap(t *testing.T) {
+	const seed = 2
+	at := 21*pointsPerDay + 100
+	xs := userFamilies[1].gen(seed, at+pointsPerDay+12)
+	orig := New(DefaultConfig())
+	for i := 0; i < at; i++ {
+		orig.Observe(t0.Add(time.Duration(i)*step), xs[i])
+	}
+	restored := roundTrip(t, orig)
+	for i := at + pointsPerDay; i < len(xs); i++ {
+		want, got := orig.Observe(t0.Add(time.Duration(i)*step), xs[i]), restored.Observe(t0.Add(time.Duration(i)*step), xs[i])
+		if got != want {
+			t.Fatalf("%d points after the gap, after the restore: %+v, want %+v", i-at-pointsPerDay, got, want)
+		}
+	}
+}
+
 // restoredV9AndV10 is what the version-9 and version-10 snapshots in testdata hold in common:
 // both were saved after 869 points of series(869, 7, daily) with a spike of 500 at point 700,
 // by detectors that differ only in state those versions added. Values as the old code printed
@@ -250,20 +270,51 @@ func restoredV9AndV10(d *Detector) []restored {
 	}
 }
 
-// TestSnapshotReadsVersion11: a snapshot written by the detector before the time zone (version
-// 11; testdata/detector-v11.msgpack, saved by that code after 869 points of series(869, 7,
-// daily) with a spike of 500 at point 700) restores with every field at the value the old one
-// wrote and its clock in UTC, the only one that code read, and resumes observing.
+// TestSnapshotReadsVersion11: a snapshot written by the detector before the time zone and the
+// usual interval (version 11; testdata/detector-v11.msgpack, saved by that code after 869 points
+// of series(869, 7, daily) with a spike of 500 at point 700, at t0 + i·step) restores with every
+// field at the value the old one wrote, its clock in UTC (the only one that code read), its usual
+// interval starting as for a new series (no previous time, so the first point after the restore
+// is no gap however long the restart took), and resumes observing: after the 288 points
+// readOldSnapshot feeds it, the interval is the points' step.
 func TestSnapshotReadsVersion11(t *testing.T) {
-	readOldSnapshot(t, "detector-v11.msgpack", func(d *Detector) []restored {
+	d := readOldSnapshot(t, "detector-v11.msgpack", func(d *Detector) []restored {
 		return append(restoredV9AndV10(d),
 			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
 			restored{"stuck.n", d.stuck.n, int64(869)},
 			restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
 			restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
+			restored{"fc.dev", d.fc.dev, 1.0869246723086943},
 			restored{"zone", d.p.zone, "UTC"},
-			restored{"loc", d.p.loc, (*time.Location)(nil)})
+			restored{"loc", d.p.loc, (*time.Location)(nil)},
+			restored{"fc.timed", d.fc.timed, int64(0)},
+			restored{"fc.last", d.fc.last, int64(0)},
+			restored{"fc.step", d.fc.step, 0.0})
 	})
+	if d.fc.timed != 288 || d.fc.step != step.Seconds() {
+		t.Errorf("after 288 points the interval has timed %d points at %v s, want 288 at %v", d.fc.timed, d.fc.step, step.Seconds())
+	}
+}
+
+// TestSnapshotReadsVersion12: a snapshot written by the detector before the usual interval
+// (version 12, which carries the zone; testdata/detector-v12.msgpack, the same series saved by
+// that code) restores every field, its zone, and an interval that starts as for a new series.
+func TestSnapshotReadsVersion12(t *testing.T) {
+	d := readOldSnapshot(t, "detector-v12.msgpack", func(d *Detector) []restored {
+		return append(restoredV9AndV10(d),
+			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+			restored{"stuck.n", d.stuck.n, int64(869)},
+			restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
+			restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
+			restored{"fc.dev", d.fc.dev, 1.0869246723086943},
+			restored{"zone", d.p.zone, "UTC"},
+			restored{"fc.timed", d.fc.timed, int64(0)},
+			restored{"fc.last", d.fc.last, int64(0)},
+			restored{"fc.step", d.fc.step, 0.0})
+	})
+	if d.fc.timed != 288 || d.fc.step != step.Seconds() {
+		t.Errorf("after 288 points the interval has timed %d points at %v s, want 288 at %v", d.fc.timed, d.fc.step, step.Seconds())
+	}
 }
 
 // TestSnapshotInZone: a detector reading its clock in a zone restores in that zone and
@@ -297,6 +348,29 @@ func TestSnapshotInZone(t *testing.T) {
 	var r Detector
 	if err := r.UnmarshalMsgpack(b); err == nil || !strings.Contains(err.Error(), "time zone") {
 		t.Errorf("a snapshot in zone Europe/Berlinn: %v, want refused naming the time zone", err)
+	}
+}
+
+// TestSnapshotRejectsBadInterval: a negative usual interval or count of points timed is refused
+// (a negative interval would make every spacing a gap; a negative count a rate of 1/0).
+func TestSnapshotRejectsBadInterval(t *testing.T) {
+	for name, spoil := range map[string]func(*Detector){
+		"negative interval": func(d *Detector) { d.fc.step = -300 },
+		"negative count":    func(d *Detector) { d.fc.timed = -1 },
+	} {
+		d := New(DefaultConfig())
+		for i, x := range series(300, 15, flat) {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		spoil(d)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
 
