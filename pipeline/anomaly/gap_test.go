@@ -102,3 +102,43 @@ func TestGapKeepsAnExtraordinaryValue(t *testing.T) {
 		}
 	}
 }
+
+// TestSubSecondSeriesStaysFinite: a series sampled several times a second has whole-second
+// timestamps (Unix seconds) that mostly repeat. Measured against itself, its usual interval
+// shrank toward 0, every new second became a gap of ever more intervals, and the level's gain
+// overflowed to NaN (after 521 s at 20 Hz: found in review after round 51). The interval is now
+// never below a second: no point is a gap, and every Result stays finite.
+func TestSubSecondSeriesStaysFinite(t *testing.T) {
+	d := New(DefaultConfig())
+	const hz = 20
+	for i, x := range series(900*hz, 3, flat) {
+		r := d.Observe(t0.Add(time.Duration(i)*time.Second/hz), x)
+		if !finite(r.Score, r.Expected, r.Lower, r.Upper) {
+			t.Fatalf("point %d (%v s in): %+v", i, i/hz, r)
+		}
+	}
+	if d.fc.step < 0 || math.IsNaN(d.fc.level) {
+		t.Errorf("after 900 s at %d Hz: interval %v s, level %v", hz, d.fc.step, d.fc.level)
+	}
+}
+
+// TestLatePointMakesNoGap: a point that arrives with an earlier timestamp (a late, out-of-order
+// point) spaces 0 from the latest one, and the next on-time point is spaced from the latest, not
+// from the late one: it is no gap (before the fix, a point an hour late made the next one, 5
+// minutes on, a gap of 13 intervals).
+func TestLatePointMakesNoGap(t *testing.T) {
+	var f forecast
+	now := t0.Unix()
+	for range 50 {
+		if _, gap := f.gap(now); gap {
+			t.Fatalf("on-time point at %d: a gap", now)
+		}
+		now += 300
+	}
+	if _, gap := f.gap(now - 3600); gap {
+		t.Error("the late point is a gap")
+	}
+	if k, gap := f.gap(now); gap {
+		t.Errorf("the next on-time point is a gap of %.1f intervals", k)
+	}
+}

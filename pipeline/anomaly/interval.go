@@ -15,10 +15,11 @@ import "math"
 //     teaches: one day's silence teaches at most one horizon, so it does not make the next
 //     gap look usual, while a series whose interval really changes (5 minutes to an hour) is
 //     followed within a few points;
-//   - a spacing that goes back in time (timestamps out of order) counts as 0.
+//   - a spacing that goes back in time (timestamps out of order) counts as 0, and the next point
+//     is spaced from the latest one, not from the late one.
 //
-// Timestamps are taken in whole seconds: a series sampled faster than once a second has spacings
-// of 0 and never has a gap.
+// Timestamps are taken in whole seconds, and the interval is never taken below one second: a
+// series sampled faster than that has a gap only after more than minEvidence seconds of silence.
 
 // gap folds the point at now (Unix seconds) into the usual interval and reports whether it comes
 // after a gap, more than minEvidence usual intervals since the previous point, with that spacing
@@ -31,10 +32,19 @@ func (f *forecast) gap(now int64) (k float64, gap bool) {
 		f.last = now
 		return 0, false
 	}
-	dt := math.Max(float64(now-f.last), 0)
-	f.last = now
-	step := f.step
-	gap = step > 0 && dt > minEvidence*step
+	// A point that goes back in time spaces 0 from the latest one, and the latest stays the one
+	// the next point is spaced from: one late point must not make the next on-time one a gap.
+	var dt float64
+	if now > f.last {
+		dt = float64(now - f.last)
+		f.last = now
+	}
+	// Timestamps are whole seconds, so an interval below one second is known only as "under a
+	// second": measured against the interval itself, a series sampled several times a second
+	// (mostly spacings of 0, clipped ticks of 1) would drive it toward 0 and call every tick a
+	// gap of ever more intervals, until the level's gain overflowed to NaN.
+	step := math.Max(f.step, 1)
+	gap = f.step > 0 && dt > minEvidence*step
 	if gap {
 		k = dt / step
 	}
@@ -43,7 +53,7 @@ func (f *forecast) gap(now int64) (k float64, gap bool) {
 	r, lim := estimateRate, minEvidence*step
 	if n := f.timed - 1; n <= minEvidence {
 		r, lim = 1/float64(n), math.Inf(1)
-	} else if step == 0 {
+	} else if f.step == 0 {
 		lim = math.Inf(1)
 	}
 	f.step += r * (math.Min(dt, lim) - f.step)
