@@ -232,7 +232,7 @@ func TestSnapshotMidStall(t *testing.T) {
 
 // TestSnapshotAcrossAGap: a snapshot taken before a gap in reporting (a restart during an
 // exporter's outage) restores a detector that judges the points after the gap as the original
-// does, point for point: the usual interval and the previous point's time are state (version 12).
+// does, point for point: the usual interval and the previous point's time are state (version 13).
 func TestSnapshotAcrossAGap(t *testing.T) {
 	const seed = 2
 	at := 21*pointsPerDay + 100
