@@ -103,8 +103,9 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 }
 
 // TestSnapshotRejectsBadRecords: a records range upside down (every value a record), a
-// record rate above 1 (a negative surprise), a value tail out of range, or a share of repeats
-// outside [0, 1] or a negative count of them is refused.
+// record rate above 1 (a negative surprise), a value tail out of range, a share of repeats
+// outside [0, 1] or a negative count of them, or a negative usual interval or count of points
+// timed is refused.
 func TestSnapshotRejectsBadRecords(t *testing.T) {
 	for name, spoil := range map[string]func(*Detector){
 		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
@@ -115,9 +116,13 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		"value tail bin":          func(d *Detector) { d.vt.prev = 2 * valueSpan },
 		"negative gap":            func(d *Detector) { d.vt.gap[5] = -1 },
 		"negative trips":          func(d *Detector) { d.vt.trips[5] = -1 },
-		// The repeats (body.go): a share of points compared with bodyShare, a count.
+		// The repeats (stuck.go): a share of points compared with bodyShare, a count.
 		"share of repeats above 1": func(d *Detector) { d.rep.share = 1.5 },
 		"negative repeats count":   func(d *Detector) { d.rep.n = -1 },
+		// The usual interval (interval.go): a negative one would make every spacing a gap, a
+		// negative count of points timed a rate of 1/0.
+		"negative interval": func(d *Detector) { d.fc.step = -300 },
+		"negative count":    func(d *Detector) { d.fc.timed = -1 },
 	} {
 		d := New(DefaultConfig())
 		for i, x := range series(300, 15, flat) {
@@ -348,29 +353,6 @@ func TestSnapshotInZone(t *testing.T) {
 	var r Detector
 	if err := r.UnmarshalMsgpack(b); err == nil || !strings.Contains(err.Error(), "time zone") {
 		t.Errorf("a snapshot in zone Europe/Berlinn: %v, want refused naming the time zone", err)
-	}
-}
-
-// TestSnapshotRejectsBadInterval: a negative usual interval or count of points timed is refused
-// (a negative interval would make every spacing a gap; a negative count a rate of 1/0).
-func TestSnapshotRejectsBadInterval(t *testing.T) {
-	for name, spoil := range map[string]func(*Detector){
-		"negative interval": func(d *Detector) { d.fc.step = -300 },
-		"negative count":    func(d *Detector) { d.fc.timed = -1 },
-	} {
-		d := New(DefaultConfig())
-		for i, x := range series(300, 15, flat) {
-			d.Observe(t0.Add(time.Duration(i)*step), x)
-		}
-		spoil(d)
-		b, err := d.MarshalMsgpack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r Detector
-		if err := r.UnmarshalMsgpack(b); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
 	}
 }
 
