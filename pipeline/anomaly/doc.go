@@ -25,9 +25,10 @@
 // resumes at a point the plain level, an average per point, has no forecast for: the point is
 // judged by the clock-indexed profile in that model's own unit, and the level moves toward it by
 // the gain the time passed calls for (forecast.go, interval.go). Ordinary values after an outage
-// are not news; a spike or a drop to zero on the first point back still is, once its half hour
-// of the day has been seen (on a series less than a day old the other channels judge that point
-// alone).
+// are not news; a spike or a drop to zero on the first point back still is. A half hour of the
+// day never seen (a series less than a day old, a tenant rarely listed) has no profile to judge
+// by: there the point is judged against the plain level in the spread its forecast has after
+// the time passed, so a tenant listed again because its errors burst is still flagged.
 //
 // The novelty channel does not speak for a value in the body of the series (its p10–p90;
 // body.go): a new shape made of ordinary values is the aftermath of what was already judged, and

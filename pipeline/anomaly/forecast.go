@@ -115,13 +115,15 @@ func (f *forecast) seasonal(w, s int) float64 {
 // After a gap in reporting, more than minEvidence usual intervals without a point (interval.go),
 // the plain level's forecast is older than its horizon (an EWMA over about minEvidence points)
 // and is no forecast: a daily cycle, or the series' wander, moved the series on while it did not
-// report. So the point is not scored against it:
+// report. So the point is not scored against it as if no time had passed:
 //
 //   - when the plain level is the model in use, the seasonal model judges the point, in its own
 //     unit, the larger of dev and its tracked error (dev is then the plain model's error, and the
 //     profile's ordinary miss is not a spike); it is indexed by the clock, the one forecast that
-//     knows how much time passed. A slot never visited has no forecast either, and the point is
-//     not judged here (the other channels judge it as always);
+//     knows how much time passed. A slot never visited (a young or sparse series) has no profile,
+//     and the point is judged against the plain level in that level's k-step spread (below): what
+//     the level still knows after k intervals is a forecast whose variance grew, not none, and a
+//     burst on the first point back (a tenant listed again because it bursts) is still news;
 //   - the plain model's tracked error does not learn a forecast it did not make;
 //   - the level moves toward the point by the gain of the local-level model the EWMA is the
 //     steady-state filter of: at rate α its predicted variance, in units of the noise, is
@@ -130,7 +132,7 @@ func (f *forecast) seasonal(w, s int) float64 {
 //     0.77 after 288), its innovation clipped at clipZ of that forecast's spread,
 //     dev·√(1 + (k−1)α²). A full re-seed would take one noisy point as the level, and on a series
 //     that reports with gaps every few dozen points the level would be that noise again and
-//     again (bench/nab/DECISIONS.md 336, 337).
+//     again (bench/nab/DECISIONS.md 336, 337, 342).
 func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z, expected, dev float64) {
 	expected, seasonal := f.predict(w, s)
 	f.n++
@@ -147,33 +149,31 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z,
 	if f.n <= minEvidence {
 		lim = math.Inf(1) // no deviation estimate yet (minEvidence): learn everything
 	}
-	judged := true
+	const a = estimateRate
+	spread := 1.0 // the level's forecast spread after the gap, in its one-step unit: √(1 + (k−1)α²)
+	if gap {
+		spread = math.Sqrt(1 + (k-1)*a*a)
+	}
 	if gap && !seasonal {
 		if f.visited[w]&(1<<s) != 0 || f.visited[0]&(1<<s) != 0 {
 			expected, dev = seas, math.Max(dev, f.errSeas)
 		} else {
-			judged = false
+			dev *= spread
 		}
 	}
 	r := v - expected
 	z = math.Abs(r) / dev
-	if !judged {
-		z, expected = 0, v
-	}
 
 	er := rate(baseRate, f.n)
 	gain, innov := rate(estimateRate, f.n), lim
 	if gap {
-		const a = estimateRate
 		p := a * (1 + (k-1)*a) / (1 - a)
-		gain, innov = p/(p+1), lim*math.Sqrt(1+(k-1)*a*a)
+		gain, innov = p/(p+1), lim*spread
 	} else {
 		f.errPlain += er * (math.Min(math.Abs(v-f.level), lim) - f.errPlain)
 	}
 	f.errSeas += er * (math.Min(math.Abs(v-seas), lim) - f.errSeas)
-	if judged {
-		f.dev += rate(devRate, f.n) * (math.Min(math.Abs(r), lim) - f.dev)
-	}
+	f.dev += rate(devRate, f.n) * (math.Min(math.Abs(r), lim) - f.dev)
 
 	f.level += gain * clip(v-f.level, innov)
 	f.base += rate(baseRate, f.n) * clip(v-seas, lim)
