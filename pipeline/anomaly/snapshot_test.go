@@ -275,50 +275,33 @@ func restoredV9AndV10(d *Detector) []restored {
 	}
 }
 
-// TestSnapshotReadsVersion11: a snapshot written by the detector before the time zone and the
-// usual interval (version 11; testdata/detector-v11.msgpack, saved by that code after 869 points
-// of series(869, 7, daily) with a spike of 500 at point 700, at t0 + i·step) restores with every
-// field at the value the old one wrote, its clock in UTC (the only one that code read), its usual
-// interval starting as for a new series (no previous time, so the first point after the restore
-// is no gap however long the restart took), and resumes observing: after the 288 points
-// readOldSnapshot feeds it, the interval is the points' step.
-func TestSnapshotReadsVersion11(t *testing.T) {
-	d := readOldSnapshot(t, "detector-v11.msgpack", func(d *Detector) []restored {
-		return append(restoredV9AndV10(d),
-			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
-			restored{"stuck.n", d.stuck.n, int64(869)},
-			restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
-			restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
-			restored{"fc.dev", d.fc.dev, 1.0869246723086943},
-			restored{"zone", d.p.zone, "UTC"},
-			restored{"loc", d.p.loc, (*time.Location)(nil)},
-			restored{"fc.timed", d.fc.timed, int64(0)},
-			restored{"fc.last", d.fc.last, int64(0)},
-			restored{"fc.step", d.fc.step, 0.0})
-	})
-	if d.fc.timed != 288 || d.fc.step != step.Seconds() {
-		t.Errorf("after 288 points the interval has timed %d points at %v s, want 288 at %v", d.fc.timed, d.fc.step, step.Seconds())
-	}
-}
-
-// TestSnapshotReadsVersion12: a snapshot written by the detector before the usual interval
-// (version 12, which carries the zone; testdata/detector-v12.msgpack, the same series saved by
-// that code) restores every field, its zone, and an interval that starts as for a new series.
-func TestSnapshotReadsVersion12(t *testing.T) {
-	d := readOldSnapshot(t, "detector-v12.msgpack", func(d *Detector) []restored {
-		return append(restoredV9AndV10(d),
-			restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
-			restored{"stuck.n", d.stuck.n, int64(869)},
-			restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
-			restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
-			restored{"fc.dev", d.fc.dev, 1.0869246723086943},
-			restored{"zone", d.p.zone, "UTC"},
-			restored{"fc.timed", d.fc.timed, int64(0)},
-			restored{"fc.last", d.fc.last, int64(0)},
-			restored{"fc.step", d.fc.step, 0.0})
-	})
-	if d.fc.timed != 288 || d.fc.step != step.Seconds() {
-		t.Errorf("after 288 points the interval has timed %d points at %v s, want 288 at %v", d.fc.timed, d.fc.step, step.Seconds())
+// TestSnapshotReadsVersions11And12: snapshots written by the detector before the usual interval
+// (testdata/detector-v11.msgpack, version 11, before the time zone too; detector-v12.msgpack,
+// version 12, which carries the zone; both saved by that code after 869 points of series(869, 7,
+// daily) with a spike of 500 at point 700, at t0 + i·step) restore with every field at the value
+// the old one wrote, the clock in UTC (the only one version 11 read), the usual interval starting
+// as for a new series (no previous time, so the first point after the restore is no gap however
+// long the restart took), and resume observing: after the 288 points readOldSnapshot feeds them,
+// the interval is the points' step.
+func TestSnapshotReadsVersions11And12(t *testing.T) {
+	for _, file := range []string{"detector-v11.msgpack", "detector-v12.msgpack"} {
+		d := readOldSnapshot(t, file, func(d *Detector) []restored {
+			return append(restoredV9AndV10(d),
+				restored{"rep", d.rep, repeats{n: 869, last: 102.8645165053583, share: 0}},
+				restored{"stuck.n", d.stuck.n, int64(869)},
+				restored{"fc.visited", d.fc.visited, [2]uint64{281474976710655, 0}},
+				restored{"fc.profile[0][10]", d.fc.profile[0][10], 15.59137095905609},
+				restored{"fc.dev", d.fc.dev, 1.0869246723086943},
+				restored{"zone", d.p.zone, "UTC"},
+				restored{"loc", d.p.loc, (*time.Location)(nil)},
+				restored{"fc.timed", d.fc.timed, int64(0)},
+				restored{"fc.last", d.fc.last, int64(0)},
+				restored{"fc.step", d.fc.step, 0.0})
+		})
+		if d.fc.timed != 288 || d.fc.step != step.Seconds() {
+			t.Errorf("%s: after 288 points the interval has timed %d points at %v s, want 288 at %v",
+				file, d.fc.timed, d.fc.step, step.Seconds())
+		}
 	}
 }
 
