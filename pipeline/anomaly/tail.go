@@ -20,8 +20,9 @@ type tailRate struct {
 
 const (
 	// tailLow is the shoulder: nominally e^-3 ≈ 5% of points, frequent enough to be measured
-	// within a few hundred points.
-	tailLow = 3
+	// within a few hundred points. It is the ten-level curve's second level (2 · 1.5), so that
+	// every calibration's reference levels are on one ladder (bench/nab/DECISIONS.md 355).
+	tailLow = curveFirst * curveRatio
 	// tailHigh is in the tail: nominally 1 point in ~3000, seen a few times within Memory.
 	tailHigh = 8
 	// tailHorizon stretches the rates' horizon to tailHorizon × Memory, since tail events

@@ -31,9 +31,22 @@ type tailCurve struct {
 
 const numLevels = 10
 
-// curveLevels are the levels: 2·1.5^k nats, geometric so that ten levels span the shoulder
-// (2 nats, 1 point in 7) to the astronomically rare (77 nats).
-var curveLevels = [numLevels]float64{2, 3, 4.5, 6.75, 10.125, 15.1875, 22.78125, 34.171875, 51.2578125, 76.88671875}
+// curveFirst and curveRatio are the levels' geometry: curveFirst·curveRatio^k nats, geometric so
+// that ten levels span the shoulder (2 nats, 1 point in 7) to the astronomically rare (77 nats).
+const (
+	curveFirst = 2
+	curveRatio = 1.5
+)
+
+// curveLevels are the levels, 2, 3, 4.5, … 76.88671875 nats (each exact in a float64).
+var curveLevels = func() (l [numLevels]float64) {
+	x := float64(curveFirst)
+	for k := range l {
+		l[k] = x
+		x *= curveRatio
+	}
+	return l
+}()
 
 // correct maps s through the curve. Beyond the largest event so far the curve knows nothing of
 // the series' tail, and a surprise rises from there at the nominal calibration's one nat per nat:
