@@ -47,7 +47,7 @@ var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, 
 // bumpPoints is a held bump's length: 6 hours, as `exchange-4_cpm_results`' night held at a new
 // price (bench/nab/DECISIONS.md, round 57), long enough that a person at a dashboard would call it
 // a level and short enough to be given back within a shift.
-const bumpPoints = 6 * 12
+const bumpPoints = pointsPerDay / 4
 
 // bump is kind k's held bump, in scales and points; ok is false for the other kinds.
 func (k kind) bump() (size float64, points int, ok bool) {
@@ -143,7 +143,7 @@ func generate(f *family, k kind, seed uint64, at, n int) []float64 {
 			case drift:
 				m = f.shifted(m, 5*math.Min(1, float64(i-at+1)/float64(pointsPerDay)))
 			case held3, held15, first3, first15:
-				if size, n, _ := k.bump(); i < at+n {
+				if size, pts, _ := k.bump(); i < at+pts {
 					m = f.shifted(m, size)
 				}
 			case missedCycle:
