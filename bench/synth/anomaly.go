@@ -13,7 +13,10 @@ import (
 // a small shift of 1.5 scales (a deploy raises a latency's floor a little, a producer loses a
 // tenth of its traffic), which only accumulated evidence can tell from noise; and flapping, one
 // point in three 3 scales above its level (the band's edge, which the clean noise reaches every
-// few days), where the rate of excursions is new and no excursion is.
+// few days), where the rate of excursions is new and no excursion is. And a held bump (round 59):
+// the level moved for six hours and given back, at flapping's 3 scales (no point of it alone
+// beyond the band, its hours plain on a chart) and at the small shift's 1.5; each also one point
+// long, the baseline of what its first point alone is worth.
 type kind int
 
 const (
@@ -28,14 +31,38 @@ const (
 	missedCycle             // the daily cycle does not happen for a day: the level stays at the day's mean
 	smallShift              // the level 1.5 scales higher from onset on: a deploy raises a floor a little
 	flapping                // every third point 3 scales above its level from onset on: each excursion ordinary, their rate not
+	held3                   // the level 3 scales higher for bumpPoints, then back: a level held for hours and given back
+	held15                  // the same at 1.5 scales: marginal
+	first3                  // held3's first point alone: the baseline of what the bump's onset is worth
+	first15                 // held15's first point alone
 )
 
-var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle", "small shift", "flapping"}
+var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle", "small shift", "flapping", "held 3 6h", "held 1.5 6h", "3 first pt", "1.5 first pt"}
 
 func (k kind) String() string { return kindNames[k] }
 
 // kinds are the scripted anomalies, in the table's order.
-var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle, smallShift, flapping}
+var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle, smallShift, flapping, held3, held15, first3, first15}
+
+// bumpPoints is a held bump's length: 6 hours, as `exchange-4_cpm_results`' night held at a new
+// price (bench/nab/DECISIONS.md, round 57), long enough that a person at a dashboard would call it
+// a level and short enough to be given back within a shift.
+const bumpPoints = pointsPerDay / 4
+
+// bump is kind k's held bump, in scales and points; ok is false for the other kinds.
+func (k kind) bump() (size float64, points int, ok bool) {
+	switch k {
+	case held3:
+		return 3, bumpPoints, true
+	case held15:
+		return 1.5, bumpPoints, true
+	case first3:
+		return 3, 1, true
+	case first15:
+		return 1.5, 1, true
+	}
+	return 0, 0, false
+}
 
 // delay is how many points after the onset an alarm still counts as detecting the anomaly.
 // A spike is one window: an alarm after it is about something else. A shift, a stop, a stuck
@@ -47,8 +74,12 @@ var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, 
 // times the average run length of a two-sided CUSUM (k = 1/2, h = ln(Memory × tailHorizon) ≈ 9.4
 // nats) at 1.5 deviations, about 10 points (Siegmund), the delay round 38's behaviour test gave a
 // sequential test at that size. Flapping is four excursions within the hour, where its rate, not
-// any one excursion, is the news.
+// any one excursion, is the news. A held bump counts within itself (an alarm on its return is
+// about the return), and its first point alone on that point.
 func (k kind) delay() int {
+	if _, n, ok := k.bump(); ok {
+		return n - 1
+	}
 	switch k {
 	case spike:
 		return 0
@@ -111,6 +142,10 @@ func generate(f *family, k kind, seed uint64, at, n int) []float64 {
 				m = f.shifted(m, 1.5)
 			case drift:
 				m = f.shifted(m, 5*math.Min(1, float64(i-at+1)/float64(pointsPerDay)))
+			case held3, held15, first3, first15:
+				if size, pts, _ := k.bump(); i < at+pts {
+					m = f.shifted(m, size)
+				}
 			case missedCycle:
 				if i < at+pointsPerDay {
 					m = f.level(dayMeanLoad(i))

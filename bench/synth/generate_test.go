@@ -118,6 +118,40 @@ func TestAnomaliesAsScripted(t *testing.T) {
 						break
 					}
 				}
+			case held3, held15, first3, first15:
+				// As anomaly.go states them, not read from bump(): 6 hours is 72 points.
+				size := map[kind]float64{held3: 3, held15: 1.5, first3: 3, first15: 1.5}[k]
+				pts := map[kind]int{held3: 72, held15: 72, first3: 1, first15: 1}[k]
+				if k.delay() != pts-1 {
+					t.Errorf("%s: counted within %d points after the onset, want within its %d", k, k.delay(), pts)
+				}
+				// Over its hours; one point is within its own noise (its size is checked below as
+				// the held bump's first point).
+				if r := moved(f, xs, c, at, at+pts, func(int) float64 { return size }); pts > 1 && (r < 0.8 || r > 1.2) {
+					t.Errorf("%s %s: moved %.2f times the scripted bump over its %d points", f.name, k, r, pts)
+				}
+				// Given back: the level is the clean one after the bump. Records, latency and CPU
+				// draw the same number of variates at any level, so their series is the clean
+				// one to the digit from the bump's end; errors and lag (Poisson by Knuth's
+				// product near zero) draw another number within the bump, so only their mean
+				// over the next day is the clean one's.
+				switch f.name {
+				case "records", "latency", "cpu":
+					if !slices.Equal(xs[at+pts:], c[at+pts:]) || xs[at+pts-1] == c[at+pts-1] {
+						t.Errorf("%s %s: not the clean series exactly from point %d after the onset on, or already at point %d", f.name, k, pts, pts-1)
+					}
+				default:
+					xs := generate(f, k, 5, at, at+pts+pointsPerDay)
+					c := generate(f, clean, 5, 0, at+pts+pointsPerDay)
+					if d := mean(xs[at+pts:]) - mean(c[at+pts:]); math.Abs(d) > 0.5*f.scale(f.level(dayMeanLoad(at))) {
+						t.Errorf("%s %s: %.2f above the clean series' mean over the day after the bump, want about 0", f.name, k, d)
+					}
+				}
+				// The baseline's one point is the bump's own first point: same noise, same past.
+				held := map[kind]kind{first3: held3, first15: held15}[k]
+				if held != 0 && generate(f, held, 5, at, n)[at] != xs[at] {
+					t.Errorf("%s %s: the first point alone is not %s's first point", f.name, k, held)
+				}
 			case variance:
 				xs := generate(f, k, 5, at, at+2000)
 				c := generate(f, clean, 5, 0, at+2000)
