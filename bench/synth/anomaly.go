@@ -16,7 +16,10 @@ import (
 // few days), where the rate of excursions is new and no excursion is. And a held bump (round 59):
 // the level moved for six hours and given back, at flapping's 3 scales (no point of it alone
 // beyond the band, its hours plain on a chart) and at the small shift's 1.5; each also one point
-// long, the baseline of what its first point alone is worth.
+// long, the baseline of what its first point alone is worth. And where a family moves its level
+// otherwise than by its stated scale (latency, in log terms: 5 log-deviations are 5.8–8.6 stated
+// scales up and 3.2–4.3 down, round 56), the shift of 5 stated scales beside it, both signs
+// (round 63), so that up and down are the same size in the unit the table states.
 type kind int
 
 const (
@@ -35,14 +38,16 @@ const (
 	held15                  // the same at 1.5 scales: marginal
 	first3                  // held3's first point alone: the baseline of what the bump's onset is worth
 	first15                 // held15's first point alone
+	linUp                   // the level 5 stated scales higher from onset on, on a family that shifts otherwise
+	linDown                 // the level 5 stated scales lower from onset on, likewise
 )
 
-var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle", "small shift", "flapping", "held 3 6h", "held 1.5 6h", "3 first pt", "1.5 first pt"}
+var kindNames = [...]string{"clean", "spike", "shift up", "shift down", "drop to zero", "stuck", "variance x3", "drift", "missed cycle", "small shift", "flapping", "held 3 6h", "held 1.5 6h", "3 first pt", "1.5 first pt", "shift up lin", "shift dn lin"}
 
 func (k kind) String() string { return kindNames[k] }
 
 // kinds are the scripted anomalies, in the table's order.
-var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle, smallShift, flapping, held3, held15, first3, first15}
+var kinds = []kind{spike, shiftUp, shiftDown, dropZero, stuck, variance, drift, missedCycle, smallShift, flapping, held3, held15, first3, first15, linUp, linDown}
 
 // bumpPoints is a held bump's length: 6 hours, as `exchange-4_cpm_results`' night held at a new
 // price (bench/nab/DECISIONS.md, round 57), long enough that a person at a dashboard would call it
@@ -98,6 +103,9 @@ func (f *family) applies(k kind) (bool, string) {
 	if k == missedCycle && !f.cycle {
 		return false, "no daily cycle"
 	}
+	if (k == linUp || k == linDown) && f.shift == nil {
+		return false, "its shift rows already move the level by its stated scale"
+	}
 	if why, ok := f.skip[k]; ok {
 		return false, why
 	}
@@ -146,6 +154,13 @@ func generate(f *family, k kind, seed uint64, at, n int) []float64 {
 				if size, pts, _ := k.bump(); i < at+pts {
 					m = f.shifted(m, size)
 				}
+			case linUp:
+				m += 5 * f.scale(m)
+			case linDown:
+				// Latency's stated scale at its weekday peak is a fifth of the level, so 5 of
+				// them take it to 0 there (a drop more than a shift: the log rows stay beside);
+				// never below.
+				m = math.Max(0, m-5*f.scale(m))
 			case missedCycle:
 				if i < at+pointsPerDay {
 					m = f.level(dayMeanLoad(i))

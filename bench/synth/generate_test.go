@@ -260,3 +260,66 @@ func TestFamiliesAsStated(t *testing.T) {
 		t.Errorf("setting: range [%v, %v], want 16 exactly", slices.Min(s), slices.Max(s))
 	}
 }
+
+// The linear shift rows (round 63) move latency's level by 5 of its stated scales (m·σ) at every
+// point, up and down, where its shift rows move it by 5 log-deviations (m·e^(±5σ)), which stay as
+// they were; on the families whose shift rows already move by the stated scale they do not apply.
+// Latency's noise is m·e^(σ(m)·Z) with Z from the same stream at any level, so each point's Z is
+// read back from the clean series and the scripted one must be its level times the same draw.
+func TestLinearShiftsInTheStatedScale(t *testing.T) {
+	const at, n = 2000, 2000 + 288
+	for i := range families {
+		f := &families[i]
+		for _, k := range []kind{linUp, linDown} {
+			if ok, _ := f.applies(k); ok != (f.name == "latency") {
+				t.Errorf("%s %s: applies %v, want only on latency", f.name, k, ok)
+			}
+		}
+	}
+	f := fam("latency")
+	c := generate(f, clean, 5, 0, n)
+	// Each row's level at clean level m, as anomaly.go states it.
+	levels := map[kind]func(m float64) float64{
+		linUp:     func(m float64) float64 { return m + 5*m*latencySigma(m) },
+		linDown:   func(m float64) float64 { return math.Max(0, m-5*m*latencySigma(m)) },
+		shiftUp:   func(m float64) float64 { return m * math.Exp(5*latencySigma(m)) },
+		shiftDown: func(m float64) float64 { return m * math.Exp(-5*latencySigma(m)) },
+	}
+	for _, k := range []kind{linUp, linDown, shiftUp, shiftDown} {
+		xs := generate(f, k, 5, at, n)
+		for i := at; i < n; i++ {
+			m := f.level(load(i))
+			z := math.Log(c[i]/m) / latencySigma(m)
+			m2 := levels[k](m)
+			if want := m2 * math.Exp(latencySigma(m2)*z); math.Abs(xs[i]-want) > 1e-9*m {
+				t.Errorf("latency %s: point %d after the onset is %.4f, want %.4f (level %.2f from %.2f)", k, i-at, xs[i], want, m2, m)
+				break
+			}
+		}
+	}
+	// In the stated scale of the clean level, at any hour: the linear rows 5 either way, the log
+	// rows more up than down (round 56: 5.8–8.6 and 3.2–4.3 at the onsets).
+	for i := at; i < n; i++ {
+		m := f.level(load(i))
+		s := f.scale(m)
+		up, down := (levels[linUp](m)-m)/s, (m-levels[linDown](m))/s
+		if math.Abs(up-5) > 1e-9 || math.Abs(down-5) > 1e-9 {
+			t.Errorf("latency at point %d: the linear rows step %.3f up and %.3f down, want 5 scales each", i, up, down)
+			break
+		}
+		if lu, ld := (levels[shiftUp](m)-m)/s, (m-levels[shiftDown](m))/s; lu <= 5 || ld >= 5 {
+			t.Errorf("latency at point %d: the log rows step %.3f up and %.3f down, want more than 5 up and less down", i, lu, ld)
+			break
+		}
+	}
+}
+
+// fam is the family named name.
+func fam(name string) *family {
+	for i := range families {
+		if families[i].name == name {
+			return &families[i]
+		}
+	}
+	panic("no family " + name)
+}
