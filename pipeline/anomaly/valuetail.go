@@ -95,9 +95,16 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 func (t *valueTail) bin(v, c, w float64) int {
 	// Clamped before the conversion: a quotient beyond an int's range (a far value over a spread
 	// of 1e-9, or an infinite one) converts to an implementation-defined int, math.MinInt64 on
-	// amd64, which put a value far above the centre in the lowest bin.
-	k := math.Floor((v - c) / w)
-	return int(math.Max(-valueSpan, math.Min(valueSpan-1, k))) + valueSpan
+	// amd64, which put a value far above the centre in the lowest bin. A NaN (a state gone
+	// non-finite, which the detector's bound on values prevents) fails both comparisons and
+	// takes the lowest bin, not an index out of range.
+	switch k := math.Floor((v - c) / w); {
+	case k >= valueSpan-1:
+		return 2*valueSpan - 1
+	case k >= -valueSpan:
+		return int(k) + valueSpan
+	}
+	return 0
 }
 
 // beyond returns the rate of values in bin k or farther from the centre on its side (above it

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -94,6 +95,8 @@ func TestValueTailBinOfAFarValue(t *testing.T) {
 		{1e300, -1e300, 1e-9, 2*valueSpan - 1}, // an infinite quotient
 		{-1e300, 1e300, 1e-9, 0},
 		{1, 0, 1, valueSpan + 1},
+		{math.NaN(), 0, 1, 0},
+		{-1e300, -math.Inf(1), math.Inf(1), 0}, // a NaN quotient
 	} {
 		if got := vt.bin(c.v, c.c, c.w); got != c.want {
 			t.Errorf("bin(%g, %g, %g) = %d, want %d", c.v, c.c, c.w, got, c.want)
