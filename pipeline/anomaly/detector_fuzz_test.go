@@ -2,7 +2,9 @@ package anomaly
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+	"os"
 	"testing"
 	"time"
 )
@@ -26,12 +28,32 @@ func FuzzDetector(f *testing.F) {
 	for _, seed := range hostileSeeds() {
 		f.Add(seed)
 	}
+	// Snapshots of every older version (testdata), which a detector may start from: what an
+	// upgraded worker restores.
+	var olds [][]byte
+	for v := 5; v < snapshotVersion; v++ {
+		b, err := os.ReadFile(fmt.Sprintf("testdata/detector-v%d.msgpack", v))
+		if err != nil {
+			f.Fatal(err)
+		}
+		olds = append(olds, b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := decodeHostile(b)
 		cfg := DefaultConfig()
 		cfg.TimeZone, cfg.WarmUp, cfg.Memory, cfg.Quiet = h.zone, h.warmUp, h.memory, h.quiet
-		d, twin := New(cfg), New(cfg)
-		fresh := *d
+		d := New(cfg)
+		if h.from > 0 {
+			// Restored under the input's settings and zone, as the analyzer adopts the
+			// configured ones.
+			p := d.p
+			if err := d.UnmarshalMsgpack(olds[(h.from-1)%len(olds)]); err != nil {
+				t.Fatal(err)
+			}
+			d.adopt(p)
+		}
+		twin, fresh := new(Detector), *d
+		*twin = *d
 		for i, op := range h.ops {
 			if op.snapshot {
 				restoreTwin(t, twin)
@@ -100,8 +122,10 @@ func sameResult(a, b Result) bool {
 		a.Peak == b.Peak && a.Alarm == b.Alarm && a.Warm == b.Warm && a.Reason == b.Reason
 }
 
-// hostile is a fuzz input decoded: the detector's settings and the points.
+// hostile is a fuzz input decoded: the detector's settings, the snapshot it starts from, and the
+// points.
 type hostile struct {
+	from                  int // 0: a new detector; k: restored from the snapshot of version 4+k (testdata)
 	zone                  string
 	warmUp, memory, quiet int
 	ops                   []hostileOp
@@ -133,8 +157,9 @@ var hostileValues = []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFlo
 	1e300, -1e300, maxValue, -maxValue, math.Nextafter(maxValue, math.Inf(1)), 0.5, 1e-300,
 	math.Copysign(0, -1)}
 
-// decodeHostile reads a fuzz input: three bytes of settings, then points of one opcode byte and
-// the payload the opcode calls for. Bits 0–2 of the opcode say how time moves, bits 3–5 what the
+// decodeHostile reads a fuzz input: three bytes of settings (the first also picks an older
+// version's snapshot to start from when at least 128), then points of one opcode byte and the
+// payload the opcode calls for. Bits 0–2 of the opcode say how time moves, bits 3–5 what the
 // value is, bit 6 Observe or ObserveCount, bit 7 a snapshot before the point.
 func decodeHostile(b []byte) hostile {
 	byteAt := func() byte {
@@ -151,7 +176,11 @@ func decodeHostile(b []byte) hostile {
 		b = b[n:]
 		return binary.LittleEndian.Uint64(w[:])
 	}
-	h := hostile{zone: hostileZones[int(byteAt())%len(hostileZones)]}
+	z := byteAt()
+	h := hostile{zone: hostileZones[int(z)%len(hostileZones)]}
+	if z >= 128 {
+		h.from = 1 + int(z-128)
+	}
 	s := byteAt()
 	h.warmUp = 1 + int(s&15)        // 1 to 16
 	h.memory = 10 << (s >> 4 & 7)   // 10 to 1280
@@ -257,6 +286,15 @@ func hostileSeeds() [][]byte {
 	// Long runs of one value, then a change; negative and huge counts.
 	seeds = append(seeds, repeat([]byte{3, 0x05, 30}, 300, 0|64))
 	seeds = append(seeds, repeat([]byte{4, 0x03, 1}, 100, 0|6<<3|64, 5, 0|7<<3|64, 1, 2, 3, 4, 5, 6, 7, 8))
+	// Restored from each older version's snapshot, then special values and times.
+	for v := 5; v < snapshotVersion; v++ {
+		s := []byte{byte(128 + v - 5), 0x21, 75}
+		s = append(s, repeat(nil, 20, 0|4<<3, 5)...)
+		for i := range hostileValues {
+			s = append(s, byte(i%8)|3<<3|0x80, byte(i))
+		}
+		seeds = append(seeds, s)
+	}
 	// Any float64, at any time.
 	seeds = append(seeds, repeat([]byte{5, 0x0f, 99}, 60, 4|1<<3|0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8))
 	return seeds

@@ -93,12 +93,23 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 		if err := d.UnmarshalMsgpack(b); err != nil {
 			return
 		}
-		// Whatever was accepted must be usable: no panic, a score in [0, 1].
+		// Whatever was accepted must be usable: no panic, a score in [0, 1], a finite band, and
+		// a state whose own snapshot is accepted in turn.
 		for i := 0; i < 3; i++ {
 			r := d.Observe(t0.Add(time.Duration(i)*step), float64(i))
 			if !(r.Score >= 0 && r.Score <= 1) {
 				t.Fatalf("restored detector scored %v", r.Score)
 			}
+			if !finite(r.Expected, r.Lower, r.Upper) {
+				t.Fatalf("restored detector's band %v ≤ %v ≤ %v", r.Lower, r.Expected, r.Upper)
+			}
+		}
+		again, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := new(Detector).UnmarshalMsgpack(again); err != nil {
+			t.Fatalf("the restored detector's own snapshot refused: %v", err)
 		}
 	})
 }
