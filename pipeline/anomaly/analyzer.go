@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"path"
 	"sync"
 	"time"
@@ -243,7 +244,14 @@ func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored, count
 	}
 	w.lastSeen = ns
 	w.expected = r.Expected
-	a.m.observations.Inc()
+	if math.Abs(v) <= maxValue {
+		a.m.observations.Inc()
+	} else {
+		// Not learned (NaN, ±Inf, beyond ±1e300: Detector.Observe), and counted, so that an
+		// exporter writing such values is noticed; the series still publishes its expectation,
+		// with score 0, so that its band does not vanish from the dashboards for the window.
+		a.m.skipValue.Inc()
+	}
 	a.obs = append(a.obs, observation{w: w, value: v, censored: censored, r: r})
 }
 

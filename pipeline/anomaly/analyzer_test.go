@@ -493,3 +493,27 @@ func TestIDs(t *testing.T) {
 		t.Errorf("report name %q (%d bytes)", n, len(n))
 	}
 }
+
+// TestUnlearnableValuesCounted: a watched point whose value the detector does not learn (NaN,
+// ±Inf, beyond ±1e300: Detector.Observe) is counted as skipped, reason not_finite, not as an
+// observation, so that an exporter writing NaN is noticed; its series still publishes its
+// expectation, with score 0.
+func TestUnlearnableValuesCounted(t *testing.T) {
+	h := newHarness(t, DefaultConfig(), nil)
+	bad := map[int]float64{4: math.NaN(), 6: math.MaxFloat64, 8: math.Inf(-1)}
+	for i := range 12 {
+		v, ok := bad[i]
+		if !ok {
+			v = 100 + float64(i%3)
+		}
+		out := &pipeline.Output{Window: windowN(i)}
+		out.Points = append(out.Points, pipeline.Point{Name: "Records", Dimensions: []pipeline.Dimension{{Name: "Stream", Value: "a"}}, Unit: pipeline.UnitCount, Value: v})
+		h.analyze(out)
+	}
+	if got := testutil.ToFloat64(h.a.m.skipValue); got != 3 {
+		t.Errorf("skipped %v values, want 3", got)
+	}
+	if got := testutil.ToFloat64(h.a.m.observations); got != 12-1-3 {
+		t.Errorf("%v observations, want %d (the first window skipped, 3 values not learned)", got, 12-1-3)
+	}
+}

@@ -60,6 +60,16 @@ const settleDiv = 10
 // spike cannot inflate the baseline variance for the whole memory horizon.
 const maxZ = 50
 
+// maxValue bounds the values the detector learns. It takes differences of values (v − level,
+// v − centre) and sums of a few of them (a band of three deviations), so a value near
+// math.MaxFloat64 (which some exporters write for +Inf) overflowed them to ±Inf, and the state
+// to NaN for good. Values within ±1e300 differ by at most 2e300, which leaves a factor of 10^8
+// before overflow; no value is squared (the statistics square standardised residuals), and a
+// quotient by a spread is clamped before it is used (novelty.go, valuetail.go). A larger value
+// is handled as an infinite one (TestHugeValuesAreNotLearned); no measurement a worker
+// watches comes near it.
+const maxValue = 1e300
+
 // New returns a detector for one series, using cfg's detector settings (WarmUp, Memory,
 // AlarmScore, Quiet, TimeZone). They must be valid (Config.Validate); New panics otherwise,
 // since that is a programming error caught at start-up.
@@ -98,8 +108,8 @@ func (d *Detector) adopt(p settings) (zone string) {
 }
 
 // Observe folds the point (t, v) into the detector and returns its verdict. Points are
-// expected in time order. A NaN or infinite value is not learned: it returns the current
-// expectation with score 0 and leaves the state untouched.
+// expected in time order. A NaN or infinite value, or one beyond ±maxValue, is not learned: it
+// returns the current expectation with score 0 and leaves the state untouched.
 func (d *Detector) Observe(t time.Time, v float64) Result { return d.observe(t, v, false) }
 
 // ObserveCount is Observe for a point the caller knows is a count of independent events (the
@@ -114,7 +124,7 @@ func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observ
 
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slotsIn(t, d.p.loc)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !(math.Abs(v) <= maxValue) { // NaN, ±Inf, or too large to take differences of
 		exp, _ := d.fc.predict(ws, ts)
 		return d.band(exp, d.fc.devFloor())
 	}

@@ -544,3 +544,31 @@ func TestSlots(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeValuesAreNotLearned: a value beyond ±maxValue (math.MaxFloat64, which some exporters
+// write for +Inf, or a garbage 1e305) is handled as an infinite one: no score, a finite
+// expectation, and the state untouched. Learned, it overflowed the differences the detector
+// takes (v − level, v − centre) to ±Inf and then NaN, the series scored NaN for good, and its
+// snapshot was refused on restore.
+func TestHugeValuesAreNotLearned(t *testing.T) {
+	xs := series(1500, 9, flat)
+	clean := run(t, xs)
+
+	d := New(DefaultConfig())
+	for i, x := range xs {
+		at := t0.Add(time.Duration(i) * step)
+		if i%100 == 50 {
+			for _, bad := range []float64{math.MaxFloat64, -math.MaxFloat64, 1e305, -math.Nextafter(maxValue, math.Inf(1))} {
+				for _, r := range []Result{d.Observe(at, bad), d.ObserveCount(at, bad)} {
+					if r.Alarm || r.Score != 0 || !finite(r.Expected, r.Lower, r.Upper) {
+						t.Fatalf("point %d: %v gave %+v, want finite expectation, no score", i, bad, r)
+					}
+				}
+			}
+		}
+		if r := d.Observe(at, x); r != clean[i] {
+			t.Fatalf("point %d after a value beyond ±%g: %+v, want %+v (state must be untouched)", i, maxValue, r, clean[i])
+		}
+	}
+	roundTrip(t, d)
+}

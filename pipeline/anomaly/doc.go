@@ -52,6 +52,28 @@
 // (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still
 // inherited from before.
 //
+// # What always holds
+//
+// A detector runs on users' live series, restored from snapshots that older versions wrote, so
+// its contract holds whatever the input: any float64 value, any time.Time (repeated, out of
+// order, years apart, at the limits of int64 seconds), Observe and ObserveCount mixed, any
+// valid settings and zone, from a new detector or from any snapshot UnmarshalMsgpack accepts:
+//
+//   - no panic, and no allocation per point;
+//   - Score is in [0, 1]; while the detector is not Warm it is 0, with no Peak, no Alarm and
+//     ReasonNone; an Alarm is a Peak with Score at or above AlarmScore;
+//   - Expected, Lower and Upper are finite, with Lower ≤ Expected ≤ Upper;
+//   - a value that is NaN, ±Inf or beyond ±1e300 (maxValue: too large to take differences of)
+//     is not learned: the point gets the current expectation and score 0, and the state is
+//     untouched; a point earlier than the latest is learned, spaced 0 from it;
+//   - every snapshot MarshalMsgpack writes, UnmarshalMsgpack accepts, and the restored detector
+//     returns the same results, bit for bit, as the one that was not snapshotted. A snapshot
+//     with a number no detector could have learned (beyond ±1e305, a counter beyond 2^62, a
+//     negative scale, a share beyond [0, 1]) is refused, with an error, rather than restored
+//     into a detector that would produce NaN.
+//
+// FuzzDetector, FuzzUnmarshalMsgpack and FuzzAnalyzer check it (make fuzz).
+//
 // # The analyzer
 //
 // Analyzer (analyzer.go) watches the operators' metric points and the top contributors of each

@@ -142,3 +142,19 @@ func TestLatePointMakesNoGap(t *testing.T) {
 		t.Errorf("the next on-time point is a gap of %.1f intervals", k)
 	}
 }
+
+// TestIntervalAcrossTheInt64Range: a spacing wider than an int64 holds (a point dated in the
+// year -1.8e9, then one in 2.9e11, which time.Time represents) is a long spacing, not a
+// negative one. Taken as now−last in int64 it wrapped around to −9.2e18 seconds, the usual
+// interval went negative, and the detector's own snapshot was refused on restore
+// ("negative scale or rate"; FuzzDetector's testdata/fuzz/FuzzDetector/0dab5beef7ebe91f).
+func TestIntervalAcrossTheInt64Range(t *testing.T) {
+	d := New(DefaultConfig())
+	for i, at := range []int64{-58493811630788560, 9164878225223987248, math.MaxInt64, math.MinInt64, math.MaxInt64} {
+		d.Observe(time.Unix(at, 0), 100)
+		if d.fc.step < 0 {
+			t.Fatalf("point %d, at %d: usual interval %v s, want ≥ 0", i, at, d.fc.step)
+		}
+	}
+	roundTrip(t, d)
+}

@@ -34,9 +34,12 @@ func (f *forecast) gap(now int64) (k float64, gap bool) {
 	}
 	// A point that goes back in time spaces 0 from the latest one, and the latest stays the one
 	// the next point is spaced from: one late point must not make the next on-time one a gap.
+	// The difference is taken in float64: two instants time.Time holds can be further apart
+	// than an int64 of seconds, and now−last would wrap around to a negative spacing. Within
+	// ±2^52 seconds of 1970 (142 million years) the conversions and the difference are exact.
 	var dt float64
 	if now > f.last {
-		dt = float64(now - f.last)
+		dt = float64(now) - float64(f.last)
 		f.last = now
 	}
 	// Timestamps are whole seconds, so an interval below one second is known only as "under a

@@ -9,8 +9,8 @@ type metrics struct {
 	observations prometheus.Counter
 	alarms       prometheus.Counter
 
-	// skipped: a value seen but not fed to its detector.
-	skipStale, skipStats, skipUnlisted, skipFirst prometheus.Counter
+	// skipped: a value seen but not fed to its detector, or not learned by it.
+	skipStale, skipStats, skipUnlisted, skipFirst, skipValue prometheus.Counter
 	// refused: a new series not admitted.
 	refuseMax, refuseDims, refuseRestore prometheus.Counter
 	expired                              prometheus.Counter
@@ -36,6 +36,9 @@ const (
 	reasonDimensions = "dimensions"
 	// reasonFirstWindow: the first window a fresh analyzer sees (see Analyzer.observe).
 	reasonFirstWindow = "first_window"
+	// reasonNotFinite: a value NaN, ±Inf or beyond ±1e300, which the detector does not learn
+	// (Detector.Observe): an exporter that writes such values is a problem of its own.
+	reasonNotFinite = "not_finite"
 	// reasonRestore: a series in the snapshot that could not be restored.
 	reasonRestore = "restore"
 )
@@ -46,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	skipped := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "weir", Subsystem: "anomaly", Name: "values_skipped_total",
-		Help: "Values of watched series not fed to their detector, by reason.",
+		Help: "Values of watched series not fed to their detector, or not learned by it, by reason.",
 	}, []string{"reason"})
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "weir", Subsystem: "anomaly", Name: "series_refused_total",
@@ -78,6 +81,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.skipStats = skipped.WithLabelValues(reasonStatisticSet)
 	m.skipUnlisted = skipped.WithLabelValues(reasonUnlisted)
 	m.skipFirst = skipped.WithLabelValues(reasonFirstWindow)
+	m.skipValue = skipped.WithLabelValues(reasonNotFinite)
 	m.refuseMax = refused.WithLabelValues(reasonMaxSeries)
 	m.refuseDims = refused.WithLabelValues(reasonDimensions)
 	m.refuseRestore = refused.WithLabelValues(reasonRestore)

@@ -36,8 +36,9 @@ type watch struct {
 	// start later is not observed again: it is a replay after a restore, or the second part of
 	// a window flushed in two parts.
 	lastSeen int64
-	// touched is the start (Unix ns) of the last window the series was present in (for a
-	// contributor: listed in its rule's report); idle_timeout counts from it.
+	// touched is the analyzer's count of windows (Analyzer.seq) at the last window the series
+	// was present in (for a contributor: listed in its rule's report); idle_timeout counts from
+	// it, in windows of the current period.
 	touched int64
 	// expected is the last Result.Expected, which decides whether an unlisted contributor's
 	// upper bound is informative (contributors.go).

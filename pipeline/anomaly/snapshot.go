@@ -199,13 +199,27 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 			c.top = c.levelTop()
 		}
 	}
-	// Counters feed rates of 1/n: a negative one would poison the state with Inf.
-	if nd.n < 0 || nd.fc.n < 0 || nd.cx.n < 0 || nd.cx.run < 0 ||
-		nd.resid.s.n < 0 || nd.novel.s.n < 0 ||
-		nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.pk.in < 0 ||
-		nd.stops.run < 0 || nd.stops.n < 0 || nd.rec.n < 0 || nd.vt.n < 0 || nd.rep.n < 0 ||
-		nd.stuck.run < 0 || nd.stuck.longest < 0 || nd.stuck.n < 0 || nd.fc.timed < 0 {
+	// Counters feed rates of 1/n: a negative one would poison the state with Inf. Each point
+	// adds one, so one near math.MaxInt64 (which no series reaches: 2^62 points are 44 billion
+	// years of 1-second points) would wrap to a negative one and the next snapshot be refused.
+	for _, c := range []int64{nd.n, nd.fc.n, nd.cx.n, nd.resid.s.n, nd.novel.s.n, nd.stops.n,
+		nd.rec.n, nd.vt.n, nd.rep.n, nd.stuck.n, nd.fc.timed,
+		int64(nd.cx.run), int64(nd.pk.in), int64(nd.stops.run), int64(nd.stuck.run), int64(nd.stuck.longest)} {
+		if c < 0 || c > maxCounter {
+			return errors.New("anomaly: snapshot: counter out of range")
+		}
+	}
+	if nd.pk.head < 0 || nd.pk.head >= peakBlocks {
 		return errors.New("anomaly: snapshot: counter out of range")
+	}
+	// The baselines of the residual and novelty channels are averages of a measure in [0, maxZ]
+	// (the standardised residual, capped; the share of new contexts) and their variance: far out
+	// of that range (twice it leaves room for rounding), (short−mean)² overflows, and the channel
+	// scores NaN.
+	for _, s := range []*surprise{&nd.resid.s, &nd.novel.s} {
+		if !(math.Abs(s.short) <= 2*maxZ && math.Abs(s.mean) <= 2*maxZ && s.vari <= 4*maxZ*maxZ) {
+			return errors.New("anomaly: snapshot: channel baseline out of range")
+		}
 	}
 	// Scales and rates are square roots and logarithms away from a NaN: refuse negative ones.
 	scales := []float64{nd.fc.dev, nd.fc.errPlain, nd.fc.errSeas, nd.fc.step, nd.cx.spread,
@@ -245,8 +259,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.vt.prev < 0 || nd.vt.prev >= 2*valueSpan {
 		return errors.New("anomaly: snapshot: value tail bin out of range")
 	}
+	// The trips' times are Unix seconds of an int64, their gaps differences of two, and the gaps'
+	// variance a square of one: beyond those, the next gap's square overflows.
 	for i := range nd.vt.trips {
-		if nd.vt.trips[i] < 0 || nd.vt.gap[i] < 0 || nd.vt.gapVari[i] < 0 {
+		if nd.vt.trips[i] < 0 || !(math.Abs(nd.vt.last[i]) <= 1<<63) ||
+			!(nd.vt.gap[i] >= 0 && nd.vt.gap[i] <= 1<<64) || !(nd.vt.gapVari[i] >= 0 && nd.vt.gapVari[i] <= 1<<128) {
 			return errors.New("anomaly: snapshot: value tail trips out of range")
 		}
 	}
@@ -255,7 +272,17 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	return nil
 }
 
-var errNotFinite = errors.New("not a finite number")
+// maxCounter bounds a snapshot's counters of points, far from the int64 limit an increment would
+// wrap around.
+const maxCounter = 1 << 62
+
+// maxState bounds every number of a snapshot. A detector learns values within ±maxValue, and its
+// levels, profile and spreads are averages and differences of a few of them, well within this;
+// a larger number (a corrupt snapshot) would overflow a band of bandZ deviations or a
+// difference of two levels to ±Inf.
+const maxState = 1e305
+
+var errNotFinite = errors.New("not a finite number within ±1e305")
 
 func decodeField(dec *msgpack.Decoder, f any) error {
 	switch p := f.(type) {
@@ -283,7 +310,7 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		return err
 	case *float64:
 		v, err := dec.DecodeFloat64()
-		if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		if err == nil && !(math.Abs(v) <= maxState) {
 			err = errNotFinite
 		}
 		*p = v

@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -92,12 +93,23 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 		if err := d.UnmarshalMsgpack(b); err != nil {
 			return
 		}
-		// Whatever was accepted must be usable: no panic, a score in [0, 1].
+		// Whatever was accepted must be usable: no panic, a score in [0, 1], a finite band, and
+		// a state whose own snapshot is accepted in turn.
 		for i := 0; i < 3; i++ {
 			r := d.Observe(t0.Add(time.Duration(i)*step), float64(i))
 			if !(r.Score >= 0 && r.Score <= 1) {
 				t.Fatalf("restored detector scored %v", r.Score)
 			}
+			if !finite(r.Expected, r.Lower, r.Upper) {
+				t.Fatalf("restored detector's band %v ≤ %v ≤ %v", r.Lower, r.Expected, r.Upper)
+			}
+		}
+		again, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := new(Detector).UnmarshalMsgpack(again); err != nil {
+			t.Fatalf("the restored detector's own snapshot refused: %v", err)
 		}
 	})
 }
@@ -466,4 +478,36 @@ func roundTrip(t *testing.T, d *Detector) *Detector {
 		t.Fatal(err)
 	}
 	return &restored
+}
+
+// TestSnapshotRejectsExtremeValues: a snapshot whose numbers are finite but beyond what a
+// detector can learn (a corrupt one) is refused, as a NaN is: accepted, each of these gave a
+// band of ±Inf, a NaN score, or a state whose next snapshot was refused (the series then
+// dropped at the restart after).
+func TestSnapshotRejectsExtremeValues(t *testing.T) {
+	for name, spoil := range map[string]func(*Detector){
+		"deviation":              func(d *Detector) { d.fc.dev = math.MaxFloat64 }, // band ±Inf
+		"residual baseline mean": func(d *Detector) { d.resid.s.mean = -1e300 },    // NaN score
+		"novelty baseline short": func(d *Detector) { d.novel.s.short = 1e200 },    // state NaN
+		"novelty baseline mean":  func(d *Detector) { d.novel.s.mean = 1e200 },
+		"value tail trip time":   func(d *Detector) { d.vt.last[40] = -1e300 }, // gap² overflows
+		"value tail gap":         func(d *Detector) { d.vt.gap[40] = 1e200 },
+		"points":                 func(d *Detector) { d.n = math.MaxInt64 - 1 }, // wraps negative
+		"forecaster's points":    func(d *Detector) { d.fc.n = math.MaxInt64 - 1 },
+		"value tail's points":    func(d *Detector) { d.vt.n = math.MaxInt64 - 1 },
+	} {
+		d := New(DefaultConfig())
+		for i, x := range series(2000, 9, daily) {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		spoil(d)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }

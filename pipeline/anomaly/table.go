@@ -48,16 +48,16 @@ func (t *table) add(w *watch) {
 	t.pushBack(w)
 }
 
-// touch marks w present in the window starting at ns (Unix ns).
-func (t *table) touch(w *watch, ns int64) {
-	w.touched = max(w.touched, ns)
+// touch marks w present in window seq (the analyzer's count of windows).
+func (t *table) touch(w *watch, seq int64) {
+	w.touched = max(w.touched, seq)
 	if t.tail != w {
 		t.unlink(w)
 		t.pushBack(w)
 	}
 }
 
-// expire removes the series last touched before cutoff (Unix ns), least recent first, and
+// expire removes the series last touched before window cutoff, least recent first, and
 // returns how many it removed.
 func (t *table) expire(cutoff int64) int {
 	n := 0

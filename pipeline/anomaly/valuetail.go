@@ -93,8 +93,18 @@ func (t *valueTail) observe(v, exp, c, w, slow, floor, now float64) float64 {
 
 // bin is the histogram's bin of v against centre c and spread w, the two ends open.
 func (t *valueTail) bin(v, c, w float64) int {
-	k := int(math.Floor((v - c) / w))
-	return min(max(k, -valueSpan), valueSpan-1) + valueSpan
+	// Clamped before the conversion: a quotient beyond an int's range (a far value over a spread
+	// of 1e-9, or an infinite one) converts to an implementation-defined int, math.MinInt64 on
+	// amd64, which put a value far above the centre in the lowest bin. A NaN (a state gone
+	// non-finite, which the detector's bound on values prevents) fails both comparisons and
+	// takes the lowest bin, not an index out of range.
+	switch k := math.Floor((v - c) / w); {
+	case k >= valueSpan-1:
+		return 2*valueSpan - 1
+	case k >= -valueSpan:
+		return int(k) + valueSpan
+	}
+	return 0
 }
 
 // beyond returns the rate of values in bin k or farther from the centre on its side (above it

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -75,6 +76,30 @@ func TestIrregularSpikesStillAlarmed(t *testing.T) {
 		rs := run(t, xs)
 		for n, i := range at {
 			checkDetected(t, rs, fmt.Sprintf("seed %d: irregular spike %d", seed, n+1), i, 0)
+		}
+	}
+}
+
+// TestValueTailBinOfAFarValue: a value farther from the centre than an int holds spreads is in
+// the outermost bin on its side. Converted to int unclamped, the quotient is
+// implementation-defined (math.MinInt64 on amd64): a value far above a series of zeros landed in
+// the lowest bin.
+func TestValueTailBinOfAFarValue(t *testing.T) {
+	var vt valueTail
+	for _, c := range []struct {
+		v, c, w float64
+		want    int
+	}{
+		{1e10, 0, 1e-9, 2*valueSpan - 1},
+		{-1e10, 0, 1e-9, 0},
+		{1e300, -1e300, 1e-9, 2*valueSpan - 1}, // an infinite quotient
+		{-1e300, 1e300, 1e-9, 0},
+		{1, 0, 1, valueSpan + 1},
+		{math.NaN(), 0, 1, 0},
+		{-1e300, -math.Inf(1), math.Inf(1), 0}, // a NaN quotient
+	} {
+		if got := vt.bin(c.v, c.c, c.w); got != c.want {
+			t.Errorf("bin(%g, %g, %g) = %d, want %d", c.v, c.c, c.w, got, c.want)
 		}
 	}
 }
