@@ -12,8 +12,9 @@ type Result struct {
 	Expected float64 // the value the detector expected
 	Lower    float64 // lower edge of the normal band
 	Upper    float64 // upper edge of the normal band
-	// Score is the anomaly score in [0, 1): continuous, monotone in how improbable the point
-	// is for this series (s/(s+10) for a calibrated surprise of s nats), 0 during warm-up.
+	// Score is the anomaly score in [0, 1]: continuous, monotone in how improbable the point
+	// is for this series (s/(s+10) for a calibrated surprise of s nats, below 1 for any finite
+	// s; doc.go's contract allows 1), 0 during warm-up.
 	Score float64
 	// Peak says Score is higher than every score of the last Config.Quiet points: the point
 	// starts an excursion, or goes beyond the one under way (peaks.go). A benchmark writes
