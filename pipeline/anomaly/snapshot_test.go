@@ -511,3 +511,39 @@ func TestSnapshotRejectsExtremeValues(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotKeepsAFarValueSeenBeforeTheBound: a detector built before maxValue learned a value
+// up to math.MaxFloat64 (which some exporters write for +Inf) into its records' range and its
+// previous value, and wrote it in a version-13 snapshot like today's; the rest of its state
+// stayed ordinary, since the forecaster clips a warm series' spike. Those numbers are only
+// compared, never added, so they are accepted at any finite size and restore exactly: refused,
+// the series lost its history at the first restart after the upgrade, and the records' range,
+// which never shrinks, kept nothing else from being restored.
+func TestSnapshotKeepsAFarValueSeenBeforeTheBound(t *testing.T) {
+	xs := series(3000, 5, daily)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * step) }
+	orig := New(DefaultConfig())
+	for i := 0; i < 2000; i++ {
+		orig.Observe(at(i), xs[i])
+	}
+	// What the detector before the bound left after a value of math.MaxFloat64 at this point.
+	orig.rec.hi, orig.rep.last = math.MaxFloat64, math.MaxFloat64
+	restored := roundTrip(t, orig)
+	for i := 2000; i < len(xs); i++ {
+		want, got := orig.Observe(at(i), xs[i]), restored.Observe(at(i), xs[i])
+		if got != want {
+			t.Fatalf("point %d after restore: %+v, want %+v", i, got, want)
+		}
+	}
+	// The lowest value too, and a NaN stays refused.
+	orig.rec.lo = -math.MaxFloat64
+	roundTrip(t, orig)
+	orig.rec.lo = math.NaN()
+	b, err := orig.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := new(Detector).UnmarshalMsgpack(b); err == nil {
+		t.Error("a NaN record accepted")
+	}
+}
