@@ -323,3 +323,22 @@ func fam(name string) *family {
 	}
 	panic("no family " + name)
 }
+
+// TestDelaysAsTheREADMEStates: the delay column of README.md's table of anomalies, row by row
+// (the held bumps' is also checked against their length in TestAnomaliesAsScripted); every kind
+// is listed, so a new one must state its delay here too.
+func TestDelaysAsTheREADMEStates(t *testing.T) {
+	want := map[kind]int{spike: 0, shiftUp: 12, shiftDown: 12, dropZero: 12, stuck: 12, variance: 12,
+		drift: 288, missedCycle: 144, smallShift: 40, flapping: 12, held3: 71, held15: 71, first3: 0,
+		first15: 0, linUp: 12, linDown: 12}
+	for _, k := range kinds {
+		w, ok := want[k]
+		if !ok {
+			t.Errorf("%s: no delay stated", k)
+			continue
+		}
+		if got := k.delay(); got != w {
+			t.Errorf("%s: counted within %d points after the onset, README.md states %d", k, got, w)
+		}
+	}
+}

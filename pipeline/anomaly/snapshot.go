@@ -179,7 +179,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		return fmt.Errorf("anomaly: snapshot: %d fields, want %d", n, len(fs)+1)
 	}
 	for i, f := range fs {
-		if err := decodeField(dec, f); err != nil {
+		bound := maxState
+		if nd.onlyCompared(f) {
+			bound = math.MaxFloat64
+		}
+		if err := decodeField(dec, f, bound); err != nil {
 			return fmt.Errorf("anomaly: snapshot: field %d: %w", i, err)
 		}
 	}
@@ -276,15 +280,31 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 // wrap around.
 const maxCounter = 1 << 62
 
-// maxState bounds every number of a snapshot. A detector learns values within ±maxValue, and its
-// levels, profile and spreads are averages and differences of a few of them, well within this;
-// a larger number (a corrupt snapshot) would overflow a band of bandZ deviations or a
-// difference of two levels to ±Inf.
+// maxState bounds every number of a snapshot but those onlyCompared lists. A detector learns
+// values within ±maxValue, and its levels, profile and spreads are averages and differences of
+// them. Not all within a few: the seasonal baseline and profile were measured at up to 60 times
+// the values' range at Memory 10 (each new slot starts at the point less the baseline, and there
+// the baseline follows the point, so the first visits compound), a few times at the default;
+// this leaves a factor of about 1000 above that (TestSnapshotsOfExtremeSeriesRestore). A larger
+// number (a corrupt snapshot) would overflow a band of bandZ deviations or a difference of two
+// levels to ±Inf.
 const maxState = 1e305
 
-var errNotFinite = errors.New("not a finite number within ±1e305")
+// onlyCompared reports whether f points to a raw value the state keeps only to compare values
+// with: the records' range (a value beyond it by a margin, where a sum that rounds to ±Inf only
+// makes the comparison false) and the previous value (equality). A detector built before
+// maxValue learned values up to math.MaxFloat64 there, in snapshots of today's version; the
+// rest of its state stayed ordinary, and the records' range never shrinks, so refusing them
+// dropped such a series' history at every restart after the upgrade. They are accepted at any
+// finite size.
+func (d *Detector) onlyCompared(f any) bool {
+	return f == any(&d.rec.lo) || f == any(&d.rec.hi) || f == any(&d.rep.last)
+}
 
-func decodeField(dec *msgpack.Decoder, f any) error {
+var errNotFinite = errors.New("not a finite number within its bound (±1e305 for most)")
+
+// decodeField decodes one field into f; a float64 must be within ±bound.
+func decodeField(dec *msgpack.Decoder, f any, bound float64) error {
 	switch p := f.(type) {
 	case *int:
 		v, err := dec.DecodeInt64()
@@ -310,7 +330,7 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 		return err
 	case *float64:
 		v, err := dec.DecodeFloat64()
-		if err == nil && !(math.Abs(v) <= maxState) {
+		if err == nil && !(math.Abs(v) <= bound) {
 			err = errNotFinite
 		}
 		*p = v
@@ -332,7 +352,7 @@ func decodeField(dec *msgpack.Decoder, f any) error {
 			return fmt.Errorf("%d values, want %d", n, len(p))
 		}
 		for i := range p {
-			if err := decodeField(dec, &p[i]); err != nil {
+			if err := decodeField(dec, &p[i], bound); err != nil {
 				return err
 			}
 		}

@@ -119,7 +119,7 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 // outside [0, 1] or a negative count of them, or a negative usual interval or count of points
 // timed is refused.
 func TestSnapshotRejectsBadRecords(t *testing.T) {
-	for name, spoil := range map[string]func(*Detector){
+	refusesEach(t, series(300, 15, flat), map[string]func(*Detector){
 		"range upside down": func(d *Detector) { d.rec.lo, d.rec.hi = d.rec.hi+1, d.rec.lo },
 		"rate above 1":      func(d *Detector) { d.rec.rate = 2 },
 		"negative rate":     func(d *Detector) { d.rec.rate = -0.5 },
@@ -135,9 +135,16 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		// negative count of points timed a rate of 1/0.
 		"negative interval": func(d *Detector) { d.fc.step = -300 },
 		"negative count":    func(d *Detector) { d.fc.timed = -1 },
-	} {
+	})
+}
+
+// refusesEach checks that the snapshot of a detector that observed xs, spoiled by each of
+// spoils in turn, is refused.
+func refusesEach(t *testing.T, xs []float64, spoils map[string]func(*Detector)) {
+	t.Helper()
+	for name, spoil := range spoils {
 		d := New(DefaultConfig())
-		for i, x := range series(300, 15, flat) {
+		for i, x := range xs {
 			d.Observe(t0.Add(time.Duration(i)*step), x)
 		}
 		spoil(d)
@@ -145,8 +152,7 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r Detector
-		if err := r.UnmarshalMsgpack(b); err == nil {
+		if err := new(Detector).UnmarshalMsgpack(b); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -485,7 +491,7 @@ func roundTrip(t *testing.T, d *Detector) *Detector {
 // band of ±Inf, a NaN score, or a state whose next snapshot was refused (the series then
 // dropped at the restart after).
 func TestSnapshotRejectsExtremeValues(t *testing.T) {
-	for name, spoil := range map[string]func(*Detector){
+	refusesEach(t, series(2000, 9, daily), map[string]func(*Detector){
 		"deviation":              func(d *Detector) { d.fc.dev = math.MaxFloat64 }, // band ±Inf
 		"residual baseline mean": func(d *Detector) { d.resid.s.mean = -1e300 },    // NaN score
 		"novelty baseline short": func(d *Detector) { d.novel.s.short = 1e200 },    // state NaN
@@ -495,19 +501,41 @@ func TestSnapshotRejectsExtremeValues(t *testing.T) {
 		"points":                 func(d *Detector) { d.n = math.MaxInt64 - 1 }, // wraps negative
 		"forecaster's points":    func(d *Detector) { d.fc.n = math.MaxInt64 - 1 },
 		"value tail's points":    func(d *Detector) { d.vt.n = math.MaxInt64 - 1 },
-	} {
-		d := New(DefaultConfig())
-		for i, x := range series(2000, 9, daily) {
-			d.Observe(t0.Add(time.Duration(i)*step), x)
+	})
+}
+
+// TestSnapshotKeepsAFarValueSeenBeforeTheBound: a detector built before maxValue learned a value
+// up to math.MaxFloat64 (which some exporters write for +Inf) into its records' range and its
+// previous value, and wrote it in a version-13 snapshot like today's; the rest of its state
+// stayed ordinary, since the forecaster clips a warm series' spike. Those numbers are only
+// compared, never added, so they are accepted at any finite size and restore exactly: refused,
+// the series lost its history at the first restart after the upgrade, and the records' range,
+// which never shrinks, kept nothing else from being restored.
+func TestSnapshotKeepsAFarValueSeenBeforeTheBound(t *testing.T) {
+	xs := series(3000, 5, daily)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * step) }
+	orig := New(DefaultConfig())
+	for i := 0; i < 2000; i++ {
+		orig.Observe(at(i), xs[i])
+	}
+	// What the detector before the bound left after a value of math.MaxFloat64 at this point.
+	orig.rec.hi, orig.rep.last = math.MaxFloat64, math.MaxFloat64
+	restored := roundTrip(t, orig)
+	for i := 2000; i < len(xs); i++ {
+		want, got := orig.Observe(at(i), xs[i]), restored.Observe(at(i), xs[i])
+		if got != want {
+			t.Fatalf("point %d after restore: %+v, want %+v", i, got, want)
 		}
-		spoil(d)
-		b, err := d.MarshalMsgpack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r Detector
-		if err := r.UnmarshalMsgpack(b); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+	}
+	// The lowest value too, and a NaN stays refused.
+	orig.rec.lo = -math.MaxFloat64
+	roundTrip(t, orig)
+	orig.rec.lo = math.NaN()
+	b, err := orig.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := new(Detector).UnmarshalMsgpack(b); err == nil {
+		t.Error("a NaN record accepted")
 	}
 }

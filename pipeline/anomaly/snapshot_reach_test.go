@@ -1,0 +1,80 @@
+package anomaly_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/pipeline/anomaly"
+	"github.com/weirstream/weir/pipeline/anomaly/anomalytest"
+)
+
+// TestSnapshotsOfExtremeSeriesRestore: the decoder's bounds on a snapshot's numbers (snapshot.go)
+// must hold for every state the detector reaches, or a restart drops the series' history. Each
+// series here runs at the ends of what the detector learns (values at 1e-300 and at ±1e300, a
+// jump across the whole range, ±1e200 alternating, a profile pushed by ±1e300 at each new
+// half-hour), with gaps and points out of order, under the default and the smallest settings,
+// restored at each of its first 25 points and every 250th after; every restore must be accepted
+// and the restored detector's results bit-identical to those of one never restored.
+func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
+	const n = 3000
+	noisy := func(scale float64) func(r *rand.Rand, i int) float64 {
+		return func(r *rand.Rand, i int) float64 {
+			return scale * (1 + 0.3*math.Sin(2*math.Pi*float64(i)/288) + 0.1*r.NormFloat64())
+		}
+	}
+	series := map[string]func(r *rand.Rand, i int) float64{
+		"tiny":          noisy(1e-300),
+		"huge":          noisy(1e250),
+		"largest":       func(r *rand.Rand, _ int) float64 { return 1e300 * (1 - 0.2*r.Float64()) },
+		"zero":          func(*rand.Rand, int) float64 { return 0 },
+		"negative":      noisy(-1e6),
+		"constant":      func(*rand.Rand, int) float64 { return 42 },
+		"alternating":   func(_ *rand.Rand, i int) float64 { return 1e200 * float64(1-2*(i%2)) },
+		"extremes":      func(_ *rand.Rand, i int) float64 { return 1e300 * float64(1-2*(i%2)) },
+		"uniform":       func(r *rand.Rand, _ int) float64 { return 1e300 * (2*r.Float64() - 1) },
+		"tiny to large": func(r *rand.Rand, i int) float64 { return noisy(1e-300)(r, i) + 1e300*float64(i/1500) },
+		// At one point per 5 minutes a new half-hour comes every 6 points: −1e300 on the last
+		// point of a slot, +1e300 on the first of the next, to push each new slot's profile
+		// further from the baseline.
+		"profile push": func(_ *rand.Rand, i int) float64 {
+			if i%6 == 0 {
+				return 1e300
+			}
+			return -1e300
+		},
+		"tiny and huge": func(r *rand.Rand, i int) float64 {
+			if r.IntN(50) == 0 {
+				return 1e300
+			}
+			return noisy(1e-300)(r, i)
+		},
+	}
+	small := anomaly.DefaultConfig()
+	small.WarmUp, small.Memory, small.Quiet = 1, 10, 1
+	for name, gen := range series {
+		for _, cfg := range []anomaly.Config{anomaly.DefaultConfig(), small} {
+			for _, timing := range []string{"regular", "gaps", "out of order"} {
+				r := rand.New(rand.NewPCG(1, 2))
+				pts := make([]anomalytest.Point, n)
+				at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+				for i := range pts {
+					at = at.Add(5 * time.Minute)
+					switch {
+					case timing == "gaps" && i%400 == 399:
+						at = at.Add(time.Duration(r.IntN(72)) * time.Hour)
+					case timing == "out of order" && i%7 == 3:
+						at = at.Add(-time.Duration(r.IntN(60)) * time.Minute)
+					}
+					pts[i] = anomalytest.Point{T: at, V: gen(r, i)}
+				}
+				for _, count := range []bool{false, true} {
+					if err := anomalytest.Restores(cfg, pts, count, anomalytest.Often); err != nil {
+						t.Errorf("%s, memory %d, %s, count %t: %v", name, cfg.Memory, timing, count, err)
+					}
+				}
+			}
+		}
+	}
+}
