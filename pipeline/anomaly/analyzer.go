@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math"
 	"path"
 	"sync"
 	"time"
@@ -244,7 +243,7 @@ func (a *Analyzer) observe(w *watch, start time.Time, v float64, censored, count
 	}
 	w.lastSeen = ns
 	w.expected = r.Expected
-	if math.Abs(v) <= maxValue {
+	if learnable(v) {
 		a.m.observations.Inc()
 	} else {
 		// Not learned (NaN, ±Inf, beyond ±1e300: Detector.Observe), and counted, so that an

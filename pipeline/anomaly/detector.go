@@ -71,6 +71,10 @@ const maxZ = 50
 // watches comes near it.
 const maxValue = 1e300
 
+// learnable says whether the detector learns v: not NaN, not infinite, within ±maxValue. The
+// analyzer asks it too, to count what the detector skips (values_skipped_total{reason="not_finite"}).
+func learnable(v float64) bool { return math.Abs(v) <= maxValue }
+
 // New returns a detector for one series, using cfg's detector settings (WarmUp, Memory,
 // AlarmScore, Quiet, TimeZone). They must be valid (Config.Validate); New panics otherwise,
 // since that is a programming error caught at start-up.
@@ -125,7 +129,7 @@ func (d *Detector) ObserveCount(t time.Time, v float64) Result { return d.observ
 
 func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ws, ts := slotsIn(t, d.p.loc)
-	if !(math.Abs(v) <= maxValue) { // NaN, ±Inf, or too large to take differences of
+	if !learnable(v) {
 		exp, _ := d.fc.predict(ws, ts)
 		return d.band(exp, d.fc.devFloor())
 	}
