@@ -17,9 +17,16 @@ build:
 # what ECS ships to CloudWatch), Prometheus on :8080. Ctrl-C drains and
 # exits 0. Windows are 10s here (the worker's default is 60s) so the first files appear quickly;
 # WEIR_WINDOW_PERIOD=60s make run for the real thing.
+# Each run starts a new embedded broker, so what an earlier demo run left under ./out describes a
+# broker that no longer exists: its first window would be a partial one scored against the old
+# state, and its detectors would have learned the demo's scripted anomalies. The demo's own
+# output is therefore cleared first, and only when the run is the demo (no ARGS, no other
+# source kind, the default output directory); a configured run's state is never touched.
 WEIR_WINDOW_PERIOD ?= 10s
 WEIR_SINKS_CLOUDWATCH_EMF_PATH ?= out/metrics.emf
+DEMO_RUN = $(and $(if $(ARGS),,y),$(if $(filter-out demo,$(WEIR_SOURCE_KIND)),,y),$(if $(WEIR_SINKS_FILE_DIR),,y))
 run:
+	$(if $(DEMO_RUN),rm -rf out/kind=* out/metrics.emf)
 	WEIR_WINDOW_PERIOD=$(WEIR_WINDOW_PERIOD) WEIR_SINKS_CLOUDWATCH_EMF_PATH=$(WEIR_SINKS_CLOUDWATCH_EMF_PATH) \
 	  $(GO) run ./cmd/worker $(ARGS)
 
