@@ -45,6 +45,7 @@ type Detector struct {
 	stuck   stuck           // runs of a repeated value: a value that is stuck
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
+	young   youngTrend // day one's local linear trend: read only for a day-one point's report
 }
 
 // scoreHalf is the surprise (−ln tail probability) that maps to score 0.5. Score is
@@ -142,7 +143,18 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// zeros), each a surprise calibrated against this series' history; the most surprising
 	// speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow, t.Unix())
-	var rs float64
+	// On a series' first day the point may report less than the channels say, never more, and
+	// nothing learns the lower report (young.go): ry is the residual's surprise against the
+	// day-one trend, read from the calibration before this point updates it.
+	young := !d.young.over && d.fc.young()
+	var rs, ry float64
+	if young {
+		if f := d.young.observe(v, dev, d.fc.n); d.fc.n > minEvidence {
+			ry = d.resid.peek(math.Min(math.Abs(v-f)/dev, maxZ))
+		}
+	} else if !d.young.over {
+		d.young.end()
+	}
 	if d.fc.n > minEvidence {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
 		// not a residual, and one such z of 50 would wreck the channel's baseline for
@@ -173,19 +185,11 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	if count && rs > 0 && isCount(v) {
 		rs = math.Min(rs, poissonSurprise(v, exp))
 	}
-	s, why := rs, ReasonDeviation
-	// A run at one value that the stuck channel judges is its news: the novelty of that shape is
-	// the same news, and would report the stall as an event of its own (stuck.go).
-	if nv > s && !ordinary && !d.stuck.speaking() {
-		s, why = nv, ReasonPattern
-	}
-	// A stuck value speaks as the pattern: the value is ordinary, its repetition is not.
-	if sv > s {
-		s, why = sv, ReasonPattern
-	}
-	if st := d.stops.observe(v, slow, tail, decay); st > s {
-		s, why = st, ReasonStopped
-	}
+	// The day-one residual is bounded as the residual is: by every bound above, and by main's.
+	ry = math.Min(ry, rs)
+	pattern := nv > 0 && !ordinary && !d.stuck.speaking()
+	st := d.stops.observe(v, slow, tail, decay)
+	s, why := loudest(rs, nv, sv, st, pattern)
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
 	// The margin is in the long-run spread, the range's own horizon: the forecaster's deviation
@@ -207,14 +211,49 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		why = ReasonRecord
 	}
 	c := cs + rec
+	// A day-one point reports the smaller of c and the same score with the residual against the
+	// day-one trend, through the report curve as it stands before this point (read only). The
+	// peaks' block and the report curve learn c, main's report, so that nothing after day one
+	// depends on what day one reported; Peak is then c's.
+	report := c
+	if young {
+		sy, whyY := loudest(ry, nv, sv, st, pattern)
+		cy := d.reports.correct(sy)
+		if rec > cy {
+			whyY = ReasonRecord
+		}
+		if cy += rec; cy < c {
+			report, why = cy, whyY
+		}
+	}
 	res.Peak = d.pk.observe(c, d.p.quiet)
 	d.reports.observe(s+rec, res.Peak, tail, decay)
-	res.Score = c / (c + scoreHalf)
-	if c > 0 {
+	res.Score = report / (report + scoreHalf)
+	if report > 0 {
 		res.Reason = why
 	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
 	return res
+}
+
+// loudest returns the channels' surprise for a point and the channel that speaks: the residual
+// rs, unless the pattern's nv is larger and may speak (pattern), or a stuck value's sv, or a
+// stop's st, is larger still.
+func loudest(rs, nv, sv, st float64, pattern bool) (float64, Reason) {
+	s, why := rs, ReasonDeviation
+	// A run at one value that the stuck channel judges is its news: the novelty of that shape is
+	// the same news, and would report the stall as an event of its own (stuck.go).
+	if nv > s && pattern {
+		s, why = nv, ReasonPattern
+	}
+	// A stuck value speaks as the pattern: the value is ordinary, its repetition is not.
+	if sv > s {
+		s, why = sv, ReasonPattern
+	}
+	if st > s {
+		s, why = st, ReasonStopped
+	}
+	return s, why
 }
 
 func (d *Detector) warm() bool { return d.n > int64(d.p.warmUp) }

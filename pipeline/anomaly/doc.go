@@ -30,6 +30,14 @@
 // by: there the point is judged against the plain level in the spread its forecast has after
 // the time passed, so a tenant listed again because its errors burst is still flagged.
 //
+// A series in its first day (its points times its usual interval under 24 hours: young.go) has
+// no daily profile, and its forecast lags the ramps it will repeat every day (a morning rise).
+// There a point reports the smaller of its score and the same score with the residual measured
+// against a local linear trend of the day's points, which follows a smooth ramp; a spike is far
+// from both forecasts and keeps its score. Nothing learns the lower report: every statistic, the
+// peaks' block and the report curve learn what they would without it, so the state after day one
+// is the same, and the trend (two numbers) is dropped when the first day ends.
+//
 // The novelty channel does not speak for a value in the body of the series (its p10–p90;
 // body.go): a new shape made of ordinary values is the aftermath of what was already judged, and
 // a value stuck there is the stuck channel's news.

@@ -20,7 +20,7 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 12 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 13 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
@@ -28,8 +28,10 @@ import (
 // stuck-value channel, which then starts as for a new series, its runs counted from the restore;
 // version 11 had no time zone, and every detector then read its clock in UTC; version 12 had no
 // usual interval, which then starts as for a new series: the first point after the restore has no
-// previous time, and the interval is a running mean of the spacings after it).
-const snapshotVersion = 13
+// previous time, and the interval is a running mean of the spacings after it; version 13 had no
+// day-one trend, which a detector restored during its first day then starts from the plain level
+// with no slope: youngFrom).
+const snapshotVersion = 14
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -88,6 +90,9 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	}
 	if version >= 13 {
 		fs = append(fs, &fc.timed, &fc.last, &fc.step)
+	}
+	if version >= 14 {
+		fs = append(fs, &d.young.level, &d.young.trend, &d.young.over)
 	}
 	return fs
 }
@@ -168,11 +173,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 12, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 13, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 12)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 13)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -192,6 +197,9 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	if v < 12 {
 		nd.p.zone = defaultZone
+	}
+	if v < 14 {
+		nd.youngFrom()
 	}
 	// A zone this binary's database does not know (a snapshot from a newer one, or garbage)
 	// cannot be read on any clock: refused, as a bad setting is.

@@ -114,6 +114,17 @@ func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 	return out
 }
 
+// peek returns the calibrated surprise observe would return for z, without learning it: the
+// baseline and the tail curve are only read (young.go).
+func (e *residualChannel) peek(z float64) float64 {
+	mean, vari := e.s.mean, e.s.vari
+	if e.s.n == 0 {
+		mean, vari = 1, math.Pi/2-1 // the prior observe starts from
+	}
+	sd := math.Max(math.Sqrt(vari), 1e-3)
+	return e.c.correct(upperTailSurprise((z - mean) / sd))
+}
+
 // noveltyChannel is the calibrated surprise of a novelty measure, smoothed over about ctxOrder
 // points and recalibrated on two levels (tailRate). The novelty measures are mostly zero with
 // rare bursts, and the two-level curve suits them better than the residual's ten levels

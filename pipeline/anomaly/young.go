@@ -1,0 +1,78 @@
+package anomaly
+
+import "math"
+
+// A young series has no daily profile: before a half-hour slot has been seen on a second day,
+// the forecaster's seasonal model holds only the same day's first values of each slot, and its
+// plain level is an EWMA that lags a ramp by about 1/estimateRate − 1 slopes. So a new series'
+// first ordinary morning rise, which it will repeat every morning, lands several deviations
+// from the forecast and alarms: the first impression weir makes on a user who adds a metric
+// (bench/nab/DECISIONS.md, rounds 67 and 69).
+//
+// What a series learns on its first day carries past it (round 67: each form that changed the
+// forecast or the unit on day one moved the calibration, and a stop 2,000 points later was
+// flagged late). So day one's remedy changes only what a point reports: every piece of state
+// the detector keeps learns exactly what it would without it, and only the reported score of a
+// day-one point may be lower. Beside the level, for day one only, a local linear trend (Holt's,
+// undamped: on a ramp its steady-state lag is 0) forecasts the point; the residual channel's
+// calibration, read and not updated, scores the residual against it, and the point reports the
+// smaller of the two scores. A ramp is smooth and the trend follows it; a spike is far from
+// both forecasts and keeps its score.
+
+// dayOne is the span, in seconds, of a series' first day: until its points timed times its
+// usual interval reach it, no half-hour slot can have been revisited a day later at that
+// spacing, so the daily profile is not usable yet.
+const dayOne = 86400
+
+// youngTrend is the day-one local linear trend. Its numbers feed nothing but the reported score
+// of a day-one point, and are zero once the first day is over.
+type youngTrend struct {
+	level float64
+	trend float64 // per point
+	over  bool    // the first day is over: the trend is no longer kept
+}
+
+// young reports whether f's series is still in its first day, by its usual interval (at least
+// one second, as the interval itself is taken).
+func (f *forecast) young() bool { return float64(f.timed)*math.Max(f.step, 1) < dayOne }
+
+// observe folds v in and returns the trend's forecast of it, made before the update. n is the
+// forecaster's count of points including v and dev the deviation the forecaster used for it:
+// the innovation is clipped at clipZ deviations, as the level's is, except over the first
+// minEvidence points (no deviation yet: learn everything).
+func (y *youngTrend) observe(v, dev float64, n int64) float64 {
+	if n == 1 {
+		y.level, y.trend = v, 0
+		return v
+	}
+	f := y.level + y.trend
+	lim := clipZ * dev
+	if n <= minEvidence {
+		lim = math.Inf(1)
+	}
+	// Holt's linear trend in error-correction form: the level gains estimateRate of the
+	// innovation (the plain level's horizon), the trend estimateRate² (the level's increments
+	// averaged over the same horizon: decision 279's one horizon).
+	e := clip(v-f, lim)
+	y.level = f + estimateRate*e
+	y.trend += estimateRate * estimateRate * e
+	return f
+}
+
+// end drops the trend once the first day is over.
+func (y *youngTrend) end() { *y = youngTrend{over: true} }
+
+// youngFrom sets the day-one trend of a detector restored from a snapshot that did not keep it
+// (version 13 and older): over if the series is past its first day (or has seen no point), else
+// started from the plain level with no slope, as the trend of a series whose first point had
+// that value. Only the reports of the rest of its first day depend on it.
+func (d *Detector) youngFrom() {
+	if d.fc.n == 0 {
+		return
+	}
+	if !d.fc.young() {
+		d.young = youngTrend{over: true}
+		return
+	}
+	d.young = youngTrend{level: d.fc.level}
+}
