@@ -33,8 +33,14 @@ type youngTrend struct {
 }
 
 // young reports whether f's series is still in its first day, by its usual interval (at least
-// one second, as the interval itself is taken).
-func (f *forecast) young() bool { return float64(f.timed)*math.Max(f.step, 1) < dayOne }
+// one second, as the interval itself is taken). A series restored from a snapshot written before
+// the interval was kept (version 12 and older) has timed fewer points than it learned, counted
+// from the restore: its time cannot tell its first day, and it is not young (by its points it
+// may be days old, and counted from the restore a three-day-old series reported a day of lower
+// scores: TestOldSeriesIsNotYoungAfterRestore). For every other series timed is n.
+func (f *forecast) young() bool {
+	return f.timed == f.n && float64(f.timed)*math.Max(f.step, 1) < dayOne
+}
 
 // observe folds v in and returns the trend's forecast of it, made before the update. n is the
 // forecaster's count of points including v and dev the deviation the forecaster used for it:
