@@ -60,8 +60,12 @@ func (y *youngTrend) observe(v, dev float64, n int64) float64 {
 	// innovation (the plain level's horizon), the trend estimateRate² (the level's increments
 	// averaged over the same horizon: decision 279's one horizon).
 	e := clip(v-f, lim)
-	y.level = f + estimateRate*e
-	y.trend += estimateRate * estimateRate * e
+	// Held within the snapshot's bound (maxState): undamped, with its innovations clipped, the
+	// trend can be pumped far past the values it follows (to 4e304 by a square wave of ±1e300 at
+	// one point a second, within its first day), and a level and slope restored at the bound
+	// forecast twice it. No state a series of ordinary values reaches comes near it.
+	y.level = clip(f+estimateRate*e, maxState)
+	y.trend = clip(y.trend+estimateRate*estimateRate*e, maxState)
 	return f
 }
 
