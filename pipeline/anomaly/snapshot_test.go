@@ -82,6 +82,19 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	}
 	good, _ := d.MarshalMsgpack()
 	f.Add(good)
+	// A series in its first day, whose snapshot carries a day-one trend that is kept (version
+	// 14's last fields), and version 13's of one, whose restore starts it.
+	young := New(DefaultConfig())
+	for i, x := range series(100, 12, daily) {
+		young.Observe(t0.Add(time.Duration(i)*step), x)
+	}
+	day1, _ := young.MarshalMsgpack()
+	f.Add(day1)
+	v13, err := os.ReadFile("testdata/detector-v13-young.msgpack")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v13)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
