@@ -29,10 +29,11 @@ func FuzzDetector(f *testing.F) {
 		f.Add(seed)
 	}
 	// Snapshots of every older version (testdata), which a detector may start from: what an
-	// upgraded worker restores.
+	// upgraded worker restores; and version 13's of a series in its first day, whose day-one
+	// trend the restore starts (youngFrom).
 	var olds [][]byte
-	for v := 5; v < snapshotVersion; v++ {
-		b, err := os.ReadFile(fmt.Sprintf("testdata/detector-v%d.msgpack", v))
+	for _, file := range oldSnapshots() {
+		b, err := os.ReadFile("testdata/" + file)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func sameResult(a, b Result) bool {
 // hostile is a fuzz input decoded: the detector's settings, the snapshot it starts from, and the
 // points.
 type hostile struct {
-	from                  int // 0: a new detector; k: restored from the snapshot of version 4+k (testdata)
+	from                  int // 0: a new detector; k: restored from oldSnapshots()[k-1]
 	zone                  string
 	warmUp, memory, quiet int
 	ops                   []hostileOp
@@ -286,9 +287,9 @@ func hostileSeeds() [][]byte {
 	// Long runs of one value, then a change; negative and huge counts.
 	seeds = append(seeds, repeat([]byte{3, 0x05, 30}, 300, 0|64))
 	seeds = append(seeds, repeat([]byte{4, 0x03, 1}, 100, 0|6<<3|64, 5, 0|7<<3|64, 1, 2, 3, 4, 5, 6, 7, 8))
-	// Restored from each older version's snapshot, then special values and times.
-	for v := 5; v < snapshotVersion; v++ {
-		s := []byte{byte(128 + v - 5), 0x21, 75}
+	// Restored from each older snapshot, then special values and times.
+	for k := range oldSnapshots() {
+		s := []byte{byte(128 + k), 0x21, 75}
 		s = append(s, repeat(nil, 20, 0|4<<3, 5)...)
 		for i := range hostileValues {
 			s = append(s, byte(i%8)|3<<3|0x80, byte(i))
@@ -298,4 +299,15 @@ func hostileSeeds() [][]byte {
 	// Any float64, at any time.
 	seeds = append(seeds, repeat([]byte{5, 0x0f, 99}, 60, 4|1<<3|0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8))
 	return seeds
+}
+
+// oldSnapshots are the testdata snapshots FuzzDetector may start from: one of each older version,
+// then version 13's of a series in its first day (appended last, so that an input whose first
+// byte is below 128+9 picks the file it picked before).
+func oldSnapshots() []string {
+	var files []string
+	for v := 5; v < snapshotVersion; v++ {
+		files = append(files, fmt.Sprintf("detector-v%d.msgpack", v))
+	}
+	return append(files, "detector-v13-young.msgpack")
 }

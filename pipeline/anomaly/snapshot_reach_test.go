@@ -14,7 +14,8 @@ import (
 // must hold for every state the detector reaches, or a restart drops the series' history. Each
 // series here runs at the ends of what the detector learns (values at 1e-300 and at ±1e300, a
 // jump across the whole range, ±1e200 alternating, a profile pushed by ±1e300 at each new
-// half-hour), with gaps and points out of order, under the default and the smallest settings,
+// half-hour), with gaps and points out of order, or one a second (all in the series' first day,
+// its day-one trend kept: young.go), under the default and the smallest settings,
 // restored at each of its first 25 points and every 250th after; every restore must be accepted
 // and the restored detector's results bit-identical to those of one never restored.
 func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
@@ -55,13 +56,17 @@ func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
 	small.WarmUp, small.Memory, small.Quiet = 1, 10, 1
 	for name, gen := range series {
 		for _, cfg := range []anomaly.Config{anomaly.DefaultConfig(), small} {
-			for _, timing := range []string{"regular", "gaps", "out of order"} {
+			for _, timing := range []string{"regular", "gaps", "out of order", "one a second"} {
 				r := rand.New(rand.NewPCG(1, 2))
 				pts := make([]anomalytest.Point, n)
 				at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 				for i := range pts {
 					at = at.Add(5 * time.Minute)
 					switch {
+					case timing == "one a second":
+						// All n points in the series' first day, the day-one trend kept and
+						// restored at every restore point.
+						at = at.Add(-5*time.Minute + time.Second)
 					case timing == "gaps" && i%400 == 399:
 						at = at.Add(time.Duration(r.IntN(72)) * time.Hour)
 					case timing == "out of order" && i%7 == 3:

@@ -82,6 +82,19 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	}
 	good, _ := d.MarshalMsgpack()
 	f.Add(good)
+	// A series in its first day, whose snapshot carries a day-one trend that is kept (version
+	// 14's last fields), and version 13's of one, whose restore starts it.
+	young := New(DefaultConfig())
+	for i, x := range series(100, 12, daily) {
+		young.Observe(t0.Add(time.Duration(i)*step), x)
+	}
+	day1, _ := young.MarshalMsgpack()
+	f.Add(day1)
+	v13, err := os.ReadFile("testdata/detector-v13-young.msgpack")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v13)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -314,12 +327,49 @@ func TestSnapshotReadsVersions11And12(t *testing.T) {
 				restored{"loc", d.p.loc, (*time.Location)(nil)},
 				restored{"fc.timed", d.fc.timed, int64(0)},
 				restored{"fc.last", d.fc.last, int64(0)},
-				restored{"fc.step", d.fc.step, 0.0})
+				restored{"fc.step", d.fc.step, 0.0},
+				restored{"young", d.young, youngTrend{over: true}})
 		})
 		if d.fc.timed != 288 || d.fc.step != step.Seconds() {
 			t.Errorf("%s: after 288 points the interval has timed %d points at %v s, want 288 at %v",
 				file, d.fc.timed, d.fc.step, step.Seconds())
 		}
+	}
+}
+
+// TestOldSeriesIsNotYoungAfterRestore: a series restored from a snapshot written before the usual
+// interval was kept (version 12 and older: 869 points, three days at 5 minutes) has timed none of
+// its points, and its first day cannot be told by its time; it is past it by its points. Its
+// next day reports what main's score says: the same results as the detector with the day-one
+// trend over, including on a detector whose trend a version-14 snapshot kept (written by round
+// 69's code, which started it on such a restore).
+func TestOldSeriesIsNotYoungAfterRestore(t *testing.T) {
+	b, err := os.ReadFile("testdata/detector-v12.msgpack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d, want Detector
+	if err := want.UnmarshalMsgpack(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UnmarshalMsgpack(b); err != nil {
+		t.Fatal(err)
+	}
+	d.young = youngTrend{level: d.fc.level} // as round 69's youngFrom left it
+	want.young = youngTrend{over: true}
+	lower := 0
+	for i := 869; i < 869+pointsPerDay; i++ {
+		at, v := t0.Add(time.Duration(i)*step), daily(i)
+		if i == 900 {
+			v += 8
+		}
+		got, w := d.Observe(at, v), want.Observe(at, v)
+		if got != w {
+			lower++
+		}
+	}
+	if lower > 0 {
+		t.Errorf("%d of %d points after the restore report other than main's score", lower, pointsPerDay)
 	}
 }
 

@@ -33,8 +33,14 @@ type youngTrend struct {
 }
 
 // young reports whether f's series is still in its first day, by its usual interval (at least
-// one second, as the interval itself is taken).
-func (f *forecast) young() bool { return float64(f.timed)*math.Max(f.step, 1) < dayOne }
+// one second, as the interval itself is taken). A series restored from a snapshot written before
+// the interval was kept (version 12 and older) has timed fewer points than it learned, counted
+// from the restore: its time cannot tell its first day, and it is not young (by its points it
+// may be days old, and counted from the restore a three-day-old series reported a day of lower
+// scores: TestOldSeriesIsNotYoungAfterRestore). For every other series timed is n.
+func (f *forecast) young() bool {
+	return f.timed == f.n && float64(f.timed)*math.Max(f.step, 1) < dayOne
+}
 
 // observe folds v in and returns the trend's forecast of it, made before the update. n is the
 // forecaster's count of points including v and dev the deviation the forecaster used for it:
@@ -54,8 +60,12 @@ func (y *youngTrend) observe(v, dev float64, n int64) float64 {
 	// innovation (the plain level's horizon), the trend estimateRate² (the level's increments
 	// averaged over the same horizon: decision 279's one horizon).
 	e := clip(v-f, lim)
-	y.level = f + estimateRate*e
-	y.trend += estimateRate * estimateRate * e
+	// Held within the snapshot's bound (maxState): undamped, with its innovations clipped, the
+	// trend can be pumped far past the values it follows (to 4e304 by a square wave of ±1e300 at
+	// one point a second, within its first day), and a level and slope restored at the bound
+	// forecast twice it. No state a series of ordinary values reaches comes near it.
+	y.level = clip(f+estimateRate*e, maxState)
+	y.trend = clip(y.trend+estimateRate*estimateRate*e, maxState)
 	return f
 }
 

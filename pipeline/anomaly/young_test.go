@@ -127,3 +127,39 @@ func TestDayOneLeavesTheStateAsWithout(t *testing.T) {
 		}
 	}
 }
+
+// TestDayOneTrendStaysWithinTheSnapshotBound: the decoder accepts a day-one trend's level and
+// slope up to ±maxState, and the detector's own snapshots must stay readable from any state it
+// accepted. An undamped trend whose innovations are clipped can be pumped far past the values it
+// follows (a square wave of ±1e300 at one point a second, its runs of a few hundred points, took
+// it to 4e304 within its first day: bench/nab/DECISIONS.md, round 70), and a level and slope
+// each at the bound forecast twice it. So the trend is held within ±maxState: restored at the
+// bound in its first day, a series' next points leave a snapshot that restores.
+func TestDayOneTrendStaysWithinTheSnapshotBound(t *testing.T) {
+	for _, sign := range []float64{1, -1} {
+		d := New(DefaultConfig())
+		xs := series(100, 3, daily)
+		for i, x := range xs[:50] {
+			d.Observe(t0.Add(time.Duration(i)*step), x)
+		}
+		d.young.level, d.young.trend = sign*maxState, sign*maxState
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalMsgpack(b); err != nil {
+			t.Fatalf("a trend at the bound refused: %v", err)
+		}
+		for i := 50; i < 53; i++ {
+			r.Observe(t0.Add(time.Duration(i)*step), xs[i])
+		}
+		if b, err = r.MarshalMsgpack(); err == nil {
+			err = new(Detector).UnmarshalMsgpack(b)
+		}
+		if err != nil {
+			t.Errorf("sign %v: after 3 points from a trend at the bound (level %g, slope %g): %v",
+				sign, r.young.level, r.young.trend, err)
+		}
+	}
+}
