@@ -71,18 +71,21 @@ func firstDay(seed uint64) []float64 {
 // TestDayOneLeavesTheStateAsWithout: the day-one trend changes only what a point reports. A
 // detector with it and one whose trend is over from the start (main's path: every point
 // reports what the channels say) are fed the same series, by Observe and by ObserveCount:
-// the records' first days with a spike and a stall on day one, bursty counts, a series with gaps.
-// After every point their states are equal but for the trend's own numbers, so is every
-// result but the day-one score (never higher), and from the end of the first day on every
+// the records' first eight days with a spike and a stall on day one, bursty counts, a series with
+// gaps. After every point their states are equal but for the trend's own numbers, so is every
+// result but a young point's score (never higher), and once the series is no longer young every
 // result and both snapshots (the trend's numbers, then zero, included) are equal.
 func TestDayOneLeavesTheStateAsWithout(t *testing.T) {
-	recs := append(firstDay(3), firstDay(4)...)
-	recs = append(recs, firstDay(5)...)
+	// Eight days: past every span a series is young for (young.go), at every spacing below.
+	var recs []float64
+	for seed := uint64(3); seed < 11; seed++ {
+		recs = append(recs, firstDay(seed)...)
+	}
 	recs[100] *= 3
 	for i := 200; i < 230; i++ {
 		recs[i] = 0
 	}
-	bursts := make([]float64, 3*pointsPerDay)
+	bursts := make([]float64, 8*pointsPerDay)
 	r := rand.New(rand.NewPCG(9, 69))
 	for i := range bursts {
 		if r.IntN(10) == 0 {
@@ -121,7 +124,7 @@ func TestDayOneLeavesTheStateAsWithout(t *testing.T) {
 			a, _ := with.MarshalMsgpack()
 			b, _ := without.MarshalMsgpack()
 			if !with.young.over || !bytes.Equal(a, b) {
-				t.Errorf("%s: after the first day the snapshots differ (trend over: %v)", c.name, with.young.over)
+				t.Errorf("%s: once no longer young the snapshots differ (trend over: %v)", c.name, with.young.over)
 			}
 			t.Logf("%s: %d day-one points report lower", c.name, lower)
 		}
