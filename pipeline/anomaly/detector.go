@@ -45,7 +45,7 @@ type Detector struct {
 	stuck   stuck           // runs of a repeated value: a value that is stuck
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
-	young   youngTrend // day one's local linear trend: read only for a day-one point's report
+	young   youngTrend // the first week's local linear trend: read only for a young point's report
 }
 
 // scoreHalf is the surprise (−ln tail probability) that maps to score 0.5. Score is
@@ -143,9 +143,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// zeros), each a surprise calibrated against this series' history; the most surprising
 	// speaks for the point, unless a record's rarity is larger.
 	z, exp, dev := d.fc.observe(v, ws, ts, settleDiv*slow, t.Unix())
-	// On a series' first day the point may report less than the channels say, never more, and
+	// In a series' first week the point may report less than the channels say, never more, and
 	// nothing learns the lower report (young.go): ry is the residual's surprise against the
-	// day-one trend, read from the calibration before this point updates it.
+	// young series' trend, read from the calibration before this point updates it.
 	young := !d.young.over && d.fc.young()
 	var rs, ry float64
 	if young {
@@ -185,7 +185,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	if count && rs > 0 && isCount(v) {
 		rs = math.Min(rs, poissonSurprise(v, exp))
 	}
-	// The day-one residual is bounded as the residual is: by every bound above, and by main's.
+	// The young residual is bounded as the residual is: by every bound above, and by main's.
 	ry = math.Min(ry, rs)
 	pattern := nv > 0 && !ordinary && !d.stuck.speaking()
 	st := d.stops.observe(v, slow, tail, decay)
@@ -211,10 +211,10 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		why = ReasonRecord
 	}
 	c := cs + rec
-	// A day-one point reports the smaller of c and the same score with the residual against the
-	// day-one trend, through the report curve as it stands before this point (read only). The
-	// peaks' block and the report curve learn c, main's report, so that nothing after day one
-	// depends on what day one reported; Peak is then c's.
+	// A young point reports the smaller of c and the same score with the residual against the
+	// young series' trend, through the report curve as it stands before this point (read only).
+	// The peaks' block and the report curve learn c, main's report, so that nothing after the
+	// first week depends on what it reported; Peak is then c's.
 	report := c
 	if young {
 		sy, whyY := loudest(ry, nv, sv, st, pattern)

@@ -30,13 +30,16 @@
 // by: there the point is judged against the plain level in the spread its forecast has after
 // the time passed, so a tenant listed again because its errors burst is still flagged.
 //
-// A series in its first day (its points times its usual interval under 24 hours: young.go) has
-// no daily profile, and its forecast lags the ramps it will repeat every day (a morning rise).
-// There a point reports the smaller of its score and the same score with the residual measured
-// against a local linear trend of the day's points, which follows a smooth ramp; a spike is far
-// from both forecasts and keeps its score. Nothing learns the lower report: every statistic, the
-// peaks' block and the report curve learn what they would without it, so the state after day one
-// is the same, and the trend (two numbers) is dropped when the first day ends.
+// A series in its first week (its points times its usual interval under seven days: young.go)
+// has no daily profile on day one, and after it a profile whose slots rest on a few visits and
+// whose weekend borrows the weekdays'; its forecast lags or misses the ramps it will repeat every
+// day (a morning rise). There a point reports the smaller of its score and the same score with
+// the residual measured against a local linear trend of the series' points, which follows a
+// smooth ramp; a spike is far from both forecasts and keeps its score. Nothing learns the lower
+// report: every statistic, the peaks' block and the report curve learn what they would without
+// it, so the state after the first week is the same, and the trend (two numbers) is dropped when
+// it ends. A slow ramp that is itself the anomaly (a drift) is followed too, and reports less in
+// a series' first week.
 //
 // The novelty channel does not speak for a value in the body of the series (its p10–p90;
 // body.go): a new shape made of ordinary values is the aftermath of what was already judged, and

@@ -29,8 +29,9 @@ import (
 // version 11 had no time zone, and every detector then read its clock in UTC; version 12 had no
 // usual interval, which then starts as for a new series: the first point after the restore has no
 // previous time, and the interval is a running mean of the spacings after it; version 13 had no
-// day-one trend, which a detector restored during its first day then starts from the plain level
-// with no slope: youngFrom).
+// young series' trend, which a detector restored during its first week then starts from the plain
+// level with no slope: youngFrom; round 73 kept the trend for a week instead of a day, with the
+// same three numbers, so the version did not change).
 const snapshotVersion = 14
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its

@@ -593,9 +593,9 @@ func TestSnapshotKeepsAFarValueSeenBeforeTheBound(t *testing.T) {
 // TestSnapshotReadsVersion13: snapshots written by the detector before the day-one trend
 // (version 13; testdata/detector-v13.msgpack, saved by that code after 869 points of
 // series(869, 7, daily) with 500 added at point 700, and detector-v13-young.msgpack after the
-// first 100 points of the same series, at t0 + i·step) restore with the fields the old one wrote,
-// the trend over for the series past its first day and, for the one in it, started from the
-// plain level with no slope; both resume observing and save and restore again exactly.
+// first 100 points of the same series, at t0 + i·step) restore with the fields the old one wrote
+// and, both series being in their first week (three days and eight hours old), the trend started
+// from the plain level with no slope; both resume observing and save and restore again exactly.
 func TestSnapshotReadsVersion13(t *testing.T) {
 	d := readOldSnapshot(t, "detector-v13.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -603,11 +603,12 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 			{"fc.level", d.fc.level, 97.9719802073806},
 			{"fc.timed", d.fc.timed, int64(869)},
 			{"fc.step", d.fc.step, 300.0},
-			{"young", d.young, youngTrend{over: true}},
+			// Three days old: young for a week (young.go), so the trend restarts at the level.
+			{"young", d.young, youngTrend{level: 97.9719802073806}},
 		}
 	})
-	if !d.young.over {
-		t.Errorf("after 288 more points the trend is kept: %+v", d.young)
+	if d.young.over {
+		t.Errorf("after 288 more points, four days old, the trend is over: %+v", d.young)
 	}
 	readOldSnapshot(t, "detector-v13-young.msgpack", func(d *Detector) []restored {
 		return []restored{
