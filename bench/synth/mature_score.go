@@ -55,6 +55,24 @@ func (r matureRow) settledDay() int {
 	return -1
 }
 
+// settledWeeks is the first day d (at most afterDays − 7) from which on every seven days, [d', d'+7)
+// for each d' from d to afterDays − 7, hold at most the unchanged series' alarms over the same
+// points plus two standard errors of the difference; -1 when no such day is. Added after the first
+// run: settledDay sums the remaining days, so a new regime that alarms less than the old one in
+// its later weeks nets that deficit against its early excess and reads as settled at once; here
+// an excess in any week after d counts.
+func (r matureRow) settledWeeks() int {
+	within := func(from int) bool {
+		_, a, c := r.span(from, from+7)
+		return float64(a) <= float64(c)+2*math.Sqrt(float64(a+c))
+	}
+	settled := -1
+	for d := afterDays - 7; d >= 0 && within(d); d-- {
+		settled = d
+	}
+	return settled
+}
+
 // span sums the row's per-day counts over days [from, to).
 func (r matureRow) span(from, to int) (points, alarms, clean int) {
 	for d := from; d < to; d++ {
@@ -158,18 +176,14 @@ func measureMature(seeds int) []matureRow {
 func printMature(w io.Writer, rows []matureRow, seeds int) {
 	fmt.Fprintf(w, "\nmature series (%d points, the regime changed at a seeded point of week 7, %d seeds): false alarms per 10k points after the change's first hour, this series / the unchanged one at the same points\n",
 		maturePoints, seeds)
-	fmt.Fprintf(w, "%-16s %-10s %13s %13s %13s %13s %13s %8s\n", "series", "change", "day 1", "week 1", "week 2", "week 3", "week 4", "settled")
+	fmt.Fprintf(w, "%-16s %-10s %13s %13s %13s %13s %13s %8s %8s\n", "series", "change", "day 1", "week 1", "week 2", "week 3", "week 4", "settled", "7-day")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-16s %-10s", r.Series, r.Change)
 		for _, s := range [][2]int{{0, 1}, {0, 7}, {7, 14}, {14, 21}, {21, 28}} {
 			p, a, c := r.span(s[0], s[1])
 			fmt.Fprintf(w, " %13s", fmt.Sprintf("%.1f/%.1f", per10k(a, p), per10k(c, p)))
 		}
-		settled := "> 21 d"
-		if d := r.settledDay(); d >= 0 {
-			settled = fmt.Sprintf("%d d", d)
-		}
-		fmt.Fprintf(w, " %8s\n", settled)
+		fmt.Fprintf(w, " %8s %8s\n", days(r.settledDay()), days(r.settledWeeks()))
 	}
 	fmt.Fprintf(w, "\n%-16s %-10s %9s %6s %6s %9s %17s %17s\n", "series", "change", "flagged", "delay", "best", "in a day", "spike new regime", "spike unchanged")
 	for _, r := range rows {
@@ -177,4 +191,12 @@ func printMature(w io.Writer, rows []matureRow, seeds int) {
 			delayString(r.MedianDelay), r.MedianBest, r.DetectedDay,
 			fmt.Sprintf("%d (%.3f)", r.Spike, r.SpikeBest), fmt.Sprintf("%d (%.3f)", r.CleanSpike, r.CleanSpikeBest))
 	}
+}
+
+// days prints a settled day; -1 is not within three weeks.
+func days(d int) string {
+	if d < 0 {
+		return "> 21 d"
+	}
+	return fmt.Sprintf("%d d", d)
 }

@@ -214,6 +214,52 @@ func TestSettledDay(t *testing.T) {
 	if got := r.settledDay(); got != afterDays-7 {
 		t.Errorf("excess until the last week: settled on day %d, want %d", got, afterDays-7)
 	}
+	if got := r.settledWeeks(); got != afterDays-7 {
+		t.Errorf("excess until the last week: settled by weeks on day %d, want %d", got, afterDays-7)
+	}
+}
+
+// settledWeeks counts an excess in any week after the day it returns, where settledDay nets a
+// later deficit against an early excess.
+func TestSettledWeeks(t *testing.T) {
+	var r matureRow
+	for d := range afterDays {
+		r.CleanAlarms[d] = 10
+		r.Alarms[d] = 10
+	}
+	if got := r.settledWeeks(); got != 0 {
+		t.Errorf("no excess: settled on day %d, want 0", got)
+	}
+	// An excess on days 0-2 (90 over 3 days) and none after: the first window without days 0-2
+	// starts on day 3.
+	for d := range 3 {
+		r.Alarms[d] = 40
+	}
+	if got := r.settledWeeks(); got != 3 {
+		t.Errorf("excess on days 0-2: settled on day %d, want 3", got)
+	}
+	// A larger excess and no alarm after it (the new regime quieter than the old): the sum from
+	// day 0 (300 against 280) is within the unchanged series', the week from day 2 (100 against
+	// 70) is not.
+	for d := range afterDays {
+		r.Alarms[d] = 0
+	}
+	for d := range 3 {
+		r.Alarms[d] = 100
+	}
+	if got, sum := r.settledWeeks(), r.settledDay(); got != 3 || sum != 0 {
+		t.Errorf("excess on days 0-2, a deficit after: settled on day %d by weeks and %d by the sum, want 3 and 0", got, sum)
+	}
+	// An excess in the last week alone: not settled.
+	for d := range afterDays {
+		r.Alarms[d] = 10
+	}
+	for d := afterDays - 3; d < afterDays; d++ {
+		r.Alarms[d] = 40
+	}
+	if got := r.settledWeeks(); got != -1 {
+		t.Errorf("excess in the last week: settled on day %d, want none (-1)", got)
+	}
 }
 
 // Every family's mature series, unchanged and with each change, reaches only states whose
