@@ -127,15 +127,21 @@ func onset(seed uint64) int {
 	return learnPoints + r.IntN(pointsPerWeek)
 }
 
+// noise is the stream family f's series of seed draw from: keyed by the family and the seed
+// alone, so that every kind, and a mature series (mature.go), draws the same noise in the same
+// order up to its onset.
+func noise(f *family, seed uint64) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(f.name))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
 // generate returns family f's series for seed with anomaly k starting at at (ignored for
 // clean), n points long. The noise is drawn from a stream keyed by the family and the seed
 // alone, in the same order for every kind, so every kind's series equals the clean one before
 // at.
 func generate(f *family, k kind, seed uint64, at, n int) []float64 {
-	h := fnv.New64a()
-	h.Write([]byte(f.name))
-	r := rand.New(rand.NewPCG(seed, h.Sum64()))
-	draw := f.source(r)
+	draw := f.source(noise(f, seed))
 	xs := make([]float64, n)
 	for i := range xs {
 		on := k != clean && i >= at

@@ -83,6 +83,21 @@ func compare(w io.Writer, base, cur synthRun) error {
 				b.Detected, r.Detected, r.Detected-b.Detected, delayString(b.MedianDelay), delayString(r.MedianDelay),
 				b.MedianBest, r.MedianBest, r.MedianBest-b.MedianBest)
 		})
+
+	fmt.Fprintf(w, "\nagainst base: mature series' regime changes, base -> this run (false alarms per 10k after the change, the change flagged within %d points, the spike in the new regime)\n", changeDelay)
+	rowsMoved(w, base.Mature, cur.Mature, matureRow.key,
+		func(r matureRow) string { return fmt.Sprintf("%-16s %-10s", r.Series, r.Change) },
+		func(b, r matureRow) bool {
+			return b.Alarms == r.Alarms && b.CleanAlarms == r.CleanAlarms && b.Detected == r.Detected &&
+				b.DetectedDay == r.DetectedDay && b.Spike == r.Spike && b.CleanSpike == r.CleanSpike &&
+				math.Abs(b.MedianBest-r.MedianBest) < 5e-4 && math.Abs(b.SpikeBest-r.SpikeBest) < 5e-4
+		},
+		func(b, r matureRow) string {
+			bp, ba, _ := b.span(0, afterDays)
+			rp, ra, _ := r.span(0, afterDays)
+			return fmt.Sprintf("%s  flagged %d -> %d  spike %d -> %d (%.3f -> %.3f)",
+				rateMoved(ba, bp, ra, rp), b.Detected, r.Detected, b.Spike, r.Spike, b.SpikeBest, r.SpikeBest)
+		})
 	return nil
 }
 

@@ -65,6 +65,9 @@ type family struct {
 	clamp func(v float64) float64
 	// skip lists the anomaly kinds that mean nothing on this family, with the reason.
 	skip map[kind]string
+	// changeSkip lists the regime changes of a mature series (mature.go) that mean nothing on
+	// this family, with the reason.
+	changeSkip map[change]string
 }
 
 // shifted is level m moved by k scales.
@@ -138,6 +141,9 @@ var families = []family{
 			}
 		},
 		clamp: func(v float64) float64 { return math.Min(100, math.Max(0, v)) },
+		changeSkip: map[change]string{
+			busier: "doubled utilisation passes 100% at the daily peak: a saturated host, not a regime it can hold",
+		},
 	},
 	{
 		// Consumer lag in records: about 5 in flight, and twice a day on average a backlog
@@ -182,6 +188,9 @@ var families = []family{
 			first3:     "a constant's every change is plain: the spike row",
 			first15:    "a constant's every change is plain: the spike row",
 			flapping:   "a constant has no band to leave: any excursion on it is new, the spike row",
+		},
+		changeSkip: map[change]string{
+			burstier: "a constant has no noise to widen",
 		},
 	},
 }

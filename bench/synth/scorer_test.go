@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,18 +110,43 @@ func TestRunSaveAgainst(t *testing.T) {
 	}
 	// 8 series kinds × 14 anomalies, less the 14 skipped (lag 3, errors 1, setting 10), and the
 	// linear shifts' 2 on latency alone; 8 × 6 deliveries.
-	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*14-14+2 || len(saved.Delivery) != 8*6 {
-		t.Errorf("saved %d seeds, %d clean rows, %d detection rows, %d delivery rows; want 1, 8 (6 families, 2 with a count path), 100, 48",
-			saved.Seeds, len(saved.Clean), len(saved.Detect), len(saved.Delivery))
+	// And 8 series kinds × 3 regime changes, less the setting's doubled noise and CPU's doubled
+	// level.
+	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*14-14+2 || len(saved.Delivery) != 8*6 || len(saved.Mature) != 8*3-2 {
+		t.Errorf("saved %d seeds, %d clean rows, %d detection rows, %d delivery rows, %d mature rows; want 1, 8 (6 families, 2 with a count path), 100, 48, 22",
+			saved.Seeds, len(saved.Clean), len(saved.Detect), len(saved.Delivery), len(saved.Mature))
 	}
 	out.Reset()
 	if err := run([]string{"-seeds", "1", "-against", path}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"(8 unchanged)", "(48 unchanged)", "(100 unchanged)"} {
+	for _, want := range []string{"(8 unchanged)", "(48 unchanged)", "(100 unchanged)", "(22 unchanged)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("a run against itself moved (no %q):\n%s", want, out.String())
 		}
+	}
+	// A save from before the mature rows (round 74) is comparable: the earlier rows unchanged,
+	// the mature rows new.
+	older := *saved
+	older.Mature = nil
+	olderPath := filepath.Join(t.TempDir(), "older.json")
+	if err := writeRun(olderPath, older); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(olderPath); err != nil || bytes.Contains(b, []byte(`"mature"`)) {
+		t.Fatalf("a run without mature rows saved with a mature key (error %v)", err)
+	}
+	out.Reset()
+	if err := run([]string{"-seeds", "1", "-against", olderPath}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(8 unchanged)", "(48 unchanged)", "(100 unchanged)", "(0 unchanged)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("a run against a save without mature rows: no %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), " new\n"); n != 22 {
+		t.Errorf("a run against a save without mature rows printed %d rows as new, want the 22 mature rows", n)
 	}
 	// An incomparable base is refused before the run: nothing is printed.
 	out.Reset()

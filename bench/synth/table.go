@@ -17,6 +17,9 @@ type synthRun struct {
 	Clean        []cleanRow    `json:"clean"`
 	Detect       []detectRow   `json:"detect"`
 	Delivery     []deliveryRow `json:"delivery"`
+	// Mature are the mature series' regime changes (round 74); a run saved before has none, and
+	// -against prints them as new.
+	Mature []matureRow `json:"mature,omitempty"`
 }
 
 // saveVersion changes whenever the series or the measures change, so that runs that are not
@@ -124,11 +127,12 @@ func measure(seeds int) synthRun {
 			}
 		}
 	}
+	run.Mature = measureMature(seeds)
 	return run
 }
 
-// print writes the run: false alarms, clean and delivered otherwise, the detection matrix, and
-// each detection row in full.
+// print writes the run: false alarms, clean and delivered otherwise, the detection matrix, each
+// detection row in full, and the mature series' regime changes.
 func (run synthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "weir's detector on user-like series: %d seeds, one point per %s, %d points a series (onset in the last week)\n",
 		run.Seeds, run.Step, seriesPoints)
@@ -174,6 +178,7 @@ func (run synthRun) print(w io.Writer) {
 	for _, r := range run.Detect {
 		fmt.Fprintf(w, "%-16s %-13s %5d %4d/%-4d %12s %11.3f\n", r.Series, r.Kind, r.Delay, r.Detected, r.Seeds, delayString(r.MedianDelay), r.MedianBest)
 	}
+	printMature(w, run.Mature, run.Seeds)
 }
 
 func delayString(d float64) string {
