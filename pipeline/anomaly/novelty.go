@@ -46,8 +46,9 @@ const (
 // observe folds v in and returns the fraction of this point's contexts (of lengths 1 to
 // ctxOrder) that are new continuations of a known past, in [0, 1]. It is 0 while the context
 // is unchanged. Runs longer than longRun points (the report rule's horizon, Quiet) count as one
-// run length.
-func (c *novelty) observe(v, refRate float64, longRun int) float64 {
+// run length. held says v repeats the point before on a series where repeats are the rule: it
+// keeps the level that point was given.
+func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	c.n++
 	r := rate(refRate, c.n)
 	c.center += r * (v - c.center)
@@ -64,6 +65,17 @@ func (c *novelty) observe(v, refRate float64, longRun int) float64 {
 	}
 	q := math.Floor((v - c.center) / w)
 	level := int8(math.Max(-ctxHalf, math.Min(ctxHalf, q)))
+	// A value held where repeats are the rule (a setting) has not moved; only the reference has,
+	// as it learns the value. Quantised afresh, a setting changed and held walks down the levels
+	// while the reference closes in: the gap shrinks as (1 − r)^t and the spread it feeds grows
+	// as r·t·(1 − r)^t, so their ratio is 1/(r·t) whatever the change's size, and level k gives
+	// way after about Memory/(ctxWidth·k) points. Each step is a new context after a known past,
+	// reported as a pattern the series never made (bench/nab/DECISIONS.md 401). Where repeats are
+	// not the rule a held value is the stuck channel's, which keeps the pattern channel silent
+	// for the run (stuck.go).
+	if held {
+		level = c.hist[0]
+	}
 
 	if level != c.hist[0] {
 		copy(c.hist[1:], c.hist[:ctxOrder-1])
