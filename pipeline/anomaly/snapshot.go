@@ -268,14 +268,17 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		return errors.New("anomaly: snapshot: share of repeats out of range")
 	}
 	// The previous bin indexes the histogram; trip counts, gaps and their variances are
-	// counts and squares.
+	// counts and squares. A trip count grows by one from 0 (valueTail.trip), so it is a whole
+	// number and not negative: one between 0 and 1 (a subnormal of a corrupt snapshot) made the
+	// gaps' rate 1/trips = +Inf, the gap +Inf and the detector's next snapshot refused. A
+	// negative zero, which no detector writes, is refused with the negatives.
 	if nd.vt.prev < 0 || nd.vt.prev >= 2*valueSpan {
 		return errors.New("anomaly: snapshot: value tail bin out of range")
 	}
 	// The trips' times are Unix seconds of an int64, their gaps differences of two, and the gaps'
 	// variance a square of one: beyond those, the next gap's square overflows.
 	for i := range nd.vt.trips {
-		if nd.vt.trips[i] < 0 || !(math.Abs(nd.vt.last[i]) <= 1<<63) ||
+		if x := nd.vt.trips[i]; math.Signbit(x) || x != math.Trunc(x) || !(math.Abs(nd.vt.last[i]) <= 1<<63) ||
 			!(nd.vt.gap[i] >= 0 && nd.vt.gap[i] <= 1<<64) || !(nd.vt.gapVari[i] >= 0 && nd.vt.gapVari[i] <= 1<<128) {
 			return errors.New("anomaly: snapshot: value tail trips out of range")
 		}

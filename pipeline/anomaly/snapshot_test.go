@@ -141,6 +141,13 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		"value tail bin":          func(d *Detector) { d.vt.prev = 2 * valueSpan },
 		"negative gap":            func(d *Detector) { d.vt.gap[5] = -1 },
 		"negative trips":          func(d *Detector) { d.vt.trips[5] = -1 },
+		// Trips are counted one at a time from 0: a count below one but above zero made 1/trips
+		// +Inf, the gap +Inf and the detector's next snapshot refused (FuzzUnmarshalMsgpack,
+		// round 73's input: 7.1e-317); a fraction or a negative zero is no count either.
+		"subnormal trips":     func(d *Detector) { d.vt.trips[5] = 7.1e-317 },
+		"fractional trips":    func(d *Detector) { d.vt.trips[5] = 0.5 },
+		"trips not whole":     func(d *Detector) { d.vt.trips[5] = 3.25 },
+		"negative zero trips": func(d *Detector) { d.vt.trips[5] = math.Copysign(0, -1) },
 		// The repeats (stuck.go): a share of points compared with bodyShare, a count.
 		"share of repeats above 1": func(d *Detector) { d.rep.share = 1.5 },
 		"negative repeats count":   func(d *Detector) { d.rep.n = -1 },
