@@ -370,24 +370,18 @@ func decodeField(dec *msgpack.Decoder, f any, bound float64) error {
 		}
 		return nil
 	case []int8:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), len(p))
 		}
 		for i := range p {
 			p[i] = int8(b[i])
 		}
 		return nil
 	case []uint16:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, 2*len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != 2*len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), 2*len(p))
 		}
 		for i := range p {
 			p[i] = binary.LittleEndian.Uint16(b[2*i:])
@@ -395,4 +389,19 @@ func decodeField(dec *msgpack.Decoder, f any, bound float64) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported field type %T", f)
+}
+
+// decodeBytes reads a byte field of exactly want bytes. Its length is checked before anything is
+// allocated: msgpack's DecodeBytes allocates and zeroes the length a field declares, up to 4 GiB,
+// before it finds the input shorter, and a corrupt snapshot of a few kilobytes must not cost that.
+func decodeBytes(dec *msgpack.Decoder, want int) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n != want {
+		return nil, fmt.Errorf("%d bytes, want %d", n, want)
+	}
+	b := make([]byte, n)
+	return b, dec.ReadFull(b)
 }
