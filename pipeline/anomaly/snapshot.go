@@ -268,14 +268,17 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 		return errors.New("anomaly: snapshot: share of repeats out of range")
 	}
 	// The previous bin indexes the histogram; trip counts, gaps and their variances are
-	// counts and squares.
+	// counts and squares. A trip count grows by one from 0 (valueTail.trip), so it is a whole
+	// number and not negative: one between 0 and 1 (a subnormal of a corrupt snapshot) made the
+	// gaps' rate 1/trips = +Inf, the gap +Inf and the detector's next snapshot refused. A
+	// negative zero, which no detector writes, is refused with the negatives.
 	if nd.vt.prev < 0 || nd.vt.prev >= 2*valueSpan {
 		return errors.New("anomaly: snapshot: value tail bin out of range")
 	}
 	// The trips' times are Unix seconds of an int64, their gaps differences of two, and the gaps'
 	// variance a square of one: beyond those, the next gap's square overflows.
 	for i := range nd.vt.trips {
-		if nd.vt.trips[i] < 0 || !(math.Abs(nd.vt.last[i]) <= 1<<63) ||
+		if x := nd.vt.trips[i]; math.Signbit(x) || x != math.Trunc(x) || !(math.Abs(nd.vt.last[i]) <= 1<<63) ||
 			!(nd.vt.gap[i] >= 0 && nd.vt.gap[i] <= 1<<64) || !(nd.vt.gapVari[i] >= 0 && nd.vt.gapVari[i] <= 1<<128) {
 			return errors.New("anomaly: snapshot: value tail trips out of range")
 		}
@@ -367,24 +370,18 @@ func decodeField(dec *msgpack.Decoder, f any, bound float64) error {
 		}
 		return nil
 	case []int8:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), len(p))
 		}
 		for i := range p {
 			p[i] = int8(b[i])
 		}
 		return nil
 	case []uint16:
-		b, err := dec.DecodeBytes()
+		b, err := decodeBytes(dec, 2*len(p))
 		if err != nil {
 			return err
-		}
-		if len(b) != 2*len(p) {
-			return fmt.Errorf("%d bytes, want %d", len(b), 2*len(p))
 		}
 		for i := range p {
 			p[i] = binary.LittleEndian.Uint16(b[2*i:])
@@ -392,4 +389,19 @@ func decodeField(dec *msgpack.Decoder, f any, bound float64) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported field type %T", f)
+}
+
+// decodeBytes reads a byte field of exactly want bytes. Its length is checked before anything is
+// allocated: msgpack's DecodeBytes allocates and zeroes the length a field declares, up to 4 GiB,
+// before it finds the input shorter, and a corrupt snapshot of a few kilobytes must not cost that.
+func decodeBytes(dec *msgpack.Decoder, want int) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n != want {
+		return nil, fmt.Errorf("%d bytes, want %d", n, want)
+	}
+	b := make([]byte, n)
+	return b, dec.ReadFull(b)
 }

@@ -1,8 +1,10 @@
 package anomaly
 
 import (
+	"bytes"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,38 @@ func TestSnapshotRejectsGarbage(t *testing.T) {
 		if *d != before {
 			t.Errorf("%s: detector changed by a failed restore", name)
 		}
+	}
+}
+
+// TestSnapshotRefusesAHugeLengthWithoutAllocatingIt: a corrupt snapshot whose byte field (the
+// contexts' fingerprints, 2,048 bytes) declares 4 GiB is refused having allocated about what a
+// snapshot takes. Read by msgpack's DecodeBytes, such a length was allocated and zeroed whole
+// before the short read failed: 4 GiB and seconds per corrupt snapshot of a few kilobytes
+// (FuzzUnmarshalMsgpack's watchdog, round 76).
+func TestSnapshotRefusesAHugeLengthWithoutAllocatingIt(t *testing.T) {
+	d := New(DefaultConfig())
+	for i, x := range series(50, 12, flat) {
+		d.Observe(t0.Add(time.Duration(i)*step), x)
+	}
+	good, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fingerprints are the only field written as a bin 16 of 2,048 bytes.
+	head := []byte{0xc5, 0x08, 0x00}
+	if bytes.Count(good, head) != 1 {
+		t.Fatalf("want one bin 16 header of 2,048 bytes in the snapshot, found %d", bytes.Count(good, head))
+	}
+	bad := bytes.Replace(good, head, []byte{0xc6, 0xff, 0xff, 0xff, 0xff}, 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = new(Detector).UnmarshalMsgpack(bad)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Error("accepted a snapshot whose fingerprints declare 4 GiB")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("refusing it allocated %d bytes, want at most 1 MiB", got)
 	}
 }
 
@@ -141,6 +175,13 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		"value tail bin":          func(d *Detector) { d.vt.prev = 2 * valueSpan },
 		"negative gap":            func(d *Detector) { d.vt.gap[5] = -1 },
 		"negative trips":          func(d *Detector) { d.vt.trips[5] = -1 },
+		// Trips are counted one at a time from 0: a count below one but above zero made 1/trips
+		// +Inf, the gap +Inf and the detector's next snapshot refused (FuzzUnmarshalMsgpack,
+		// round 73's input: 7.1e-317); a fraction or a negative zero is no count either.
+		"subnormal trips":     func(d *Detector) { d.vt.trips[5] = 7.1e-317 },
+		"fractional trips":    func(d *Detector) { d.vt.trips[5] = 0.5 },
+		"trips not whole":     func(d *Detector) { d.vt.trips[5] = 3.25 },
+		"negative zero trips": func(d *Detector) { d.vt.trips[5] = math.Copysign(0, -1) },
 		// The repeats (stuck.go): a share of points compared with bodyShare, a count.
 		"share of repeats above 1": func(d *Detector) { d.rep.share = 1.5 },
 		"negative repeats count":   func(d *Detector) { d.rep.n = -1 },
