@@ -67,12 +67,17 @@ func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	level := int8(math.Max(-ctxHalf, math.Min(ctxHalf, q)))
 	// A value held where repeats are the rule (a setting) has not moved; only the reference has,
 	// as it learns the value. Quantised afresh, a setting changed and held walks down the levels
-	// while the reference closes in: the gap shrinks as (1 − r)^t and the spread it feeds grows
-	// as r·t·(1 − r)^t, so their ratio is 1/(r·t) whatever the change's size, and level k gives
-	// way after about Memory/(ctxWidth·k) points. Each step is a new context after a known past,
-	// reported as a pattern the series never made (bench/nab/DECISIONS.md 401). Where repeats are
-	// not the rule a held value is the stuck channel's, which keeps the pattern channel silent
-	// for the run (stuck.go).
+	// while the reference closes in. From a constant (no spread before the change) the gap
+	// shrinks as (1 − r)^t and the spread it feeds grows as r·t·(1 − r)^t, so their ratio is
+	// 1/(r·t) whatever the change's size: level k above the reference gives way after
+	// Memory/(ctxWidth·k) points (r = 1/Memory past the first Memory points), level −k below it,
+	// by the floor, after Memory/(ctxWidth·(k − 1)), and −1 stays. A spread before the change
+	// adds to the spread and speeds the walk for a change small against it. Each step is a new
+	// context after a known past, reported as a pattern the series never made
+	// (bench/nab/DECISIONS.md 401). Kept, the level is the one the run's first point was given,
+	// however far the reference moves towards the value while it holds; the next value is
+	// quantised afresh. Where repeats are not the rule a held value is the stuck channel's, which
+	// keeps the pattern channel silent for the run (stuck.go).
 	if held {
 		level = c.hist[0]
 	}
