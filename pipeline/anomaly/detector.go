@@ -18,7 +18,9 @@ type Result struct {
 	Score float64
 	// Peak says Score is higher than every score of the last Config.Quiet points: the point
 	// starts an excursion, or goes beyond the one under way (peaks.go). A benchmark writes
-	// Score on the peaks and 0 elsewhere.
+	// Score on the peaks and 0 elsewhere. In a series' first week the comparison is of the
+	// scores the points would have without youth's lower report (young.go), so a young Peak's
+	// Score may be below an earlier point's.
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
@@ -53,9 +55,10 @@ type Detector struct {
 // points remain ranked), and 0.5 at a tail probability of e^-10 ≈ 4.5e-5.
 const scoreHalf = 10
 
-// settleDiv is the forecaster's horizon as a share of Memory: its level and baseline move at
-// settleDiv/Memory per point, so they settle over Memory/settleDiv points, and a record counts
-// only once the series is that old (records.go).
+// settleDiv is the forecaster's slow horizon as a share of Memory: the seasonal model's baseline
+// and the two models' tracked errors, which choose between them, move at settleDiv/Memory per
+// point, so they settle over Memory/settleDiv points (the plain level and the profile's slots move
+// at estimateRate), and a record counts only once the series is that old (records.go).
 const settleDiv = 10
 
 // maxZ caps the standardised residual fed to the calibration, so that one astronomically large
@@ -213,8 +216,8 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	c := cs + rec
 	// A young point reports the smaller of c and the same score with the residual against the
 	// young series' trend, through the report curve as it stands before this point (read only).
-	// The peaks' block and the report curve learn c, main's report, so that nothing after the
-	// first week depends on what it reported; Peak is then c's.
+	// The peaks' block learns c and the report curve s + rec, as they would without youth, so that
+	// nothing after the first week depends on what it reported; Peak is then c's.
 	report := c
 	if young {
 		sy, whyY := loudest(ry, nv, sv, st, pattern)

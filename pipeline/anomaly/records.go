@@ -15,10 +15,11 @@ import "math"
 // spread, an EWMA over Memory points like the range's own horizon, not the forecaster's
 // 50-point deviation, which an excursion inflates for as long again after it; bench/nab
 // decision 161): a new high by a hair on a drifting series is not news. Nor is a record while the
-// series is younger than the forecaster's own horizon (Memory/10 points, over which its level
-// and baseline settle): until then the range says how young the series is, not where it lives;
-// such records still count in the rate. The rarity is added to the channels' surprise after the
-// report curve (detector.go), and the curve learns the sum (bench/nab/DECISIONS.md 133–150).
+// series is younger than the forecaster's slow horizon (Memory/settleDiv points, over which its
+// seasonal baseline and its choice of model settle): until then the range says how young the
+// series is, not where it lives; such records still count in the rate. The rarity is added to the
+// channels' surprise after the report curve (detector.go), and the curve learns the sum
+// (bench/nab/DECISIONS.md 133–150).
 type records struct {
 	n      int64
 	lo, hi float64 // the lowest and highest value so far
