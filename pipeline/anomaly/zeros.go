@@ -16,8 +16,8 @@ type zeros struct {
 	// q is learned at zeros only, of [the point before was zero too], but its weight is the
 	// series' age in points (rate(slow, n)), not its count of zeros: on a series that is rarely
 	// zero it stays near its start, 0.5, for thousands of points. Learning it over zeros, as an
-	// average of zeros should be, failed TestCleanCountsFalseAlarms (bench/nab/DECISIONS.md 415,
-	// round 84), so the weight stays as it is.
+	// average of zeros should be, failed TestCleanCountsFalseAlarms (round 84's first form of 415,
+	// bench/nab/DECISIONS.md), so the weight stays as it is.
 	q    float64
 	run  int64 // current run of zeros
 	n    int64
