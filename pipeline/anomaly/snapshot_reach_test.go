@@ -83,3 +83,55 @@ func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestYoungHeldSettingRestores: two things a new series meets in its first week read state a
+// restore must bring back exactly: the young series' trend, which lowers what a young point
+// reports (young.go), and the novelty level a repeated value keeps where repeats are the rule
+// (novelty.go), which is the level an earlier point was given, not the value's. bench/synth's
+// series change only from their fourth week and are restored every 250th point, and NAB's rarely
+// repeat, so neither reaches a young series restored in the middle of a held run. Here a setting
+// added at the start and changed for good a third of the way into its first week (back at 16 for
+// five points two thirds in), at 5- and 1-minute windows, and small counts (a mean of 0.5) held
+// at 9 for a day from day three, are restored before every point: each restore is accepted and
+// the results are bit-identical to a detector never restored.
+func TestYoungHeldSettingRestores(t *testing.T) {
+	every := func(int) bool { return true }
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	for _, spacing := range []time.Duration{5 * time.Minute, time.Minute} {
+		week := int(7 * 24 * time.Hour / spacing)
+		for _, to := range []float64{17, 8} {
+			pts := make([]anomalytest.Point, week+week/4)
+			for i := range pts {
+				v := 16.0
+				switch {
+				case i >= 2*week/3 && i < 2*week/3+5:
+				case i >= week/3:
+					v = to
+				}
+				pts[i] = anomalytest.Point{T: t0.Add(time.Duration(i) * spacing), V: v}
+			}
+			for _, count := range []bool{false, true} {
+				if err := anomalytest.Restores(anomaly.DefaultConfig(), pts, count, every); err != nil {
+					t.Errorf("16 -> %v at %v windows, count %t: %v", to, spacing, count, err)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 87))
+	pts := make([]anomalytest.Point, 2500)
+	for i := range pts {
+		v := 0.0
+		for range 5 {
+			if r.Float64() < 0.1 {
+				v++
+			}
+		}
+		if i >= 2*288 && i < 3*288 {
+			v = 9
+		}
+		pts[i] = anomalytest.Point{T: t0.Add(time.Duration(i) * 5 * time.Minute), V: v}
+	}
+	if err := anomalytest.Restores(anomaly.DefaultConfig(), pts, true, every); err != nil {
+		t.Errorf("small counts held at 9: %v", err)
+	}
+}
