@@ -14,10 +14,11 @@ import (
 // must hold for every state the detector reaches, or a restart drops the series' history. Each
 // series here runs at the ends of what the detector learns (values at 1e-300 and at ±1e300, a
 // jump across the whole range, ±1e200 alternating, a profile pushed by ±1e300 at each new
-// half-hour), with gaps and points out of order, or one a second (all in the series' first day,
-// its day-one trend kept: young.go), under the default and the smallest settings,
-// restored at each of its first 25 points and every 250th after; every restore must be accepted
-// and the restored detector's results bit-identical to those of one never restored.
+// half-hour), with gaps and points out of order, or one a second, under the default and the
+// smallest settings, young (young.go: its trend kept) for its first week of points, about 2,000
+// at 5 minutes and all 3,000 at one a second, and restored at each of its first 25 points and
+// every 250th after; every restore must be accepted and the restored detector's results
+// bit-identical to those of one never restored.
 func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
 	const n = 3000
 	noisy := func(scale float64) func(r *rand.Rand, i int) float64 {
@@ -64,8 +65,8 @@ func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
 					at = at.Add(5 * time.Minute)
 					switch {
 					case timing == "one a second":
-						// All n points in the series' first day, the day-one trend kept and
-						// restored at every restore point.
+						// All n points in the series' first hour, the young series' trend
+						// kept and restored at every restore point.
 						at = at.Add(-5*time.Minute + time.Second)
 					case timing == "gaps" && i%400 == 399:
 						at = at.Add(time.Duration(r.IntN(72)) * time.Hour)
