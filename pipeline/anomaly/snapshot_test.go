@@ -380,10 +380,10 @@ func TestSnapshotReadsVersions11And12(t *testing.T) {
 
 // TestOldSeriesIsNotYoungAfterRestore: a series restored from a snapshot written before the usual
 // interval was kept (version 12 and older: 869 points, three days at 5 minutes) has timed none of
-// its points, and its first day cannot be told by its time; it is past it by its points. Its
-// next day reports what main's score says: the same results as the detector with the day-one
-// trend over, including on a detector whose trend a version-14 snapshot kept (written by round
-// 69's code, which started it on such a restore).
+// its points, so its age cannot be told by its time, and it is not young (young.go), though by its
+// points it is inside its first week. Its next day reports what main's score says: the same
+// results as the detector with the young series' trend over, including on a detector whose trend
+// a version-14 snapshot kept (written by round 69's code, which started it on such a restore).
 func TestOldSeriesIsNotYoungAfterRestore(t *testing.T) {
 	b, err := os.ReadFile("testdata/detector-v12.msgpack")
 	if err != nil {
