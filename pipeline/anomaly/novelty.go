@@ -76,8 +76,10 @@ func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	// context after a known past, reported as a pattern the series never made
 	// (bench/nab/DECISIONS.md 401). Kept, the level is the one the run's first point was given,
 	// however far the reference moves towards the value while it holds; the next value is
-	// quantised afresh. Where repeats are not the rule a held value is the stuck channel's, which
-	// keeps the pattern channel silent for the run (stuck.go).
+	// quantised afresh. Where repeats are not the rule a held value is mostly the stuck channel's,
+	// which keeps the pattern channel silent for a run it prices (stuck.go); it prices none in the
+	// series' first minEvidence points or where repeats always come back to back, and there a held
+	// value is still quantised afresh.
 	if held {
 		level = c.hist[0]
 	}
