@@ -181,14 +181,20 @@ func TestObserveFromForks(t *testing.T) {
 	}
 }
 
+// evenRow is a row whose changed and unchanged series both alarm n times every day.
+func evenRow(n int) matureRow {
+	var r matureRow
+	for d := range afterDays {
+		r.CleanAlarms[d] = n
+		r.Alarms[d] = n
+	}
+	return r
+}
+
 // settledDay finds the first day from which the change's alarms are within two standard errors
 // of the unchanged series', leaving a week to judge by.
 func TestSettledDay(t *testing.T) {
-	var r matureRow
-	for d := range afterDays {
-		r.CleanAlarms[d] = 10
-		r.Alarms[d] = 10
-	}
+	r := evenRow(10)
 	if got := r.settledDay(); got != 0 {
 		t.Errorf("no excess: settled on day %d, want 0", got)
 	}
@@ -222,11 +228,7 @@ func TestSettledDay(t *testing.T) {
 // settledWeeks counts an excess in any week after the day it returns, where settledDay nets a
 // later deficit against an early excess.
 func TestSettledWeeks(t *testing.T) {
-	var r matureRow
-	for d := range afterDays {
-		r.CleanAlarms[d] = 10
-		r.Alarms[d] = 10
-	}
+	r := evenRow(10)
 	if got := r.settledWeeks(); got != 0 {
 		t.Errorf("no excess: settled on day %d, want 0", got)
 	}
