@@ -7,7 +7,7 @@ import (
 
 // contextModel is a contextual anomaly detector after Smirnov's CAD (Contextual Anomaly
 // Detector, open-source edition; "contextOSE" on NAB's scoreboard), written for a stream and a
-// fixed memory: round 4a's prototype (README.md, DECISIONS.md 95–107), which lost to the
+// fixed memory: round 4a's prototype (ROUNDS.md, DECISIONS.md 95–107), which lost to the
 // shipped detector in every form tried and stays here, out of pipeline/anomaly, so that
 // `loco -detector cad` can measure the family again. Where pipeline/anomaly's novelty model
 // asks whether the shape of the last few levels is new, contextModel learns which facts follow

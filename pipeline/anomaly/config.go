@@ -32,7 +32,7 @@ type Config struct {
 	// anomaly event: the one threshold (the score is continuous and de-duplication has none of
 	// its own). Default 0.45: a calibrated surprise of 8.2 nats, a report about as rare as 1
 	// point in 3,600 of the series' own history, and the threshold NAB's low-false-positive
-	// profile settles at (its standard profile: 0.43; bench/nab/README.md). Measured: about 9
+	// profile settles at (its standard profile: 0.43; bench/nab/ROUNDS.md). Measured: about 9
 	// false alarms per 10,000 points of white noise and 8 of a clean daily cycle, three times
 	// that in a series' first 1000 points (detector_test.go). 0.5 halves them, and misses more: the
 	// score is calibrated by how often the series reports that much, so on a series that has

@@ -54,7 +54,7 @@ func youngCounts(seed uint64, vals []float64, count bool) ([]Result, float64) {
 	return rs, rare
 }
 
-// TestYoungSmallCountsJudgedAsCounts, round 22's test rebuilt (bench/nab/README.md, plan (99)):
+// TestYoungSmallCountsJudgedAsCounts, round 22's test rebuilt (bench/nab/ROUNDS.md, plan (99)):
 // 200 young series of small counts in five families (values drawn evenly from 0–1, 1–2, 2–4,
 // 5–7, and a count stuck at 3), each with, at its 14th point, a count that Poisson noise at
 // the detector's own expectation reaches once in 20 points, and three points later the demo
