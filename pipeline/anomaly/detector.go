@@ -124,7 +124,8 @@ func (d *Detector) Observe(t time.Time, v float64) Result { return d.observe(t, 
 // ObserveCount is Observe for a point the caller knows is a count of independent events (the
 // records of a window, the events a Contributor Insights Count rule matched): when v is a
 // non-negative whole number, the residual's calibrated surprise is at most the Poisson tail
-// of v at the forecaster's expectation (poisson.go). A young series of small counts has a
+// of v at the forecaster's expectation (poisson.go), and a zero that starts a run of zeros is
+// worth at most −ln P(X = 0) there to the stops channel. A young series of small counts has a
 // deviation learned from a few whole-number residuals, and the normal approximation would
 // call a count that Poisson noise reaches once in 20 windows a 20-deviation event. The
 // caller decides per point, from the series' metadata, so nothing about it is kept in the
@@ -192,6 +193,16 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	ry = math.Min(ry, rs)
 	pattern := nv > 0 && !ordinary && !d.stuck.speaking()
 	st := d.stops.observe(v, slow, tail, decay)
+	// A count's zero is at most as rare as Poisson says at the expectation, e^−exp: over-dispersion
+	// only makes a zero likelier (a mixed Poisson's P(0) = E e^−Λ ≥ e^−E Λ). Bounded on a run's first
+	// zero only, where that is the whole run's probability; over a run the forecaster's expectation
+	// falls with every zero, and a bound from it would understate a stop. After the channel's curve,
+	// as the residual's bound: the curve learns what it would without it. Where it binds: a young
+	// count's first zero, which the channel prices at its floor of one zero per horizon (its rate
+	// of zeros is 0 until then), ln Memory nats at any age (bench/nab/DECISIONS.md 429).
+	if count && v == 0 && d.stops.run == 1 {
+		st = math.Min(st, poissonSurprise(0, exp))
+	}
 	s, why := loudest(rs, nv, sv, st, pattern)
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.

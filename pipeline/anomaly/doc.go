@@ -54,7 +54,7 @@
 // a value the series reaches on a regular schedule (a nightly job) is bounded by how often it
 // goes that far (valuetail.go), unless this trip came off schedule. A point the caller knows
 // is a count (ObserveCount) is worth no more than its Poisson tail at the expectation
-// (poisson.go). The most surprising channel speaks for the point, and tailCurve recalibrates
+// (poisson.go), to the residual and, at a run's first zero, to the stops channel. The most surprising channel speaks for the point, and tailCurve recalibrates
 // it by the series' rate of reports; a value beyond every value the series has produced
 // (records.go) then adds the rarity of such records for this series, once the series is old
 // enough for its range to mean something; peaks.go reports a point when it exceeds every

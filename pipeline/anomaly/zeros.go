@@ -10,7 +10,8 @@ import "math"
 // slow horizon. It is re-evaluated when the run reaches 1, 2, 4, 8, … points, so that a long
 // run escalates a few times rather than at every point; tailCurve then recalibrates it by how
 // often this series produces such runs (a zero-inflated series learns that its runs are
-// ordinary).
+// ordinary). On a count (ObserveCount) a run's first zero reports at most its Poisson surprise
+// at the expectation (detector.go).
 type zeros struct {
 	p0 float64 // EWMA of [v == 0]
 	// q is learned at zeros only, of [the point before was zero too], but its weight is the
