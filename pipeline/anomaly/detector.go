@@ -165,7 +165,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		// hundreds of points.
 		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
 	}
-	nraw := d.cx.observe(v, slow, d.p.quiet, d.rep.heldSetting(v))
+	nraw := d.cx.observe(v, slow, d.p.quiet, d.rep.held(v))
 	nv := d.novel.observe(nraw, slow)
 	// A new shape at a value the series produces all the time is not the pattern channel's to
 	// report (body.go); a value frozen there is the stuck channel's. Whether the value is in the

@@ -43,11 +43,10 @@
 //
 // The novelty channel does not speak for a value in the body of the series (its p10–p90;
 // body.go): a new shape made of ordinary values is the aftermath of what was already judged, and
-// a value stuck there is the stuck channel's news. On a series where repeats are the rule (a
-// setting, small counts, a coarse gauge) a value that repeats the one before keeps the novelty
-// level the point before was given: the value has not moved, only the reference learning it has,
-// so a setting changed and held is one event, its change, not a new shape each time the
-// reference's drift carries the held value into another level (novelty.go).
+// a value stuck there is the stuck channel's news. A value that repeats the one before keeps the
+// novelty level the point before was given: the value has not moved, only the reference learning
+// it has, so a setting changed and held, or a stop's zeros, is one event, not a new shape each
+// time the reference's drift carries the held value into another level (novelty.go).
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
 // and tailRate recalibrate it by the frequencies the series really produces. A deviation out to

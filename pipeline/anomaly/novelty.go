@@ -46,8 +46,7 @@ const (
 // observe folds v in and returns the fraction of this point's contexts (of lengths 1 to
 // ctxOrder) that are new continuations of a known past, in [0, 1]. It is 0 while the context
 // is unchanged. Runs longer than longRun points (the report rule's horizon, Quiet) count as one
-// run length. held says v repeats the point before on a series where repeats are the rule: it
-// keeps the level that point was given.
+// run length. held says v repeats the point before: it keeps the level that point was given.
 func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	c.n++
 	r := rate(refRate, c.n)
@@ -65,8 +64,8 @@ func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	}
 	q := math.Floor((v - c.center) / w)
 	level := int8(math.Max(-ctxHalf, math.Min(ctxHalf, q)))
-	// A value held where repeats are the rule (a setting) has not moved; only the reference has,
-	// as it learns the value. Quantised afresh, a setting changed and held walks down the levels
+	// A value held (a setting, a stop's zeros) has not moved; only the reference has, as it
+	// learns the value. Quantised afresh, a setting changed and held walks down the levels
 	// while the reference closes in. From a constant (no spread before the change) the gap
 	// shrinks as (1 − r)^t and the spread it feeds grows as r·t·(1 − r)^t, so their ratio is
 	// 1/(r·t) whatever the change's size: level k above the reference gives way after
@@ -76,10 +75,11 @@ func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	// context after a known past, reported as a pattern the series never made
 	// (bench/nab/DECISIONS.md 401). Kept, the level is the one the run's first point was given,
 	// however far the reference moves towards the value while it holds; the next value is
-	// quantised afresh. Where repeats are not the rule a held value is mostly the stuck channel's,
-	// which keeps the pattern channel silent for a run it prices (stuck.go); it prices none in the
-	// series' first minEvidence points or where repeats always come back to back, and there a held
-	// value is still quantised afresh.
+	// quantised afresh. It holds on every series: the walk is the reference's whatever the share of
+	// repeats, and where repeats are not the rule the stuck channel's silence (stuck.go) covers only
+	// a run it prices, not a stop's zeros, nor a run in the series' first minEvidence points
+	// (bench/nab/DECISIONS.md 431: held only where repeats were the rule, a CPU stopped for two
+	// days paged as a pattern 340 to 500 points in).
 	if held {
 		level = c.hist[0]
 	}

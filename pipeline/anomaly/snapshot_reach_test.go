@@ -87,8 +87,8 @@ func TestSnapshotsOfExtremeSeriesRestore(t *testing.T) {
 
 // TestYoungHeldSettingRestores: two things a new series meets in its first week read state a
 // restore must bring back exactly: the young series' trend, which lowers what a young point
-// reports (young.go), and the novelty level a repeated value keeps where repeats are the rule
-// (novelty.go), which is the level an earlier point was given, not the value's. bench/synth's
+// reports (young.go), and the novelty level a repeated value keeps (novelty.go), which is the
+// level an earlier point was given, not the value's. bench/synth's
 // series change only from their fourth week and are restored every 250th point, and NAB's rarely
 // repeat, so neither reaches a young series restored in the middle of a held run. Here a setting
 // added at the start and changed for good a third of the way into its first week (back at 16 for

@@ -114,12 +114,9 @@ type repeats struct {
 	share float64 // share of points equal to the one before: a running average, then an EWMA
 }
 
-// heldSetting reports whether v, not yet observed, repeats the value before on a series where
-// repeats are the rule (at least bodyShare of its points: a setting, small counts, a coarse
-// gauge; body.go's line, as price's).
-func (r *repeats) heldSetting(v float64) bool {
-	return r.n > 0 && v == r.last && r.share >= bodyShare
-}
+// held reports whether v, not yet observed, repeats the value before: a value that has not moved,
+// on any series (novelty.go keeps its level; bench/nab/DECISIONS.md 401, 431).
+func (r *repeats) held(v float64) bool { return r.n > 0 && v == r.last }
 
 // observe folds v in; slow is the EWMA rate (one over Memory points).
 func (r *repeats) observe(v, slow float64) {

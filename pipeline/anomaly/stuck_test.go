@@ -281,6 +281,43 @@ func TestHeldLevelOnSeriesOfRepeats(t *testing.T) {
 	}
 }
 
+// TestStopIsNotAPattern: a series that rarely repeats a value (records, a CPU gauge, a latency)
+// and stops, reporting zeros for two days from its fourth week, is flagged within the hour on
+// every seed, and no alarm from the hour after its onset to its end names the pattern channel: the
+// stop is the stops channel's news (zeros.go), and a zero held is a value that has not moved. The
+// novelty level a repeated value keeps (novelty.go) holds on every series (bench/nab/DECISIONS.md
+// 431); while it held only where repeats are the rule, the reference's walk towards the zeros
+// paged as a pattern 339 to 500 points into the stop (the CPU: 14 of 20 seeds), before the stop's
+// own repeats made repeats the rule there.
+func TestStopIsNotAPattern(t *testing.T) {
+	const seeds, at, stop, delay = 20, 21 * pointsPerDay, 2 * pointsPerDay, 12
+	for _, f := range userFamilies {
+		var flagged int
+		var pattern []string
+		for seed := uint64(1); seed <= seeds; seed++ {
+			xs := f.gen(seed, at+stop)
+			for i := at; i < len(xs); i++ {
+				xs[i] = 0
+			}
+			rs := run(t, xs)
+			if flaggedWithin(rs, at, delay) >= 0 {
+				flagged++
+			}
+			for i := at + delay + 1; i < len(rs); i++ {
+				if rs[i].Alarm && rs[i].Reason == ReasonPattern {
+					pattern = append(pattern, fmt.Sprintf("seed %d at %d", seed, i-at))
+				}
+			}
+		}
+		if flagged < seeds {
+			t.Errorf("%s: the stop flagged within %d points on %d of %d seeds, want all", f.name, delay, flagged, seeds)
+		}
+		if len(pattern) > 0 {
+			t.Errorf("%s: %d pattern alarms from the hour after the onset (%v), want none", f.name, len(pattern), pattern)
+		}
+	}
+}
+
 // TestStuckValueIsOneEvent: a sensor that sticks at an ordinary value on a series that never
 // repeats is news once (TestStuckValueIsAPattern), not again each time its run doubles. The
 // novelty context counts the run at the current level so that a value stuck for longer than
