@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 )
 
 // readRun reads a run saved by -save.
@@ -75,14 +76,7 @@ func compare(w io.Writer, base, cur synthRun) error {
 	fmt.Fprintf(w, "\nagainst base: detection, base -> this run (detected, median delay, median best score)\n")
 	rowsMoved(w, base.Detect, cur.Detect, detectRow.key,
 		func(r detectRow) string { return fmt.Sprintf("%-16s %-13s", r.Series, r.Kind) },
-		func(b, r detectRow) bool {
-			return b.Detected == r.Detected && b.MedianDelay == r.MedianDelay && math.Abs(b.MedianBest-r.MedianBest) < 5e-4
-		},
-		func(b, r detectRow) string {
-			return fmt.Sprintf("%4d -> %-4d (%+4d)  %5s -> %-5s  %.3f -> %.3f (%+.3f)",
-				b.Detected, r.Detected, r.Detected-b.Detected, delayString(b.MedianDelay), delayString(r.MedianDelay),
-				b.MedianBest, r.MedianBest, r.MedianBest-b.MedianBest)
-		})
+		sameDetect, detectMoved)
 
 	fmt.Fprintf(w, "\nagainst base: mature series' regime changes, base -> this run (false alarms per 10k after the change, the change flagged within %d points, the spike in the new regime)\n", changeDelay)
 	rowsMoved(w, base.Mature, cur.Mature, matureRow.key,
@@ -98,7 +92,39 @@ func compare(w io.Writer, base, cur synthRun) error {
 			return fmt.Sprintf("%s  flagged %d -> %d  spike %d -> %d (%.3f -> %.3f)",
 				rateMoved(ba, bp, ra, rp), b.Detected, r.Detected, b.Spike, r.Spike, b.SpikeBest, r.SpikeBest)
 		})
+
+	fmt.Fprintf(w, "\nagainst base: small counts' false alarms per 10k (day 1 / week 1 / week 2), base -> this run\n")
+	rowsMoved(w, base.Small, cur.Small, smallRow.key,
+		func(r smallRow) string { return fmt.Sprintf("%-22s", r.Series) },
+		func(b, r smallRow) bool { return b.Alarms == r.Alarms },
+		func(b, r smallRow) string {
+			var parts []string
+			for _, s := range [][2]int{{0, 1}, {0, 2}, {2, 3}} {
+				bp, ba := b.span(s[0], s[1])
+				rp, ra := r.span(s[0], s[1])
+				parts = append(parts, rateMoved(ba, bp, ra, rp))
+			}
+			return strings.Join(parts, "   ")
+		})
+
+	fmt.Fprintf(w, "\nagainst base: small counts' detection, base -> this run (detected, median delay, median best score)\n")
+	rowsMoved(w, base.SmallDetect, cur.SmallDetect, detectRow.key,
+		func(r detectRow) string { return fmt.Sprintf("%-22s %-13s", r.Series, r.Kind) },
+		sameDetect, detectMoved)
 	return nil
+}
+
+// sameDetect says a detection row did not move: the same seeds detected, the same median delay,
+// and the median best score within the printed digits.
+func sameDetect(b, r detectRow) bool {
+	return b.Detected == r.Detected && b.MedianDelay == r.MedianDelay && math.Abs(b.MedianBest-r.MedianBest) < 5e-4
+}
+
+// detectMoved is a detection row, base -> this run.
+func detectMoved(b, r detectRow) string {
+	return fmt.Sprintf("%4d -> %-4d (%+4d)  %5s -> %-5s  %.3f -> %.3f (%+.3f)",
+		b.Detected, r.Detected, r.Detected-b.Detected, delayString(b.MedianDelay), delayString(r.MedianDelay),
+		b.MedianBest, r.MedianBest, r.MedianBest-b.MedianBest)
 }
 
 // rowsMoved prints each row of cur that base has under the same key and that moved (label, then

@@ -2,7 +2,8 @@
 // series of the kinds a platform team watches per window (families.go), clean and with the
 // anomalies users mean scripted in (anomaly.go). It prints false alarms per 10,000 points of
 // the clean series and, per family and anomaly, the detection rate within a stated delay, the
-// median delay and the median best score (README.md).
+// median delay and the median best score; the same for mature series whose regime changes
+// (mature.go) and for a new tenant's small counts in their first two weeks (small.go) (README.md).
 //
 //	go run ./bench/synth [-seeds N] [-save FILE] [-against FILE] [-alarms]
 //

@@ -112,29 +112,31 @@ func TestRunSaveAgainst(t *testing.T) {
 	// linear shifts' 2 on latency alone; 8 × 6 deliveries.
 	// And 8 series kinds × 3 regime changes, less the setting's doubled noise and CPU's doubled
 	// level.
-	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*14-14+2 || len(saved.Delivery) != 8*6 || len(saved.Mature) != 8*3-2 {
-		t.Errorf("saved %d seeds, %d clean rows, %d detection rows, %d delivery rows, %d mature rows; want 1, 8 (6 families, 2 with a count path), 100, 48, 22",
-			saved.Seeds, len(saved.Clean), len(saved.Detect), len(saved.Delivery), len(saved.Mature))
+	// And 5 small counts × 3 anomalies, less the stop on means 0.1 and 0.5.
+	if saved.Seeds != 1 || len(saved.Clean) != 8 || len(saved.Detect) != 8*14-14+2 || len(saved.Delivery) != 8*6 || len(saved.Mature) != 8*3-2 ||
+		len(saved.Small) != 5 || len(saved.SmallDetect) != 5*3-2 {
+		t.Errorf("saved %d seeds, %d clean rows, %d detection rows, %d delivery rows, %d mature rows, %d small counts, %d small-count detection rows; want 1, 8 (6 families, 2 with a count path), 100, 48, 22, 5, 13",
+			saved.Seeds, len(saved.Clean), len(saved.Detect), len(saved.Delivery), len(saved.Mature), len(saved.Small), len(saved.SmallDetect))
 	}
 	out.Reset()
 	if err := run([]string{"-seeds", "1", "-against", path}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"(8 unchanged)", "(48 unchanged)", "(100 unchanged)", "(22 unchanged)"} {
+	for _, want := range []string{"(8 unchanged)", "(48 unchanged)", "(100 unchanged)", "(22 unchanged)", "(5 unchanged)", "(13 unchanged)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("a run against itself moved (no %q):\n%s", want, out.String())
 		}
 	}
-	// A save from before the mature rows (round 74) is comparable: the earlier rows unchanged,
-	// the mature rows new.
+	// A save from before the mature rows (round 74) and the small counts (round 96) is
+	// comparable: the earlier rows unchanged, the mature rows and the small counts new.
 	older := *saved
-	older.Mature = nil
+	older.Mature, older.Small, older.SmallDetect = nil, nil, nil
 	olderPath := filepath.Join(t.TempDir(), "older.json")
 	if err := writeRun(olderPath, older); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(olderPath); err != nil || bytes.Contains(b, []byte(`"mature"`)) {
-		t.Fatalf("a run without mature rows saved with a mature key (error %v)", err)
+	if b, err := os.ReadFile(olderPath); err != nil || bytes.Contains(b, []byte(`"mature"`)) || bytes.Contains(b, []byte(`"small":`)) || bytes.Contains(b, []byte(`"small_detect":`)) {
+		t.Fatalf("a run without mature rows or small counts saved with their keys (error %v)", err)
 	}
 	out.Reset()
 	if err := run([]string{"-seeds", "1", "-against", olderPath}, &out); err != nil {
@@ -145,8 +147,8 @@ func TestRunSaveAgainst(t *testing.T) {
 			t.Errorf("a run against a save without mature rows: no %q:\n%s", want, out.String())
 		}
 	}
-	if n := strings.Count(out.String(), " new\n"); n != 22 {
-		t.Errorf("a run against a save without mature rows printed %d rows as new, want the 22 mature rows", n)
+	if n := strings.Count(out.String(), " new\n"); n != 22+5+13 {
+		t.Errorf("a run against a save without mature rows or small counts printed %d rows as new, want the 22 mature rows and the 18 small counts'", n)
 	}
 	// An incomparable base is refused before the run: nothing is printed.
 	out.Reset()

@@ -20,6 +20,10 @@ type synthRun struct {
 	// Mature are the mature series' regime changes (round 74); a run saved before has none, and
 	// -against prints them as new.
 	Mature []matureRow `json:"mature,omitempty"`
+	// Small and SmallDetect are a new tenant's small counts (round 96): their false alarms and
+	// their anomalies; a run saved before has none, and -against prints them as new.
+	Small       []smallRow  `json:"small,omitempty"`
+	SmallDetect []detectRow `json:"small_detect,omitempty"`
 }
 
 // saveVersion changes whenever the series or the measures change, so that runs that are not
@@ -128,11 +132,12 @@ func measure(seeds int) synthRun {
 		}
 	}
 	run.Mature = measureMature(seeds)
+	run.Small, run.SmallDetect = measureSmall(seeds)
 	return run
 }
 
 // print writes the run: false alarms, clean and delivered otherwise, the detection matrix, each
-// detection row in full, and the mature series' regime changes.
+// detection row in full, the mature series' regime changes and a new tenant's small counts.
 func (run synthRun) print(w io.Writer) {
 	fmt.Fprintf(w, "weir's detector on user-like series: %d seeds, one point per %s, %d points a series (onset in the last week)\n",
 		run.Seeds, run.Step, seriesPoints)
@@ -179,6 +184,7 @@ func (run synthRun) print(w io.Writer) {
 		fmt.Fprintf(w, "%-16s %-13s %5d %4d/%-4d %12s %11.3f\n", r.Series, r.Kind, r.Delay, r.Detected, r.Seeds, delayString(r.MedianDelay), r.MedianBest)
 	}
 	printMature(w, run.Mature, run.Seeds)
+	printSmall(w, run.Small, run.SmallDetect, run.Seeds)
 }
 
 func delayString(d float64) string {
