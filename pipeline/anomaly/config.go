@@ -28,16 +28,17 @@ type Config struct {
 	// of 5-minute points, four days of 1-minute ones.
 	Memory int `yaml:"memory"`
 
-	// AlarmScore is the score at or above which a reported point (Result.Peak) raises an
-	// anomaly event: the one threshold (the score is continuous and de-duplication has none of
-	// its own). Default 0.45: a calibrated surprise of 8.2 nats, a report about as rare as 1
-	// point in 3,600 of the series' own history, and the threshold NAB's low-false-positive
-	// profile settles at (its standard profile: 0.43; bench/nab/ROUNDS.md). Measured: about 9
-	// false alarms per 10,000 points of white noise and 8 of a clean daily cycle, three times
-	// that in a series' first 1000 points (detector_test.go). 0.5 halves them, and misses more: the
-	// score is calibrated by how often the series reports that much, so on a series that has
-	// had an extreme excursion in its last 12,000 points a new one no larger scores about 0.48
-	// (a larger one scores by how much it goes beyond: tailcurve.go).
+	// AlarmScore is the score at or above which a reported point (Result.Peak) raises an anomaly
+	// event: the one threshold (the score is continuous and de-duplication has none of its own).
+	// Default 0.45: a calibrated surprise of 8.2 nats, a report about as rare as 1 point in 3,600 of
+	// the series' own history, and about where NAB's low-false-positive profile sets its threshold on
+	// the dev set (0.445 in five of the seven leave-one-category-out folds; its standard profile
+	// 0.426; bench/nab/DECISIONS.md, round 95). Measured: about 9 false alarms per 10,000 points of
+	// white noise, three times that in its first 1000 points, and 4 of a clean daily cycle, no more
+	// in its first 1000 (detector_test.go). 0.5 halves them, and misses more: the score is calibrated
+	// by how often the series reports that much, so on a series that has had an extreme excursion in
+	// its last 12,000 points a new one no larger scores about 0.48 (a larger one scores by how much
+	// it goes beyond: tailcurve.go).
 	AlarmScore float64 `yaml:"alarm_score"`
 
 	// Quiet is the de-duplication horizon in points: a point is reported only if its score

@@ -321,13 +321,13 @@ func falseAlarms(t *testing.T, seeds, points int, base func(int) float64, each f
 	return float64(n) / float64(seeds*points)
 }
 
-// maxFalseAlarms is the stated false-alarm rate at the default alarm_score: at most one alarm
-// per 700 points of a series without anomalies (white noise or a clean daily cycle), and
-// maxYoungFalseAlarms in a series' first 1000 points, whose tails are not yet learned.
-// Measured over 40 seeds of 10,000 points: 0.94e-3 on white noise and 0.78e-3 on a daily
-// cycle, 2.93e-3 and 2.65e-3 in their first 1000 points (1.34e-3 and 0.83e-3, 3.37e-3 and
-// 2.65e-3 before the body gate of body.go, when most of the noise's came from the novelty
-// channel's rare new contexts; now 165 of its 377 do).
+// maxFalseAlarms is the stated false-alarm rate at the default alarm_score: at most one alarm per
+// 700 points of a series without anomalies (white noise or a clean daily cycle), and
+// maxYoungFalseAlarms in a series' first 1000 points, whose tails are not yet learned. Measured
+// over 40 seeds of 10,000 points: 0.91e-3 on white noise and 0.44e-3 on a daily cycle, 2.70e-3 and
+// 0.35e-3 in their first 1000 points (round 95; 0.94e-3 and 0.78e-3, 2.93e-3 and 2.65e-3 when this
+// was first written; 1.34e-3 and 0.83e-3, 3.37e-3 and 2.65e-3 before the body gate of body.go, when
+// most of the noise's came from the novelty channel's rare new contexts).
 const (
 	maxFalseAlarms      = 1.5e-3
 	maxYoungFalseAlarms = 3.5e-3

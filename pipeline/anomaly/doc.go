@@ -5,7 +5,10 @@
 //
 // One pass, O(1) work and no allocation per point, a fixed-size state (about 5.7 KB),
 // snapshot and restore with msgpack. Each point is judged by four channels, each a surprise
-// (−ln of a tail probability) calibrated against the series' own history:
+// (−ln of a tail probability) calibrated against the series' own history, and the loudest speaks
+// for it (detector.go, loudest). What the code has beside them is not a fifth channel: bounds on
+// what a channel reports (a value's schedule, a count's Poisson tail), a record's rarity added
+// after the report curve, a young series' lower report and the report rule (below):
 //
 //   - the forecaster's residual (forecast.go): a robust EWMA level or a clock-indexed
 //     Holt-Winters profile (weekdays and weekend, half-hour slots, on the wall clock of
@@ -48,18 +51,18 @@
 // it has, so a setting changed and held, or a stop's zeros, is one event, not a new shape each
 // time the reference's drift carries the held value into another level (novelty.go).
 //
-// surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve
-// and tailRate recalibrate it by the frequencies the series really produces. A deviation out to
-// a value the series reaches on a regular schedule (a nightly job) is bounded by how often it
-// goes that far (valuetail.go), unless this trip came off schedule. A point the caller knows
-// is a count (ObserveCount) is worth no more than its Poisson tail at the expectation
-// (poisson.go), to the residual and, at a run's first zero, to the stops channel. The most surprising channel speaks for the point, and tailCurve recalibrates
-// it by the series' rate of reports; a value beyond every value the series has produced
-// (records.go) then adds the rarity of such records for this series, once the series is old
-// enough for its range to mean something; peaks.go reports a point when it exceeds every
-// score of the last Quiet points, with no threshold of its own. Result.Score is continuous and
-// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above
-// it. Result.Reason names the channel that spoke (reason.go), so that an event on a value
+// surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve and
+// tailRate recalibrate it by the frequencies the series really produces. A deviation out to a value
+// the series reaches on a regular schedule (a nightly job) is bounded by how often it goes that far
+// (valuetail.go), unless this trip came off schedule. A point the caller knows is a count
+// (ObserveCount) is worth no more than its Poisson tail at the expectation (poisson.go), to the
+// residual and, at a run's first zero, to the stops channel. The most surprising channel speaks for
+// the point, and tailCurve recalibrates it by the series' rate of reports; a value beyond every
+// value the series has produced (records.go) then adds the rarity of such records for this series,
+// once the series is old enough for its range to mean something; peaks.go reports a point when it
+// exceeds every score of the last Quiet points, with no threshold of its own. Result.Score is
+// continuous and scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at
+// or above it. Result.Reason names the channel that spoke (reason.go), so that an event on a value
 // inside its band says why it is one.
 //
 // Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set

@@ -79,7 +79,7 @@ func (c *novelty) observe(v, refRate float64, longRun int, held bool) float64 {
 	// repeats, and where repeats are not the rule the stuck channel's silence (stuck.go) covers only
 	// a run it prices, not a stop's zeros, nor a run in the series' first minEvidence points
 	// (bench/nab/DECISIONS.md 431: held only where repeats were the rule, a CPU stopped for two
-	// days paged as a pattern 340 to 500 points in).
+	// days paged as a pattern 339 to 500 points in).
 	if held {
 		level = c.hist[0]
 	}
