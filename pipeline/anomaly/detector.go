@@ -20,7 +20,8 @@ type Result struct {
 	// starts an excursion, or goes beyond the one under way (peaks.go). A benchmark writes
 	// Score on the peaks and 0 elsewhere. In a series' first week the comparison is of the
 	// scores the points would have without youth's lower report (young.go), so a young Peak's
-	// Score may be below an earlier point's.
+	// Score may be below an earlier point's. A point whose score is a run's held price (a stop
+	// between the lengths the stops channel re-prices, a stuck value past its gate) is not a Peak.
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
@@ -204,6 +205,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		st = math.Min(st, poissonSurprise(0, exp))
 	}
 	s, why := loudest(rs, nv, sv, st, pattern)
+	// Whether the channel that speaks holds a run's price it did not re-evaluate at this point (a
+	// record's rarity, below, is news of its own).
+	held := (why == ReasonStopped && d.stops.holding()) || (why == ReasonPattern && s == sv && d.stuck.holding())
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
 	// The margin is in the long-run spread, the range's own horizon: the forecaster's deviation
@@ -222,7 +226,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// its large reports. Then reported if it tops the recent maximum.
 	cs := d.reports.correct(s)
 	if rec > cs {
-		why = ReasonRecord
+		why, held = ReasonRecord, false
 	}
 	c := cs + rec
 	// A young point reports the smaller of c and the same score with the residual against the
@@ -241,6 +245,17 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		}
 	}
 	res.Peak = d.pk.observe(c, d.p.quiet)
+	// A held price is not news (bench/nab/DECISIONS.md 446): the stops channel between the run
+	// lengths it re-prices and the stuck channel past its gate repeat the price of evidence already
+	// judged, and only the calibration has moved since. A report counted by the report curve lowers
+	// what the same surprise maps to, and the curve's rates then decay point by point, so a surprise
+	// held flat maps a little higher each point and tops the Quiet window again once the report has
+	// left it: the same incident, paged every Quiet points or so for as long as the run lasts. The
+	// peaks' block keeps c, so what follows must top the held score as before; the report curve
+	// counts the reports given.
+	if held {
+		res.Peak = false
+	}
 	d.reports.observe(s+rec, res.Peak, tail, decay)
 	res.Score = report / (report + scoreHalf)
 	if report > 0 {

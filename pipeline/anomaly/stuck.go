@@ -32,9 +32,11 @@ import "math"
 // of its points repeat the one before: small counts, a coarse gauge, a setting): the flatline is
 // an alert for a metric that moves (body.go's line between a rare repeat and the rule).
 //
-// The channel speaks once per run: from the gate it holds its price until the run ends, and a
-// held score does not rise, so peaks.go reports the stall once, where re-evaluating the run at
-// each doubling, as the stops channel does, reported it at 8, 16, 32 and 64 points (round 42).
+// The channel speaks once per run: from the gate it holds its price until the run ends, so
+// peaks.go reports the stall once, where re-evaluating the run at each doubling, as the stops
+// channel does, reported it at 8, 16, 32 and 64 points (round 42). A held price past the gate is
+// not a report (holding; detector.go): the calibration's drift alone, on a run that lasts days,
+// would otherwise lift it over the Quiet window again and again (bench/nab/DECISIONS.md 446).
 // tailCurve recalibrates the price by how often this series produces such runs.
 type stuck struct {
 	run     int64   // current run of repeats
@@ -106,6 +108,10 @@ func (s *stuck) gate() int64 { return max(minEvidence, 2*s.longest) + 1 }
 // to add: left to speak on the way to the gate, it reports a stall beyond the series' p90 as an
 // event of its own (bench/nab/DECISIONS.md 317).
 func (s *stuck) speaking() bool { return s.run > 0 && s.due > 0 }
+
+// holding reports whether the point just observed holds the run's price past its gate: the
+// channel spoke for the run at the gate and has re-evaluated nothing since.
+func (s *stuck) holding() bool { return s.held != 0 && s.run > s.gate() }
 
 // repeats is how often the series' values equal the one before: the evidence a repeat carries.
 type repeats struct {

@@ -347,3 +347,39 @@ func TestStuckValueIsOneEvent(t *testing.T) {
 			len(again), again)
 	}
 }
+
+// TestLongStuckValuePagesOnce: a value stuck for a week on a series with a daily shape (an
+// exporter that died and repeats its last value) is one incident: the stuck channel holds the
+// run's price from its gate to the run's end (stuck.go), so from Quiet points into the run, past
+// what TestStuckValueOnUserSeries asks of its first Quiet points, it pages at most once more on
+// every seed. Before round 98 the held price paged again every 82–85
+// points on records once the channel's curve had settled, as the report curve's rates decayed
+// since the last report: up to 22 times in the week, more than once on 10 of 20 seeds (bench/nab/DECISIONS.md, round 98).
+func TestLongStuckValuePagesOnce(t *testing.T) {
+	const seeds, stall = 20, 7 * pointsPerDay
+	quiet := DefaultConfig().Quiet
+	for _, f := range userFamilies {
+		var storms []string
+		for seed := uint64(1); seed <= seeds; seed++ {
+			at := 21*pointsPerDay + rand.New(rand.NewPCG(seed, 0x0a5e7)).IntN(7*pointsPerDay)
+			xs := f.gen(seed, at+stall)
+			for i := at; i < len(xs); i++ {
+				xs[i] = xs[at-1]
+			}
+			rs := run(t, xs)
+			var again []string
+			for i := at + quiet; i < len(rs); i++ {
+				if rs[i].Alarm {
+					again = append(again, fmt.Sprintf("%d %v %.4f", i-at, rs[i].Reason, rs[i].Score))
+				}
+			}
+			if len(again) > 1 {
+				storms = append(storms, fmt.Sprintf("seed %d: %d %v", seed, len(again), again))
+			}
+		}
+		if len(storms) > 0 {
+			t.Errorf("%s: a value stuck for a week alarmed more than once from Quiet points into the run on %d of %d seeds, want none: %v",
+				f.name, len(storms), seeds, storms)
+		}
+	}
+}

@@ -8,7 +8,9 @@ import "math"
 // zero itself is the news. The raw surprise of a run of k zeros is −ln p0 − (k−1) ln q: p0
 // the series' rate of zeros, q the rate at which a zero follows a zero, both learned over the
 // slow horizon. It is re-evaluated when the run reaches 1, 2, 4, 8, … points, so that a long
-// run escalates a few times rather than at every point; tailCurve then recalibrates it by how
+// run escalates a few times rather than at every point; between those lengths the price is held,
+// and a point at a held price is not a report (holding; detector.go): the stop has not lasted
+// twice as long, and nothing but the calibration has moved. tailCurve then recalibrates it by how
 // often this series produces such runs (a zero-inflated series learns that its runs are
 // ordinary). On a count (ObserveCount) a run's first zero reports at most its Poisson surprise
 // at the expectation (detector.go).
@@ -64,3 +66,7 @@ func (z *zeros) observe(v, slow, tail, decay float64) float64 {
 	}
 	return out
 }
+
+// holding reports whether the point just observed is a zero the channel did not re-evaluate: the
+// run's length is not a power of two, so its price is the one set at the last doubling.
+func (z *zeros) holding() bool { return z.run&(z.run-1) != 0 }
