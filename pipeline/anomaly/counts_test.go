@@ -294,3 +294,61 @@ func flaggedIn(rs []Result, from, to int) bool {
 	}
 	return false
 }
+
+// A count that stops and comes back: the return is news (the service is back, bench/nab round 94),
+// and the count's Poisson bound must not take it away. During a stop the forecaster's expectation
+// follows the zeros far below 1/n, so a floor on the bound's mean priced at the series' age (round
+// 99's 449) capped the return's first count near ln n nats: after 1,000 zeros the return of a mean-1
+// count was flagged within the hour on 0 of 20 seeds against main's 20. Poisson counts at means 1, 3
+// and 10, a stop of a day and one of 1,000 points, in week five (mature) and from day two (young:
+// the return still inside the first week); the return, the first count above zero after the stop,
+// must be flagged within the hour (by the stop's end + 12 points) on at least as many seeds as the
+// detector flagged when this was written (a23dbb1, bench/nab round 101), case by case. Brought over
+// from round 99's probe (TestProbe99StopReturnSummary, anomaly99-proto).
+func TestCountReturnAfterStop(t *testing.T) {
+	const seeds, hour = 20, 12
+	cases := []struct {
+		age  string
+		at   int // where the stop starts
+		lam  float64
+		stop int
+		want int // seeds flagged when written; 0 is logged, not asserted
+	}{
+		{"mature", 4 * 2016, 1, 1000, 20},
+		{"mature", 4 * 2016, 3, 1000, 20},
+		{"mature", 4 * 2016, 10, 1000, 20},
+		{"mature", 4 * 2016, 1, 288, 0},
+		{"mature", 4 * 2016, 3, 288, 1},
+		{"mature", 4 * 2016, 10, 288, 19},
+		{"young", 288, 1, 1000, 20},
+		{"young", 288, 3, 1000, 20},
+		{"young", 288, 10, 1000, 20},
+		{"young", 288, 1, 288, 6},
+		{"young", 288, 3, 288, 6},
+		{"young", 288, 10, 288, 19},
+	}
+	for _, c := range cases {
+		flagged := 0
+		for s := uint64(1); s <= seeds; s++ {
+			r := rand.New(rand.NewPCG(s, 991))
+			xs := make([]float64, c.at+c.stop+hour)
+			for i := range xs {
+				xs[i] = poisson(r, c.lam)
+			}
+			for i := c.at; i < c.at+c.stop; i++ {
+				xs[i] = 0
+			}
+			ret := c.at + c.stop
+			for ret < len(xs)-1 && xs[ret] == 0 {
+				ret++
+			}
+			if flaggedIn(runCount(t, xs), ret, c.at+c.stop+hour) {
+				flagged++
+			}
+		}
+		if c.want > 0 && flagged < c.want {
+			t.Errorf("%s count of mean %v, return after %d zeros flagged within the hour in %d of %d series, want at least %d", c.age, c.lam, c.stop, flagged, seeds, c.want)
+		}
+		t.Logf("%s, mean %v, stop %d: return flagged within the hour %d of %d (written: %d)", c.age, c.lam, c.stop, flagged, seeds, c.want)
+	}
+}
