@@ -304,7 +304,12 @@ func flaggedIn(rs []Result, from, to int) bool {
 // the return still inside the first week); the return, the first count above zero after the stop,
 // must be flagged within the hour (by the stop's end + 12 points) on at least as many seeds as the
 // detector flagged when this was written (a23dbb1, bench/nab round 101), case by case. Brought over
-// from round 99's probe (TestProbe99StopReturnSummary, anomaly99-proto).
+// from round 99's probe (TestProbe99StopReturnSummary, anomaly99-proto). One bound re-derived since
+// (round 104, 454): the young mean-1 count's return after a day, 6 when written, is 3. Of the 6, the 3
+// on series opened with a zero (seeds 2, 4, 20) were reported only through q set to 0 by that first
+// zero: it raised the stop's held price past the stops channel's last curve level, which then
+// discounted the stop's next re-pricing inside the return's Quiet window; the 3 on series opened
+// otherwise (seeds 7, 18, 19), which the mend does not touch, stay.
 func TestCountReturnAfterStop(t *testing.T) {
 	const seeds, hour = 20, 12
 	cases := []struct {
@@ -323,7 +328,7 @@ func TestCountReturnAfterStop(t *testing.T) {
 		{"young", 288, 1, 1000, 20},
 		{"young", 288, 3, 1000, 20},
 		{"young", 288, 10, 1000, 20},
-		{"young", 288, 1, 288, 6},
+		{"young", 288, 1, 288, 3},
 		{"young", 288, 3, 288, 6},
 		{"young", 288, 10, 288, 19},
 	}
