@@ -11,9 +11,13 @@ import "math"
 // run escalates a few times rather than at every point; between those lengths the price is held,
 // and a point at a held price is not a report (holding; detector.go): the stop has not lasted
 // twice as long, and nothing but the calibration has moved. tailCurve then recalibrates it by how
-// often this series produces such runs (a zero-inflated series learns that its runs are
-// ordinary). On a count (ObserveCount) a run's first zero reports at most its Poisson surprise
-// at the expectation (detector.go).
+// often this series' points reach such prices (a zero-inflated series learns that its runs are
+// ordinary): every point is an event to it, a held zero included, so a long stop teaches it one
+// event per point and discounts the series' next stops for weeks. Counting a held zero as no event
+// (bench/nab/DECISIONS.md 456) left the stop's re-pricings a few nats higher and lost a return that
+// had topped the last one by a hair; whether a return after a stop is reported is decided by the
+// report rule's window, which holds that re-pricing, not by this curve. On a count (ObserveCount)
+// a run's first zero reports at most its Poisson surprise at the expectation (detector.go).
 type zeros struct {
 	p0 float64 // EWMA of [v == 0]
 	// q is learned at zeros only, of [the point before was zero too], but its weight is the
