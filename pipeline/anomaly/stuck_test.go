@@ -68,6 +68,18 @@ var userFamilies = []userFamily{
 	}},
 }
 
+// stalledUserSeries returns seed's series of f with its value stuck from a uniform point of the
+// fourth week (after three weeks to learn in, Memory; so at any hour of any day) for n points, and
+// that onset: an exporter that died and repeats its last value.
+func stalledUserSeries(f userFamily, seed uint64, n int) ([]float64, int) {
+	at := 21*pointsPerDay + rand.New(rand.NewPCG(seed, 0x0a5e7)).IntN(7*pointsPerDay)
+	xs := f.gen(seed, at+n)
+	for i := at; i < len(xs); i++ {
+		xs[i] = xs[at-1]
+	}
+	return xs, at
+}
+
 // TestStuckValueOnUserSeries: an exporter that dies and repeats its last value, on series with
 // a daily shape, is flagged within an hour (12 points: a change that lasts is worth a page
 // within the hour, bench/synth's delay for it) on at least 8 of 10 seeds of each family, and
@@ -85,11 +97,7 @@ func TestStuckValueOnUserSeries(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			flagged := 0
 			for seed := uint64(1); seed <= seeds; seed++ {
-				at := 21*pointsPerDay + rand.New(rand.NewPCG(seed, 0x0a5e7)).IntN(7*pointsPerDay)
-				xs := f.gen(seed, at+pointsPerDay)
-				for i := at; i < len(xs); i++ {
-					xs[i] = xs[at-1]
-				}
+				xs, at := stalledUserSeries(f, seed, pointsPerDay)
 				rs := run(t, xs)
 				if i := flaggedWithin(rs, at, delay); i >= 0 {
 					flagged++
@@ -361,11 +369,7 @@ func TestLongStuckValuePagesOnce(t *testing.T) {
 	for _, f := range userFamilies {
 		var storms []string
 		for seed := uint64(1); seed <= seeds; seed++ {
-			at := 21*pointsPerDay + rand.New(rand.NewPCG(seed, 0x0a5e7)).IntN(7*pointsPerDay)
-			xs := f.gen(seed, at+stall)
-			for i := at; i < len(xs); i++ {
-				xs[i] = xs[at-1]
-			}
+			xs, at := stalledUserSeries(f, seed, stall)
 			rs := run(t, xs)
 			var again []string
 			for i := at + quiet; i < len(rs); i++ {
