@@ -21,7 +21,8 @@ type Result struct {
 	// Score on the peaks and 0 elsewhere. In a series' first week the comparison is of the
 	// scores the points would have without youth's lower report (young.go), so a young Peak's
 	// Score may be below an earlier point's. A point whose score is a run's held price (a stop
-	// between the lengths the stops channel re-prices, a stuck value past its gate) is not a Peak.
+	// between the lengths the stops channel re-prices, a stuck value past its gate) is not a Peak,
+	// except the first point after warm-up (a price set during warm-up has not been judged).
 	Peak  bool
 	Alarm bool // Peak and Score >= Config.AlarmScore: the point raises an anomaly event
 	Warm  bool // the detector has finished warm-up and may alarm
@@ -252,8 +253,10 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// held flat maps a little higher each point and tops the Quiet window again once the report has
 	// left it: the same incident, paged every Quiet points or so for as long as the run lasts. The
 	// peaks' block keeps c, so what follows must top the held score as before; the report curve
-	// counts the reports given.
-	if held {
+	// counts the reports given. Except at the first warm point, the first the report rule judges:
+	// a price set in warm-up (a stall's gate, a doubling of a stop) has not been judged there, so it
+	// is this run's first chance to page (round 102).
+	if held && d.n > int64(d.p.warmUp)+1 {
 		res.Peak = false
 	}
 	d.reports.observe(s+rec, res.Peak, tail, decay)

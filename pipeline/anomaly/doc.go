@@ -62,10 +62,11 @@
 // once the series is old enough for its range to mean something; peaks.go reports a point when it
 // exceeds every score of the last Quiet points, with no threshold of its own, unless its score is a
 // run's held price (a stop between the run lengths the stops channel re-prices, a stuck value past
-// its gate), which says nothing new however the calibration has drifted since it was paged.
-// Result.Score is continuous and scale-free, and Config.AlarmScore is the only threshold: an alarm
-// is a report at or above it. Result.Reason names the channel that spoke (reason.go), so that an
-// event on a value inside its band says why it is one.
+// its gate), which says nothing new however the calibration has drifted since it was set (save at
+// the first point after warm-up, the first the rule judges). Result.Score is continuous and
+// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+// Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its
+// band says why it is one.
 //
 // Its design decisions since issue 21 were taken by leave-one-category-out on the NAB dev set
 // (bench/nab/DECISIONS.md); bench/nab/README.md has the scores and lists the constants still

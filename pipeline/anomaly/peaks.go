@@ -10,8 +10,9 @@ package anomaly
 // first (an episode opened at a fixed score, as before, made every detection depend on it).
 // One exception is the detector's, not this rule's: a point whose score is a run's held price (the
 // stops channel between doublings, the stuck channel past its gate) is not reported however it
-// compares, since a flat surprise, recalibrated by a report curve whose rates decay between
-// reports, would top the window again every Quiet points (detector.go, bench/nab/DECISIONS.md 446).
+// compares (save the first point after warm-up, the first this rule sees), since a flat surprise,
+// recalibrated by a report curve whose rates decay between reports, would top the window again
+// every Quiet points (detector.go, bench/nab/DECISIONS.md 446).
 //
 // The recent maximum is kept per block of ⌈Quiet/peakBlocks⌉ points: fixed state, O(1) per
 // point, and a horizon exact to one block (between Quiet and Quiet + one block).

@@ -136,3 +136,44 @@ func TestYoungHeldSettingRestores(t *testing.T) {
 		t.Errorf("small counts held at 9: %v", err)
 	}
 }
+
+// TestHeldRunRestores: whether a point holds a run's price (bench/nab/DECISIONS.md 446: the stops
+// channel between the run lengths it re-prices, the stuck channel past its gate, is no report) is
+// read from the runs the snapshot keeps (zeros.run, stuck.run, stuck.held, stuck.longest), so a
+// detector restored in the middle of a held run must report exactly as one never restored. Records
+// of a stream with a daily shape (one point per 5 minutes), three weeks to learn in, then a value
+// stuck for a week and, two days after, a stop of a week: on this seed, before 446, the stall's
+// held price was reported (Peak) again every ~85 points from 250 repeats and the stop's from
+// 1,121 zeros, so both runs hold points that 446 keeps from reporting. As Observe and as
+// ObserveCount, restored before every point of both runs and of the Quiet points after each:
+// every restore is accepted and every result and the final snapshot are bit-identical to a
+// detector never restored.
+func TestHeldRunRestores(t *testing.T) {
+	const day = 288
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+	quiet := anomaly.DefaultConfig().Quiet
+	stall, free := 21*day+100, 28*day+100
+	stop, back := free+2*day, free+9*day
+	r := rand.New(rand.NewPCG(109, 446))
+	pts := make([]anomalytest.Point, back+day)
+	for i := range pts {
+		h := float64(i%day) / day * 24
+		m := 20000 * (0.35 + 0.65*(0.5+0.5*math.Sin(2*math.Pi*(h-10)/24)))
+		v := math.Round(m + math.Sqrt(m+0.05*0.05*m*m)*r.NormFloat64())
+		switch {
+		case i >= stall && i < free:
+			v = pts[stall-1].V
+		case i >= stop && i < back:
+			v = 0
+		}
+		pts[i] = anomalytest.Point{T: t0.Add(time.Duration(i) * 5 * time.Minute), V: v}
+	}
+	during := func(i int) bool {
+		return (i >= stall && i <= free+quiet) || (i >= stop && i <= back+quiet)
+	}
+	for _, count := range []bool{false, true} {
+		if err := anomalytest.Restores(anomaly.DefaultConfig(), pts, count, during); err != nil {
+			t.Errorf("count %t: %v", count, err)
+		}
+	}
+}

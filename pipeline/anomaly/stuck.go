@@ -36,7 +36,10 @@ import "math"
 // peaks.go reports the stall once, where re-evaluating the run at each doubling, as the stops
 // channel does, reported it at 8, 16, 32 and 64 points (round 42). A held price past the gate is
 // not a report (holding; detector.go): the calibration's drift alone, on a run that lasts days,
-// would otherwise lift it over the Quiet window again and again (bench/nab/DECISIONS.md 446).
+// would otherwise lift it over the Quiet window again and again (bench/nab/DECISIONS.md 446). So
+// the stall is reported at its gate or not at all: a gate that does not top the Quiet window (a
+// larger excursion just before the stall) or that the residual outscores is not reported later,
+// except at the first point after warm-up, when the gate came during it (round 102).
 // tailCurve recalibrates the price by how often this series produces such runs.
 type stuck struct {
 	run     int64   // current run of repeats
