@@ -49,7 +49,11 @@
 // a value stuck there is the stuck channel's news. A value that repeats the one before keeps the
 // novelty level the point before was given: the value has not moved, only the reference learning
 // it has, so a setting changed and held, or a stop's zeros, is one event, not a new shape each
-// time the reference's drift carries the held value into another level (novelty.go).
+// time the reference's drift carries the held value into another level (novelty.go). Nor does it
+// speak for a zero that continues a run of zeros once the run has raised an alarm: the run's length
+// is the stops channel's evidence, re-priced at its doublings, and the novelty context counting the
+// same length again would page the same stop a second time; until the run has paged, a pattern's
+// report may be its first page (detector.go).
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve and
 // tailRate recalibrate it by the frequencies the series really produces. A deviation out to a value
@@ -64,7 +68,8 @@
 // run's held price (a stop between the run lengths the stops channel re-prices, a stuck value past
 // its gate), which says nothing new however the calibration has drifted since it was set (save at
 // the first point after warm-up, the first the rule judges). Result.Score is continuous and
-// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it
+// (and whether a run of zeros has paged, above).
 // Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its
 // band says why it is one.
 //

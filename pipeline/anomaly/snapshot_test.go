@@ -659,3 +659,21 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotReadsVersion14: a snapshot written by the detector before it kept whether the current
+// run of zeros had paged (version 14; testdata/detector-v14.msgpack, saved by that code at b469648,
+// after 869 points of series(869, 7, daily) with 500 added at point 700, as detector-v13.msgpack)
+// restores with the fields the old one wrote and the run not paged; it resumes observing and saves
+// and restores again exactly.
+func TestSnapshotReadsVersion14(t *testing.T) {
+	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"fc.n", d.fc.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"pk.in", d.pk.in, 4},
+			{"stops.paged", d.stops.paged, false},
+		}
+	})
+}

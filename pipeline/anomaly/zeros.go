@@ -35,6 +35,9 @@ type zeros struct {
 	n    int64
 	held float64 // raw surprise of the run, as of its last power-of-two length
 	c    tailCurve
+	// paged says a point of the current run has raised an alarm (set by the detector, which
+	// alone knows): from then on the run's zeros are not the pattern channel's (detector.go).
+	paged bool
 }
 
 // observe folds in v; tail and decay are the tail rates' EWMA rate and −ln(1 − tail).
@@ -67,7 +70,7 @@ func (z *zeros) observe(v, slow, tail, decay float64) float64 {
 		}
 		z.run++
 	} else {
-		z.run = 0
+		z.run, z.paged = 0, false
 	}
 	if z.n <= minEvidence {
 		return 0

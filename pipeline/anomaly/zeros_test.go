@@ -112,3 +112,62 @@ func TestLongStopPagesItsDoublingsOnly(t *testing.T) {
 			f.name, onsets, returns, spikes, seeds, pages, len(held))
 	}
 }
+
+// TestSmallCountStopIsNotAPattern: a small count (a tenant's records or errors per window, means 3
+// and 10) that stops for a day from a uniform point of its fourth week pages its onset within the
+// hour on as many seeds as when this was written, and no alarm after the stop's first alarm names
+// the pattern channel. The zeros are quantised at the level an ordinary low count has (or the one
+// below it), and a run there that outlasts every run of low counts the series made is a context the
+// novelty model has never seen at each doubling of its run bucket (8, 16, 32, 64 points, offset by
+// the low counts just before the stop): before round 111 the pattern channel paged inside the first
+// Quiet points on 16 of 20 seeds at mean 3 and 19 at mean 10, at run lengths the stops channel
+// holds (7, 13–15, 25–31 zeros) or in place of its doublings (bench/nab/DECISIONS.md 466, 467). A
+// zero that continues a run already paged is the stops channel's evidence, priced at the run's
+// doublings (zeros.go): the same incident, paged again by a second channel. The pattern may be the
+// stop's first page (the stops channel's price for a short run can map below AlarmScore, and then
+// the pattern's is the onset's only page). No seed is allowed one after the first page, since the
+// zeros are the same on every seed; what varies is only the level the reference gives them.
+func TestSmallCountStopIsNotAPattern(t *testing.T) {
+	const seeds, stop, delay = 20, pointsPerDay, 12
+	for _, c := range []struct {
+		lam    float64
+		onsets int // seeds whose onset is flagged within the hour when this was written
+	}{{3, 18}, {10, 19}} {
+		var onsets, alarms int
+		var pattern []string
+		for seed := uint64(1); seed <= seeds; seed++ {
+			r := rand.New(rand.NewPCG(seed, 1110))
+			at := 21*pointsPerDay + rand.New(rand.NewPCG(seed, 1111)).IntN(7*pointsPerDay)
+			xs := make([]float64, at+stop+pointsPerDay)
+			for i := range xs {
+				xs[i] = poisson(r, c.lam)
+			}
+			for i := at; i < at+stop; i++ {
+				xs[i] = 0
+			}
+			rs := runCount(t, xs)
+			if flaggedWithin(rs, at, delay) >= 0 {
+				onsets++
+			}
+			paged := false
+			for i := at; i < at+stop; i++ {
+				if !rs[i].Alarm {
+					continue
+				}
+				alarms++
+				if paged && rs[i].Reason == ReasonPattern {
+					pattern = append(pattern, fmt.Sprintf("seed %d at %d zeros (%.3f)", seed, i-at+1, rs[i].Score))
+				}
+				paged = true
+			}
+		}
+		if onsets < c.onsets {
+			t.Errorf("mean %v: the stop flagged within %d points on %d of %d seeds, want at least %d", c.lam, delay, onsets, seeds, c.onsets)
+		}
+		if len(pattern) > 0 {
+			t.Errorf("mean %v: %d pattern alarms after the stop's first alarm (%v), want none", c.lam, len(pattern), pattern)
+		}
+		t.Logf("mean %v: onset within the hour on %d of %d; %d alarms inside the stops, %d of them pattern after the stop's first alarm",
+			c.lam, onsets, seeds, alarms, len(pattern))
+	}
+}
