@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // perturbation is a change of the detector's input that should not matter. The zero value is
@@ -252,10 +253,15 @@ func shortCat(c string) string {
 // and the spread per kind, over start and jitter together (the floor), and over every
 // perturbed run.
 func printNoise(w io.Writer, runs []noiseRun, cats []string) {
+	// A fold's column is as wide as its name, so the columns line up under it.
+	width := make([]int, len(cats))
+	for i, c := range cats {
+		width[i] = max(8, len(shortCat(c)))
+	}
 	header := func(first string) {
 		fmt.Fprintf(w, "%-16s %8s %8s %8s", first, "standard", "low FP", "low FN")
-		for _, c := range cats {
-			fmt.Fprintf(w, " %8s", shortCat(c))
+		for i, c := range cats {
+			fmt.Fprintf(w, " %*s", width[i], shortCat(c))
 		}
 		fmt.Fprintln(w)
 	}
@@ -268,16 +274,16 @@ func printNoise(w io.Writer, runs []noiseRun, cats []string) {
 			f = "%+8.2f"
 			d = func(get func(locoRun) float64) float64 { return get(r) - get(*base) }
 		}
-		fmt.Fprintf(w, "%-16s", name)
+		fmt.Fprint(w, padRight(name, 16))
 		for _, p := range profiles {
 			fmt.Fprintf(w, " "+f, d(func(x locoRun) float64 { return x.pooled(p) }))
 		}
-		for _, c := range cats {
-			ff := f
+		for i, c := range cats {
+			ff := strings.Replace(f, "8", "*", 1)
 			if r.Folds[c].Profiles[profiles[0]].Score == nil {
-				ff = strings.Replace(f, ".2f", ".3f", 1) // a raw score: a false positive costs 0.11
+				ff = strings.Replace(ff, ".2f", ".3f", 1) // a raw score: a false positive costs 0.11
 			}
-			fmt.Fprintf(w, " "+ff, d(func(x locoRun) float64 { return foldScore(x, c) }))
+			fmt.Fprintf(w, " "+ff, width[i], d(func(x locoRun) float64 { return foldScore(x, c) }))
 		}
 		fmt.Fprintln(w)
 	}
@@ -324,6 +330,11 @@ func printNoise(w io.Writer, runs []noiseRun, cats []string) {
 	}
 }
 
+// padRight pads s with spaces to n characters (not bytes: "×" is two).
+func padRight(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
+}
+
 // printSpread prints one quantity's min, max and sample standard deviation over runs, and the
 // largest difference from the unperturbed value.
 func printSpread(w io.Writer, name string, runs []locoRun, get func(locoRun) float64, base float64) {
@@ -332,7 +343,7 @@ func printSpread(w io.Writer, name string, runs []locoRun, get func(locoRun) flo
 		xs[i] = get(r)
 	}
 	lo, hi, sd := spread(xs)
-	fmt.Fprintf(w, "%-14s min %8.3f  max %8.3f  range %6.3f  sd %6.3f  largest |Δ| from unperturbed %6.3f\n",
+	fmt.Fprintf(w, "%-16s min %8.3f  max %8.3f  range %6.3f  sd %6.3f  largest |Δ| from unperturbed %6.3f\n",
 		name, lo, hi, hi-lo, sd, math.Max(math.Abs(lo-base), math.Abs(hi-base)))
 }
 

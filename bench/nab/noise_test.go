@@ -240,3 +240,42 @@ func TestSpread(t *testing.T) {
 		t.Errorf("one value's sd %v, want 0", sd)
 	}
 }
+
+// The floor is the spread over the start and jitter runs only: scale's runs and the unperturbed
+// run are not in it, and each fold's spread is printed beside the pooled one.
+func TestPrintNoiseFloorExcludesScale(t *testing.T) {
+	run := func(x, y float64) locoRun {
+		fold := func(s, raw float64) scoreRun {
+			pr := profileResult{Score: score(s), Raw: raw, Null: -10, Perfect: 10}
+			return scoreRun{Profiles: map[string]profileResult{profiles[0]: pr, profiles[1]: pr, profiles[2]: pr}}
+		}
+		// pooled = 100 (x + y + 20) / 40
+		return locoRun{Set: "D", Folds: map[string]scoreRun{"realX": fold(50+5*x, x), "realY": fold(50+5*y, y)}}
+	}
+	runs := []noiseRun{
+		{"unperturbed", run(0, 0)},
+		{"scale ×10", run(8, 8)}, // pooled 90: would widen the floor if counted
+		{"start k=1", run(-1, 0)},
+		{"jitter seed 1", run(1, 1)},
+	}
+	var b strings.Builder
+	printNoise(&b, runs, []string{"realX", "realY"})
+	out := b.String()
+	i := strings.Index(out, "floor (start+jitter) (n=2)")
+	if i < 0 {
+		t.Fatalf("no floor group of 2 runs:\n%s", out)
+	}
+	floor := strings.Join(strings.Fields(out[i:]), " ")
+	for _, want := range []string{
+		"pooled min 47.500 max 55.000 range 7.500 sd 5.303",
+		"X min 45.000 max 55.000 range 10.000 sd 7.071",
+		"Y min 50.000 max 55.000 range 5.000 sd 3.536",
+	} {
+		if !strings.Contains(floor, want) {
+			t.Errorf("floor group lacks %q:\n%s", want, floor)
+		}
+	}
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), "scale ×10 +40.00 +40.00 +40.00 +40.00 +40.00") {
+		t.Errorf("scale's difference from the unperturbed run not printed:\n%s", out)
+	}
+}
