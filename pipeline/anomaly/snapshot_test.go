@@ -659,3 +659,19 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotReadsVersion14: a snapshot written by the detector before the lasting change's
+// excursion (version 14; testdata/detector-v14.msgpack, saved by 7bc8de1 after 869 points of
+// series(869, 7, daily) with 500 added at point 700, at t0 + i·step) restores with the fields the
+// old one wrote and no excursion open; it resumes observing and saves and restores again exactly.
+func TestSnapshotReadsVersion14(t *testing.T) {
+	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"fc.n", d.fc.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"young.over", d.young.over, false},
+			{"last", d.last, lasting{}},
+		}
+	})
+}
