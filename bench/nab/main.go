@@ -2,11 +2,14 @@
 // with shared/tools/nab/nabscore.py by leave-one-category-out (README.md, "The protocol").
 //
 //	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all] [-detector weir|cad]
+//	go run ./bench/nab noise -data NAB [-save FILE]
 //	go run ./bench/nab -data NAB -out OUT
 //
 // The first runs the detector over the dev set and prints the LOCO table (or a look at the
-// internal test subset); the second only writes OUT/<category>/weir_<name>.csv
-// (timestamp,value,anomaly_score), one row per input row, in order, for NAB's own scorer.
+// internal test subset); the second runs LOCO on D under null perturbations of the input and
+// prints how far the scores move (noise.go); the third only writes
+// OUT/<category>/weir_<name>.csv (timestamp,value,anomaly_score), one row per input row, in
+// order, for NAB's own scorer.
 package main
 
 import (
@@ -28,9 +31,12 @@ const detectorName = "weir"
 
 func main() {
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "loco" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "loco":
 		err = runLOCO(os.Args[2:], os.Stdout)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "noise":
+		err = runNoise(os.Args[2:], os.Stdout)
+	default:
 		err = run(os.Args[1:])
 	}
 	if err != nil {
@@ -83,12 +89,14 @@ type detFlags struct {
 }
 
 // detSpec is what a run runs: the detector's configuration, whether scores are written on
-// reports only, and whether the detector is round 4a's contextual prototype (cad.go) instead
-// of pipeline/anomaly's.
+// reports only, whether the detector is round 4a's contextual prototype (cad.go) instead
+// of pipeline/anomaly's, and the null perturbation of its input (noise.go; the zero value
+// feeds the series as read).
 type detSpec struct {
-	cfg    anomaly.Config
-	events bool
-	cad    bool
+	cfg     anomaly.Config
+	events  bool
+	cad     bool
+	perturb perturbation
 }
 
 func detectorFlags(fset *flag.FlagSet) *detFlags {
@@ -124,11 +132,15 @@ func writeAll(spec detSpec, dataDir, outDir string, keys []string) (int, error) 
 		if err != nil {
 			return points, err
 		}
-		var scores []float64
+		// The detector sees the perturbed input; the results file keeps the series as read
+		// (nabscore reads only its timestamps and scores), so perturbed runs differ from the
+		// unperturbed one in their scores alone.
+		in, skip := spec.perturb.apply(rel, series)
+		scores := make([]float64, skip, len(series))
 		if spec.cad {
-			scores = detectCAD(series, 1/float64(spec.cfg.Memory), spec.cfg.Quiet)
+			scores = append(scores, detectCAD(in[skip:], 1/float64(spec.cfg.Memory), spec.cfg.Quiet)...)
 		} else {
-			scores = detect(spec.cfg, series, spec.events)
+			scores = append(scores, detect(spec.cfg, in[skip:], spec.events)...)
 		}
 		dir, name := filepath.Split(rel)
 		out := filepath.Join(outDir, dir, detectorName+"_"+name)

@@ -47,6 +47,7 @@ type Detector struct {
 	vt      valueTail       // how often, and how regularly, the series goes as far out as this
 	rep     repeats         // how often a value equals the one before
 	stuck   stuck           // runs of a repeated value: a value that is stuck
+	last    lasting         // an excursion, until its close tells whether it was a lasting change
 	reports tailCurve       // the series' rate of reports, by surprise
 	pk      peaks
 	young   youngTrend // the first week's local linear trend: read only for a young point's report
@@ -165,7 +166,16 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		// Before the forecaster has a deviation (its first points), z is a ratio to a floor,
 		// not a residual, and one such z of 50 would wreck the channel's baseline for
 		// hundreds of points.
-		rs = d.resid.observe(math.Min(z, maxZ), slow, tail, decay)
+		zc := math.Min(z, maxZ)
+		d.last.begin(zc, dev, &d.resid.c)
+		rs = d.resid.observe(zc, slow, tail, decay)
+		// The level's distance from the seasonal prediction is read only while an excursion is
+		// open, after the forecaster learned the point; its close as a lasting change un-counts
+		// the levels only the change reached (lasting.go). The point's own report is priced as
+		// the curve stood before.
+		if d.last.open && d.last.step(zc, d.fc.level-d.fc.seasonal(ws, ts), d.p.quiet) {
+			d.last.restore(&d.resid.c, decay)
+		}
 	}
 	nraw := d.cx.observe(v, slow, d.p.quiet, d.rep.held(v))
 	nv := d.novel.observe(nraw, slow)

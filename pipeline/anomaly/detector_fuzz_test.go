@@ -307,9 +307,6 @@ func hostileSeeds() [][]byte {
 func oldSnapshots() []string {
 	var files []string
 	for v := 5; v < snapshotVersion; v++ {
-		if v == 15 {
-			continue // another change's version, which this code does not read (snapshot.go)
-		}
 		files = append(files, fmt.Sprintf("detector-v%d.msgpack", v))
 	}
 	return append(files, "detector-v13-young.msgpack")

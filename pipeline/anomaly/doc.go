@@ -3,7 +3,7 @@
 //
 // # The detector
 //
-// One pass, O(1) work and no allocation per point, a fixed-size state (about 5.7 KB),
+// One pass, O(1) work and no allocation per point, a fixed-size state (about 5.8 KB),
 // snapshot and restore with msgpack. Each point is judged by four channels, each a surprise
 // (−ln of a tail probability) calibrated against the series' own history, and the loudest speaks
 // for it (detector.go, loudest). What the code has beside them is not a fifth channel: bounds on
@@ -56,7 +56,14 @@
 // report may be its first page (detector.go).
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve and
-// tailRate recalibrate it by the frequencies the series really produces. A deviation out to a value
+// tailRate recalibrate it by the frequencies the series really produces. A lasting change of level
+// (a deploy that doubles traffic, a new tenant) is one occasion that the residual's tail curve
+// would learn as tens of points at surprises the series had never reached, discounting the new
+// regime's news for weeks; it is recognised after the fact, at the close of the excursion it
+// opened, by the plain level having held more than clipZ of the excursion's first deviation away
+// from the seasonal prediction for Quiet points, and the curve's levels above its top before the
+// excursion are then set back to their rates then, decayed (lasting.go). The levels the series had
+// reached, the baseline and the report curve keep what the change taught them. A deviation out to a value
 // the series reaches on a regular schedule (a nightly job) is bounded by how often it goes that far
 // (valuetail.go), unless this trip came off schedule. A point the caller knows is a count
 // (ObserveCount) is worth no more than its Poisson tail at the expectation (poisson.go), to the

@@ -20,7 +20,7 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 14 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 15 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
@@ -31,10 +31,10 @@ import (
 // previous time, and the interval is a running mean of the spacings after it; version 13 had no
 // young series' trend, which a detector restored during its first week then starts from the plain
 // level with no slope: youngFrom; round 73 kept the trend for a week instead of a day, with the
-// same three numbers, so the version did not change); version 14 had no record of whether the
-// current run of zeros had paged, which restores as not paged: the pattern channel may speak for the
-// run's zeros until it pages again (zeros.paged). Version 15 is
-// another change's, not this code's.
+// same three numbers, so the version did not change; version 14 had no lasting change's excursion,
+// and a detector restored from it has none open: the next point outside the band opens one;
+// version 15 had no record of whether the current run of zeros had paged, which restores as not
+// paged: the pattern channel may speak for the run's zeros until it pages again: zeros.paged).
 const snapshotVersion = 16
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
@@ -97,6 +97,11 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	}
 	if version >= 14 {
 		fs = append(fs, &d.young.level, &d.young.trend, &d.young.over)
+	}
+	if version >= 15 {
+		// An excursion under way, and the residual curve as it was before it (lasting.go).
+		l := &d.last
+		fs = append(fs, &l.open, &l.met, &l.sign, &l.run, &l.inside, &l.k, &l.devRef, l.was.surprise[:], &l.was.top)
 	}
 	if version >= 16 {
 		fs = append(fs, &d.stops.paged)
@@ -180,11 +185,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 14, 13, 12, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 14)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 15)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -223,12 +228,13 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	// years of 1-second points) would wrap to a negative one and the next snapshot be refused.
 	for _, c := range []int64{nd.n, nd.fc.n, nd.cx.n, nd.resid.s.n, nd.novel.s.n, nd.stops.n,
 		nd.rec.n, nd.vt.n, nd.rep.n, nd.stuck.n, nd.fc.timed,
-		int64(nd.cx.run), int64(nd.pk.in), int64(nd.stops.run), int64(nd.stuck.run), int64(nd.stuck.longest)} {
+		int64(nd.cx.run), int64(nd.pk.in), int64(nd.stops.run), int64(nd.stuck.run), int64(nd.stuck.longest),
+		nd.last.k, int64(nd.last.run), int64(nd.last.inside)} {
 		if c < 0 || c > maxCounter {
 			return errors.New("anomaly: snapshot: counter out of range")
 		}
 	}
-	if nd.pk.head < 0 || nd.pk.head >= peakBlocks {
+	if nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.last.sign < -1 || nd.last.sign > 1 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
 	// The baselines of the residual and novelty channels are averages of a measure in [0, maxZ]
@@ -251,6 +257,8 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.resid.c.top, nd.stops.c.top, nd.reports.top)
 	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.c.top)
 	scales = append(scales, nd.stuck.c.surprise[:]...)
+	scales = append(scales, nd.last.devRef, nd.last.was.top)
+	scales = append(scales, nd.last.was.surprise[:]...)
 	for _, x := range scales {
 		if x < 0 {
 			return errors.New("anomaly: snapshot: negative scale or rate")
