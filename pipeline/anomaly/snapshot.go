@@ -33,8 +33,9 @@ import (
 // level with no slope: youngFrom; round 73 kept the trend for a week instead of a day, with the
 // same three numbers, so the version did not change; version 14 had no lasting change's excursion,
 // and a detector restored from it has none open: the next point outside the band opens one;
-// version 15 had no record of whether the current run of zeros had paged, which restores as not
-// paged: the pattern channel may speak for the run's zeros until it pages again: zeros.paged).
+// version 15 had no record of whether the current run of zeros had been reported at even odds,
+// which restores as not: the pattern channel may speak for the run's zeros until the run is
+// reported at even odds again: zeros.told).
 const snapshotVersion = 16
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
@@ -104,7 +105,7 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 		fs = append(fs, &l.open, &l.met, &l.sign, &l.run, &l.inside, &l.k, &l.devRef, l.was.surprise[:], &l.was.top)
 	}
 	if version >= 16 {
-		fs = append(fs, &d.stops.paged)
+		fs = append(fs, &d.stops.told)
 	}
 	return fs
 }

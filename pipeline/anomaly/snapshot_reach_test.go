@@ -178,13 +178,14 @@ func TestHeldRunRestores(t *testing.T) {
 	}
 }
 
-// TestPagedStopRestores: whether a run of zeros has paged, which silences the pattern channel at its
-// later zeros (zeros.paged; bench/nab/DECISIONS.md 467), is kept in the snapshot, so a detector
-// restored in the middle of a stop that has paged must report exactly as one never restored. The
-// series of TestSmallCountStopIsNotAPattern (Poisson counts of means 3 and 10, a day's stop from a
-// uniform point of the fourth week, 20 seeds), through ObserveCount, restored before every point of
-// each stop's first Quiet points: on main before 467, pattern pages after a stop's first page fell
-// there (2 to 32 zeros), and without the field a restored detector would page them again.
+// TestPagedStopRestores: whether a run of zeros has been reported at even odds, which silences the
+// pattern channel at its later zeros (zeros.told; bench/nab/DECISIONS.md 467, 468), is kept in the
+// snapshot, so a detector restored in the middle of a stop that has been told must report exactly
+// as one never restored. The series of TestSmallCountStopIsNotAPattern (Poisson counts of means 3
+// and 10, a day's stop from a uniform point of the fourth week, 20 seeds), through ObserveCount,
+// restored before every point of each stop's first Quiet points: before 467, pattern pages after a
+// stop's first report at even odds fell there (2 to 32 zeros), and without the field a restored
+// detector would page them again.
 func TestPagedStopRestores(t *testing.T) {
 	const day = 288
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday

@@ -663,7 +663,7 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 // TestSnapshotReadsVersion14: a snapshot written by the detector before the lasting change's
 // excursion (version 14; testdata/detector-v14.msgpack, saved by 7bc8de1 after 869 points of
 // series(869, 7, daily) with 500 added at point 700, at t0 + i·step) restores with the fields the
-// old one wrote, no excursion open and the run of zeros not paged; it resumes observing and saves
+// old one wrote, no excursion open and the run of zeros not told; it resumes observing and saves
 // and restores again exactly.
 func TestSnapshotReadsVersion14(t *testing.T) {
 	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
@@ -676,16 +676,16 @@ func TestSnapshotReadsVersion14(t *testing.T) {
 			{"pk.cur", d.pk.cur, 0.8721880432263853},
 			{"pk.in", d.pk.in, 4},
 			{"last", d.last, lasting{}},
-			{"stops.paged", d.stops.paged, false},
+			{"stops.told", d.stops.told, false},
 		}
 	})
 }
 
 // TestSnapshotReadsVersion15: a snapshot written by the detector before it kept whether the current
-// run of zeros had paged (version 15; testdata/detector-v15.msgpack, saved by main's code at 33e85e4
+// run of zeros had been reported at even odds (version 15; testdata/detector-v15.msgpack, saved by main's code at 33e85e4
 // after 869 points of series(869, 7, daily) with 500 added at point 700, at t0 + i·step, with a
 // lasting change's excursion open) restores with the fields the old one wrote, the excursion
-// among them, and the run not paged; it resumes observing and saves and restores again exactly.
+// among them, and the run not told; it resumes observing and saves and restores again exactly.
 func TestSnapshotReadsVersion15(t *testing.T) {
 	readOldSnapshot(t, "detector-v15.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -701,7 +701,7 @@ func TestSnapshotReadsVersion15(t *testing.T) {
 			{"last.k", d.last.k, int64(179)},
 			{"last.devRef", d.last.devRef, 0.8505825080135666},
 			{"last.was.top", d.last.was.top, 8.718183394948195},
-			{"stops.paged", d.stops.paged, false},
+			{"stops.told", d.stops.told, false},
 		}
 	})
 }
