@@ -100,14 +100,21 @@ func TestEnsembleVerdict(t *testing.T) {
 		simplify bool
 		want     string
 	}{
-		// x +0.8 on one input only (mean +0.1 minus a hair: not counted), y +0.2 everywhere, z's raw
+		// x +0.7 on one late start only (mean over the seven +0.1 minus a hair: not counted), y +0.2 everywhere, z's raw
 		// −0.02 everywhere: folds 1 better, 1 worse; gain 0.14 with SE 0.05.
 		{"one input's move is not a fold's", testEnsemble(func(i int) float64 {
-			if i == 0 {
-				return 50.7999
+			if i == 1 {
+				return 50.6999
 			}
 			return 50
 		}, c(50.2), c(-0.46)), false, "UNRESOLVED (gain +0.14"},
+		// k = 0 is printed, not counted: a form that differs from its base only there has no gain.
+		{"k=0 not counted", testEnsemble(func(i int) float64 {
+			if i == 0 {
+				return 60
+			}
+			return 50
+		}, c(50), c(-0.44)), false, "UNRESOLVED (gain +0.00, 2 SE 0.00; 0 folds better, 0 worse"},
 		{"mean fold moves counted", testEnsemble(c(50.2), c(50.2), c(-0.42)), false, "ACCEPT (gain +0.21, 2 SE 0.00; 3 folds better, 0 worse"},
 		{"gain inside its SE", testEnsemble(func(i int) float64 { return 50 + float64(i%2)*4 - 1.5 }, c(50), c(-0.44)), false, "UNRESOLVED"},
 		{"resolved loss", testEnsemble(c(49), c(49.8), c(-0.44)), false, "REJECT (gain -0.60"},
