@@ -60,6 +60,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 		"loses at its fold's standard threshold, row by row, with the channel that spoke (never T's)")
 	simplify := fset.Bool("simplify", false, "with -against: the run removes or merges a component; judge it by the simplification clause")
 	jobs := fset.Int("jobs", 2, "nabscore processes at once")
+	ensemble := fset.Bool("ensemble", false, "run LOCO on D on the start ensemble (the amended rule, round 112); with -against, judge it against a saved ensemble")
 	det := detectorFlags(fset)
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -77,6 +78,18 @@ func runLOCO(args []string, stdout io.Writer) error {
 	spec, err := det.config()
 	if err != nil {
 		return err
+	}
+	if *ensemble {
+		switch {
+		case *all || *lookT:
+			return errEnsembleOnT
+		case *losses != "" || *perFile || *outDir != "":
+			return errEnsembleOneRun
+		}
+		if *script == "" {
+			*script = filepath.Join(*dataDir, "..", "..", "tools", "nab", "nabscore.py")
+		}
+		return runEnsemble(stdout, spec, *dataDir, *script, *save, *against, *simplify, *jobs)
 	}
 	var base *locoRun
 	if *against != "" {
@@ -267,6 +280,11 @@ func readRun(path string) (*locoRun, error) {
 	var r locoRun
 	if err := readJSON(path, &r); err != nil {
 		return nil, err
+	}
+	if len(r.Folds) == 0 {
+		// An ensemble (or anything else) decodes into a run without folds; say what it is.
+		return nil, fmt.Errorf("%s holds no single LOCO run (a start ensemble saved by loco -ensemble -save "+
+			"is read by loco -ensemble -against)", path)
 	}
 	return &r, nil
 }

@@ -2,11 +2,13 @@
 // with shared/tools/nab/nabscore.py by leave-one-category-out (README.md, "The protocol").
 //
 //	go run ./bench/nab loco -data NAB [-save FILE] [-against FILE] [-test] [-all] [-detector weir|cad]
+//	go run ./bench/nab loco -data NAB -ensemble [-save FILE] [-against FILE [-simplify]]
 //	go run ./bench/nab noise -data NAB [-save FILE]
 //	go run ./bench/nab -data NAB -out OUT
 //
 // The first runs the detector over the dev set and prints the LOCO table (or a look at the
-// internal test subset); the second runs LOCO on D under null perturbations of the input and
+// internal test subset), or, with -ensemble, LOCO on D on the start ensemble that the decision
+// rule is judged on since round 112 (ensemble.go); the second runs LOCO on D under null perturbations of the input and
 // prints how far the scores move (noise.go); the third only writes
 // OUT/<category>/weir_<name>.csv (timestamp,value,anomaly_score), one row per input row, in
 // order, for NAB's own scorer.
