@@ -203,7 +203,13 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	}
 	// The young residual is bounded as the residual is: by every bound above, and by main's.
 	ry = math.Min(ry, rs)
-	pattern := nv > 0 && !ordinary && !d.stuck.speaking()
+	// A zero that continues a run of zeros the user has been told of is the stops channel's
+	// evidence, priced at the run's doublings (zeros.go): the novelty context counts the same run's
+	// length, and a run at a small count's low level that outlasts every run of low counts is a new
+	// context at each doubling of its bucket, the same stop told again by a second channel. Until
+	// the run has been told, the pattern may be its first word: the stops channel's price for a
+	// short run can map below even odds (bench/nab/DECISIONS.md 466, 467, 468).
+	pattern := nv > 0 && !ordinary && !d.stuck.speaking() && !(v == 0 && d.stops.run > 0 && d.stops.told)
 	st := d.stops.observe(v, slow, tail, decay)
 	// A count's zero is at most as rare as Poisson says at the expectation, e^−exp: over-dispersion
 	// only makes a zero likelier (a mixed Poisson's P(0) = E e^−Λ ≥ e^−E Λ). Bounded on a run's first
@@ -275,6 +281,13 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		res.Reason = why
 	}
 	res.Alarm = res.Peak && res.Score >= d.p.alarm
+	// A run of zeros has been told once one of its zeros is a report at even odds or better
+	// (Score ≥ 0.5): a level of the score's own scale, not AlarmScore, so that no score depends on
+	// the user's threshold (bench/nab/DECISIONS.md 468: 467 read Alarm here, and a lower setting
+	// silenced the pattern sooner).
+	if res.Peak && report >= scoreHalf && v == 0 {
+		d.stops.told = true
+	}
 	return res
 }
 

@@ -49,7 +49,12 @@
 // a value stuck there is the stuck channel's news. A value that repeats the one before keeps the
 // novelty level the point before was given: the value has not moved, only the reference learning
 // it has, so a setting changed and held, or a stop's zeros, is one event, not a new shape each
-// time the reference's drift carries the held value into another level (novelty.go).
+// time the reference's drift carries the held value into another level (novelty.go). Nor does it
+// speak for a zero that continues a run of zeros once one of the run's zeros has been reported at
+// even odds or better (Score ≥ 0.5, a level of the score's own scale, so that no score depends on
+// AlarmScore): the run's length is the stops channel's evidence, re-priced at its doublings, and the
+// novelty context counting the same length again would tell the same stop a second time; until
+// then, a pattern's report may be the stop's first word (detector.go).
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve and
 // tailRate recalibrate it by the frequencies the series really produces. A lasting change of level
@@ -71,7 +76,8 @@
 // run's held price (a stop between the run lengths the stops channel re-prices, a stuck value past
 // its gate), which says nothing new however the calibration has drifted since it was set (save at
 // the first point after warm-up, the first the rule judges). Result.Score is continuous and
-// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it.
+// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it,
+// and no score depends on it.
 // Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its
 // band says why it is one.
 //

@@ -20,7 +20,7 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 14 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 15 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
@@ -32,8 +32,11 @@ import (
 // young series' trend, which a detector restored during its first week then starts from the plain
 // level with no slope: youngFrom; round 73 kept the trend for a week instead of a day, with the
 // same three numbers, so the version did not change; version 14 had no lasting change's excursion,
-// and a detector restored from it has none open: the next point outside the band opens one).
-const snapshotVersion = 15
+// and a detector restored from it has none open: the next point outside the band opens one;
+// version 15 had no record of whether the current run of zeros had been reported at even odds,
+// which restores as not: the pattern channel may speak for the run's zeros until the run is
+// reported at even odds again: zeros.told).
+const snapshotVersion = 16
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -100,6 +103,9 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 		// An excursion under way, and the residual curve as it was before it (lasting.go).
 		l := &d.last
 		fs = append(fs, &l.open, &l.met, &l.sign, &l.run, &l.inside, &l.k, &l.devRef, l.was.surprise[:], &l.was.top)
+	}
+	if version >= 16 {
+		fs = append(fs, &d.stops.told)
 	}
 	return fs
 }
@@ -180,11 +186,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 14, 13, 12, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 14)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 15)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {

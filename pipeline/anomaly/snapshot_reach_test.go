@@ -177,3 +177,44 @@ func TestHeldRunRestores(t *testing.T) {
 		}
 	}
 }
+
+// TestPagedStopRestores: whether a run of zeros has been reported at even odds, which silences the
+// pattern channel at its later zeros (zeros.told; bench/nab/DECISIONS.md 467, 468), is kept in the
+// snapshot, so a detector restored in the middle of a stop that has been told must report exactly
+// as one never restored. The series of TestSmallCountStopIsNotAPattern (Poisson counts of means 3
+// and 10, a day's stop from a uniform point of the fourth week, 20 seeds), through ObserveCount,
+// restored before every point of each stop's first Quiet points: before 467, pattern pages after a
+// stop's first report at even odds fell there (2 to 32 zeros), and without the field a restored
+// detector would page them again.
+func TestPagedStopRestores(t *testing.T) {
+	const day = 288
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+	quiet := anomaly.DefaultConfig().Quiet
+	poisson := func(r *rand.Rand, lam float64) float64 {
+		l, k, p := math.Exp(-lam), 0, 1.0
+		for {
+			if p *= r.Float64(); p <= l {
+				return float64(k)
+			}
+			k++
+		}
+	}
+	for _, lam := range []float64{3, 10} {
+		for seed := uint64(1); seed <= 20; seed++ {
+			r := rand.New(rand.NewPCG(seed, 1110))
+			at := 21*day + rand.New(rand.NewPCG(seed, 1111)).IntN(7*day)
+			pts := make([]anomalytest.Point, at+day+quiet)
+			for i := range pts {
+				v := poisson(r, lam)
+				if i >= at && i < at+day {
+					v = 0
+				}
+				pts[i] = anomalytest.Point{T: t0.Add(time.Duration(i) * 5 * time.Minute), V: v}
+			}
+			during := func(i int) bool { return i >= at && i <= at+quiet }
+			if err := anomalytest.Restores(anomaly.DefaultConfig(), pts, true, during); err != nil {
+				t.Errorf("mean %v seed %d: %v", lam, seed, err)
+			}
+		}
+	}
+}

@@ -663,7 +663,8 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 // TestSnapshotReadsVersion14: a snapshot written by the detector before the lasting change's
 // excursion (version 14; testdata/detector-v14.msgpack, saved by 7bc8de1 after 869 points of
 // series(869, 7, daily) with 500 added at point 700, at t0 + i·step) restores with the fields the
-// old one wrote and no excursion open; it resumes observing and saves and restores again exactly.
+// old one wrote, no excursion open and the run of zeros not told; it resumes observing and saves
+// and restores again exactly.
 func TestSnapshotReadsVersion14(t *testing.T) {
 	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -671,7 +672,36 @@ func TestSnapshotReadsVersion14(t *testing.T) {
 			{"fc.level", d.fc.level, 97.9719802073806},
 			{"resid.c.top", d.resid.c.top, 2440.989432969306},
 			{"young.over", d.young.over, false},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"pk.in", d.pk.in, 4},
 			{"last", d.last, lasting{}},
+			{"stops.told", d.stops.told, false},
+		}
+	})
+}
+
+// TestSnapshotReadsVersion15: a snapshot written by the detector before it kept whether the current
+// run of zeros had been reported at even odds (version 15; testdata/detector-v15.msgpack, saved by main's code at 33e85e4
+// after 869 points of series(869, 7, daily) with 500 added at point 700, at t0 + i·step, with a
+// lasting change's excursion open) restores with the fields the old one wrote, the excursion
+// among them, and the run not told; it resumes observing and saves and restores again exactly.
+func TestSnapshotReadsVersion15(t *testing.T) {
+	readOldSnapshot(t, "detector-v15.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"fc.n", d.fc.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"pk.head", d.pk.head, 11},
+			{"pk.in", d.pk.in, 4},
+			{"last.open", d.last.open, true},
+			{"last.sign", d.last.sign, int32(-1)},
+			{"last.run", d.last.run, int32(5)},
+			{"last.inside", d.last.inside, int32(24)},
+			{"last.k", d.last.k, int64(179)},
+			{"last.devRef", d.last.devRef, 0.8505825080135666},
+			{"last.was.top", d.last.was.top, 8.718183394948195},
+			{"stops.told", d.stops.told, false},
 		}
 	})
 }

@@ -35,6 +35,10 @@ type zeros struct {
 	n    int64
 	held float64 // raw surprise of the run, as of its last power-of-two length
 	c    tailCurve
+	// told says a point of the current run has been reported at even odds or better (set by
+	// the detector, which alone knows the report): from then on the run's zeros are not the
+	// pattern channel's (detector.go).
+	told bool
 }
 
 // observe folds in v; tail and decay are the tail rates' EWMA rate and −ln(1 − tail).
@@ -67,7 +71,7 @@ func (z *zeros) observe(v, slow, tail, decay float64) float64 {
 		}
 		z.run++
 	} else {
-		z.run = 0
+		z.run, z.told = 0, false
 	}
 	if z.n <= minEvidence {
 		return 0
