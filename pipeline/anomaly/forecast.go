@@ -158,7 +158,10 @@ func (f *forecast) observe(v float64, w, s int, baseRate float64, now int64) (z,
 		if f.visited[w]&(1<<s) != 0 || f.visited[0]&(1<<s) != 0 {
 			expected, dev = seas, math.Max(dev, f.errSeas)
 		} else {
-			dev *= spread
+			// A spacing of up to 2^64 one-second intervals widens it by up to 4e8, beyond the
+			// factor of 10^8 maxValue leaves a deviation of values near it: bounded, so that
+			// the band stays finite (TestGapAfterHugeValuesKeepsAFiniteBand).
+			dev = math.Min(dev*spread, maxState)
 		}
 	}
 	r := v - expected

@@ -158,3 +158,21 @@ func TestIntervalAcrossTheInt64Range(t *testing.T) {
 	}
 	roundTrip(t, d)
 }
+
+// TestGapAfterHugeValuesKeepsAFiniteBand: a series whose values are near ±maxValue (a deviation
+// near 1e300) and whose next point comes after a spacing of 9e18 of its 1-second intervals (to
+// the year 2.9e11, which time.Time holds): the gap rule widens the plain level's spread by
+// √(1 + (k − 1)α²), 3e8 here, and the band of bandZ such deviations overflowed to ±Inf
+// (FuzzDetector in round 114's review, testdata/fuzz/FuzzDetector/1b15ca582aa781d8). maxValue
+// leaves a factor of about 10^8 over the values' differences, and this spread goes beyond it.
+func TestGapAfterHugeValuesKeepsAFiniteBand(t *testing.T) {
+	d := New(DefaultConfig())
+	for i := range 30 {
+		d.Observe(time.Unix(int64(i), 0), math.Copysign(maxValue, float64(i%2)-0.5))
+	}
+	r := d.Observe(time.Unix(9e18, 0), 100)
+	if !(finite(r.Expected, r.Lower, r.Upper) && r.Lower <= r.Expected && r.Expected <= r.Upper) {
+		t.Errorf("after the gap: band %v ≤ %v ≤ %v", r.Lower, r.Expected, r.Upper)
+	}
+	roundTrip(t, d)
+}

@@ -27,6 +27,12 @@ package anomaly
 // top, the report curve and the records stay as they learned, and so does the forecaster: its
 // following of the change is what the recognition reads (as interval.go's gap rule acts on the
 // forecaster when it recognises a gap).
+//
+// Nothing but the close bounds an excursion's length k: a point outside the band at least once
+// every Quiet points keeps it open, so on a bursty series it can span many routine excursions and
+// days, and the curve it keeps is the one at its first point. The counts that step increments
+// (run until met, inside until the close) stop at Quiet, so their int32 cannot wrap, and a
+// snapshot with them at maxQuiet or beyond is refused (snapshot.go).
 type lasting struct {
 	open   bool
 	met    bool  // the level held on one side for Quiet points while it was open

@@ -100,3 +100,76 @@ func TestSnapshotMidExcursion(t *testing.T) {
 		t.Error("the change was not recognised as a lasting one: the test checks nothing")
 	}
 }
+
+// TestSnapshotRefusesAnExcursionOutOfRange: a snapshot whose open excursion holds what no detector
+// writes is refused, and one whose excursion a detector could have written is accepted and keeps
+// working. The run and the inside count are int32 and count one a point while the excursion is
+// open, the run only until it is met: a detector writes them below maxQuiet there (below the Quiet
+// it ran under). Accepted at math.MaxInt32 (within maxCounter), the next point wrapped either to
+// −2^31 and the restored detector's own next snapshot was refused ("counter out of range"): the
+// series' history lost at the next restart.
+func TestSnapshotRefusesAnExcursionOutOfRange(t *testing.T) {
+	xs, at, _, _ := recordsLevelChange(1)
+	open := func() *Detector {
+		d := New(DefaultConfig())
+		for i := range at + 20 {
+			d.ObserveCount(t0.Add(time.Duration(i)*step), xs[i])
+		}
+		if !d.last.open || d.last.met || d.last.sign == 0 {
+			t.Fatalf("20 points after the change no excursion is open and counting its run (%+v): the test checks nothing", d.last)
+		}
+		return d
+	}
+	for name, spoil := range map[string]func(*lasting){
+		"run wraps":             func(l *lasting) { l.run = math.MaxInt32 },
+		"run at maxQuiet":       func(l *lasting) { l.run = maxQuiet },
+		"inside wraps":          func(l *lasting) { l.inside = math.MaxInt32 },
+		"inside at maxQuiet":    func(l *lasting) { l.inside = maxQuiet },
+		"negative run":          func(l *lasting) { l.run = -1 },
+		"negative inside":       func(l *lasting) { l.inside = -1 },
+		"negative points":       func(l *lasting) { l.k = -1 },
+		"side beyond ±1":        func(l *lasting) { l.sign = 2 },
+		"negative deviation":    func(l *lasting) { l.devRef = -1 },
+		"negative kept rate":    func(l *lasting) { l.was.surprise[3] = -1 },
+		"negative kept top":     func(l *lasting) { l.was.top = -1 },
+		"non-finite deviation":  func(l *lasting) { l.devRef = math.Inf(1) },
+		"non-finite kept rates": func(l *lasting) { l.was.surprise[0] = math.NaN() },
+	} {
+		d := open()
+		spoil(&d.last)
+		b, err := d.MarshalMsgpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := new(Detector).UnmarshalMsgpack(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// What a detector can write: a run that was met or an excursion that closed keeps its count
+	// and never counts again, up to the largest Quiet.
+	for name, edit := range map[string]func(*lasting){
+		"met at maxQuiet":        func(l *lasting) { l.run, l.met = maxQuiet, true },
+		"closed at maxQuiet":     func(l *lasting) { l.inside, l.open = maxQuiet, false },
+		"open below maxQuiet":    func(l *lasting) { l.run, l.inside = maxQuiet-1, maxQuiet-1 },
+		"closed, counts wrapped": func(l *lasting) { l.run, l.inside, l.open = math.MaxInt32, math.MaxInt32, false },
+	} {
+		d := open()
+		edit(&d.last)
+		r := roundTrip(t, d)
+		for i := at + 20; i < at+300; i++ {
+			r.ObserveCount(t0.Add(time.Duration(i)*step), xs[i])
+		}
+		if err := new(Detector).UnmarshalMsgpack(mustSnapshot(t, r)); err != nil {
+			t.Errorf("%s: the restored detector's own snapshot refused 280 points on: %v", name, err)
+		}
+	}
+}
+
+func mustSnapshot(t *testing.T, d *Detector) []byte {
+	t.Helper()
+	b, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -238,6 +238,13 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if nd.pk.head < 0 || nd.pk.head >= peakBlocks || nd.last.sign < -1 || nd.last.sign > 1 {
 		return errors.New("anomaly: snapshot: counter out of range")
 	}
+	// An open excursion's int32 counts go up one a point (the run until it is met) and stop at
+	// the Quiet in force, so a detector writes them below maxQuiet; one at math.MaxInt32 wrapped
+	// negative at the next point, and the detector's next snapshot was refused. Once met or
+	// closed they never count again.
+	if l := nd.last; l.open && (l.inside >= maxQuiet || !l.met && l.run >= maxQuiet) {
+		return errors.New("anomaly: snapshot: excursion out of range")
+	}
 	// The baselines of the residual and novelty channels are averages of a measure in [0, maxZ]
 	// (the standardised residual, capped; the share of new contexts) and their variance: far out
 	// of that range (twice it leaves room for rounding), (short−mean)² overflows, and the channel

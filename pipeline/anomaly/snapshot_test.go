@@ -129,6 +129,15 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(v13)
+	// A lasting change's excursion under way (version 15's last fields, lasting.go), so that the
+	// fuzzer mutates an open one's counts and kept curve.
+	xs, at, _, _ := recordsLevelChange(1)
+	mid := New(DefaultConfig())
+	for i := range at + 20 {
+		mid.ObserveCount(t0.Add(time.Duration(i)*step), xs[i])
+	}
+	excursion, _ := mid.MarshalMsgpack()
+	f.Add(excursion)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
