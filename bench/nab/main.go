@@ -156,9 +156,11 @@ func writeAll(spec detSpec, dataDir, outDir string, keys []string) (int, error) 
 
 // detect runs a fresh detector over one series and returns the anomaly_score column.
 //
-// With events, a point inside an episode that has already raised its alarm is written as 0:
-// weir reports one event per anomalous episode, and NAB likewise counts only the first
-// detection in a window and charges every later one outside it as a false positive.
+// With events, a point that is not a report (Result.Peak false: a score below the highest of
+// the last Quiet points, or a run's held price) is written as 0: weir reports one event per
+// anomalous episode, and NAB likewise counts only the first detection in a window and charges
+// every later one outside it as a false positive. Result.Alarm is never read: NAB sweeps its own
+// threshold over the reports' scores.
 func detect(cfg anomaly.Config, series []point, events bool) []float64 {
 	scores, _ := detectWhy(cfg, series, events)
 	return scores
