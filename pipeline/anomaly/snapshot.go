@@ -20,7 +20,7 @@ import (
 // every value (type, length, finiteness) and refuse garbage with an error instead of building
 // a detector that would produce NaN.
 
-// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 14 are still
+// snapshotVersion changes whenever fields() changes. Snapshots of versions 5 to 15 are still
 // read (snapshot_v5.go; version 6 had no records and version 7 no value tail, which then start
 // as for a new series; version 8 had no tops of the tail curves, which are then taken from the
 // curves' levels: tailCurve.levelTop; version 9 had no repeats, which then start as for a new
@@ -32,8 +32,16 @@ import (
 // young series' trend, which a detector restored during its first week then starts from the plain
 // level with no slope: youngFrom; round 73 kept the trend for a week instead of a day, with the
 // same three numbers, so the version did not change; version 14 had no lasting change's excursion,
-// and a detector restored from it has none open: the next point outside the band opens one).
-const snapshotVersion = 15
+// and a detector restored from it has none open: the next point outside the band opens one;
+// version 15 had no owed report of a stall, which restores as none and not paged: a stall under
+// way at the restore is judged as not yet reported and pages at most once more; stuck.owed,
+// stuck.paged).
+const snapshotVersion = versionOwed
+
+// versionOwed is the version that added a stall's owed report (round 115). It is the next after
+// main's 15 on this branch; round 113 takes 16 on another, and when both are merged this line
+// alone renumbers it (to 17).
+const versionOwed = 16
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -100,6 +108,10 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 		// An excursion under way, and the residual curve as it was before it (lasting.go).
 		l := &d.last
 		fs = append(fs, &l.open, &l.met, &l.sign, &l.run, &l.inside, &l.k, &l.devRef, l.was.surprise[:], &l.was.top)
+	}
+	if version >= versionOwed {
+		// A stall's report not yet given, and whether it has been (stuck.go, detector.go).
+		fs = append(fs, &d.stuck.owed, &d.stuck.paged)
 	}
 	return fs
 }
@@ -180,11 +192,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 14, 13, 12, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 14)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 15)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -250,7 +262,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.stops.c.surprise[:]...)
 	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high, nd.rec.rate)
 	scales = append(scales, nd.resid.c.top, nd.stops.c.top, nd.reports.top)
-	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.c.top)
+	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.owed, nd.stuck.c.top)
 	scales = append(scales, nd.stuck.c.surprise[:]...)
 	scales = append(scales, nd.last.devRef, nd.last.was.top)
 	scales = append(scales, nd.last.was.surprise[:]...)

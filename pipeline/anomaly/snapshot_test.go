@@ -663,7 +663,8 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 // TestSnapshotReadsVersion14: a snapshot written by the detector before the lasting change's
 // excursion (version 14; testdata/detector-v14.msgpack, saved by 7bc8de1 after 869 points of
 // series(869, 7, daily) with 500 added at point 700, at t0 + i·step) restores with the fields the
-// old one wrote and no excursion open; it resumes observing and saves and restores again exactly.
+// old one wrote, no excursion open and no stall's report owed; it resumes observing and saves and
+// restores again exactly.
 func TestSnapshotReadsVersion14(t *testing.T) {
 	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -672,6 +673,32 @@ func TestSnapshotReadsVersion14(t *testing.T) {
 			{"resid.c.top", d.resid.c.top, 2440.989432969306},
 			{"young.over", d.young.over, false},
 			{"last", d.last, lasting{}},
+			{"stuck.owed", d.stuck.owed, 0.0},
+			{"stuck.paged", d.stuck.paged, false},
+		}
+	})
+}
+
+// TestSnapshotReadsVersion15: a snapshot written by the detector before it kept a stall's owed
+// report (version 15; testdata/detector-v15.msgpack, written by main's code at afd1872 on
+// anomaly115-proto c2ad6a8 after 869 points of series(869, 7, daily) with 500 added at point 700,
+// as detector-v14.msgpack) restores with the fields the old one wrote, 464's excursion open as it
+// was, nothing owed and nothing paged; it resumes observing and saves and restores again exactly.
+func TestSnapshotReadsVersion15(t *testing.T) {
+	readOldSnapshot(t, "detector-v15.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"fc.n", d.fc.n, int64(869)},
+			{"fc.level", d.fc.level, 97.9719802073806},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
+			{"pk.in", d.pk.in, 4},
+			{"last.open", d.last.open, true},
+			{"last.k", d.last.k, int64(179)},
+			{"last.inside", d.last.inside, int32(24)},
+			{"last.was.top", d.last.was.top, 8.718183394948195},
+			{"stuck.owed", d.stuck.owed, 0.0},
+			{"stuck.paged", d.stuck.paged, false},
 		}
 	})
 }
