@@ -225,6 +225,8 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// Whether the channel that speaks holds a run's price it did not re-evaluate at this point (a
 	// record's rarity, below, is news of its own).
 	held := (why == ReasonStopped && d.stops.holding()) || (why == ReasonPattern && s == sv && d.stuck.holding())
+	// Whether the stuck channel speaks for its run at or past its gate.
+	stall := why == ReasonPattern && s == sv && d.stuck.held != 0
 	// A value beyond everything the series has produced adds the rarity of that: the point is
 	// both a surprising excursion and a first visit, two events whose probabilities multiply.
 	// The margin is in the long-run spread, the range's own horizon: the forecaster's deviation
@@ -243,9 +245,20 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// its large reports. Then reported if it tops the recent maximum.
 	cs := d.reports.correct(s)
 	if rec > cs {
-		why, held = ReasonRecord, false
+		why, held, stall = ReasonRecord, false, false
 	}
 	c := cs + rec
+	// A stall not yet reported is still news (bench/nab/DECISIONS.md 470, round 107's 460): a gate
+	// that did not top the Quiet window (a larger excursion just before the stall) or that another
+	// channel outscored owes the run its page. Until it is paged the run keeps the best report its
+	// price has had (the held price maps lower point by point as the stuck channel's curve and the
+	// report curve learn the run's own repeats, which are no new evidence), the report rule judges
+	// it as any point, and the window learns nothing from it, so it tops the window once what
+	// masked the gate has left.
+	owed := stall && !d.stuck.paged
+	if owed {
+		c = max(c, d.stuck.owed)
+	}
 	// A young point reports the smaller of c and the same score with the residual against the
 	// young series' trend, through the report curve as it stands before this point (read only).
 	// The peaks' block learns c and the report curve s + rec, as they would without youth, so that
@@ -261,7 +274,18 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 			report, why = cy, whyY
 		}
 	}
-	res.Peak = d.pk.observe(c, d.p.quiet)
+	keep := c
+	if owed {
+		keep = 0
+	}
+	res.Peak = d.pk.observe(c, keep, d.p.quiet)
+	if owed {
+		if res.Peak {
+			d.stuck.paged, d.stuck.owed = true, 0
+		} else {
+			d.stuck.owed = c
+		}
+	}
 	// A held price is not news (bench/nab/DECISIONS.md 446): the stops channel between the run
 	// lengths it re-prices and the stuck channel past its gate repeat the price of evidence already
 	// judged, and only the calibration has moved since. A report counted by the report curve lowers
@@ -271,8 +295,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// peaks' block keeps c, so what follows must top the held score as before; the report curve
 	// counts the reports given. Except at the first warm point, the first the report rule judges:
 	// a price set in warm-up (a stall's gate, a doubling of a stop) has not been judged there, so it
-	// is this run's first chance to page (round 102).
-	if held && d.n > int64(d.p.warmUp)+1 {
+	// is this run's first chance to page (round 102). And except a stall not yet reported (owed,
+	// above): its page is still due.
+	if held && !owed && d.n > int64(d.p.warmUp)+1 {
 		res.Peak = false
 	}
 	d.reports.observe(s+rec, res.Peak, tail, decay)

@@ -75,9 +75,12 @@
 // exceeds every score of the last Quiet points, with no threshold of its own, unless its score is a
 // run's held price (a stop between the run lengths the stops channel re-prices, a stuck value past
 // its gate), which says nothing new however the calibration has drifted since it was set (save at
-// the first point after warm-up, the first the rule judges). Result.Score is continuous and
-// scale-free, and Config.AlarmScore is the only threshold: an alarm is a report at or above it,
-// and no score depends on it.
+// the first point after warm-up, the first the rule judges). A stuck value's run not yet reported
+// (its gate masked by an earlier excursion in the window, or outscored) keeps its best report and
+// is judged at every point until it is, the window learning nothing from it meanwhile: a stall is
+// reported once, late rather than never. Result.Score is continuous and scale-free, and
+// Config.AlarmScore is the only threshold: an alarm is a report at or above it, and no score
+// depends on it.
 // Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its
 // band says why it is one.
 //

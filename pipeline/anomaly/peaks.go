@@ -12,7 +12,8 @@ package anomaly
 // stops channel between doublings, the stuck channel past its gate) is not reported however it
 // compares (save the first point after warm-up, the first this rule sees), since a flat surprise,
 // recalibrated by a report curve whose rates decay between reports, would top the window again
-// every Quiet points (detector.go, bench/nab/DECISIONS.md 446).
+// every Quiet points (detector.go, bench/nab/DECISIONS.md 446). A stuck run not yet reported is
+// judged as any point, and the window does not remember its score until it is reported (keep, 470).
 //
 // The recent maximum is kept per block of ⌈Quiet/peakBlocks⌉ points: fixed state, O(1) per
 // point, and a horizon exact to one block (between Quiet and Quiet + one block).
@@ -26,12 +27,17 @@ type peaks struct {
 
 const peakBlocks = 16
 
-// observe reports whether s exceeds the recent maximum, then records it. Scores are finite
-// and non-negative, so plain comparisons do (math.Max's NaN cases cost a third of Observe).
-func (p *peaks) observe(s float64, quiet int) bool {
+// observe reports whether s exceeds the recent maximum, then records it, or records keep (at most
+// s) when s is not reported: a stall's owed report is judged but not remembered until it is
+// reported (detector.go, decision 470). Scores are finite and non-negative, so plain comparisons do
+// (math.Max's NaN cases cost a third of Observe).
+func (p *peaks) observe(s, keep float64, quiet int) bool {
 	fresh := s > p.cur && s > p.done
-	if s > p.cur {
-		p.cur = s
+	if fresh {
+		keep = s
+	}
+	if keep > p.cur {
+		p.cur = keep
 	}
 	p.in++
 	if p.in >= (quiet+peakBlocks-1)/peakBlocks {

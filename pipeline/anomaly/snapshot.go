@@ -35,8 +35,13 @@ import (
 // and a detector restored from it has none open: the next point outside the band opens one;
 // version 15 had no record of whether the current run of zeros had been reported at even odds,
 // which restores as not: the pattern channel may speak for the run's zeros until the run is
-// reported at even odds again: zeros.told).
-const snapshotVersion = 16
+// reported at even odds again: zeros.told; version 16 had no owed report of a stall, which
+// restores as none and not paged: a stall under way at the restore is judged as not yet reported
+// and pages at most once more; stuck.owed, stuck.paged).
+const snapshotVersion = versionOwed
+
+// versionOwed is the version that added a stall's owed report (round 115).
+const versionOwed = 17
 
 // fields lists pointers to every piece of state of a snapshot of the given version, in its
 // order. gone, when not nil, receives the state of version 5's slow-pattern channel, at its
@@ -106,6 +111,10 @@ func (d *Detector) fields(version int, gone *slowPattern) []any {
 	}
 	if version >= 16 {
 		fs = append(fs, &d.stops.told)
+	}
+	if version >= versionOwed {
+		// A stall's report not yet given, and whether it has been (stuck.go, detector.go).
+		fs = append(fs, &d.stuck.owed, &d.stuck.paged)
 	}
 	return fs
 }
@@ -186,11 +195,11 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	}
 	var gone *slowPattern
 	switch v {
-	case snapshotVersion, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6:
+	case snapshotVersion, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6:
 	case 5:
 		gone = new(slowPattern)
 	default:
-		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 15)", v, snapshotVersion)
+		return fmt.Errorf("anomaly: snapshot: version %d, want %d (or 5 to 16)", v, snapshotVersion)
 	}
 	fs := nd.fields(int(v), gone)
 	if n != len(fs)+1 {
@@ -263,7 +272,7 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	scales = append(scales, nd.stops.c.surprise[:]...)
 	scales = append(scales, nd.novel.s.vari, nd.novel.t.low, nd.novel.t.high, nd.rec.rate)
 	scales = append(scales, nd.resid.c.top, nd.stops.c.top, nd.reports.top)
-	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.c.top)
+	scales = append(scales, nd.stuck.held, nd.stuck.due, nd.stuck.owed, nd.stuck.c.top)
 	scales = append(scales, nd.stuck.c.surprise[:]...)
 	scales = append(scales, nd.last.devRef, nd.last.was.top)
 	scales = append(scales, nd.last.was.surprise[:]...)

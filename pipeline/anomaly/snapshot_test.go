@@ -672,8 +672,8 @@ func TestSnapshotReadsVersion13(t *testing.T) {
 // TestSnapshotReadsVersion14: a snapshot written by the detector before the lasting change's
 // excursion (version 14; testdata/detector-v14.msgpack, saved by 7bc8de1 after 869 points of
 // series(869, 7, daily) with 500 added at point 700, at t0 + i·step) restores with the fields the
-// old one wrote, no excursion open and the run of zeros not told; it resumes observing and saves
-// and restores again exactly.
+// old one wrote, no excursion open, the run of zeros not told and no stall's report owed; it resumes
+// observing and saves and restores again exactly.
 func TestSnapshotReadsVersion14(t *testing.T) {
 	readOldSnapshot(t, "detector-v14.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -686,15 +686,18 @@ func TestSnapshotReadsVersion14(t *testing.T) {
 			{"pk.in", d.pk.in, 4},
 			{"last", d.last, lasting{}},
 			{"stops.told", d.stops.told, false},
+			{"stuck.owed", d.stuck.owed, 0.0},
+			{"stuck.paged", d.stuck.paged, false},
 		}
 	})
 }
 
 // TestSnapshotReadsVersion15: a snapshot written by the detector before it kept whether the current
-// run of zeros had been reported at even odds (version 15; testdata/detector-v15.msgpack, saved by main's code at 33e85e4
-// after 869 points of series(869, 7, daily) with 500 added at point 700, at t0 + i·step, with a
-// lasting change's excursion open) restores with the fields the old one wrote, the excursion
-// among them, and the run not told; it resumes observing and saves and restores again exactly.
+// run of zeros had been reported at even odds and a stall's owed report (version 15;
+// testdata/detector-v15.msgpack, saved by main's code at 33e85e4 after 869 points of series(869, 7,
+// daily) with 500 added at point 700, at t0 + i·step, with a lasting change's excursion open)
+// restores with the fields the old one wrote, the excursion among them, the run not told, nothing
+// owed and nothing paged; it resumes observing and saves and restores again exactly.
 func TestSnapshotReadsVersion15(t *testing.T) {
 	readOldSnapshot(t, "detector-v15.msgpack", func(d *Detector) []restored {
 		return []restored{
@@ -702,6 +705,7 @@ func TestSnapshotReadsVersion15(t *testing.T) {
 			{"fc.level", d.fc.level, 97.9719802073806},
 			{"resid.c.top", d.resid.c.top, 2440.989432969306},
 			{"pk.head", d.pk.head, 11},
+			{"pk.cur", d.pk.cur, 0.8721880432263853},
 			{"pk.in", d.pk.in, 4},
 			{"last.open", d.last.open, true},
 			{"last.sign", d.last.sign, int32(-1)},
@@ -711,6 +715,29 @@ func TestSnapshotReadsVersion15(t *testing.T) {
 			{"last.devRef", d.last.devRef, 0.8505825080135666},
 			{"last.was.top", d.last.was.top, 8.718183394948195},
 			{"stops.told", d.stops.told, false},
+			{"stuck.owed", d.stuck.owed, 0.0},
+			{"stuck.paged", d.stuck.paged, false},
+		}
+	})
+}
+
+// TestSnapshotReadsVersion16: a snapshot written by the detector before it kept a stall's owed
+// report (version 16; testdata/detector-v16.msgpack, saved by main's code at 9b4d70f, round 113's
+// version, after the 869 points of detector-v15.msgpack's series followed by 40 zeros: a run of
+// zeros under way and told, a lasting change's excursion open) restores with the fields the old
+// one wrote, the run told among them, nothing owed and nothing paged; it resumes observing and
+// saves and restores again exactly.
+func TestSnapshotReadsVersion16(t *testing.T) {
+	readOldSnapshot(t, "detector-v16.msgpack", func(d *Detector) []restored {
+		return []restored{
+			{"n", d.n, int64(909)},
+			{"fc.level", d.fc.level, 31.49679044278552},
+			{"resid.c.top", d.resid.c.top, 2440.989432969306},
+			{"last.open", d.last.open, true},
+			{"stops.run", d.stops.run, int64(40)},
+			{"stops.told", d.stops.told, true},
+			{"stuck.owed", d.stuck.owed, 0.0},
+			{"stuck.paged", d.stuck.paged, false},
 		}
 	})
 }

@@ -35,17 +35,21 @@ import "math"
 // The channel speaks once per run: from the gate it holds its price until the run ends, so
 // peaks.go reports the stall once, where re-evaluating the run at each doubling, as the stops
 // channel does, reported it at 8, 16, 32 and 64 points (round 42). A held price past the gate is
-// not a report (holding; detector.go): the calibration's drift alone, on a run that lasts days,
-// would otherwise lift it over the Quiet window again and again (bench/nab/DECISIONS.md 446). So
-// the stall is reported at its gate or not at all: a gate that does not top the Quiet window (a
-// larger excursion just before the stall) or that the residual outscores is not reported later,
-// except at the first point after warm-up, when the gate came during it (round 102).
+// not a report once the run has been reported (holding; detector.go): the calibration's drift
+// alone, on a run that lasts days, would otherwise lift it over the Quiet window again and again
+// (bench/nab/DECISIONS.md 446). Until then the run is owed its page (owed, paged; decision 470): a
+// gate that does not top the Quiet window (a larger excursion just before the stall) or that the
+// residual outscores keeps the best report the run's price has had, judged at every point and not
+// learned by the window, so the stall is reported once what masked it has left, not never; the
+// run's own repeats, which lower its price through the curves, are no evidence against it.
 // tailCurve recalibrates the price by how often this series produces such runs.
 type stuck struct {
 	run     int64   // current run of repeats
 	longest int64   // longest run of repeats the series has completed
 	n       int64   // points observed
 	held    float64 // raw surprise of the run once it has spoken, 0 before
+	owed    float64 // highest report the run's price has had without being reported (detector.go)
+	paged   bool    // the run's price has been reported: from then on it is held, no news
 	due     float64 // raw surprise of the run under way, priced at its first repeat; 0: not judged
 	pairs   float64 // share of points that repeat the one before, which repeated the one before it
 	again   bool    // the last point repeated the one before (zeros too)
@@ -70,7 +74,7 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 		s.run++
 	} else {
 		s.longest = max(s.longest, s.run)
-		s.run, s.held = 0, 0
+		s.run, s.held, s.owed, s.paged = 0, 0, 0, false
 	}
 	out := s.c.correct(x)
 	s.c.observe(x, true, tail, decay)
