@@ -201,6 +201,38 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 	})
 }
 
+// TestSnapshotRefusesARunsStateWithoutItsRun: what a detector keeps of a run lives only while the
+// run does (stuck.go, zeros.go, detector.go): a stall's held price, its owed report and whether it
+// has been paged are set at a repeat and cleared with the run; a run of zeros is told at one of its
+// zeros and untold at its end. A snapshot carrying them without the run (a corrupt one: no detector
+// writes it) is refused. Accepted, the next run inherited them: a told flag silenced the pattern
+// channel at the zeros of a stop never reported, a paged flag took a new stall's owed page away, an
+// owed report (up to 1e305) or a held price made a new stall's first repeats report it.
+func TestSnapshotRefusesARunsStateWithoutItsRun(t *testing.T) {
+	xs := series(300, 15, flat)
+	d := New(DefaultConfig())
+	for i, x := range xs {
+		d.Observe(t0.Add(time.Duration(i)*step), x)
+	}
+	if d.stuck.run != 0 || d.stops.run != 0 {
+		t.Fatalf("the series ends in a run (stuck %d, zeros %d): no case below is without one", d.stuck.run, d.stops.run)
+	}
+	refusesEach(t, xs, map[string]func(*Detector){
+		"told with no run of zeros":   func(d *Detector) { d.stops.told = true },
+		"owed with no stuck run":      func(d *Detector) { d.stuck.owed = 3 },
+		"huge owed with no stuck run": func(d *Detector) { d.stuck.owed = 1e305 },
+		"paged with no stuck run":     func(d *Detector) { d.stuck.paged = true },
+		"held with no stuck run":      func(d *Detector) { d.stuck.held = 5 },
+		// A run under way before its gate has no price yet, so nothing owed or paged; and a run
+		// paged owes nothing.
+		"owed before the gate":  func(d *Detector) { d.stuck.run, d.stuck.owed = 3, 3 },
+		"paged before the gate": func(d *Detector) { d.stuck.run, d.stuck.paged = 3, true },
+		"owed and paged": func(d *Detector) {
+			d.stuck.run, d.stuck.held, d.stuck.owed, d.stuck.paged = 20, 5, 3, true
+		},
+	})
+}
+
 // refusesEach checks that the snapshot of a detector that observed xs, spoiled by each of
 // spoils in turn, is refused.
 func refusesEach(t *testing.T, xs []float64, spoils map[string]func(*Detector)) {
