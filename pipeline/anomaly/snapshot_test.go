@@ -138,6 +138,27 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	}
 	excursion, _ := mid.MarshalMsgpack()
 	f.Add(excursion)
+	// A stall owed its page (version 17's last fields, decision 470) and a stop told (version
+	// 16's), so that the fuzzer mutates a run's state with its run under way.
+	stalled, at := stalledUserSeries(userFamilies[0], 1, 2*pointsPerDay)
+	stalled[at-5] += spikeOfScales(userFamilies[0].name, at-5, 10)
+	owing := New(DefaultConfig())
+	for i, x := range stalled {
+		owing.Observe(t0.Add(time.Duration(i)*step), x)
+		if owing.stuck.owed > 0 {
+			break
+		}
+	}
+	if owing.stuck.owed == 0 {
+		f.Fatal("the stall after a spike was never owed its page")
+	}
+	owedSnap, _ := owing.MarshalMsgpack()
+	f.Add(owedSnap)
+	told, err := os.ReadFile("testdata/detector-v16.msgpack")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(told)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
