@@ -106,10 +106,13 @@
 //     returns the same results, bit for bit, as the one that was not snapshotted. A snapshot
 //     with a number no detector could have learned (beyond ±1e305, a counter beyond 2^62, a
 //     count that is not a whole number ≥ 0, a negative scale, a share beyond [0, 1], an open
-//     excursion's count at the largest Quiet or beyond) is refused, with an error, rather than
-//     restored into a detector that would produce NaN or write a snapshot it refuses; the
-//     records' range and the previous value, which are only compared and which detectors
-//     before maxValue filled with values up to math.MaxFloat64, are accepted at any finite size.
+//     excursion's count at the largest Quiet or beyond), or with a run's state its runs do not
+//     have (a stall's held price, owed report or page without the stall's price, a page with a
+//     report still owed, a stop told without a run of zeros), is refused, with an error, rather
+//     than restored into a detector that would produce NaN, write a snapshot it refuses or
+//     carry one run's state into the next; the records' range and the previous value, which are
+//     only compared and which detectors before maxValue filled with values up to
+//     math.MaxFloat64, are accepted at any finite size.
 //
 // FuzzDetector, FuzzUnmarshalMsgpack and FuzzAnalyzer check it (make fuzz).
 //

@@ -254,6 +254,15 @@ func (d *Detector) UnmarshalMsgpack(b []byte) error {
 	if l := nd.last; l.open && (l.inside >= maxQuiet || !l.met && l.run >= maxQuiet) {
 		return errors.New("anomaly: snapshot: excursion out of range")
 	}
+	// What a detector keeps of a run lives only while the run does: a stall's held price, owed
+	// report and page are set at its repeats (a page only once a price is held, and it owes nothing
+	// after), a stop is told at one of its zeros, and each is cleared when its run ends. Without
+	// the run, the next run inherited them (a stop untold silenced, a new stall's page taken away
+	// or priced at a stale owed report).
+	if u := nd.stuck; u.run == 0 && u.held != 0 || u.held == 0 && (u.owed != 0 || u.paged) ||
+		u.owed != 0 && u.paged || nd.stops.told && nd.stops.run == 0 {
+		return errors.New("anomaly: snapshot: a run's state without its run")
+	}
 	// The baselines of the residual and novelty channels are averages of a measure in [0, maxZ]
 	// (the standardised residual, capped; the share of new contexts) and their variance: far out
 	// of that range (twice it leaves room for rounding), (short−mean)² overflows, and the channel

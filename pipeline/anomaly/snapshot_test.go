@@ -138,6 +138,27 @@ func FuzzUnmarshalMsgpack(f *testing.F) {
 	}
 	excursion, _ := mid.MarshalMsgpack()
 	f.Add(excursion)
+	// A stall owed its page (version 17's last fields, decision 470) and a stop told (version
+	// 16's), so that the fuzzer mutates a run's state with its run under way.
+	stalled, at := stalledUserSeries(userFamilies[0], 1, 2*pointsPerDay)
+	stalled[at-5] += spikeOfScales(userFamilies[0].name, at-5, 10)
+	owing := New(DefaultConfig())
+	for i, x := range stalled {
+		owing.Observe(t0.Add(time.Duration(i)*step), x)
+		if owing.stuck.owed > 0 {
+			break
+		}
+	}
+	if owing.stuck.owed == 0 {
+		f.Fatal("the stall after a spike was never owed its page")
+	}
+	owedSnap, _ := owing.MarshalMsgpack()
+	f.Add(owedSnap)
+	told, err := os.ReadFile("testdata/detector-v16.msgpack")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(told)
 	f.Add([]byte{})
 	f.Add([]byte{0x91, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -198,6 +219,38 @@ func TestSnapshotRejectsBadRecords(t *testing.T) {
 		// negative count of points timed a rate of 1/0.
 		"negative interval": func(d *Detector) { d.fc.step = -300 },
 		"negative count":    func(d *Detector) { d.fc.timed = -1 },
+	})
+}
+
+// TestSnapshotRefusesARunsStateWithoutItsRun: what a detector keeps of a run lives only while the
+// run does (stuck.go, zeros.go, detector.go): a stall's held price, its owed report and whether it
+// has been paged are set at a repeat and cleared with the run; a run of zeros is told at one of its
+// zeros and untold at its end. A snapshot carrying them without the run (a corrupt one: no detector
+// writes it) is refused. Accepted, the next run inherited them: a told flag silenced the pattern
+// channel at the zeros of a stop never reported, a paged flag took a new stall's owed page away, an
+// owed report (up to 1e305) or a held price made a new stall's first repeats report it.
+func TestSnapshotRefusesARunsStateWithoutItsRun(t *testing.T) {
+	xs := series(300, 15, flat)
+	d := New(DefaultConfig())
+	for i, x := range xs {
+		d.Observe(t0.Add(time.Duration(i)*step), x)
+	}
+	if d.stuck.run != 0 || d.stops.run != 0 {
+		t.Fatalf("the series ends in a run (stuck %d, zeros %d): no case below is without one", d.stuck.run, d.stops.run)
+	}
+	refusesEach(t, xs, map[string]func(*Detector){
+		"told with no run of zeros":   func(d *Detector) { d.stops.told = true },
+		"owed with no stuck run":      func(d *Detector) { d.stuck.owed = 3 },
+		"huge owed with no stuck run": func(d *Detector) { d.stuck.owed = 1e305 },
+		"paged with no stuck run":     func(d *Detector) { d.stuck.paged = true },
+		"held with no stuck run":      func(d *Detector) { d.stuck.held = 5 },
+		// A run under way before its gate has no price yet, so nothing owed or paged; and a run
+		// paged owes nothing.
+		"owed before the gate":  func(d *Detector) { d.stuck.run, d.stuck.owed = 3, 3 },
+		"paged before the gate": func(d *Detector) { d.stuck.run, d.stuck.paged = 3, true },
+		"owed and paged": func(d *Detector) {
+			d.stuck.run, d.stuck.held, d.stuck.owed, d.stuck.paged = 20, 5, 3, true
+		},
 	})
 }
 

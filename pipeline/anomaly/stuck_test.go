@@ -529,3 +529,56 @@ func spikeOfScales(name string, i int, k float64) float64 {
 	}
 	return k * 120 * (1 + 0.5*s) * (0.02 + 0.18*s)
 }
+
+// TestOwedStallRestores: a stall's owed report and whether it has been paged (stuck.owed,
+// stuck.paged; decision 470) are kept in the snapshot, so a detector restored while a stall masked
+// by a spike is owed its page, or just after it was paged, reports exactly as one never restored.
+// The series of TestStallAfterSpikePages (a spike of 10 scales 5, 20 or 60 points before a stall;
+// records, CPU, latency; 3 seeds) under the default settings, Quiet 10 and 300 and Memory 1000,
+// restored before every point from the spike to Quiet + two blocks past the stall's gate. Without
+// either field a restored detector pages the stall again, or at a lower price than the one owed
+// (the test fails with stuck.owed or stuck.paged left out of fields).
+func TestOwedStallRestores(t *testing.T) {
+	settings := map[string]func(*Config){
+		"default":     func(*Config) {},
+		"quiet 10":    func(c *Config) { c.Quiet = 10 },
+		"quiet 300":   func(c *Config) { c.Quiet = 300 },
+		"memory 1000": func(c *Config) { c.Memory = 1000 },
+	}
+	for name, set := range settings {
+		cfg := DefaultConfig()
+		set(&cfg)
+		until := cfg.Quiet + 2*((cfg.Quiet+peakBlocks-1)/peakBlocks)
+		var owed, paged int // restores taken with a report owed, and with the stall paged
+		for _, f := range userFamilies {
+			for _, gap := range []int{5, 20, 60} {
+				for seed := uint64(1); seed <= 3; seed++ {
+					xs, at := stalledUserSeries(f, seed, 2*pointsPerDay)
+					spikeAt := at - gap
+					xs[spikeAt] += spikeOfScales(f.name, spikeAt, 10)
+					ref, cur := New(cfg), New(cfg)
+					for i, x := range xs {
+						if i >= spikeAt && i <= at+minEvidence+until {
+							if cur.stuck.owed > 0 {
+								owed++
+							}
+							if cur.stuck.paged {
+								paged++
+							}
+							cur = roundTrip(t, cur)
+						}
+						ti := t0.Add(time.Duration(i) * step)
+						if want, got := ref.Observe(ti, x), cur.Observe(ti, x); got != want {
+							t.Fatalf("%s, %s seed %d, spike %d before the stall: point %d (%d into the stall) after restores: %+v, want %+v",
+								name, f.name, seed, gap, i, i-at, got, want)
+						}
+					}
+				}
+			}
+		}
+		t.Logf("%s: %d restores with a report owed, %d with the stall paged", name, owed, paged)
+		if owed == 0 || paged == 0 {
+			t.Errorf("%s: %d restores with a report owed, %d with the stall paged: the test restores neither state", name, owed, paged)
+		}
+	}
+}

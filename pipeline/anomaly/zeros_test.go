@@ -189,8 +189,36 @@ func smallCountStop(seed uint64, lam float64) (xs []float64, at int) {
 // at a stop's continuing zeros once the run has been reported at even odds (bench/nab/DECISIONS.md
 // 468; round 111's 467 silenced it once the run had alarmed, so a lower AlarmScore silenced it
 // sooner and the scores moved with the setting): TestSmallCountStopIsNotAPattern's series, five
-// seeds at means 3 and 10, through ObserveCount and Observe.
+// seeds at means 3 and 10, through ObserveCount and Observe; and on series whose stall is owed its
+// page until it is given (decision 470: a page, not an alarm, pays it), TestStallAfterSpikePages'
+// series, three seeds of each family with the spike 5 and 60 points before the stall.
 func TestScoresDoNotDependOnAlarmScore(t *testing.T) {
+	alarms := []float64{0.45, 0.3, 0.7}
+	for _, f := range userFamilies {
+		for _, gap := range []int{5, 60} {
+			for seed := uint64(1); seed <= 3; seed++ {
+				xs, at := stalledUserSeries(f, seed, 2*pointsPerDay)
+				xs[at-gap] += spikeOfScales(f.name, at-gap, 10)
+				var base []Result
+				for _, alarm := range alarms {
+					cfg := DefaultConfig()
+					cfg.AlarmScore = alarm
+					d := New(cfg)
+					for i, x := range xs {
+						r := d.Observe(t0.Add(time.Duration(i)*step), x)
+						r.Alarm = false
+						if alarm == alarms[0] {
+							base = append(base, r)
+						} else if r != base[i] {
+							t.Errorf("%s seed %d, spike %d before the stall: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
+								f.name, seed, gap, alarm, i, i-at, r, base[i])
+							break
+						}
+					}
+				}
+			}
+		}
+	}
 	ways := []struct {
 		name    string
 		observe func(*Detector, time.Time, float64) Result
