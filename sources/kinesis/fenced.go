@@ -70,13 +70,7 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, budget time.Duration,
 		if !ours {
 			return "", err
 		}
-		s.m.leaseEvents.WithLabelValues("recovered").Inc()
-		s.log.Info("a lease write whose answer was lost had landed; going on from it", "shard", h.shard,
-			"counter", counter)
-		h.counter = counter
-		if h.unansweredSent.After(h.lastRenew) {
-			h.lastRenew = h.unansweredSent
-		}
+		s.adopt(h, counter)
 		if round == maxWriteRounds {
 			// Every write of this call landed unanswered: leave the next to the next call.
 			return "", fmt.Errorf("lease %s: %d writes in a row landed without an answer", h.shard, round)
@@ -105,6 +99,45 @@ func (s *Source) readBackDeadline(h *held) time.Time {
 		return least
 	}
 	return deadline
+}
+
+// adopt goes on from counter, which ownCounter found this worker's own unanswered writes left
+// in the table: the lease was renewed when the earliest of them was sent (see fencedWrite).
+// h.wmu is held.
+func (s *Source) adopt(h *held, counter int64) {
+	s.m.leaseEvents.WithLabelValues("recovered").Inc()
+	s.log.Info("a lease write whose answer was lost had landed; going on from it", "shard", h.shard,
+		"counter", counter)
+	h.counter = counter
+	if h.unansweredSent.After(h.lastRenew) {
+		h.lastRenew = h.unansweredSent
+	}
+}
+
+// renewedByUnanswered reads h back before renewAll gives it up as not renewed within
+// LeaseDuration, if a write whose answer was lost may have moved its counter since the last
+// one known to have landed, and adopts that write if it did (fencedWrite's read-back, which
+// only runs after a refusal). A write found there renewed the lease when it was sent, which
+// can be well after h.lastRenew: a write's answer lost after it landed, then the next write's
+// refusal (fenced on the old counter) not answered within its budget either, as from a server
+// slow under load, leaves h.lastRenew at the write before, and the worker would give up a
+// lease whose counter moved under its own name a moment ago, which no other worker can take
+// yet, and read the shard again from its checkpoint. It reports whether the lease was renewed
+// within LeaseDuration after all.
+func (s *Source) renewedByUnanswered(h *held) bool {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	if h.gone.Load() || h.lost.Load() || h.unanswered <= h.counter {
+		return false
+	}
+	ctx, cancel := context.WithDeadline(s.leaseCtx, s.readBackDeadline(h))
+	counter, ours, err := s.ownCounter(ctx, h)
+	cancel()
+	if err != nil || !ours {
+		return false // unknown, or not this worker's: give the lease up as before
+	}
+	s.adopt(h, counter)
+	return time.Since(h.lastRenew) <= s.cfg.LeaseDuration
 }
 
 // noAnswer records a write fenced on h.counter, sent at sent, whose answer was lost: it may

@@ -72,7 +72,7 @@ func (s *Source) renewOne(h *held) {
 	switch {
 	case errors.Is(err, errLeaseLost):
 		s.loseLease(h, "renewal refused: the lease counter moved")
-	case err != nil && time.Since(s.lastRenew(h)) > s.cfg.LeaseDuration:
+	case err != nil && time.Since(s.lastRenew(h)) > s.cfg.LeaseDuration && !s.renewedByUnanswered(h):
 		s.loseLease(h, "not renewed within lease_duration: "+err.Error())
 	case err != nil && s.leaseCtx.Err() == nil:
 		s.log.Warn("lease renewal failed; retrying", "shard", h.shard, "err", err)
