@@ -26,6 +26,12 @@ import (
 	"github.com/weirstream/weir/internal/testproc"
 )
 
+// startTimeout bounds how long kinesalite may take to listen and answer. It is a bound on a
+// failure's latency, not a performance check: on a loaded two-core CI machine, with several test
+// packages starting servers at once, a Python or Node start-up took more than 30 s (flake116,
+// load average 14), and the test failed before it began.
+const startTimeout = 90 * time.Second
+
 // Version is the kinesalite release the tests run.
 const Version = "3.3.3"
 
@@ -150,7 +156,7 @@ s.listen(0, "127.0.0.1", () => console.log("` + testproc.ListeningLine + `" + s.
 
 func start(nodePkg string) (*Server, error) {
 	node, pkg, _ := strings.Cut(nodePkg, "\x00")
-	p, err := testproc.Start("kinesalite", []string{node, "-e", serve, pkg}, ready, 30*time.Second)
+	p, err := testproc.Start("kinesalite", []string{node, "-e", serve, pkg}, ready, startTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("kinesalite: %w", err)
 	}

@@ -30,6 +30,12 @@ import (
 	"github.com/weirstream/weir/internal/testproc"
 )
 
+// startTimeout bounds how long moto_server may take to listen and answer. It is a bound on a
+// failure's latency, not a performance check: on a loaded two-core CI machine, with several test
+// packages starting servers at once, a Python or Node start-up took more than 30 s (flake116,
+// load average 14), and the test failed before it began.
+const startTimeout = 90 * time.Second
+
 // Install says how to get moto_server onto a machine that lacks it.
 const Install = `moto_server not found: install it with  pip install 'moto[server]'  (it provides ` +
 	`the moto_server command; "python3 -m moto.server" works too), or run .ci/run, which checks it`
@@ -71,7 +77,7 @@ func command() ([]string, error) {
 }
 
 func start(argv []string) (*Server, error) {
-	p, err := testproc.Start("moto_server", argv, ready, 30*time.Second)
+	p, err := testproc.Start("moto_server", argv, ready, startTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("moto: %w", err)
 	}
