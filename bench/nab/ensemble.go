@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -94,12 +93,10 @@ func runEnsemble(stdout io.Writer, spec detSpec, dataDir, script, save, against 
 			return err
 		}
 	}
-	labels, err := readLabels(filepath.Join(dataDir, "labels", "windows_dev.json"))
+	_, test, dev, err := readSplit(dataDir)
 	if err != nil {
 		return err
 	}
-	test := split(labels)
-	dev := labels.filter(func(k string) bool { return !test[k] })
 	cats := dev.categories()
 
 	began := time.Now()

@@ -101,12 +101,10 @@ func runLOCO(args []string, stdout io.Writer) error {
 	if *script == "" {
 		*script = filepath.Join(*dataDir, "..", "..", "tools", "nab", "nabscore.py")
 	}
-	labels, err := readLabels(filepath.Join(*dataDir, "labels", "windows_dev.json"))
+	labels, test, dev, err := readSplit(*dataDir)
 	if err != nil {
 		return err
 	}
-	test := split(labels)
-	dev := labels.filter(func(k string) bool { return !test[k] })
 	tset := labels.filter(func(k string) bool { return test[k] })
 	var lossCats []string
 	if *losses != "" {

@@ -157,12 +157,10 @@ Timestamps are never perturbed. Results files keep the values as read.
 	if *script == "" {
 		*script = filepath.Join(*dataDir, "..", "..", "tools", "nab", "nabscore.py")
 	}
-	labels, err := readLabels(filepath.Join(*dataDir, "labels", "windows_dev.json"))
+	_, test, dev, err := readSplit(*dataDir)
 	if err != nil {
 		return err
 	}
-	test := split(labels)
-	dev := labels.filter(func(k string) bool { return !test[k] })
 	cats := dev.categories()
 
 	began := time.Now()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -91,4 +92,15 @@ func (l labelSet) windows() int {
 
 func (l labelSet) String() string {
 	return fmt.Sprintf("%d files, %d windows", len(l), l.windows())
+}
+
+// readSplit reads the labels of the dev split under dataDir (every file of D and T), which of
+// them are T (split), and D.
+func readSplit(dataDir string) (labels labelSet, test map[string]bool, dev labelSet, err error) {
+	labels, err = readLabels(filepath.Join(dataDir, "labels", "windows_dev.json"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	test = split(labels)
+	return labels, test, labels.filter(func(k string) bool { return !test[k] }), nil
 }
