@@ -119,15 +119,7 @@ func runEnsemble(stdout io.Writer, spec detSpec, dataDir, script, save, against 
 	fmt.Fprintf(stdout, "LOCO on D (%v), start ensemble k=%v: %d runs in %.0fs\n\n",
 		dev, ensembleStarts, len(cur.Inputs), time.Since(began).Seconds())
 	fmt.Fprintf(stdout, "unperturbed (k=0)\n")
-	fmt.Fprintf(stdout, "%-22s %5s %4s  %-23s %-23s %-23s\n", "held-out category", "files", "win",
-		"standard (FP rows)", "low FP (FP rows)", "low FN (FP rows)")
-	for _, c := range cats {
-		held := dev.filter(func(k string) bool { return category(k) == c })
-		printRow(stdout, c, len(held), held.windows(), unperturbed.Folds[c])
-	}
-	fmt.Fprintf(stdout, "%-22s %5d %4d  %-23s %-23s %-23s\n", "pooled", len(dev), dev.windows(),
-		fmt.Sprintf("%.2f", unperturbed.pooled(profiles[0])), fmt.Sprintf("%.2f", unperturbed.pooled(profiles[1])),
-		fmt.Sprintf("%.2f", unperturbed.pooled(profiles[2])))
+	printTable(stdout, dev, cats, unperturbed)
 	fmt.Fprintln(stdout)
 	printEnsemble(stdout, cur, cats)
 	if save != "" {

@@ -170,15 +170,7 @@ func runLOCO(args []string, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "LOCO on %s (%v): %d points, detector %.2fs, total %.1fs\n\n",
 		set, scored, points, detectSecs, time.Since(began).Seconds())
-	fmt.Fprintf(stdout, "%-22s %5s %4s  %-23s %-23s %-23s\n", "held-out category", "files", "win",
-		"standard (FP rows)", "low FP (FP rows)", "low FN (FP rows)")
-	for _, c := range cats {
-		held := scored.filter(func(k string) bool { return category(k) == c })
-		printRow(stdout, c, len(held), held.windows(), loco.Folds[c])
-	}
-	fmt.Fprintf(stdout, "%-22s %5d %4d  %-23s %-23s %-23s\n", "pooled", len(scored), scored.windows(),
-		fmt.Sprintf("%.2f", loco.pooled(profiles[0])), fmt.Sprintf("%.2f", loco.pooled(profiles[1])),
-		fmt.Sprintf("%.2f", loco.pooled(profiles[2])))
+	printTable(stdout, scored, cats, loco)
 	if *perFile {
 		printFiles(stdout, loco, cats)
 	}
@@ -398,4 +390,18 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// printTable prints a LOCO run's table: each held-out category of set, its files, windows and
+// three profiles' scores with their false-positive rows, then the pooled scores.
+func printTable(w io.Writer, set labelSet, cats []string, run locoRun) {
+	fmt.Fprintf(w, "%-22s %5s %4s  %-23s %-23s %-23s\n", "held-out category", "files", "win",
+		"standard (FP rows)", "low FP (FP rows)", "low FN (FP rows)")
+	for _, c := range cats {
+		held := set.filter(func(k string) bool { return category(k) == c })
+		printRow(w, c, len(held), held.windows(), run.Folds[c])
+	}
+	fmt.Fprintf(w, "%-22s %5d %4d  %-23s %-23s %-23s\n", "pooled", len(set), set.windows(),
+		fmt.Sprintf("%.2f", run.pooled(profiles[0])), fmt.Sprintf("%.2f", run.pooled(profiles[1])),
+		fmt.Sprintf("%.2f", run.pooled(profiles[2])))
 }
