@@ -279,13 +279,6 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		keep = 0
 	}
 	res.Peak = d.pk.observe(c, keep, d.p.quiet)
-	if owed {
-		if res.Peak {
-			d.stuck.paged, d.stuck.owed = true, 0
-		} else {
-			d.stuck.owed = c
-		}
-	}
 	// A held price is not news (bench/nab/DECISIONS.md 446): the stops channel between the run
 	// lengths it re-prices and the stuck channel past its gate repeat the price of evidence already
 	// judged, and only the calibration has moved since. A report counted by the report curve lowers
@@ -299,6 +292,17 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// above): its page is still due.
 	if held && !owed && d.n > int64(d.p.warmUp)+1 {
 		res.Peak = false
+	}
+	// A stall is one page, whichever channel's name is on it (decision 480): a Peak of another
+	// channel at a point where the stall's report is owed (the residual outscoring a held value that
+	// drifts from a daily shape's forecast) pays it when it reports at least what is owed, so the
+	// stall is not paged again as a pattern once the window has passed. A lower report pays nothing:
+	// at a threshold between the two the stall would go unpaged. An owed point the stall speaks for
+	// reports at least owed already.
+	if d.stuck.held != 0 && !d.stuck.paged && res.Peak && c >= d.stuck.owed {
+		d.stuck.paged, d.stuck.owed = true, 0
+	} else if owed && !res.Peak {
+		d.stuck.owed = c
 	}
 	d.reports.observe(s+rec, res.Peak, tail, decay)
 	res.Score = report / (report + scoreHalf)

@@ -77,8 +77,10 @@
 // its gate), which says nothing new however the calibration has drifted since it was set (save at
 // the first point after warm-up, the first the rule judges). A stuck value's run not yet reported
 // (its gate masked by an earlier excursion in the window, or outscored) keeps its best report and
-// is judged at every point until it is, the window learning nothing from it meanwhile: a stall is
-// reported once, late rather than never. Result.Score is continuous and scale-free, and
+// is judged at every point until it is, the window learning nothing from it meanwhile; a report
+// of another channel meanwhile (the residual, on a held value drifting from a daily shape) pays it
+// when it is at least as high: a stall is reported once, whichever channel's name is on the page,
+// late rather than never. Result.Score is continuous and scale-free, and
 // Config.AlarmScore is the only threshold: an alarm is a report at or above it, and no score
 // depends on it.
 // Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its

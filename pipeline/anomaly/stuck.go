@@ -41,7 +41,9 @@ import "math"
 // gate that does not top the Quiet window (a larger excursion just before the stall) or that the
 // residual outscores keeps the best report the run's price has had, judged at every point and not
 // learned by the window, so the stall is reported once what masked it has left, not never; the
-// run's own repeats, which lower its price through the curves, are no evidence against it.
+// run's own repeats, which lower its price through the curves, are no evidence against it. A report
+// of another channel at least as high while the page is owed pays it (decision 480): one stall,
+// one page, whichever channel's name is on it.
 // tailCurve recalibrates the price by how often this series produces such runs.
 type stuck struct {
 	run     int64   // current run of repeats
