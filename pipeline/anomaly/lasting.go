@@ -18,9 +18,9 @@ package anomaly
 // prediction for Quiet consecutive points: clipZ is the most one point may teach the level, so
 // such a level was moved by many points and stayed.
 //
-// At the close of a lasting change, only the residual curve's levels above its top at the
-// excursion's first point are set back to their rates then, decayed for the excursion's points
-// (as if it had been below every level). A level the series had never reached before the change,
+// At the close of a lasting change, only the residual curve's levels above its top where the
+// excursion kept it (its first point, or its last ordinary point, below) are set back to their
+// rates then, decayed for the points since (as if they had been below every level). A level the series had never reached before the change,
 // and reached only during it, is evidence about the change, not about how often the series in
 // either regime goes that far; a level it had reached keeps counting as it did, so a routine
 // excursion of the new regime is priced as before. The baseline, the curve's lower levels and its
@@ -31,10 +31,11 @@ package anomaly
 // Nothing but the close bounds an excursion's length: a point outside the band at least once
 // every Quiet points keeps it open, so on a bursty series it can span many routine excursions and
 // days. What it un-counts is bounded instead: at an ordinary point (inside the band, the level on
-// neither side, no change under way, since a change shows as a run within about minEvidence
-// points), once the curve has been kept Quiet points (the report rule's horizon for one excursion,
-// time for a change to show), the excursion keeps the curve as it stands then. What the curve learned
-// since were routine excursions, which keep counting. The excursion stays open with its reference
+// neither side: no run, and a change under way shows as one within about minEvidence points of the
+// level moving), once the curve has been kept Quiet points (the report rule's horizon for one
+// excursion, time for a change to show), the excursion keeps the curve as it stands then. What the
+// curve learned since were routine excursions, which keep counting. A change whose first points went
+// out before its level's run began can be kept so, and is then un-counted less. The excursion stays open with its reference
 // deviation: ending it there instead (round 117's 471) handed the next one a reference that routine
 // points had inflated, against which a later change's level was no longer clipZ away. So the
 // recognition is the same as with the curve kept at the first point; only what a close sets back
