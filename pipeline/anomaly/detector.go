@@ -173,7 +173,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		// open, after the forecaster learned the point; its close as a lasting change un-counts
 		// the levels only the change reached (lasting.go). The point's own report is priced as
 		// the curve stood before.
-		if d.last.open && d.last.step(zc, d.fc.level-d.fc.seasonal(ws, ts), d.p.quiet) {
+		if d.last.open && d.last.step(zc, d.fc.level-d.fc.seasonal(ws, ts), d.p.quiet, &d.resid.c) {
 			d.last.restore(&d.resid.c, decay)
 		}
 	}

@@ -63,7 +63,8 @@
 // regime's news for weeks; it is recognised after the fact, at the close of the excursion it
 // opened, by the plain level having held more than clipZ of the excursion's first deviation away
 // from the seasonal prediction for Quiet points, and the curve's levels above its top before the
-// excursion are then set back to their rates then, decayed (lasting.go). The levels the series had
+// excursion (or at its last ordinary point, so that routine excursions it spanned keep counting) are
+// then set back to their rates then, decayed (lasting.go). The levels the series had
 // reached, the baseline and the report curve keep what the change taught them. A deviation out to a value
 // the series reaches on a regular schedule (a nightly job) is bounded by how often it goes that far
 // (valuetail.go), unless this trip came off schedule. A point the caller knows is a count
