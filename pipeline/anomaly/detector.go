@@ -216,8 +216,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// zero only, where that is the whole run's probability; over a run the forecaster's expectation
 	// falls with every zero, and a bound from it would understate a stop. After the channel's curve,
 	// as the residual's bound: the curve learns what it would without it. Where it binds: a young
-	// count's first zero, which the channel prices at its floor of one zero per horizon (its rate
-	// of zeros is 0 until then), ln Memory nats at any age (bench/nab/DECISIONS.md 429).
+	// count's first zero, which the channel prices at its floor of one zero per tail horizon (its
+	// rate of zeros is 0 until then), ln(tailHorizon · Memory) nats at any age (bench/nab/DECISIONS.md
+	// 429, 473).
 	if count && v == 0 && d.stops.run == 1 {
 		st = math.Min(st, poissonSurprise(0, exp))
 	}

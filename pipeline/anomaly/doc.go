@@ -69,14 +69,18 @@
 // the series reaches on a regular schedule (a nightly job) is bounded by how often it goes that far
 // (valuetail.go), unless this trip came off schedule. A point the caller knows is a count
 // (ObserveCount) is worth no more than its Poisson tail at the expectation (poisson.go), to the
-// residual and, at a run's first zero, to the stops channel. The most surprising channel speaks for
-// the point, and tailCurve recalibrates it by the series' rate of reports; a value beyond every
-// value the series has produced (records.go) then adds the rarity of such records for this series,
-// once the series is old enough for its range to mean something; peaks.go reports a point when it
-// exceeds every score of the last Quiet points, with no threshold of its own, unless its score is a
-// run's held price (a stop between the run lengths the stops channel re-prices, a stuck value past
-// its gate), which says nothing new however the calibration has drifted since it was set (save at
-// the first point after warm-up, the first the rule judges). A stuck value's run not yet reported
+// residual and, at a run's first zero, to the stops channel. An event the series has not yet
+// produced (a record, a zero, a run of repeats that long) is priced as one such event per tail
+// horizon (tailHorizon × Memory points, over which the tails are counted), not as infinitely
+// surprising; the same rate is the line below which a value's tail says nothing of its schedule.
+// The most surprising channel speaks for the point, and tailCurve recalibrates it by the series'
+// rate of reports; a value beyond every value the series has produced (records.go) then adds the
+// rarity of such records for this series, once the series is old enough for its range to mean
+// something; peaks.go reports a point when it exceeds every score of the last Quiet points, with no
+// threshold of its own, unless its score is a run's held price (a stop between the run lengths the
+// stops channel re-prices, a stuck value past its gate), which says nothing new however the
+// calibration has drifted since it was set (save at the first point after warm-up, the first the
+// rule judges). A stuck value's run not yet reported
 // (its gate masked by an earlier excursion in the window, or outscored) keeps its best report and
 // is judged at every point until it is, the window learning nothing from it meanwhile; a report
 // of another channel meanwhile (the residual, on a held value drifting from a daily shape) pays it

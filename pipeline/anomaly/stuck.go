@@ -22,13 +22,14 @@ import "math"
 //
 // Its raw surprise is priced at the run's first repeat from the series' rates before it (a run
 // is no evidence of its own ordinariness): −ln p − (j−1) ln q at the first length j beyond
-// ln Memory (a run rarer than once per horizon), p the series' share of repeats (repeats.share,
-// floored at one per horizon) and q its rate of a repeat after a repeat, relative to p, never
-// below p (a series too young to show its clusters is taken as independent). The gate says when
-// a user would call the run a flatline, not how rare it is: the price stays that of the first
-// rare length, at most 2 ln Memory. A run that starts before the series has minEvidence points
-// is not judged: its rates are no evidence yet, and a value constant from the first point is a
-// setting, not a stall. Nor is a run on a series where repeats are the rule (at least bodyShare
+// ln(tailHorizon · Memory) (a run rarer than once per tail horizon, the floor of every rarity here:
+// records, the value tail, the stops channel; bench/nab/DECISIONS.md 473, 477), p the series' share
+// of repeats (repeats.share, floored at one per tail horizon) and q its rate of a repeat after a
+// repeat, relative to p, never below p (a series too young to show its clusters is taken as
+// independent). The gate says when a user would call the run a flatline, not how rare it is: the
+// price stays that of the first rare length, at most 2 ln(tailHorizon · Memory). A run that starts
+// before the series has minEvidence points is not judged: its rates are no evidence yet, and a
+// value constant from the first point is a setting, not a stall. Nor is a run on a series where repeats are the rule (at least bodyShare
 // of its points repeat the one before: small counts, a coarse gauge, a setting): the flatline is
 // an alert for a metric that moves (body.go's line between a rare repeat and the rule).
 //
@@ -67,7 +68,7 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 	var x float64
 	if same && v != 0 {
 		if s.run == 0 {
-			s.due = s.price(r, slow)
+			s.due = s.price(r, tail)
 		}
 		if k := s.run + 1; s.held == 0 && k >= s.gate() {
 			s.held = s.due
@@ -87,22 +88,22 @@ func (s *stuck) observe(v float64, r *repeats, slow, tail, decay float64) float6
 	return out
 }
 
-// price is the raw surprise of a run starting now: that of its first length beyond ln Memory,
-// from the series' rates before it; 0 when the series is younger than minEvidence points, when
-// repeats are the rule on it (bodyShare, body.go's line: a setting held again for twice as long
+// price is the raw surprise of a run starting now: that of its first length beyond −ln floor
+// (floor: one run per tail horizon), from the series' rates before it; 0 when the series is
+// younger than minEvidence points, when repeats are the rule on it (bodyShare, body.go's line: a setting held again for twice as long
 // as ever is what a setting does, not a stall; 318), or when its repeats always follow one
 // another (q = 1: no run is rare on it).
-func (s *stuck) price(r *repeats, slow float64) float64 {
+func (s *stuck) price(r *repeats, floor float64) float64 {
 	if r.n <= minEvidence || r.share >= bodyShare {
 		return 0
 	}
-	p := math.Max(r.share, slow)
+	p := math.Max(r.share, floor)
 	q := min(1, math.Max(p, s.pairs/p))
-	a, b, lm := -math.Log(p), -math.Log(q), -math.Log(slow)
+	a, b, lm := -math.Log(p), -math.Log(q), -math.Log(floor)
 	if b == 0 {
 		return 0
 	}
-	// p ≥ slow, so a ≤ ln Memory: the first length j beyond it has j − 1 = ⌊(ln Memory − a)/b⌋ + 1
+	// p ≥ floor, so a ≤ lm: the first length j beyond it has j − 1 = ⌊(lm − a)/b⌋ + 1
 	// (strictly beyond: one repeat on a series that has never repeated is exactly as rare as the
 	// floor assumes, and no rarer).
 	return a + (math.Floor((lm-a)/b)+1)*b

@@ -51,10 +51,12 @@ func (z *zeros) observe(v, slow, tail, decay float64) float64 {
 	var s float64
 	if zero {
 		if k := z.run + 1; k&(k-1) == 0 {
-			// Rates before this point; a floor of one zero per horizon keeps a series that has
-			// never been zero from calling its first zero infinitely surprising.
-			s = -math.Log(math.Max(z.p0, slow))
-			s -= float64(z.run) * math.Log(math.Max(z.q, slow))
+			// Rates before this point; a floor of one zero per tail horizon keeps a series that
+			// has never been zero from calling its first zero infinitely surprising. It is the
+			// records' floor: both say "an event this series has not produced within the horizon
+			// over which its tails are counted" (bench/nab/DECISIONS.md 276, 473).
+			s = -math.Log(math.Max(z.p0, tail))
+			s -= float64(z.run) * math.Log(math.Max(z.q, tail))
 			z.held = s
 		}
 		s = z.held
