@@ -583,6 +583,19 @@ func TestOwedStallRestores(t *testing.T) {
 	}
 }
 
+// dwarfedNoise is a series whose daily shape dwarfs its noise (100 + 800 × load, noise 1% of the
+// mean): a value held through the day drifts away from the seasonal forecast, and the residual may
+// report a stall while its gate's report is owed (decision 480).
+var dwarfedNoise = userFamily{"seasonal", func(seed uint64, n int) []float64 {
+	r := rand.New(rand.NewPCG(seed, 45))
+	xs := make([]float64, n)
+	for i := range xs {
+		m := 100 + 800*userLoad(i)
+		xs[i] = m * (1 + 0.01*r.NormFloat64())
+	}
+	return xs
+}}
+
 // TestStallReportedOnceWhicheverChannelSpeaks: a stall is one page, whichever channel's name is on
 // it (doc.go, decision 480). On a series whose daily shape dwarfs its noise (100 + 800 × load,
 // noise 1% of the mean), a value held through the day drifts away from the seasonal forecast, and
@@ -593,15 +606,7 @@ func TestOwedStallRestores(t *testing.T) {
 // points in.
 func TestStallReportedOnceWhicheverChannelSpeaks(t *testing.T) {
 	const seeds = 50
-	shape := userFamily{"seasonal", func(seed uint64, n int) []float64 {
-		r := rand.New(rand.NewPCG(seed, 45))
-		xs := make([]float64, n)
-		for i := range xs {
-			m := 100 + 800*userLoad(i)
-			xs[i] = m * (1 + 0.01*r.NormFloat64())
-		}
-		return xs
-	}}
+	shape := dwarfedNoise
 	var twice, unreported []string
 	for seed := uint64(1); seed <= seeds; seed++ {
 		xs, at := stalledUserSeries(shape, seed, 2*pointsPerDay)

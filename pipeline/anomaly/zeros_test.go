@@ -191,9 +191,40 @@ func smallCountStop(seed uint64, lam float64) (xs []float64, at int) {
 // sooner and the scores moved with the setting): TestSmallCountStopIsNotAPattern's series, five
 // seeds at means 3 and 10, through ObserveCount and Observe; and on series whose stall is owed its
 // page until it is given (decision 470: a page, not an alarm, pays it), TestStallAfterSpikePages'
-// series, three seeds of each family with the spike 5 and 60 points before the stall.
+// series, three seeds of each family with the spike 5 and 60 points before the stall; and on series
+// whose owed stall is paid by the residual's report (decision 480: a page of another channel at
+// least the owed report pays it), TestStallReportedOnceWhicheverChannelSpeaks' seeds 2, 9 and 33,
+// where that path is taken (round 124).
 func TestScoresDoNotDependOnAlarmScore(t *testing.T) {
 	alarms := []float64{0.45, 0.3, 0.7}
+	paidByAnother := 0
+	for _, seed := range []uint64{2, 9, 33} {
+		xs, at := stalledUserSeries(dwarfedNoise, seed, 2*pointsPerDay)
+		var base []Result
+		for _, alarm := range alarms {
+			cfg := DefaultConfig()
+			cfg.AlarmScore = alarm
+			d := New(cfg)
+			for i, x := range xs {
+				paged := d.stuck.paged
+				r := d.Observe(t0.Add(time.Duration(i)*step), x)
+				if alarm == alarms[0] && !paged && d.stuck.paged && r.Reason != ReasonPattern {
+					paidByAnother++
+				}
+				r.Alarm = false
+				if alarm == alarms[0] {
+					base = append(base, r)
+				} else if r != base[i] {
+					t.Errorf("%s seed %d, a stall paid by another channel: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
+						dwarfedNoise.name, seed, alarm, i, i-at, r, base[i])
+					break
+				}
+			}
+		}
+	}
+	if paidByAnother == 0 {
+		t.Error("no stall paid by another channel's report: the 480 part checks nothing")
+	}
 	for _, f := range userFamilies {
 		for _, gap := range []int{5, 60} {
 			for seed := uint64(1); seed <= 3; seed++ {
