@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/internal/moto"
+	"github.com/weirstream/weir/sources/kinesis"
 )
 
 // background writes rounds of records (one per key) until stopped.
@@ -73,7 +74,7 @@ func (e *env) waitCheckpointed(t *testing.T, stream, table string, ws ...*worker
 		if time.Now().Before(next) {
 			return false
 		}
-		next = time.Now().Add(200 * time.Millisecond) // a Scan of moto's one-at-a-time table
+		next = time.Now().Add(500 * time.Millisecond) // a Scan of moto's one-at-a-time table
 		rows, err := e.leaseRows(context.Background(), table)
 		if err != nil {
 			return false
@@ -102,16 +103,23 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 	lat := &latencies{next: e.ddbCfg.HTTPClient}
 	e = e.withDynamoDB(lat)
 	const stream, table, shards = "fleet", "leases-fleet", 8
+	// Checkpoints once a second, not five times: moto serves the lease table one request at a
+	// time, and eight leases checkpointed every 200 ms were most of its load (40 of some 50
+	// writes a second), enough for a loaded machine to make it miss every lease's renewals at
+	// once, over and over (slowserver_test.go). A clean stop writes its final checkpoint
+	// whatever the interval.
+	timing := func(c *kinesis.Config) { c.CheckpointInterval = time.Second }
 	cfg := testConfig(stream, table, "")
+	timing(&cfg)
 	e.createStream(t, stream, shards)
 	shardOf := e.shardOfKey(t, stream)
 	p := newProducer(e, stream, 32)
 	st := newStore()
 	bg := p.background(t, 20*time.Millisecond)
 	logsA, logsB, logsC := &logBuffer{}, &logBuffer{}, &logBuffer{}
-	a := e.startWorker(t, stream, st, workerOpts{id: "a", logs: logsA})
-	b := e.startWorker(t, stream, st, workerOpts{id: "b", logs: logsB})
-	c := e.startWorker(t, stream, st, workerOpts{id: "c", logs: logsC})
+	a := e.startWorker(t, stream, st, workerOpts{id: "a", logs: logsA, cfg: timing})
+	b := e.startWorker(t, stream, st, workerOpts{id: "b", logs: logsB, cfg: timing})
+	c := e.startWorker(t, stream, st, workerOpts{id: "c", logs: logsC, cfg: timing})
 	all := []*worker{a, b, c}
 	start := time.Now()
 	waitUntil(t, 90*time.Second, "leases balanced 3/3/2", balanced(all, shards, 2, 3), all...)
@@ -154,9 +162,20 @@ func TestFleetBalanceKillAndCleanHandover(t *testing.T) {
 		t.Errorf("after the clean stop: %d records lost", missing)
 	}
 	var ls []loss
+	read := map[string]float64{}
 	for _, l := range losses(t, logsA, logsB) {
+		read[l.how]++
 		if !l.at.Before(mark) {
 			ls = append(ls, l)
+		}
+	}
+	for _, ev := range []string{"lost", "taken_expired"} {
+		n := 0.0
+		for _, w := range []*worker{a, b} {
+			n += metrictest.Sum(t, w.Reg, "weir_kinesis_lease_events_total", map[string]string{"event": ev})
+		}
+		if read[ev] != n { // the log lines the losses are read from are not the source's any more
+			t.Errorf("%v %s log lines read, %v lease events counted", read[ev], ev, n)
 		}
 	}
 	slow, unexplained := explained(ls, lat, cfg.LeaseDuration, cfg.RenewInterval)

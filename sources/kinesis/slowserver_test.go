@@ -71,15 +71,15 @@ func (l *latencies) slowest(from, to time.Time) time.Duration {
 }
 
 // loss is a lease a worker gave up as unrenewed or lost to another worker, or took as
-// expired, as its log says.
+// expired (from prev), as its log says.
 type loss struct {
-	worker, shard, how string
-	at                 time.Time
+	worker, shard, how, prev string
+	at                       time.Time
 }
 
 var (
 	lostLine  = regexp.MustCompile(`^time=(\S+) .*msg="lease lost;.* test_worker=(\S+) .* shard=(\S+)`)
-	takenLine = regexp.MustCompile(`^time=(\S+) .*msg="lease taken" test_worker=(\S+) .* shard=(\S+) event=taken_expired`)
+	takenLine = regexp.MustCompile(`^time=(\S+) .*msg="lease taken" test_worker=(\S+) .* shard=(\S+) event=taken_expired previous_owner=(\S+)`)
 )
 
 // losses reads the lease losses and expired takes out of workers' logs (text format).
@@ -99,7 +99,11 @@ func losses(t *testing.T, logs ...*logBuffer) []loss {
 			if err != nil {
 				t.Fatalf("log line with a bad time: %q", line)
 			}
-			out = append(out, loss{worker: m[2], shard: m[3], how: how, at: at})
+			l := loss{worker: m[2], shard: m[3], how: how, at: at}
+			if len(m) > 4 {
+				l.prev = m[4]
+			}
+			out = append(out, l)
 		}
 	}
 	return out
@@ -107,13 +111,25 @@ func losses(t *testing.T, logs ...*logBuffer) []loss {
 
 // explained splits losses into those the table's slowness accounts for and the others. A loss
 // at L is explained when, within the lease duration before it (and the renewal interval a
-// taker's scans add), some request of the workers waited longer than a lease write's budget
+// taker's scans add), some request of the workers waited at least a lease write's budget
 // (RenewInterval) for the server: the table was too slow for the configuration then, and
-// the lease's owner may not have been able to renew it at all. With a server answering every
-// request within the budget, a loss is a defect: that is what the tests check.
+// the lease's owner may not have been able to renew it at all. An expired take is explained
+// too when its previous owner gave the lease up in an explained loss: the row keeps that
+// owner's name and counter, and the take follows a lease duration later, when the table may
+// be fast again. With a server answering every request within the budget, a loss is a
+// defect: that is what the tests check.
 func explained(ls []loss, lat *latencies, leaseDuration, renewInterval time.Duration) (ok, not []loss) {
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].at.Before(ls[j].at) })
+	gaveUp := map[string]bool{} // worker+shard: its last loss of the shard was explained
 	for _, l := range ls {
-		if lat.slowest(l.at.Add(-leaseDuration-renewInterval), l.at) >= renewInterval {
+		slow := lat.slowest(l.at.Add(-leaseDuration-renewInterval), l.at) >= renewInterval
+		if l.how == "taken_expired" && gaveUp[l.prev+" "+l.shard] {
+			slow = true
+		}
+		if l.how == "lost" {
+			gaveUp[l.worker+" "+l.shard] = slow
+		}
+		if slow {
 			ok = append(ok, l)
 		} else {
 			not = append(not, l)
@@ -222,6 +238,18 @@ func TestExplainedLossesNeedASlowTable(t *testing.T) {
 		}
 	}
 
+	// An expired take follows its owner's loss by a lease duration, with the table fast again:
+	// explained only if that loss was.
+	owner := []loss{{worker: "b", shard: "s", how: "lost", at: at(8)}, {worker: "a", shard: "s", how: "taken_expired", prev: "b", at: at(15)}}
+	if ok, not := explained(owner, lat, lease, renew); len(ok) != 2 || len(not) != 0 {
+		t.Errorf("an expired take after an explained loss: explained %v, not %v", ok, not)
+	}
+	owner[0].at = at(15.5)
+	owner[1].at = at(16)
+	if ok, not := explained(owner, lat, lease, renew); len(ok) != 0 || len(not) != 2 {
+		t.Errorf("an expired take after an unexplained loss: explained %v, not %v", ok, not)
+	}
+
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil)).With("test_worker", "b", "source", "kinesis", "worker", "b")
 	log.Warn("lease lost; its records after the last checkpoint are re-read by the new owner", "shard", "shardId-000000000004",
@@ -230,7 +258,7 @@ func TestExplainedLossesNeedASlowTable(t *testing.T) {
 	log.Info("lease taken", "shard", "shardId-000000000006", "event", "taken", "previous_owner", "")
 	got := losses(t, logs)
 	if len(got) != 2 || got[0].worker != "b" || got[0].shard != "shardId-000000000004" || got[0].how != "lost" ||
-		got[1].shard != "shardId-000000000005" || got[1].how != "taken_expired" || got[0].at.IsZero() {
+		got[1].shard != "shardId-000000000005" || got[1].how != "taken_expired" || got[1].prev != "c" || got[0].at.IsZero() {
 		t.Errorf("losses read from the log: %+v", got)
 	}
 }
