@@ -259,8 +259,9 @@ func (r *lossyRun) finish(t *testing.T) {
 	if len(unexplained) > 0 {
 		t.Errorf("leases lost while moto answered within the write budget:%s", describe(unexplained))
 	}
-	if want := float64(2 + len(slow)); events["lost"] != float64(len(slow)+len(unexplained)) || taken != want || missing != 0 {
-		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d; want %d, %v, 0", events["lost"], taken, missing, len(slow), want)
+	// Each lease given up may have been taken again (not if that came after the last record).
+	if most := float64(2 + len(slow)); events["lost"] != float64(len(slow)+len(unexplained)) || taken < 2 || taken > most || missing != 0 {
+		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d; want %d, 2 to %v, 0", events["lost"], taken, missing, len(slow), most)
 	}
 	for shard, n := range dupsByShard(r.st.Counts(), r.p.ids(), r.shardOf) {
 		if !shardsOf(slow)[shard] {
