@@ -205,10 +205,14 @@ func (l *lossy) Do(req *http.Request) (*http.Response, error) {
 
 // lossyRun is one worker on a 2-shard stream of moto whose DynamoDB answers go through lossy.
 type lossyRun struct {
-	l  *lossy
-	p  *producer
-	st *sourcetest.Store
-	w  *worker
+	l       *lossy
+	lat     *latencies // under lossy: how slow moto itself was
+	logs    *logBuffer
+	cfg     kinesis.Config
+	shardOf func(key string) string
+	p       *producer
+	st      *sourcetest.Store
+	w       *worker
 }
 
 func startLossy(t *testing.T, stream string, timing func(*kinesis.Config)) *lossyRun {
@@ -216,11 +220,13 @@ func startLossy(t *testing.T, stream string, timing func(*kinesis.Config)) *loss
 	srv := moto.Start(t)
 	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
 	e.createStream(t, stream, 2)
-	r := &lossyRun{l: &lossy{next: e.ddbCfg.HTTPClient}, p: newProducer(e, stream, 16), st: newStore()}
-	le := *e
-	le.ddbCfg = e.ddbCfg.Copy()
-	le.ddbCfg.HTTPClient = r.l
-	r.w = le.startWorker(t, stream, r.st, workerOpts{id: "a", cfg: timing})
+	r := &lossyRun{lat: &latencies{next: e.ddbCfg.HTTPClient}, logs: &logBuffer{}, cfg: testConfig(stream, "", "a"),
+		shardOf: e.shardOfKey(t, stream), p: newProducer(e, stream, 16), st: newStore()}
+	if timing != nil {
+		timing(&r.cfg)
+	}
+	r.l = &lossy{next: r.lat}
+	r.w = e.withDynamoDB(r.l).startWorker(t, stream, r.st, workerOpts{id: "a", cfg: timing, logs: r.logs})
 	return r
 }
 
@@ -228,6 +234,11 @@ func startLossy(t *testing.T, stream string, timing func(*kinesis.Config)) *loss
 // lost, each shard taken once, every record counted once. Windows are by processing time
 // here, so a record read again after a lost lease lands in a second window: "counted twice" is
 // how a re-read shows, and a shard taken more than once says where it came from.
+//
+// A lease moto itself (under lossy's faults) was too slow to let the worker renew within
+// LeaseDuration is given up, as it must be (slowserver_test.go): such a loss is logged, and
+// allowed with its re-take and its shard's re-reads; any other loss, or a re-read in a shard
+// whose lease was kept, fails the test.
 func (r *lossyRun) finish(t *testing.T) {
 	t.Helper()
 	waitUntil(t, 60*time.Second, "every record durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
@@ -240,9 +251,22 @@ func (r *lossyRun) finish(t *testing.T) {
 	taken := events["taken"] + events["taken_expired"]
 	t.Logf("%d records; answers lost: %d late, %d reset; lease events %v; missing %d, counted twice %d",
 		r.p.total(), r.l.late.Load(), r.l.reset.Load(), events, missing, dups)
-	if events["lost"] != 0 || taken != 2 || missing != 0 || dups != 0 {
-		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d, counted twice %d; want 0, 2, 0, 0",
-			events["lost"], taken, missing, dups)
+	slow, unexplained := explained(losses(t, r.logs), r.lat, r.cfg.LeaseDuration, r.cfg.RenewInterval)
+	if len(slow) > 0 {
+		t.Logf("leases moto was too slow to let the worker renew (given up, taken again, read again from their checkpoints):%s",
+			describe(slow))
+	}
+	if len(unexplained) > 0 {
+		t.Errorf("leases lost while moto answered within the write budget:%s", describe(unexplained))
+	}
+	// Each lease given up may have been taken again (not if that came after the last record).
+	if most := float64(2 + len(slow)); events["lost"] != float64(len(slow)+len(unexplained)) || taken < 2 || taken > most || missing != 0 {
+		t.Errorf("leases lost %v, taken %v for 2 shards, missing %d; want %d, 2 to %v, 0", events["lost"], taken, missing, len(slow), most)
+	}
+	for shard, n := range dupsByShard(r.st.Counts(), r.p.ids(), r.shardOf) {
+		if !shardsOf(slow)[shard] {
+			t.Errorf("%d records of %s counted twice (want 0: its lease was kept)", n, shard)
+		}
 	}
 	if events["recovered"] == 0 {
 		t.Error("no write recovered: the lost answers never mattered, the test proves nothing")
@@ -276,8 +300,7 @@ func TestSlowReadBacksKeepTheLease(t *testing.T) {
 	r := startLossy(t, "slowscan", timing)
 	r.p.put(t, 1)
 	waitUntil(t, 30*time.Second, "the first records durable", func() bool { return r.st.Distinct() == r.p.total() }, r.w)
-	cfg := testConfig("slowscan", "", "a")
-	timing(&cfg)
+	cfg := r.cfg
 	r.l.slowScans.Store(int64(cfg.RenewInterval + cfg.RenewInterval/10))
 	// Longer than LeaseDuration, so that a worker that finds no write landed gives a lease up.
 	for end := time.Now().Add(2 * cfg.LeaseDuration); time.Now().Before(end) || r.l.late.Load() < 2 || r.l.reset.Load() < 2; {
