@@ -144,6 +144,8 @@ func (s *Source) takeRound(t *taker) {
 // takeLease writes this worker as the owner of l (fenced on the counter as scanned) and starts
 // its reader. prev is the worker that held it before (for the log).
 func (s *Source) takeLease(ctx context.Context, l lease, event, prev string) {
+	// The take renews from when it was sent, as every fenced write does (fencedWrite).
+	sent := time.Now()
 	counter, err := s.store.take(ctx, l, s.cfg.WorkerID)
 	if errors.Is(err, errLeaseLost) {
 		return // another worker was faster
@@ -153,7 +155,7 @@ func (s *Source) takeLease(ctx context.Context, l lease, event, prev string) {
 		return
 	}
 	rctx, cancel := context.WithCancel(s.runCtx)
-	h := &held{shard: l.Shard, part: s.partition(l.Shard), start: l, counter: counter, lastRenew: time.Now(),
+	h := &held{shard: l.Shard, part: s.partition(l.Shard), start: l, counter: counter, lastRenew: sent,
 		cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.stopping {

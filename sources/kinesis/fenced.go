@@ -46,7 +46,11 @@ func (s *Source) fencedWrite(ctx context.Context, h *held, budget time.Duration,
 		cancel()
 		switch {
 		case err == nil:
-			h.counter, h.lastRenew, h.unanswered = next, time.Now(), 0
+			// The write renews from when it was sent, not from when its answer came: it may have
+			// landed at any point between the two, and other workers time the lease's expiry from
+			// when they saw its counter move, so counting from the answer would have this worker
+			// believe it holds the lease for up to a round trip after another may take it.
+			h.counter, h.lastRenew, h.unanswered = next, sent, 0
 			return handoff, nil
 		case !errors.Is(err, errLeaseLost):
 			// No answer, or an error whose write may have landed anyway.
