@@ -3,6 +3,8 @@ package main
 import (
 	"slices"
 	"time"
+
+	"github.com/weirstream/weir/pipeline"
 )
 
 // account is a trial's verdict: what the producer wrote against what the outputs counted, cell
@@ -29,9 +31,16 @@ type account struct {
 	// Letters is what the dead-letter objects hold.
 	Letters letterAccount `json:"letters"`
 	// Late is records the workers counted as late. The producer stamps every record with its
-	// clock as it sends it, so each one is a record some worker judged against a watermark it
-	// should not have had; it is also among Lost (dead-lettered, not in its window).
+	// clock as it sends it, so a late one is either a record some worker judged against a
+	// watermark it should not have had (among Lost: dead-lettered, not in its window) or one
+	// the producer was too slow to deliver (DeliveredLate).
 	Late int64 `json:"late"`
+	// DeliveredLate is on-time records missing from their cell that a dead letter of reason
+	// "late" holds and that reached the stream only after their window's end + the allowed
+	// lateness (tally.DeliveredLate): the producer's delay, not the fleet's. Not among Lost.
+	DeliveredLate int64 `json:"delivered_late"`
+	// excused is DeliveredLate per cell, for the attribution.
+	excused cellCounts
 }
 
 // lost is every record the outputs do not account for: on-time records missing from their
@@ -75,9 +84,16 @@ type cellDiff struct {
 
 const worstCells = 20
 
-// settle compares the producer's tally with the outputs' counts.
-func settle(t *tally, c *counted) account {
-	a := account{DeadLetters: map[string]int64{}}
+// settle compares the producer's tally with the outputs' counts; window is the workers'
+// window.period.
+func settle(t *tally, c *counted, window time.Duration) account {
+	a := account{DeadLetters: map[string]int64{}, excused: cellCounts{}}
+	// A record missing from its cell is lost unless it is both dead-lettered as late and known
+	// to have reached the stream too late for its window: per cell, at most the smaller count.
+	lateLetters := cellCounts{}
+	for l, at := range c.LateAt {
+		lateLetters[cell{Partition: l.Partition, Window: pipeline.WindowOf(at, window).Start.Unix()}]++
+	}
 	cells := union(t.Cells, c.Cells)
 	a.Cells = len(cells)
 	var diffs []cellDiff
@@ -85,9 +101,14 @@ func settle(t *tally, c *counted) account {
 		p, n := t.Cells[k], c.Cells[k]
 		a.Produced += p
 		a.Counted += n
+		excused := min(max(p-n, 0), t.DeliveredLate[k], lateLetters[k])
+		if excused > 0 {
+			a.DeliveredLate += excused
+			a.excused[k] = excused
+		}
 		switch {
-		case n < p:
-			a.Lost += p - n
+		case n+excused < p:
+			a.Lost += p - n - excused
 			a.LostCells++
 		case n > p:
 			a.Duplicated += n - p

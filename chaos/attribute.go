@@ -55,7 +55,9 @@ type attribution struct {
 // window's lifetime, and an approximation otherwise; differences with no change after their
 // window started are reported as unattributed (a worker that counted a window twice on its
 // own).
-func attribute(evs []*eventRecord, changes []ownerChange, t *tally, c *counted) attribution {
+//
+// excused is, per cell, the records the account did not count as lost (account.DeliveredLate).
+func attribute(evs []*eventRecord, changes []ownerChange, t *tally, c *counted, excused cellCounts) attribution {
 	causes := make([]*eventRecord, len(changes))
 	for i, ch := range changes {
 		causes[i] = causeOf(evs, ch)
@@ -68,7 +70,7 @@ func attribute(evs []*eventRecord, changes []ownerChange, t *tally, c *counted) 
 	}
 	var r attribution
 	for k := range union(t.Cells, c.Cells) {
-		d := c.Cells[k] - t.Cells[k]
+		d := c.Cells[k] + excused[k] - t.Cells[k]
 		if d == 0 {
 			continue
 		}

@@ -30,6 +30,9 @@ type counted struct {
 	Late map[int32]int64
 	// Letters is the dead-letter objects' lines: by reason, how often each record appears.
 	Letters map[string]map[letter]int
+	// LateAt is the event time of each record dead-lettered as late: the cell it was
+	// produced for.
+	LateAt map[letter]time.Time
 	// Objects is how many summary objects there were, Reports how many reports they held.
 	Objects, Reports int
 }
@@ -47,7 +50,7 @@ type letter struct {
 // countOutputs reads every summary report and every dead letter of topic in out.
 func countOutputs(ctx context.Context, out output, topic string) (*counted, error) {
 	c := &counted{Cells: cellCounts{}, DeadLetters: map[string]map[int32]int64{}, Late: map[int32]int64{},
-		Letters: map[string]map[letter]int{}}
+		Letters: map[string]map[letter]int{}, LateAt: map[letter]time.Time{}}
 	err := out.walk(ctx, summaryPrefix, func(key string, body []byte) error {
 		return eachLine(key, body, func() { c.Objects++ }, func(line []byte) error {
 			var rep summaryReport
@@ -64,9 +67,10 @@ func countOutputs(ctx context.Context, out output, topic string) (*counted, erro
 	err = out.walk(ctx, deadLetterPrefix(topic), func(key string, body []byte) error {
 		return eachLine(key, body, func() {}, func(line []byte) error {
 			var l struct {
-				Partition string `json:"partition"`
-				Position  string `json:"position"`
-				Reason    string `json:"reason"`
+				Partition string    `json:"partition"`
+				Position  string    `json:"position"`
+				Reason    string    `json:"reason"`
+				Time      time.Time `json:"time"`
 			}
 			if err := json.Unmarshal(line, &l); err != nil {
 				return err
@@ -79,6 +83,9 @@ func countOutputs(ctx context.Context, out output, topic string) (*counted, erro
 				c.Letters[l.Reason] = map[letter]int{}
 			}
 			c.Letters[l.Reason][letter{Partition: n, Position: l.Position}]++
+			if l.Reason == "late" {
+				c.LateAt[letter{Partition: n, Position: l.Position}] = l.Time
+			}
 			return nil
 		})
 	})

@@ -237,7 +237,12 @@ func (b *kinesisBed) readShard(ctx context.Context, shard *string, p int32, t *t
 			} else if err := json.Unmarshal(r.Data, &e); err != nil {
 				return fmt.Errorf("record %s: %w", aws.ToString(r.SequenceNumber), err)
 			} else {
-				t.Cells[cell{Partition: p, Window: pipeline.WindowOf(e.TS, b.o.Window).Start.Unix()}]++
+				w := pipeline.WindowOf(e.TS, b.o.Window)
+				k := cell{Partition: p, Window: w.Start.Unix()}
+				t.Cells[k]++
+				if aws.ToTime(r.ApproximateArrivalTimestamp).After(w.End.Add(allowedLateness)) {
+					t.DeliveredLate[k]++
+				}
 			}
 			if t.Last == nil {
 				t.Last = map[int32]string{}

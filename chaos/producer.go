@@ -26,6 +26,9 @@ type producePlan struct {
 	Endpoint string        `json:"endpoint,omitempty"` // Kinesis: kinesalite
 	Topic    string        `json:"topic"`              // the topic or the stream
 	Window   time.Duration `json:"window"`
+	// Lateness is the workers' window.allowed_lateness: a record acknowledged after its
+	// window's end + Lateness is counted as delivered late (tally.DeliveredLate).
+	Lateness time.Duration `json:"lateness"`
 	Seed     uint64        `json:"seed"`
 	traffic
 }
@@ -155,7 +158,8 @@ func (p *producer) produce(ctx context.Context) {
 	if bad {
 		v[5] = ' ' // {"ts" "…: the first member has no colon
 	}
-	win := pipeline.WindowOf(e.TS, p.plan.Window).Start.Unix()
+	w := pipeline.WindowOf(e.TS, p.plan.Window)
+	win := w.Start.Unix()
 	key := []byte("t-" + strconv.Itoa(e.Tenant))
 	p.wg.Add(1)
 	p.snd.send(ctx, key, v, func(partition int32, err error) {
@@ -169,6 +173,9 @@ func (p *producer) produce(ctx context.Context) {
 			p.tally.Undecodable[partition]++
 		default:
 			p.tally.Cells[cell{Partition: partition, Window: win}]++
+			if time.Now().After(w.End.Add(p.plan.Lateness)) {
+				p.tally.DeliveredLate[cell{Partition: partition, Window: win}]++
+			}
 		}
 	})
 }

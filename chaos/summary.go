@@ -45,8 +45,11 @@ type totals struct {
 	DuplicatedPerKill float64          `json:"duplicated_per_kill"` // Duplicated ÷ Kills
 	DeadLetters       map[string]int64 `json:"dead_letters"`
 	Late              int64            `json:"late"`
-	Escalated         int              `json:"escalated"`
-	TermErrors        int              `json:"term_errors"`
+	// DeliveredLate is on-time records dead-lettered as late that reached the stream after
+	// their window's end + the allowed lateness (account.DeliveredLate): not lost.
+	DeliveredLate int64 `json:"delivered_late"`
+	Escalated     int   `json:"escalated"`
+	TermErrors    int   `json:"term_errors"`
 }
 
 // cost is what the events of one kind were blamed for (see attribute).
@@ -82,6 +85,7 @@ func (s *summary) add(r *trialResult) {
 	t.LettersMissing += a.Letters.Missing
 	t.LettersRepeated += a.Letters.Repeated
 	t.Late += a.Late
+	t.DeliveredLate += a.DeliveredLate
 	t.Escalated += r.Escalated
 	t.TermErrors += r.TermErrors
 	if t.DeadLetters == nil {
@@ -178,10 +182,11 @@ func (s *summary) markdown() string {
 	fmt.Fprintf(&b, "\n**Totals**: %d records (%d on time), %d kill -9, %d SIGTERM, %d starts, %d evictions; "+
 		"**%d lost** (%d of them on time), **%d duplicated** (%.2f%% of the on-time records, **%s per kill -9**); "+
 		"dead letters: %d counted twice in the summaries, %d broken records without a dead-letter line, %d lines repeated; "+
-		"late %d; SIGTERMs escalated to SIGKILL %d, ended in an error %d.\n\n",
+		"late %d (%d of them delivered after their window's end + the allowed lateness: the producer's delay, not lost); "+
+		"SIGTERMs escalated to SIGKILL %d, ended in an error %d.\n\n",
 		t.Records, t.Produced, t.Kills, t.Terms, t.Starts, t.Evictions, t.Lost, t.LostOnTime, t.Duplicated,
 		100*t.DuplicatedShare, perKill(t.Duplicated, t.Kills), t.DeadLettersCountedTwice, t.LettersMissing,
-		t.LettersRepeated, t.Late, t.Escalated, t.TermErrors)
+		t.LettersRepeated, t.Late, t.DeliveredLate, t.Escalated, t.TermErrors)
 	fmt.Fprintf(&b, "Handover (until every partition a stopped worker owned had a new owner): after kill -9 %s; after SIGTERM %s.\n\n",
 		s.handovers(actKill), s.handovers(actTerm))
 	b.WriteString("Dead letters by reason, as the summaries count them:")

@@ -77,9 +77,18 @@ type tally struct {
 	// Unanswered is the producer's calls that got no answer, where the count is taken from
 	// the stream itself (Kinesis) and is exact regardless: reported, not a failure.
 	Unanswered int64 `json:"unanswered,omitempty"`
+	// DeliveredLate is, per cell, on-time records that reached the stream only after their
+	// window's end + the workers' allowed lateness (Kafka: acknowledged then; Kinesis: their
+	// arrival time): a producer stalled between stamping and sending them, as a loaded machine
+	// does to a process for seconds. Had their partitions been quiet meanwhile, the wall-clock
+	// rule (pipeline/eventtime.go, rule 5) closed their window before they came, and the
+	// workers rightly dead-letter them as late.
+	DeliveredLate cellCounts `json:"delivered_late,omitempty"`
 }
 
-func newTally() *tally { return &tally{Cells: cellCounts{}, Undecodable: map[int32]int64{}} }
+func newTally() *tally {
+	return &tally{Cells: cellCounts{}, Undecodable: map[int32]int64{}, DeliveredLate: cellCounts{}}
+}
 
 func (t *tally) records() int64 {
 	n := t.Cells.total()

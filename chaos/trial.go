@@ -185,8 +185,8 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 		return nil, fmt.Errorf("reading the outputs: %w", err)
 	}
 	res.SummaryObjects = c.Objects
-	res.Account = settle(t, c)
-	res.attribution = attribute(res.Events, res.OwnerChanges, t, c)
+	res.Account = settle(t, c, o.Window)
+	res.attribution = attribute(res.Events, res.OwnerChanges, t, c, res.Account.excused)
 	timeHandovers(res.Events, res.OwnerChanges)
 	for _, e := range res.Events {
 		switch {
@@ -403,7 +403,7 @@ type producerProc struct {
 // startProducer starts the harness's binary in the producer role.
 func (tr *trial) startProducer(ctx context.Context, b bed) (*producerProc, error) {
 	o := tr.o
-	plan := producePlan{Window: o.Window, Seed: tr.seed, traffic: o.traffic}
+	plan := producePlan{Window: o.Window, Lateness: allowedLateness, Seed: tr.seed, traffic: o.traffic}
 	b.connect(&plan)
 	raw, err := json.Marshal(plan)
 	if err != nil {

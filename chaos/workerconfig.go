@@ -4,7 +4,13 @@ import (
 	"os"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/weirstream/weir/pipeline"
 )
+
+// allowedLateness is the workers' window.allowed_lateness: the configuration leaves it at the
+// worker's default.
+var allowedLateness = pipeline.DefaultWindowConfig().AllowedLateness
 
 // writeWorkerConfig writes the fleet's configuration file: the worker's defaults except the
 // source (the bed's: a topic and group, or a stream and lease table), event time from the
