@@ -271,7 +271,12 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		if rec > cy {
 			whyY = ReasonRecord
 		}
-		if cy += rec; cy < c {
+		// An owed stall's report is not the residual's to lower (484): youth judges the residual
+		// against the young trend, and the stall's best report stands until it is paged (470).
+		if cy += rec; owed && cy < d.stuck.owed {
+			cy, whyY = d.stuck.owed, ReasonPattern
+		}
+		if cy < c {
 			report, why = cy, whyY
 		}
 	}
@@ -299,10 +304,9 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// drifts from a daily shape's forecast) pays it when it reports at least what is owed, so the
 	// stall is not paged again as a pattern once the window has passed. A lower report pays nothing:
 	// at a threshold between the two the stall would go unpaged. An owed point the stall speaks for
-	// reports at least owed already. Both read c, the score before a young point's lower report, so
-	// in a series' first week the page may be given below what was owed (bench/nab/ROUNDS.md, round
-	// 124: open).
-	if d.stuck.held != 0 && !d.stuck.paged && res.Peak && c >= d.stuck.owed {
+	// reports at least owed already. The report compared is the one given, after a young point's
+	// lower report (484): the score before it could pay the stall with a lower page, even Score 0.
+	if d.stuck.held != 0 && !d.stuck.paged && res.Peak && report >= d.stuck.owed {
 		d.stuck.paged, d.stuck.owed = true, 0
 	} else if owed && !res.Peak {
 		d.stuck.owed = c

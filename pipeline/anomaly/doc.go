@@ -85,9 +85,10 @@
 // is judged at every point until it is, the window learning nothing from it meanwhile; a report
 // of another channel meanwhile (the residual, on a held value drifting from a daily shape) pays it
 // when it is at least as high: a stall is reported once, whichever channel's name is on the page,
-// late rather than never. In a series' first week what is owed, and what pays it, are the point's
-// score before youth's lower report (above), so the page given may be below the report owed.
-// Result.Score is continuous and scale-free, and
+// late rather than never. In a series' first week youth's lower report (above) lowers the
+// residual's part of a report, not what a stall is owed: an owed stall reports at least its owed
+// report, and a report of another channel pays it only if the report given, after youth's, is at
+// least as high. Result.Score is continuous and scale-free, and
 // Config.AlarmScore is the only threshold: an alarm is a report at or above it, and no score
 // depends on it.
 // Result.Reason names the channel that spoke (reason.go), so that an event on a value inside its

@@ -20,7 +20,8 @@ import "math"
 // linear trend (Holt's, undamped: on a ramp its steady-state lag is 0) forecasts the point; the
 // residual channel's calibration, read and not updated, scores the residual against it, and the
 // point reports the smaller of the two scores. A ramp is smooth and the trend follows it; a
-// spike is far from both forecasts and keeps its score.
+// spike is far from both forecasts and keeps its score. A stall owed its page is no residual's
+// to lower: the young score keeps its owed report (detector.go, decision 484).
 
 // dayOne is a day in seconds: until a series' points timed times its usual interval reach it, no
 // half-hour slot can have been revisited a day later at that spacing.
