@@ -518,8 +518,10 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	s := newScalingStream(ctx, t)
 	var rate atomic.Int64
 	rate.Store(arrival)
+	sent := &tally{}
 	var wg sync.WaitGroup
-	wg.Go(func() { pace(ctx, &rate, &tally{}, func(n int) { s.put(ctx, t, n) }) })
+	begun := time.Now()
+	wg.Go(func() { pace(ctx, &rate, sent, func(n int) { s.put(ctx, t, n) }) })
 	time.Sleep(ahead)
 	started := time.Now()
 	addrs, emfs, stop := scalingWorkers(t, 2, 10*time.Millisecond, func(i int) Config {
@@ -553,8 +555,13 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	}
 	in, d := last2[1].Inputs, last2[1].Decision
 	measured := (last2[0].Inputs.ArrivalRate + in.ArrivalRate) / 2
-	t.Logf("behind %.1fs: arrival %.0f (%.0f over two periods), processed %.0f, backlog %.0f records, current %d, desired %d (%s), backlog %.1fs per task",
-		in.LagSeconds, in.ArrivalRate, measured, in.ProcessedRate, in.LagSum, in.CurrentTasks, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
+	// Judged against what the producer got appended, not the scripted rate: under CPU load a
+	// PutRecords on moto can take long enough that the pacer gives up part of the rate (31-34
+	// records/s over two periods in two runs of three). Over the whole run, not those two
+	// periods: the readers are far behind, so what they read then was appended 20-30 s before.
+	actual := sent.rate(begun, last2[1].Time)
+	t.Logf("behind %.1fs: arrival %.0f (%.0f over two periods, %.0f appended over the run), processed %.0f, backlog %.0f records, current %d, desired %d (%s), backlog %.1fs per task",
+		in.LagSeconds, in.ArrivalRate, measured, actual, in.ProcessedRate, in.LagSum, in.CurrentTasks, d.DesiredTasks, d.Reason, d.BacklogSecondsPerTask)
 	// 4 is the shard bound: a scale-out there says clamped-max.
 	if d.DesiredTasks != 4 || (d.Reason != scaling.ReasonScaleOut && d.Reason != scaling.ReasonClampedMax) {
 		t.Errorf("DesiredTasks %d (%s) while %.1fs behind, want 4: scale-out to the shard count", d.DesiredTasks, d.Reason, in.LagSeconds)
@@ -568,8 +575,8 @@ func TestFleetScalingKinesisFarBehindScalesOut(t *testing.T) {
 	// between the newest record and the last one returned, so a two-second period sees it in
 	// steps. (Without MillisBehindLatest the arrival is the processed rate, 50-60 here; the
 	// desired count above is what tells that apart.)
-	if math.Abs(measured-arrival) > 0.3*arrival {
-		t.Errorf("the aggregator measured %.0f records/s arriving over two periods, want about %d (it processed %.0f)", measured, arrival, in.ProcessedRate)
+	if math.Abs(measured-actual) > 0.3*actual {
+		t.Errorf("the aggregator measured %.0f records/s arriving over two periods, %.0f were appended over the run (it processed %.0f)", measured, actual, in.ProcessedRate)
 	}
 	checkSignalSeries(t, emfs, log)
 }
