@@ -85,7 +85,7 @@ func (a *Assembly) workerID() string {
 
 // behindReader is a source that knows how far behind each partition it reads is
 // (*kinesis.Source: MillisBehindLatest of the shard's last GetRecords, and when it was
-// answered).
+// answered; 0 at the zero time before the first, which is no reading).
 type behindReader interface {
 	MillisBehind(p pipeline.Partition) (ms int64, at time.Time, ok bool)
 }
