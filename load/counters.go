@@ -27,7 +27,8 @@ type PartitionCounters struct {
 	// Records is how many of the partition's records the worker processed since Since.
 	Records int64
 	// MillisBehind is Kinesis' MillisBehindLatest from the partition's last read; Unknown on
-	// Kafka.
+	// Kafka, and on a shard not read yet (no reading is not a reading of 0: see
+	// worker.partitionCounters).
 	MillisBehind int64
 	// MillisBehindAt is when that read was answered; zero when unknown. A reader held up by a
 	// full pipeline or a slow API reads rarely, so its reading can be seconds older than the

@@ -85,7 +85,7 @@ func (a *Assembly) workerID() string {
 
 // behindReader is a source that knows how far behind each partition it reads is
 // (*kinesis.Source: MillisBehindLatest of the shard's last GetRecords, and when it was
-// answered).
+// answered; 0 at the zero time before the first, which is no reading).
 type behindReader interface {
 	MillisBehind(p pipeline.Partition) (ms int64, at time.Time, ok bool)
 }
@@ -103,15 +103,27 @@ func (a *Assembly) loadCounters() load.Counters {
 	c := load.Counters{Records: a.rt.Stats().Records}
 	br, _ := a.src.(behindReader)
 	a.rt.PartitionRecords(func(p pipeline.Partition, assigned time.Time, records int64) {
-		pc := load.PartitionCounters{Partition: p, Since: assigned, Records: records, MillisBehind: load.Unknown}
-		if br != nil {
-			if ms, at, ok := br.MillisBehind(p); ok {
-				pc.MillisBehind, pc.MillisBehindAt = ms, at
-			}
-		}
-		c.Partitions = append(c.Partitions, pc)
+		c.Partitions = append(c.Partitions, partitionCounters(br, p, assigned, records))
 	})
 	return c
+}
+
+// partitionCounters are one running partition's totals; br is nil on a source that does not
+// know how far behind its partitions are (Kafka).
+func partitionCounters(br behindReader, p pipeline.Partition, assigned time.Time, records int64) load.PartitionCounters {
+	pc := load.PartitionCounters{Partition: p, Since: assigned, Records: records, MillisBehind: load.Unknown}
+	if br == nil {
+		return pc
+	}
+	// A shard not read yet (its first GetRecords not answered: a slow server, a lease just
+	// taken) has no reading; the source answers 0 at the zero time, which is not "caught up".
+	// Passed on, that 0 became the start of the next report's stretch, and the first real
+	// reading, far behind, read as a reader that fell that far behind within one period: a
+	// negative stretch of stream read, and the shard's rate at the sizing's cap.
+	if ms, at, ok := br.MillisBehind(p); ok && !at.IsZero() {
+		pc.MillisBehind, pc.MillisBehindAt = ms, at
+	}
+	return pc
 }
 
 // offsetLister is a source that can list every partition's end and committed offsets
