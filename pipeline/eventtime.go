@@ -28,11 +28,12 @@ import "time"
 //  4. Idle. A partition is quiet when its source says it is caught up (its last batch said no
 //     more records were waiting) and it has taken no on-time record for window.idle_timeout
 //     while the worker was running: after a stall, when the runner did not read the clock for
-//     longer than the allowed lateness (a frozen or starved process: SIGSTOP, a suspended host,
-//     a throttled container), the idle timeout counts again from the stall's end, because the
-//     last "caught up" was said before the records that reached the broker meanwhile. It is
-//     never given an invented event time; rule 5 moves its watermark instead. A partition
-//     starved by backpressure is behind, never quiet.
+//     longer than the allowed lateness and two ticks (a frozen or starved process: SIGSTOP, a
+//     suspended host, a throttled container), the idle timeout counts again from the stall's
+//     end, because the last "caught up" was said before the records that reached the broker
+//     meanwhile. (A fetch that hangs while the worker runs is no stall: the source's last
+//     "caught up" stands.) It is never given an invented event time; rule 5 moves its
+//     watermark instead. A partition starved by backpressure is behind, never quiet.
 //
 //  5. Wall clock. A quiet partition's watermark also advances with the wall clock, anchored at
 //     its newest event time and the wall time that event was first seen:
