@@ -58,7 +58,9 @@ type WindowConfig struct {
 	// event (never faster, never ahead of the clock), so its open windows close once their end
 	// + AllowedLateness has passed; a quiet partition with no open window holds back no window
 	// of the others. It is never given another partition's event time. A partition starved by
-	// backpressure is never quiet. Default 10s.
+	// backpressure is never quiet, and after the worker stalled (did not run for longer than
+	// AllowedLateness: a frozen or throttled process) the timeout counts again from when it
+	// resumed, so the records that reached the broker meanwhile are read first. Default 10s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxPendingWindows bounds how many closed windows a partition may have waiting for their
 	// partials to be durable; a partition that reaches it stops consuming (backpressure).

@@ -26,9 +26,14 @@ import "time"
 //     than it, land in their own windows.
 //
 //  4. Idle. A partition is quiet when its source says it is caught up (its last batch said no
-//     more records were waiting) and it has taken no on-time record for window.idle_timeout.
-//     It is never given an invented event time; rule 5 moves its watermark instead. A partition
-//     starved by backpressure is behind, never quiet.
+//     more records were waiting) and it has taken no on-time record for window.idle_timeout
+//     while the worker was running: after a stall, when the runner did not read the clock for
+//     longer than the allowed lateness and two ticks (a frozen or starved process: SIGSTOP, a
+//     suspended host, a throttled container), the idle timeout counts again from the stall's
+//     end, because the last "caught up" was said before the records that reached the broker
+//     meanwhile. (A fetch that hangs while the worker runs is no stall: the source's last
+//     "caught up" stands.) It is never given an invented event time; rule 5 moves its
+//     watermark instead. A partition starved by backpressure is behind, never quiet.
 //
 //  5. Wall clock. A quiet partition's watermark also advances with the wall clock, anchored at
 //     its newest event time and the wall time that event was first seen:
@@ -40,6 +45,8 @@ import "time"
 //     end + allowed lateness has passed on the wall clock measured from when the newest event
 //     was seen. The anchor is fixed (never compounding) and the result is capped at now (never
 //     ahead of the wall clock); a partition whose events run ahead of the clock waits for it.
+//     A stall shorter than the allowed lateness needs no rule: the watermark stays below
+//     now − allowed lateness, so what reached the broker during it is on time when read.
 //
 //  6. Merge. Every partition writes a partial for every window it closes, in window order, and
 //     one for the last window its watermark passed when no partial reached that far (an empty

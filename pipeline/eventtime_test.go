@@ -21,7 +21,7 @@ func TestEventTimeQuietSpellsNothingLate(t *testing.T) {
 	s, _ := liveStream(t, 4, nil)
 	for _, spell := range []time.Duration{15 * time.Second, 70 * time.Second, 10 * time.Minute, 24 * time.Hour} {
 		s.burst(noSkew)
-		s.clock.advance(spell)
+		s.pass(spell)
 		pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 	}
 	s.burst(noSkew)
@@ -54,7 +54,7 @@ func TestEventTimeSkewAndDisorderWithinLatenessNothingLate(t *testing.T) {
 		for range 5 {
 			s.burst(skew)
 		}
-		s.clock.advance(spell)
+		s.pass(spell)
 		if spell > cfg.IdleTimeout+cfg.AllowedLateness+cfg.Period {
 			// Every partition quiet long enough: their windows close on the wall clock.
 			pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
@@ -73,7 +73,7 @@ func TestEventTimeBurstFromThePastIsLate(t *testing.T) {
 			s, _ := liveStream(t, 2, func(c *pipeline.WindowConfig) { c.Late = policy }, withLog(logs))
 			h, store, clock := s.h, s.h.store, s.clock
 			s.burst(noSkew)
-			clock.advance(70 * time.Second)
+			s.pass(70 * time.Second)
 			pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 			now := clock.advance(time.Second)
 			var past []time.Time
@@ -146,7 +146,7 @@ func TestEventTimeIdlePartitionWithSkewedClock(t *testing.T) {
 	quiet := cfg.IdleTimeout + cfg.Period + cfg.AllowedLateness + time.Second
 	for range 3 {
 		s.burst(behind)
-		s.clock.advance(quiet)
+		s.pass(quiet)
 		pipelinetest.WaitFor(t, func() bool { return s.counted() == s.sent })
 	}
 	s.finish()
@@ -167,6 +167,7 @@ func TestEventTimeQuietPartitionTakesAnOnTimeRecordLater(t *testing.T) {
 		now = s.clock.advance(time.Second)
 		s.send(fast, false, now.Add(4*time.Second))
 		s.settle()
+		s.look() // the quiet partition's runner sees each second, as a running worker's does
 	}
 	// Now 13:00:43: the fast partition's watermark (13:00:42) has closed [13:00:30, 13:00:40).
 	// The slow partition's watermark, on the wall clock from its newest event, is 13:00:38: it

@@ -33,3 +33,12 @@ func QueuedPartials(rt *Runtime, p Partition) (withStates, encoded int) {
 	}
 	return withStates, encoded
 }
+
+// LookedAt is the wall time p's runner last read the clock at (a tick or a batch with
+// records): tests moving a settable clock wait for it before moving it again.
+func LookedAt(rt *Runtime, p Partition) time.Time {
+	rt.mu.Lock()
+	r := rt.runners[p]
+	rt.mu.Unlock()
+	return time.Unix(0, r.looked.Load())
+}

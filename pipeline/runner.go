@@ -59,9 +59,13 @@ type runner struct {
 	// started (the closedThrough it was restored at, else its first window's start): a window
 	// ending at or before it needs no empty partial.
 	written int64
-	// onTimeAt is the wall time (Unix ns) of the last batch that folded a record into its own
-	// window: idleness counts from it (rule 4).
-	onTimeAt int64
+	// idleSince is the wall time (Unix ns) idleness counts from (rule 4): the last batch that
+	// folded a record into its own window, or the end of the last stall, whichever is later.
+	idleSince int64
+	// looked is the wall time (Unix ns) the runner last read the clock at: a tick, or a batch
+	// with records. A longer gap than stall before the next is a stall (look). Atomic because
+	// tests wait on it: a settable clock moves only once the runner has seen it.
+	looked atomic.Int64
 	// behind: the last batch said more records were waiting (Batch.More). A partition starts
 	// behind, because nothing is known about it yet; the source's first batch (possibly an
 	// empty one saying "caught up") settles it.
@@ -164,6 +168,7 @@ func (r *runner) process(b Batch) bool {
 		return true // a source saying the partition is caught up (or not) without records
 	}
 	now := r.rt.now().UnixNano()
+	r.look(now)
 	period := int64(r.rt.cfg.Period)
 	eventTime := r.rt.cfg.Time == EventTime
 	var bytes int64
@@ -240,7 +245,7 @@ func (r *runner) process(b Batch) bool {
 	r.records.Add(int64(len(b.Records)))
 	r.rt.stats.bytes.Add(bytes)
 	if onTime {
-		r.onTimeAt, r.quiet = now, false
+		r.idleSince, r.quiet = now, false
 	}
 	ok := r.sealLetters() && r.closeUpTo()
 	// Everything in the batch is now in a window (held) or dead-lettered (held): the commit
@@ -347,11 +352,12 @@ func (r *runner) onTick(now time.Time) bool {
 		return true
 	}
 	ns := now.UnixNano()
+	r.look(ns)
 	cfg := r.rt.cfg
 	if cfg.Time == ProcessingTime {
 		r.et.follow(ns)
 	} else {
-		r.quiet = !r.behind && ns-r.onTimeAt >= int64(cfg.IdleTimeout)
+		r.quiet = !r.behind && ns-r.idleSince >= int64(cfg.IdleTimeout)
 		if r.quiet {
 			r.et.passWallTime(ns)
 		}
@@ -362,6 +368,28 @@ func (r *runner) onTick(now time.Time) bool {
 	ok := r.closeUpTo()
 	r.holds.advance(r.closedThrough())
 	return ok
+}
+
+// look notes that the runner read the clock at now (a tick, or a batch with records). After a
+// stall, a longer time without a look, the process was frozen or starved (SIGSTOP, a suspended
+// host, a throttled container), and its source with it: the partition's last "caught up" was
+// said before records that may be waiting on the broker now, so idleness counts again from
+// here (rule 4), and the wall clock closes no window over them before the source has had the
+// idle timeout to fetch them.
+func (r *runner) look(now int64) {
+	if now-r.looked.Load() > r.rt.stall() {
+		r.idleSince = max(r.idleSince, now)
+	}
+	r.looked.Store(now)
+}
+
+// stall is how long a runner may go without looking at the clock before its source's last
+// "caught up" no longer counts (rule 4): the allowed lateness, because rule 5 never moves a
+// watermark past now − allowed lateness, so a record that reached the broker during a shorter
+// stall is on time whenever it is read; but at least two ticks, so that with no lateness an
+// ordinary late tick is not a stall.
+func (rt *Runtime) stall() int64 {
+	return max(int64(rt.cfg.AllowedLateness), 2*int64(rt.tickEvery))
 }
 
 // setBehind records whether the partition has records waiting: a partition that is behind is

@@ -193,12 +193,13 @@ func (rt *Runtime) Assign(p Partition, from *Checkpoint) (*Feed, error) {
 		clock:       rt.metrics.StageClock("runner"),
 		timeIdx:     rt.timeIdx,
 		et:          newEventClock(rt.cfg.AllowedLateness),
-		onTimeAt:    rt.now().UnixNano(),
+		idleSince:   rt.now().UnixNano(),
 		assigned:    rt.now(),
 		behind:      true,
 		lateCounter: rt.metrics.late.WithLabelValues(p.Stream, string(rt.cfg.Late)),
 	}
 	r.interrupt = r.stop
+	r.looked.Store(r.idleSince)
 	for range rt.cfg.MaxPendingWindows {
 		r.credits <- struct{}{}
 	}
