@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// recordsLoad is the records series' share of its daily peak at point i (5-minute points): a 3:1
+// day peaking at 16:00, weekends at 60%.
+func recordsLoad(i int) float64 {
+	const day = 288
+	h := float64(i%day) / day * 24
+	s := 0.35 + 0.65*(0.5+0.5*math.Sin(2*math.Pi*(h-10)/24))
+	if i/day%7 >= 5 {
+		s *= 0.6
+	}
+	return s
+}
+
 // recordsLevelChange is a mature records-like series (bench/synth's mature rows, round 74): a
 // window's records, 20,000 at the peak of a 3:1 daily load with weekends at 60%, 5% noise and
 // Poisson's, for six weeks and a seeded part of the seventh; then the level doubles and holds.
@@ -15,26 +27,18 @@ import (
 // weeks after it.
 func recordsLevelChange(seed uint64) (xs []float64, at, spikeAt int, spike float64) {
 	const day, week = 288, 2016
-	load := func(i int) float64 {
-		h := float64(i%day) / day * 24
-		s := 0.35 + 0.65*(0.5+0.5*math.Sin(2*math.Pi*(h-10)/24))
-		if i/day%7 >= 5 {
-			s *= 0.6
-		}
-		return s
-	}
 	r := rand.New(rand.NewPCG(seed, 89))
 	at = 6*week + r.IntN(week)
 	spikeAt = at + 2*week
 	xs = make([]float64, spikeAt+1)
 	for i := range xs {
-		m := 20000 * load(i)
+		m := 20000 * recordsLoad(i)
 		if i >= at {
 			m *= 2
 		}
 		xs[i] = math.Round(m + 0.05*m*r.NormFloat64() + math.Sqrt(m)*r.NormFloat64())
 	}
-	m := 40000 * load(spikeAt)
+	m := 40000 * recordsLoad(spikeAt)
 	return xs, at, spikeAt, xs[spikeAt] + 10*math.Sqrt(m+0.0025*m*m)
 }
 
@@ -180,14 +184,6 @@ func mustSnapshot(t *testing.T, d *Detector) []byte {
 // for half a day into the new regime, pause two days, and resume for a day from resume.
 func burstyWeekThenChange(seed uint64) (xs []float64, resume int) {
 	const day, week = 288, 2016
-	load := func(i int) float64 {
-		h := float64(i%day) / day * 24
-		s := 0.35 + 0.65*(0.5+0.5*math.Sin(2*math.Pi*(h-10)/24))
-		if i/day%7 >= 5 {
-			s *= 0.6
-		}
-		return s
-	}
 	r := rand.New(rand.NewPCG(seed, 117))
 	bursts := 6 * week
 	change := bursts + week
@@ -195,7 +191,7 @@ func burstyWeekThenChange(seed uint64) (xs []float64, resume int) {
 	xs = make([]float64, resume+day)
 	next := bursts
 	for i := range xs {
-		m := 20000 * load(i)
+		m := 20000 * recordsLoad(i)
 		if i >= change {
 			m *= 2
 		}

@@ -197,28 +197,20 @@ func smallCountStop(seed uint64, lam float64) (xs []float64, at int) {
 // where that path is taken (round 124).
 func TestScoresDoNotDependOnAlarmScore(t *testing.T) {
 	alarms := []float64{0.45, 0.3, 0.7}
+	observe := (*Detector).Observe
 	paidByAnother := 0
+	countPaid := func(d *Detector, r Result, pagedBefore bool) {
+		if !pagedBefore && d.stuck.paged && r.Reason != ReasonPattern {
+			paidByAnother++
+		}
+	}
 	for _, seed := range []uint64{2, 9, 33} {
 		xs, at := stalledUserSeries(dwarfedNoise, seed, 2*pointsPerDay)
-		var base []Result
-		for _, alarm := range alarms {
-			cfg := DefaultConfig()
-			cfg.AlarmScore = alarm
-			d := New(cfg)
-			for i, x := range xs {
-				paged := d.stuck.paged
-				r := d.Observe(t0.Add(time.Duration(i)*step), x)
-				if alarm == alarms[0] && !paged && d.stuck.paged && r.Reason != ReasonPattern {
-					paidByAnother++
-				}
-				r.Alarm = false
-				if alarm == alarms[0] {
-					base = append(base, r)
-				} else if r != base[i] {
-					t.Errorf("%s seed %d, a stall paid by another channel: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
-						dwarfedNoise.name, seed, alarm, i, i-at, r, base[i])
-					break
-				}
+		base := resultsUnder(alarms[0], xs, observe, countPaid)
+		for _, alarm := range alarms[1:] {
+			if i, r := firstDifference(resultsUnder(alarm, xs, observe, nil), base); i >= 0 {
+				t.Errorf("%s seed %d, a stall paid by another channel: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
+					dwarfedNoise.name, seed, alarm, i, i-at, r, base[i])
 			}
 		}
 	}
@@ -230,21 +222,11 @@ func TestScoresDoNotDependOnAlarmScore(t *testing.T) {
 			for seed := uint64(1); seed <= 3; seed++ {
 				xs, at := stalledUserSeries(f, seed, 2*pointsPerDay)
 				xs[at-gap] += spikeOfScales(f.name, at-gap, 10)
-				var base []Result
-				for _, alarm := range alarms {
-					cfg := DefaultConfig()
-					cfg.AlarmScore = alarm
-					d := New(cfg)
-					for i, x := range xs {
-						r := d.Observe(t0.Add(time.Duration(i)*step), x)
-						r.Alarm = false
-						if alarm == alarms[0] {
-							base = append(base, r)
-						} else if r != base[i] {
-							t.Errorf("%s seed %d, spike %d before the stall: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
-								f.name, seed, gap, alarm, i, i-at, r, base[i])
-							break
-						}
+				base := resultsUnder(alarms[0], xs, observe, nil)
+				for _, alarm := range alarms[1:] {
+					if i, r := firstDifference(resultsUnder(alarm, xs, observe, nil), base); i >= 0 {
+						t.Errorf("%s seed %d, spike %d before the stall: AlarmScore %v at point %d (%d into the stall): %+v, want %+v as at 0.45",
+							f.name, seed, gap, alarm, i, i-at, r, base[i])
 					}
 				}
 			}
@@ -258,24 +240,45 @@ func TestScoresDoNotDependOnAlarmScore(t *testing.T) {
 		for _, lam := range []float64{3, 10} {
 			for seed := uint64(1); seed <= 5; seed++ {
 				xs, at := smallCountStop(seed, lam)
-				var base []Result
-				for _, alarm := range []float64{0.45, 0.3, 0.7} {
-					cfg := DefaultConfig()
-					cfg.AlarmScore = alarm
-					d := New(cfg)
-					for i, x := range xs {
-						r := w.observe(d, t0.Add(time.Duration(i)*step), x)
-						r.Alarm = false
-						if alarm == 0.45 {
-							base = append(base, r)
-						} else if r != base[i] {
-							t.Errorf("%s mean %v seed %d: AlarmScore %v at point %d (%d into the stop): %+v, want %+v as at 0.45",
-								w.name, lam, seed, alarm, i, i-at+1, r, base[i])
-							break
-						}
+				base := resultsUnder(alarms[0], xs, w.observe, nil)
+				for _, alarm := range alarms[1:] {
+					if i, r := firstDifference(resultsUnder(alarm, xs, w.observe, nil), base); i >= 0 {
+						t.Errorf("%s mean %v seed %d: AlarmScore %v at point %d (%d into the stop): %+v, want %+v as at 0.45",
+							w.name, lam, seed, alarm, i, i-at+1, r, base[i])
 					}
 				}
 			}
 		}
 	}
+}
+
+// resultsUnder runs xs through a fresh default detector with AlarmScore alarm and returns every
+// Result with its Alarm cleared (the one field AlarmScore may decide). after, if not nil, sees the
+// detector after each point with the stall's paged flag as it was before the point.
+func resultsUnder(alarm float64, xs []float64, observe func(*Detector, time.Time, float64) Result, after func(d *Detector, r Result, pagedBefore bool)) []Result {
+	cfg := DefaultConfig()
+	cfg.AlarmScore = alarm
+	d := New(cfg)
+	out := make([]Result, len(xs))
+	for i, x := range xs {
+		paged := d.stuck.paged
+		r := observe(d, t0.Add(time.Duration(i)*step), x)
+		if after != nil {
+			after(d, r, paged)
+		}
+		r.Alarm = false
+		out[i] = r
+	}
+	return out
+}
+
+// firstDifference returns the first point where got differs from want, and got's Result there;
+// -1 if none does.
+func firstDifference(got, want []Result) (int, Result) {
+	for i := range got {
+		if got[i] != want[i] {
+			return i, got[i]
+		}
+	}
+	return -1, Result{}
 }
