@@ -62,8 +62,12 @@ func (p *fleetProc) leader() bool {
 type liveProducer struct {
 	mu    sync.Mutex
 	tally map[string]map[string]int64 // window (RFC 3339) → partition → records
-	stop  chan struct{}
-	done  chan struct{}
+	// slowest is the longest a record took from its stamp to the broker's acknowledgement: a
+	// producer starved by a loaded host delivers records after their stamp, which no worker can
+	// help (chaos counts such records delivered_late).
+	slowest time.Duration
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func produceLive(t *testing.T, brokers []string, parts int32, period time.Duration, doc func(now time.Time, i int) []byte) *liveProducer {
@@ -97,7 +101,9 @@ func produceLive(t *testing.T, brokers []string, parts int32, period time.Durati
 					return
 				}
 				w := now.Truncate(period).Format(time.RFC3339)
+				took := time.Since(now)
 				lp.mu.Lock()
+				lp.slowest = max(lp.slowest, took)
 				if lp.tally[w] == nil {
 					lp.tally[w] = map[string]int64{}
 				}
