@@ -299,7 +299,7 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 		rec.Worker, rec.Owned = p.clientID, r.own.owned(p.clientID)
 		rec.Time = time.Now()
 		r.fl.freeze(p)
-		rec.Detail = fmt.Sprintf("for %v", e.For)
+		rec.Detail = fmt.Sprintf("for %v", e.For.Round(100*time.Millisecond))
 		// The freeze ends after For, or sooner with the trial (bgCtx): never is a worker left
 		// stopped. A kill meanwhile ends it too (SIGKILL acts on a stopped process); a
 		// SIGTERM thaws first (fleet.term).
