@@ -133,30 +133,3 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Seed 3 of `make chaos` with freezes (branch chaos128, 2026-12-07): 324 on-time records lost
-// from window 22:02:30 of partitions 0, 1 and 2, none of them late or dead-lettered. Their
-// owner (chaos-w3-3, which took them at 22:02:21 from chaos-w2-1, frozen 22:02:06 for 18 s,
-// and kept them to the end) wrote those three partials with no records, 0.45 s after its other
-// partitions' partials of the window, and the group committed past the records. Not diagnosed
-// yet: the zombie's part (chaos-w2-1 resumed at 22:02:24 and lost 0-3 at once) is suspected,
-// not shown. Unskip to reproduce (about 3 minutes; a replay repeats the chaos, not necessarily
-// the failure).
-func TestChaosFreezeSeed3LosesOnTimeRecords(t *testing.T) {
-	t.Skip("defect: after a long freeze, seed 3 lost 324 on-time records (empty partials for window 22:02:30 of partitions 0-2); see the comment")
-	o := defaultOptions()
-	o.Trials, o.Seed, o.MaxDuplicated = 1, 3, maxDuplicated
-	o.Work, o.Out = keptOnFailure(t), ""
-	o.Weir = filepath.Join(o.Work, "weir")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := buildWeir(ctx, o.Weir); err != nil {
-		t.Fatal(err)
-	}
-	s, err := runTrials(ctx, o, os.Args[0], replayCommand([]string{"-seed", "3", "-trials", "1"}), testLog{t})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range s.Trials[0].Failures {
-		t.Errorf("seed 3: %s", f)
-	}
-}
