@@ -252,3 +252,22 @@ func TestAttribute(t *testing.T) {
 		t.Errorf("moved: kill %v, term %v; want [0] and [0 1]", kill.Moved, term.Moved)
 	}
 }
+
+// An incarnation frozen and later killed: the changes of owner after the kill are the kill's,
+// not the earlier freeze's (the latest event that stopped the previous owner).
+func TestAttributeFreezeThenKill(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	freeze := &eventRecord{event: event{Action: actFreeze, Slot: 1, For: 2 * time.Second}, Time: at(5), Worker: "w1"}
+	kill := &eventRecord{event: event{Action: actKill, Slot: 1}, Time: at(20), Worker: "w1"}
+	changes := []ownerChange{
+		{At: at(0), Partition: 0, To: "w1"},
+		{At: at(36), Partition: 0, From: "w1", To: "w2"}, // the kill's session expired
+	}
+	tl, c := newTally(), &counted{Cells: cellCounts{}}
+	tl.Cells[cell{0, at(30).Unix()}], c.Cells[cell{0, at(30).Unix()}] = 100, 104
+	attribute([]*eventRecord{freeze, kill}, changes, tl, c, nil)
+	if kill.Duplicated != 4 || freeze.Duplicated != 0 || len(freeze.Moved) != 0 {
+		t.Errorf("kill: duplicated %d; freeze: duplicated %d, moved %v; want 4, 0, none", kill.Duplicated, freeze.Duplicated, freeze.Moved)
+	}
+}

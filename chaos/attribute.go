@@ -46,8 +46,8 @@ type attribution struct {
 // attribute puts each change of owner down to an event, and each cell's difference down to a
 // change, filling the events' Moved, Lost and Duplicated.
 //
-// A change of owner is caused by the event that stopped its previous owner (kill or SIGTERM of
-// that incarnation), else (the partition left a live worker: a rebalance for a worker that
+// A change of owner is caused by the latest event that stopped its previous owner (kill,
+// SIGTERM or freeze of that incarnation), else (the partition left a live worker: a rebalance for a worker that
 // joined) by the latest event before it. A cell's records are first processed after its window
 // starts, and processed again only after the partition changed hands (or its worker
 // restarted), so a cell's difference is put down to the partition's first change of owner at
@@ -102,10 +102,15 @@ func attribute(evs []*eventRecord, changes []ownerChange, t *tally, c *counted, 
 // causeOf is the event a change of owner is put down to, or nil (the fleet's first assignment).
 func causeOf(evs []*eventRecord, ch ownerChange) *eventRecord {
 	if ch.From != "" {
+		// The latest: an incarnation may be frozen, then killed or stopped.
+		var stopped *eventRecord
 		for _, ev := range evs {
 			if ev.Worker == ch.From && ev.Action != actStart && ev.Skipped == "" && !ev.Time.After(ch.At) {
-				return ev
+				stopped = ev
 			}
+		}
+		if stopped != nil {
+			return stopped
 		}
 	}
 	var latest *eventRecord

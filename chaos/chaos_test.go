@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 }
 
 // The short chaos trial: kfake in its own process, three real worker processes and a fourth
-// coming and going, kill -9, SIGTERM and restarts while a producer writes for 45 s; then every
+// coming and going, kill -9, SIGTERM, restarts and two freezes (SIGSTOP, one short, one past
+// the session) while a producer writes for 45 s; then every
 // record is counted per (partition, window). No record may be lost; every record broken on
 // purpose must be a dead letter.
 func TestChaosShort(t *testing.T) {
@@ -110,7 +111,7 @@ func shortTrial(t *testing.T, o options) *trialResult {
 			kinds[causeName(e, o.Workers)] = true
 		}
 	}
-	for _, k := range []string{"kill -9", "SIGTERM", "restart", "extra worker starts"} {
+	for _, k := range []string{"kill -9", "SIGTERM", "restart", "extra worker starts", "short freeze", "long freeze"} {
 		if !kinds[k] {
 			t.Errorf("the trial had no %s: it tests less than it says (events %v)", k, kinds)
 		}

@@ -42,6 +42,9 @@ type workerProc struct {
 
 	mu     sync.Mutex
 	signal syscall.Signal // what the harness sent; 0 while it sent nothing
+	// frozen is true between a SIGSTOP and its SIGCONT. Neither is recorded in signal: a
+	// frozen worker that exits on its own is still an unexpected exit.
+	frozen bool
 }
 
 func newFleet(weir, config, dir, idVar string, env []string, drainBy time.Duration) (*fleet, error) {
@@ -134,8 +137,31 @@ func (f *fleet) term(slot int) (*workerProc, error) {
 	if p == nil {
 		return nil, fmt.Errorf("worker %d is not running", slot)
 	}
+	// A frozen worker would take the signal only when its freeze ends, and its drain could
+	// then outlast drainBy: the SIGTERM cuts the freeze short, as ECS stopping a throttled
+	// task does.
+	f.thaw(p)
 	p.send(syscall.SIGTERM)
 	return p, nil
+}
+
+// freeze stops p (SIGSTOP) until thaw.
+func (f *fleet) freeze(p *workerProc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+	_ = p.cmd.Process.Signal(syscall.SIGSTOP) // fails only once p has exited: nothing to freeze
+}
+
+// thaw continues p if it is frozen; it does nothing otherwise, so a freeze's own end and the
+// harness's thawing before a SIGTERM or the teardown may both come.
+func (f *fleet) thaw(p *workerProc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 // termResult is how a SIGTERMed worker went.
@@ -175,6 +201,7 @@ func (f *fleet) stopAll() []termResult {
 	f.mu.Unlock()
 	since := time.Now()
 	for _, p := range running {
+		f.thaw(p) // no worker stays stopped past a trial
 		p.send(syscall.SIGTERM)
 	}
 	rs := make([]termResult, len(running))

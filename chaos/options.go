@@ -45,6 +45,10 @@ type options struct {
 	// Merges is how many times a Kinesis trial merges two adjacent open shards while records
 	// flow, evenly spaced over the producer's run, between the splits.
 	Merges int `json:"merges,omitempty"`
+	// Freezes is how many workers a trial SIGSTOPs and later SIGCONTs (freeze.go),
+	// alternately for a short time (below IdleTimeout) and a long one (past the session or
+	// the lease), at seeded times.
+	Freezes int `json:"freezes"`
 
 	// DrainTimeout bounds the wait, after the producer stopped, for the group to commit every
 	// record.
@@ -83,6 +87,7 @@ func defaultOptions() options {
 		// enough for renewals every 2 s on a loaded machine.
 		LeaseDuration: 6 * time.Second,
 		DrainTimeout:  3 * time.Minute,
+		Freezes:       4,
 		MaxLost:       0, MaxDuplicated: -1,
 		Output: "dir", Work: "", Out: "out/chaos",
 	}
@@ -96,6 +101,7 @@ func shortOptions() options {
 	o.Undecodable = 0.002
 	o.First, o.MinGap, o.MaxGap = 5*time.Second, 5*time.Second, 7*time.Second
 	o.Window, o.IdleTimeout = 5*time.Second, 3*time.Second
+	o.Freezes = 2 // one short, one long
 	return o
 }
 
@@ -125,6 +131,7 @@ func (o *options) register(fl *flag.FlagSet) {
 	fl.DurationVar(&o.CommitInterval, "commit-interval", o.CommitInterval, "the workers' kafka.commit_interval or kinesis.checkpoint_interval (0: the worker's default); a longer one replays more after a kill")
 	fl.IntVar(&o.Merges, "merges", o.Merges, "Kinesis: two adjacent open shards (seeded) merged while records flow, evenly spaced over -produce, between the splits")
 	fl.IntVar(&o.Splits, "splits", o.Splits, "Kinesis: shards split while records flow, evenly spaced over -produce (a seeded open shard each, at the middle of its hash keys)")
+	fl.IntVar(&o.Freezes, "freezes", o.Freezes, "workers frozen (SIGSTOP, later SIGCONT) at seeded times, alternately short (below -idle-timeout) and long (past the session or lease); 0: none")
 	fl.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "the Kinesis workers' source.kinesis.lease_duration: how long a killed worker's shards wait for another owner")
 	fl.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "how long to wait, after the producer stopped, for the group to commit every record")
 	fl.Int64Var(&o.MaxLost, "max-lost", o.MaxLost, "fail a trial that lost more records (-1: report only)")
@@ -192,6 +199,9 @@ func (o *options) validate() error {
 	}
 	if o.Merges < 0 || (o.Merges > 0 && o.Source != "kinesis") {
 		bad("merges", "%d: a count, and only with -source kinesis", o.Merges)
+	}
+	if o.Freezes < 0 {
+		bad("freezes", "%d is negative", o.Freezes)
 	}
 	if o.CommitInterval < 0 {
 		bad("commit-interval", "%v is negative", o.CommitInterval)

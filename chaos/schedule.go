@@ -23,6 +23,9 @@ const (
 	// actMerge merges two adjacent shards of a Kinesis stream (-merges), not drawn by the
 	// schedule either.
 	actMerge action = "merge"
+	// actFreeze stops a worker with SIGSTOP and continues it with SIGCONT after the event's
+	// For (freeze.go); drawn apart from the schedule, as splits are.
+	actFreeze action = "freeze"
 )
 
 // event is one step of a trial's schedule.
@@ -33,6 +36,10 @@ type event struct {
 	// Slot is the worker: 1..workers are the fleet, workers+1 the extra one that comes and
 	// goes.
 	Slot int `json:"slot"`
+	// For is how long a freeze lasts; Long marks one meant to outlast the worker's session
+	// or lease (longFreeze), as opposed to a short one (shortFreeze).
+	For  time.Duration `json:"for,omitempty"`
+	Long bool          `json:"long,omitempty"`
 }
 
 // scheduleConfig bounds a schedule.
@@ -70,15 +77,15 @@ func newSchedule(seed uint64, c scheduleConfig) []event {
 		for s := 1; s <= extra; s++ {
 			switch {
 			case up[s] && running > 1 && s == extra:
-				choices = append(choices, choice{event{at, actKill, s}, "extra stop", 1},
-					choice{event{at, actTerm, s}, "extra stop", 1})
+				choices = append(choices, choice{event{At: at, Action: actKill, Slot: s}, "extra stop", 1},
+					choice{event{At: at, Action: actTerm, Slot: s}, "extra stop", 1})
 			case up[s] && running > 1:
-				choices = append(choices, choice{event{at, actKill, s}, "kill", 4},
-					choice{event{at, actTerm, s}, "term", 2})
+				choices = append(choices, choice{event{At: at, Action: actKill, Slot: s}, "kill", 4},
+					choice{event{At: at, Action: actTerm, Slot: s}, "term", 2})
 			case !up[s] && s == extra:
-				choices = append(choices, choice{event{at, actStart, s}, "extra start", 1})
+				choices = append(choices, choice{event{At: at, Action: actStart, Slot: s}, "extra start", 1})
 			case !up[s]:
-				choices = append(choices, choice{event{at, actStart, s}, "restart", 4})
+				choices = append(choices, choice{event{At: at, Action: actStart, Slot: s}, "restart", 4})
 			}
 		}
 		var fresh []choice

@@ -30,6 +30,7 @@ type totals struct {
 	Kills     int   `json:"kills"`
 	Terms     int   `json:"terms"`
 	Starts    int   `json:"starts"`
+	Freezes   int   `json:"freezes"`
 	Evictions int   `json:"evictions"`
 	// Lost is every record not accounted for (account.lost); LostOnTime the on-time ones.
 	Lost       int64 `json:"lost"`
@@ -77,6 +78,7 @@ func (s *summary) add(r *trialResult) {
 	t.Kills += r.Kills
 	t.Terms += r.Terms
 	t.Starts += r.Starts
+	t.Freezes += r.Freezes
 	t.Evictions += r.Evictions
 	t.Lost += a.lost()
 	t.LostOnTime += a.Lost
@@ -130,6 +132,10 @@ func causeName(e *eventRecord, workers int) string {
 		b.WriteString("shard merge")
 	case e.Slot == 0:
 		b.WriteString("stop of the fleet")
+	case e.Action == actFreeze && e.Long:
+		b.WriteString("long freeze")
+	case e.Action == actFreeze:
+		b.WriteString("short freeze")
 	case e.Action == actKill:
 		b.WriteString("kill -9")
 	case e.Action == actTerm:
@@ -139,7 +145,7 @@ func causeName(e *eventRecord, workers int) string {
 	default:
 		b.WriteString("restart")
 	}
-	if e.Slot > workers && e.Action != actStart {
+	if e.Slot > workers && e.Action != actStart && e.Action != actFreeze {
 		b.WriteString(" (extra worker)")
 	}
 	return b.String()
@@ -167,24 +173,24 @@ func (s *summary) markdown() string {
 	fmt.Fprintf(&b, "%s. Each trial: %d workers (+1 coming and going) on %s, %v of traffic at %d records/s "+
 		"in spells, %v windows, an event every %v–%v from %v.\n\n",
 		s.Machine, o.Workers, describeSource(o), o.Produce, o.Rate, o.Window, o.MinGap, o.MaxGap, o.First)
-	b.WriteString("| seed | records | kill -9 | SIGTERM | starts | evicted | lost | duplicated | dup/kill | dead letters counted twice | drain | verdict |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| seed | records | kill -9 | SIGTERM | starts | freezes | evicted | lost | duplicated | dup/kill | dead letters counted twice | drain | verdict |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range s.Trials {
 		a := r.Account
 		verdict := "ok"
 		if len(r.Failures) > 0 {
 			verdict = "FAILED"
 		}
-		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d (%.2f%%) | %s | %d | %v | %s |\n",
-			r.Seed, r.Records, r.Kills, r.Terms, r.Starts, r.Evictions, a.lost(), a.Duplicated,
+		fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d (%.2f%%) | %s | %d | %v | %s |\n",
+			r.Seed, r.Records, r.Kills, r.Terms, r.Starts, r.Freezes, r.Evictions, a.lost(), a.Duplicated,
 			pct(a.Duplicated, a.Produced), perKill(a.Duplicated, r.Kills), a.Undecodable.Duplicated, r.Drain.Took, verdict)
 	}
-	fmt.Fprintf(&b, "\n**Totals**: %d records (%d on time), %d kill -9, %d SIGTERM, %d starts, %d evictions; "+
+	fmt.Fprintf(&b, "\n**Totals**: %d records (%d on time), %d kill -9, %d SIGTERM, %d starts, %d freezes, %d evictions; "+
 		"**%d lost** (%d of them on time), **%d duplicated** (%.2f%% of the on-time records, **%s per kill -9**); "+
 		"dead letters: %d counted twice in the summaries, %d broken records without a dead-letter line, %d lines repeated; "+
 		"late %d (%d of them delivered after their window's end + the allowed lateness: the producer's delay, not lost); "+
 		"SIGTERMs escalated to SIGKILL %d, ended in an error %d.\n\n",
-		t.Records, t.Produced, t.Kills, t.Terms, t.Starts, t.Evictions, t.Lost, t.LostOnTime, t.Duplicated,
+		t.Records, t.Produced, t.Kills, t.Terms, t.Starts, t.Freezes, t.Evictions, t.Lost, t.LostOnTime, t.Duplicated,
 		100*t.DuplicatedShare, perKill(t.Duplicated, t.Kills), t.DeadLettersCountedTwice, t.LettersMissing,
 		t.LettersRepeated, t.Late, t.DeliveredLate, t.Escalated, t.TermErrors)
 	fmt.Fprintf(&b, "Handover (until every partition a stopped worker owned had a new owner): after kill -9 %s; after SIGTERM %s.\n\n",
@@ -210,6 +216,19 @@ func (s *summary) markdown() string {
 			if e.Action == actKill && e.Skipped == "" {
 				fmt.Fprintf(&b, "| %d | %v | %s | %v | %d | %s | %d | %d |\n", r.Seed, e.At.Round(100*time.Millisecond),
 					e.Worker, e.Owned, e.Evicted, handover(e), e.Lost, e.Duplicated)
+			}
+		}
+	}
+	if t.Freezes > 0 {
+		b.WriteString("\nPer freeze (SIGSTOP, then SIGCONT after the time it lasted; a long one outlasts the session or lease, " +
+			"and the worker resumes believing it owns what it owned):\n\n")
+		b.WriteString("| seed | at | worker | for | owned | partitions moved after | lost | duplicated |\n|---:|---:|---|---:|---|---:|---:|---:|\n")
+		for _, r := range s.Trials {
+			for _, e := range r.Events {
+				if e.Action == actFreeze && e.Skipped == "" {
+					fmt.Fprintf(&b, "| %d | %v | %s | %v | %v | %s | %d | %d |\n", r.Seed, e.At.Round(100*time.Millisecond),
+						e.Worker, e.For.Round(100*time.Millisecond), e.Owned, handover(e), e.Lost, e.Duplicated)
+				}
 			}
 		}
 	}

@@ -42,6 +42,7 @@ type trialResult struct {
 	Kills      int            `json:"kills"`
 	Terms      int            `json:"terms"`
 	Starts     int            `json:"starts"`
+	Freezes    int            `json:"freezes"` // SIGSTOP ... SIGCONT, short and long
 	Evictions  int            `json:"evictions"`
 	Events     []*eventRecord `json:"events"`
 	Account    account        `json:"account"`
@@ -133,6 +134,7 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 		MinGap: o.MinGap, MaxGap: o.MaxGap})
 	sched = withSplits(sched, o)
 	sched = withMerges(sched, o)
+	sched = withFreezes(sched, tr.seed, o)
 	for _, e := range sched {
 		if err := sleep(ctx, time.Until(t0.Add(e.At))); err != nil {
 			return nil, err
@@ -197,6 +199,8 @@ func (tr *trial) run(ctx context.Context) (*trialResult, error) {
 			res.Terms++
 		case e.Action == actStart:
 			res.Starts++
+		case e.Action == actFreeze:
+			res.Freezes++
 		}
 		res.Evictions += e.Evicted
 		if e.Term != nil && !e.Final {
@@ -286,6 +290,23 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 				}
 			})
 		}
+	case actFreeze:
+		p := r.fl.current(e.Slot)
+		if p == nil {
+			rec.Time, rec.Skipped = time.Now(), fmt.Sprintf("worker %d is not running", e.Slot)
+			break
+		}
+		rec.Worker, rec.Owned = p.clientID, r.own.owned(p.clientID)
+		rec.Time = time.Now()
+		r.fl.freeze(p)
+		rec.Detail = fmt.Sprintf("for %v", e.For.Round(100*time.Millisecond))
+		// The freeze ends after For, or sooner with the trial (bgCtx): never is a worker left
+		// stopped. A kill meanwhile ends it too (SIGKILL acts on a stopped process); a
+		// SIGTERM thaws first (fleet.term).
+		r.later(func(ctx context.Context) {
+			_ = sleep(ctx, e.For)
+			r.fl.thaw(p)
+		})
 	case actSplit, actMerge:
 		rec.Time = time.Now()
 		rs, ok := r.b.(resharder)

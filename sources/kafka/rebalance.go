@@ -135,10 +135,18 @@ func (s *Source) beginRevoke(revoked map[string][]int32, event string) []*owned 
 	return parts
 }
 
+// revokeAll revokes parts in the runtime, waiting for each until ctx ends. The runtime is
+// looked up apart from ctx: onLost passes a context already cancelled (no wait for
+// durability), and a lookup through it would give up at random, leaving the lost partitions'
+// runners in the runtime to write partials for partitions another worker owns and, should a
+// partition come back, to be handed back with their old open windows.
 func (s *Source) revokeAll(ctx context.Context, parts []*owned) {
-	rt := s.runtime(ctx)
-	if rt == nil {
-		return
+	var rt pipeline.Assigner
+	select {
+	case <-s.rtReady:
+		rt = s.rt
+	default:
+		return // no runtime attached: no runner to stop
 	}
 	done := make(chan struct{}, len(parts))
 	for _, o := range parts {
