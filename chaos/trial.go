@@ -269,7 +269,7 @@ type eventRunner struct {
 func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventRecord {
 	rec := &eventRecord{event: e, Final: final}
 	switch e.Action {
-	case actKill, actTerm:
+	case actKill, actTerm, actFreeze:
 		p := r.fl.current(e.Slot)
 		if p == nil {
 			rec.Time, rec.Skipped = time.Now(), fmt.Sprintf("worker %d is not running", e.Slot)
@@ -277,10 +277,11 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 		}
 		rec.Worker, rec.Owned = p.clientID, r.own.owned(p.clientID)
 		rec.Time = time.Now()
-		if e.Action == actKill {
+		switch e.Action {
+		case actKill:
 			_, _ = r.fl.kill(e.Slot)
 			r.later(func(ctx context.Context) { rec.Evicted = r.evictLater(ctx, rec.Worker) })
-		} else {
+		case actTerm:
 			_, _ = r.fl.term(e.Slot)
 			r.later(func(ctx context.Context) {
 				t := r.fl.waitTerm(p, rec.Time)
@@ -289,24 +290,17 @@ func (r *eventRunner) apply(ctx context.Context, e event, final bool) *eventReco
 					rec.Evicted = r.evictLater(ctx, rec.Worker)
 				}
 			})
+		case actFreeze:
+			r.fl.freeze(p)
+			rec.Detail = fmt.Sprintf("for %v", e.For.Round(100*time.Millisecond))
+			// The freeze ends after For, or sooner with the trial (bgCtx): never is a worker
+			// left stopped. A kill meanwhile ends it too (SIGKILL acts on a stopped process);
+			// a SIGTERM thaws first (fleet.term).
+			r.later(func(ctx context.Context) {
+				_ = sleep(ctx, e.For)
+				r.fl.thaw(p)
+			})
 		}
-	case actFreeze:
-		p := r.fl.current(e.Slot)
-		if p == nil {
-			rec.Time, rec.Skipped = time.Now(), fmt.Sprintf("worker %d is not running", e.Slot)
-			break
-		}
-		rec.Worker, rec.Owned = p.clientID, r.own.owned(p.clientID)
-		rec.Time = time.Now()
-		r.fl.freeze(p)
-		rec.Detail = fmt.Sprintf("for %v", e.For.Round(100*time.Millisecond))
-		// The freeze ends after For, or sooner with the trial (bgCtx): never is a worker left
-		// stopped. A kill meanwhile ends it too (SIGKILL acts on a stopped process); a
-		// SIGTERM thaws first (fleet.term).
-		r.later(func(ctx context.Context) {
-			_ = sleep(ctx, e.For)
-			r.fl.thaw(p)
-		})
 	case actSplit, actMerge:
 		rec.Time = time.Now()
 		rs, ok := r.b.(resharder)
