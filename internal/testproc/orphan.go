@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +100,7 @@ func (h *helperProc) stop() {
 func startHelper(t *testing.T, helper string) (h *helperProc, ok bool) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "TMPDIR="+helperTemp(t))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -143,6 +144,23 @@ func startHelper(t *testing.T, helper string) (h *helperProc, ok bool) {
 		t.Fatalf("helper %s started no server within 2 minutes", helper)
 		return nil, false
 	}
+}
+
+// helperTemp returns the helper's temporary directory. The helper is SIGKILLed, so its own
+// cleanups (t.TempDir's among them) never run: its temporary files go under this test's
+// directory, removed when this test ends, instead of being left in the machine's temporary
+// directory by every run. The directories are opened to every user (0755, as the machine's
+// temporary directory is), because a helper may run its server as another user (workerproc
+// runs the worker as the image's).
+func helperTemp(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && strings.HasPrefix(d, os.TempDir()+string(filepath.Separator)); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func listening(hostport string) bool {
