@@ -42,18 +42,16 @@ const (
 	// tripRate is the weight of the latest gap in the gaps' mean and variance once they are an
 	// EWMA; the first gaps are averaged plainly (the k-th at 1/k). At 1/(regularTrips+1) the
 	// average stays plain through the first gap judged against it and the next, then keeps that
-	// weight (about the last three trips, a few nights): how many trips make a schedule is said
+	// weight (about the last four trips, a few nights): how many trips make a schedule is said
 	// once, by regularTrips (bench/nab/DECISIONS.md 329).
 	tripRate = 1.0 / (regularTrips + 1)
 	// regularCV is the coefficient of variation of the gaps below which trips are regular, and
 	// the share of the mean gap within which a trip is on schedule: a clock gives 0, memoryless
 	// (Poisson) arrivals 1, and a half is halfway.
 	regularCV = 0.5
-	// regularTrips is how many trips must have been seen before their spacing says anything:
-	// two, one gap, so that a trip is on schedule when its gap agrees with the one before. Whoever
-	// watches a CPU that a cron job loaded at 03:10 on two nights a day apart knows the third
-	// night's load is the job (bench/nab/DECISIONS.md 326, 490); a gap that does not agree is news.
-	regularTrips = 2
+	// regularTrips is how many trips must have been seen before their spacing says anything
+	// (two gaps).
+	regularTrips = 3
 )
 
 // observe folds v (at now, Unix seconds) in, against centre c and spread w, and returns −ln of
