@@ -154,10 +154,15 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 	// nothing learns the lower report (young.go): ry is the residual's surprise against the
 	// young series' trend, read from the calibration before this point updates it.
 	young := !d.young.over && d.fc.young()
+	// Beyond its largest event the residual's curve prices a surprise at the ratio its own tail
+	// reached there once the series has settled (tailCurve.correctPast, bench/nab/DECISIONS.md
+	// 488): before that one report lifts the curve's upper levels to its rates' floor, which is no
+	// heavy tail measured.
+	settled := d.n > int64(d.p.memory/settleDiv)
 	var rs, ry float64
 	if young {
 		if f := d.young.observe(v, dev, d.fc.n); d.fc.n > minEvidence {
-			ry = d.resid.peek(math.Min(math.Abs(v-f)/dev, maxZ))
+			ry = d.resid.peek(math.Min(math.Abs(v-f)/dev, maxZ), settled)
 		}
 	} else if !d.young.over {
 		d.young.end()
@@ -168,7 +173,7 @@ func (d *Detector) observe(t time.Time, v float64, count bool) Result {
 		// hundreds of points.
 		zc := math.Min(z, maxZ)
 		d.last.begin(zc, dev, &d.resid.c)
-		rs = d.resid.observe(zc, slow, tail, decay)
+		rs = d.resid.observe(zc, slow, tail, decay, settled)
 		// The level's distance from the seasonal prediction is read only while an excursion is
 		// open, after the forecaster learned the point; its close as a lasting change un-counts
 		// the levels only the change reached (lasting.go). The point's own report is priced as

@@ -57,7 +57,12 @@
 // then, a pattern's report may be the stop's first word (detector.go).
 //
 // surprise.go turns each raw measure into a surprise under a normal approximation; tailCurve and
-// tailRate recalibrate it by the frequencies the series really produces. A lasting change of level
+// tailRate recalibrate it by the frequencies the series really produces. Beyond the largest
+// surprise a curve has seen its evidence ends; there the residual's curve of a settled series
+// (older than Memory/settleDiv points) rises at the ratio its own tail reached at that top, so a
+// heavy-tailed series (bursts of news, of retries) prices a burst a little past its largest as a
+// little rarer, not as the normal tail's astronomically rarer; every other curve, and a young
+// series' residual curve, rise there at the nominal one nat per nat. A lasting change of level
 // (a deploy that doubles traffic, a new tenant) is one occasion that the residual's tail curve
 // would learn as tens of points at surprises the series had never reached, discounting the new
 // regime's news for weeks; it is recognised after the fact, at the close of the excursion it

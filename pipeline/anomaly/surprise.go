@@ -96,8 +96,9 @@ type residualChannel struct {
 }
 
 // observe folds in the standardised residual z; tail and decay are the tail rates' EWMA rate
-// and −ln(1 − tail) (tailCurve.observe).
-func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
+// and −ln(1 − tail) (tailCurve.observe). settled says the series is old enough for the curve's
+// ratio at its top to price what lies beyond it (tailCurve.correctPast).
+func (e *residualChannel) observe(z, longRate, tail, decay float64, settled bool) float64 {
 	if e.s.n == 0 {
 		// The residual is standardised by the forecaster's own mean absolute deviation, so its
 		// baseline is known before any is seen: mean 1, and the spread of |x|/E|x| for a
@@ -107,7 +108,7 @@ func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 		e.s.n, e.s.mean, e.s.vari = residualPrior, 1, math.Pi/2-1
 	}
 	s := e.s.observe(z, longRate, 1)
-	out := e.c.correct(s)
+	out := e.c.correctPast(s, settled)
 	e.c.observe(s, true, tail, decay)
 	// No minEvidence check, unlike the novelty channel: the prior is worth residualPrior
 	// observations, more than minEvidence, so the baseline is trusted from the first residual.
@@ -116,13 +117,13 @@ func (e *residualChannel) observe(z, longRate, tail, decay float64) float64 {
 
 // peek returns the calibrated surprise observe would return for z, without learning it: the
 // baseline and the tail curve are only read (young.go).
-func (e *residualChannel) peek(z float64) float64 {
+func (e *residualChannel) peek(z float64, settled bool) float64 {
 	mean, vari := e.s.mean, e.s.vari
 	if e.s.n == 0 {
 		mean, vari = 1, math.Pi/2-1 // the prior observe starts from
 	}
 	sd := math.Max(math.Sqrt(vari), 1e-3)
-	return e.c.correct(upperTailSurprise((z - mean) / sd))
+	return e.c.correctPast(upperTailSurprise((z-mean)/sd), settled)
 }
 
 // noveltyChannel is the calibrated surprise of a novelty measure, smoothed over about ctxOrder

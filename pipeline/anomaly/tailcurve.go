@@ -10,7 +10,8 @@ import "math"
 // justifies, never more than nominal. The curve rises by at least tailMinSlope per nat so
 // that larger surprises still rank higher, and beyond the last level keeps that slope; beyond
 // the largest event it has seen (top) it rises at one nat per nat, since its evidence ends
-// there (correct).
+// there (correct), or, on a settled series' residual curve, at the ratio its tail reached
+// there (correctPast).
 //
 // It serves twice: on the residual channel, where every point is an event (the residuals'
 // real tail, which is heavier than the normal approximation on most series), and on the
@@ -53,13 +54,29 @@ var curveLevels = func() (l [numLevels]float64) {
 // the series reached top at the rate the curve says, and went s − top nats further, which it has
 // never done. Without this a curve flattened by one extreme event (a young series' first report)
 // would score a later excursion far larger than it below that first one (bench/nab/DECISIONS.md 247).
-func (c *tailCurve) correct(s float64) float64 {
+func (c *tailCurve) correct(s float64) float64 { return c.correctPast(s, false) }
+
+// correctPast is correct, or with own, beyond the largest event so far, a surprise rising at the
+// ratio the curve reached at its top, at(top)/top, instead of one nat per nat: a series whose
+// tail up to its largest event was heavier than nominal (bursts of news, of retries, of an
+// incident's errors) is taken to stay as heavy beyond it, so that a burst a little past its
+// largest is a little rarer, not the normal tail's hundreds of nats rarer. The ratio is 1 on a
+// curve still at its nominal rates (a series whose tail is nominal rises as under correct) and
+// never below tailMinSlope, so larger surprises still rank higher. The residual's curve takes it
+// once the series has settled (detector.go; bench/nab/DECISIONS.md 488): in a young series one
+// report lifts the upper levels to the rates' floor, which is no heavy tail measured, and 247's
+// reason holds there.
+func (c *tailCurve) correctPast(s float64, own bool) float64 {
 	if c.surprise[0] == 0 {
 		c.surprise = curveLevels // the nominal rates e^−L
 	}
 	y := c.at(s)
 	if s > c.top {
-		y = max(y, c.at(c.top)+s-c.top)
+		top, slope := c.at(c.top), 1.0
+		if own && c.top > 0 {
+			slope = max(tailMinSlope, top/c.top)
+		}
+		y = max(y, top+slope*(s-c.top))
 	}
 	return y
 }
