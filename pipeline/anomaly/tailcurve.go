@@ -72,11 +72,12 @@ func (c *tailCurve) correctPast(s float64, own bool) float64 {
 	}
 	y := c.at(s)
 	if s > c.top {
-		top, slope := c.at(c.top), 1.0
+		top := c.at(c.top)
 		if own && c.top > 0 {
-			slope = max(tailMinSlope, top/c.top)
+			y = max(y, top+max(tailMinSlope, top/c.top)*(s-c.top))
+		} else {
+			y = max(y, top+s-c.top) // in this order, correct's arithmetic to the bit since 247
 		}
-		y = max(y, top+slope*(s-c.top))
 	}
 	return y
 }
