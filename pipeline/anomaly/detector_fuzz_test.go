@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -17,13 +18,16 @@ import (
 //
 //   - no panic;
 //   - Score is finite and in [0, 1]; 0, with no report, while the detector is not warm; an
-//     alarm is a peak at or above AlarmScore;
+//     alarm is a peak at or above AlarmScore, and every such peak is an alarm;
+//   - a value that is NaN, infinite or beyond ±maxValue is no report and leaves the state (its
+//     snapshot) as it was;
 //   - Expected, Lower and Upper are finite and ordered, whatever the input (a value beyond
 //     ±maxValue is not learned);
 //   - a snapshot restored in the middle of the sequence gives the same next results, bit for
 //     bit, as the detector that was not snapshotted, and every snapshot a detector writes is
 //     one it reads back;
-//   - no point allocates.
+//   - no point allocates (a replay of the whole sequence, an allocation confirmed over
+//     replayOver replays).
 func FuzzDetector(f *testing.F) {
 	for _, seed := range hostileSeeds() {
 		f.Add(seed)
@@ -59,27 +63,56 @@ func FuzzDetector(f *testing.F) {
 			if op.snapshot {
 				restoreTwin(t, twin)
 			}
+			var before []byte
+			if !learnable(op.v) {
+				before = snapshotOf(t, d)
+			}
 			r, rt := op.observe(d), op.observe(twin)
 			if !sameResult(r, rt) {
 				t.Fatalf("point %d (%v, %v): restored detector gave %+v, the other %+v", i, op.t, op.v, rt, r)
 			}
 			checkResult(t, i, op, r, d.p.alarm)
+			if before != nil {
+				// A value the detector does not learn leaves its state as it was and is no
+				// report (doc.go).
+				if r.Score != 0 || r.Peak || r.Alarm || r.Reason != ReasonNone {
+					t.Fatalf("point %d (%v, %v): a value not learned, but %+v", i, op.t, op.v, r)
+				}
+				if !bytes.Equal(snapshotOf(t, d), before) {
+					t.Fatalf("point %d (%v, %v): a value not learned changed the state", i, op.t, op.v)
+				}
+			}
 		}
 		restoreTwin(t, twin) // the final state must be readable as well
 		if len(h.ops) > 0 {
 			// The whole sequence again on a fresh detector: not one allocation.
-			allocs := testing.AllocsPerRun(1, func() {
+			replay := func() {
 				*d = fresh
 				for _, op := range h.ops {
 					op.observe(d)
 				}
-			})
+			}
+			// AllocsPerRun counts the whole process's allocations (runtime.ReadMemStats), not the
+			// replay's: any other goroutine's allocation while it runs counts, and with one run a
+			// single one would fail the input. A replay is deterministic (Observe from the same
+			// state, the warm-up run having done any one-time work), so an allocation of Observe's
+			// recurs on every replay, and another goroutine's does not: a count is confirmed over
+			// replayOver replays, whose average, rounded down, is at least 1 when each replay
+			// allocates and 0 when fewer than replayOver stray allocations fall in the whole
+			// measurement.
+			allocs := testing.AllocsPerRun(1, replay)
 			if allocs != 0 {
-				t.Fatalf("%v allocations over %d points, want 0", allocs, len(h.ops))
+				allocs = testing.AllocsPerRun(replayOver, replay)
+			}
+			if allocs != 0 {
+				t.Fatalf("%v allocations a replay of %d points (over %d replays), want 0", allocs, len(h.ops), replayOver)
 			}
 		}
 	})
 }
+
+// replayOver is how many replays confirm an allocation FuzzDetector counted in one.
+const replayOver = 20
 
 // checkResult fails t when r breaks the detector's contract (doc.go).
 func checkResult(t *testing.T, i int, op hostileOp, r Result, alarm float64) {
@@ -90,12 +123,22 @@ func checkResult(t *testing.T, i int, op hostileOp, r Result, alarm float64) {
 	if !r.Warm && (r.Score != 0 || r.Peak || r.Alarm || r.Reason != ReasonNone) {
 		t.Fatalf("point %d (%v, %v): not warm, but %+v", i, op.t, op.v, r)
 	}
-	if r.Alarm && !(r.Peak && r.Score >= alarm) {
-		t.Fatalf("point %d (%v, %v): alarm without a peak at or above %v: %+v", i, op.t, op.v, alarm, r)
+	if r.Alarm != (r.Peak && r.Score >= alarm) {
+		t.Fatalf("point %d (%v, %v): an alarm is a peak at or above %v, and every such peak an alarm: %+v", i, op.t, op.v, alarm, r)
 	}
 	if !(finite(r.Expected, r.Lower, r.Upper) && r.Lower <= r.Expected && r.Expected <= r.Upper) {
 		t.Fatalf("point %d (%v, %v): band %v ≤ %v ≤ %v", i, op.t, op.v, r.Lower, r.Expected, r.Upper)
 	}
+}
+
+// snapshotOf returns d's snapshot, which must be written.
+func snapshotOf(t *testing.T, d *Detector) []byte {
+	t.Helper()
+	b, err := d.MarshalMsgpack()
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	return b
 }
 
 // restoreTwin replaces *d by the restore of its snapshot, which must succeed.
