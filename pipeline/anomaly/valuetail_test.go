@@ -3,7 +3,9 @@ package anomaly
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // nightly is a flat series with a one-point spike of 30 noise deviations at the same hour every
@@ -101,5 +103,51 @@ func TestValueTailBinOfAFarValue(t *testing.T) {
 		if got := vt.bin(c.v, c.c, c.w); got != c.want {
 			t.Errorf("bin(%g, %g, %g) = %d, want %d", c.v, c.c, c.w, got, c.want)
 		}
+	}
+}
+
+// tailBound feeds xs (a series about 100 of spread 1, at step from t0) to a value tail alone
+// and returns its bound at each point: +Inf where the point's trip is not on schedule. The
+// guard below reads the schedule's judgement itself: whether the detector then pages a spike
+// it does not bound depends on how often the series has reported spikes that large (the report
+// curve), which a series spiking once a day teaches to discount them, bound or not.
+func tailBound(xs []float64) []float64 {
+	var vt valueTail
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = vt.observe(x, 100, 100, 1, 1.0/6000, 0, float64(t0.Add(time.Duration(i)*step).Unix()))
+	}
+	return out
+}
+
+// TestTwoChanceTripsAreNoSchedule: two spikes to the same height about a day apart by chance
+// (gaps of 20 to 28 hours) and a third whose gap from the second differs from the first gap by
+// four to eight hours: whatever two trips are taken to say of a schedule, the third is hours off
+// it, and the value tail does not bound it (bench/synth's spikes: a coincidence of two trips must
+// not silence the third). It passes on main (three trips make a schedule); under round 130's 490
+// (a schedule from two trips, fenced at ½ of the mean gap) all 10 seeds are bounded
+// (bench/nab/DECISIONS.md, round 133).
+func TestTwoChanceTripsAreNoSchedule(t *testing.T) {
+	hour := pointsPerDay / 24
+	var bounded int
+	for seed := uint64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 4))
+		xs := series(7*pointsPerDay, seed, flat)
+		first := 2*pointsPerDay + rng.IntN(pointsPerDay)
+		gap := 20*hour + rng.IntN(8*hour+1)
+		off := 4*hour + rng.IntN(4*hour+1)
+		if rng.IntN(2) == 0 {
+			off = -off
+		}
+		at := []int{first, first + gap, first + 2*gap + off}
+		for _, i := range at {
+			xs[i] = 130
+		}
+		if b := tailBound(xs)[at[2]]; !math.IsInf(b, 1) {
+			bounded++
+		}
+	}
+	if bounded > 0 {
+		t.Errorf("a third spike hours off the gap of two chance spikes bounded as routine on %d of 10 seeds, want none", bounded)
 	}
 }
