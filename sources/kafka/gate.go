@@ -160,14 +160,14 @@ func (g *gate) budgetFreed() {
 	g.resume(pausedBudget)
 }
 
-// caughtUp tells the runner that the partition has nothing to read (an empty Batch), unless
-// batches wait here: then it is not caught up, whatever the offsets said a moment ago. A full
-// queue means the same, so the signal is not waited for.
-func (g *gate) caughtUp(p pipeline.Partition) {
+// caughtUp tells the runner that the partition had nothing to read as of at (an empty Batch),
+// unless batches wait here: then it is not caught up, whatever the offsets said a moment ago. A
+// full queue means the same, so the signal is not waited for.
+func (g *gate) caughtUp(p pipeline.Partition, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.pending) == 0 && !g.closed {
-		g.feed.TrySend(pipeline.Batch{Partition: p})
+		g.feed.TrySend(pipeline.Batch{Partition: p, CaughtUpAt: at})
 	}
 }
 
