@@ -18,6 +18,9 @@ import "time"
 
 // confirm takes the source's word that the partition had nothing waiting as of at (Unix ns).
 func (r *runner) confirm(at int64) {
+	if r.confirms && at > r.confirmedAt {
+		r.confirmGap = at - r.confirmedAt
+	}
 	r.confirms = true
 	r.confirmedAt = max(r.confirmedAt, at)
 }
@@ -33,11 +36,13 @@ func (r *runner) wallLimit(now int64) int64 {
 
 // checkConfirmed notes, on a tick, whether a quiet partition's source has stopped confirming
 // it: no confirmation for the idle timeout since the partition went quiet (or since the last
-// one). Its windows then wait at the last confirmation, and to a user the stream would look
-// merely quiet; weir_partitions_unconfirmed and a log line say it is stuck instead.
+// one), nor for two of the source's own intervals between confirmations, so that a source
+// confirming less often than the idle timeout is not taken for stuck between two of them. Its
+// windows then wait at the last confirmation, and to a user the stream would look merely
+// quiet; weir_partitions_unconfirmed and a log line say it is stuck instead.
 func (r *runner) checkConfirmed(now int64) {
 	idle := int64(r.rt.cfg.IdleTimeout)
-	stale := r.confirms && r.quiet && now-max(r.confirmedAt, r.idleSince+idle) >= idle
+	stale := r.confirms && r.quiet && now-max(r.confirmedAt, r.idleSince+idle) >= max(idle, 2*r.confirmGap)
 	if stale == r.unconfirmed {
 		return
 	}

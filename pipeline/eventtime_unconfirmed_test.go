@@ -138,3 +138,31 @@ func TestEventTimeUnconfirmedPartitionWaits(t *testing.T) {
 	s.passConfirmed(cfg.IdleTimeout)
 	s.finish()
 }
+
+// A source that confirms less often than the idle timeout (here every 25 s, the idle timeout
+// 10 s) is not taken for stuck between two confirmations: the gauge waits for two of its own
+// intervals.
+func TestEventTimeSlowConfirmationsAreNotStuck(t *testing.T) {
+	s, cfg := liveStream(t, 1, nil)
+	every := 25 * time.Second
+	if every < 2*cfg.IdleTimeout {
+		t.Fatalf("the confirmations every %v are not slower than twice the idle timeout %v", every, cfg.IdleTimeout)
+	}
+	s.confirm() // the runner learns the source's interval from two confirmations
+	s.pass(every)
+	s.confirm()
+	last := s.clock.Now()
+	s.burst(noSkew)
+	for step := time.Duration(0); step < 5*time.Minute; step += time.Second {
+		if now := s.clock.advance(time.Second); now.Sub(last) >= every {
+			s.confirm()
+			last = now
+		}
+		s.look()
+		if n := unconfirmed(t, s); n != 0 {
+			t.Fatalf("weir_partitions_unconfirmed is %v %v into confirmations every %v", n, step, every)
+		}
+	}
+	s.passConfirmed(time.Second)
+	s.finish()
+}

@@ -77,6 +77,8 @@ type runner struct {
 	// The wall clock moves a quiet partition's watermark no further (caughtup.go).
 	confirms    bool
 	confirmedAt int64
+	// confirmGap is the time between the last two confirmations: the source's own interval.
+	confirmGap int64
 	// unconfirmed: quiet, and the source has not confirmed it for the idle timeout
 	// (weir_partitions_unconfirmed).
 	unconfirmed bool
