@@ -40,8 +40,8 @@ import "time"
 //     last confirmation. A source whose fetches stop answering stops confirming: the
 //     partition's windows wait, as a lagging partition's do, what reached the broker meanwhile
 //     is on time when read, and weir_partitions_unconfirmed counts it once it has gone the
-//     idle timeout quiet and unconfirmed. A source that never confirms keeps its claim until
-//     its next batch. A quiet partition is never given an invented event time; rule 5 moves
+//     idle timeout (and two of the source's intervals) quiet and unconfirmed. A source that
+//     never confirms keeps its claim until its next batch. A quiet partition is never given an invented event time; rule 5 moves
 //     its watermark instead. A partition starved by backpressure is behind, never quiet.
 //
 //  5. Wall clock. A quiet partition's watermark also advances with the wall clock, anchored at

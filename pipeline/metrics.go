@@ -86,7 +86,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		unconfirmed: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "weir_partitions_unconfirmed",
-			Help: "Partitions caught up and quiet whose source has stopped confirming that nothing waits (a fetch that hangs, a broker out of reach) for the idle timeout: their windows wait, as a lagging partition's do.",
+			Help: "Partitions caught up and quiet whose source has stopped confirming that nothing waits (a fetch that hangs, a broker out of reach) for the idle timeout and two of its confirmation intervals: their windows wait, as a lagging partition's do.",
 		}),
 		stageRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weir_stage_time_ratio",
