@@ -80,15 +80,14 @@ func (s *Source) caughtUp(ctx context.Context, adm *kadm.Client, parts []tp) ([]
 	return out, nil
 }
 
-// sendCaughtUp tells the runners of parts they were caught up as of at. A partition nothing was
-// dispatched from yet starts reading at from: confirmCaughtUp compares the end offsets with it.
+// sendCaughtUp tells the runners of parts they were caught up as of at, reading from their
+// start offsets on (confirmCaughtUp compares the end offsets with those until records come).
 func (s *Source) sendCaughtUp(parts []startAt, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range parts {
 		if o, ok := s.owned[p.tp]; ok && !o.revoking {
-			o.next.CompareAndSwap(0, p.from)
-			o.gate.caughtUp(o.part, at)
+			o.gate.caughtUp(o.part, at, p.from)
 		}
 	}
 }
@@ -101,8 +100,8 @@ func (s *Source) sendCaughtUp(parts []startAt, at time.Time) {
 const caughtUpEvery = time.Second
 
 // confirmCaughtUp confirms, every interval until ctx ends, the owned partitions whose end
-// offset is no further than the next offset the source would read: every record that was on
-// the broker when the end offsets were asked for has been handed to the runner. Kafka sends
+// offset is no further than what their runners' feeds have taken: every record that was on the
+// broker when the end offsets were asked for is queued before the confirmation (gate.confirm). Kafka sends
 // nothing for a partition with nothing new, so without this the runner could not tell a quiet
 // partition from one whose fetches stopped answering (a broker that takes the connection and
 // does not answer, a network partition to the leader, a client stuck on a moved leader): its
@@ -130,9 +129,8 @@ func (s *Source) confirmCaughtUp(ctx context.Context, every time.Duration) {
 		}
 		s.mu.Lock()
 		for key, o := range s.owned {
-			e, ok := ends.Lookup(key.topic, key.partition)
-			if ok && e.Err == nil && !o.revoking && e.Offset <= o.next.Load() {
-				o.gate.caughtUp(o.part, at)
+			if e, ok := ends.Lookup(key.topic, key.partition); ok && e.Err == nil && !o.revoking {
+				o.gate.confirm(o.part, at, e.Offset)
 			}
 		}
 		s.mu.Unlock()
