@@ -60,7 +60,10 @@ type WindowConfig struct {
 	// of the others. It is never given another partition's event time. A partition starved by
 	// backpressure is never quiet, and after the worker stalled (did not run for longer than
 	// AllowedLateness: a frozen or throttled process) the timeout counts again from when it
-	// resumed, so the records that reached the broker meanwhile are read first. Default 10s.
+	// resumed, so the records that reached the broker meanwhile are read first. The Kafka and
+	// Kinesis sources confirm a caught-up partition as of a time, again and again, and the wall
+	// clock takes it no further than that: a partition whose fetches hang (and whose windows
+	// therefore wait) counts in weir_partitions_unconfirmed. Default 10s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxPendingWindows bounds how many closed windows a partition may have waiting for their
 	// partials to be durable; a partition that reaches it stops consuming (backpressure).

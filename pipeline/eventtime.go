@@ -31,20 +31,32 @@ import "time"
 //     longer than the allowed lateness and two ticks (a frozen or starved process: SIGSTOP, a
 //     suspended host, a throttled container), the idle timeout counts again from the stall's
 //     end, because the last "caught up" was said before the records that reached the broker
-//     meanwhile. (A fetch that hangs while the worker runs is no stall: the source's last
-//     "caught up" stands.) It is never given an invented event time; rule 5 moves its
-//     watermark instead. A partition starved by backpressure is behind, never quiet.
+//     meanwhile. A fetch that hangs while the worker runs (a broker that does not answer, a
+//     network partition to the leader, GetRecords throttled or timing out) is no stall; for
+//     it, "caught up" is a claim with a time (caughtup.go): a source that can confirm it says
+//     as of when (Batch.CaughtUpAt: Kafka from end offsets no further than what it has read,
+//     every second; Kinesis on every empty GetRecords at MillisBehindLatest 0), again while
+//     the partition stays caught up, and rule 5 takes a quiet partition no further than its
+//     last confirmation. A source whose fetches stop answering stops confirming: the
+//     partition's windows wait, as a lagging partition's do, what reached the broker meanwhile
+//     is on time when read, and weir_partitions_unconfirmed counts it once it has gone the
+//     idle timeout (and two of the source's intervals) quiet and unconfirmed. A source that
+//     never confirms keeps its claim until its next batch. A quiet partition is never given an invented event time; rule 5 moves
+//     its watermark instead. A partition starved by backpressure is behind, never quiet.
 //
 //  5. Wall clock. A quiet partition's watermark also advances with the wall clock, anchored at
 //     its newest event time and the wall time that event was first seen:
 //
-//     watermark = max(watermark, min(newest + (now − seenAt), now) − allowed_lateness)
+//     watermark = max(watermark, min(newest + (now − seenAt), limit) − allowed_lateness)
 //
-//     (a partition that has read no on-time record since it started uses now − allowed
+//     where limit is now, or for a source that confirms (rule 4) its last confirmation (a
+//     partition that has read no on-time record since it started uses limit − allowed
 //     lateness). So when every partition is quiet, each open window still closes, once window
 //     end + allowed lateness has passed on the wall clock measured from when the newest event
-//     was seen. The anchor is fixed (never compounding) and the result is capped at now (never
-//     ahead of the wall clock); a partition whose events run ahead of the clock waits for it.
+//     was seen (and the source has confirmed the partition caught up since). The anchor is
+//     fixed (never compounding) and the result is capped at limit (never ahead of the wall
+//     clock, nor of what the source has confirmed); a partition whose events run ahead of the
+//     clock waits for it.
 //     A stall shorter than the allowed lateness needs no rule: the watermark stays below
 //     now − allowed lateness, so what reached the broker during it is on time when read.
 //
@@ -100,14 +112,15 @@ func (c *eventClock) observe(t, now int64) {
 	}
 }
 
-// passWallTime applies rule 5 at wall time now, for a quiet partition. A partition that has
-// read no on-time record (a new one, or one restored from a checkpoint) has no anchor, and
-// follows the wall clock itself: its open windows close, and it writes empty partials, as a
-// partition that has passed them.
-func (c *eventClock) passWallTime(now int64) {
-	t := now
+// passWallTime applies rule 5 at wall time now, for a quiet partition, going no further than
+// limit: now, or the time the source last confirmed the partition caught up (caughtup.go). A
+// partition that has read no on-time record (a new one, or one restored from a checkpoint) has
+// no anchor, and follows the wall clock itself: its open windows close, and it writes empty
+// partials, as a partition that has passed them.
+func (c *eventClock) passWallTime(now, limit int64) {
+	t := limit
 	if c.newest != minTime {
-		t = min(c.newest+max(now-c.seenAt, 0), now)
+		t = min(c.newest+max(now-c.seenAt, 0), limit)
 	}
 	if wm := t - c.lateness; wm > c.watermark {
 		c.watermark = wm

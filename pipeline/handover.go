@@ -173,4 +173,5 @@ func (r *runner) finish() {
 	r.abandonOpen()
 	close(r.writer.queue)
 	r.rt.metrics.RetireStageClock("runner", r.clock)
+	r.forgetConfirmed()
 }

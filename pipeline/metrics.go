@@ -22,6 +22,7 @@ type Metrics struct {
 	sinkSeconds  *prometheus.HistogramVec
 	partitions   prometheus.Gauge
 	pending      prometheus.Gauge
+	unconfirmed  prometheus.Gauge
 	stageRate    *prometheus.GaugeVec
 	stages       *stageCollector
 }
@@ -83,6 +84,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "weir_pending_partials",
 			Help: "Partials closed and queued for their partition's writer, not yet durable.",
 		}),
+		unconfirmed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "weir_partitions_unconfirmed",
+			Help: "Partitions caught up and quiet whose source has stopped confirming that nothing waits (a fetch that hangs, a broker out of reach) for the idle timeout and two of its confirmation intervals: their windows wait, as a lagging partition's do.",
+		}),
 		stageRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weir_stage_time_ratio",
 			Help: "Share of the last second a stage's typical goroutine spent in each state (busy, idle, backpressured); the three add up to 1. Times 1000 it is Flink's busy/idle/backPressuredTimeMsPerSecond.",
@@ -90,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.stages = newStageCollector()
 	reg.MustRegister(m.records, m.bytes, m.late, m.deadLetters, m.lateAcks, m.heldBack, m.replayed, m.partials,
-		m.partialDelay, m.sinkErrors, m.sinkSeconds, m.partitions, m.pending, m.stageRate, m.stages)
+		m.partialDelay, m.sinkErrors, m.sinkSeconds, m.partitions, m.pending, m.unconfirmed, m.stageRate, m.stages)
 	return m
 }
 

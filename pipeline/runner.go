@@ -72,6 +72,16 @@ type runner struct {
 	behind bool
 	// quiet: caught up, and no on-time record for the idle timeout (rule 4); set on ticks.
 	quiet bool
+	// confirms: the source has confirmed the partition caught up with a time (Batch.CaughtUpAt),
+	// and does so again while it stays caught up; confirmedAt is the latest such time (Unix ns).
+	// The wall clock moves a quiet partition's watermark no further (caughtup.go).
+	confirms    bool
+	confirmedAt int64
+	// confirmGap is the time between the last two confirmations: the source's own interval.
+	confirmGap int64
+	// unconfirmed: quiet, and the source has not confirmed it for the idle timeout
+	// (weir_partitions_unconfirmed).
+	unconfirmed bool
 	// ended: the source said the partition ended (Batch.End); nothing more is read.
 	ended bool
 
@@ -161,6 +171,9 @@ func (r *runner) process(b Batch) bool {
 		return true // the source sends nothing after the end; if it did, it is not read
 	}
 	r.setBehind(b.More)
+	if !b.More && !b.CaughtUpAt.IsZero() {
+		r.confirm(b.CaughtUpAt.UnixNano())
+	}
 	if len(b.Records) == 0 {
 		if b.End {
 			return r.end()
@@ -359,8 +372,9 @@ func (r *runner) onTick(now time.Time) bool {
 	} else {
 		r.quiet = !r.behind && ns-r.idleSince >= int64(cfg.IdleTimeout)
 		if r.quiet {
-			r.et.passWallTime(ns)
+			r.et.passWallTime(ns, r.wallLimit(ns))
 		}
+		r.checkConfirmed(ns)
 	}
 	if !r.carry.counts.empty() && ns-r.carry.since >= int64(cfg.IdleTimeout) {
 		r.rt.alarm.unplaced(r.p, &r.carry.counts)

@@ -36,8 +36,8 @@ import (
 //
 // A partition is fetched again when no reason is left. Concurrency: the poll loop calls hand and
 // retry; the group callbacks close; the source's budget and caught-up checks the rest. mu guards
-// pending, paused and closed, and is taken after Source.mu, never before; it is not held while
-// hand waits for a runner.
+// pending, paused, closed and handed, and is taken after Source.mu, never before; it is not held
+// while hand waits for a runner.
 type gate struct {
 	key  tp
 	feed *pipeline.Feed
@@ -50,6 +50,9 @@ type gate struct {
 	pending []pipeline.Batch // fetched, refused by the runner; the partition is paused meanwhile
 	paused  pauseReason      // why fetching is paused; resumed when no reason is left
 	closed  bool             // revoked or lost: nothing is handed over any more
+	// handed is the offset after the last record the runner's feed has taken, or where reading
+	// starts (markCaughtUp): a confirmation queued behind them says nothing below it waits.
+	handed int64
 }
 
 // pendingRecheck is how often a poll loop with batches waiting in gates wakes up to offer them
@@ -92,6 +95,7 @@ func (g *gate) hand(ctx context.Context, b pipeline.Batch, wait time.Duration) (
 	if !queued && g.feed.SendWhileBusy(ctx, b, wait) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.took(b)
 		return !g.closed && g.holdBack()
 	}
 	g.mu.Lock()
@@ -117,6 +121,7 @@ func (g *gate) retry() bool {
 		return false
 	}
 	for len(g.pending) > 0 && g.feed.TrySend(g.pending[0]) {
+		g.took(g.pending[0])
 		g.pending[0] = pipeline.Batch{}
 		g.pending = g.pending[1:]
 	}
@@ -160,14 +165,35 @@ func (g *gate) budgetFreed() {
 	g.resume(pausedBudget)
 }
 
-// caughtUp tells the runner that the partition has nothing to read (an empty Batch), unless
-// batches wait here: then it is not caught up, whatever the offsets said a moment ago. A full
-// queue means the same, so the signal is not waited for.
-func (g *gate) caughtUp(p pipeline.Partition) {
+// took notes that the runner's feed has taken b. g.mu is held.
+func (g *gate) took(b pipeline.Batch) {
+	if n := len(b.Records); n > 0 {
+		g.handed = max(g.handed, b.Records[n-1].Position.Offset+1)
+	}
+}
+
+// caughtUp tells the runner that the partition, read from offset from on, had nothing to read
+// as of at (an empty Batch), as the check at assignment found: see confirm.
+func (g *gate) caughtUp(p pipeline.Partition, at time.Time, from int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.pending) == 0 && !g.closed {
-		g.feed.TrySend(pipeline.Batch{Partition: p})
+	g.handed = max(g.handed, from)
+	g.confirmLocked(p, at, from)
+}
+
+// confirm tells the runner that the partition had nothing more to read as of at, when the end
+// offset then was end (an empty Batch), if its feed has taken every record below end: not while
+// batches wait here, nor while hand offers one (the confirmation would overtake it), whatever
+// the offsets said a moment ago. A full queue means the same, so the signal is not waited for.
+func (g *gate) confirm(p pipeline.Partition, at time.Time, end int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.confirmLocked(p, at, end)
+}
+
+func (g *gate) confirmLocked(p pipeline.Partition, at time.Time, end int64) {
+	if len(g.pending) == 0 && !g.closed && end <= g.handed {
+		g.feed.TrySend(pipeline.Batch{Partition: p, CaughtUpAt: at})
 	}
 }
 

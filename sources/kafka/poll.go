@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"sync"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -36,13 +37,13 @@ func (s *Source) Run(ctx context.Context, rt pipeline.Assigner) error {
 		defer close(s.commitsDone)
 		s.commits.run(cctx, s.cfg.CommitInterval)
 	}()
-	tctx, stopTrims := context.WithCancel(ctx)
-	trimsDone := make(chan struct{})
-	go func() {
-		defer close(trimsDone)
-		s.trimPoolsEvery(tctx, poolTrimEvery)
-	}()
-	defer func() { stopTrims(); <-trimsDone }()
+	// Beside the poll loop, which blocks while nothing arrives: the pools' trims, and the
+	// confirmations that caught-up partitions still are (caughtup.go).
+	bctx, stopBeside := context.WithCancel(ctx)
+	var beside sync.WaitGroup
+	beside.Go(func() { s.trimPoolsEvery(bctx, poolTrimEvery) })
+	beside.Go(func() { s.confirmCaughtUp(bctx, caughtUpEvery) })
+	defer func() { stopBeside(); beside.Wait() }()
 	for {
 		if ctx.Err() != nil || !s.underBudget(ctx) {
 			return nil

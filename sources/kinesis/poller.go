@@ -17,6 +17,9 @@ import (
 type fetch struct {
 	records      []types.Record
 	millisBehind int64
+	// at is when the call was sent: at millisBehind 0, every record that reached the shard
+	// before it is in this fetch or an earlier one (Batch.CaughtUpAt).
+	at time.Time
 	// end says the shard is closed and these were its last records.
 	end bool
 }
@@ -64,6 +67,7 @@ func (p *poller) next(ctx context.Context) (fetch, error) {
 				continue
 			}
 		}
+		at := time.Now()
 		out, err := p.s.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: p.iter, Limit: aws.Int32(p.s.cfg.Limit)})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -81,7 +85,7 @@ func (p *poller) next(ctx context.Context) (fetch, error) {
 		p.s.m.getRecords.Inc()
 		stamp(&p.s.ready.read)
 		p.backoff = 0
-		f := fetch{records: out.Records, end: out.NextShardIterator == nil}
+		f := fetch{records: out.Records, at: at, end: out.NextShardIterator == nil}
 		if out.MillisBehindLatest != nil {
 			f.millisBehind = *out.MillisBehindLatest
 		}

@@ -71,10 +71,9 @@ type shardReader struct {
 	poll *poller
 	deag deaggregator
 
-	offset       int64 // the next record's Position.Offset (an ordinal per lease)
-	last         pipeline.Position
-	fed          bool // at least one record was fed under this lease
-	sentCaughtUp bool // the last batch sent was the empty "caught up" one
+	offset int64 // the next record's Position.Offset (an ordinal per lease)
+	last   pipeline.Position
+	fed    bool // at least one record was fed under this lease
 	// skipSeq/skipSub: the checkpoint this lease resumed from; records at or before it are
 	// already durable (the iterator starts AT the checkpointed sequence number).
 	skipSeq string
@@ -96,20 +95,21 @@ func (r *shardReader) run(ctx context.Context) bool {
 		b := r.batch(f)
 		switch {
 		case len(b.Records) > 0:
-			r.sentCaughtUp = false
 			if err := r.feed.Send(ctx, b); err != nil {
 				b.Done()
 				r.s.m.discarded.WithLabelValues("stopping").Add(float64(len(b.Records)))
 				return false
 			}
 			r.last, r.fed = b.Records[len(b.Records)-1].Position, true
-		case f.millisBehind == 0 && !r.sentCaughtUp:
+		case f.millisBehind == 0:
 			// Caught up and nothing new: tell the runner, so the partition can go idle instead
-			// of holding back every window.
-			if err := r.feed.Send(ctx, pipeline.Batch{Partition: r.h.part}); err != nil {
+			// of holding back every window, and again on every such fetch, so it knows the
+			// claim is current: one that stops coming (GetRecords failing, throttled or not
+			// answering) stops the wall clock closing the shard's windows over records that
+			// reach it meanwhile (rule 4 of pipeline/eventtime.go).
+			if err := r.feed.Send(ctx, b); err != nil {
 				return false
 			}
-			r.sentCaughtUp = true
 		}
 		if f.end {
 			return true
@@ -121,6 +121,9 @@ func (r *shardReader) run(ctx context.Context) bool {
 // budget (released by Done, when the runner has folded the records in).
 func (r *shardReader) batch(f fetch) pipeline.Batch {
 	b := pipeline.Batch{Partition: r.h.part, More: f.millisBehind > 0}
+	if !b.More {
+		b.CaughtUpAt = f.at
+	}
 	if len(f.records) == 0 {
 		return b
 	}
