@@ -99,6 +99,14 @@ func (s *Source) sendCaughtUp(parts []startAt, at time.Time) {
 // windows close behind the wall clock beyond the idle timeout and the allowed lateness.
 const caughtUpEvery = time.Second
 
+// confirmTimeout bounds one confirmation's ListOffsets. It is longer than caughtUpEvery on
+// purpose: a confirmation is as of when its request was sent, so a slow answer (a loaded
+// cluster answering ListOffsets in more than a second) is still a confirmation, only a later
+// one, while a timeout of the interval itself would refuse every answer slower than it and keep
+// every quiet partition's windows waiting for as long as the brokers stay that slow. Ticks that
+// fall while a request is out are dropped (time.Ticker).
+const confirmTimeout = 10 * time.Second
+
 // confirmCaughtUp confirms, every interval until ctx ends, the owned partitions whose end
 // offset is no further than what their runners' feeds have taken: every record that was on the
 // broker when the end offsets were asked for is queued before the confirmation (gate.confirm). Kafka sends
@@ -121,7 +129,7 @@ func (s *Source) confirmCaughtUp(ctx context.Context, every time.Duration) {
 			return
 		}
 		at := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, every)
+		rctx, cancel := context.WithTimeout(ctx, confirmTimeout)
 		ends, err := adm.ListEndOffsets(rctx, s.cfg.Topics...)
 		cancel()
 		if err != nil {

@@ -147,3 +147,34 @@ func TestFetchThatHangsMakesNothingLate(t *testing.T) {
 	}
 	w.Stop(t)
 }
+
+// A cluster that answers ListOffsets more slowly than the source confirms (1.5 s against its
+// second): each confirmation comes late, as of when it was asked for, but it comes, and a quiet
+// partition's windows still close. With the request's timeout at the interval itself every
+// answer was refused and the windows waited for as long as the brokers stayed that slow.
+func TestSlowEndOffsetsStillConfirm(t *testing.T) {
+	c := newCluster(t, 1)
+	c.ControlKey(int16(kmsg.ListOffsets), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { time.Sleep(1500 * time.Millisecond) })
+		return nil, nil, false
+	})
+	st := newStore()
+	w := startWorker(t, c.ListenAddrs(), "slow-end-offsets", st, workerOpts{})
+	stop := liveProducer(t, c.ListenAddrs(), 50*time.Millisecond)
+	time.Sleep(2 * time.Second)
+	sent := stop()
+	stopped := time.Now()
+	waitUntil(t, 30*time.Second, "every record counted or dead-lettered", func() bool {
+		return st.Distinct()+st.DeadLetters() >= len(sent)
+	}, w)
+	// The last window's end, the idle timeout and a slow confirmation or two after the producer
+	// stopped, with room for a loaded machine.
+	if closed := time.Since(stopped); closed > 12*time.Second {
+		t.Errorf("the last window closed %v after the producer stopped", closed)
+	}
+	if late := metrictest.Sum(t, w.Reg, "weir_late_records_total", nil); late != 0 {
+		t.Errorf("%v records late", late)
+	}
+	w.Stop(t)
+}
