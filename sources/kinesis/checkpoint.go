@@ -254,6 +254,9 @@ func (s *Source) forget(h *held) {
 		delete(s.held, h.shard)
 		s.m.leasesHeld.Set(float64(len(s.held)))
 		s.m.forgetShard(h.shard)
+		if s.lagTracker != nil {
+			s.lagTracker.Forget(h.part)
+		}
 	}
 }
 
