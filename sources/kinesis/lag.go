@@ -13,6 +13,11 @@ import (
 // offset, so there is no record lag: the time lag is the measure), lag.Unknown for a shard
 // whose first GetRecords has not answered yet (not 0: that is a caught-up shard's reading), and
 // Forget for the shards no longer held, so their series never outlive the lease.
+//
+// The samples' positions are the lease's ordinals (pipeline.Position.Offset, from 0 at the
+// take): Processed the next record to hand to the runner, Committed the one after the commit
+// candidate (Unknown before the first). Without them every shard behind for a whole lag window
+// looked as if nothing moved, and a shard catching up read as STALL.
 type LagSampler struct {
 	s       *Source
 	tr      *lag.Tracker
@@ -73,8 +78,12 @@ func (l *LagSampler) Sample() {
 		if !ok {
 			ms = lag.Unknown
 		}
+		committed := lag.Unknown
+		if c, ok := h.candidate(); ok {
+			committed = c.Position.Offset + 1 // a resume point is at -1: nothing of this lease
+		}
 		l.tracked[id] = h.part
-		l.tr.Observe(h.part, lag.Sample{Time: now, End: lag.Unknown, Committed: lag.Unknown,
-			Start: lag.Unknown, Processed: lag.Unknown, MillisBehind: ms})
+		l.tr.Observe(h.part, lag.Sample{Time: now, End: lag.Unknown, Committed: committed,
+			Start: 0, Processed: h.next.Load(), MillisBehind: ms})
 	}
 }

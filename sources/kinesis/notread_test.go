@@ -99,6 +99,11 @@ func TestShardNotReadYetIsNotCaughtUp(t *testing.T) {
 	if d, known := w.src.Lag(); !known || d < 0 {
 		t.Errorf("Lag %v, known %v, after the first read: want a reading", d, known)
 	}
+	// The samples carry the lease's processed position: the records handed over show as a rate.
+	waitUntil(t, 30*time.Second, "the backlog's records in the tracker's rate", func() bool {
+		sampler.Sample()
+		return tr.Snapshot(time.Now()).Partitions[0].Rate > 0
+	}, w)
 
 	// Released at the stop: no longer tracked, without waiting for a sampling round.
 	w.Stop(t)

@@ -103,6 +103,7 @@ func (r *shardReader) run(ctx context.Context) bool {
 				return false
 			}
 			r.last, r.fed = b.Records[len(b.Records)-1].Position, true
+			r.h.next.Store(r.offset)
 		case f.millisBehind == 0 && !r.sentCaughtUp:
 			// Caught up and nothing new: tell the runner, so the partition can go idle instead
 			// of holding back every window.
