@@ -102,8 +102,8 @@ func (r *shardReader) run(ctx context.Context) bool {
 				r.s.m.discarded.WithLabelValues("stopping").Add(float64(len(b.Records)))
 				return false
 			}
-			r.last, r.fed = b.Records[len(b.Records)-1].Position, true
 			r.h.next.Store(r.offset)
+			r.last, r.fed = b.Records[len(b.Records)-1].Position, true
 		case f.millisBehind == 0 && !r.sentCaughtUp:
 			// Caught up and nothing new: tell the runner, so the partition can go idle instead
 			// of holding back every window.
