@@ -16,9 +16,12 @@ const (
 	MetricSecondsMax      = "LagSecondsMax"
 	MetricDrainSecondsMax = "LagDrainSecondsMax"
 	MetricPartitions      = "LagPartitions" // with a Status dimension
-	MetricRecords         = "LagRecords"    // per partition
-	MetricSeconds         = "LagSeconds"    // per partition
-	MetricDrainSeconds    = "LagDrainSeconds"
+	// MetricPartitionsUnknown counts the partitions whose time lag is unknown
+	// (Aggregate.Unknown): while it is above 0, MetricSecondsMax is not published.
+	MetricPartitionsUnknown = "LagPartitionsUnknown"
+	MetricRecords           = "LagRecords" // per partition
+	MetricSeconds           = "LagSeconds" // per partition
+	MetricDrainSeconds      = "LagDrainSeconds"
 )
 
 // Analyzer appends this worker's lag to every window Output, so the lag reaches CloudWatch by
@@ -26,9 +29,14 @@ const (
 //
 // The points are stamped with the wall-clock time of the analysis, not the window start: lag
 // is a property of now, and a worker catching up on an hour-old window is behind now, not an
-// hour ago. The aggregates are always emitted, zero on an idle worker, so an alarm on them
-// never sees missing data; per-partition points only for the Config.PartitionPoints
-// partitions with the largest lag, because each is a billed custom metric.
+// hour ago. The aggregates are emitted whenever they cover every owned partition, zero on an
+// idle worker, so an alarm on them sees missing data only while a partition's lag is unknown;
+// an unknown is never published as 0 (CloudWatch takes no NaN, so it is left out), and a
+// maximum over the other partitions, a lower bound, is not published as the worker's either.
+// LagPartitionsUnknown is always emitted: an alarm or scaling rule on LagSecondsMax should
+// treat its missing data as "hold" (no scale-in), and can read the count to see why.
+// Per-partition points only for the Config.PartitionPoints partitions with the largest lag,
+// because each is a billed custom metric.
 //
 // Use Maximum (or Average) as the CloudWatch statistic: during a catch-up several windows
 // close per minute and each adds a datapoint, so Sum would count the lag several times.
@@ -63,10 +71,15 @@ func (a *Analyzer) Points(r Report, at time.Time, dst []pipeline.Point) []pipeli
 		dst = append(dst, pipeline.Point{Name: name, Dimensions: d, Time: at, Unit: unit, Value: v})
 	}
 	tot := r.Total
-	point(MetricRecordsMax, pipeline.UnitCount, float64(tot.RecordsMax), dims())
-	point(MetricRecordsSum, pipeline.UnitCount, float64(tot.RecordsSum), dims())
-	point(MetricSecondsMax, pipeline.UnitSeconds, tot.SecondsMax, dims())
-	point(MetricDrainSecondsMax, pipeline.UnitSeconds, capDrain(tot.DrainSecondsMax, cfg.DrainCap), dims())
+	if tot.RecordsComplete() {
+		point(MetricRecordsMax, pipeline.UnitCount, float64(tot.RecordsMax), dims())
+		point(MetricRecordsSum, pipeline.UnitCount, float64(tot.RecordsSum), dims())
+		point(MetricDrainSecondsMax, pipeline.UnitSeconds, capDrain(tot.DrainSecondsMax, cfg.DrainCap), dims())
+	}
+	if tot.SecondsComplete() {
+		point(MetricSecondsMax, pipeline.UnitSeconds, tot.SecondsMax, dims())
+	}
+	point(MetricPartitionsUnknown, pipeline.UnitCount, float64(tot.Unknown), dims())
 	for st := Status(0); st < numStatuses; st++ {
 		point(MetricPartitions, pipeline.UnitCount, float64(tot.ByStatus[st]),
 			dims(pipeline.Dimension{Name: "Status", Value: st.String()}))
@@ -95,10 +108,7 @@ func (a *Analyzer) Points(r Report, at time.Time, dst []pipeline.Point) []pipeli
 }
 
 // capDrain maps "never" (+Inf) and anything longer to the cap, because CloudWatch refuses
-// non-finite values; NaN (unknown) becomes 0 for the aggregate, which has nothing to report.
+// non-finite values. Its callers never pass NaN (unknown): that is left out, not capped.
 func capDrain(v float64, limit time.Duration) float64 {
-	if math.IsNaN(v) {
-		return 0
-	}
 	return min(v, limit.Seconds())
 }

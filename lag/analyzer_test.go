@@ -17,7 +17,7 @@ func TestAnalyzerPoints(t *testing.T) {
 	// Idle: the aggregates, as zeros.
 	var out pipeline.Output
 	a.Analyze(&out)
-	if len(out.Points) != 4+5 {
+	if len(out.Points) != 5+5 {
 		t.Fatalf("idle points: %+v", out.Points)
 	}
 	for _, p := range out.Points {
@@ -44,6 +44,7 @@ func TestAnalyzerPoints(t *testing.T) {
 	want := map[string]float64{
 		MetricRecordsMax: 600, MetricRecordsSum: 650, MetricSecondsMax: 30.4,
 		MetricDrainSecondsMax:    3600, // p1 is not draining: the cap
+		MetricPartitionsUnknown:  0,
 		MetricPartitions + ",OK": 1, MetricPartitions + ",STALL": 1, MetricPartitions + ",WARN": 0,
 		MetricPartitions + ",STOP": 0, MetricPartitions + ",REWIND": 0,
 		// PartitionPoints 1: only the partition with the largest lag.

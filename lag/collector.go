@@ -19,7 +19,7 @@ type collector struct {
 	t                                       *Tracker
 	records, seconds, drain, status         *prometheus.Desc
 	total, maxRecords, maxSeconds, maxDrain *prometheus.Desc
-	partitions                              *prometheus.Desc
+	partitions, unknown                     *prometheus.Desc
 }
 
 func newCollector(t *Tracker) *collector {
@@ -36,22 +36,24 @@ func newCollector(t *Tracker) *collector {
 			"Burrow-style status of an owned partition over the lag window: 1 for the current status, 0 for the others.",
 			[]string{"stream", "partition", "status"}, nil),
 		total: prometheus.NewDesc("weir_lag_total_records",
-			"Sum of the offset lag of the partitions this worker owns.", nil, nil),
+			"Sum of the offset lag of the partitions this worker owns (absent while one has no offset lag: always on Kinesis).", nil, nil),
 		maxRecords: prometheus.NewDesc("weir_lag_max_records",
-			"Largest offset lag among the partitions this worker owns.", nil, nil),
+			"Largest offset lag among the partitions this worker owns (absent while one has no offset lag: always on Kinesis).", nil, nil),
 		maxSeconds: prometheus.NewDesc("weir_lag_max_seconds",
-			"Largest time lag among the partitions this worker owns.", nil, nil),
+			"Largest time lag among the partitions this worker owns (absent while one's is unknown: see weir_lag_unknown_partitions).", nil, nil),
 		maxDrain: prometheus.NewDesc("weir_lag_max_drain_seconds",
-			"Longest estimated drain time among the partitions this worker owns; +Inf when one is not draining.", nil, nil),
+			"Longest estimated drain time among the partitions this worker owns; +Inf when one is not draining (absent while one has no offset lag).", nil, nil),
 		partitions: prometheus.NewDesc("weir_lag_partitions",
 			"Partitions this worker owns, by lag status.", []string{"status"}, nil),
+		unknown: prometheus.NewDesc("weir_lag_unknown_partitions",
+			"Partitions this worker owns whose time lag is unknown: taken and not sampled yet, or a Kinesis shard whose first GetRecords has not answered.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.records, c.seconds, c.drain, c.status, c.total,
-		c.maxRecords, c.maxSeconds, c.maxDrain, c.partitions} {
+		c.maxRecords, c.maxSeconds, c.maxDrain, c.partitions, c.unknown} {
 		ch <- d
 	}
 }
@@ -81,12 +83,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.status, v, s, id, st.String())
 		}
 	}
-	// The aggregates are always exposed, as zeros on an idle worker.
-	gauge(c.total, float64(r.Total.RecordsSum))
-	gauge(c.maxRecords, float64(r.Total.RecordsMax))
-	gauge(c.maxSeconds, r.Total.SecondsMax)
-	gauge(c.maxDrain, r.Total.DrainSecondsMax)
+	// The aggregates are exposed when they cover every owned partition (as zeros on an idle
+	// worker), and left out otherwise: a maximum over the others is a lower bound, and a rule
+	// reading it (a scale-in, an all-clear) would take a partition just taken, far behind, for
+	// caught up. The unknown count is always exposed, so a rule can tell "not known yet" apart.
+	tot := r.Total
+	if tot.RecordsComplete() {
+		gauge(c.total, float64(tot.RecordsSum))
+		gauge(c.maxRecords, float64(tot.RecordsMax))
+		gauge(c.maxDrain, tot.DrainSecondsMax)
+	}
+	if tot.SecondsComplete() {
+		gauge(c.maxSeconds, tot.SecondsMax)
+	}
+	gauge(c.unknown, float64(tot.Unknown))
 	for st := Status(0); st < numStatuses; st++ {
-		gauge(c.partitions, float64(r.Total.ByStatus[st]), st.String())
+		gauge(c.partitions, float64(tot.ByStatus[st]), st.String())
 	}
 }

@@ -48,14 +48,28 @@ func (p PartitionLag) MarshalJSON() ([]byte, error) {
 }
 
 // Aggregate summarises the tracked partitions. Unknown values are left out of the sums and
-// maxima; with no partition at all every field is 0, so idle workers publish zeros.
+// maxima, and counted: a sum or maximum that leaves a partition out is only a lower bound (the
+// partition left out may be the one furthest behind), so the exporters publish it only when it
+// is complete (RecordsComplete, SecondsComplete) rather than pass a lower bound, or the 0 of
+// no known value at all, for the worker's lag. With no partition at all every field is 0 and
+// complete, so idle workers publish zeros.
 type Aggregate struct {
 	Partitions int `json:"partitions"`
+	// Unknown counts the partitions whose time lag is unknown: taken and not sampled yet
+	// (Tracker.Track), or a Kinesis shard whose first GetRecords has not answered.
+	Unknown int `json:"unknown"`
+	// NoOffsetLag counts the partitions without an offset lag: every Kinesis shard (no end
+	// offset), and a Kafka partition before its first sample.
+	NoOffsetLag int `json:"no_offset_lag"`
 	// RecordsSum and RecordsMax are over partitions with a known offset lag.
-	RecordsSum int64   `json:"records_sum"`
-	RecordsMax int64   `json:"records_max"`
+	RecordsSum int64 `json:"records_sum"`
+	RecordsMax int64 `json:"records_max"`
+	// SecondsMax is over partitions with a known time lag: a lower bound while Unknown > 0
+	// (still proof that a partition is that far behind, which is what task protection and
+	// liveness ask).
 	SecondsMax float64 `json:"seconds_max"`
-	// DrainSecondsMax is +Inf (JSON null) when any partition is not draining.
+	// DrainSecondsMax is +Inf (JSON null) when any partition is not draining; over partitions
+	// with a known offset lag, like RecordsMax.
 	DrainSecondsMax float64 `json:"-"`
 	Rate            float64 `json:"rate"`
 	ArrivalRate     float64 `json:"arrival_rate"`
@@ -77,14 +91,25 @@ func (a Aggregate) MarshalJSON() ([]byte, error) {
 	}{plain(a), finite(a.DrainSecondsMax), byStatus})
 }
 
+// RecordsComplete reports whether RecordsSum, RecordsMax and DrainSecondsMax cover every
+// partition (never on Kinesis, which has no offset lag, unless it owns no shard).
+func (a Aggregate) RecordsComplete() bool { return a.NoOffsetLag == 0 }
+
+// SecondsComplete reports whether SecondsMax covers every partition.
+func (a Aggregate) SecondsComplete() bool { return a.Unknown == 0 }
+
 func (a *Aggregate) add(p PartitionLag) {
 	a.Partitions++
 	if p.Records != Unknown {
 		a.RecordsSum += p.Records
 		a.RecordsMax = max(a.RecordsMax, p.Records)
+	} else {
+		a.NoOffsetLag++
 	}
 	if !math.IsNaN(p.Seconds) {
 		a.SecondsMax = max(a.SecondsMax, p.Seconds)
+	} else {
+		a.Unknown++
 	}
 	if !math.IsNaN(p.DrainSeconds) {
 		a.DrainSecondsMax = max(a.DrainSecondsMax, p.DrainSeconds)

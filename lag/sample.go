@@ -27,7 +27,8 @@ type Sample struct {
 	// NewestRecordTime is the broker or arrival time of the newest processed record, zero when
 	// unknown. Without it, Kafka time lag is estimated from the End history (see ArrivalTime).
 	NewestRecordTime time.Time
-	// MillisBehind is Kinesis' MillisBehindLatest from the last GetRecords; Unknown for Kafka.
+	// MillisBehind is Kinesis' MillisBehindLatest from the last GetRecords; Unknown for Kafka,
+	// and for a shard whose first GetRecords has not answered (never 0 then: 0 is caught up).
 	MillisBehind int64
 }
 

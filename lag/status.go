@@ -56,7 +56,11 @@ func (s Status) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) 
 //  6. WARN if the lag never decreased between consecutive samples.
 //  7. OK otherwise: the lag went down at least once while positions moved.
 //
-// A partition whose offset lag is Unknown (Kinesis) is judged on MillisBehind instead.
+// A partition whose offset lag is Unknown (Kinesis) is judged on MillisBehind instead. A sample
+// whose lag is unknown in both (a Kinesis shard whose first GetRecords has not answered) is not
+// caught up (rule 2: that is what a shard just taken with a backlog looks like) and tells
+// nothing of a decrease (rule 6); a shard that stays so for the whole window was not read at
+// all, and rule 4 calls it STALL.
 func Evaluate(h History, window time.Duration) Status {
 	if len(h) == 0 {
 		return OK
@@ -80,7 +84,8 @@ func Evaluate(h History, window time.Duration) Status {
 		s := h[i]
 		stalled = stalled && s.progress() == first.progress()
 		stopped = stopped && s.Committed == first.Committed
-		rising = rising && behind(s) >= behind(h[i-1])
+		b, prev := behind(s), behind(h[i-1])
+		rising = rising && (b == Unknown || prev == Unknown || b >= prev)
 	}
 	switch {
 	case stalled:
@@ -94,10 +99,10 @@ func Evaluate(h History, window time.Duration) Status {
 }
 
 // behind is the sample's lag in whatever unit the source gives: records, or milliseconds for
-// a source without an end offset.
+// a source without an end offset; Unknown when it gives neither.
 func behind(s Sample) int64 {
 	if l := OffsetLag(s); l != Unknown {
 		return l
 	}
-	return max(0, s.MillisBehind)
+	return max(Unknown, s.MillisBehind)
 }

@@ -56,6 +56,19 @@ func (t *Tracker) Observe(p pipeline.Partition, s Sample) {
 	t.parts[p] = h.push(s, t.cfg)
 }
 
+// Track starts tracking p before its first sample, when the source takes it (a Kafka
+// assignment, a Kinesis lease): p is counted from then on, its lag unknown until a sample comes
+// (Aggregate.Unknown), instead of being left out of the worker's aggregates until the next
+// sampling round, which would make a worker that just took a partition with a backlog look
+// caught up on it. A p already tracked is left as it is.
+func (t *Tracker) Track(p pipeline.Partition) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.parts[p]; !ok {
+		t.parts[p] = make(History, 0, t.cfg.capacity())
+	}
+}
+
 // Forget stops tracking p, on revoke or lost lease: its series disappear from the next scrape
 // and from every later Snapshot, so no stale lag of a partition another worker now owns is
 // ever summed with that worker's.

@@ -112,7 +112,7 @@ func TestTrackerPrometheus(t *testing.T) {
 	}
 	// Idle: the aggregates are there, as zeros.
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP weir_lag_total_records Sum of the offset lag of the partitions this worker owns.
+# HELP weir_lag_total_records Sum of the offset lag of the partitions this worker owns (absent while one has no offset lag: always on Kinesis).
 # TYPE weir_lag_total_records gauge
 weir_lag_total_records 0
 `), "weir_lag_total_records"); err != nil {

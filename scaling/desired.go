@@ -30,6 +30,11 @@ type Inputs struct {
 	// not known). Sizing uses it only to tell a fleet that is stuck behind, having processed
 	// nothing, from an idle one.
 	LagSeconds float64 `json:"lag_seconds"`
+	// UnknownLag counts the partitions reported with no reading of how far behind they are (a
+	// Kinesis shard whose first GetRecords had not answered by the period's end): their
+	// backlog counts 0 in LagSum and LagSeconds, which does not make them caught up, so the
+	// fleet is not idle while there is one.
+	UnknownLag int `json:"unknown_lag"`
 	// HottestShare is the busiest partition's share of the demand (arrival ÷ target
 	// utilisation + backlog ÷ catch-up window), in [1/Partitions, 1]; 0 means evenly spread.
 	// A partition is never split between tasks, so the task that owns the busiest one (with
@@ -49,7 +54,7 @@ type Reason string
 // The branches of Desired, in the order they are tried.
 const (
 	ReasonIdle         Reason = "idle"             // no arrivals and no lag: the lower bound
-	ReasonRateUnknown  Reason = "rate-unknown"     // work exists but nothing was processed: hold
+	ReasonRateUnknown  Reason = "rate-unknown"     // work exists (or may: lag unknown) but nothing was processed: hold
 	ReasonInTolerance  Reason = "within-tolerance" // requirement within the band around current
 	ReasonSteady       Reason = "steady"           // requirement rounds to the current count
 	ReasonScaleOut     Reason = "scale-out"
@@ -142,13 +147,13 @@ func Desired(in Inputs, cfg Config) Decision {
 	}
 
 	switch {
-	case arrival == 0 && lag == 0 && nonNegative(in.LagSeconds) == 0:
+	case arrival == 0 && lag == 0 && nonNegative(in.LagSeconds) == 0 && in.UnknownLag <= 0:
 		d.DesiredTasks, d.Reason = lower, ReasonIdle
 		return d
 	case d.TrueRatePerTask == 0:
-		// Records are waiting but the fleet processed none: a stall or a fleet that just
-		// started. Adding tasks does not fix a stall (the lag status alarm reports it), and
-		// removing them would be a guess, so hold.
+		// Records are waiting (or a partition's lag is unknown) but the fleet processed none:
+		// a stall or a fleet that just started. Adding tasks does not fix a stall (the lag
+		// status alarm reports it), and removing them would be a guess, so hold.
 		d.DesiredTasks, d.Reason = current, ReasonRateUnknown
 		return clamp(d, lower, upper)
 	}

@@ -150,6 +150,9 @@ func Measure(e Evidence, cfg Config) (Inputs, Detail) {
 		in.LagSum += p.backlog
 		in.LagMax = max(in.LagMax, p.backlog)
 		in.LagSeconds = max(in.LagSeconds, p.behind)
+		if p.unknown {
+			in.UnknownLag++
+		}
 		d := p.arrival/cfg.TargetUtilization + p.backlog/cfg.CatchUpWindow.Seconds()
 		total += d
 		if d > hottest {
@@ -168,6 +171,7 @@ type partitionDemand struct {
 	arrival float64 // records/s
 	backlog float64 // records
 	behind  float64 // seconds (Kinesis)
+	unknown bool    // reported without a reading of behind (Kinesis: not read yet)
 }
 
 // shardLoad is one partition's figures summed over the reports that list it (normally one: a
@@ -272,6 +276,8 @@ func kinesisDemand(e Evidence, shards map[pipeline.Partition]*shardLoad, det *De
 		}
 		if s.behind >= 0 {
 			d.behind, timed = float64(s.behind)/1000, true
+		} else {
+			d.unknown = true // read by nobody yet: its backlog counts 0, not "caught up"
 		}
 		if s.records > 0 && s.seconds > 0 {
 			through := s.seconds

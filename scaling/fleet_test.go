@@ -209,6 +209,18 @@ func TestFleetSizing(t *testing.T) {
 			want: want{desired: 2, reason: ReasonRateUnknown, current: 2, parts: 4},
 		},
 		{
+			// Shards just taken whose first GetRecords has not answered by the period's end
+			// (a fleet restarted after a kill, every first read throttled): no records, and no
+			// reading of how far behind they are. That is not an idle stream: an hour of backlog
+			// looks the same, so hold, as for any stuck fleet, rather than ask for the lower
+			// bound (a caught-up shard beside them does not make them caught up).
+			name: "kinesis shards not read yet are not idle",
+			ev: Evidence{Period: time.Minute, Partitions: stream(4),
+				Reports: []*load.Report{worker("a", 1, 0.6, ks(0, 0, load.Unknown, load.Unknown), ks(1, 0, load.Unknown, load.Unknown)),
+					worker("b", 1, 0.6, ks(2, 0, 0, 0), ks(3, 0, load.Unknown, load.Unknown))}},
+			want: want{desired: 2, reason: ReasonRateUnknown, current: 2, parts: 4},
+		},
+		{
 			name: "kinesis idle goes to the lower bound",
 			ev: Evidence{Period: time.Minute, Partitions: stream(4),
 				Reports: []*load.Report{worker("a", 1, 0.6, ks(0, 0, 0, 0), ks(1, 0, 0, 0)), worker("b", 1, 0.6, ks(2, 0, 0, 0), ks(3, 0, 0, 0))}},

@@ -11,13 +11,15 @@ import (
 )
 
 // reading is a behindReader of one shard with a settable reading, as *kinesis.Source answers:
-// before the shard's first GetRecords, 0 ms at the zero time.
+// before the shard's first GetRecords (at zero), no reading.
 type reading struct {
 	ms int64
 	at time.Time
 }
 
-func (r *reading) MillisBehind(pipeline.Partition) (int64, time.Time, bool) { return r.ms, r.at, true }
+func (r *reading) MillisBehind(pipeline.Partition) (int64, time.Time, bool) {
+	return r.ms, r.at, !r.at.IsZero()
+}
 
 // loadStore keeps the last load report written.
 type loadStore struct{ last []byte }

@@ -85,7 +85,8 @@ func (a *Assembly) workerID() string {
 
 // behindReader is a source that knows how far behind each partition it reads is
 // (*kinesis.Source: MillisBehindLatest of the shard's last GetRecords, and when it was
-// answered; 0 at the zero time before the first, which is no reading).
+// answered). ok is false when it has no reading of p: p not read by this worker, or its first
+// GetRecords not answered yet (a slow server, a lease just taken), which is not "caught up".
 type behindReader interface {
 	MillisBehind(p pipeline.Partition) (ms int64, at time.Time, ok bool)
 }
@@ -115,12 +116,11 @@ func partitionCounters(br behindReader, p pipeline.Partition, assigned time.Time
 	if br == nil {
 		return pc
 	}
-	// A shard not read yet (its first GetRecords not answered: a slow server, a lease just
-	// taken) has no reading; the source answers 0 at the zero time, which is not "caught up".
-	// Passed on, that 0 became the start of the next report's stretch, and the first real
-	// reading, far behind, read as a reader that fell that far behind within one period: a
-	// negative stretch of stream read, and the shard's rate at the sizing's cap.
-	if ms, at, ok := br.MillisBehind(p); ok && !at.IsZero() {
+	// A shard not read yet has no reading (ok false) and stays Unknown. Taken for 0 ms behind,
+	// it became the start of the next report's stretch, and the first real reading, far
+	// behind, read as a reader that fell that far behind within one period: a negative
+	// stretch of stream read, and the shard's rate at the sizing's cap.
+	if ms, at, ok := br.MillisBehind(p); ok {
 		pc.MillisBehind, pc.MillisBehindAt = ms, at
 	}
 	return pc

@@ -88,13 +88,21 @@ func (a *Assembly) newSource(ctx context.Context, awsCfg aws.Config, pm *pipelin
 }
 
 // behind renders the source's own view of how far behind it is, for the live summary: Kafka
-// the records the last fetches left unread, Kinesis the time behind the stream's tip.
+// the records the last fetches left unread, Kinesis the time behind the stream's tip. A
+// Kinesis shard not read yet makes its lag unknown: "≥d" when other shards have a reading
+// (at least that far behind), "?" when none has, never the 0 of a caught-up worker.
 func behind(src Source) string {
 	switch s := src.(type) {
 	case interface{ Lag() int64 }:
 		return strconv.FormatInt(s.Lag(), 10)
-	case interface{ Lag() time.Duration }:
-		return s.Lag().String()
+	case interface{ Lag() (time.Duration, bool) }:
+		d, known := s.Lag()
+		switch {
+		case known:
+			return d.String()
+		case d > 0:
+			return "≥" + d.String()
+		}
 	}
 	return "?"
 }

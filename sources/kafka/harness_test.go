@@ -91,6 +91,8 @@ type workerOpts struct {
 	// commitInterval overrides the source's (100ms); revokeTimeout its (3s).
 	commitInterval time.Duration
 	revokeTimeout  time.Duration
+	// built, if set, sees the source once built, before it runs (to attach a lag poller).
+	built func(*kafka.Source)
 }
 
 // open returns a constructor of group members: short session, rebalance and revoke times and
@@ -114,7 +116,11 @@ func open(addrs []string, group string, o workerOpts) func(sourcetest.Deps) (*ka
 		if o.commitInterval > 0 {
 			cfg.CommitInterval = o.commitInterval
 		}
-		return kafka.New(context.Background(), cfg, d.Budget, d.Registry, d.Metrics, d.Logger, kgo.HeartbeatInterval(100*time.Millisecond))
+		src, err := kafka.New(context.Background(), cfg, d.Budget, d.Registry, d.Metrics, d.Logger, kgo.HeartbeatInterval(100*time.Millisecond))
+		if err == nil && o.built != nil {
+			o.built(src)
+		}
+		return src, err
 	}
 }
 

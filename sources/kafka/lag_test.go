@@ -192,3 +192,39 @@ func TestLagPollerForgetsRevokedPartitions(t *testing.T) {
 	b.Stop(t)
 	a.Stop(t)
 }
+
+// A partition is tracked from its assignment, its lag unknown until the poller's next round:
+// before, it was left out of the tracker until then, and the worker's lag aggregates (the
+// Prometheus gauges, the CloudWatch lag points) covered only the partitions it already had,
+// as if the one just assigned, 100 records behind, had nothing to read.
+func TestLagTrackedFromAssignment(t *testing.T) {
+	const group = "lag-assigned"
+	c := newCluster(t, 2)
+	addrs := c.ListenAddrs()
+	produceTo(t, addrs, 0, 100)
+	clk := &clock{t: t0}
+	cfg := lag.DefaultConfig()
+	cfg.Window, cfg.Interval = 30*time.Second, 10*time.Second
+	tr, err := lag.NewTracker(cfg, nil, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *kafka.LagPoller
+	st := newStore()
+	st.Stall(true) // nothing committed: the lag stays the backlog
+	w := startWorker(t, addrs, group, st, workerOpts{built: func(s *kafka.Source) { p = s.NewLagPoller(tr, clk.now) }})
+	defer func() {
+		st.Stall(false)
+		w.Stop(t)
+	}()
+	waitUntil(t, 20*time.Second, "both partitions tracked before any poll", func() bool {
+		return tr.Snapshot(clk.now()).Total.Partitions == 2
+	}, w)
+	if tot := tr.Snapshot(clk.now()).Total; tot.Unknown != 2 || tot.RecordsComplete() || tot.SecondsComplete() {
+		t.Errorf("total %+v before the first poll: want both partitions, their lag unknown", tot)
+	}
+	poll(t, p)
+	if tot := tr.Snapshot(clk.now()).Total; tot.Unknown != 0 || !tot.RecordsComplete() || tot.RecordsSum != 100 {
+		t.Errorf("total %+v after the first poll: want 100 records behind, known", tot)
+	}
+}

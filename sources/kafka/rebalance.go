@@ -57,6 +57,11 @@ func (s *Source) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 		}
 		s.mu.Lock()
 		s.owned[key] = &owned{part: part, gate: newGate(key, feed, s.cl, s.m)}
+		if s.lagTracker != nil {
+			// Counted from now, its lag unknown until the lag poller's next round: not left
+			// out of the worker's lag as if there were nothing to read.
+			s.lagTracker.Track(part)
+		}
 		s.mu.Unlock()
 		fresh = append(fresh, key)
 		s.m.rebalances.WithLabelValues("assigned").Inc()

@@ -60,7 +60,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	owned map[tp]*owned
-	// lagTracker, when a lag poller is attached, forgets a partition the moment it is revoked or
+	// lagTracker, when a lag poller is attached, tracks a partition from its assignment (its
+	// lag unknown until the poller's next round) and forgets it the moment it is revoked or
 	// lost, so its lag series never outlive the ownership (stale series summed across workers
 	// double-count).
 	lagTracker *lag.Tracker
@@ -200,7 +201,10 @@ func (s *Source) ownedSet() map[tp]bool {
 
 // Lag is how many records of the owned partitions the last fetches left unread (high
 // watermark minus the next offset to dispatch, summed): the worker's own view of its consumer
-// lag, for the live summary. The lag operator reports the group's committed lag.
+// lag, for the live summary. A partition no fetch has returned records for yet counts 0 here,
+// whatever its backlog: this is a view of the fetches, not a lag to size or alarm on. The lag
+// tracker (weir_lag_*, the lag points) reports the group's committed lag, and counts a
+// partition just assigned as unknown until its first sample.
 func (s *Source) Lag() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

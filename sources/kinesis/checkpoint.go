@@ -41,6 +41,7 @@ type held struct {
 
 	behind   behindReading // MillisBehindLatest of the last GetRecords, and when
 	inflight atomic.Int64  // bytes handed to the runtime and not yet released
+	next     atomic.Int64  // ordinal after the last record handed to the runner: the lag samples' Processed
 	lost     atomic.Bool   // another worker holds the lease now: never write, refuse commits
 	gone     atomic.Bool   // no longer held (released, handed over, lost): nothing more to write
 	// handoffTo is the worker this lease is being handed to (balancing), once asked.
@@ -254,6 +255,9 @@ func (s *Source) forget(h *held) {
 		delete(s.held, h.shard)
 		s.m.leasesHeld.Set(float64(len(s.held)))
 		s.m.forgetShard(h.shard)
+		if s.lagTracker != nil {
+			s.lagTracker.Forget(h.part)
+		}
 	}
 }
 

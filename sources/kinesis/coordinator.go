@@ -181,6 +181,9 @@ func (s *Source) takeLease(ctx context.Context, l lease, event, prev string) {
 	s.lastReader[l.Shard] = h.done
 	s.held[l.Shard] = h
 	s.m.leasesHeld.Set(float64(len(s.held)))
+	if s.lagTracker != nil {
+		s.lagTracker.Track(h.part)
+	}
 	s.readers.Add(1)
 	s.mu.Unlock()
 	s.m.leaseEvents.WithLabelValues(event).Inc()

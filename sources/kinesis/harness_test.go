@@ -214,6 +214,8 @@ type workerOpts struct {
 	// withhold, if set, keeps the commit points of the partitions it names from the source
 	// (sourcetest.Options.Withhold).
 	withhold func(pipeline.Partition) bool
+	// built, if set, sees the source once built, before it runs (to attach a lag sampler).
+	built func(*kinesis.Source)
 }
 
 // testConfig is a fast configuration for tests: short leases, frequent checkpoints.
@@ -254,6 +256,9 @@ func (e *env) open(stream string, o workerOpts) func(sourcetest.Deps) (*kinesis.
 		src, err := kinesis.New(context.Background(), cfg, e.ddbCfg, d.Budget, d.Registry, d.Metrics, d.Logger, opts...)
 		if err == nil && o.leader != nil {
 			src.WatchLeadership(o.leader)
+		}
+		if err == nil && o.built != nil {
+			o.built(src)
 		}
 		return src, err
 	}

@@ -10,8 +10,14 @@ import (
 
 // LagSampler feeds a lag.Tracker from the shards this worker reads: every tracker interval, one
 // sample per held shard with MillisBehindLatest from its last GetRecords (Kinesis has no end
-// offset, so there is no record lag: the time lag is the measure), and Forget for the shards no
-// longer held, so their series never outlive the lease.
+// offset, so there is no record lag: the time lag is the measure), lag.Unknown for a shard
+// whose first GetRecords has not answered yet (not 0: that is a caught-up shard's reading), and
+// Forget for the shards no longer held, so their series never outlive the lease.
+//
+// The samples' positions are the lease's ordinals (pipeline.Position.Offset, from 0 at the
+// take): Processed the next record to hand to the runner, Committed the one after the commit
+// candidate (Unknown before the first). Without them every shard behind for a whole lag window
+// looked as if nothing moved, and a shard catching up read as STALL.
 type LagSampler struct {
 	s       *Source
 	tr      *lag.Tracker
@@ -19,11 +25,16 @@ type LagSampler struct {
 	tracked map[string]pipeline.Partition // only Run's goroutine touches it
 }
 
-// NewLagSampler returns a sampler for s. now is the samples' wall clock (nil: time.Now).
+// NewLagSampler returns a sampler for s. now is the samples' wall clock (nil: time.Now). From
+// then on s also tracks each shard in tr from the moment it takes the lease (lag.Tracker.Track)
+// and forgets it when it lets the lease go.
 func (s *Source) NewLagSampler(tr *lag.Tracker, now func() time.Time) *LagSampler {
 	if now == nil {
 		now = time.Now
 	}
+	s.mu.Lock()
+	s.lagTracker = tr
+	s.mu.Unlock()
 	return &LagSampler{s: s, tr: tr, now: now, tracked: map[string]pipeline.Partition{}}
 }
 
@@ -47,30 +58,32 @@ func (l *LagSampler) Run(ctx context.Context) {
 	}
 }
 
-// Sample takes one round of samples.
+// Sample takes one round of samples. It hands them over under the source's lock, so a shard
+// let go meanwhile (forget, which Forgets it in the tracker) is never observed again.
 func (l *LagSampler) Sample() {
 	now := l.now()
-	type shardLag struct {
-		part   pipeline.Partition
-		behind int64
-	}
 	l.s.mu.Lock()
-	held := make(map[string]shardLag, len(l.s.held))
-	for id, h := range l.s.held {
-		if !h.gone.Load() {
-			held[id] = shardLag{part: h.part, behind: h.behind.millis()}
-		}
-	}
-	l.s.mu.Unlock()
+	defer l.s.mu.Unlock()
 	for id, p := range l.tracked {
-		if _, ok := held[id]; !ok {
+		if h, ok := l.s.held[id]; !ok || h.gone.Load() {
 			l.tr.Forget(p)
 			delete(l.tracked, id)
 		}
 	}
-	for id, h := range held {
+	for id, h := range l.s.held {
+		if h.gone.Load() {
+			continue
+		}
+		ms, ok := h.behind.millis()
+		if !ok {
+			ms = lag.Unknown
+		}
+		committed := lag.Unknown
+		if c, ok := h.candidate(); ok {
+			committed = c.Position.Offset + 1 // a resume point is at -1: nothing of this lease
+		}
 		l.tracked[id] = h.part
-		l.tr.Observe(h.part, lag.Sample{Time: now, End: lag.Unknown, Committed: lag.Unknown,
-			Start: lag.Unknown, Processed: lag.Unknown, MillisBehind: h.behind})
+		l.tr.Observe(h.part, lag.Sample{Time: now, End: lag.Unknown, Committed: committed,
+			Start: 0, Processed: h.next.Load(), MillisBehind: ms})
 	}
 }

@@ -77,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		millisBehind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weir_kinesis_millis_behind_latest",
-			Help: "MillisBehindLatest of the shard's last GetRecords call (0 when caught up).",
+			Help: "MillisBehindLatest of the shard's last GetRecords call (0 when caught up; absent until the shard's first GetRecords under this lease answers, whose lag is unknown until then).",
 		}, []string{"shard"}),
 		arrivalLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "weir_kinesis_arrival_lag_seconds",

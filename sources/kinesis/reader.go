@@ -100,6 +100,7 @@ func (r *shardReader) run(ctx context.Context) bool {
 				r.s.m.discarded.WithLabelValues("stopping").Add(float64(len(b.Records)))
 				return false
 			}
+			r.h.next.Store(r.offset)
 			r.last, r.fed = b.Records[len(b.Records)-1].Position, true
 		case f.millisBehind == 0:
 			// Caught up and nothing new: tell the runner, so the partition can go idle instead

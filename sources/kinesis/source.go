@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
 )
 
@@ -99,6 +100,11 @@ type Source struct {
 	// context ends, so a handover under way cannot outlast the shutdown deadline.
 	leaveCtx       context.Context
 	abandonLeaving context.CancelFunc
+
+	// lagTracker, once a lag sampler is attached, tracks a shard from the moment its lease is
+	// taken (its lag unknown until its first GetRecords answers) to the moment it is no longer
+	// held, so a shard just taken is never left out of the worker's lag.
+	lagTracker *lag.Tracker
 
 	ready readiness // what Ready reports from (health.go)
 
@@ -241,20 +247,37 @@ func (s *Source) Partitions(ctx context.Context) ([]pipeline.Partition, error) {
 	return out, nil
 }
 
-// Lag returns the largest MillisBehindLatest of the shards this worker reads.
-func (s *Source) Lag() time.Duration {
+// Lag returns the largest MillisBehindLatest of the shards this worker reads, and whether it
+// is known for every one of them. A shard whose first GetRecords has not answered yet (a lease
+// just taken, a throttled or slow first read) has no reading: it is left out of d and makes
+// known false, because it may be the shard furthest behind. A rule sizing on this lag needs
+// the two apart: d proves the worker at least that far behind (enough to scale out on), and
+// only a known d proves it no further behind (what a scale-in or an all-clear needs); 0 with
+// known false is "not read yet", never "caught up". With no shard held it is 0, known.
+func (s *Source) Lag() (d time.Duration, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ms int64
+	var most int64
+	known = true
 	for _, h := range s.held {
-		ms = max(ms, h.behind.millis())
+		if h.gone.Load() {
+			continue
+		}
+		ms, ok := h.behind.millis()
+		if !ok {
+			known = false
+			continue
+		}
+		most = max(most, ms)
 	}
-	return time.Duration(ms) * time.Millisecond
+	return time.Duration(most) * time.Millisecond, known
 }
 
 // MillisBehind returns the MillisBehindLatest of the last GetRecords of p and when that call
-// was answered (zero before the first), if this worker reads p: what its load report says of
-// the shard (the fleet's sizing derives the shard's rate and backlog from it).
+// was answered: what this worker's load report says of the shard (the fleet's sizing derives
+// the shard's rate and backlog from it). ok is false when this worker does not read p, and
+// when it does but the shard's first GetRecords has not answered yet: there is no reading
+// then, and 0 would read as caught up.
 func (s *Source) MillisBehind(p pipeline.Partition) (int64, time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,8 +285,7 @@ func (s *Source) MillisBehind(p pipeline.Partition) (int64, time.Time, bool) {
 	if !ok || h.part != p || h.gone.Load() {
 		return 0, time.Time{}, false
 	}
-	ms, at := h.behind.get()
-	return ms, at, true
+	return h.behind.get()
 }
 
 // Held returns the shard ids whose leases this worker holds now (for the live summary and
