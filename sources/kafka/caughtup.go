@@ -102,9 +102,9 @@ const caughtUpEvery = time.Second
 // confirmTimeout bounds one confirmation's ListOffsets. It is longer than caughtUpEvery on
 // purpose: a confirmation is as of when its request was sent, so a slow answer (a loaded
 // cluster answering ListOffsets in more than a second) is still a confirmation, only a later
-// one, while a timeout of the interval itself would refuse every answer slower than it and keep
-// every quiet partition's windows waiting for as long as the brokers stay that slow. Ticks that
-// fall while a request is out are dropped (time.Ticker).
+// one, and refusing it gains nothing; a timeout of the interval would refuse every answer
+// slower than it for as long as the brokers stay that slow. One request is out at a time: ticks
+// that fall while it is out are dropped (time.Ticker).
 const confirmTimeout = 10 * time.Second
 
 // confirmCaughtUp confirms, every interval until ctx ends, the owned partitions whose end

@@ -91,6 +91,8 @@ type workerOpts struct {
 	// commitInterval overrides the source's (100ms); revokeTimeout its (3s).
 	commitInterval time.Duration
 	revokeTimeout  time.Duration
+	// sessionTimeout overrides the group session's (2s).
+	sessionTimeout time.Duration
 	// built, if set, sees the source once built, before it runs (to attach a lag poller).
 	built func(*kafka.Source)
 }
@@ -102,6 +104,9 @@ func open(addrs []string, group string, o workerOpts) func(sourcetest.Deps) (*ka
 		cfg := kafka.DefaultConfig()
 		cfg.Brokers, cfg.Topics, cfg.Group = addrs, []string{topic}, group
 		cfg.SessionTimeout = 2 * time.Second
+		if o.sessionTimeout > 0 {
+			cfg.SessionTimeout = o.sessionTimeout
+		}
 		cfg.RebalanceTimeout = 5 * time.Second
 		cfg.RevokeTimeout = 3 * time.Second
 		if o.revokeTimeout > 0 {
