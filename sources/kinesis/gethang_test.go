@@ -17,13 +17,22 @@ import (
 	"github.com/weirstream/weir/sources/kinesis"
 )
 
-// hangGetRecords holds every GetRecords call made while on until it is switched off, then
-// makes it: a read path that stops answering (a partition between the worker and Kinesis,
-// calls throttled or timing out) while everything else goes through.
+// hangGetRecords holds every GetRecords call made while on until end, then makes it: a read
+// path that stops answering (a partition between the worker and Kinesis, calls throttled or
+// timing out, a new owner's first read held by a throttled shard, a slow iterator or a lease
+// just stolen) while everything else goes through.
 type hangGetRecords struct {
 	kinesis.StreamAPI
 	on      atomic.Bool
+	once    sync.Once
 	release chan struct{}
+}
+
+// newHangGetRecords returns the wrapper, holding calls from the start if on.
+func newHangGetRecords(on bool) *hangGetRecords {
+	h := &hangGetRecords{release: make(chan struct{})}
+	h.on.Store(on)
+	return h
 }
 
 func (h *hangGetRecords) GetRecords(ctx context.Context, in *awskinesis.GetRecordsInput, optFns ...func(*awskinesis.Options)) (*awskinesis.GetRecordsOutput, error) {
@@ -37,6 +46,14 @@ func (h *hangGetRecords) GetRecords(ctx context.Context, in *awskinesis.GetRecor
 	return h.StreamAPI.GetRecords(ctx, in, optFns...)
 }
 
+// end stops holding calls and lets the held ones through; it may be called more than once.
+func (h *hangGetRecords) end() {
+	h.once.Do(func() {
+		h.on.Store(false)
+		close(h.release)
+	})
+}
+
 // A shard whose GetRecords calls hang for fifteen idle timeouts while the worker keeps running,
 // its ticks seeing a partition whose last fetch said "caught up": the records that reached the
 // shard meanwhile (their event time is their arrival) must count in their windows when the
@@ -47,7 +64,7 @@ func TestGetRecordsThatHangMakesNothingLate(t *testing.T) {
 	e := newEnv(t, srv.Endpoint(), srv.Endpoint())
 	const stream = "hang"
 	e.createStream(t, stream, 1)
-	hang := &hangGetRecords{release: make(chan struct{})}
+	hang := newHangGetRecords(false)
 	st := newStore()
 	w := e.startWorker(t, stream, st, workerOpts{id: "a",
 		opts: []kinesis.Option{kinesis.WithStreamAPI(func(next kinesis.StreamAPI) kinesis.StreamAPI {
@@ -88,8 +105,7 @@ func TestGetRecordsThatHangMakesNothingLate(t *testing.T) {
 	if n := metrictest.Sum(t, w.Reg, "weir_partitions_unconfirmed", nil); n != 1 {
 		t.Errorf("weir_partitions_unconfirmed is %v during the hang, want 1", n)
 	}
-	hang.on.Store(false)
-	close(hang.release)
+	hang.end()
 	time.Sleep(time.Second)
 	close(quit)
 	<-done

@@ -1,38 +1,15 @@
 package kinesis_test
 
 import (
-	"context"
 	"math"
-	"sync"
 	"testing"
 	"time"
-
-	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/weirstream/weir/internal/moto"
 	"github.com/weirstream/weir/lag"
 	"github.com/weirstream/weir/pipeline"
 	"github.com/weirstream/weir/sources/kinesis"
 )
-
-// firstReadHeld holds every GetRecords until release is called, as a throttled shard, a slow
-// iterator or a lease just stolen hold a new owner's first read.
-type firstReadHeld struct {
-	kinesis.StreamAPI
-	once sync.Once
-	gate chan struct{}
-}
-
-func (f *firstReadHeld) release() { f.once.Do(func() { close(f.gate) }) }
-
-func (f *firstReadHeld) GetRecords(ctx context.Context, in *awskinesis.GetRecordsInput, o ...func(*awskinesis.Options)) (*awskinesis.GetRecordsOutput, error) {
-	select {
-	case <-f.gate:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return f.StreamAPI.GetRecords(ctx, in, o...)
-}
 
 // A shard held but not read yet (its first GetRecords not answered) is not caught up: a worker
 // that takes over a shard with a backlog must not report it 0 ms behind until the first read
@@ -45,8 +22,8 @@ func TestShardNotReadYetIsNotCaughtUp(t *testing.T) {
 	e.createStream(t, stream, 1)
 	p := newProducer(e, stream, 4)
 	p.put(t, 10)
-	f := &firstReadHeld{gate: make(chan struct{})}
-	t.Cleanup(f.release) // the worker's stop must not wait on the gate
+	f := newHangGetRecords(true) // the first read, and every other, held until end
+	t.Cleanup(f.end)             // the worker's stop must not wait on the gate
 	wrap := kinesis.WithStreamAPI(func(k kinesis.StreamAPI) kinesis.StreamAPI { f.StreamAPI = k; return f })
 	tr, err := lag.NewTracker(lag.DefaultConfig(), nil, nil)
 	if err != nil {
@@ -88,7 +65,7 @@ func TestShardNotReadYetIsNotCaughtUp(t *testing.T) {
 		t.Errorf("the tracker's time lag %vs before the shard's first read answered: want unknown (NaN)", s)
 	}
 
-	f.release()
+	f.end()
 	waitUntil(t, 30*time.Second, "the shard's first read answered", func() bool {
 		_, _, ok := w.src.MillisBehind(part)
 		return ok
