@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A producer whose clock runs ahead (a host with a broken NTP, a device clock, a timestamp in
+// the wrong zone that still parses) stamps its records ahead of everyone else's. By rule 2
+// alone one such record moves its partition's watermark as far ahead as it is, and every
+// other producer's record on the partition is late until the wall clock catches up: for a
+// stamp a year ahead, a year, and a restart does not help (the checkpoint carries the
+// closedThrough). An event cannot reach the broker before it happened, so a record's broker
+// time (Record.Time: Kinesis' arrival time, Kafka's timestamp) bounds how far ahead its event
+// time can honestly be: a record further ahead than window.max_ahead moves the watermark only
+// to its broker time + max_ahead (rule 2 of eventtime.go). It still lands in its own window.
+// The broker time is stored with the record, so the same records give the same watermark on
+// every read (rule 7); the wall clock, read per batch, would not, and is used only to count.
+//
+// On a Kafka topic with CreateTime the broker time is the producer's clock too: a skewed
+// producer's broker time is as far ahead as its stamp, and nothing deterministic can tell. Those
+// records are counted as ahead of the wall clock, so an operator can alarm on them (and switch
+// the topic to LogAppendTime, or bound it with the broker's message.timestamp.after.max.ms).
+
+// Where a record was ahead: of its broker time (its watermark was held back), or of the wall
+// clock with its broker time as far ahead (CreateTime: it moved the watermark).
+const (
+	aheadOfBroker = "broker"
+	aheadOfClock  = "clock"
+)
+
+// aheadWarnEvery is how often at most a partition logs its records ahead.
+const aheadWarnEvery = time.Minute
+
+// aheadLog is what a partition has seen ahead since it last logged.
+type aheadLog struct {
+	broker, clock prometheus.Counter
+	n             int64 // records ahead since the last line
+	most          int64 // the furthest ahead, ns
+	of            string
+	example       Position
+	warned        int64 // wall time of the last line (Unix ns), 0 for none yet
+}
+
+// watermarkTime returns the event time t of rec, read at wall time now, as far as it may move
+// the partition's watermark: at most the record's broker time + window.max_ahead. A record
+// without a usable broker time (a source that has none) is not bounded.
+func (r *runner) watermarkTime(rec *Record, t, now int64) int64 {
+	most := int64(r.rt.cfg.MaxAhead)
+	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt >= minEventTime && bt <= maxEventTime && t > bt+most {
+		r.ahead.broker.Inc()
+		r.noteAhead(rec, t-bt, aheadOfBroker)
+		return bt + most
+	}
+	if t > now+most {
+		r.ahead.clock.Inc()
+		r.noteAhead(rec, t-now, aheadOfClock)
+	}
+	return t
+}
+
+func (r *runner) noteAhead(rec *Record, by int64, of string) {
+	a := &r.ahead
+	a.n++
+	if by > a.most {
+		a.most, a.of, a.example = by, of, rec.Position
+	}
+}
+
+// warnAhead logs, at most every aheadWarnEvery, how many records of the partition were ahead
+// and the furthest of them, at wall time now.
+func (r *runner) warnAhead(now int64) {
+	a := &r.ahead
+	if a.n == 0 || (a.warned != 0 && now-a.warned < int64(aheadWarnEvery)) {
+		return
+	}
+	msg := "records stamped ahead of their broker time: a producer's clock runs ahead; they moved the partition's watermark only to their broker time + window.max_ahead"
+	if a.of == aheadOfClock {
+		msg = "records stamped ahead of the wall clock, with a broker time as far ahead (Kafka CreateTime): a producer's clock runs ahead, and the partition's watermark moved with it, so other producers' records on it may be late"
+	}
+	r.rt.log.Warn(msg, "partition", r.p.String(), "records", a.n, "most_ahead", time.Duration(a.most).String(),
+		"of", a.of, "example.position", a.example.String(), "max_ahead", r.rt.cfg.MaxAhead.String())
+	a.n, a.most, a.warned = 0, 0, now
+}

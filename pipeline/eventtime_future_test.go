@@ -1,0 +1,121 @@
+package pipeline_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/internal/metrictest"
+	"github.com/weirstream/weir/pipeline"
+	"github.com/weirstream/weir/pipeline/pipelinetest"
+)
+
+// One producer whose clock runs ahead, beside on-time producers on the same partition: a
+// minute, an hour, a year ahead (a host with a broken NTP, a device clock, a timestamp in the
+// wrong zone that still parses). Its record's event time is ahead of its broker time (Kinesis'
+// arrival time, Kafka's LogAppendTime): the broker's clock is right. By rule 2 alone the
+// record moved the partition's watermark to its stamp, and the 100 on-time records after it
+// were late, at every skew (until the wall clock caught up: for the year, a year). It may move
+// the watermark no further than its broker time + window.max_ahead (ahead.go): nothing on time
+// is late, the skewed record lands in its own window (seen for the minute, whose window closes
+// in the test), and it is counted and logged as ahead.
+func TestEventTimeProducerAheadMakesNothingLate(t *testing.T) {
+	for _, skew := range []time.Duration{time.Minute, time.Hour, 365 * 24 * time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			logs := &logLines{}
+			s, _ := liveStream(t, 2, nil, withLog(logs))
+			p := s.part(0)
+			s.producerAhead(p, skew, false)
+			if skew == time.Minute {
+				// Its window closes once the on-time producers' clock has passed it.
+				s.pass(2 * time.Minute)
+			}
+			s.pass(30 * time.Second)
+			late := s.close()
+			t.Logf("one producer %v ahead of its broker time: %v on-time records late", skew, late)
+			s.check()
+			if late != 0 {
+				t.Errorf("%v on-time records made late by one producer %v ahead, want none", late, skew)
+			}
+			if n := metrictest.Sum(t, s.h.reg, "weir_ahead_records_total", map[string]string{"of": "broker"}); n != 1 {
+				t.Errorf(`weir_ahead_records_total{of="broker"} = %v, want 1 (the skewed record)`, n)
+			}
+			if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "partition=events/0") ||
+				!strings.Contains(out, "of=broker") {
+				t.Errorf("no warning naming the partition and the records ahead:\n%s", out)
+			}
+		})
+	}
+}
+
+// On a Kafka topic with CreateTime the broker time is the producer's clock: a skewed producer's
+// record is as far ahead of its broker time as of anything, and no deterministic rule can tell
+// (rule 7). It still moves the watermark, and the on-time records after it are late; but it is
+// counted ahead of the wall clock and logged, naming the partition, so an operator can alarm.
+func TestEventTimeProducerAheadWithCreateTimeIsCounted(t *testing.T) {
+	for _, skew := range []time.Duration{time.Minute, time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			logs := &logLines{}
+			s, _ := liveStream(t, 2, nil, withLog(logs))
+			s.producerAhead(s.part(0), skew, true)
+			s.pass(30 * time.Second)
+			late := s.close()
+			t.Logf("one producer %v ahead, CreateTime: %v on-time records late", skew, late)
+			if n := metrictest.Sum(t, s.h.reg, "weir_ahead_records_total", map[string]string{"of": "clock"}); n != 1 {
+				t.Errorf(`weir_ahead_records_total{of="clock"} = %v, want 1 (the skewed record)`, n)
+			}
+			if out := logs.String(); !strings.Contains(out, "partition=events/0") || !strings.Contains(out, "of=clock") {
+				t.Errorf("no warning naming the partition and the records ahead of the clock:\n%s", out)
+			}
+		})
+	}
+}
+
+// producerAhead runs two partitions' on-time producers for 3 s on the clock, 5 records per
+// 100 ms each, stamped up to 3.2 s behind it (within the 5 s lateness), and, after 1 s, one
+// record on p from a producer skew ahead, with a broker time of now or, createTime, its stamp.
+// The on-time records are expected in their windows; the skewed one in its own only for a
+// skew of a minute (the others' windows stay open).
+func (s *stream) producerAhead(p pipeline.Partition, skew time.Duration, createTime bool) {
+	s.t.Helper()
+	for step := range 30 {
+		now := s.clock.advance(100 * time.Millisecond)
+		if step == 10 {
+			ts := now.Add(skew)
+			rec := stamped(p, s.next[p], ts)
+			if !createTime {
+				rec.Time = now
+			}
+			s.next[p]++
+			if skew == time.Minute && !createTime {
+				w := ts.Truncate(s.period).UTC()
+				s.want[w] = map[string]int64{p.ID: 1}
+				s.sent++
+			}
+			if err := s.feeds[p].Send(context.Background(), pipeline.Batch{Partition: p, Records: []pipeline.Record{rec}}); err != nil {
+				s.t.Fatal(err)
+			}
+		}
+		for i := range 2 {
+			var ts []time.Time
+			for j := range 5 {
+				ts = append(ts, now.Add(-time.Duration(j)*800*time.Millisecond))
+			}
+			s.send(s.part(i), false, ts...)
+		}
+		s.settle()
+	}
+}
+
+// close waits until every record sent is in a durable partial or was late, closes the runtime
+// and returns how many were late.
+func (s *stream) close() float64 {
+	s.t.Helper()
+	late := func() float64 { return metrictest.Sum(s.t, s.h.reg, "weir_late_records_total", nil) }
+	pipelinetest.WaitFor(s.t, func() bool { return s.counted()+int64(late()) >= s.sent })
+	if err := s.h.rt.Close(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+	return late()
+}
