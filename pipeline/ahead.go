@@ -11,20 +11,23 @@ import (
 // alone one such record moves its partition's watermark as far ahead as it is, and every
 // other producer's record on the partition is late until the wall clock catches up: for a
 // stamp a year ahead, a year, and a restart does not help (the checkpoint carries the
-// closedThrough). An event cannot reach the broker before it happened, so a record's broker
-// time (Record.Time: Kinesis' arrival time, Kafka's timestamp) bounds how far ahead its event
-// time can honestly be: a record further ahead than window.max_ahead moves the watermark only
-// to its broker time + max_ahead (rule 2 of eventtime.go). It still lands in its own window.
-// The broker time is stored with the record, so the same records give the same watermark on
-// every read (rule 7); the wall clock, read per batch, would not, and is used only to count.
+// closedThrough). Its own window would stay open until the clock reached it, and its hold
+// with it: the partition's commit point would stay before it, and every restart or rebalance
+// would read everything since again. An event cannot reach the broker before it happened, so
+// a record's broker time (Record.Time: Kinesis' arrival time, Kafka's timestamp) is the latest
+// it can have happened: a record stamped further ahead of it than window.max_ahead takes its
+// broker time + max_ahead as its event time (rule 1 of eventtime.go), and counts in that
+// window and moves the watermark that far, no further. The broker time is stored with the
+// record, so the same records give the same windows on every read (rule 7); the wall clock,
+// read per batch, would not, and is used only to count.
 //
 // On a Kafka topic with CreateTime the broker time is the producer's clock too: a skewed
 // producer's broker time is as far ahead as its stamp, and nothing deterministic can tell. Those
 // records are counted as ahead of the wall clock, so an operator can alarm on them (and switch
 // the topic to LogAppendTime, or bound it with the broker's message.timestamp.after.max.ms).
 
-// Where a record was ahead: of its broker time (its watermark was held back), or of the wall
-// clock with its broker time as far ahead (CreateTime: it moved the watermark).
+// Where a record was ahead: of its broker time (it took its broker time + max_ahead), or of
+// the wall clock with its broker time as far ahead (CreateTime: it kept its stamp).
 const (
 	aheadOfBroker = "broker"
 	aheadOfClock  = "clock"
@@ -43,10 +46,10 @@ type aheadLog struct {
 	warned        int64 // wall time of the last line (Unix ns), 0 for none yet
 }
 
-// watermarkTime returns the event time t of rec, read at wall time now, as far as it may move
-// the partition's watermark: at most the record's broker time + window.max_ahead. A record
-// without a usable broker time (a source that has none) is not bounded.
-func (r *runner) watermarkTime(rec *Record, t, now int64) int64 {
+// boundAhead returns the event time of rec, stamped t and read at wall time now: t, or at most
+// the record's broker time + window.max_ahead. A record without a usable broker time (a source
+// that has none) is not bounded.
+func (r *runner) boundAhead(rec *Record, t, now int64) int64 {
 	most := int64(r.rt.cfg.MaxAhead)
 	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt >= minEventTime && bt <= maxEventTime && t > bt+most {
 		r.ahead.broker.Inc()
@@ -75,9 +78,9 @@ func (r *runner) warnAhead(now int64) {
 	if a.n == 0 || (a.warned != 0 && now-a.warned < int64(aheadWarnEvery)) {
 		return
 	}
-	msg := "records stamped ahead of their broker time: a producer's clock runs ahead; they moved the partition's watermark only to their broker time + window.max_ahead"
+	msg := "records stamped ahead of their broker time: a producer's clock runs ahead; they count at their broker time + window.max_ahead instead"
 	if a.of == aheadOfClock {
-		msg = "records stamped ahead of the wall clock, with a broker time as far ahead (Kafka CreateTime): a producer's clock runs ahead, and the partition's watermark moved with it, so other producers' records on it may be late"
+		msg = "records stamped ahead of the wall clock, with a broker time as far ahead (Kafka CreateTime): a producer's clock runs ahead, and the partition's watermark moved with it, so other producers' records on it may be late; set the topic to LogAppendTime"
 	}
 	r.rt.log.Warn(msg, "partition", r.p.String(), "records", a.n, "most_ahead", time.Duration(a.most).String(),
 		"of", a.of, "example.position", a.example.String(), "max_ahead", r.rt.cfg.MaxAhead.String())

@@ -54,11 +54,11 @@ type WindowConfig struct {
 	// weir_late_records_total and in the summary report.
 	Late LatePolicy `yaml:"late"`
 	// MaxAhead is how far a record's event time (window.time_field) may be ahead of its broker
-	// time (Kafka's timestamp, Kinesis' arrival time) and still move its partition's watermark
-	// that far: a record further ahead comes from a clock that runs ahead (an event cannot reach
-	// the broker before it happened), and moves the watermark only as far as its broker time +
-	// MaxAhead, so one skewed producer does not make every other producer on its partition
-	// late. The record still lands in its own window, and is counted in
+	// time (Kafka's timestamp, Kinesis' arrival time): a record stamped further ahead comes
+	// from a clock that runs ahead (an event cannot reach the broker before it happened), and
+	// takes its broker time + MaxAhead as its event time, so one skewed producer neither makes
+	// every other producer on its partition late nor holds a window (and the commit point) open
+	// until the clock reaches its stamp. It is counted in
 	// weir_ahead_records_total{of="broker"}. The broker time is stored with the record, so this
 	// keeps replays deterministic (rule 7). On a Kafka topic with CreateTime the broker time is
 	// the producer's clock too, and this cannot tell; weir_ahead_records_total{of="clock"}

@@ -6,13 +6,13 @@ import "time"
 // aggregator (package aggregator) implement exactly these, and README.md repeats them for users.
 //
 //  1. Time. A record's event time is its window.time_field or, without one, its broker append
-//     (Kafka) or arrival (Kinesis) time. Windows are tumbling, aligned to the Unix epoch.
+//     (Kafka) or arrival (Kinesis) time. A time_field further ahead of the broker time than
+//     window.max_ahead comes from a clock that runs ahead: the record's event time is then its
+//     broker time + max_ahead, the latest it can have happened (ahead.go). Windows are
+//     tumbling, aligned to the Unix epoch.
 //
 //  2. Watermark. A partition's watermark is the newest event time among its own records so
-//     far, minus window.allowed_lateness. A record's event time counts here no further ahead
-//     than its broker time (Record.Time) + window.max_ahead: a stamp further ahead comes from a
-//     clock that runs ahead, and by itself would make every other producer's record on the
-//     partition late until the wall clock caught up (ahead.go). It moves record by record, never back, and nothing
+//     far, minus window.allowed_lateness. It moves record by record, never back, and nothing
 //     else moves it except the wall-clock rule (5): no other partition, no batch boundary, no
 //     shared worker state. A window whose end the watermark has passed is closed; the
 //     partition writes its partial, and the window end it has closed through (the watermark

@@ -17,9 +17,10 @@ import (
 // arrival time, Kafka's LogAppendTime): the broker's clock is right. By rule 2 alone the
 // record moved the partition's watermark to its stamp, and the 100 on-time records after it
 // were late, at every skew (until the wall clock caught up: for the year, a year). It may move
-// the watermark no further than its broker time + window.max_ahead (ahead.go): nothing on time
-// is late, the skewed record lands in its own window (seen for the minute, whose window closes
-// in the test), and it is counted and logged as ahead.
+// the watermark no further than its broker time + window.max_ahead, and lands in that time's
+// window (ahead.go): nothing on time is late, nothing waits for the skewed stamp's window (its
+// hold kept the partition's commit point before it until the clock reached it), and it is
+// counted and logged as ahead.
 func TestEventTimeProducerAheadMakesNothingLate(t *testing.T) {
 	for _, skew := range []time.Duration{time.Minute, time.Hour, 365 * 24 * time.Hour} {
 		t.Run(skew.String(), func(t *testing.T) {
@@ -27,11 +28,13 @@ func TestEventTimeProducerAheadMakesNothingLate(t *testing.T) {
 			s, _ := liveStream(t, 2, nil, withLog(logs))
 			p := s.part(0)
 			s.producerAhead(p, skew, false)
-			if skew == time.Minute {
-				// Its window closes once the on-time producers' clock has passed it.
-				s.pass(2 * time.Minute)
-			}
 			s.pass(30 * time.Second)
+			// Nothing is held open for the skewed record: the commit point reaches the last
+			// record read (held until its stamp's window closed, it stayed before the skewed
+			// record, and every restart would read all since again).
+			last := s.next[p] - 1
+			pipelinetest.WaitFor(t, func() bool { c, _ := s.h.commits.Get(p); return c == last },
+				"the commit point did not reach the last record")
 			late := s.close()
 			t.Logf("one producer %v ahead of its broker time: %v on-time records late", skew, late)
 			s.check()
@@ -75,8 +78,8 @@ func TestEventTimeProducerAheadWithCreateTimeIsCounted(t *testing.T) {
 // producerAhead runs two partitions' on-time producers for 3 s on the clock, 5 records per
 // 100 ms each, stamped up to 3.2 s behind it (within the 5 s lateness), and, after 1 s, one
 // record on p from a producer skew ahead, with a broker time of now or, createTime, its stamp.
-// The on-time records are expected in their windows; the skewed one in its own only for a
-// skew of a minute (the others' windows stay open).
+// The on-time records are expected in their windows, the skewed one in the window of its broker
+// time + max_ahead (with createTime, in none: its own stays open).
 func (s *stream) producerAhead(p pipeline.Partition, skew time.Duration, createTime bool) {
 	s.t.Helper()
 	for step := range 30 {
@@ -88,9 +91,14 @@ func (s *stream) producerAhead(p pipeline.Partition, skew time.Duration, createT
 				rec.Time = now
 			}
 			s.next[p]++
-			if skew == time.Minute && !createTime {
-				w := ts.Truncate(s.period).UTC()
-				s.want[w] = map[string]int64{p.ID: 1}
+			if !createTime {
+				// Counted in the window of its broker time + max_ahead (1 s): the latest it
+				// can have happened.
+				w := now.Add(time.Second).Truncate(s.period).UTC()
+				if s.want[w] == nil {
+					s.want[w] = map[string]int64{}
+				}
+				s.want[w][p.ID]++
 				s.sent++
 			}
 			if err := s.feeds[p].Send(context.Background(), pipeline.Batch{Partition: p, Records: []pipeline.Record{rec}}); err != nil {

@@ -223,9 +223,8 @@ func (r *runner) process(b Batch) bool {
 				continue
 			}
 		}
-		wt := t // how far the record may move the watermark: a stamp ahead of its broker time less far (ahead.go)
 		if eventTime && r.timeIdx >= 0 {
-			wt = r.watermarkTime(rec, t, now)
+			t = r.boundAhead(rec, t, now) // a stamp ahead of its broker time: a clock that runs ahead
 		}
 		start := t - mod(t, period)
 		// Within a run of records of one window the watermark stays below its end (each is
@@ -249,7 +248,7 @@ func (r *runner) process(b Batch) bool {
 		if cur.start == start {
 			onTime = true
 			if eventTime {
-				r.et.observe(wt, now)
+				r.et.observe(t, now)
 			}
 		}
 		if cur.straddler {

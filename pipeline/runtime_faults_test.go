@@ -21,7 +21,7 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 	cfg.AllowedLateness = 0
 	cfg.TimeField = "$.ts"
 	// The records' broker time is t0 while their stamps run up to 31 s past it: a fixture, not a
-	// clock ahead (ahead.go), so their stamps move the watermark.
+	// clock ahead (ahead.go), so their stamps are their event times.
 	cfg.MaxAhead = time.Minute
 	store := &pipelinetest.MemStore{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
