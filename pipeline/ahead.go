@@ -51,12 +51,13 @@ type aheadLog struct {
 // that has none) is not bounded.
 func (r *runner) boundAhead(rec *Record, t, now int64) int64 {
 	most := int64(r.rt.cfg.MaxAhead)
-	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt >= minEventTime && bt <= maxEventTime && t > bt+most {
+	// Both times are inside 1970–2200, so t − bt cannot wrap, whatever max_ahead is.
+	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt >= minEventTime && bt <= maxEventTime && t-bt > most {
 		r.ahead.broker.Inc()
 		r.noteAhead(rec, t-bt, aheadOfBroker)
 		return bt + most
 	}
-	if t > now+most {
+	if t-now > most {
 		r.ahead.clock.Inc()
 		r.noteAhead(rec, t-now, aheadOfClock)
 	}
