@@ -53,6 +53,19 @@ type WindowConfig struct {
 	// instead, trading time accuracy for complete counts). Either way they are counted in
 	// weir_late_records_total and in the summary report.
 	Late LatePolicy `yaml:"late"`
+	// MaxAhead is how far a record's event time (window.time_field) may be ahead of its broker
+	// time (Kafka's timestamp, Kinesis' arrival time): a record stamped further ahead comes
+	// from a clock that runs ahead (an event cannot reach the broker before it happened), and
+	// takes its broker time + MaxAhead as its event time, so one skewed producer neither makes
+	// every other producer on its partition late nor holds a window (and the commit point) open
+	// until the clock reaches its stamp. It is counted in
+	// weir_ahead_records_total{of="broker"}. The broker time is stored with the record, so this
+	// keeps replays deterministic (rule 7). On a Kafka topic with CreateTime the broker time is
+	// the producer's clock too, and this cannot tell; weir_ahead_records_total{of="clock"}
+	// counts those. Default 1s (clock error between well-run hosts is milliseconds); set it at
+	// or above AllowedLateness and a producer ahead by more than the lateness makes others late
+	// again. No effect without a time_field.
+	MaxAhead time.Duration `yaml:"max_ahead"`
 	// IdleTimeout: a partition that is caught up and has taken no on-time record for this long
 	// is quiet. A quiet partition's watermark advances with the wall clock from its newest
 	// event (never faster, never ahead of the clock), so its open windows close once their end
@@ -78,6 +91,7 @@ func DefaultWindowConfig() WindowConfig {
 		Time:              EventTime,
 		AllowedLateness:   5 * time.Second,
 		Late:              LateDeadLetter,
+		MaxAhead:          time.Second,
 		IdleTimeout:       10 * time.Second,
 		MaxPendingWindows: 4,
 	}
@@ -99,6 +113,9 @@ func (c WindowConfig) Validate() error {
 	}
 	if c.AllowedLateness < 0 {
 		errs = append(errs, fmt.Errorf("window.allowed_lateness: %v is negative", c.AllowedLateness))
+	}
+	if c.MaxAhead < 0 {
+		errs = append(errs, fmt.Errorf("window.max_ahead: %v is negative", c.MaxAhead))
 	}
 	if c.Late != LateDeadLetter && c.Late != LateOldestOpen {
 		errs = append(errs, fmt.Errorf("window.late: %q is not one of deadletter, oldest-open", c.Late))

@@ -6,7 +6,10 @@ import "time"
 // aggregator (package aggregator) implement exactly these, and README.md repeats them for users.
 //
 //  1. Time. A record's event time is its window.time_field or, without one, its broker append
-//     (Kafka) or arrival (Kinesis) time. Windows are tumbling, aligned to the Unix epoch.
+//     (Kafka) or arrival (Kinesis) time. A time_field further ahead of the broker time than
+//     window.max_ahead comes from a clock that runs ahead: the record's event time is then its
+//     broker time + max_ahead, the latest it can have happened (ahead.go). Windows are
+//     tumbling, aligned to the Unix epoch.
 //
 //  2. Watermark. A partition's watermark is the newest event time among its own records so
 //     far, minus window.allowed_lateness. It moves record by record, never back, and nothing

@@ -16,6 +16,9 @@ func TestHealthMeterCountsDeadLettersAndSinkErrors(t *testing.T) {
 	cfg := pipeline.DefaultWindowConfig()
 	cfg.Period = 10 * time.Second
 	cfg.TimeField = "$.ts"
+	// The records' broker time is t0 while their stamps run up to 31 s past it: a fixture, not a
+	// clock ahead (ahead.go), so their stamps are their event times.
+	cfg.MaxAhead = time.Minute
 	store := &pipelinetest.MemStore{Fail: 2}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
 	meter := &pipeline.HealthMeter{Stats: h.rt.Stats}

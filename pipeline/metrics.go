@@ -12,6 +12,7 @@ type Metrics struct {
 	records      *prometheus.CounterVec
 	bytes        *prometheus.CounterVec
 	late         *prometheus.CounterVec
+	ahead        *prometheus.CounterVec
 	deadLetters  *prometheus.CounterVec
 	lateAcks     prometheus.Counter
 	heldBack     prometheus.Counter
@@ -42,6 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "weir_late_records_total",
 			Help: "Records whose window had already closed, by stream and the policy applied.",
 		}, []string{"stream", "policy"}),
+		ahead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_ahead_records_total",
+			Help: "Records whose event time was ahead by more than window.max_ahead, by stream and of what: of=broker, of their broker time (they moved the watermark only to it + max_ahead); of=clock, of the wall clock with a broker time as far ahead (Kafka CreateTime from a skewed producer: they moved the watermark, and may make others late).",
+		}, []string{"stream", "of"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_dead_letters_total",
 			Help: "Records written to the dead-letter sink, by reason.",
@@ -94,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stage", "state"}),
 	}
 	m.stages = newStageCollector()
-	reg.MustRegister(m.records, m.bytes, m.late, m.deadLetters, m.lateAcks, m.heldBack, m.replayed, m.partials,
+	reg.MustRegister(m.records, m.bytes, m.late, m.ahead, m.deadLetters, m.lateAcks, m.heldBack, m.replayed, m.partials,
 		m.partialDelay, m.sinkErrors, m.sinkSeconds, m.partitions, m.pending, m.unconfirmed, m.stageRate, m.stages)
 	return m
 }

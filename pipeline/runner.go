@@ -93,6 +93,9 @@ type runner struct {
 	lateDetail  string // the dead-letter detail of late records, made once per watermark
 	lateDetailW int64
 	lateCounter prometheus.Counter
+	// ahead counts and logs the records stamped ahead of their broker time or the clock
+	// (ahead.go).
+	ahead aheadLog
 
 	// prev is the position of the last record processed (folded, swallowed by a straddler or
 	// dead-lettered): the commit point a hold taken at the next record falls back to.
@@ -220,6 +223,9 @@ func (r *runner) process(b Batch) bool {
 				continue
 			}
 		}
+		if eventTime && r.timeIdx >= 0 {
+			t = r.boundAhead(rec, t, now) // a stamp ahead of its broker time: a clock that runs ahead
+		}
 		start := t - mod(t, period)
 		// Within a run of records of one window the watermark stays below its end (each is
 		// before the end), so lateness needs checking only where the window changes.
@@ -260,6 +266,7 @@ func (r *runner) process(b Batch) bool {
 	if onTime {
 		r.idleSince, r.quiet = now, false
 	}
+	r.warnAhead(now)
 	ok := r.sealLetters() && r.closeUpTo()
 	// Everything in the batch is now in a window (held) or dead-lettered (held): the commit
 	// point may move up to the batch's last record once those holds are released.

@@ -197,6 +197,8 @@ func (rt *Runtime) Assign(p Partition, from *Checkpoint) (*Feed, error) {
 		assigned:    rt.now(),
 		behind:      true,
 		lateCounter: rt.metrics.late.WithLabelValues(p.Stream, string(rt.cfg.Late)),
+		ahead: aheadLog{broker: rt.metrics.ahead.WithLabelValues(p.Stream, aheadOfBroker),
+			clock: rt.metrics.ahead.WithLabelValues(p.Stream, aheadOfClock)},
 	}
 	r.interrupt = r.stop
 	r.looked.Store(r.idleSince)

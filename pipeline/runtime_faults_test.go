@@ -20,6 +20,9 @@ func TestRuntimeDeadLettersUndecodableAndLateRecords(t *testing.T) {
 	cfg.Period = 10 * time.Second
 	cfg.AllowedLateness = 0
 	cfg.TimeField = "$.ts"
+	// The records' broker time is t0 while their stamps run up to 31 s past it: a fixture, not a
+	// clock ahead (ahead.go), so their stamps are their event times.
+	cfg.MaxAhead = time.Minute
 	store := &pipelinetest.MemStore{}
 	h := newHarness(t, cfg, decode.NewPlan(decode.JSON), store)
 	p := pipeline.Partition{Stream: "events", ID: "0"}

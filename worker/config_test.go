@@ -70,6 +70,7 @@ func TestBadConfigsNameTheField(t *testing.T) {
 			"source.kafka.revoke_commit_timeout: revoke_timeout 10s + revoke_commit_timeout 55s must be below rebalance_timeout (1m0s)",
 			"window.period: 500ms is below the 1s minimum",
 			`window.late: "drop" is not one of deadletter, oldest-open`,
+			"window.max_ahead: -1s is negative",
 			"shutdown_timeout: 3m20s is not in [1s, 120s]",
 			"shutdown_reserve: 2m30s is not in [0, shutdown_timeout/2 = 1m40s]",
 			`log.level: "loud" is not one of debug, info, warn, error`,
