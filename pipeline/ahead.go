@@ -48,11 +48,13 @@ type aheadLog struct {
 
 // boundAhead returns the event time of rec, stamped t and read at wall time now: t, or at most
 // the record's broker time + window.max_ahead. A record without a usable broker time (a source
-// that has none) is not bounded.
+// that has none, or the epoch a Kafka producer leaves unset) is not bounded.
 func (r *runner) boundAhead(rec *Record, t, now int64) int64 {
 	most := int64(r.rt.cfg.MaxAhead)
-	// Both times are inside 1970–2200, so t − bt cannot wrap, whatever max_ahead is.
-	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt >= minEventTime && bt <= maxEventTime && t-bt > most {
+	// Both times are inside 1970–2200, so t − bt cannot wrap, whatever max_ahead is. A broker
+	// time at the epoch is no clock reading but what a Kafka producer that sets no timestamp
+	// (or 0) leaves: it bounds nothing.
+	if bt := rec.Time.UnixNano(); !rec.Time.IsZero() && bt > minEventTime && bt <= maxEventTime && t-bt > most {
 		r.ahead.broker.Inc()
 		r.noteAhead(rec, t-bt, aheadOfBroker)
 		return bt + most

@@ -156,3 +156,37 @@ func TestEventTimeProducerAheadReplayIsDeterministic(t *testing.T) {
 		t.Errorf("dead letters differ:\nfirst %v\nagain %v", fl, al)
 	}
 }
+
+// A broker time of the Unix epoch is no broker time: it is what a Kafka producer that sets no
+// timestamp (or sets 0) leaves on the record, not a clock reading. Records stamped now with
+// such a broker time are not "ahead of it" by fifty-odd years: they keep their stamps and
+// count in their own windows, none late, none counted ahead.
+func TestEventTimeEpochBrokerTimeIsNoBound(t *testing.T) {
+	s, _ := liveStream(t, 1, nil)
+	p := s.part(0)
+	epoch := time.Unix(0, 0)
+	for range 30 {
+		now := s.clock.advance(100 * time.Millisecond)
+		rec := stamped(p, s.next[p], now)
+		rec.Time = epoch
+		s.next[p]++
+		w := now.Truncate(s.period).UTC()
+		if s.want[w] == nil {
+			s.want[w] = map[string]int64{}
+		}
+		s.want[w][p.ID]++
+		s.sent++
+		if err := s.feeds[p].Send(context.Background(), pipeline.Batch{Partition: p, Records: []pipeline.Record{rec}}); err != nil {
+			t.Fatal(err)
+		}
+		s.settle()
+	}
+	s.pass(30 * time.Second)
+	if late := s.close(); late != 0 {
+		t.Errorf("%v records with an epoch broker time were late", late)
+	}
+	s.check()
+	if n := metrictest.Sum(t, s.h.reg, "weir_ahead_records_total", nil); n != 0 {
+		t.Errorf("weir_ahead_records_total = %v for records whose broker time is the epoch, want 0", n)
+	}
+}
