@@ -22,4 +22,15 @@ func warnConfig(cfg Config, log *slog.Logger) {
 			"See README.md, \"Event time: which window a record counts in\"",
 			"field", "window.time", "value", string(cfg.Window.Time), "source", cfg.Source.Kind)
 	}
+	// A record may run max_ahead past its broker time before it is re-timed (rule 1): one that
+	// far ahead still moves its partition's watermark that far, so unless max_ahead is below the
+	// allowed lateness, a producer whose clock runs ahead by less than it makes the other
+	// producers' records on its partition late. Only with a time_field: without one the event
+	// time is the broker time.
+	if w := cfg.Window; w.Time == pipeline.EventTime && w.TimeField != "" && w.MaxAhead >= w.AllowedLateness {
+		log.Warn("window.max_ahead is not below window.allowed_lateness: a producer whose clock runs ahead by up to "+
+			"max_ahead moves its partition's watermark that far, and the other producers' records on the partition "+
+			"are late; set max_ahead below the lateness. See README.md, \"Event time: which window a record counts in\"",
+			"field", "window.max_ahead", "value", w.MaxAhead.String(), "allowed_lateness", w.AllowedLateness.String())
+	}
 }

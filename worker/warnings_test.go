@@ -56,3 +56,44 @@ func TestProcessingTimeInAFleetWarns(t *testing.T) {
 		})
 	}
 }
+
+// A max_ahead at or above the allowed lateness lets a producer ahead by less than it make the
+// others late again: the worker starts, and says so at start, naming the field. The defaults
+// (1s against 5s), and no time_field, say nothing.
+func TestMaxAheadNotBelowLatenessWarns(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		warn    bool
+	}{
+		{"defaults", nil, false},
+		{"max_ahead above the lateness", []string{"WEIR_WINDOW_MAX_AHEAD=10s"}, true},
+		{"lateness zero", []string{"WEIR_WINDOW_ALLOWED_LATENESS=0s"}, true},
+		{"lateness zero, no time_field", []string{"WEIR_WINDOW_ALLOWED_LATENESS=0s", "WEIR_WINDOW_TIME_FIELD="}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig("testdata/good/kafka-msk-iam.yaml", tc.environ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Window.TimeField == "" && tc.warn {
+				t.Fatal("the test's config has no time_field")
+			}
+			var out bytes.Buffer
+			deps := Deps{Logger: slog.New(slog.NewJSONHandler(&out, nil)), Registry: prometheus.NewRegistry()}
+			if err := Check(context.Background(), cfg, deps); err != nil {
+				t.Fatalf("the config must still start: %v", err)
+			}
+			found := false
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				var rec map[string]any
+				if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "WARN" && rec["field"] == "window.max_ahead" {
+					found = true
+				}
+			}
+			if found != tc.warn {
+				t.Errorf("warning about window.max_ahead: %v, want %v; the log:\n%s", found, tc.warn, out.String())
+			}
+		})
+	}
+}
