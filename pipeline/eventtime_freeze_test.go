@@ -2,9 +2,7 @@ package pipeline_test
 
 import (
 	"testing"
-	"time"
 
-	"github.com/weirstream/weir/internal/metrictest"
 	"github.com/weirstream/weir/pipeline/pipelinetest"
 )
 
@@ -23,15 +21,7 @@ func TestEventTimeFrozenWorkerMakesNothingLate(t *testing.T) {
 	s.look()                // the first tick after the freeze, before the source's first fetch
 	// What reached the broker during the freeze, a record every 500 ms, each stamped when it
 	// was sent: all on time (their windows end after their stamps).
-	var ts []time.Time
-	for d := 500 * time.Millisecond; d <= freeze; d += 500 * time.Millisecond {
-		ts = append(ts, start.Add(d))
-	}
-	s.send(p, false, ts...)
-	s.settle()
-	if n := metrictest.Sum(t, s.h.reg, "weir_late_records_total", nil); n != 0 {
-		t.Errorf("%v of %d records sent on time during the freeze were late", n, len(ts))
-	}
+	s.sendOnTimeDuring(p, start, freeze, "the freeze")
 	s.finish()
 }
 

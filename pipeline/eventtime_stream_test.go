@@ -126,6 +126,22 @@ func (s *stream) send(p pipeline.Partition, late bool, ts ...time.Time) {
 	}
 }
 
+// sendOnTimeDuring sends p what reached the broker during a span of the given length from
+// start (a freeze, a hang) — a record every 500 ms, each stamped when it was sent, so all on
+// time — once the span has passed, and fails the test if any of them is late.
+func (s *stream) sendOnTimeDuring(p pipeline.Partition, start time.Time, span time.Duration, what string) {
+	s.t.Helper()
+	var ts []time.Time
+	for d := 500 * time.Millisecond; d <= span; d += 500 * time.Millisecond {
+		ts = append(ts, start.Add(d))
+	}
+	s.send(p, false, ts...)
+	s.settle()
+	if n := metrictest.Sum(s.t, s.h.reg, "weir_late_records_total", nil); n != 0 {
+		s.t.Errorf("%v of %d records sent on time during %s were late", n, len(ts), what)
+	}
+}
+
 // settle waits until the runners have processed everything sent: the clock a batch is read at
 // is its arrival time, so the test moves the clock only once the batch has arrived.
 func (s *stream) settle() {

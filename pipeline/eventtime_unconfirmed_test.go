@@ -65,15 +65,7 @@ func TestEventTimeHungFetchMakesNothingLate(t *testing.T) {
 	if !strings.Contains(log.String(), "stopped confirming") {
 		t.Errorf("no log line says the partition's source stopped confirming:\n%s", log.String())
 	}
-	var ts []time.Time
-	for d := 500 * time.Millisecond; d <= hang; d += 500 * time.Millisecond {
-		ts = append(ts, start.Add(d))
-	}
-	s.send(p, false, ts...)
-	s.settle()
-	if n := metrictest.Sum(t, s.h.reg, "weir_late_records_total", nil); n != 0 {
-		t.Errorf("%v of %d records sent on time during the hang were late", n, len(ts))
-	}
+	s.sendOnTimeDuring(p, start, hang, "the hang")
 	s.passConfirmed(cfg.IdleTimeout)
 	if n := unconfirmed(t, s); n != 0 {
 		t.Errorf("weir_partitions_unconfirmed is %v once the source confirms again, want 0", n)
